@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class LegacyDmConfig(AppConfig):
+    name = "legacy_dm"
+    verbose_name = "Legacy direct messages"

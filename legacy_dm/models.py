@@ -1,0 +1,162 @@
+"""The old system's tables (described exactly as they exist in production) and what the legacy API needs.
+
+The old tables (`users`, `conversations`, `conversation_participants`, `direct_messages`) are read-only
+from the day of the move: the data migrations copy them into `users.User` and `messaging.Message`.
+Their initial migration lets a fresh database get empty ones, and an existing database be taken over with
+`migrate --fake-initial`.
+"""
+
+from datetime import UTC
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Now
+from django.utils import timezone
+
+
+class NaiveUTCDateTimeField(models.DateTimeField):
+    """The old schema's `TIMESTAMP` (without time zone), holding UTC; read as aware UTC datetimes."""
+
+    def db_type(self, connection):
+        if connection.vendor == "postgresql":
+            return "timestamp"
+        return super().db_type(connection)
+
+    def from_db_value(self, value, expression, connection):
+        if value is not None and timezone.is_naive(value):
+            return value.replace(tzinfo=UTC)
+        return value
+
+    def get_db_prep_value(self, value, connection, prepared=False):
+        value = super().get_db_prep_value(value, connection, prepared)
+        if connection.vendor == "postgresql" and hasattr(value, "tzinfo") and value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value
+
+
+class OldUser(models.Model):
+    """The old `users` table."""
+
+    id = models.AutoField(primary_key=True)
+    username = models.CharField(max_length=50, unique=True)
+    email = models.CharField(max_length=255, unique=True)
+    hashed_password = models.CharField(max_length=255)
+    full_name = models.CharField(max_length=100, null=True)
+    is_active = models.BooleanField(default=True, db_default=True)
+    is_superuser = models.BooleanField(default=False, db_default=False)
+    created_at = NaiveUTCDateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "users"
+
+    def __str__(self):
+        return self.username
+
+
+class OldConversation(models.Model):
+    """The old `conversations` table."""
+
+    id = models.AutoField(primary_key=True)
+    created_at = NaiveUTCDateTimeField(db_default=Now())
+    updated_at = NaiveUTCDateTimeField(null=True)
+
+    class Meta:
+        db_table = "conversations"
+
+    def __str__(self):
+        return f"Old conversation {self.pk}"
+
+
+class OldConversationParticipant(models.Model):
+    """The old `conversation_participants` table."""
+
+    id = models.AutoField(primary_key=True)
+    conversation = models.ForeignKey(OldConversation, on_delete=models.DO_NOTHING, db_constraint=True)
+    user = models.ForeignKey(OldUser, on_delete=models.DO_NOTHING, db_constraint=True)
+    joined_at = NaiveUTCDateTimeField(db_default=Now())
+    last_read_at = NaiveUTCDateTimeField(null=True)
+
+    class Meta:
+        db_table = "conversation_participants"
+
+    def __str__(self):
+        return f"{self.user_id} in {self.conversation_id}"
+
+
+class OldDirectMessage(models.Model):
+    """The old `direct_messages` table (no foreign keys: the old code dropped them)."""
+
+    id = models.AutoField(primary_key=True)
+    sender_id = models.IntegerField()
+    receiver_id = models.IntegerField()
+    conversation_id = models.IntegerField(null=True)
+    content = models.TextField(null=True)
+    file_data = models.BinaryField(null=True)
+    file_name = models.CharField(max_length=255, null=True)
+    file_type = models.CharField(max_length=100, null=True)
+    reply_to_id = models.IntegerField(null=True)
+    is_read = models.BooleanField(default=False, db_default=False)
+    read_at = NaiveUTCDateTimeField(null=True)
+    is_deleted_by_sender = models.BooleanField(default=False, db_default=False)
+    is_deleted_by_receiver = models.BooleanField(default=False, db_default=False)
+    created_at = NaiveUTCDateTimeField(db_default=Now())
+    updated_at = NaiveUTCDateTimeField(null=True)
+
+    class Meta:
+        db_table = "direct_messages"
+
+    def __str__(self):
+        return f"Old DM {self.pk}"
+
+
+class LegacyConversation(models.Model):
+    """A stable id for a pair of users, as the conversation-based legacy API (`/api/messaging/*`) names it.
+
+    Old ids from `conversations` keep naming the same pair; a pair that never had one gets a new id the first
+    time it is asked for. An old conversation that did not have exactly two participants keeps its id but
+    maps to no pair (`user_low`/`user_high` NULL): the legacy API answers 404 for it.
+    """
+
+    id = models.AutoField(primary_key=True)
+    user_low = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    user_high = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "legacy_dm_conversation"
+        constraints = [
+            models.UniqueConstraint(fields=["user_low", "user_high"], name="legacy_conversation_one_id_per_pair"),
+            models.CheckConstraint(
+                condition=Q(user_low__isnull=True, user_high__isnull=True) | Q(user_low__lt=F("user_high")),
+                name="legacy_conversation_ordered_pair",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Conversation {self.pk} ({self.user_low_id}, {self.user_high_id})"
+
+
+class LegacyEndpointUsage(models.Model):
+    """How often each legacy endpoint is still called, so operators see when traffic reaches zero."""
+
+    endpoint = models.CharField(max_length=200, unique=True)
+    calls = models.PositiveBigIntegerField(default=0)
+    first_called_at = models.DateTimeField(default=timezone.now)
+    last_called_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "legacy_dm_endpoint_usage"
+        ordering = ["-last_called_at"]
+        verbose_name_plural = "legacy endpoint usage"
+
+    def __str__(self):
+        return f"{self.endpoint}: {self.calls}"

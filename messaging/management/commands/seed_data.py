@@ -1,0 +1,89 @@
+"""Demo data for trying Relay at once: a few people, conversations with replies, an attachment, unread messages.
+
+Idempotent: people are created or reset to their known passwords; the conversations are written only once.
+"""
+
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from messaging import services
+from messaging.models import Message
+from messaging.services import AttachmentInput
+
+User = get_user_model()
+
+PASSWORD = "relay-demo-pass"
+PEOPLE = [
+    ("alice", "Alice Liddell"),
+    ("bob", ""),
+    ("carol", "Carol Danvers"),
+    ("dave", "Dave Bowman"),
+]
+ADMIN = ("admin", "relay-admin-pass")
+
+# (sender, recipient, body, reply to the conversation line at this index, read?)
+SCRIPT = [
+    ("alice", "bob", "Hi Bob! Did you get a chance to look at the launch plan?", None, True),
+    ("bob", "alice", "Not yet. Can you send the plan?", 0, True),
+    ("alice", "bob", "See the attached plan.", 1, False),
+    ("bob", "alice", "Thanks, reading it tonight.", 2, False),
+    ("carol", "alice", "Lunch on Friday? The new place on Main Street.", None, False),
+    ("alice", "carol", "Friday works. Noon?", 4, True),
+    ("carol", "alice", "Noon it is. I'll book a table.", 5, False),
+    ("dave", "bob", "The pod bay doors report is ready for review.", None, False),
+    ("bob", "dave", "Great, I'll review the report tomorrow morning.", 7, True),
+    ("dave", "alice", "Welcome to Relay! Try searching for 'plan' or 'report'.", None, False),
+]
+PLAN_PDF = b"%PDF-1.4\n% Relay demo attachment: the launch plan\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
+
+
+class Command(BaseCommand):
+    help = "Create demo users and conversations (safe to run again)."
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        people = {}
+        for username, display_name in PEOPLE:
+            user, _ = User.objects.get_or_create(
+                username=username, defaults={"email": f"{username}@example.com", "display_name": display_name}
+            )
+            user.set_password(PASSWORD)
+            user.is_active = True
+            user.save()
+            people[username] = user
+        admin, _ = User.objects.get_or_create(username=ADMIN[0], defaults={"email": "admin@example.com"})
+        admin.set_password(ADMIN[1])
+        admin.is_staff = admin.is_superuser = admin.is_active = True
+        admin.save()
+
+        if not Message.objects.filter(sender=people["alice"], body=SCRIPT[0][2]).exists():
+            self._write_conversations(people)
+
+        self.stdout.write(self.style.SUCCESS("Demo data ready. Log in with:"))
+        for username, _ in PEOPLE:
+            self.stdout.write(f"  {username:<8} / {PASSWORD}")
+        self.stdout.write(f"  {ADMIN[0]:<8} / {ADMIN[1]}   (superuser: http://127.0.0.1:8000/admin/)")
+
+    def _write_conversations(self, people):
+        start = timezone.now() - timedelta(hours=len(SCRIPT))
+        written = []
+        for index, (sender, recipient, body, reply_index, read) in enumerate(SCRIPT):
+            attachment = None
+            if body.startswith("See the attached plan"):
+                attachment = AttachmentInput(name="launch-plan.pdf", content_type="application/pdf", data=PLAN_PDF)
+            message = services.send_message(
+                sender=people[sender],
+                recipient_id=people[recipient].pk,
+                body=body,
+                reply_to_id=written[reply_index].pk if reply_index is not None else None,
+                attachment=attachment,
+            )
+            sent_at = start + timedelta(hours=index)
+            Message.objects.filter(pk=message.pk).update(
+                created_at=sent_at, read_at=sent_at + timedelta(minutes=5) if read else None
+            )
+            written.append(message)

@@ -1,0 +1,181 @@
+"""Direct user-to-user messages with inline attachments, per-user soft deletes, reports and blocks."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+
+class MessageQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The one visibility rule: what `user` may see.
+
+        A message is visible to its sender unless the sender deleted it, and to its recipient unless the
+        recipient deleted it; a message hidden by a moderator is visible to nobody.
+        """
+        return self.filter(
+            Q(sender=user, sender_deleted_at__isnull=True) | Q(recipient=user, recipient_deleted_at__isnull=True),
+            hidden_at__isnull=True,
+        )
+
+    def unread_for(self, user):
+        """Received by `user`, not read, not deleted by them, not hidden."""
+        return self.filter(
+            recipient=user, read_at__isnull=True, recipient_deleted_at__isnull=True, hidden_at__isnull=True
+        )
+
+    def between(self, user, other):
+        return self.filter(Q(sender=user, recipient=other) | Q(sender=other, recipient=user))
+
+    def without_attachment_bytes(self):
+        """Lists never load attachment bytes; only the detail download does."""
+        return self.defer("attachment_data")
+
+
+class Message(models.Model):
+    """One direct message from `sender` to `recipient`; carried rows of the old system keep their id."""
+
+    sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sent_messages")
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="received_messages")
+    body = models.TextField(blank=True, default="")
+    reply_to = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies", db_index=False
+    )
+    attachment_name = models.CharField(max_length=255, blank=True, default="")
+    attachment_content_type = models.CharField(max_length=100, blank=True, default="")
+    attachment_size = models.PositiveIntegerField(null=True, blank=True)
+    attachment_data = models.BinaryField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    sender_deleted_at = models.DateTimeField(null=True, blank=True)
+    recipient_deleted_at = models.DateTimeField(null=True, blank=True)
+    hidden_at = models.DateTimeField(null=True, blank=True)
+    hidden_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    hidden_reason = models.CharField(max_length=1000, blank=True, default="")
+    # Carried rows of the old `direct_messages` table (see legacy_dm).
+    legacy_id = models.IntegerField(null=True, blank=True, unique=True)
+    legacy_reply_to_id = models.IntegerField(null=True, blank=True)
+    legacy_file_name = models.CharField(max_length=255, blank=True, default="")
+
+    objects = MessageQuerySet.as_manager()
+
+    class Meta:
+        db_table = "messaging_message"
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # Threads and conversation lists: both directions of a pair, newest first.
+            models.Index(fields=["sender", "recipient", "-created_at", "-id"], name="msg_sender_pair_idx"),
+            models.Index(fields=["recipient", "sender", "-created_at", "-id"], name="msg_recipient_pair_idx"),
+            # Unread counts: a small partial index of what is still unread.
+            models.Index(
+                fields=["recipient", "sender"],
+                name="msg_unread_idx",
+                condition=Q(read_at__isnull=True, recipient_deleted_at__isnull=True, hidden_at__isnull=True),
+            ),
+            models.Index(fields=["reply_to"], name="msg_reply_to_idx", condition=Q(reply_to__isnull=False)),
+            models.Index(fields=["hidden_at"], name="msg_hidden_idx", condition=Q(hidden_at__isnull=False)),
+        ]
+        constraints = [
+            # An attachment is whole (name, size and bytes) or absent.
+            models.CheckConstraint(
+                condition=(
+                    Q(attachment_size__isnull=True, attachment_data__isnull=True, attachment_name="")
+                    | (Q(attachment_size__isnull=False, attachment_data__isnull=False) & ~Q(attachment_name=""))
+                ),
+                name="msg_attachment_whole_or_absent",
+            ),
+            # New messages say something; carried rows of the old system may be empty.
+            models.CheckConstraint(
+                condition=~Q(body="") | Q(attachment_size__isnull=False) | Q(legacy_id__isnull=False),
+                name="msg_body_or_attachment",
+            ),
+            # Nobody messages themselves; the old system allowed it, so carried rows are exempt.
+            models.CheckConstraint(
+                condition=~Q(sender=F("recipient")) | Q(legacy_id__isnull=False),
+                name="msg_not_to_self",
+            ),
+            models.CheckConstraint(
+                condition=Q(hidden_at__isnull=True) | ~Q(hidden_reason=""), name="msg_hidden_has_reason"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Message {self.pk} from {self.sender_id} to {self.recipient_id}"
+
+    @property
+    def has_attachment(self) -> bool:
+        return self.attachment_size is not None
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None
+
+    def partner_of(self, user):
+        """The other party of this message, seen from `user`."""
+        return self.recipient if self.sender_id == user.pk else self.sender
+
+
+class MessageReport(models.Model):
+    """A user's flag on a message, for moderators."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        RESOLVED = "resolved", "Resolved"
+        DISMISSED = "dismissed", "Dismissed"
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="reports")
+    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=1000)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        db_table = "messaging_report"
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["message", "reporter"], name="report_once_per_user"),
+        ]
+        indexes = [models.Index(fields=["status", "-created_at"], name="report_status_idx")]
+
+    def __str__(self):
+        return f"Report {self.pk} on message {self.message_id}"
+
+
+class UserBlock(models.Model):
+    """`blocker` does not want messages from `blocked`."""
+
+    blocker = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="blocks")
+    blocked = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="blocked_by")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "messaging_block"
+        constraints = [
+            models.UniqueConstraint(fields=["blocker", "blocked"], name="block_once"),
+            models.CheckConstraint(condition=~Q(blocker=F("blocked")), name="block_not_self"),
+        ]
+
+    def __str__(self):
+        return f"{self.blocker_id} blocks {self.blocked_id}"
+
+
+class MessageAccessLog(models.Model):
+    """A moderator opened a private message in the admin: who, what, when."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="access_log")
+    moderator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    accessed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "messaging_access_log"
+        ordering = ["-accessed_at"]
+
+    def __str__(self):
+        return f"{self.moderator_id} read message {self.message_id} at {self.accessed_at:%Y-%m-%d %H:%M}"

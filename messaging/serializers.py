@@ -1,0 +1,190 @@
+"""Shapes of messages, conversations and participants on the API, and the input of each write."""
+
+import base64
+import binascii
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from users.serializers import UserSerializer
+
+from .services import AttachmentInput, check_attachment_size
+
+BODY_PREVIEW_CHARS = 100
+
+
+class ReplyToSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    sender_id = serializers.IntegerField()
+    body_preview = serializers.SerializerMethodField()
+
+    def get_body_preview(self, message) -> str | None:
+        """None when the replied-to message is hidden or deleted by the viewer: its text is not theirs to see."""
+        viewer = self.context.get("viewer")
+        if message.hidden_at is not None or viewer is None:
+            return None
+        if (message.sender_id == viewer.pk and message.sender_deleted_at is None) or (
+            message.recipient_id == viewer.pk and message.recipient_deleted_at is None
+        ):
+            return message.body[:BODY_PREVIEW_CHARS]
+        return None
+
+
+class AttachmentMetaSerializer(serializers.Serializer):
+    name = serializers.CharField(source="attachment_name")
+    content_type = serializers.CharField(source="attachment_content_type")
+    size = serializers.IntegerField(source="attachment_size")
+    url = serializers.SerializerMethodField()
+
+    def get_url(self, message) -> str:
+        return f"/api/messages/{message.pk}/attachment"
+
+
+class MessageSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    sender = UserSerializer()
+    recipient = UserSerializer()
+    body = serializers.CharField()
+    reply_to = serializers.SerializerMethodField()
+    attachment = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    read_at = serializers.DateTimeField(allow_null=True)
+    is_read = serializers.BooleanField()
+
+    @extend_schema_field(ReplyToSerializer(allow_null=True))
+    def get_reply_to(self, message):
+        if message.reply_to_id is None:
+            return None
+        return ReplyToSerializer(message.reply_to, context=self.context).data
+
+    @extend_schema_field(AttachmentMetaSerializer(allow_null=True))
+    def get_attachment(self, message):
+        return AttachmentMetaSerializer(message).data if message.has_attachment else None
+
+
+class ConversationSerializer(serializers.Serializer):
+    participant = UserSerializer()
+    last_message = MessageSerializer()
+    unread_count = serializers.IntegerField()
+    last_activity_at = serializers.DateTimeField()
+
+
+class ParticipantSerializer(UserSerializer):
+    has_conversation = serializers.SerializerMethodField()
+    last_activity_at = serializers.DateTimeField(allow_null=True, read_only=True)
+
+    class Meta(UserSerializer.Meta):
+        fields = [*UserSerializer.Meta.fields, "has_conversation", "last_activity_at"]
+        read_only_fields = fields
+
+    def get_has_conversation(self, user) -> bool:
+        return user.last_activity_at is not None
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "format": "binary", "description": "multipart file"},
+            {
+                "type": "object",
+                "required": ["name", "data"],
+                "properties": {
+                    "name": {"type": "string", "maxLength": 255},
+                    "content_type": {"type": "string", "maxLength": 100},
+                    "data": {"type": "string", "format": "byte", "description": "base64"},
+                },
+            },
+        ]
+    }
+)
+class AttachmentField(serializers.Field):
+    """A multipart file, or `{name, content_type, data}` with base64 `data` in JSON."""
+
+    default_error_messages = {
+        "invalid": "Send a file (multipart) or an object {name, content_type, data} with base64 data.",
+        "name": "`name` must be a non-empty string of at most 255 characters.",
+        "content_type": "`content_type` must be a string of at most 100 characters.",
+        "base64": "`data` is not valid base64.",
+    }
+
+    def to_internal_value(self, value):
+        if isinstance(value, UploadedFile):
+            check_attachment_size(value.size or 0)
+            return AttachmentInput(name=value.name or "", content_type=value.content_type or "", data=value.read())
+        if not isinstance(value, dict):
+            self.fail("invalid")
+        name, content_type, data = value.get("name"), value.get("content_type", ""), value.get("data")
+        if not isinstance(name, str) or not name.strip() or len(name) > 255:
+            self.fail("name")
+        if content_type is None:
+            content_type = ""
+        if not isinstance(content_type, str) or len(content_type) > 100:
+            self.fail("content_type")
+        if not isinstance(data, str):
+            self.fail("base64")
+        # Refuse an oversized file from the length of its encoding, before decoding it.
+        check_attachment_size(len(data.rstrip("=")) * 3 // 4)
+        try:
+            decoded = base64.b64decode(data, validate=True)
+        except (binascii.Error, ValueError):
+            self.fail("base64")
+        check_attachment_size(len(decoded))
+        return AttachmentInput(name=name, content_type=content_type, data=decoded)
+
+    def to_representation(self, value):
+        return None
+
+
+class SendMessageSerializer(serializers.Serializer):
+    recipient_id = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+    body = serializers.CharField(required=False, allow_blank=True, default="", max_length=10_000)
+    reply_to_id = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=2**31 - 1)
+    attachment = AttachmentField(required=False, allow_null=True)
+
+    def validate_body(self, value):
+        if len(value) > settings.MESSAGING_MAX_BODY_CHARS:
+            raise serializers.ValidationError(
+                f"Ensure this field has no more than {settings.MESSAGING_MAX_BODY_CHARS} characters."
+            )
+        return value
+
+
+class SearchSerializer(serializers.Serializer):
+    query = serializers.CharField(max_length=200)
+    with_user_id = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=2**31 - 1)
+    since = serializers.DateTimeField(required=False, allow_null=True)
+    until = serializers.DateTimeField(required=False, allow_null=True)
+    has_attachment = serializers.BooleanField(required=False, allow_null=True, default=None)
+    unread = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+    def validate(self, attrs):
+        if attrs.get("since") and attrs.get("until") and attrs["since"] > attrs["until"]:
+            raise serializers.ValidationError({"until": ["`until` must not be before `since`."]})
+        return attrs
+
+    def filters(self) -> dict:
+        """The validated narrowing filters, as django-filter's FilterSet takes them."""
+        return {
+            key: (value.isoformat() if hasattr(value, "isoformat") else value)
+            for key, value in self.validated_data.items()
+            if key != "query" and value is not None
+        }
+
+
+class MarkedReadSerializer(serializers.Serializer):
+    marked_read = serializers.IntegerField()
+
+
+class UnreadCountSerializer(serializers.Serializer):
+    unread_count = serializers.IntegerField()
+
+
+class ReportInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=1000)
+
+
+class ReportSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()

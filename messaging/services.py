@@ -1,0 +1,199 @@
+"""Writes: sending, reading, per-user deletes, reports, moderation and blocks. Each is one transaction.
+
+Services raise Django's `ValidationError` (a client error, keyed by the API field it concerns),
+`PermissionDenied`, `Http404` (via the selectors) or `AttachmentTooLarge`; every surface (the API, the
+legacy API, the pages) maps them to its own error shape.
+"""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from . import selectors
+from .attachments import checked_content_type, sanitize_filename
+from .models import Message, MessageAccessLog, MessageReport, UserBlock
+
+User = get_user_model()
+
+
+class AttachmentTooLarge(Exception):
+    """The attachment exceeds `MESSAGING_MAX_ATTACHMENT_BYTES` (HTTP 413)."""
+
+    def __init__(self, size: int | None = None):
+        self.limit = settings.MESSAGING_MAX_ATTACHMENT_BYTES
+        self.size = size
+        super().__init__(f"The attachment is larger than the limit of {self.limit} bytes.")
+
+
+@dataclass(frozen=True)
+class AttachmentInput:
+    name: str
+    content_type: str
+    data: bytes
+
+
+def check_attachment_size(size: int) -> None:
+    """Refuse an attachment over the limit, before its bytes are read or decoded where possible."""
+    if size > settings.MESSAGING_MAX_ATTACHMENT_BYTES:
+        raise AttachmentTooLarge(size)
+
+
+def _active_recipient(*, sender, recipient_id) -> User:
+    try:
+        recipient = User.objects.get(pk=int(recipient_id), is_active=True)
+    except (User.DoesNotExist, TypeError, ValueError, OverflowError):
+        raise ValidationError({"recipient_id": ["No active user with this id."]}) from None
+    if recipient.pk == sender.pk:
+        raise ValidationError({"recipient_id": ["You cannot send a message to yourself."]})
+    if selectors.is_blocked(blocker=recipient, blocked=sender):
+        raise PermissionDenied("This user does not accept messages from you.")
+    return recipient
+
+
+@transaction.atomic
+def send_message(
+    *,
+    sender,
+    recipient_id: int,
+    body: str = "",
+    reply_to_id: int | None = None,
+    attachment: AttachmentInput | None = None,
+) -> Message:
+    """Send a direct message from `sender`, checking every rule of the contract."""
+    body = (body or "").strip()
+    if "\x00" in body:
+        raise ValidationError({"body": ["The body cannot contain NUL characters."]})
+    if len(body) > settings.MESSAGING_MAX_BODY_CHARS:
+        raise ValidationError(
+            {"body": [f"Ensure this field has no more than {settings.MESSAGING_MAX_BODY_CHARS} characters."]}
+        )
+    if not body and attachment is None:
+        raise ValidationError({"body": ["A message needs a body or an attachment."]})
+    recipient = _active_recipient(sender=sender, recipient_id=recipient_id)
+
+    reply_to = None
+    if reply_to_id is not None:
+        reply_to = (
+            Message.objects.visible_to(sender).between(sender, recipient).filter(pk=reply_to_id).first()
+            if isinstance(reply_to_id, int)
+            else None
+        )
+        if reply_to is None:
+            raise ValidationError({"reply_to_id": ["No message of this conversation with this id."]})
+
+    message = Message(sender=sender, recipient=recipient, body=body, reply_to=reply_to)
+    if attachment is not None:
+        check_attachment_size(len(attachment.data))
+        message.attachment_name = sanitize_filename(attachment.name)
+        message.attachment_content_type = checked_content_type(attachment.content_type, attachment.data)
+        message.attachment_size = len(attachment.data)
+        message.attachment_data = attachment.data
+    message.save()
+    return message
+
+
+def mark_conversation_read(*, user, other_id) -> int:
+    """Mark every unread message from `other_id` to `user` read; the number marked. Idempotent."""
+    other = selectors.get_user_or_404(user_id=other_id)
+    now = timezone.now()
+    return Message.objects.unread_for(user).filter(sender=other).update(read_at=now, updated_at=now)
+
+
+def mark_message_read(*, user, message_id) -> Message:
+    """Mark one received message read (recipient only); reading it again changes nothing."""
+    message = selectors.access_message(user=user, message_id=message_id)
+    if message.recipient_id != user.pk:
+        raise PermissionDenied("Only the recipient can mark a message read.")
+    if message.read_at is None:
+        now = timezone.now()
+        Message.objects.filter(pk=message.pk, read_at__isnull=True).update(read_at=now, updated_at=now)
+        message.read_at = message.updated_at = now
+    return message
+
+
+def delete_for_user(*, user, message_id) -> None:
+    """Delete a message for `user` only; the other party still sees it."""
+    message = selectors.access_message(user=user, message_id=message_id)
+    now = timezone.now()
+    changes = {"updated_at": now}
+    if message.sender_id == user.pk:
+        changes["sender_deleted_at"] = now
+    if message.recipient_id == user.pk:
+        changes["recipient_deleted_at"] = now
+    Message.objects.filter(pk=message.pk).update(**changes)
+
+
+@transaction.atomic
+def delete_conversation_for_user(*, user, other) -> int:
+    """Delete every message of the conversation with `other` for `user` only; the number deleted."""
+    now = timezone.now()
+    sent = Message.objects.filter(sender=user, recipient=other, sender_deleted_at__isnull=True).update(
+        sender_deleted_at=now, updated_at=now
+    )
+    received = Message.objects.filter(sender=other, recipient=user, recipient_deleted_at__isnull=True).update(
+        recipient_deleted_at=now, updated_at=now
+    )
+    return sent + received
+
+
+def report_message(*, user, message_id, reason: str) -> tuple[MessageReport, bool]:
+    """Flag a message for moderators, once per user: (the report, whether it is new)."""
+    message = selectors.access_message(user=user, message_id=message_id)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": ["This field may not be blank."]})
+    try:
+        with transaction.atomic():
+            return MessageReport.objects.create(message=message, reporter=user, reason=reason[:1000]), True
+    except IntegrityError:
+        return MessageReport.objects.get(message=message, reporter=user), False
+
+
+@transaction.atomic
+def hide_messages(*, moderator, messages, reason: str) -> int:
+    """Hide messages from both users on every surface (they stay in the admin)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": ["Say why the message is hidden."]})
+    now = timezone.now()
+    return Message.objects.filter(pk__in=[m.pk for m in messages], hidden_at__isnull=True).update(
+        hidden_at=now, hidden_by=moderator, hidden_reason=reason[:1000], updated_at=now
+    )
+
+
+@transaction.atomic
+def unhide_messages(*, moderator, messages) -> int:
+    return Message.objects.filter(pk__in=[m.pk for m in messages], hidden_at__isnull=False).update(
+        hidden_at=None, hidden_by=None, hidden_reason="", updated_at=timezone.now()
+    )
+
+
+@transaction.atomic
+def resolve_reports(*, moderator, reports, status=MessageReport.Status.RESOLVED) -> int:
+    return MessageReport.objects.filter(pk__in=[r.pk for r in reports], status=MessageReport.Status.OPEN).update(
+        status=status, resolved_at=timezone.now(), resolved_by=moderator
+    )
+
+
+def record_moderator_access(*, moderator, message) -> MessageAccessLog:
+    """Audit trail: a moderator read a private message."""
+    return MessageAccessLog.objects.create(moderator=moderator, message=message)
+
+
+def block_user(*, user, blocked_id) -> tuple[UserBlock, bool]:
+    """`user` stops receiving messages from `blocked_id`: (the block, whether it is new)."""
+    blocked = selectors.get_user_or_404(user_id=blocked_id)
+    if blocked.pk == user.pk:
+        raise ValidationError({"user_id": ["You cannot block yourself."]})
+    return UserBlock.objects.get_or_create(blocker=user, blocked=blocked)
+
+
+def unblock_user(*, user, blocked_id) -> bool:
+    """Lift a block; whether there was one."""
+    blocked = selectors.get_user_or_404(user_id=blocked_id)
+    deleted, _ = UserBlock.objects.filter(blocker=user, blocked=blocked).delete()
+    return deleted > 0

@@ -1,0 +1,165 @@
+"""The /api/messages/* endpoints: parse input, call one selector or service, shape the output."""
+
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from config.throttles import SendRateThrottle
+
+from . import selectors, services
+from .attachments import content_disposition
+from .pagination import NewestFirstCursorPagination, PageNumberPagination
+from .serializers import (
+    ConversationSerializer,
+    MarkedReadSerializer,
+    MessageSerializer,
+    ParticipantSerializer,
+    ReportInputSerializer,
+    ReportSerializer,
+    SearchSerializer,
+    SendMessageSerializer,
+    UnreadCountSerializer,
+)
+
+USER_ID = OpenApiParameter("user_id", OpenApiTypes.INT, OpenApiParameter.PATH)
+NOT_FOUND = OpenApiResponse(description="No such message or user, or not visible to the caller.")
+
+
+class MessageViewSet(viewsets.GenericViewSet):
+    """Direct messages of the authenticated user."""
+
+    serializer_class = MessageSerializer
+    lookup_value_regex = r"\d+"
+    pagination_class = PageNumberPagination
+
+    def get_queryset(self):
+        return selectors.visible_messages(user=self.request.user)
+
+    def get_throttles(self):
+        if self.action == "send":
+            return [SendRateThrottle()]
+        return super().get_throttles()
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "viewer": self.request.user}
+
+    def _message_response(self, message, status_code=status.HTTP_200_OK):
+        return Response(MessageSerializer(message, context=self.get_serializer_context()).data, status=status_code)
+
+    def _paginated(self, queryset, serializer_class, paginator=None):
+        paginator = paginator or self.paginator
+        page = paginator.paginate_queryset(queryset, self.request, view=self)
+        data = serializer_class(page, many=True, context=self.get_serializer_context()).data
+        return paginator.get_paginated_response(data)
+
+    @extend_schema(responses=ConversationSerializer(many=True))
+    @action(detail=False, methods=["get"], url_path="conversations")
+    def conversations(self, request):
+        """One row per person the caller has messages with, newest activity first."""
+        rows = self.paginator.paginate_queryset(selectors.conversation_rows(user=request.user), request, view=self)
+        conversations = selectors.attach_last_messages(user=request.user, rows=rows)
+        data = ConversationSerializer(conversations, many=True, context=self.get_serializer_context()).data
+        return self.paginator.get_paginated_response(data)
+
+    @extend_schema(
+        parameters=[USER_ID],
+        responses={200: MessageSerializer(many=True), 404: NOT_FOUND},
+        description="The thread with that user, newest first, cursor-paginated.",
+    )
+    @action(detail=False, methods=["get"], url_path=r"with/(?P<user_id>\d+)")
+    def with_user(self, request, user_id=None):
+        other = selectors.get_user_or_404(user_id=user_id)
+        thread = selectors.thread_between(user=request.user, other=other)
+        return self._paginated(thread, MessageSerializer, paginator=NewestFirstCursorPagination())
+
+    @extend_schema(
+        request={"application/json": SendMessageSerializer, "multipart/form-data": SendMessageSerializer},
+        responses={201: MessageSerializer, 400: None, 403: None, 413: None, 429: None},
+    )
+    @action(detail=False, methods=["post"], url_path="send")
+    def send(self, request):
+        serializer = SendMessageSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        message = services.send_message(sender=request.user, **serializer.validated_data)
+        return self._message_response(message, status.HTTP_201_CREATED)
+
+    @extend_schema(parameters=[USER_ID], request=None, responses={200: MarkedReadSerializer, 404: NOT_FOUND})
+    @action(detail=False, methods=["put"], url_path=r"mark-conversation-read/(?P<user_id>\d+)")
+    def mark_conversation_read(self, request, user_id=None):
+        marked = services.mark_conversation_read(user=request.user, other_id=user_id)
+        return Response({"marked_read": marked})
+
+    @extend_schema(request=SearchSerializer, responses=MessageSerializer(many=True))
+    @action(detail=False, methods=["post"], url_path="search")
+    def search(self, request):
+        """Messages visible to the caller matching `query`, best match first."""
+        serializer = SearchSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        results = selectors.search_messages(
+            user=request.user, query=serializer.validated_data["query"], filters=serializer.filters()
+        )
+        return self._paginated(results, MessageSerializer)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("search", OpenApiTypes.STR, description="username or display name")],
+        responses=ParticipantSerializer(many=True),
+    )
+    @action(detail=False, methods=["get"], url_path="participants")
+    def participants(self, request):
+        people = selectors.participants_for(user=request.user, search=request.query_params.get("search", ""))
+        return self._paginated(people, ParticipantSerializer)
+
+    @extend_schema(responses=UnreadCountSerializer)
+    @action(detail=False, methods=["get"], url_path="unread-count")
+    def unread_count(self, request):
+        return Response({"unread_count": selectors.unread_count(user=request.user)})
+
+    @extend_schema(responses={200: MessageSerializer, 404: NOT_FOUND})
+    def retrieve(self, request, pk=None):
+        return self._message_response(selectors.access_message(user=request.user, message_id=pk))
+
+    @extend_schema(responses={204: None, 404: NOT_FOUND}, description="Delete for the caller only.")
+    def destroy(self, request, pk=None):
+        services.delete_for_user(user=request.user, message_id=pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=None, responses={200: MessageSerializer, 403: None, 404: NOT_FOUND})
+    @action(detail=True, methods=["post"], url_path="read")
+    def read(self, request, pk=None):
+        return self._message_response(services.mark_message_read(user=request.user, message_id=pk))
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, 404: NOT_FOUND})
+    @action(detail=True, methods=["get"], url_path="attachment")
+    def attachment(self, request, pk=None):
+        message = selectors.access_message(user=request.user, message_id=pk, with_attachment=True)
+        return attachment_response(message)
+
+    @extend_schema(request=ReportInputSerializer, responses={201: ReportSerializer, 200: ReportSerializer})
+    @action(detail=True, methods=["post"], url_path="report")
+    def report(self, request, pk=None):
+        serializer = ReportInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        report, created = services.report_message(
+            user=request.user, message_id=pk, reason=serializer.validated_data["reason"]
+        )
+        return Response(
+            ReportSerializer(report).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+
+def attachment_response(message) -> HttpResponse:
+    """The attachment of `message` as a download: never rendered inline, never sniffed."""
+    from django.http import Http404
+
+    if not message.has_attachment:
+        raise Http404("This message has no attachment.")
+    response = HttpResponse(bytes(message.attachment_data), content_type=message.attachment_content_type)
+    response["Content-Disposition"] = content_disposition(message.attachment_name)
+    response["Content-Length"] = str(message.attachment_size)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -1,0 +1,59 @@
+"""Auth endpoints: JWT token pair, refresh (rotating), verify, logout, register, me."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.views import TokenObtainPairView
+
+from config.throttles import SettingsScopedRateThrottle
+
+from . import services
+from .serializers import LogoutSerializer, RegisterSerializer, UserSerializer
+
+
+class LoginView(TokenObtainPairView):
+    """`{username, password}` → `{access, refresh}`; rate limited per client address."""
+
+    throttle_classes = [SettingsScopedRateThrottle]
+    throttle_scope = "login"
+
+
+class LogoutView(APIView):
+    """Blacklist a refresh token so it can no longer be used."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=LogoutSerializer, responses={205: None})
+    def post(self, request):
+        serializer = LogoutSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            RefreshToken(serializer.validated_data["refresh"]).blacklist()
+        except TokenError as exc:
+            return Response({"detail": str(exc), "code": "token_not_valid"}, status=status.HTTP_401_UNAUTHORIZED)
+        return Response(status=status.HTTP_205_RESET_CONTENT)
+
+
+class RegisterView(APIView):
+    permission_classes = [AllowAny]
+    throttle_classes = [SettingsScopedRateThrottle]
+    throttle_scope = "register"
+
+    @extend_schema(request=RegisterSerializer, responses={201: UserSerializer})
+    def post(self, request):
+        serializer = RegisterSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = services.register_user(**serializer.validated_data)
+        return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
+
+
+class MeView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=UserSerializer)
+    def get(self, request):
+        return Response(UserSerializer(request.user).data)
