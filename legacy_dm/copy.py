@@ -22,9 +22,9 @@ How it copies (see also README "Migrating the old database"):
   waits seconds, not minutes, for a lock (and is retried a few times when it times out);
 - every `INSERT` copies only ids that are not there yet (`NOT EXISTS`), so an interrupted or repeated run
   copies exactly what is missing;
-- order: users, then per message batch the placeholder users it needs and the messages, then the
-  conversation-id map, then a pass linking replies (a reply may point at a later id, so links are made once
-  every message is in), then the id sequences are moved past the carried ids plus a headroom;
+- order: users, then per message batch the placeholder users it needs and the messages (a reply to a
+  message of the same or an earlier batch is linked at once), then the conversation-id map, then a pass
+  linking replies to later ids, then the id sequences are moved past the carried ids plus a headroom;
 - the SQL is the same on SQLite and PostgreSQL except for reading naive `TIMESTAMP` columns as UTC.
 """
 
@@ -227,6 +227,8 @@ def _placeholders_sql(connection, low: int, high: int, now) -> tuple[str, list]:
 
 
 def _messages_sql(connection, low: int, high: int, now) -> tuple[str, list]:
+    # A reply is linked at once when its target is in this batch (foreign keys are checked at commit) or
+    # already carried; a reply to a later batch is linked by the replies pass (`_replies_sql`).
     sniff, sniff_params = _sniff_sql("dm.file_data")
     created, updated, read = (_utc(connection, f"dm.{c}") for c in ("created_at", "updated_at", "read_at"))
     nameless = "(dm.file_name IS NULL OR dm.file_name = '')"
@@ -236,7 +238,16 @@ def _messages_sql(connection, low: int, high: int, now) -> tuple[str, list]:
                                        attachment_size, attachment_data, legacy_file_name, created_at,
                                        updated_at, read_at, sender_deleted_at, recipient_deleted_at,
                                        hidden_at, hidden_by_id, hidden_reason)
-        SELECT dm.id, dm.id, dm.sender_id, dm.receiver_id, COALESCE(dm.content, ''), NULL, dm.reply_to_id,
+        SELECT dm.id, dm.id, dm.sender_id, dm.receiver_id, COALESCE(dm.content, ''),
+               CASE WHEN dm.reply_to_id IS NULL THEN NULL
+                    WHEN dm.reply_to_id >= %s AND dm.reply_to_id < %s
+                         AND EXISTS (SELECT 1 FROM direct_messages t WHERE t.id = dm.reply_to_id)
+                         THEN dm.reply_to_id
+                    WHEN EXISTS (SELECT 1 FROM messaging_message r
+                                 WHERE r.id = dm.reply_to_id AND r.legacy_id IS NOT NULL)
+                         THEN dm.reply_to_id
+               END,
+               dm.reply_to_id,
                CASE WHEN dm.file_data IS NULL THEN ''
                     WHEN {nameless} THEN 'attachment-' || CAST(dm.id AS TEXT)
                     ELSE dm.file_name END,
@@ -255,7 +266,7 @@ def _messages_sql(connection, low: int, high: int, now) -> tuple[str, list]:
         WHERE dm.id >= %s AND dm.id < %s
           AND NOT EXISTS (SELECT 1 FROM messaging_message m WHERE m.id = dm.id)
     """
-    params = [*sniff_params, OCTET_STREAM, *sniff_params, OCTET_STREAM, now, now, low, high]
+    params = [low, high, *sniff_params, OCTET_STREAM, *sniff_params, OCTET_STREAM, now, now, low, high]
     return sql, params
 
 
@@ -287,7 +298,8 @@ def _conversations_sql(connection, low: int, high: int) -> tuple[str, list]:
 
 
 def _replies_sql(low: int, high: int) -> tuple[str, list]:
-    # Carried messages keep their ids, so a carried reply target's id is its legacy id.
+    # Replies to a message of a later batch, and any left unlinked by an interrupted run. Carried messages
+    # keep their ids, so a carried reply target's id is its legacy id.
     return (
         """
         UPDATE messaging_message SET reply_to_id = legacy_reply_to_id
@@ -418,6 +430,10 @@ def copy_legacy_data(
         **common,
     )
     result.sequences = move_sequences(connection, headroom=headroom)
+    if connection.vendor == "postgresql" and any(result.rows.values()):
+        # Fresh statistics after a bulk load, so the first queries on the new tables get sensible plans.
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE users_user, messaging_message, legacy_dm_conversation", [])
     return result
 
 
@@ -464,8 +480,8 @@ def remove_carried_data(apps, connection, *, batch_size: int, progress: Callable
         if progress is not None:
             progress(text)
 
-    def walk(table, handle):
-        bounds = _id_range(connection, table)
+    def walk(table, handle, column="id"):
+        bounds = _id_range(connection, table, column)
         if bounds is None:
             return 0
         removed = 0
@@ -475,12 +491,10 @@ def remove_carried_data(apps, connection, *, batch_size: int, progress: Callable
         return removed
 
     def messages(low, high):
-        count, _ = (
-            message_model._base_manager.using(alias).filter(id__gte=low, id__lt=high, legacy_id__isnull=False).delete()
-        )
+        count, _ = message_model._base_manager.using(alias).filter(legacy_id__gte=low, legacy_id__lt=high).delete()
         return count
 
-    say(f"removed {walk('messaging_message', messages)} rows with carried messages")
+    say(f"removed {walk('messaging_message', messages, 'legacy_id')} rows with carried messages")
 
     def conversations(low, high):
         with connection.cursor() as cursor:

@@ -36,7 +36,10 @@ def _dt(value) -> str | None:
 
 
 def _digest(data) -> str | None:
-    return None if data is None else hashlib.sha256(bytes(data)).hexdigest()
+    """SHA-256 (hex) of attachment bytes; PostgreSQL already hands over the hex digest (see `_bytes_sql`)."""
+    if data is None or isinstance(data, str):
+        return data
+    return hashlib.sha256(bytes(data)).hexdigest()
 
 
 def _stream(connection, sql: str, id_column: str) -> Iterator[tuple]:
@@ -168,17 +171,25 @@ def _old_file_name(row_id, file_data, file_name) -> str:
     return f"attachment-{row_id}" if file_data is not None else ""
 
 
+def _bytes_sql(connection, column: str) -> str:
+    """The attachment bytes to hash: on PostgreSQL their SHA-256 (hex), so megabytes never cross the wire."""
+    if connection.vendor == "postgresql":
+        return f"encode(sha256({column}), 'hex')"
+    return column
+
+
 def _check_messages(connection) -> TableCheck:
     old = _stream(
         connection,
-        "SELECT id, sender_id, receiver_id, content, file_data, file_name, reply_to_id, is_read,"
-        " is_deleted_by_sender, is_deleted_by_receiver, created_at, updated_at, read_at FROM direct_messages"
-        " WHERE 1 = 1 {after} ORDER BY id",
+        f"SELECT id, sender_id, receiver_id, content, {_bytes_sql(connection, 'file_data')}, file_name, reply_to_id,"
+        " is_read, is_deleted_by_sender, is_deleted_by_receiver, created_at, updated_at, read_at, length(file_data)"
+        " FROM direct_messages WHERE 1 = 1 {after} ORDER BY id",
         "id",
     )
     new = _stream(
         connection,
-        "SELECT legacy_id, sender_id, recipient_id, body, attachment_data, attachment_name, legacy_file_name,"
+        f"SELECT legacy_id, sender_id, recipient_id, body, {_bytes_sql(connection, 'attachment_data')},"
+        " attachment_name, legacy_file_name,"
         " legacy_reply_to_id, read_at, sender_deleted_at, recipient_deleted_at, created_at, updated_at,"
         " attachment_size FROM messaging_message WHERE legacy_id IS NOT NULL {after} ORDER BY legacy_id",
         "legacy_id",
@@ -193,7 +204,7 @@ def _check_messages(connection) -> TableCheck:
             r[2],
             r[3] or "",
             _digest(r[4]),
-            None if r[4] is None else len(r[4]),
+            r[13],
             _old_file_name(r[0], r[4], r[5]),
             r[6],
             _dt(r[12] or r[11] or r[10]) if r[7] else None,

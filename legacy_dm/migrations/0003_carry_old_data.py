@@ -23,7 +23,7 @@ def _print(text):
 
 def _print_batch(report):
     if report.rows:
-        _print(f"{report.step}: {report.done_rows} rows copied ({report.fraction:.0%} of the id range)")
+        _print(f"{report.step}: {report.done_rows} rows written ({report.fraction:.0%} of the id range)")
 
 
 def carry_old_data(apps, schema_editor):

@@ -4,6 +4,7 @@ These tests take the database back to before the new tables existed, so they are
 database back to fully migrated when they end (the `old_database` fixture).
 """
 
+import time
 from datetime import UTC, datetime
 
 import bcrypt
@@ -236,7 +237,8 @@ OLD_MESSAGES = [
     # nameless, typeless, unknown bytes: generic type
     (10, 2, 1, None, None, UNKNOWN, "", None, None, False, None, False, False, "2022-01-09 08:00:00", None),
     # 11 was deleted by the old system
-    (12, 2, 1, 5, "Later message", None, None, None, None, False, None, False, False, "2022-01-10 08:00:00", None),
+    # reply to an earlier batch
+    (12, 2, 1, 5, "Later message", None, None, None, 6, False, None, False, False, "2022-01-10 08:00:00", None),
 ]
 
 # conversation id -> participant user ids
@@ -362,6 +364,7 @@ def _assert_everything_carried(migration_started: datetime, migration_ended: dat
     assert (m[3].read_at, m[3].reply_to_id) == (_utc("2022-01-02 09:00:00.123456"), None)
     assert m[3].legacy_reply_to_id == 999
     assert m[9].reply_to_id == 12  # a reply to a later id, linked once every batch is in
+    assert m[12].reply_to_id == 6  # a reply to an earlier batch
     assert all(m[i].read_at is None for i in (4, 5, 6, 7, 8, 9, 10, 12))
 
     assert not m[4].has_attachment and m[4].legacy_file_name == "lost-plan.pdf" and m[4].body == ""
@@ -445,7 +448,7 @@ def test_interrupted_copy_resumes_and_verify_reports_differences(old_database, c
     # Users 1-4 took two batches; the third carried messages 1 and 2 (and nothing else).
     assert User.objects.filter(id__lte=4).count() == 4
     assert sorted(Message.objects.values_list("id", flat=True)) == [1, 2]
-    assert Message.objects.get(id=2).reply_to_id is None  # replies are linked after the last batch
+    assert Message.objects.get(id=2).reply_to_id == 1  # linked in the batch that carried both
 
     with pytest.raises(CommandError) as failed:
         call_command("copy_legacy_messages", "--dry-run", "--verify")
@@ -481,3 +484,30 @@ def test_interrupted_copy_resumes_and_verify_reports_differences(old_database, c
     call_command("copy_legacy_messages", "--verify")
     assert "verification passed" in capsys.readouterr().out
     assert Message.objects.get(id=7).body == "See the attached plan."
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="lock_timeout is PostgreSQL's")
+def test_a_batch_waits_for_a_lock_only_briefly_and_the_copy_resumes(old_database):
+    """A batch blocked by another session's lock gives up after `lock_timeout` (and a few retries), not minutes."""
+    import psycopg
+    from django.db import OperationalError
+
+    call_command("migrate", "messaging", fake_initial=True, verbosity=0)
+    call_command("migrate", "legacy_dm", "0002", fake_initial=True, verbosity=0)
+    db = connection.settings_dict
+    other = psycopg.connect(
+        dbname=db["NAME"], user=db["USER"], host=db["HOST"], port=db["PORT"] or 5432, password=db["PASSWORD"]
+    )
+    try:
+        other.execute("LOCK TABLE messaging_message IN ACCESS EXCLUSIVE MODE")
+        started = time.monotonic()
+        with pytest.raises(OperationalError, match="lock timeout"):
+            copy.copy_legacy_data(connection, batch_size=100, headroom=HEADROOM, lock_timeout_ms=200)
+        assert time.monotonic() - started < 10
+    finally:
+        other.rollback()
+        other.close()
+    # The users' batch had committed on its own; the messages follow once the lock is gone.
+    assert User.objects.filter(id__lte=4).count() == 4 and not Message.objects.exists()
+    copy.copy_legacy_data(connection, batch_size=100, headroom=HEADROOM, lock_timeout_ms=200)
+    assert Message.objects.count() == len(OLD_MESSAGES)
