@@ -56,8 +56,8 @@ _SIGNATURES: list[tuple[bytes, int, str]] = [
     (b"ftyp", 4, "video/mp4"),
 ]
 
-# Old table -> (new table, its id sequence owner) for progress and sequence moves.
-STEPS = ("users", "direct_messages", "conversations", "replies")
+# The steps of a copy, in order ("state" only runs when asked: see `_state_sql`).
+STEPS = ("users", "direct_messages", "conversations", "replies", "state")
 
 Progress = Callable[["BatchReport"], None]
 
@@ -311,6 +311,41 @@ def _replies_sql(low: int, high: int) -> tuple[str, list]:
     )
 
 
+def _greatest(connection, a: str, b: str) -> str:
+    """The later of two timestamps, either of which may be NULL."""
+    if connection.vendor == "postgresql":
+        return f"GREATEST({a}, {b})"  # ignores NULLs
+    return f"max(COALESCE({a}, {b}), COALESCE({b}, {a}))"
+
+
+def _state_sql(connection, low: int, high: int, now) -> tuple[str, list]:
+    """Bring over reads and deletes that old servers made to rows already carried (a rolling deploy).
+
+    Reading and deleting only ever go one way, so the merge is too: a message read or deleted on either
+    side stays so, and nothing the new system recorded is undone. Rows that agree are not touched.
+    """
+    created, updated, read = (_utc(connection, f"dm.{c}") for c in ("created_at", "updated_at", "read_at"))
+    old = "FROM direct_messages dm WHERE dm.id = messaging_message.legacy_id"
+    return (
+        f"""
+        UPDATE messaging_message SET
+            read_at = COALESCE(read_at,
+                (SELECT CASE WHEN dm.is_read THEN COALESCE({read}, {updated}, {created}) END {old})),
+            sender_deleted_at = COALESCE(sender_deleted_at,
+                (SELECT CASE WHEN dm.is_deleted_by_sender THEN COALESCE({updated}, %s) END {old})),
+            recipient_deleted_at = COALESCE(recipient_deleted_at,
+                (SELECT CASE WHEN dm.is_deleted_by_receiver THEN COALESCE({updated}, %s) END {old})),
+            updated_at = {_greatest(connection, "updated_at", f"(SELECT {updated} {old})")}
+        WHERE legacy_id >= %s AND legacy_id < %s
+          AND EXISTS (SELECT 1 {old}
+                      AND ((dm.is_read AND messaging_message.read_at IS NULL)
+                           OR (dm.is_deleted_by_sender AND messaging_message.sender_deleted_at IS NULL)
+                           OR (dm.is_deleted_by_receiver AND messaging_message.recipient_deleted_at IS NULL)))
+        """,
+        [now, now, low, high],
+    )
+
+
 # --- sequences --------------------------------------------------------------------------------------------
 
 
@@ -379,12 +414,15 @@ def copy_legacy_data(
     now: datetime | None = None,
     progress: Progress | None = None,
     max_batches: int | None = None,
+    sync_state: bool = False,
 ) -> CopyResult:
     """Copy every old row that is not carried yet: users, messages, the conversation map; then link replies.
 
     `now` is the migration time used where the old row has no time (delete flags without `updated_at`,
     placeholder users). `max_batches` stops the run after that many batches by raising `CopyInterrupted`
     (what a killed process would leave behind); running it again without a limit completes the copy.
+    `sync_state` also brings over reads and deletes that old servers made to rows after they were carried
+    (the catch-up command asks for it; the migration copies rows as they are when it runs).
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
@@ -429,6 +467,14 @@ def copy_legacy_data(
         make_statements=lambda lo, hi: [_replies_sql(lo, hi)],
         **common,
     )
+    if sync_state:
+        _walk(
+            connection,
+            step="state",
+            table="direct_messages",
+            make_statements=lambda lo, hi: [_state_sql(connection, lo, hi, now_param)],
+            **common,
+        )
     result.sequences = move_sequences(connection, headroom=headroom)
     if connection.vendor == "postgresql" and any(result.rows.values()):
         # Fresh statistics after a bulk load, so the first queries on the new tables get sensible plans.
@@ -438,7 +484,7 @@ def copy_legacy_data(
 
 
 def missing_counts(connection) -> dict[str, int]:
-    """Old rows with no carried row yet, per old table (what a copy would write; `--dry-run` shows it)."""
+    """What a copy would write, per step: old rows not carried yet, replies to link, reads/deletes to merge."""
     queries = {
         "users": "SELECT COUNT(*) FROM users u WHERE NOT EXISTS (SELECT 1 FROM users_user n WHERE n.id = u.id)",
         "direct_messages": (
@@ -453,6 +499,11 @@ def missing_counts(connection) -> dict[str, int]:
             "SELECT COUNT(*) FROM messaging_message m"
             " WHERE m.legacy_id IS NOT NULL AND m.reply_to_id IS NULL AND m.legacy_reply_to_id IS NOT NULL"
             " AND EXISTS (SELECT 1 FROM messaging_message r WHERE r.legacy_id = m.legacy_reply_to_id)"
+        ),
+        "state": (
+            "SELECT COUNT(*) FROM messaging_message m JOIN direct_messages dm ON dm.id = m.legacy_id"
+            " WHERE (dm.is_read AND m.read_at IS NULL) OR (dm.is_deleted_by_sender AND m.sender_deleted_at IS NULL)"
+            " OR (dm.is_deleted_by_receiver AND m.recipient_deleted_at IS NULL)"
         ),
     }
     with connection.cursor() as cursor:

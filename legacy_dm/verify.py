@@ -5,8 +5,11 @@ in Python: the old row as the copy promises to carry it, the new row as it was c
 in Python means the checksum is the same on SQLite and PostgreSQL, whatever each returns for booleans,
 timestamps or bytes. Where the two sides differ, the ids that differ are listed.
 
-Passwords are left out of the comparison: Django upgrades a carried bcrypt hash on the user's first login,
-which is a wanted change, not a difference (the migration tests log in with an old password instead).
+The checksum covers what a message *is* (sender, recipient, body, attachment bytes and name, reply, time).
+Its read and delete state only ever moves one way, and the new system moves it too once it serves users, so
+it is checked as such: every read and delete of an old row must be on its carried row (a message read only
+on the new side is no loss). Passwords are left out: Django upgrades a carried bcrypt hash on the user's
+first login, a wanted change (the migration tests log in with an old password instead).
 """
 
 from __future__ import annotations
@@ -207,28 +210,24 @@ def _check_messages(connection) -> TableCheck:
             r[13],
             _old_file_name(r[0], r[4], r[5]),
             r[6],
-            _dt(r[12] or r[11] or r[10]) if r[7] else None,
-            bool(r[8]),
-            bool(r[9]),
             _dt(r[10]),
-            _dt(r[11]),
         ),
-        lambda r: (
-            r[0],
-            r[1],
-            r[2],
-            r[3],
-            _digest(r[4]),
-            r[13],
-            r[5] or r[6],
-            r[7],
-            _dt(r[8]),
-            r[9] is not None,
-            r[10] is not None,
-            _dt(r[11]),
-            _dt(r[12]),
-        ),
+        lambda r: (r[0], r[1], r[2], r[3], _digest(r[4]), r[13], r[5] or r[6], r[7], _dt(r[11])),
     )
+
+
+def _lost_state(connection) -> tuple[int, list[int]]:
+    """Carried messages that miss a read or a delete their old row has (reads on the new side are fine)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT m.legacy_id FROM messaging_message m JOIN direct_messages dm ON dm.id = m.legacy_id"
+            " WHERE (dm.is_read AND m.read_at IS NULL) OR (dm.is_deleted_by_sender AND m.sender_deleted_at IS NULL)"
+            " OR (dm.is_deleted_by_receiver AND m.recipient_deleted_at IS NULL) ORDER BY m.legacy_id",
+            [],
+        )
+        ids = [row[0] for row in cursor.fetchmany(SHOWN_IDS)]
+        count = len(ids) + len(cursor.fetchall())
+    return count, ids
 
 
 def _expected_pairs(connection) -> dict[int, tuple[int, int]]:
@@ -281,17 +280,24 @@ def _check_conversations(connection) -> TableCheck:
 class Verification:
     tables: list[TableCheck]
     unlinked_replies: int
+    lost_state: tuple[int, list[int]]
     placeholders: int
 
     @property
     def ok(self) -> bool:
-        return all(table.ok for table in self.tables) and not self.unlinked_replies
+        return all(table.ok for table in self.tables) and not self.unlinked_replies and not self.lost_state[0]
 
     def report(self) -> str:
         lines = [line for table in self.tables for line in table.lines()]
         lines.append(
             f"replies: {'OK' if not self.unlinked_replies else 'DIFFERS'}"
             f"  {self.unlinked_replies} carried replies whose carried target is not linked"
+        )
+        count, ids = self.lost_state
+        more = " ..." if count > len(ids) else ""
+        lines.append(
+            f"reads and deletes: {'OK' if not count else 'DIFFERS'}  {count} carried messages miss a read or delete"
+            f" of their old row" + (f", ids {', '.join(map(str, ids))}{more}" if count else "")
         )
         lines.append(f"placeholder users for missing senders/recipients: {self.placeholders}")
         lines.append("verification passed" if self.ok else "verification FAILED")
@@ -314,5 +320,6 @@ def verify(connection) -> Verification:
     return Verification(
         [_check_users(connection), _check_messages(connection), _check_conversations(connection)],
         unlinked,
+        _lost_state(connection),
         placeholders,
     )

@@ -467,23 +467,73 @@ def test_interrupted_copy_resumes_and_verify_reports_differences(old_database, c
 
     # A second run copies nothing.
     call_command("copy_legacy_messages", "--verify")
-    assert "copied: users 0, direct_messages 0, conversations 0, replies 0" in capsys.readouterr().out
+    assert "copied: users 0, direct_messages 0, conversations 0, replies 0, state 0" in capsys.readouterr().out
 
-    # A tampered carried row is found and named.
+    # A tampered carried row is found and named; so is a lost read.
     Message.objects.filter(id=7).update(body="changed")
+    Message.objects.filter(id=1).update(read_at=None)
     with pytest.raises(CommandError) as failed:
-        call_command("copy_legacy_messages", "--verify")
+        call_command("copy_legacy_messages", "--dry-run", "--verify")
     assert failed.value.returncode == 2
     out = capsys.readouterr().out
     assert "direct_messages: DIFFERS" in out
     assert "differing (carried columns not equal): 1, ids 7" in out
+    assert "reads and deletes: DIFFERS  1 carried messages miss a read or delete of their old row, ids 1" in out
     assert "verification FAILED" in out
 
-    # A carried row that disappeared is missing; the catch-up copy brings it back.
+    # A carried row that disappeared is missing; the catch-up copy brings it back, and the lost read.
     Message.objects.filter(id=7).delete()
     call_command("copy_legacy_messages", "--verify")
     assert "verification passed" in capsys.readouterr().out
     assert Message.objects.get(id=7).body == "See the attached plan."
+    assert Message.objects.get(id=1).read_at == _utc("2022-01-01 10:05:00")
+
+
+def test_catch_up_carries_what_old_servers_wrote_after_the_migration(old_database, capsys):
+    """Rows old servers insert, and reads/deletes they make to carried rows, arrive with the catch-up command."""
+    call_command("migrate", fake_initial=True, verbosity=0)
+    alice_reads_on_the_new_system = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+    Message.objects.filter(id=2).update(read_at=None)  # as if unread when carried ...
+    Message.objects.filter(id=8).update(read_at=alice_reads_on_the_new_system)  # ... and read here since
+    with connection.cursor() as cursor:  # an old server, still running during the rolling deploy
+        cursor.execute(
+            "INSERT INTO users (id, username, email, hashed_password, created_at)"
+            " VALUES (7, 'frank', 'frank@example.com', %s, '2026-11-26 08:00:00')",
+            [_hash("frank")],
+        )
+        cursor.execute(
+            "INSERT INTO direct_messages (id, sender_id, receiver_id, content, reply_to_id, created_at)"
+            " VALUES (13, 7, 1, 'Hi from the old app', 9, '2026-11-26 08:01:00'),"
+            " (14, 1, 7, 'Welcome', 13, '2026-11-26 08:02:00')"
+        )
+        cursor.execute(
+            "UPDATE direct_messages SET is_read = %s, updated_at = '2026-11-26 08:03:00' WHERE id = 12", [True]
+        )
+        cursor.execute(
+            "UPDATE direct_messages SET is_deleted_by_sender = %s, updated_at = '2026-11-26 08:04:00' WHERE id = 9",
+            [True],
+        )
+        cursor.execute("INSERT INTO conversations (id, created_at) VALUES (6, '2026-11-26 08:05:00')")
+        cursor.execute("INSERT INTO conversation_participants (conversation_id, user_id) VALUES (6, 7), (6, 1)")
+
+    call_command("copy_legacy_messages", "--dry-run")
+    assert "to copy: users 1, direct_messages 2, conversations 1, replies 0, state 3" in capsys.readouterr().out
+    call_command("copy_legacy_messages", "--verify")
+    out = capsys.readouterr().out
+    assert "verification passed" in out, out
+
+    frank = User.objects.get(id=7)
+    assert frank.username == "frank" and check_password("old-secret-of-frank", frank.password)
+    assert Message.objects.get(id=13).reply_to_id == 9 and Message.objects.get(id=14).reply_to_id == 13
+    assert Message.objects.get(id=12).read_at == _utc("2026-11-26 08:03:00")
+    assert Message.objects.get(id=12).updated_at == _utc("2026-11-26 08:03:00")
+    assert Message.objects.get(id=9).sender_deleted_at == _utc("2026-11-26 08:04:00")
+    assert Message.objects.get(id=2).read_at == _utc("2022-01-01 11:00:00")
+    assert Message.objects.get(id=8).read_at == alice_reads_on_the_new_system  # never undone
+    assert (LegacyConversation.objects.get(id=6).user_low_id, LegacyConversation.objects.get(id=6).user_high_id) == (
+        1,
+        7,
+    )
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="lock_timeout is PostgreSQL's")

@@ -2,8 +2,9 @@
 
 During a rolling deploy old servers keep writing `users`, `direct_messages` and `conversations` after the
 migration ran; this command carries exactly the rows that are missing (same ids, same rules: it calls the
-same `legacy_dm.copy` as the migration), then links replies and moves the sequences again. `--verify`
-compares old and new (counts, anti-join, checksum) and exits non-zero with a report when they differ.
+same `legacy_dm.copy` as the migration), then links replies, merges the reads and deletes old servers made
+to rows already carried, and moves the sequences again. `--verify` compares old and new (counts, anti-join,
+checksum) and exits non-zero with a report when they differ.
 """
 
 import time
@@ -85,6 +86,7 @@ class Command(BaseCommand):
                 lock_timeout_ms=settings.LEGACY_LOCK_TIMEOUT_MS,
                 now=timezone.now(),
                 progress=bar,
+                sync_state=True,
             )
             bar.close()
             elapsed = time.monotonic() - started
