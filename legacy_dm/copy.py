@@ -90,6 +90,10 @@ class CopyResult:
     complete: bool = True
 
 
+class CopyConflict(Exception):
+    """Old rows that cannot be carried as they are; nothing was written. The message names them."""
+
+
 class CopyInterrupted(Exception):
     """Raised when `max_batches` stops a copy early (tests use it to simulate an interrupted run)."""
 
@@ -405,6 +409,33 @@ def move_sequences(connection, *, headroom: int) -> dict[str, int]:
 # --- the public entry points ------------------------------------------------------------------------------
 
 
+def check_conflicts(connection) -> list[str]:
+    """Old users that cannot be carried as they are, described for the operator (empty when there are none).
+
+    A username already taken by another user of the new system (say, an admin created before the move), or
+    an email longer than the 254 characters the new table holds, would otherwise stop a batch half-way
+    with a database error; this names them up front instead.
+    """
+    problems = []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT u.id, u.username, n.id FROM users u JOIN users_user n ON n.username = u.username"
+            " WHERE n.id <> u.id ORDER BY u.id",
+            [],
+        )
+        problems += [
+            f"old user {old_id} ({username!r}): username taken by new user {new_id}"
+            for old_id, username, new_id in cursor.fetchall()
+        ]
+        cursor.execute(
+            "SELECT u.id FROM users u WHERE length(u.email) > 254"
+            " AND NOT EXISTS (SELECT 1 FROM users_user n WHERE n.id = u.id) ORDER BY u.id",
+            [],
+        )
+        problems += [f"old user {row[0]}: email longer than 254 characters" for row in cursor.fetchall()]
+    return problems
+
+
 def copy_legacy_data(
     connection,
     *,
@@ -426,6 +457,9 @@ def copy_legacy_data(
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
+    problems = check_conflicts(connection)
+    if problems:
+        raise CopyConflict("old rows that cannot be carried as they are:\n  " + "\n  ".join(problems))
     now_param = connection.ops.adapt_datetimefield_value(now or datetime.now(UTC))
     result = CopyResult()
     budget = [-1 if max_batches is None else max_batches]

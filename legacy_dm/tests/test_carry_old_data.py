@@ -443,6 +443,14 @@ def test_interrupted_copy_resumes_and_verify_reports_differences(old_database, c
     assert "to copy: users 4, direct_messages 11, conversations 5" in capsys.readouterr().out
     assert not User.objects.exists() and not Message.objects.exists()
 
+    # A username taken by someone else on the new side is named up front, and nothing is written.
+    User.objects.create_user(id=5000, username="dave", password="x-long-enough-password")
+    with pytest.raises(CommandError, match=r"old user 4 \('dave'\): username taken by new user 5000"):
+        call_command("copy_legacy_messages")
+    assert User.objects.count() == 1 and not Message.objects.exists()
+    with connection.cursor() as cursor:  # (the admin's log table, which a model delete visits, is not there yet)
+        cursor.execute("DELETE FROM users_user WHERE id = 5000")
+
     with pytest.raises(copy.CopyInterrupted):
         copy.copy_legacy_data(connection, batch_size=2, headroom=HEADROOM, lock_timeout_ms=1000, max_batches=3)
     # Users 1-4 took two batches; the third carried messages 1 and 2 (and nothing else).

@@ -74,20 +74,25 @@ class Command(BaseCommand):
 
         missing = copy.missing_counts(connection)
         self.stdout.write("to copy: " + ", ".join(f"{step} {count}" for step, count in missing.items()))
+        for problem in copy.check_conflicts(connection):
+            self.stdout.write(f"cannot carry: {problem}")
         if dry_run:
             self.stdout.write("dry run: nothing written")
         else:
             bar = ProgressBar(self.stdout, interactive=self.stdout.isatty())
             started = time.monotonic()
-            result = copy.copy_legacy_data(
-                connection,
-                batch_size=batch_size,
-                headroom=settings.LEGACY_SEQUENCE_HEADROOM,
-                lock_timeout_ms=settings.LEGACY_LOCK_TIMEOUT_MS,
-                now=timezone.now(),
-                progress=bar,
-                sync_state=True,
-            )
+            try:
+                result = copy.copy_legacy_data(
+                    connection,
+                    batch_size=batch_size,
+                    headroom=settings.LEGACY_SEQUENCE_HEADROOM,
+                    lock_timeout_ms=settings.LEGACY_LOCK_TIMEOUT_MS,
+                    now=timezone.now(),
+                    progress=bar,
+                    sync_state=True,
+                )
+            except copy.CopyConflict as exc:
+                raise CommandError(str(exc)) from exc
             bar.close()
             elapsed = time.monotonic() - started
             copied = ", ".join(f"{step} {count}" for step, count in result.rows.items())
