@@ -103,7 +103,7 @@ class AttachmentField(serializers.Field):
     """A multipart file, or `{name, content_type, data}` with base64 `data` in JSON."""
 
     default_error_messages = {
-        "invalid": "Send a file (multipart) or an object {name, content_type, data} with base64 data.",
+        "invalid": "Send a file (multipart) or an object {{name, content_type, data}} with base64 data.",
         "name": "`name` must be a non-empty string of at most 255 characters.",
         "content_type": "`content_type` must be a string of at most 100 characters.",
         "base64": "`data` is not valid base64.",
