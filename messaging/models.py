@@ -35,8 +35,13 @@ class MessageQuerySet(models.QuerySet):
 class Message(models.Model):
     """One direct message from `sender` to `recipient`; carried rows of the old system keep their id."""
 
-    sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sent_messages")
-    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="received_messages")
+    # Each is the leading column of a composite index below, which serves plain lookups too.
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sent_messages", db_index=False
+    )
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="received_messages", db_index=False
+    )
     body = models.TextField(blank=True, default="")
     reply_to = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies", db_index=False
