@@ -8,6 +8,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/auth/", include("users.urls")),
     path("api/", include("messaging.urls")),
+    # The old service's endpoints (deprecated): removing legacy_dm is this line and INSTALLED_APPS.
+    path("api/", include("legacy_dm.urls")),
     re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]
