@@ -160,3 +160,25 @@ class LegacyEndpointUsage(models.Model):
 
     def __str__(self):
         return f"{self.endpoint}: {self.calls}"
+
+
+class OpenedConversation(models.Model):
+    """A conversation a user asked for with `POST /api/messaging/conversations`.
+
+    The conversation list shows every pair in which the caller sees a message, plus the pairs they opened this
+    way, even before a message is sent. Deleting the conversation removes the opening: the row disappears
+    from the caller's list until a new message arrives.
+    """
+
+    conversation = models.ForeignKey(LegacyConversation, on_delete=models.CASCADE, related_name="openings")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    opened_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "legacy_dm_opened_conversation"
+        constraints = [
+            models.UniqueConstraint(fields=["user", "conversation"], name="legacy_opened_once_per_user"),
+        ]
+
+    def __str__(self):
+        return f"{self.user_id} opened conversation {self.conversation_id}"

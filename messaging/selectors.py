@@ -55,14 +55,17 @@ def _partner_expression(user):
     return Case(When(sender=user, then=F("recipient_id")), default=F("sender_id"))
 
 
-def conversation_rows(*, user) -> QuerySet:
+def conversation_rows(*, user, partners=None) -> QuerySet:
     """One row per partner: `{partner_id, last_activity_at, unread_count}`, newest activity first.
 
-    A single grouped query; pair it with `attach_last_messages` for the page being shown.
+    A single grouped query; pair it with `attach_last_messages` for the page being shown. `partners` (user
+    ids) narrows it to those conversations, through the pair indexes.
     """
+    messages = Message.objects.visible_to(user)
+    if partners is not None:
+        messages = messages.filter(Q(sender=user, recipient__in=partners) | Q(sender__in=partners, recipient=user))
     return (
-        Message.objects.visible_to(user)
-        .annotate(partner_id=_partner_expression(user))
+        messages.annotate(partner_id=_partner_expression(user))
         .values("partner_id")
         .annotate(
             last_activity_at=Max("created_at"),

@@ -42,7 +42,8 @@ def check_attachment_size(size: int) -> None:
         raise AttachmentTooLarge(size)
 
 
-def _active_recipient(*, sender, recipient_id) -> User:
+def active_recipient(*, sender, recipient_id) -> User:
+    """The user `sender` may message: active, not `sender`, not blocking `sender`; else the error to show."""
     try:
         recipient = User.objects.get(pk=int(recipient_id), is_active=True)
     except (User.DoesNotExist, TypeError, ValueError, OverflowError):
@@ -73,7 +74,7 @@ def send_message(
         )
     if not body and attachment is None:
         raise ValidationError({"body": ["A message needs a body or an attachment."]})
-    recipient = _active_recipient(sender=sender, recipient_id=recipient_id)
+    recipient = active_recipient(sender=sender, recipient_id=recipient_id)
 
     reply_to = None
     if reply_to_id is not None:

@@ -1,0 +1,172 @@
+"""The old service's JSON shapes over `messaging.Message` and `users.User`, and the input of its writes.
+
+Old names on the outside (`content`, `receiver_id`, `is_read`, `file_data`, `full_name`...), the new models
+inside. Times are naive UTC with microseconds (`2026-11-20T09:14:03.120000`), as the old service wrote them.
+"""
+
+from datetime import UTC
+
+from rest_framework import serializers
+
+from messaging.serializers import AttachmentField
+
+OLD_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
+
+
+class OldTimeField(serializers.DateTimeField):
+    """A time as the old service showed it: UTC, without a zone suffix."""
+
+    def __init__(self, **kwargs):
+        super().__init__(format=OLD_TIME_FORMAT, default_timezone=UTC, **kwargs)
+
+
+class LegacyUserSerializer(serializers.Serializer):
+    """`{"id", "username", "full_name"}`: `full_name` is the display name, or null when none was set."""
+
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    full_name = serializers.SerializerMethodField()
+
+    def get_full_name(self, user) -> str | None:
+        return user.display_name or None
+
+
+class DirectMessageSerializer(serializers.Serializer):
+    """A DM in the old shape."""
+
+    id = serializers.IntegerField()
+    sender_id = serializers.IntegerField()
+    receiver_id = serializers.IntegerField(source="recipient_id")
+    content = serializers.CharField(source="body")
+    reply_to_id = serializers.SerializerMethodField()
+    is_read = serializers.BooleanField()
+    read_at = OldTimeField(allow_null=True)
+    file_name = serializers.SerializerMethodField()
+    file_type = serializers.SerializerMethodField()
+    has_attachment = serializers.BooleanField()
+    created_at = OldTimeField()
+    updated_at = OldTimeField(allow_null=True)
+    sender = LegacyUserSerializer()
+    receiver = LegacyUserSerializer(source="recipient")
+
+    def get_reply_to_id(self, message) -> int | None:
+        """The replied-to id; for a carried row whose target no longer existed, the old id it named."""
+        return message.reply_to_id if message.reply_to_id is not None else message.legacy_reply_to_id
+
+    def get_file_name(self, message) -> str | None:
+        """The attachment's name; a carried row that named a file without its bytes keeps that name."""
+        if message.has_attachment:
+            return message.attachment_name
+        return message.legacy_file_name or None
+
+    def get_file_type(self, message) -> str | None:
+        return message.attachment_content_type if message.has_attachment else None
+
+
+class ConversationPartnerSerializer(serializers.Serializer):
+    """A row of `GET /api/direct-messages/conversations` (from `messaging.selectors.Conversation`)."""
+
+    user = LegacyUserSerializer(source="participant")
+    last_message = DirectMessageSerializer()
+    unread_count = serializers.IntegerField()
+
+
+class MessageRowSerializer(serializers.Serializer):
+    """A message of the conversation-based API: `{id, conversation_id, sender_id, content, created_at, is_read}`.
+
+    `conversation_id` comes from the context: every message of a pair belongs to the pair's conversation.
+    """
+
+    id = serializers.IntegerField()
+    conversation_id = serializers.SerializerMethodField()
+    sender_id = serializers.IntegerField()
+    content = serializers.CharField(source="body")
+    created_at = OldTimeField()
+    is_read = serializers.BooleanField()
+
+    def get_conversation_id(self, message) -> int:
+        return self.context["conversation_id"]
+
+
+class ConversationSerializer(serializers.Serializer):
+    """A conversation of `/api/messaging/*` (from `legacy_dm.conversations.ConversationView`)."""
+
+    id = serializers.IntegerField(source="conversation.id")
+    participants = LegacyUserSerializer(many=True)
+    last_message = serializers.SerializerMethodField()
+    unread_count = serializers.IntegerField()
+    created_at = OldTimeField(source="conversation.created_at")
+    updated_at = OldTimeField(allow_null=True)
+
+    def get_last_message(self, row) -> dict | None:
+        if row.last_message is None:
+            return None
+        return MessageRowSerializer(row.last_message, context={"conversation_id": row.conversation.pk}).data
+
+
+# --- input ---------------------------------------------------------------------------------------------------
+
+
+class DirectMessageInputSerializer(serializers.Serializer):
+    """`POST /api/direct-messages/`: `{receiver_id, content, reply_to_id?, file_data?, file_name?, file_type?}`.
+
+    `file_data` is base64; it is checked and decoded by the new API's attachment field (size limit, base64,
+    name and type hygiene), so both APIs accept and refuse the same files. Without `file_data`, `file_name`
+    and `file_type` describe nothing and are ignored, as the old service stored them without effect.
+    """
+
+    receiver_id = serializers.IntegerField()
+    content = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, default="", trim_whitespace=False
+    )
+    reply_to_id = serializers.IntegerField(required=False, allow_null=True, default=None)
+    file_data = serializers.CharField(required=False, allow_null=True, allow_blank=True, trim_whitespace=False)
+    file_name = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=255)
+    file_type = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=100)
+
+    # The attachment field's error codes, and the old field each one is about.
+    _ATTACHMENT_ERROR_FIELDS = {"name": "file_name", "content_type": "file_type"}
+
+    def validate(self, attrs):
+        attachment = None
+        if attrs.get("file_data"):
+            raw = {
+                "name": attrs.get("file_name") or "attachment",
+                "content_type": attrs.get("file_type") or "",
+                "data": attrs["file_data"],
+            }
+            try:
+                attachment = AttachmentField().to_internal_value(raw)
+            except serializers.ValidationError as exc:
+                code = exc.get_codes()[0] if isinstance(exc.get_codes(), list) else "invalid"
+                raise serializers.ValidationError(
+                    {self._ATTACHMENT_ERROR_FIELDS.get(code, "file_data"): exc.detail}
+                ) from None
+        return {
+            "recipient_id": attrs["receiver_id"],
+            "body": attrs.get("content") or "",
+            "reply_to_id": attrs.get("reply_to_id"),
+            "attachment": attachment,
+        }
+
+
+class OpenConversationInputSerializer(serializers.Serializer):
+    """`POST /api/messaging/conversations`: `{participant_ids: [user_id]}`, exactly one other user."""
+
+    participant_ids = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
+
+    def validate_participant_ids(self, value):
+        others = set(value)
+        if self.context["user"].pk in others:
+            raise serializers.ValidationError("A conversation cannot include yourself.", code="self")
+        if len(others) != 1:
+            raise serializers.ValidationError(
+                "A conversation has exactly one other participant.", code="one_participant"
+            )
+        return others.pop()
+
+
+class ConversationMessageInputSerializer(serializers.Serializer):
+    """`POST /api/messaging/conversations/{id}/messages`: `{content}`."""
+
+    content = serializers.CharField(allow_blank=True, trim_whitespace=False)

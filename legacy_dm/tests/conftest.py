@@ -1,0 +1,138 @@
+"""Fixtures for the legacy API tests: people, their JWT clients, and checks of the old shapes."""
+
+import re
+
+import pytest
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from users.tests.factories import UserFactory
+
+OLD_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}$")
+USER_KEYS = {"id", "username", "full_name"}
+DM_KEYS = {
+    "id",
+    "sender_id",
+    "receiver_id",
+    "content",
+    "reply_to_id",
+    "is_read",
+    "read_at",
+    "file_name",
+    "file_type",
+    "has_attachment",
+    "created_at",
+    "updated_at",
+    "sender",
+    "receiver",
+}
+ROW_KEYS = {"id", "conversation_id", "sender_id", "content", "created_at", "is_read"}
+CONVERSATION_KEYS = {"id", "participants", "last_message", "unread_count", "created_at", "updated_at"}
+
+
+def client_for(user) -> APIClient:
+    """An API client sending `user`'s JWT access token, as the old clients do."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+    return client
+
+
+def assert_old_user(data, user):
+    assert set(data) == USER_KEYS
+    assert data == {"id": user.pk, "username": user.username, "full_name": user.display_name or None}
+
+
+def assert_old_time(value, *, nullable=False):
+    if nullable and value is None:
+        return
+    assert isinstance(value, str) and OLD_TIME.match(value), value
+
+
+def assert_dm_shape(data):
+    """Exact keys and value types of a DM in the old shape."""
+    assert set(data) == DM_KEYS
+    for key in ("id", "sender_id", "receiver_id"):
+        assert type(data[key]) is int
+    assert isinstance(data["content"], str)
+    assert data["reply_to_id"] is None or type(data["reply_to_id"]) is int
+    assert type(data["is_read"]) is bool and type(data["has_attachment"]) is bool
+    assert data["file_name"] is None or isinstance(data["file_name"], str)
+    assert data["file_type"] is None or isinstance(data["file_type"], str)
+    assert_old_time(data["created_at"])
+    assert_old_time(data["read_at"], nullable=True)
+    assert_old_time(data["updated_at"], nullable=True)
+    assert set(data["sender"]) == USER_KEYS and set(data["receiver"]) == USER_KEYS
+
+
+def assert_row_shape(data):
+    assert set(data) == ROW_KEYS
+    for key in ("id", "conversation_id", "sender_id"):
+        assert type(data[key]) is int
+    assert isinstance(data["content"], str)
+    assert type(data["is_read"]) is bool
+    assert_old_time(data["created_at"])
+
+
+def assert_conversation_shape(data):
+    assert set(data) == CONVERSATION_KEYS
+    assert type(data["id"]) is int and type(data["unread_count"]) is int
+    assert len(data["participants"]) == 2
+    for person in data["participants"]:
+        assert set(person) == USER_KEYS
+    if data["last_message"] is not None:
+        assert_row_shape(data["last_message"])
+    assert_old_time(data["created_at"])
+    assert_old_time(data["updated_at"], nullable=True)
+
+
+def assert_deprecated(response, successor=None):
+    """The deprecation headers every legacy response carries."""
+    assert re.fullmatch(r"@\d+", response["Deprecation"]), response["Deprecation"]
+    match = re.fullmatch(r'<([^>]+)>; rel="successor-version"', response["Link"])
+    assert match, response["Link"]
+    if successor is not None:
+        assert match.group(1) == successor
+
+
+def assert_422(response, *locs):
+    """A FastAPI validation error naming exactly `locs`."""
+    assert response.status_code == 422, response.content
+    detail = response.json()["detail"]
+    assert isinstance(detail, list) and detail
+    for entry in detail:
+        assert set(entry) == {"loc", "msg", "type"}
+        assert isinstance(entry["msg"], str) and entry["msg"]
+        assert isinstance(entry["type"], str) and entry["type"]
+    assert sorted(tuple(entry["loc"]) for entry in detail) == sorted(tuple(loc) for loc in locs)
+    assert_deprecated(response)
+    return detail
+
+
+@pytest.fixture
+def alice(db):
+    return UserFactory(username="alice", display_name="Alice Liddell")
+
+
+@pytest.fixture
+def bob(db):
+    return UserFactory(username="bob")
+
+
+@pytest.fixture
+def carol(db):
+    return UserFactory(username="carol", display_name="Carol")
+
+
+@pytest.fixture
+def alice_client(alice):
+    return client_for(alice)
+
+
+@pytest.fixture
+def bob_client(bob):
+    return client_for(bob)
+
+
+@pytest.fixture
+def carol_client(carol):
+    return client_for(carol)

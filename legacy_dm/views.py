@@ -1,0 +1,328 @@
+"""The old service's endpoints (`/api/direct-messages/*`, `/api/messaging/*`) on the messaging core.
+
+Each view parses the old input, calls the same `messaging` selector or service as the new API, and answers
+in the old shape: bare arrays with `skip`/`limit` paging, naive UTC times, FastAPI's error shapes
+(`legacy_dm.errors`). Every response, errors included, carries the deprecation headers and is counted
+(`legacy_dm.usage`).
+"""
+
+from django.http import Http404
+from rest_framework import status
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt.authentication import JWTAuthentication
+
+from config.throttles import SendRateThrottle
+from messaging import selectors, services
+from messaging.views import attachment_response
+
+from . import conversations
+from .errors import exception_handler, paging, parse_int, validated
+from .serializers import (
+    ConversationMessageInputSerializer,
+    ConversationPartnerSerializer,
+    ConversationSerializer,
+    DirectMessageInputSerializer,
+    DirectMessageSerializer,
+    MessageRowSerializer,
+    OpenConversationInputSerializer,
+)
+from .usage import deprecation_headers, record_call
+
+_COUNTED_METHODS = {"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"}
+
+
+class LegacyView(APIView):
+    """An endpoint of the old service: its path, its successors in the new API, its error shapes.
+
+    `successors` maps a method to the new endpoint that replaces it; `{message_id}`/`{user_id}` in it are
+    filled from the path or from what the view found (`self.link_params`), else `successor_index` is named.
+    """
+
+    authentication_classes = [JWTAuthentication]  # old clients send `Authorization: Bearer <access>`
+    permission_classes = [IsAuthenticated]
+    path = ""
+    successors: dict[str, str] = {}
+    successor_index = "/api/messages/conversations"
+    # The 404 text of the old service, and where the services' field errors are reported.
+    not_found_detail = "Not Found"
+    error_locs: dict[str, tuple] = {}
+    throttled_methods: frozenset = frozenset()
+
+    def initial(self, request, *args, **kwargs):
+        self.link_params = {}
+        super().initial(request, *args, **kwargs)
+
+    def get_exception_handler(self):
+        return exception_handler
+
+    def get_authenticate_header(self, request):
+        return "Bearer"
+
+    def get_throttles(self):
+        if self.request.method in self.throttled_methods:
+            return [SendRateThrottle()]
+        return super().get_throttles()
+
+    def path_int(self, name: str) -> int:
+        return parse_int(self.kwargs[name], loc=("path", name))
+
+    def successor(self, method: str) -> str:
+        template = self.successors.get(method) or next(iter(self.successors.values()), self.successor_index)
+        params = {**self.kwargs, **getattr(self, "link_params", {})}
+        params = {key: value for key, value in params.items() if str(value).isdigit()}
+        try:
+            return template.format(**params)
+        except (KeyError, IndexError):
+            return self.successor_index
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        method = request.method.upper()
+        for header, value in deprecation_headers(self.successor(method)).items():
+            response[header] = value
+        record_call(f"{method if method in _COUNTED_METHODS else 'OTHER'} {self.path}")
+        return response
+
+
+# --- /api/direct-messages/* ----------------------------------------------------------------------------------
+
+DM_ERROR_LOCS = {
+    "recipient_id": ("body", "receiver_id"),
+    "body": ("body", "content"),
+    "reply_to_id": ("body", "reply_to_id"),
+    "attachment": ("body", "file_data"),
+}
+
+
+def _dm(message, status_code=status.HTTP_200_OK) -> Response:
+    return Response(DirectMessageSerializer(message).data, status=status_code)
+
+
+class DirectMessagesView(LegacyView):
+    path = "/api/direct-messages/"
+    successors = {"GET": "/api/messages/conversations", "POST": "/api/messages/send"}
+    error_locs = DM_ERROR_LOCS
+    throttled_methods = frozenset({"POST"})
+
+    def get(self, request):
+        """The caller's messages, sent and received, newest first."""
+        skip, limit = paging(request.query_params)
+        messages = selectors.visible_messages(user=request.user).order_by("-created_at", "-id")
+        return Response(DirectMessageSerializer(messages[skip : skip + limit], many=True).data)
+
+    def post(self, request):
+        data = validated(DirectMessageInputSerializer, request.data)
+        message = services.send_message(sender=request.user, **data)
+        return _dm(message, status.HTTP_201_CREATED)
+
+
+class DirectMessageConversationsView(LegacyView):
+    path = "/api/direct-messages/conversations"
+    successors = {"GET": "/api/messages/conversations"}
+
+    def get(self, request):
+        """`[{user, last_message, unread_count}]`, newest first."""
+        skip, limit = paging(request.query_params)
+        rows = selectors.conversation_rows(user=request.user)[skip : skip + limit]
+        rows = selectors.attach_last_messages(user=request.user, rows=rows)
+        return Response(ConversationPartnerSerializer(rows, many=True).data)
+
+
+class DirectMessageThreadView(LegacyView):
+    path = "/api/direct-messages/conversation/{user_id}"
+    successors = {"GET": "/api/messages/with/{user_id}"}
+    not_found_detail = "User not found"
+
+    def get(self, request, user_id):
+        """The thread with that user, oldest first."""
+        other = selectors.get_user_or_404(user_id=self.path_int("user_id"))
+        skip, limit = paging(request.query_params)
+        thread = selectors.thread_between(user=request.user, other=other).reverse()
+        return Response(DirectMessageSerializer(thread[skip : skip + limit], many=True).data)
+
+
+class DirectMessageThreadReadView(LegacyView):
+    path = "/api/direct-messages/conversation/{user_id}/read"
+    successors = {"PUT": "/api/messages/mark-conversation-read/{user_id}"}
+    not_found_detail = "User not found"
+
+    def put(self, request, user_id):
+        marked = services.mark_conversation_read(user=request.user, other_id=self.path_int("user_id"))
+        return Response({"marked_read": marked})
+
+
+class UnreadCountView(LegacyView):
+    path = "/api/direct-messages/unread-count"
+    successors = {"GET": "/api/messages/unread-count"}
+
+    def get(self, request):
+        return Response({"unread_count": selectors.unread_count(user=request.user)})
+
+
+class DirectMessageView(LegacyView):
+    path = "/api/direct-messages/{message_id}"
+    successors = {"GET": "/api/messages/{message_id}", "DELETE": "/api/messages/{message_id}"}
+    not_found_detail = "Message not found"
+
+    def get(self, request, message_id):
+        return _dm(selectors.access_message(user=request.user, message_id=self.path_int("message_id")))
+
+    def delete(self, request, message_id):
+        """Delete for the caller only."""
+        services.delete_for_user(user=request.user, message_id=self.path_int("message_id"))
+        return Response({"ok": True})
+
+
+class DirectMessageReadView(LegacyView):
+    path = "/api/direct-messages/{message_id}/read"
+    successors = {"PUT": "/api/messages/{message_id}/read"}
+    not_found_detail = "Message not found"
+
+    def put(self, request, message_id):
+        return _dm(services.mark_message_read(user=request.user, message_id=self.path_int("message_id")))
+
+
+class DirectMessageAttachmentView(LegacyView):
+    path = "/api/direct-messages/{message_id}/attachment"
+    successors = {"GET": "/api/messages/{message_id}/attachment"}
+    not_found_detail = "Message not found"
+
+    def get(self, request, message_id):
+        message = selectors.access_message(
+            user=request.user, message_id=self.path_int("message_id"), with_attachment=True
+        )
+        if not message.has_attachment:
+            raise NotFound("Attachment not found")
+        return attachment_response(message)
+
+
+# --- /api/messaging/* ----------------------------------------------------------------------------------------
+
+
+class ConversationMixin:
+    """Views of one conversation: the caller's, else 404; its partner names the successor endpoint."""
+
+    not_found_detail = "Conversation not found"
+
+    def get_conversation(self):
+        conversation = conversations.access_conversation(
+            user=self.request.user, conversation_id=self.path_int("conversation_id")
+        )
+        self.link_params["user_id"] = conversations.partner_in(conversation, user=self.request.user).pk
+        return conversation
+
+
+class ConversationsView(LegacyView):
+    path = "/api/messaging/conversations"
+    successors = {"GET": "/api/messages/conversations", "POST": "/api/messages/with/{user_id}"}
+    error_locs = {"recipient_id": ("body", "participant_ids")}
+
+    def get(self, request):
+        """Pairs in which the caller sees a message, and those they opened; newest activity first."""
+        skip, limit = paging(request.query_params)
+        rows = conversations.conversation_list(user=request.user, skip=skip, limit=limit)
+        return Response(ConversationSerializer(rows, many=True).data)
+
+    def post(self, request):
+        """Get or create the conversation with one other user: 201 when the pair had no id yet, else 200."""
+        data = validated(OpenConversationInputSerializer, request.data, context={"user": request.user})
+        conversation, created = conversations.open_conversation(
+            user=request.user, participant_id=data["participant_ids"]
+        )
+        self.link_params["user_id"] = data["participant_ids"]
+        view = conversations.conversation_view(user=request.user, conversation=conversation)
+        return Response(
+            ConversationSerializer(view).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+
+class ConversationView(ConversationMixin, LegacyView):
+    path = "/api/messaging/conversations/{conversation_id}"
+    successors = {"GET": "/api/messages/with/{user_id}", "DELETE": "/api/messages/with/{user_id}"}
+
+    def get(self, request, conversation_id):
+        view = conversations.conversation_view(user=request.user, conversation=self.get_conversation())
+        return Response(ConversationSerializer(view).data)
+
+    def delete(self, request, conversation_id):
+        """Delete the whole conversation for the caller only."""
+        conversations.delete_conversation(user=request.user, conversation=self.get_conversation())
+        return Response({"ok": True})
+
+
+class ConversationMessagesView(ConversationMixin, LegacyView):
+    path = "/api/messaging/conversations/{conversation_id}/messages"
+    successors = {"GET": "/api/messages/with/{user_id}", "POST": "/api/messages/send"}
+    error_locs = {"recipient_id": ("path", "conversation_id"), "body": ("body", "content")}
+    throttled_methods = frozenset({"POST"})
+
+    def get(self, request, conversation_id):
+        """The messages of the conversation, oldest first."""
+        conversation = self.get_conversation()
+        skip, limit = paging(request.query_params)
+        other = conversations.partner_in(conversation, user=request.user)
+        thread = selectors.thread_between(user=request.user, other=other).reverse()[skip : skip + limit]
+        return Response(MessageRowSerializer(thread, many=True, context={"conversation_id": conversation.pk}).data)
+
+    def post(self, request, conversation_id):
+        conversation = self.get_conversation()
+        data = validated(ConversationMessageInputSerializer, request.data)
+        message = services.send_message(
+            sender=request.user,
+            recipient_id=conversations.partner_in(conversation, user=request.user).pk,
+            body=data["content"],
+        )
+        return Response(
+            MessageRowSerializer(message, context={"conversation_id": conversation.pk}).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class ConversationReadView(ConversationMixin, LegacyView):
+    path = "/api/messaging/conversations/{conversation_id}/read"
+    successors = {"PUT": "/api/messages/mark-conversation-read/{user_id}"}
+
+    def put(self, request, conversation_id):
+        other = conversations.partner_in(self.get_conversation(), user=request.user)
+        marked = services.mark_conversation_read(user=request.user, other_id=other.pk)
+        return Response({"status": "ok", "marked_read": marked})
+
+
+class UnknownLegacyPathView(LegacyView):
+    """Any other path under the legacy prefixes: the old service's JSON 404, never an HTML page."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    path = "(unknown path)"
+
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        raise Http404
+
+    def options(self, request, *args, **kwargs):
+        raise Http404
+
+
+LEGACY_VIEWS = [
+    DirectMessagesView,
+    DirectMessageConversationsView,
+    DirectMessageThreadView,
+    DirectMessageThreadReadView,
+    UnreadCountView,
+    DirectMessageView,
+    DirectMessageReadView,
+    DirectMessageAttachmentView,
+    ConversationsView,
+    ConversationView,
+    ConversationMessagesView,
+    ConversationReadView,
+]
+
+
+def endpoints() -> list[tuple[str, str]]:
+    """Every legacy endpoint as `(method, path)`, with the successor it names: what `legacy_usage` reports on."""
+    return [
+        (f"{method} {view.path}", successor) for view in LEGACY_VIEWS for method, successor in view.successors.items()
+    ]
