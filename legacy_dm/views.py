@@ -34,6 +34,19 @@ from .usage import deprecation_headers, record_call
 _COUNTED_METHODS = {"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"}
 
 
+class BearerAuthentication(JWTAuthentication):
+    """simplejwt's access tokens, with the old service's reading of a header without a token.
+
+    `Authorization: Bearer` alone was "Not authenticated" for the old service (no credentials at all),
+    not a bad credential.
+    """
+
+    def get_raw_token(self, header):
+        if len(header.split()) == 1:
+            return None
+        return super().get_raw_token(header)
+
+
 class LegacyView(APIView):
     """An endpoint of the old service: its path, its successors in the new API, its error shapes.
 
@@ -41,7 +54,7 @@ class LegacyView(APIView):
     filled from the path or from what the view found (`self.link_params`), else `successor_index` is named.
     """
 
-    authentication_classes = [JWTAuthentication]  # old clients send `Authorization: Bearer <access>`
+    authentication_classes = [BearerAuthentication]  # old clients send `Authorization: Bearer <access>`
     permission_classes = [IsAuthenticated]
     path = ""
     successors: dict[str, str] = {}
