@@ -45,6 +45,9 @@ _TYPE_BY_CODE = {
 }
 
 
+MAX_SKIP = 2**62
+
+
 class LegacyValidationError(exceptions.APIException):
     """A 422 with a FastAPI `detail` list."""
 
@@ -97,7 +100,8 @@ def paging(query_params) -> tuple[int, int]:
         values[name] = value
     if problems:
         raise LegacyValidationError(problems)
-    return values["skip"], values["limit"]
+    # A skip past any table answers an empty page; capped so that OFFSET fits the databases' integers.
+    return min(values["skip"], MAX_SKIP), values["limit"]
 
 
 def _child(field, key):

@@ -8,7 +8,7 @@ from datetime import UTC
 
 from rest_framework import serializers
 
-from messaging.serializers import AttachmentField
+from messaging.serializers import AttachmentField, MarkedReadSerializer
 
 OLD_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
 
@@ -88,7 +88,7 @@ class MessageRowSerializer(serializers.Serializer):
         return self.context["conversation_id"]
 
 
-class ConversationSerializer(serializers.Serializer):
+class LegacyConversationSerializer(serializers.Serializer):
     """A conversation of `/api/messaging/*` (from `legacy_dm.conversations.ConversationView`)."""
 
     id = serializers.IntegerField(source="conversation.id")
@@ -170,3 +170,32 @@ class ConversationMessageInputSerializer(serializers.Serializer):
     """`POST /api/messaging/conversations/{id}/messages`: `{content}`."""
 
     content = serializers.CharField(allow_blank=True, trim_whitespace=False)
+
+
+class OkSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+
+
+class ConversationReadSerializer(MarkedReadSerializer):
+    status = serializers.CharField()
+
+
+# --- error shapes, for the schema ------------------------------------------------------------------------------
+
+
+class ErrorEntrySerializer(serializers.Serializer):
+    loc = serializers.ListField(child=serializers.JSONField())
+    msg = serializers.CharField()
+    type = serializers.CharField()
+
+
+class ValidationErrorSerializer(serializers.Serializer):
+    """422: `{"detail": [{loc, msg, type}, ...]}`."""
+
+    detail = ErrorEntrySerializer(many=True)
+
+
+class DetailSerializer(serializers.Serializer):
+    """401, 403, 404, 405, 413, 429: `{"detail": "..."}`."""
+
+    detail = serializers.CharField()

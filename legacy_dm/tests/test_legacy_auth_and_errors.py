@@ -6,6 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
+from legacy_dm.views import LEGACY_VIEWS
 from messaging.tests.factories import MessageFactory
 from users.tests.factories import DEFAULT_PASSWORD
 
@@ -139,3 +140,44 @@ def test_every_endpoint_answers_without_and_with_trailing_slash_no_redirect(alic
         assert response.status_code not in (301, 302, 307, 308, 500), (variant, response.status_code)
         assert response["Content-Type"].startswith("application/json") or response.status_code == 200
         assert_deprecated(response)
+
+
+@pytest.mark.parametrize("number", [2**31, 2**63, 10**30])
+def test_out_of_range_numbers_are_a_clear_4xx_never_a_500(alice_client, alice, bob, number):
+    """pydantic took any integer; ids past every table are unknown (404), a skip past every row is empty."""
+    MessageFactory(sender=bob, recipient=alice)
+    for path in [
+        f"/api/direct-messages/{number}",
+        f"/api/direct-messages/conversation/{number}",
+        f"/api/messaging/conversations/{number}",
+        f"/api/messaging/conversations/{number}/messages",
+    ]:
+        assert alice_client.get(path).status_code == 404, path
+    assert alice_client.put(f"/api/direct-messages/conversation/{number}/read").status_code == 404
+    for path in [
+        "/api/direct-messages/",
+        "/api/direct-messages/conversations",
+        f"/api/direct-messages/conversation/{bob.pk}",
+        "/api/messaging/conversations",
+    ]:
+        response = alice_client.get(f"{path}?skip={number}")
+        assert (response.status_code, response.json()) == (200, []), path
+    for path, body in [
+        ("/api/direct-messages/", {"receiver_id": number, "content": "x"}),
+        ("/api/direct-messages/", {"receiver_id": bob.pk, "content": "x", "reply_to_id": number}),
+        ("/api/messaging/conversations", {"participant_ids": [number]}),
+    ]:
+        assert alice_client.post(path, body, format="json").status_code == 422, body
+
+
+def test_the_schema_lists_every_legacy_operation_as_deprecated(alice_client):
+    schema = alice_client.get("/api/schema/?format=json").json()
+    documented = {
+        (method.upper(), path.rstrip("/"), bool(operation.get("deprecated")))
+        for path, operations in schema["paths"].items()
+        if path.startswith(("/api/direct-messages", "/api/messaging"))
+        for method, operation in operations.items()
+    }
+    expected = {(method, view.path.rstrip("/"), True) for view in LEGACY_VIEWS for method in view.successors}
+    assert documented == expected
+    assert len(expected) == len(ENDPOINTS)
