@@ -165,6 +165,9 @@ class OpenConversationInputSerializer(serializers.Serializer):
             )
         return others.pop()
 
+    def validate(self, attrs):
+        return {"participant_id": attrs["participant_ids"]}
+
 
 class ConversationMessageInputSerializer(serializers.Serializer):
     """`POST /api/messaging/conversations/{id}/messages`: `{content}`."""

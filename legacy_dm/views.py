@@ -286,10 +286,8 @@ class ConversationsView(LegacyView):
     def post(self, request):
         """Get or create the conversation with one other user: 201 when the pair had no id yet, else 200."""
         data = validated(OpenConversationInputSerializer, request.data, context={"user": request.user})
-        conversation, created = conversations.open_conversation(
-            user=request.user, participant_id=data["participant_ids"]
-        )
-        self.link_params["user_id"] = data["participant_ids"]
+        conversation, created = conversations.open_conversation(user=request.user, **data)
+        self.link_params["user_id"] = data["participant_id"]
         view = conversations.conversation_view(user=request.user, conversation=conversation)
         return Response(
             LegacyConversationSerializer(view).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
