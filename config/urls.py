@@ -1,8 +1,11 @@
-"""Relay's URLs: the API, its schema and docs, the admin."""
+"""Relay's URLs: the API, its schema and docs, the admin, the login pages and the inbox pages."""
 
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from messaging.web.views import content_security_policy
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -12,4 +15,11 @@ urlpatterns = [
     path("api/", include("legacy_dm.urls")),
     re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path(
+        "accounts/login/",
+        content_security_policy(auth_views.LoginView.as_view(redirect_authenticated_user=True)),
+        name="accounts-login",
+    ),
+    path("accounts/logout/", content_security_policy(auth_views.LogoutView.as_view()), name="accounts-logout"),
+    path("", include("messaging.web.urls")),
 ]

@@ -35,8 +35,13 @@ class MessageQuerySet(models.QuerySet):
 class Message(models.Model):
     """One direct message from `sender` to `recipient`; carried rows of the old system keep their id."""
 
-    sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sent_messages")
-    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="received_messages")
+    # Each is the leading column of a composite index below, which serves plain lookups too.
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sent_messages", db_index=False
+    )
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="received_messages", db_index=False
+    )
     body = models.TextField(blank=True, default="")
     reply_to = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies", db_index=False
@@ -65,6 +70,8 @@ class Message(models.Model):
     class Meta:
         db_table = "messaging_message"
         ordering = ["-created_at", "-id"]
+        # Moderators hide and unhide messages without the right to change them (see messaging.admin).
+        permissions = [("hide_message", "Can hide and unhide messages")]
         indexes = [
             # Threads and conversation lists: both directions of a pair, newest first.
             models.Index(fields=["sender", "recipient", "-created_at", "-id"], name="msg_sender_pair_idx"),
@@ -77,6 +84,8 @@ class Message(models.Model):
             ),
             models.Index(fields=["reply_to"], name="msg_reply_to_idx", condition=Q(reply_to__isnull=False)),
             models.Index(fields=["hidden_at"], name="msg_hidden_idx", condition=Q(hidden_at__isnull=False)),
+            # The moderators' list (newest first, LIMIT 50), its date hierarchy and date filters.
+            models.Index(fields=["-created_at", "-id"], name="msg_created_idx"),
         ]
         constraints = [
             # An attachment is whole (name, size and bytes) or absent.
@@ -104,6 +113,14 @@ class Message(models.Model):
 
     def __str__(self):
         return f"Message {self.pk} from {self.sender_id} to {self.recipient_id}"
+
+    def is_visible_to(self, user) -> bool:
+        """`MessageQuerySet.visible_to` for one loaded message (keep the two in step)."""
+        if self.hidden_at is not None:
+            return False
+        return (self.sender_id == user.pk and self.sender_deleted_at is None) or (
+            self.recipient_id == user.pk and self.recipient_deleted_at is None
+        )
 
     @property
     def has_attachment(self) -> bool:

@@ -23,13 +23,9 @@ class ReplyToSerializer(serializers.Serializer):
     def get_body_preview(self, message) -> str | None:
         """None when the replied-to message is hidden or deleted by the viewer: its text is not theirs to see."""
         viewer = self.context.get("viewer")
-        if message.hidden_at is not None or viewer is None:
+        if viewer is None or not message.is_visible_to(viewer):
             return None
-        if (message.sender_id == viewer.pk and message.sender_deleted_at is None) or (
-            message.recipient_id == viewer.pk and message.recipient_deleted_at is None
-        ):
-            return message.body[:BODY_PREVIEW_CHARS]
-        return None
+        return message.body[:BODY_PREVIEW_CHARS]
 
 
 class AttachmentMetaSerializer(serializers.Serializer):
@@ -103,7 +99,7 @@ class AttachmentField(serializers.Field):
     """A multipart file, or `{name, content_type, data}` with base64 `data` in JSON."""
 
     default_error_messages = {
-        "invalid": "Send a file (multipart) or an object {name, content_type, data} with base64 data.",
+        "invalid": "Send a file (multipart) or an object {{name, content_type, data}} with base64 data.",
         "name": "`name` must be a non-empty string of at most 255 characters.",
         "content_type": "`content_type` must be a string of at most 100 characters.",
         "base64": "`data` is not valid base64.",
@@ -188,3 +184,10 @@ class ReportInputSerializer(serializers.Serializer):
 class ReportSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     status = serializers.CharField()
+
+
+class BlockSerializer(serializers.Serializer):
+    """A block of the caller: whom, since when."""
+
+    blocked = UserSerializer()
+    created_at = serializers.DateTimeField()

@@ -1,8 +1,9 @@
-"""/api/messages/*: every path answers with and without a trailing slash (no redirect)."""
+"""/api/messages/* and /api/users/{id}/block: every path answers with and without a trailing slash (no redirect)."""
 
+from django.urls import re_path
 from rest_framework.routers import SimpleRouter
 
-from .views import MessageViewSet
+from .views import BlockView, MessageViewSet
 
 
 class OptionalSlashRouter(SimpleRouter):
@@ -14,4 +15,7 @@ class OptionalSlashRouter(SimpleRouter):
 router = OptionalSlashRouter()
 router.register("messages", MessageViewSet, basename="message")
 
-urlpatterns = router.urls
+urlpatterns = [
+    *router.urls,
+    re_path(r"^users/(?P<user_id>\d+)/block/?$", BlockView.as_view(), name="user-block"),
+]

@@ -6,6 +6,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from config.throttles import SendRateThrottle
 
@@ -13,6 +14,7 @@ from . import selectors, services
 from .attachments import content_disposition
 from .pagination import NewestFirstCursorPagination, PageNumberPagination
 from .serializers import (
+    BlockSerializer,
     ConversationSerializer,
     MarkedReadSerializer,
     MessageSerializer,
@@ -148,6 +150,41 @@ class MessageViewSet(viewsets.GenericViewSet):
         return Response(
             ReportSerializer(report).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
+
+
+class BlockView(APIView):
+    """`/api/users/{user_id}/block`: the caller blocks (POST) or unblocks (DELETE) that user.
+
+    A blocked user cannot send messages to the caller (403) and no longer appears in the caller's
+    participants.
+    """
+
+    @extend_schema(
+        parameters=[USER_ID],
+        request=None,
+        responses={
+            201: BlockSerializer,
+            200: OpenApiResponse(BlockSerializer, description="Already blocked."),
+            400: OpenApiResponse(description="You cannot block yourself."),
+            404: OpenApiResponse(description="No such user."),
+        },
+        operation_id="users_block_create",
+        tags=["users"],
+    )
+    def post(self, request, user_id=None):
+        block, created = services.block_user(user=request.user, blocked_id=user_id)
+        return Response(BlockSerializer(block).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @extend_schema(
+        parameters=[USER_ID],
+        responses={204: None, 404: OpenApiResponse(description="No such user.")},
+        description="Lift the block (204 whether or not there was one).",
+        operation_id="users_block_destroy",
+        tags=["users"],
+    )
+    def delete(self, request, user_id=None):
+        services.unblock_user(user=request.user, blocked_id=user_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 def attachment_response(message) -> HttpResponse:

@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("legacy_dm", "0002_conversation_map_and_usage"),
+        ("legacy_dm", "0003_carry_old_data"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,0 +1,523 @@
+"""Carry the old tables into the new ones: set-based, batched, resumable SQL shared by migrations and a command.
+
+This module is what `legacy_dm`'s data migrations and `manage.py copy_legacy_messages` both call, so the copy
+that runs inside `migrate` and the catch-up copy that runs during a rolling deploy are one and the same.
+
+Why a migration may import it: Django's rule "never import app code into a migration" exists because app code
+(models, services) changes after the migration was written, while a migration must keep meaning what it meant.
+This module is written to be safe for that use and must stay so:
+
+- it imports no model, no app code and no settings at import time; callers pass the database connection (and,
+  for removing carried rows, the migration's historical `apps`) and every tunable explicitly;
+- the copy itself is plain SQL over table and column names, which only change through a migration (the new
+  migration would then need a new version of this module, exactly like a hand-written data migration);
+- content types of nameless attachments are sniffed in SQL from a frozen list of magic numbers (the same
+  signatures as `messaging.attachments`, copied on purpose rather than imported, so history does not move
+  when that module changes).
+
+How it copies (see also README "Migrating the old database"):
+
+- tables are walked by primary-key range (`batch_size` ids per batch), each batch one `INSERT ... SELECT`
+  in its own short transaction; on PostgreSQL each batch first does `SET LOCAL lock_timeout`, so a batch
+  waits seconds, not minutes, for a lock (and is retried a few times when it times out);
+- every `INSERT` copies only ids that are not there yet (`NOT EXISTS`), so an interrupted or repeated run
+  copies exactly what is missing;
+- order: users, then per message batch the placeholder users it needs and the messages, then the
+  conversation-id map, then a pass linking replies (a reply may point at a later id, so links are made once
+  every message is in), then the id sequences are moved past the carried ids plus a headroom;
+- the SQL is the same on SQLite and PostgreSQL except for reading naive `TIMESTAMP` columns as UTC.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+# Placeholder users stand for senders/recipients whose old `users` row no longer exists.
+PLACEHOLDER_PASSWORD = "!legacy-placeholder"  # a leading "!" is Django's unusable-password marker
+PLACEHOLDER_USERNAME_PREFIX = "deleted-user-"
+OCTET_STREAM = "application/octet-stream"
+LOCK_RETRIES = 3
+
+# (signature, offset, content type): a frozen copy of messaging.attachments' list (see the module docstring).
+_SIGNATURES: list[tuple[bytes, int, str]] = [
+    (b"\x89PNG\r\n\x1a\n", 0, "image/png"),
+    (b"\xff\xd8\xff", 0, "image/jpeg"),
+    (b"GIF87a", 0, "image/gif"),
+    (b"GIF89a", 0, "image/gif"),
+    (b"%PDF-", 0, "application/pdf"),
+    (b"PK\x03\x04", 0, "application/zip"),
+    (b"\x1f\x8b", 0, "application/gzip"),
+    (b"BM", 0, "image/bmp"),
+    (b"ID3", 0, "audio/mpeg"),
+    (b"OggS", 0, "audio/ogg"),
+    (b"ftyp", 4, "video/mp4"),
+]
+
+# Old table -> (new table, its id sequence owner) for progress and sequence moves.
+STEPS = ("users", "direct_messages", "conversations", "replies")
+
+Progress = Callable[["BatchReport"], None]
+
+
+@dataclass
+class BatchReport:
+    """What one batch did; handed to the progress callback after the batch committed."""
+
+    step: str  # one of STEPS
+    rows: int  # rows written by this batch
+    done_rows: int  # rows written by this step so far
+    first_id: int
+    last_id: int  # ids of the step's whole range: progress = (upto - first_id) / (last_id - first_id + 1)
+    upto: int  # ids below this one are done
+    started: float  # time.monotonic() at the start of the step
+
+    @property
+    def fraction(self) -> float:
+        span = self.last_id - self.first_id + 1
+        return 1.0 if span <= 0 else min(1.0, max(0.0, (self.upto - self.first_id) / span))
+
+
+@dataclass
+class CopyResult:
+    """Rows written per step (0 everywhere on a run that found nothing missing)."""
+
+    rows: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STEPS, 0))
+    placeholders: int = 0
+    sequences: dict[str, int] = field(default_factory=dict)
+    complete: bool = True
+
+
+class CopyInterrupted(Exception):
+    """Raised when `max_batches` stops a copy early (tests use it to simulate an interrupted run)."""
+
+
+# --- SQL dialect helpers ----------------------------------------------------------------------------------
+
+
+def _utc(connection, column: str) -> str:
+    """A naive old `TIMESTAMP` column read as UTC, as the new timezone-aware columns store it."""
+    if connection.vendor == "postgresql":
+        return f"({column} AT TIME ZONE 'UTC')"
+    return column  # SQLite stores both as naive UTC text
+
+
+def _sniff_sql(data: str) -> tuple[str, list]:
+    """A SQL CASE naming the content type `data`'s bytes announce, or NULL; and its parameters."""
+    whens, params = [], []
+    for signature, offset, content_type in _SIGNATURES:
+        whens.append(f"WHEN substr({data}, {offset + 1}, {len(signature)}) = %s THEN %s")
+        params += [signature, content_type]
+    # WEBP: a RIFF container tagged WEBP at offset 8.
+    whens.append(f"WHEN substr({data}, 1, 4) = %s AND substr({data}, 9, 4) = %s THEN %s")
+    params += [b"RIFF", b"WEBP", "image/webp"]
+    return "CASE " + " ".join(whens) + " END", params
+
+
+def _scalar(cursor, sql: str, params=()):
+    cursor.execute(sql, list(params))
+    row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def _id_range(connection, table: str, column: str = "id") -> tuple[int, int] | None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT MIN({column}), MAX({column}) FROM {table}", [])
+        low, high = cursor.fetchone()
+    return None if low is None else (int(low), int(high))
+
+
+def _run_batch(connection, lock_timeout_ms: int, statements: list[tuple[str, list]]) -> list[int]:
+    """Run `statements` in one short transaction (with a PostgreSQL lock timeout); their row counts.
+
+    A batch that could not get its lock in time is rolled back and retried a few times before giving up.
+    """
+    from django.db import OperationalError, transaction
+
+    for attempt in range(1, LOCK_RETRIES + 1):
+        try:
+            with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+                if connection.vendor == "postgresql":
+                    cursor.execute(f"SET LOCAL lock_timeout = '{int(lock_timeout_ms)}ms'", [])
+                counts = []
+                for sql, params in statements:
+                    cursor.execute(sql, params)
+                    counts.append(max(cursor.rowcount, 0))
+                return counts
+        except OperationalError as exc:
+            if attempt == LOCK_RETRIES or "lock" not in str(exc).lower():
+                raise
+            time.sleep(attempt)
+    raise AssertionError("unreachable")
+
+
+def _walk(
+    connection,
+    *,
+    step: str,
+    table: str,
+    batch_size: int,
+    lock_timeout_ms: int,
+    make_statements: Callable[[int, int], list[tuple[str, list]]],
+    counted: int = -1,
+    progress: Progress | None,
+    budget: list[int],
+    result: CopyResult,
+) -> None:
+    """Walk `table`'s ids in ranges of `batch_size`, one transaction per range."""
+    bounds = _id_range(connection, table)
+    if bounds is None:
+        return
+    first_id, last_id = bounds
+    started = time.monotonic()
+    low = first_id
+    while low <= last_id:
+        if budget[0] == 0:
+            result.complete = False
+            raise CopyInterrupted(f"stopped before {step} id {low}")
+        high = low + batch_size
+        counts = _run_batch(connection, lock_timeout_ms, make_statements(low, high))
+        rows = counts[counted]
+        result.rows[step] += rows
+        if step == "direct_messages":
+            result.placeholders += counts[0]
+        if budget[0] > 0:
+            budget[0] -= 1
+        if progress is not None:
+            progress(BatchReport(step, rows, result.rows[step], first_id, last_id, high, started))
+        low = high
+
+
+# --- the statements ---------------------------------------------------------------------------------------
+
+
+def _users_sql(connection, low: int, high: int) -> tuple[str, list]:
+    return (
+        f"""
+        INSERT INTO users_user (id, password, last_login, is_superuser, username, first_name, last_name, email,
+                                is_staff, is_active, date_joined, display_name)
+        SELECT u.id,
+               CASE WHEN u.hashed_password LIKE '$2%%' THEN 'bcrypt$' || u.hashed_password
+                    ELSE u.hashed_password END,
+               NULL, u.is_superuser, u.username, '', '', u.email, u.is_superuser, u.is_active,
+               {_utc(connection, "u.created_at")}, COALESCE(u.full_name, '')
+        FROM users u
+        WHERE u.id >= %s AND u.id < %s
+          AND NOT EXISTS (SELECT 1 FROM users_user n WHERE n.id = u.id)
+        """,
+        [low, high],
+    )
+
+
+def _placeholders_sql(connection, low: int, high: int, now) -> tuple[str, list]:
+    return (
+        """
+        INSERT INTO users_user (id, password, last_login, is_superuser, username, first_name, last_name, email,
+                                is_staff, is_active, date_joined, display_name)
+        SELECT ids.uid, %s, NULL, %s, %s || CAST(ids.uid AS TEXT), '', '', '', %s, %s, %s, ''
+        FROM (SELECT dm.sender_id AS uid FROM direct_messages dm WHERE dm.id >= %s AND dm.id < %s
+              UNION
+              SELECT dm.receiver_id FROM direct_messages dm WHERE dm.id >= %s AND dm.id < %s) ids
+        WHERE NOT EXISTS (SELECT 1 FROM users_user n WHERE n.id = ids.uid)
+        """,
+        [PLACEHOLDER_PASSWORD, False, PLACEHOLDER_USERNAME_PREFIX, False, False, now, low, high, low, high],
+    )
+
+
+def _messages_sql(connection, low: int, high: int, now) -> tuple[str, list]:
+    sniff, sniff_params = _sniff_sql("dm.file_data")
+    created, updated, read = (_utc(connection, f"dm.{c}") for c in ("created_at", "updated_at", "read_at"))
+    nameless = "(dm.file_name IS NULL OR dm.file_name = '')"
+    sql = f"""
+        INSERT INTO messaging_message (id, legacy_id, sender_id, recipient_id, body, reply_to_id,
+                                       legacy_reply_to_id, attachment_name, attachment_content_type,
+                                       attachment_size, attachment_data, legacy_file_name, created_at,
+                                       updated_at, read_at, sender_deleted_at, recipient_deleted_at,
+                                       hidden_at, hidden_by_id, hidden_reason)
+        SELECT dm.id, dm.id, dm.sender_id, dm.receiver_id, COALESCE(dm.content, ''), NULL, dm.reply_to_id,
+               CASE WHEN dm.file_data IS NULL THEN ''
+                    WHEN {nameless} THEN 'attachment-' || CAST(dm.id AS TEXT)
+                    ELSE dm.file_name END,
+               CASE WHEN dm.file_data IS NULL THEN ''
+                    WHEN {nameless} THEN COALESCE({sniff}, NULLIF(dm.file_type, ''), %s)
+                    ELSE COALESCE(NULLIF(dm.file_type, ''), {sniff}, %s) END,
+               CASE WHEN dm.file_data IS NULL THEN NULL ELSE length(dm.file_data) END,
+               dm.file_data,
+               CASE WHEN dm.file_data IS NULL THEN COALESCE(dm.file_name, '') ELSE '' END,
+               {created}, {updated},
+               CASE WHEN NOT dm.is_read THEN NULL ELSE COALESCE({read}, {updated}, {created}) END,
+               CASE WHEN dm.is_deleted_by_sender THEN COALESCE({updated}, %s) END,
+               CASE WHEN dm.is_deleted_by_receiver THEN COALESCE({updated}, %s) END,
+               NULL, NULL, ''
+        FROM direct_messages dm
+        WHERE dm.id >= %s AND dm.id < %s
+          AND NOT EXISTS (SELECT 1 FROM messaging_message m WHERE m.id = dm.id)
+    """
+    params = [*sniff_params, OCTET_STREAM, *sniff_params, OCTET_STREAM, now, now, low, high]
+    return sql, params
+
+
+def _conversations_sql(connection, low: int, high: int) -> tuple[str, list]:
+    # A conversation with exactly two distinct participants names their ordered pair, unless that pair
+    # already has an id (an older conversation of the same two people, or one the new system gave out):
+    # one id per pair is what the map's unique constraint states, so the lowest old id keeps the pair.
+    return (
+        f"""
+        INSERT INTO legacy_dm_conversation (id, user_low_id, user_high_id, created_by_id, created_at, updated_at)
+        SELECT c.id, fp.lo, fp.hi, NULL, {_utc(connection, "c.created_at")}, {_utc(connection, "c.updated_at")}
+        FROM conversations c
+        LEFT JOIN (
+            SELECT MIN(pairs.cid) AS cid, pairs.lo AS lo, pairs.hi AS hi
+            FROM (SELECT p.conversation_id AS cid, MIN(p.user_id) AS lo, MAX(p.user_id) AS hi
+                  FROM conversation_participants p
+                  WHERE p.conversation_id >= %s AND p.conversation_id < %s
+                  GROUP BY p.conversation_id
+                  HAVING COUNT(DISTINCT p.user_id) = 2) pairs
+            GROUP BY pairs.lo, pairs.hi
+        ) fp ON fp.cid = c.id
+            AND NOT EXISTS (SELECT 1 FROM legacy_dm_conversation lp
+                            WHERE lp.user_low_id = fp.lo AND lp.user_high_id = fp.hi)
+        WHERE c.id >= %s AND c.id < %s
+          AND NOT EXISTS (SELECT 1 FROM legacy_dm_conversation lc WHERE lc.id = c.id)
+        """,
+        [low, high, low, high],
+    )
+
+
+def _replies_sql(low: int, high: int) -> tuple[str, list]:
+    # Carried messages keep their ids, so a carried reply target's id is its legacy id.
+    return (
+        """
+        UPDATE messaging_message SET reply_to_id = legacy_reply_to_id
+        WHERE id >= %s AND id < %s
+          AND legacy_id IS NOT NULL AND reply_to_id IS NULL AND legacy_reply_to_id IS NOT NULL
+          AND EXISTS (SELECT 1 FROM messaging_message r WHERE r.legacy_id = messaging_message.legacy_reply_to_id)
+        """,
+        [low, high],
+    )
+
+
+# --- sequences --------------------------------------------------------------------------------------------
+
+
+def _move_sequence(connection, table: str, target: int) -> int:
+    """Make `table`'s next generated id greater than `target` (never moves it backwards); the new last value."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            sequence = _scalar(cursor, "SELECT pg_get_serial_sequence(%s, 'id')", [table])
+            if sequence is None:
+                return 0
+            cursor.execute(f"SELECT last_value, is_called FROM {sequence}", [])
+            last_value, is_called = cursor.fetchone()
+            current = last_value if is_called else last_value - 1
+            if current < target:
+                cursor.execute("SELECT setval(%s, %s, true)", [sequence, target])
+                current = target
+            return current
+        if connection.vendor == "sqlite":
+            exists = _scalar(cursor, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'sqlite_sequence'")
+            if not exists:
+                return 0
+            current = _scalar(cursor, "SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+            if current is None:
+                cursor.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (%s, %s)", [table, target])
+                return target
+            if current < target:
+                cursor.execute("UPDATE sqlite_sequence SET seq = %s WHERE name = %s", [target, table])
+                current = target
+            return current
+    return 0
+
+
+def move_sequences(connection, *, headroom: int) -> dict[str, int]:
+    """Move the id sequences of the new tables past the largest carried id plus `headroom`.
+
+    Rows that old servers still write during a rolling deploy take ids above the old maximum; the headroom
+    keeps those ids free, so a later catch-up copy can carry them with their own ids.
+    """
+    with connection.cursor() as cursor:
+        max_user = max(
+            _scalar(cursor, "SELECT MAX(id) FROM users") or 0,
+            _scalar(cursor, "SELECT MAX(id) FROM users_user WHERE password = %s", [PLACEHOLDER_PASSWORD]) or 0,
+        )
+        max_message = _scalar(cursor, "SELECT MAX(id) FROM direct_messages") or 0
+        max_conversation = _scalar(cursor, "SELECT MAX(id) FROM conversations") or 0
+    moved = {}
+    for table, top in (
+        ("users_user", max_user),
+        ("messaging_message", max_message),
+        ("legacy_dm_conversation", max_conversation),
+    ):
+        if top:
+            moved[table] = _move_sequence(connection, table, top + headroom)
+    return moved
+
+
+# --- the public entry points ------------------------------------------------------------------------------
+
+
+def copy_legacy_data(
+    connection,
+    *,
+    batch_size: int,
+    headroom: int,
+    lock_timeout_ms: int,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+    max_batches: int | None = None,
+) -> CopyResult:
+    """Copy every old row that is not carried yet: users, messages, the conversation map; then link replies.
+
+    `now` is the migration time used where the old row has no time (delete flags without `updated_at`,
+    placeholder users). `max_batches` stops the run after that many batches by raising `CopyInterrupted`
+    (what a killed process would leave behind); running it again without a limit completes the copy.
+    """
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    now_param = connection.ops.adapt_datetimefield_value(now or datetime.now(UTC))
+    result = CopyResult()
+    budget = [-1 if max_batches is None else max_batches]
+    common = {
+        "batch_size": batch_size,
+        "lock_timeout_ms": lock_timeout_ms,
+        "progress": progress,
+        "budget": budget,
+        "result": result,
+    }
+    _walk(
+        connection,
+        step="users",
+        table="users",
+        make_statements=lambda lo, hi: [_users_sql(connection, lo, hi)],
+        **common,
+    )
+    _walk(
+        connection,
+        step="direct_messages",
+        table="direct_messages",
+        make_statements=lambda lo, hi: [
+            _placeholders_sql(connection, lo, hi, now_param),
+            _messages_sql(connection, lo, hi, now_param),
+        ],
+        **common,
+    )
+    _walk(
+        connection,
+        step="conversations",
+        table="conversations",
+        make_statements=lambda lo, hi: [_conversations_sql(connection, lo, hi)],
+        **common,
+    )
+    _walk(
+        connection,
+        step="replies",
+        table="direct_messages",
+        make_statements=lambda lo, hi: [_replies_sql(lo, hi)],
+        **common,
+    )
+    result.sequences = move_sequences(connection, headroom=headroom)
+    return result
+
+
+def missing_counts(connection) -> dict[str, int]:
+    """Old rows with no carried row yet, per old table (what a copy would write; `--dry-run` shows it)."""
+    queries = {
+        "users": "SELECT COUNT(*) FROM users u WHERE NOT EXISTS (SELECT 1 FROM users_user n WHERE n.id = u.id)",
+        "direct_messages": (
+            "SELECT COUNT(*) FROM direct_messages dm"
+            " WHERE NOT EXISTS (SELECT 1 FROM messaging_message m WHERE m.id = dm.id)"
+        ),
+        "conversations": (
+            "SELECT COUNT(*) FROM conversations c"
+            " WHERE NOT EXISTS (SELECT 1 FROM legacy_dm_conversation lc WHERE lc.id = c.id)"
+        ),
+        "replies": (
+            "SELECT COUNT(*) FROM messaging_message m"
+            " WHERE m.legacy_id IS NOT NULL AND m.reply_to_id IS NULL AND m.legacy_reply_to_id IS NOT NULL"
+            " AND EXISTS (SELECT 1 FROM messaging_message r WHERE r.legacy_id = m.legacy_reply_to_id)"
+        ),
+    }
+    with connection.cursor() as cursor:
+        return {step: int(_scalar(cursor, sql)) for step, sql in queries.items()}
+
+
+def remove_carried_data(apps, connection, *, batch_size: int, progress: Callable[[str], None] | None = None) -> None:
+    """Undo the copy: remove carried messages, the carried conversation map and carried users.
+
+    Uses the migration's historical models (`apps`), so that whatever else points at these rows at that
+    point of history is handled by Django's own delete rules (reports of a carried message go with it,
+    a new reply to it loses its link). Carried users are removed unless something new still needs them
+    (a message of the new system, a protected row): rolling back must not destroy what was written since.
+    The old tables are only read.
+    """
+    from django.db import transaction
+    from django.db.models import ProtectedError, Q
+
+    message_model = apps.get_model("messaging", "Message")
+    conversation_model = apps.get_model("legacy_dm", "LegacyConversation")
+    user_model = apps.get_model("users", "User")
+    alias = connection.alias
+
+    def say(text):
+        if progress is not None:
+            progress(text)
+
+    def walk(table, handle):
+        bounds = _id_range(connection, table)
+        if bounds is None:
+            return 0
+        removed = 0
+        for low in range(bounds[0], bounds[1] + 1, batch_size):
+            with transaction.atomic(using=alias):
+                removed += handle(low, low + batch_size)
+        return removed
+
+    def messages(low, high):
+        count, _ = (
+            message_model._base_manager.using(alias).filter(id__gte=low, id__lt=high, legacy_id__isnull=False).delete()
+        )
+        return count
+
+    say(f"removed {walk('messaging_message', messages)} rows with carried messages")
+
+    def conversations(low, high):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT id FROM conversations WHERE id >= %s AND id < %s", [low, high])
+            ids = [row[0] for row in cursor.fetchall()]
+        count, _ = conversation_model._base_manager.using(alias).filter(id__in=ids).delete()
+        return count
+
+    say(f"removed {walk('conversations', conversations)} rows with the carried conversation map")
+
+    still_used = Q(sent_messages__isnull=False) | Q(received_messages__isnull=False)
+
+    def delete_users(queryset):
+        queryset = queryset.exclude(id__in=user_model._base_manager.using(alias).filter(still_used).values("id"))
+        try:
+            return queryset.delete()[0]
+        except ProtectedError:
+            removed = 0
+            for user in queryset:
+                try:
+                    with transaction.atomic(using=alias):
+                        removed += user.delete()[0]
+                except ProtectedError:
+                    pass
+            return removed
+
+    def users(low, high):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT id FROM users WHERE id >= %s AND id < %s", [low, high])
+            ids = [row[0] for row in cursor.fetchall()]
+        return delete_users(user_model._base_manager.using(alias).filter(id__in=ids))
+
+    removed = walk("users", users)
+    with transaction.atomic(using=alias):
+        removed += delete_users(
+            user_model._base_manager.using(alias).filter(
+                password=PLACEHOLDER_PASSWORD, username__startswith=PLACEHOLDER_USERNAME_PREFIX
+            )
+        )
+    say(f"removed {removed} rows with carried and placeholder users")

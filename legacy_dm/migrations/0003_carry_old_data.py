@@ -1,0 +1,60 @@
+"""Carry the old tables' rows into users.User, messaging.Message and the conversation-id map.
+
+Hand-written data migration. Not atomic: each batch of `LEGACY_COPY_BATCH_SIZE` ids is its own short
+transaction, so a copy of millions of rows never holds locks for long and, if interrupted, resumes where it
+stopped. The SQL lives in `legacy_dm.copy`, a module written for migrations (raw SQL only, no model
+imports; see its docstring) and shared with `manage.py copy_legacy_messages`, which catches up rows old
+servers write during a rolling deploy. Backwards removes what was carried; the old tables are only read.
+"""
+
+import sys
+
+from django.conf import settings
+from django.db import migrations
+from django.utils import timezone
+
+from legacy_dm import copy
+
+
+def _print(text):
+    sys.stdout.write(f"\n  {text}")
+    sys.stdout.flush()
+
+
+def _print_batch(report):
+    if report.rows:
+        _print(f"{report.step}: {report.done_rows} rows copied ({report.fraction:.0%} of the id range)")
+
+
+def carry_old_data(apps, schema_editor):
+    connection = schema_editor.connection
+    result = copy.copy_legacy_data(
+        connection,
+        batch_size=settings.LEGACY_COPY_BATCH_SIZE,
+        headroom=settings.LEGACY_SEQUENCE_HEADROOM,
+        lock_timeout_ms=settings.LEGACY_LOCK_TIMEOUT_MS,
+        now=timezone.now(),
+        progress=_print_batch,
+    )
+    if any(result.rows.values()):
+        _print(f"carried: {result.rows} ({result.placeholders} placeholder users); sequences: {result.sequences}")
+
+
+def remove_carried_data(apps, schema_editor):
+    copy.remove_carried_data(
+        apps, schema_editor.connection, batch_size=settings.LEGACY_COPY_BATCH_SIZE, progress=_print
+    )
+
+
+class Migration(migrations.Migration):
+    atomic = False
+
+    dependencies = [
+        ("legacy_dm", "0002_conversation_map_and_usage"),
+        ("messaging", "0002_body_search_index"),
+        ("users", "0001_initial"),
+    ]
+
+    operations = [
+        migrations.RunPython(carry_old_data, remove_carried_data, elidable=False),
+    ]

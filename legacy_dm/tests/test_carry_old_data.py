@@ -1,0 +1,483 @@
+"""Carrying the old database: old tables made with raw SQL, filled with every messy case, then `migrate`.
+
+These tests take the database back to before the new tables existed, so they are transactional and put the
+database back to fully migrated when they end (the `old_database` fixture).
+"""
+
+from datetime import UTC, datetime
+
+import bcrypt
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import check_password
+from django.core.management import CommandError, call_command
+from django.db import connection
+from rest_framework.test import APIClient
+
+from legacy_dm import copy
+from legacy_dm.models import LegacyConversation
+from messaging.models import Message
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+User = get_user_model()
+
+HEADROOM = 1000
+BATCH = 4  # small, so that the dozen old messages take several batches
+
+# The old schema exactly as production has it (legacy.md), and its SQLite equivalent.
+OLD_SCHEMA = {
+    "postgresql": [
+        """CREATE TABLE users (
+          id SERIAL PRIMARY KEY,
+          username VARCHAR(50) NOT NULL UNIQUE,
+          email VARCHAR(255) NOT NULL UNIQUE,
+          hashed_password VARCHAR(255) NOT NULL,
+          full_name VARCHAR(100),
+          is_active BOOLEAN NOT NULL DEFAULT TRUE,
+          is_superuser BOOLEAN NOT NULL DEFAULT FALSE,
+          created_at TIMESTAMP NOT NULL DEFAULT now())""",
+        """CREATE TABLE conversations (
+          id SERIAL PRIMARY KEY,
+          created_at TIMESTAMP NOT NULL DEFAULT now(),
+          updated_at TIMESTAMP)""",
+        """CREATE TABLE conversation_participants (
+          id SERIAL PRIMARY KEY,
+          conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+          user_id INTEGER NOT NULL REFERENCES users(id),
+          joined_at TIMESTAMP NOT NULL DEFAULT now(),
+          last_read_at TIMESTAMP)""",
+        """CREATE TABLE direct_messages (
+          id SERIAL PRIMARY KEY,
+          sender_id INTEGER NOT NULL,
+          receiver_id INTEGER NOT NULL,
+          conversation_id INTEGER,
+          content TEXT,
+          file_data BYTEA,
+          file_name VARCHAR(255),
+          file_type VARCHAR(100),
+          reply_to_id INTEGER,
+          is_read BOOLEAN NOT NULL DEFAULT FALSE,
+          read_at TIMESTAMP,
+          is_deleted_by_sender BOOLEAN NOT NULL DEFAULT FALSE,
+          is_deleted_by_receiver BOOLEAN NOT NULL DEFAULT FALSE,
+          created_at TIMESTAMP NOT NULL DEFAULT now(),
+          updated_at TIMESTAMP)""",
+    ],
+    "sqlite": [
+        """CREATE TABLE users (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          username VARCHAR(50) NOT NULL UNIQUE,
+          email VARCHAR(255) NOT NULL UNIQUE,
+          hashed_password VARCHAR(255) NOT NULL,
+          full_name VARCHAR(100),
+          is_active BOOLEAN NOT NULL DEFAULT 1,
+          is_superuser BOOLEAN NOT NULL DEFAULT 0,
+          created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)""",
+        """CREATE TABLE conversations (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+          updated_at TIMESTAMP)""",
+        """CREATE TABLE conversation_participants (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+          user_id INTEGER NOT NULL REFERENCES users(id),
+          joined_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+          last_read_at TIMESTAMP)""",
+        """CREATE TABLE direct_messages (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          sender_id INTEGER NOT NULL,
+          receiver_id INTEGER NOT NULL,
+          conversation_id INTEGER,
+          content TEXT,
+          file_data BLOB,
+          file_name VARCHAR(255),
+          file_type VARCHAR(100),
+          reply_to_id INTEGER,
+          is_read BOOLEAN NOT NULL DEFAULT 0,
+          read_at TIMESTAMP,
+          is_deleted_by_sender BOOLEAN NOT NULL DEFAULT 0,
+          is_deleted_by_receiver BOOLEAN NOT NULL DEFAULT 0,
+          created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+          updated_at TIMESTAMP)""",
+    ],
+}
+
+ALICE_PASSWORD = "old-secret-of-alice"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(40))
+PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\nthe plan"
+UNKNOWN = b"\x00\x01\x02\x03 no signature"
+
+# id, username, email, bcrypt hash, full_name, is_active, is_superuser, created_at (naive UTC)
+OLD_USERS = [
+    (1, "alice", "alice@example.com", "alice", "Alice Liddell", True, False, "2021-03-04 05:06:07"),
+    (2, "bob", "bob@example.com", "bob", None, True, True, "2021-03-05 10:00:00.250000"),
+    (3, "carol", "carol@example.com", "carol", "Carol", False, False, "2021-04-01 00:00:00"),
+    (4, "dave", "dave@example.com", "dave", "", True, False, "2021-05-01 12:00:00"),
+    # 5 and 6 were deleted by the old system; their messages remain.
+]
+
+# id, sender, receiver, conversation, content, file_data, file_name, file_type, reply_to, is_read, read_at,
+# deleted by sender, deleted by receiver, created_at, updated_at
+OLD_MESSAGES = [
+    (
+        1,
+        1,
+        2,
+        1,
+        "Hello Bob",
+        None,
+        None,
+        None,
+        None,
+        True,
+        "2022-01-01 10:05:00",
+        False,
+        False,
+        "2022-01-01 10:00:00",
+        "2022-01-01 10:05:00",
+    ),
+    # read without read_at: updated_at
+    (
+        2,
+        2,
+        1,
+        1,
+        "Hi Alice",
+        None,
+        None,
+        None,
+        1,
+        True,
+        None,
+        False,
+        False,
+        "2022-01-01 10:10:00",
+        "2022-01-01 11:00:00",
+    ),
+    # dangling reply; read without read_at nor updated_at: created_at
+    (
+        3,
+        1,
+        2,
+        None,
+        "About the deleted one",
+        None,
+        None,
+        None,
+        999,
+        True,
+        None,
+        False,
+        False,
+        "2022-01-02 09:00:00.123456",
+        None,
+    ),
+    # missing sender; NULL content; file_name without file_data
+    (
+        4,
+        5,
+        1,
+        None,
+        None,
+        None,
+        "lost-plan.pdf",
+        "application/pdf",
+        None,
+        False,
+        None,
+        False,
+        False,
+        "2022-01-03 08:00:00",
+        None,
+    ),
+    # missing receiver; empty content; file_data without file_name (sniffed)
+    (5, 1, 6, None, "", PNG, None, None, None, False, None, False, False, "2022-01-04 08:00:00", None),
+    # sender = receiver
+    (6, 3, 3, None, "Note to self", None, None, None, None, False, None, False, False, "2022-01-05 08:00:00", None),
+    # whole attachment; deleted by sender with updated_at
+    (
+        7,
+        1,
+        2,
+        None,
+        "See the attached plan.",
+        PDF,
+        "plan.pdf",
+        "application/pdf",
+        None,
+        False,
+        None,
+        True,
+        False,
+        "2022-01-06 08:00:00",
+        "2022-01-06 09:30:00",
+    ),
+    # deleted by receiver without updated_at: migration time
+    (8, 2, 1, None, "Forget this", None, None, None, None, False, None, False, True, "2022-01-07 08:00:00", None),
+    # reply to a later id (crosses batches)
+    (
+        9,
+        1,
+        2,
+        None,
+        "Replying to the future",
+        None,
+        None,
+        None,
+        12,
+        False,
+        None,
+        False,
+        False,
+        "2022-01-08 08:00:00",
+        None,
+    ),
+    # nameless, typeless, unknown bytes: generic type
+    (10, 2, 1, None, None, UNKNOWN, "", None, None, False, None, False, False, "2022-01-09 08:00:00", None),
+    # 11 was deleted by the old system
+    (12, 2, 1, 5, "Later message", None, None, None, None, False, None, False, False, "2022-01-10 08:00:00", None),
+]
+
+# conversation id -> participant user ids
+OLD_CONVERSATIONS = {1: [1, 2], 2: [3], 3: [1, 2, 4], 4: [2, 1], 5: [4, 3]}
+
+OLD_TABLES = ("users", "conversations", "conversation_participants", "direct_messages")
+NEW_TABLES = ("users_user", "messaging_message", "legacy_dm_conversation")
+
+
+def _hash(username: str) -> str:
+    password = ALICE_PASSWORD if username == "alice" else f"old-secret-of-{username}"
+    # The old system used 12 rounds; 4 keeps the tests fast and is the same `$2b$` format.
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode()
+
+
+def _fill_old_tables(cursor):
+    for user_id, username, email, _, full_name, active, superuser, created in OLD_USERS:
+        cursor.execute(
+            "INSERT INTO users (id, username, email, hashed_password, full_name, is_active, is_superuser,"
+            " created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            [user_id, username, email, _hash(username), full_name, active, superuser, created],
+        )
+    for conversation_id, participants in OLD_CONVERSATIONS.items():
+        cursor.execute(
+            "INSERT INTO conversations (id, created_at, updated_at) VALUES (%s, %s, %s)",
+            [
+                conversation_id,
+                f"2022-01-0{conversation_id} 07:00:00",
+                None if conversation_id > 1 else "2022-01-10 08:00:00",
+            ],
+        )
+        for user_id in participants:
+            cursor.execute(
+                "INSERT INTO conversation_participants (conversation_id, user_id) VALUES (%s, %s)",
+                [conversation_id, user_id],
+            )
+    for row in OLD_MESSAGES:
+        cursor.execute(
+            "INSERT INTO direct_messages (id, sender_id, receiver_id, conversation_id, content, file_data,"
+            " file_name, file_type, reply_to_id, is_read, read_at, is_deleted_by_sender, is_deleted_by_receiver,"
+            " created_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            list(row),
+        )
+
+
+def _snapshot_old_tables():
+    snapshot = {}
+    with connection.cursor() as cursor:
+        for table in OLD_TABLES:
+            cursor.execute(f"SELECT * FROM {table} ORDER BY id")
+            snapshot[table] = [
+                tuple(bytes(v) if isinstance(v, memoryview) else v for v in row) for row in cursor.fetchall()
+            ]
+    return snapshot
+
+
+def _utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+@pytest.fixture
+def old_database(transactional_db, settings):
+    """A database with only the old tables (made with raw SQL, as production has them), filled with messy rows.
+
+    On the way out the database is migrated forward again, so the tests after these find it as usual.
+    """
+    settings.LEGACY_COPY_BATCH_SIZE = BATCH
+    settings.LEGACY_SEQUENCE_HEADROOM = HEADROOM
+    call_command("migrate", "users", "zero", verbosity=0)
+    call_command("migrate", "legacy_dm", "zero", verbosity=0)
+    tables = set(connection.introspection.table_names())
+    assert not tables & {*NEW_TABLES, *OLD_TABLES}
+    with connection.cursor() as cursor:
+        for statement in OLD_SCHEMA[connection.vendor]:
+            cursor.execute(statement)
+        _fill_old_tables(cursor)
+    yield
+    # Back to the usual state: fully migrated, old tables empty and made by legacy_dm's own migration.
+    call_command("migrate", fake_initial=True, verbosity=0)
+    with connection.cursor() as cursor:
+        for table in ("conversation_participants", "direct_messages", "conversations", "users"):
+            cursor.execute(f"DELETE FROM {table}")
+    call_command("migrate", "legacy_dm", "zero", verbosity=0)
+    call_command("migrate", verbosity=0)
+
+
+def _assert_everything_carried(migration_started: datetime, migration_ended: datetime):
+    """Row by row: what every old row became."""
+    assert Message.objects.filter(legacy_id__isnull=False).count() == len(OLD_MESSAGES)
+    assert set(Message.objects.values_list("id", flat=True)) >= {row[0] for row in OLD_MESSAGES}
+    assert User.objects.filter(id__in=[u[0] for u in OLD_USERS]).count() == len(OLD_USERS)
+
+    alice, bob, carol, dave = (User.objects.get(id=i) for i in (1, 2, 3, 4))
+    assert (alice.username, alice.email, alice.display_name) == ("alice", "alice@example.com", "Alice Liddell")
+    assert (alice.is_staff, alice.is_superuser, alice.is_active) == (False, False, True)
+    assert alice.date_joined == _utc("2021-03-04 05:06:07")
+    assert (bob.display_name, bob.is_staff, bob.is_superuser) == ("", True, True)
+    assert bob.date_joined == _utc("2021-03-05 10:00:00.250000")
+    assert carol.is_active is False
+    assert dave.display_name == ""
+    # The bcrypt hash is carried as Django's bcrypt format (check_password() here would upgrade it).
+    assert bob.password.startswith("bcrypt$$2b$04$") and check_password("old-secret-of-bob", bob.password)
+
+    for placeholder_id in (5, 6):
+        placeholder = User.objects.get(id=placeholder_id)
+        assert placeholder.username == f"deleted-user-{placeholder_id}"
+        assert placeholder.is_active is False
+        assert not placeholder.has_usable_password()
+
+    m = {message.id: message for message in Message.objects.all()}
+    for row in OLD_MESSAGES:
+        message = m[row[0]]
+        assert message.legacy_id == row[0]
+        assert (message.sender_id, message.recipient_id) == (row[1], row[2])
+        assert message.body == (row[4] or "")
+        assert message.created_at == _utc(row[13])
+        assert message.updated_at == (_utc(row[14]) if row[14] else None)
+        assert message.legacy_reply_to_id == row[8]
+        assert message.hidden_at is None
+
+    assert (m[1].read_at, m[1].reply_to_id) == (_utc("2022-01-01 10:05:00"), None)
+    assert (m[2].read_at, m[2].reply_to_id) == (_utc("2022-01-01 11:00:00"), 1)
+    assert (m[3].read_at, m[3].reply_to_id) == (_utc("2022-01-02 09:00:00.123456"), None)
+    assert m[3].legacy_reply_to_id == 999
+    assert m[9].reply_to_id == 12  # a reply to a later id, linked once every batch is in
+    assert all(m[i].read_at is None for i in (4, 5, 6, 7, 8, 9, 10, 12))
+
+    assert not m[4].has_attachment and m[4].legacy_file_name == "lost-plan.pdf" and m[4].body == ""
+    assert (m[5].attachment_name, m[5].attachment_content_type) == ("attachment-5", "image/png")
+    assert (bytes(m[5].attachment_data), m[5].attachment_size) == (PNG, len(PNG))
+    assert (m[7].attachment_name, m[7].attachment_content_type) == ("plan.pdf", "application/pdf")
+    assert (bytes(m[7].attachment_data), m[7].attachment_size) == (PDF, len(PDF))
+    assert (m[10].attachment_name, m[10].attachment_content_type) == ("attachment-10", "application/octet-stream")
+    assert bytes(m[10].attachment_data) == UNKNOWN
+    assert all(not m[i].has_attachment and m[i].legacy_file_name == "" for i in (1, 2, 3, 6, 8, 9, 12))
+
+    assert (m[6].sender_id, m[6].recipient_id) == (3, 3)
+    assert m[6] in Message.objects.visible_to(carol)
+
+    assert (m[7].sender_deleted_at, m[7].recipient_deleted_at) == (_utc("2022-01-06 09:30:00"), None)
+    assert m[8].sender_deleted_at is None
+    assert migration_started <= m[8].recipient_deleted_at <= migration_ended
+    assert all(m[i].sender_deleted_at is None and m[i].recipient_deleted_at is None for i in (1, 2, 3, 9, 12))
+    assert m[8] not in Message.objects.visible_to(alice)
+    assert m[7] not in Message.objects.visible_to(alice) and m[7] in Message.objects.visible_to(bob)
+
+    conversations = {c.id: (c.user_low_id, c.user_high_id) for c in LegacyConversation.objects.filter(id__lte=5)}
+    assert conversations == {1: (1, 2), 2: (None, None), 3: (None, None), 4: (None, None), 5: (3, 4)}
+    assert LegacyConversation.objects.get(id=1).updated_at == _utc("2022-01-10 08:00:00")
+    assert LegacyConversation.objects.get(id=5).created_at == _utc("2022-01-05 07:00:00")
+
+
+def test_migrate_carries_every_old_row_and_back(old_database):
+    """`migrate --fake-initial` on the old database carries every row; backwards removes them; forwards again."""
+    before = _snapshot_old_tables()
+    started = datetime.now(UTC)
+    call_command("migrate", fake_initial=True, verbosity=0)
+    _assert_everything_carried(started, datetime.now(UTC))
+    assert _snapshot_old_tables() == before
+
+    # The old password logs in through the API, and Django upgrades the hash on that login.
+    client = APIClient()
+    response = client.post("/api/auth/token/", {"username": "alice", "password": ALICE_PASSWORD}, format="json")
+    assert response.status_code == 200, response.content
+    assert "access" in response.json()
+    alice = User.objects.get(id=1)
+    assert not alice.password.startswith("bcrypt") and alice.check_password(ALICE_PASSWORD)
+    wrong = client.post("/api/auth/token/", {"username": "bob", "password": "not-it"}, format="json")
+    assert wrong.status_code == 401
+
+    # New rows get ids above the carried ones plus the headroom.
+    new_message = Message.objects.create(sender_id=1, recipient_id=2, body="Written on the new system")
+    new_user = User.objects.create_user(username="erin", password="x-very-long-password")
+    new_conversation = LegacyConversation.objects.create(user_low_id=1, user_high_id=new_user.id)
+    assert new_message.id > 12 + HEADROOM
+    assert new_user.id > 6 + HEADROOM
+    assert new_conversation.id > 5 + HEADROOM
+
+    # Backwards: carried rows go, the old tables stay as they were, what the new system wrote stays.
+    call_command("migrate", "legacy_dm", "0002", verbosity=0)
+    assert list(Message.objects.values_list("id", flat=True)) == [new_message.id]
+    assert set(User.objects.values_list("id", flat=True)) == {1, 2, new_user.id}  # alice and bob have a new message
+    assert list(LegacyConversation.objects.values_list("id", flat=True)) == [new_conversation.id]
+    assert _snapshot_old_tables() == before
+
+    # Forwards again: the same rows once more, nothing twice.
+    started = datetime.now(UTC)
+    call_command("migrate", verbosity=0)
+    _assert_everything_carried(started, datetime.now(UTC))
+    assert Message.objects.count() == len(OLD_MESSAGES) + 1
+    assert _snapshot_old_tables() == before
+    call_command("copy_legacy_messages", "--verify", verbosity=0)
+
+
+def test_interrupted_copy_resumes_and_verify_reports_differences(old_database, capsys):
+    """A copy stopped after one batch resumes to completion; --verify exits 0 when equal, non-zero otherwise."""
+    call_command("migrate", "messaging", fake_initial=True, verbosity=0)
+    call_command("migrate", "legacy_dm", "0002", fake_initial=True, verbosity=0)
+
+    call_command("copy_legacy_messages", "--dry-run")
+    assert "to copy: users 4, direct_messages 11, conversations 5" in capsys.readouterr().out
+    assert not User.objects.exists() and not Message.objects.exists()
+
+    with pytest.raises(copy.CopyInterrupted):
+        copy.copy_legacy_data(connection, batch_size=2, headroom=HEADROOM, lock_timeout_ms=1000, max_batches=3)
+    # Users 1-4 took two batches; the third carried messages 1 and 2 (and nothing else).
+    assert User.objects.filter(id__lte=4).count() == 4
+    assert sorted(Message.objects.values_list("id", flat=True)) == [1, 2]
+    assert Message.objects.get(id=2).reply_to_id is None  # replies are linked after the last batch
+
+    with pytest.raises(CommandError) as failed:
+        call_command("copy_legacy_messages", "--dry-run", "--verify")
+    assert failed.value.returncode == 2
+    out = capsys.readouterr().out
+    assert "direct_messages: DIFFERS  old 11 rows, carried 2 rows" in out
+    assert "missing (old rows with no new row): 9, ids 3, 4, 5, 6, 7, 8, 9, 10, 12" in out
+
+    call_command("copy_legacy_messages", "--batch-size", "3", "--verify")
+    out = capsys.readouterr().out
+    assert "to copy: users 0, direct_messages 9, conversations 5" in out
+    assert "verification passed" in out
+    started = datetime(2000, 1, 1, tzinfo=UTC)
+    _assert_everything_carried(started, datetime.now(UTC))
+    assert Message.objects.get(id=2).reply_to_id == 1
+
+    # A second run copies nothing.
+    call_command("copy_legacy_messages", "--verify")
+    assert "copied: users 0, direct_messages 0, conversations 0, replies 0" in capsys.readouterr().out
+
+    # A tampered carried row is found and named.
+    Message.objects.filter(id=7).update(body="changed")
+    with pytest.raises(CommandError) as failed:
+        call_command("copy_legacy_messages", "--verify")
+    assert failed.value.returncode == 2
+    out = capsys.readouterr().out
+    assert "direct_messages: DIFFERS" in out
+    assert "differing (carried columns not equal): 1, ids 7" in out
+    assert "verification FAILED" in out
+
+    # A carried row that disappeared is missing; the catch-up copy brings it back.
+    Message.objects.filter(id=7).delete()
+    call_command("copy_legacy_messages", "--verify")
+    assert "verification passed" in capsys.readouterr().out
+    assert Message.objects.get(id=7).body == "See the attached plan."

@@ -1,0 +1,1 @@
+"""The inbox pages: server-rendered Django templates over the same selectors and services as the API."""

@@ -1,0 +1,37 @@
+"""Forms of the inbox pages. They only parse input: every rule about messages is checked by the services."""
+
+from django import forms
+
+
+class MessageForm(forms.Form):
+    """A reply in a thread: a body, an optional file, optionally the message it answers."""
+
+    body = forms.CharField(label="Message", required=False, strip=False, widget=forms.Textarea(attrs={"rows": 4}))
+    attachment = forms.FileField(label="Attachment (optional)", required=False)
+    reply_to = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+
+class ParticipantChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, user):
+        return f"{user.display_name} (@{user.username})" if user.display_name else user.username
+
+
+class ComposeForm(MessageForm):
+    """A new message: the recipient is one of the sender's participants (`selectors.participants_for`)."""
+
+    field_order = ["recipient", "body", "attachment"]
+
+    def __init__(self, *args, participants, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["recipient"] = ParticipantChoiceField(
+            label="To", queryset=participants, empty_label="Choose a person"
+        )
+        self.order_fields(self.field_order)
+
+
+class PeopleSearchForm(forms.Form):
+    search = forms.CharField(label="Find a person", required=False, max_length=150)
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(label="Search messages", required=False, max_length=500)

@@ -1,0 +1,19 @@
+"""URLs of the inbox pages (see ../shared/spec/pages.md)."""
+
+from django.urls import path
+from django.views.generic import RedirectView
+
+from . import views
+
+app_name = "messaging-web"
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="messaging-web:inbox", permanent=False), name="home"),
+    path("inbox/", views.inbox, name="inbox"),
+    path("inbox/with/<int:user_id>/", views.thread, name="thread"),
+    path("inbox/compose/", views.compose, name="compose"),
+    path("inbox/search/", views.search, name="search"),
+    path("inbox/messages/<int:message_id>/delete/", views.delete_message, name="delete"),
+    path("inbox/messages/<int:message_id>/attachment/", views.attachment, name="attachment"),
+    path("inbox/block/<int:user_id>/", views.block, name="block"),
+]

@@ -1,0 +1,281 @@
+"""The inbox pages: parse the form, call one selector or service, render a template or redirect.
+
+Services report problems with `ValidationError`, `PermissionDenied`, `Http404` or `AttachmentTooLarge`;
+here they become form errors, messages-framework notices or the 404 page, never a 500.
+"""
+
+from functools import wraps
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+
+from config.throttles import SendRateThrottle
+
+from .. import selectors, services
+from ..pagination import NewestFirstCursorPagination
+from ..views import attachment_response
+from .forms import ComposeForm, MessageForm, PeopleSearchForm, SearchForm
+
+PAGE_SIZE = 20
+# The compose page lists at most this many people; the search box narrows the list.
+MAX_LISTED_PARTICIPANTS = 200
+REPLY_PREVIEW_CHARS = 100
+# Pages load only what they serve: stylesheet, images and forms from this server, no script at all.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'; img-src 'self' data:"
+)
+
+
+def content_security_policy(view):
+    """Add the pages' CSP to a view's response, unless it set a stricter one (attachment downloads do)."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        if "Content-Security-Policy" not in response:
+            response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        return response
+
+    return wrapped
+
+
+def page(view):
+    """An inbox page: logged-in users only (others go to the login page with ?next=), with the CSP."""
+    return content_security_policy(login_required(view))
+
+
+class ThreadPagination(NewestFirstCursorPagination):
+    """The API's keyset pagination of threads, with a fixed page size for the pages."""
+
+    page_size = 30
+    page_size_query_param = None
+
+
+def _cursor_of(link: str | None) -> str | None:
+    if not link:
+        return None
+    return parse_qs(urlsplit(link).query).get("cursor", [None])[0]
+
+
+# --- Sending (shared by the thread's reply form and the compose page) --------------------------------------
+
+
+def _attachment_input(upload) -> services.AttachmentInput | None:
+    if not upload:
+        return None
+    services.check_attachment_size(upload.size)  # before the bytes are read
+    return services.AttachmentInput(name=upload.name, content_type=upload.content_type or "", data=upload.read())
+
+
+def _send_from_form(request, form, *, recipient_id):
+    """Send the message of a valid form; on a refusal, put the reason on the form and return None."""
+    throttle = SendRateThrottle()
+    if not throttle.allow_request(request, None):
+        wait = throttle.wait()
+        form.status_code = 429
+        form.add_error(None, f"You are sending messages too fast. Try again in {int(wait or 1) + 1} seconds.")
+        return None
+    try:
+        return services.send_message(
+            sender=request.user,
+            recipient_id=recipient_id,
+            body=form.cleaned_data["body"],
+            reply_to_id=form.cleaned_data.get("reply_to"),
+            attachment=_attachment_input(form.cleaned_data.get("attachment")),
+        )
+    except services.AttachmentTooLarge as exc:
+        form.add_error("attachment", str(exc))
+    except PermissionDenied as exc:
+        form.add_error(None, str(exc) or "You cannot send a message to this person.")
+    except ValidationError as exc:
+        errors = exc.message_dict if hasattr(exc, "error_dict") else {None: exc.messages}
+        field_of = {"body": "body", "recipient_id": "recipient", "attachment": "attachment"}
+        for key, field_errors in errors.items():
+            field = field_of.get(key)
+            form.add_error(field if field in form.fields else None, field_errors)
+    return None
+
+
+def _thread_url(user_id, message_id=None) -> str:
+    url = reverse("messaging-web:thread", args=[user_id])
+    return f"{url}#message-{message_id}" if message_id else url
+
+
+# --- Pages -------------------------------------------------------------------------------------------------
+
+
+@require_GET
+@page
+def inbox(request):
+    """Conversations, newest activity first, with the last message and the number unread."""
+    rows = selectors.conversation_rows(user=request.user)
+    page_obj = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    conversations = selectors.attach_last_messages(user=request.user, rows=page_obj.object_list)
+    return render(
+        request,
+        "messaging/inbox.html",
+        {
+            "nav": "inbox",
+            "page_obj": page_obj,
+            "conversations": conversations,
+            "unread_total": selectors.unread_count(user=request.user),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@page
+def thread(request, user_id):
+    """The conversation with one person, newest at the bottom; a reply form; opening it marks it read."""
+    other = selectors.get_user_or_404(user_id=user_id)
+    if other.pk == request.user.pk:
+        raise Http404("There is no conversation with yourself.")
+
+    if request.method == "POST":
+        form = MessageForm(request.POST, request.FILES)
+        if form.is_valid():
+            message = _send_from_form(request, form, recipient_id=other.pk)
+            if message is not None:
+                messages.success(request, "Message sent.")
+                return redirect(_thread_url(other.pk, message.pk))
+        status = getattr(form, "status_code", 400)
+    else:
+        form = MessageForm(initial={"reply_to": request.GET.get("reply_to")})
+        status = 200
+        services.mark_conversation_read(user=request.user, other_id=other.pk)
+
+    paginator = ThreadPagination()
+    try:
+        newest_first = paginator.paginate_queryset(
+            selectors.thread_between(user=request.user, other=other), Request(request)
+        )
+    except NotFound:
+        raise Http404("Invalid cursor.") from None
+    thread_messages = list(reversed(newest_first))
+    for message in thread_messages:
+        reply_to = message.reply_to
+        message.reply_preview = (
+            reply_to.body[:REPLY_PREVIEW_CHARS]
+            if reply_to is not None and reply_to.is_visible_to(request.user)
+            else None
+        )
+
+    replying_to = None
+    reply_to_id = form["reply_to"].value()
+    if reply_to_id:
+        try:
+            replying_to = selectors.access_message(user=request.user, message_id=reply_to_id)
+        except Http404:
+            replying_to = None
+
+    context = {
+        "other": other,
+        "thread_messages": thread_messages,
+        "older_cursor": _cursor_of(paginator.get_next_link()),
+        "newer_cursor": _cursor_of(paginator.get_previous_link()),
+        "form": form,
+        "replying_to": replying_to,
+        "is_blocked": selectors.is_blocked(blocker=request.user, blocked=other),
+    }
+    return render(request, "messaging/thread.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@page
+def compose(request):
+    """A new message to one of the participants; `?search=` narrows the list, `?to=` preselects."""
+    people_form = PeopleSearchForm(request.GET)
+    search = people_form.cleaned_data["search"] if people_form.is_valid() else ""
+    all_participants = selectors.participants_for(user=request.user)
+    status = 200
+    if request.method == "POST":
+        form = ComposeForm(request.POST, request.FILES, participants=all_participants)
+        if form.is_valid():
+            recipient = form.cleaned_data["recipient"]
+            message = _send_from_form(request, form, recipient_id=recipient.pk)
+            if message is not None:
+                messages.success(request, f"Message sent to {recipient.public_name}.")
+                return redirect(_thread_url(recipient.pk, message.pk))
+        status = getattr(form, "status_code", 400)
+    else:
+        form = ComposeForm(initial={"recipient": request.GET.get("to")}, participants=all_participants)
+    # Validation used every participant; the list shown is the search's first matches.
+    form.fields["recipient"].queryset = selectors.participants_for(user=request.user, search=search)[
+        :MAX_LISTED_PARTICIPANTS
+    ]
+    return render(
+        request,
+        "messaging/compose.html",
+        {"nav": "compose", "form": form, "people_form": people_form, "search": search},
+        status=status,
+    )
+
+
+@require_GET
+@page
+def search(request):
+    """Messages matching `?q=`, best match first, each linking to its thread."""
+    form = SearchForm(request.GET)
+    query = form.cleaned_data["q"].strip() if form.is_valid() else ""
+    page_obj = None
+    if query:
+        try:
+            results = selectors.search_messages(user=request.user, query=query, filters={})
+        except ValidationError as exc:
+            form.add_error(None, exc.messages)
+        else:
+            page_obj = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
+            for message in page_obj.object_list:
+                message.partner = message.partner_of(request.user)
+    return render(
+        request,
+        "messaging/search.html",
+        {"nav": "search", "form": form, "query": query, "page_obj": page_obj, "page_query": urlencode({"q": query})},
+    )
+
+
+@require_POST
+@page
+def delete_message(request, message_id):
+    """Delete a message for the caller only, then back to the thread."""
+    message = selectors.access_message(user=request.user, message_id=message_id)
+    partner = message.partner_of(request.user)
+    services.delete_for_user(user=request.user, message_id=message.pk)
+    messages.success(request, "Message deleted for you. The other person still sees it.")
+    return redirect(_thread_url(partner.pk))
+
+
+@require_GET
+@page
+def attachment(request, message_id):
+    """The attachment as a download, with the same headers as the API."""
+    message = selectors.access_message(user=request.user, message_id=message_id, with_attachment=True)
+    return attachment_response(message)
+
+
+@require_POST
+@page
+def block(request, user_id):
+    """Block (`action=block`) or unblock (`action=unblock`) a person, then back to their thread."""
+    other = selectors.get_user_or_404(user_id=user_id)
+    try:
+        if request.POST.get("action") == "unblock":
+            services.unblock_user(user=request.user, blocked_id=other.pk)
+            messages.success(request, f"You unblocked {other.public_name}.")
+        else:
+            services.block_user(user=request.user, blocked_id=other.pk)
+            messages.success(request, f"You blocked {other.public_name}. They can no longer send you messages.")
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("messaging-web:inbox")
+    return redirect(_thread_url(other.pk))

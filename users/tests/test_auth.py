@@ -1,0 +1,127 @@
+"""The /api/auth/* endpoints: JWT pair, rotation with blacklist, verify, logout, register, me."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from users.tests.factories import DEFAULT_PASSWORD, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def client():
+    return APIClient()
+
+
+@pytest.fixture
+def alice():
+    return UserFactory(username="alice", display_name="Alice Liddell")
+
+
+def obtain(client, username="alice", password=DEFAULT_PASSWORD, path="/api/auth/token/"):
+    return client.post(path, {"username": username, "password": password}, format="json")
+
+
+def test_token_pair_for_valid_credentials_works_on_me(client, alice):
+    """A token pair is issued for good credentials and the access token authenticates."""
+    response = obtain(client)
+    assert response.status_code == 200
+    assert set(response.json()) == {"access", "refresh"}
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {response.json()['access']}")
+    me = client.get("/api/auth/me/")
+    assert me.status_code == 200
+    assert me.json() == {"id": alice.pk, "username": "alice", "display_name": "Alice Liddell"}
+
+
+@pytest.mark.parametrize("path", ["/api/auth/token/", "/api/auth/token"])
+def test_paths_answer_with_and_without_trailing_slash(client, alice, path):
+    assert obtain(client, path=path).status_code == 200
+
+
+def test_bad_credentials_are_401(client, alice):
+    assert obtain(client, password="wrong").status_code == 401
+    assert obtain(client, username="nobody").status_code == 401
+
+
+def test_inactive_user_cannot_log_in(client, alice):
+    alice.is_active = False
+    alice.save()
+    assert obtain(client).status_code == 401
+
+
+def test_display_name_falls_back_to_username(client):
+    bob = UserFactory(username="bob")
+    client.force_authenticate(bob)
+    assert client.get("/api/auth/me").json()["display_name"] == "bob"
+
+
+def test_me_requires_authentication(client):
+    assert client.get("/api/auth/me/").status_code == 401
+
+
+def test_refresh_rotates_and_blacklists_the_old_token(client, alice):
+    """Each refresh returns a new refresh token; the one used is dead afterwards."""
+    first = obtain(client).json()["refresh"]
+    response = client.post("/api/auth/token/refresh/", {"refresh": first}, format="json")
+    assert response.status_code == 200
+    second = response.json()["refresh"]
+    assert second != first and response.json()["access"]
+    assert client.post("/api/auth/token/refresh/", {"refresh": first}, format="json").status_code == 401
+    assert client.post("/api/auth/token/refresh/", {"refresh": second}, format="json").status_code == 200
+
+
+def test_verify_accepts_valid_and_rejects_garbage(client, alice):
+    access = obtain(client).json()["access"]
+    assert client.post("/api/auth/token/verify/", {"token": access}, format="json").json() == {}
+    assert client.post("/api/auth/token/verify/", {"token": "not.a.jwt"}, format="json").status_code == 401
+
+
+def test_logout_kills_the_refresh_token(client, alice):
+    refresh = obtain(client).json()["refresh"]
+    assert client.post("/api/auth/logout/", {"refresh": refresh}, format="json").status_code == 205
+    assert client.post("/api/auth/token/refresh/", {"refresh": refresh}, format="json").status_code == 401
+    assert client.post("/api/auth/logout/", {"refresh": refresh}, format="json").status_code == 401
+
+
+def test_logout_without_token_is_400(client):
+    assert client.post("/api/auth/logout/", {}, format="json").status_code == 400
+
+
+def test_register_creates_an_active_user_who_can_log_in(client):
+    response = client.post(
+        "/api/auth/register/",
+        {"username": "zoe", "email": "zoe@example.com", "password": "a-long-enough-passphrase", "display_name": "Zoe"},
+        format="json",
+    )
+    assert response.status_code == 201
+    assert response.json()["username"] == "zoe" and response.json()["display_name"] == "Zoe"
+    assert "password" not in response.json()
+    assert obtain(client, username="zoe", password="a-long-enough-passphrase").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"username": "zoe", "email": "zoe@example.com", "password": "123"}, "password"),
+        ({"username": "zoe", "email": "zoe@example.com", "password": "password"}, "password"),
+        ({"username": "zoe", "email": "not-an-email", "password": "a-long-enough-passphrase"}, "email"),
+        ({"username": "zo e!", "email": "zoe@example.com", "password": "a-long-enough-passphrase"}, "username"),
+        ({"username": "ALICE", "email": "zoe@example.com", "password": "a-long-enough-passphrase"}, "username"),
+        ({"username": "zoe", "email": "alice@example.com", "password": "a-long-enough-passphrase"}, "email"),
+        ({"email": "zoe@example.com", "password": "a-long-enough-passphrase"}, "username"),
+    ],
+)
+def test_register_rejects_bad_input_with_a_field_error(client, alice, payload, field):
+    response = client.post("/api/auth/register/", payload, format="json")
+    assert response.status_code == 400
+    assert field in response.json()
+
+
+def test_schema_and_docs_are_public(client):
+    schema = client.get("/api/schema/")
+    assert schema.status_code == 200
+    assert b"/api/messages/conversations" in schema.content
+    docs = client.get("/docs")
+    assert docs.status_code == 200
+    assert b"swagger-ui" in docs.content
+    assert b"cdn." not in docs.content
