@@ -1,7 +1,7 @@
 """The old service's JSON shapes over `messaging.Message` and `users.User`, and the input of its writes.
 
 Old names on the outside (`content`, `receiver_id`, `is_read`, `file_data`, `full_name`...), the new models
-inside. Times are naive UTC with microseconds (`2026-11-20T09:14:03.120000`), as the old service wrote them.
+inside. Times are naive UTC (`2026-11-20T09:14:03.120000`), as the old service wrote them.
 """
 
 from datetime import UTC
@@ -10,14 +10,17 @@ from rest_framework import serializers
 
 from messaging.serializers import AttachmentField, MarkedReadSerializer
 
-OLD_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
-
 
 class OldTimeField(serializers.DateTimeField):
-    """A time as the old service showed it: UTC, without a zone suffix."""
+    """A time as the old service showed it: naive UTC in `datetime.isoformat()` (what pydantic emitted).
 
-    def __init__(self, **kwargs):
-        super().__init__(format=OLD_TIME_FORMAT, default_timezone=UTC, **kwargs)
+    `2026-11-20T09:14:03.120000`, or `2026-11-20T09:14:03` when the microseconds are zero; no zone suffix.
+    """
+
+    def to_representation(self, value):
+        if value is None:
+            return None
+        return value.astimezone(UTC).replace(tzinfo=None).isoformat()
 
 
 class LegacyUserSerializer(serializers.Serializer):
