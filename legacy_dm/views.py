@@ -11,7 +11,10 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.authentication import JWTAuthentication
@@ -54,6 +57,19 @@ class BearerAuthentication(JWTAuthentication):
         return super().get_raw_token(header)
 
 
+class UntypedJSONParser(JSONParser):
+    """A body sent without a JSON content type is read as JSON, as FastAPI read it (else a 422, not a 415)."""
+
+    media_type = "*/*"
+
+
+class JSONOnlyNegotiation(DefaultContentNegotiation):
+    """The old service answered JSON whatever the `Accept` header said: never an HTML page, never a 406."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
 class LegacyView(APIView):
     """An endpoint of the old service: its path, its successors in the new API, its error shapes.
 
@@ -63,6 +79,9 @@ class LegacyView(APIView):
 
     authentication_classes = [BearerAuthentication]  # old clients send `Authorization: Bearer <access>`
     permission_classes = [IsAuthenticated]
+    parser_classes = [JSONParser, UntypedJSONParser]
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = JSONOnlyNegotiation
     path = ""
     successors: dict[str, str] = {}
     successor_index = "/api/messages/conversations"

@@ -181,3 +181,25 @@ def test_the_schema_lists_every_legacy_operation_as_deprecated(alice_client):
     expected = {(method, view.path.rstrip("/"), True) for view in LEGACY_VIEWS for method in view.successors}
     assert documented == expected
     assert len(expected) == len(ENDPOINTS)
+
+
+def test_a_body_without_content_type_is_read_as_json_like_fastapi_did(alice_client, bob):
+    body = f'{{"receiver_id": {bob.pk}, "content": "no content type"}}'
+    response = alice_client.generic("POST", "/api/direct-messages/", body, content_type="")
+    assert response.status_code == 201, response.content
+    assert response.json()["content"] == "no content type"
+
+
+def test_a_form_body_is_a_422_not_a_415(alice_client, bob):
+    response = alice_client.post("/api/direct-messages/", {"receiver_id": bob.pk, "content": "x"}, format="multipart")
+    assert response.status_code == 422
+    assert isinstance(response.json()["detail"], list)
+
+
+@pytest.mark.parametrize("accept", ["text/html", "application/xml", "text/html,application/xhtml+xml,*/*;q=0.8"])
+def test_answers_are_json_whatever_the_accept_header(alice_client, accept):
+    for path in ["/api/direct-messages/unread-count", "/api/direct-messages/abc", "/api/direct-messages/999999"]:
+        response = alice_client.get(path, HTTP_ACCEPT=accept)
+        assert response["Content-Type"] == "application/json", (path, accept)
+        assert response.json()
+    assert APIClient().get("/api/direct-messages/", HTTP_ACCEPT=accept).json() == {"detail": "Not authenticated"}
