@@ -43,8 +43,7 @@ _TYPE_BY_CODE = {
     "empty": "value_error.list.min_items",
     "invalid": "value_error",
 }
-
-
+# A skip past any table answers an empty page; capped so that OFFSET fits the databases' integers.
 MAX_SKIP = 2**62
 
 
@@ -100,7 +99,6 @@ def paging(query_params) -> tuple[int, int]:
         values[name] = value
     if problems:
         raise LegacyValidationError(problems)
-    # A skip past any table answers an empty page; capped so that OFFSET fits the databases' integers.
     return min(values["skip"], MAX_SKIP), values["limit"]
 
 
