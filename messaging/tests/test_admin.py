@@ -266,3 +266,25 @@ def test_blocks_are_listed(mod_client, alice, bob):
     response = mod_client.get("/admin/messaging/userblock/")
     assert response.status_code == 200
     assert response.context["cl"].result_count == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the estimate reads PostgreSQL's pg_class")
+def test_unfiltered_list_of_a_large_table_uses_the_planner_estimate(
+    mod_client, alice, bob, monkeypatch, django_assert_max_num_queries
+):
+    """No COUNT(*) of the whole table: pg_class.reltuples instead; a filtered list still counts exactly."""
+    make_messages(30, alice=alice, bob=bob)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE messaging_message")
+    monkeypatch.setattr("messaging.admin.ESTIMATE_ABOVE_ROWS", 10)
+    with django_assert_max_num_queries(9) as queries:
+        response = mod_client.get(CHANGELIST)
+    assert response.context["cl"].result_count == 30
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert any("reltuples" in s for s in sql)
+    assert not any(s.startswith("SELECT COUNT(*)") and "messaging_message" in s for s in sql)
+
+    with django_assert_max_num_queries(9) as queries:
+        response = mod_client.get(f"{CHANGELIST}?attachment=yes")
+    assert response.context["cl"].result_count == 10
+    assert any(q["sql"].startswith("SELECT COUNT(*)") for q in queries.captured_queries)
