@@ -12,6 +12,7 @@ subquery, attachment bytes deferred), no exact `COUNT(*)` of the whole table on 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
@@ -53,6 +54,17 @@ class EstimatedCountPaginator(Paginator):
             if row and row[0] >= ESTIMATE_ABOVE_ROWS:
                 return row[0]
         return super().count
+
+
+def log_changes(request, objects, message: str) -> None:
+    """Django's admin log (each object's History): one CHANGE entry per object, in one INSERT.
+
+    `ModelAdmin.log_change` does the same one object at a time; an action may cover thousands.
+    """
+    if objects:
+        LogEntry.objects.log_actions(
+            user_id=request.user.pk, queryset=objects, action_flag=CHANGE, change_message=message
+        )
 
 
 # --- Filters -----------------------------------------------------------------------------------------------
@@ -293,7 +305,7 @@ class MessageAdmin(admin.ModelAdmin):
         """An intermediate page asks for the reason; its POST hides the messages and logs each change."""
         form = HideMessagesForm(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():
-            to_hide = list(queryset.filter(hidden_at__isnull=True))
+            to_hide = list(queryset.filter(hidden_at__isnull=True).only("pk", "sender_id", "recipient_id"))
             try:
                 hidden = services.hide_messages(
                     moderator=request.user, messages=to_hide, reason=form.cleaned_data["reason"]
@@ -301,8 +313,7 @@ class MessageAdmin(admin.ModelAdmin):
             except ValidationError as exc:
                 form.add_error("reason", exc.message_dict.get("reason", exc.messages))
             else:
-                for message in to_hide:
-                    self.log_change(request, message, f"Hidden: {form.cleaned_data['reason'].strip()}")
+                log_changes(request, to_hide, f"Hidden: {form.cleaned_data['reason'].strip()}")
                 self.message_user(request, f"{hidden} message(s) hidden.", messages.SUCCESS)
                 return None
         context = {
@@ -319,18 +330,18 @@ class MessageAdmin(admin.ModelAdmin):
 
     @admin.action(description="Unhide selected messages", permissions=["hide"])
     def unhide_messages(self, request, queryset):
-        to_unhide = list(queryset.filter(hidden_at__isnull=False))
+        to_unhide = list(queryset.filter(hidden_at__isnull=False).only("pk", "sender_id", "recipient_id"))
         unhidden = services.unhide_messages(moderator=request.user, messages=to_unhide)
-        for message in to_unhide:
-            self.log_change(request, message, "Unhidden")
+        log_changes(request, to_unhide, "Unhidden")
         self.message_user(request, f"{unhidden} message(s) unhidden.", messages.SUCCESS)
 
     @admin.action(description="Resolve open reports of selected messages", permissions=["resolve"])
     def resolve_reports(self, request, queryset):
-        reports = list(MessageReport.objects.filter(message__in=queryset, status=MessageReport.Status.OPEN))
+        reports = list(
+            MessageReport.objects.filter(message__in=queryset.values("pk"), status=MessageReport.Status.OPEN)
+        )
         resolved = services.resolve_reports(moderator=request.user, reports=reports)
-        for report in reports:
-            self.log_change(request, report, "Resolved")
+        log_changes(request, reports, "Resolved")
         self.message_user(request, f"{resolved} report(s) resolved.", messages.SUCCESS)
 
 
@@ -429,8 +440,7 @@ class MessageReportAdmin(admin.ModelAdmin):
     def _close(self, request, queryset, status, verb):
         reports = list(queryset.filter(status=MessageReport.Status.OPEN))
         closed = services.resolve_reports(moderator=request.user, reports=reports, status=status)
-        for report in reports:
-            self.log_change(request, report, verb.capitalize())
+        log_changes(request, reports, verb.capitalize())
         self.message_user(request, f"{closed} report(s) {verb}.", messages.SUCCESS)
 
     @admin.action(description="Mark selected reports resolved", permissions=["resolve"])

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 import pytest
 from django.contrib.admin.models import CHANGE, LogEntry
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
@@ -288,3 +288,40 @@ def test_unfiltered_list_of_a_large_table_uses_the_planner_estimate(
         response = mod_client.get(f"{CHANGELIST}?attachment=yes")
     assert response.context["cl"].result_count == 10
     assert any(q["sql"].startswith("SELECT COUNT(*)") for q in queries.captured_queries)
+
+
+def test_hide_across_all_filtered_messages_logs_each(mod_client, alice, bob, carol):
+    """ "Select all" across pages with a filter: every matching message is hidden, one log entry each."""
+    from_carol = [MessageFactory(sender=carol, recipient=alice) for _ in range(3)]
+    other = MessageFactory(sender=bob, recipient=alice)
+    response = mod_client.post(
+        f"{CHANGELIST}?q=carol",
+        {
+            "action": "hide_messages",
+            "_selected_action": [from_carol[0].pk],
+            "select_across": "1",
+            "apply": "1",
+            "reason": "spam wave",
+        },
+    )
+    assert response.status_code == 302
+    assert set(Message.objects.filter(hidden_at__isnull=False).values_list("pk", flat=True)) == {
+        m.pk for m in from_carol
+    }
+    other.refresh_from_db()
+    assert other.hidden_at is None
+    assert LogEntry.objects.filter(action_flag=CHANGE).count() == 3
+
+
+def test_staff_who_may_only_view_cannot_hide(client, alice, bob):
+    """Hiding needs the hide permission, not just "view message"."""
+    viewer = UserFactory(username="viewer", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_message"))
+    client.force_login(viewer)
+    message = MessageFactory(sender=alice, recipient=bob)
+    response = client.get(CHANGELIST)
+    assert response.status_code == 200
+    assert b"hide_messages" not in response.content
+    client.post(CHANGELIST, {"action": "hide_messages", "_selected_action": [message.pk], "apply": "1", "reason": "x"})
+    message.refresh_from_db()
+    assert message.hidden_at is None
