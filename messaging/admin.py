@@ -15,11 +15,12 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.admin.views.main import SEARCH_VAR
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import Count, Exists, IntegerField, Max, Min, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, IntegerField, Max, Min, OrderBy, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -84,6 +85,18 @@ class ModerationQuerySet(MessageQuerySet):
     period without messages may be listed; choosing it shows an empty list.
     """
 
+    def aggregate(self, *args, **kwargs):
+        """Min/Max of a filtered list computed from the matching rows, not by walking the date index.
+
+        For `MIN(created_at) ... WHERE <filter>` PostgreSQL may walk the created_at index until a row
+        passes the filter: instant when many rows match, a scan of the whole table row by row when few do
+        (seconds on a million rows for a rare search word). Wrapping the column in COALESCE makes the
+        aggregate read the rows the filter finds (its own index) instead.
+        """
+        if self.query.where:
+            kwargs = {name: _aggregate_of_matches(aggregate) for name, aggregate in kwargs.items()}
+        return super().aggregate(*args, **kwargs)
+
     def datetimes(self, field_name, kind, order="ASC", tzinfo=None):
         if kind not in ("year", "month", "day"):
             return super().datetimes(field_name, kind, order=order, tzinfo=tzinfo)
@@ -108,6 +121,13 @@ class ModerationQuerySet(MessageQuerySet):
             else:
                 day += timedelta(days=1)
         return periods if order == "ASC" else periods[::-1]
+
+
+def _aggregate_of_matches(aggregate):
+    if isinstance(aggregate, Min | Max) and aggregate.filter is None:
+        expression = aggregate.get_source_expressions()[0]
+        return type(aggregate)(Coalesce(expression, expression))
+    return aggregate
 
 
 # --- Filters -----------------------------------------------------------------------------------------------
@@ -282,6 +302,17 @@ class MessageAdmin(admin.ModelAdmin):
             .annotate(report_count=Coalesce(Subquery(report_count, output_field=IntegerField()), 0))
         )
         return ModerationQuerySet(model=queryset.model, query=queryset.query, using=queryset.db)
+
+    def get_ordering(self, request):
+        """Newest first; for a search, sorted after the matches are found (see ModerationQuerySet.aggregate).
+
+        `ORDER BY created_at DESC LIMIT 50` with a search condition lets PostgreSQL walk the created_at index
+        hoping for 50 matches soon; for a rare word that reads the whole table. Sorting by an expression
+        the index does not provide makes it find the matches (full-text index) first, then sort them.
+        """
+        if request.GET.get(SEARCH_VAR, "").strip():
+            return [OrderBy(Coalesce("created_at", "created_at"), descending=True), "-id"]
+        return super().get_ordering(request)
 
     def get_search_results(self, request, queryset, search_term):
         """Messages from or to people whose username contains the term, or whose body matches it.
