@@ -386,6 +386,10 @@ class MessageAdmin(admin.ModelAdmin):
 
     # --- the read audit -------------------------------------------------------------------------------
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "can_hide": self.has_hide_permission(request)}
+        return super().change_view(request, object_id, form_url=form_url, extra_context=extra_context)
+
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
             services.record_moderator_access(moderator=request.user, message=obj)

@@ -343,3 +343,16 @@ def test_staff_who_may_only_view_cannot_hide(client, alice, bob):
     client.post(CHANGELIST, {"action": "hide_messages", "_selected_action": [message.pk], "apply": "1", "reason": "x"})
     message.refresh_from_db()
     assert message.hidden_at is None
+
+
+def test_hide_from_the_message_page(mod_client, alice, bob):
+    """A message's page offers "Hide this message", which leads to the reason page for that message."""
+    message = MessageFactory(sender=alice, recipient=bob, body="nasty")
+    page = mod_client.get(f"{CHANGELIST}{message.pk}/change/").content.decode()
+    assert 'value="hide_messages"' in page
+    assert f'name="_selected_action" value="{message.pk}"' in page
+    response = mod_client.post(CHANGELIST, {"action": "hide_messages", "_selected_action": [message.pk]})
+    assert b'name="reason"' in response.content
+    hide(mod_client, [message], reason="abuse")
+    page = mod_client.get(f"{CHANGELIST}{message.pk}/change/").content.decode()
+    assert 'value="unhide_messages"' in page
