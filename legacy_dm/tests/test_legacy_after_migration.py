@@ -10,7 +10,9 @@ from datetime import datetime
 import pytest
 from django.core.management import call_command
 
-from .conftest import assert_dm_shape, assert_row_shape, client_for
+from users.tests.factories import client_for
+
+from .conftest import assert_dm_shape, assert_row_shape
 from .test_carry_old_data import OLD_CONVERSATIONS, OLD_MESSAGES, OLD_USERS, old_database  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -11,9 +11,9 @@ import pytest
 
 from legacy_dm.models import LegacyConversation
 from messaging.models import Message
-from users.tests.factories import UserFactory
+from users.tests.factories import UserFactory, client_for
 
-from .conftest import assert_dm_shape, assert_row_shape, client_for
+from .conftest import assert_dm_shape, assert_row_shape
 
 pytestmark = pytest.mark.django_db
 
