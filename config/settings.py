@@ -141,14 +141,15 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "config.parsers.JSONParser",
         "rest_framework.parsers.MultiPartParser",
         "rest_framework.parsers.FormParser",
     ],
     "DEFAULT_PAGINATION_CLASS": "messaging.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.schema.RelayAutoSchema",
+    "DEFAULT_METADATA_CLASS": "config.metadata.NoActionsMetadata",
     "EXCEPTION_HANDLER": "messaging.exceptions.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "send": os.environ.get("THROTTLE_SEND_RATE", "120/min"),

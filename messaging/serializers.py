@@ -103,7 +103,7 @@ class AttachmentField(serializers.Field):
     """A multipart file, or `{name, content_type, data}` with base64 `data` in JSON."""
 
     default_error_messages = {
-        "invalid": "Send a file (multipart) or an object {name, content_type, data} with base64 data.",
+        "invalid": "Send a file (multipart) or an object {{name, content_type, data}} with base64 data.",
         "name": "`name` must be a non-empty string of at most 255 characters.",
         "content_type": "`content_type` must be a string of at most 100 characters.",
         "base64": "`data` is not valid base64.",
@@ -171,6 +171,12 @@ class SearchSerializer(serializers.Serializer):
             for key, value in self.validated_data.items()
             if key != "query" and value is not None
         }
+
+
+class ParticipantQuerySerializer(serializers.Serializer):
+    """`?search=`: a username or display name fragment (DRF refuses NUL characters, which PostgreSQL cannot take)."""
+
+    search = serializers.CharField(required=False, allow_blank=True, max_length=150, default="")
 
 
 class MarkedReadSerializer(serializers.Serializer):
