@@ -123,9 +123,19 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 # --- Messaging -------------------------------------------------------------------------------------------
 MESSAGING_MAX_ATTACHMENT_BYTES = env_int("MESSAGING_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)
 MESSAGING_MAX_BODY_CHARS = 10_000
-# Request bodies must fit an attachment just under the limit, base64-encoded in JSON (4/3 of its size)
-# plus the rest of the message; multipart files are not counted by Django against this limit.
-DATA_UPLOAD_MAX_MEMORY_SIZE = MESSAGING_MAX_ATTACHMENT_BYTES * 4 // 3 + 256 * 1024
+
+
+def request_body_limit(max_attachment_bytes: int) -> int:
+    """Largest request body: an attachment just under the limit, base64-encoded in JSON (4/3 of its size),
+    plus the rest of the message (a 10,000-character body is at most 120 KB of JSON escapes).
+
+    Multipart files are not counted by Django against this limit. Tests that lower the attachment limit
+    derive this one with the same function.
+    """
+    return max_attachment_bytes * 4 // 3 + 256 * 1024
+
+
+DATA_UPLOAD_MAX_MEMORY_SIZE = request_body_limit(MESSAGING_MAX_ATTACHMENT_BYTES)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 # --- Legacy data copy (legacy_dm) ------------------------------------------------------------------------
