@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -28,8 +29,20 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+# RELAY_PRODUCTION=1 is the production profile (README "Production settings"): every HTTPS protection on by
+# default, and no start without secrets of its own. Without it the defaults suit development.
+PRODUCTION = env_bool("RELAY_PRODUCTION", False)
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = os.environ.get("SECRET_KEY", "django-insecure-relay-development-key-change-me-in-production")
+SECRET_KEY = os.environ.get("SECRET_KEY") or (
+    "" if PRODUCTION else "django-insecure-relay-development-key-change-me-in-production"
+)
+JWT_SIGNING_KEY = os.environ.get("JWT_SIGNING_KEY") or ("" if PRODUCTION else SECRET_KEY)
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+if PRODUCTION:
+    if DEBUG:
+        raise ImproperlyConfigured("DEBUG must be off in production (RELAY_PRODUCTION=1).")
+    if not SECRET_KEY or not JWT_SIGNING_KEY or JWT_SIGNING_KEY == SECRET_KEY:
+        raise ImproperlyConfigured("Production needs SECRET_KEY and a different JWT_SIGNING_KEY in the environment.")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
@@ -49,10 +62,12 @@ INSTALLED_APPS = [
     "users",
     "messaging",
     "legacy_dm",
+    "config.apps.RelayConfig",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -167,6 +182,10 @@ REST_FRAMEWORK = {
         "register": os.environ.get("THROTTLE_REGISTER_RATE", "20/hour"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Throttles key on the client address: REMOTE_ADDR, or behind a proxy the address it saw (the
+    # X-Forwarded-For entry NUM_PROXIES from the right). DRF's default (None) would believe any client's
+    # own X-Forwarded-For, so a new value per request would escape the login throttle.
+    "NUM_PROXIES": env_int("NUM_PROXIES", 1 if BEHIND_PROXY else 0),
 }
 
 SIMPLE_JWT = {
@@ -177,8 +196,11 @@ SIMPLE_JWT = {
     "UPDATE_LAST_LOGIN": True,
     "ALGORITHM": "HS256",
     # A key of its own, so rotating SECRET_KEY (sessions, CSRF) and JWTs can be done separately.
-    "SIGNING_KEY": os.environ.get("JWT_SIGNING_KEY") or SECRET_KEY,
+    "SIGNING_KEY": JWT_SIGNING_KEY,
     "AUTH_HEADER_TYPES": ("Bearer",),
+    # Refuse deleted and deactivated users' tokens on refresh and verify too (users/serializers.py).
+    "TOKEN_REFRESH_SERIALIZER": "users.serializers.TokenRefreshSerializer",
+    "TOKEN_VERIFY_SERIALIZER": "users.serializers.TokenVerifySerializer",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -190,18 +212,22 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # No badge from the public validator: /docs loads nothing from another origin (see its CSP).
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
-# --- Security (production values come from the environment; see README "Production") --------------------
+# --- Security (production values come from the environment; see README "Production settings") -----------
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
-SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG and env_bool("HTTPS", False))
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", PRODUCTION or (not DEBUG and env_bool("HTTPS", False)))
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
-SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", PRODUCTION)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if PRODUCTION else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY", False) else None
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
+# The Content-Security-Policy of HTML responses that set none of their own (config/middleware.py).
+CONTENT_SECURITY_POLICY = "default-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 
 LOGGING = {
     "version": 1,
