@@ -7,14 +7,14 @@ from rest_framework import serializers
 from rest_framework.pagination import CursorPagination
 
 
-class ErrorSerializer(serializers.Serializer):
+class DetailErrorSerializer(serializers.Serializer):
     """DRF's error shape: `{"detail": "..."}` (JWT errors add `code` and `messages`)."""
 
     detail = serializers.CharField()
     code = serializers.CharField(required=False)
 
 
-_ERROR = ErrorSerializer
+_ERROR = DetailErrorSerializer
 # A 400 is `{"field": ["message", ...]}` (nested for nested input) or `{"detail": "..."}` for a malformed body.
 _FIELD_ERRORS = OpenApiTypes.OBJECT
 _ERROR_RESPONSES = {
@@ -27,6 +27,7 @@ _ERROR_RESPONSES = {
     "429": (_ERROR, "Rate limited; `Retry-After` says when to try again."),
 }
 _UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+_NO_BODY = "No response body"
 
 
 class RelayAutoSchema(AutoSchema):
@@ -71,9 +72,11 @@ class RelayAutoSchema(AutoSchema):
             body, description = _ERROR_RESPONSES[code]
             declared = responses.get(code, {})
             if not declared.get("content"):
-                response = self._get_response_for_code(
-                    OpenApiResponse(body, declared.get("description") or description), code
-                )
+                # A view's own description is kept, unless it is drf-spectacular's placeholder for `None`.
+                declared_description = declared.get("description", "")
+                if declared_description in ("", _NO_BODY):
+                    declared_description = description
+                response = self._get_response_for_code(OpenApiResponse(body, declared_description), code)
                 if code == "429":
                     response["headers"] = {
                         "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}
