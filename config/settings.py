@@ -152,6 +152,11 @@ def request_body_limit(max_attachment_bytes: int) -> int:
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = request_body_limit(MESSAGING_MAX_ATTACHMENT_BYTES)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+FILE_UPLOAD_HANDLERS = [
+    "messaging.uploads.AttachmentLimitUploadHandler",  # stops an oversized upload early (413)
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # --- Legacy data copy (legacy_dm) ------------------------------------------------------------------------
 LEGACY_COPY_BATCH_SIZE = env_int("LEGACY_COPY_BATCH_SIZE", 10_000)

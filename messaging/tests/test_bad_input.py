@@ -478,3 +478,33 @@ def test_ids_beyond_any_integer_column_are_404(alice_client, path):
 def test_options_on_every_kind_of_endpoint_is_not_a_server_error(alice_client, bob):
     for path in (SEND, f"/api/messages/mark-conversation-read/{bob.pk}", "/api/messages/1", "/api/auth/token/"):
         assert alice_client.options(path).status_code == 200, path
+
+
+def test_an_oversized_multipart_upload_is_refused_while_it_streams(small_attachments):
+    """The upload handler stops at the limit: the rest of a huge file is never read into memory or to disk."""
+    from django.core.exceptions import RequestDataTooBig
+
+    from messaging.uploads import AttachmentLimitUploadHandler
+
+    handler = AttachmentLimitUploadHandler()
+    assert handler.handle_raw_input(None, {}, 5000, b"boundary") is None
+    assert handler.receive_data_chunk(b"a" * 600, 0) == b"a" * 600
+    with pytest.raises(RequestDataTooBig):
+        handler.receive_data_chunk(b"a" * 600, 600)
+    # A request too long to hold any valid message is refused before a byte of it is read.
+    with pytest.raises(RequestDataTooBig):
+        handler.handle_raw_input(None, {}, 10**12, b"boundary")
+
+
+def test_a_multipart_file_far_over_the_limit_is_413(alice_client, bob, small_attachments):
+    response = send_file(alice_client, bob, b"a" * 200_000)
+    assert response.status_code == 413
+    assert Message.objects.count() == 0
+
+
+def test_a_multipart_file_exactly_at_the_real_default_limit_is_accepted(alice_client, bob):
+    from django.conf import settings
+
+    response = send_file(alice_client, bob, b"\x00" * settings.MESSAGING_MAX_ATTACHMENT_BYTES)
+    assert response.status_code == 201, response.content[:300]
+    assert Message.objects.get().attachment_size == settings.MESSAGING_MAX_ATTACHMENT_BYTES
