@@ -508,3 +508,10 @@ def test_a_multipart_file_exactly_at_the_real_default_limit_is_accepted(alice_cl
     response = send_file(alice_client, bob, b"\x00" * settings.MESSAGING_MAX_ATTACHMENT_BYTES)
     assert response.status_code == 201, response.content[:300]
     assert Message.objects.get().attachment_size == settings.MESSAGING_MAX_ATTACHMENT_BYTES
+
+
+def test_a_request_for_an_unknown_host_is_a_json_400_under_api(alice_client):
+    response = alice_client.get("/api/messages/unread-count", HTTP_HOST="evil.example")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Bad request."}
