@@ -1,13 +1,19 @@
 """Reads: every query that shows messages to a user goes through `visible_messages` (the one visibility rule)."""
 
+import operator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import reduce
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db.models import Case, Count, F, Max, OuterRef, Q, QuerySet, Subquery, Value, When, Window
-from django.db.models.functions import Coalesce, Lower, NullIf, RowNumber
+from django.db import connection
+from django.db.models import Case, F, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce, Lower, NullIf
 from django.http import Http404
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from .models import Message, UserBlock
 
@@ -44,32 +50,109 @@ def get_user_or_404(*, user_id) -> User:
 
 def thread_between(*, user, other) -> QuerySet[Message]:
     """The conversation of `user` with `other`, as `user` sees it, newest first."""
-    return visible_messages(user=user).between(user, other).order_by("-created_at", "-id")
+    return visible_messages(user=user).in_pair(user.pk, _pk(other)).order_by("-created_at", "-id")
 
 
 def unread_count(*, user) -> int:
     return Message.objects.unread_for(user).count()
 
 
-def _partner_expression(user):
-    return Case(When(sender=user, then=F("recipient_id")), default=F("sender_id"))
+def _pk(user_or_id) -> int:
+    return user_or_id if isinstance(user_or_id, int) else user_or_id.pk
 
 
-def conversation_rows(*, user) -> QuerySet:
+class ConversationRows:
     """One row per partner: `{partner_id, last_activity_at, unread_count}`, newest activity first.
 
-    A single grouped query; pair it with `attach_last_messages` for the page being shown.
+    A lazy, sliceable sequence like a values() QuerySet (`count()`, `rows[a:b]`, iteration), so paginators
+    take it as they take a QuerySet. Each evaluation is one grouped query over the two halves of the
+    visibility rule (`sent_visible_to` UNION ALL `received_visible_to`): on PostgreSQL each half is an
+    index-only scan of its partial index, where the single OR-ed filter needed a heap visit per message.
     """
-    return (
-        Message.objects.visible_to(user)
-        .annotate(partner_id=_partner_expression(user))
-        .values("partner_id")
-        .annotate(
-            last_activity_at=Max("created_at"),
-            unread_count=Count("id", filter=Q(recipient=user, read_at__isnull=True)),
-        )
-        .order_by("-last_activity_at", "-partner_id")
-    )
+
+    ordered = True
+
+    def __init__(self, *, user, partners=None):
+        self.user = user
+        self.partners = None if partners is None else [_pk(partner) for partner in partners]
+        self._count = None
+
+    def _visible_union(self):
+        sent = Message.objects.sent_visible_to(self.user)
+        received = Message.objects.received_visible_to(self.user)
+        if self.partners is not None:
+            sent = sent.filter(recipient__in=self.partners)
+            received = received.filter(sender__in=self.partners)
+        sent = sent.annotate(partner_id=F("recipient_id"), unread=Value(0)).values("partner_id", "created_at", "unread")
+        received = received.annotate(
+            partner_id=F("sender_id"), unread=Case(When(read_at__isnull=True, then=Value(1)), default=Value(0))
+        ).values("partner_id", "created_at", "unread")
+        return sent.order_by().union(received.order_by(), all=True).query.sql_with_params()
+
+    def count(self) -> int:
+        if self._count is None:
+            sql, params = self._visible_union()
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT COUNT(DISTINCT visible.partner_id) FROM ({sql}) visible", params)
+                self._count = cursor.fetchone()[0]
+        return self._count
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def _fetch(self, offset: int = 0, limit: int | None = None) -> list[dict]:
+        sql, params = self._visible_union()
+        page = ""
+        if limit is not None:
+            page, params = " LIMIT %s OFFSET %s", [*params, limit, offset]
+        elif offset:
+            # SQLite needs a LIMIT with an OFFSET; -1 / NULL mean "no limit" on SQLite / PostgreSQL.
+            page, params = " LIMIT %s OFFSET %s", [*params, -1 if connection.vendor == "sqlite" else None, offset]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT visible.partner_id, MAX(visible.created_at), SUM(visible.unread) "
+                f"FROM ({sql}) visible GROUP BY visible.partner_id "
+                f"ORDER BY MAX(visible.created_at) DESC, visible.partner_id DESC{page}",
+                params,
+            )
+            rows = cursor.fetchall()
+        return [
+            {"partner_id": partner_id, "last_activity_at": _as_datetime(last), "unread_count": int(unread)}
+            for partner_id, last, unread in rows
+        ]
+
+    def __getitem__(self, key):
+        if isinstance(key, slice):
+            if key.step not in (None, 1) or (key.start or 0) < 0 or (key.stop is not None and key.stop < 0):
+                raise ValueError("ConversationRows supports forward slices only.")
+            offset = key.start or 0
+            limit = None if key.stop is None else max(0, key.stop - offset)
+            return self._fetch(offset, limit)
+        rows = self._fetch(int(key), 1)
+        if not rows:
+            raise IndexError("conversation row index out of range")
+        return rows[0]
+
+    def __iter__(self):
+        return iter(self._fetch())
+
+
+def _as_datetime(value):
+    """Raw SQL on SQLite answers text; the ORM would have converted it like this."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+        if settings.USE_TZ and timezone.is_naive(value):
+            value = timezone.make_aware(value, UTC)
+    return value
+
+
+def conversation_rows(*, user, partners=None) -> ConversationRows:
+    """One row per partner: `{partner_id, last_activity_at, unread_count}`, newest activity first.
+
+    A single grouped query; pair it with `attach_last_messages` for the page being shown. `partners` (users
+    or ids) narrows it to those conversations.
+    """
+    return ConversationRows(user=user, partners=partners)
 
 
 @dataclass
@@ -81,22 +164,20 @@ class Conversation:
 
 
 def attach_last_messages(*, user, rows) -> list[Conversation]:
-    """The conversations of a page of `conversation_rows`, with their last visible message: one query."""
+    """The conversations of a page of `conversation_rows`, with their last visible message: one query.
+
+    Each last message is its own ordered top-1 of the pair index (`thread_between(...)[:1]`), so the cost
+    follows the page size, not the length of the conversations.
+    """
     rows = list(rows)
     if not rows:
         return []
-    last_messages = (
-        visible_messages(user=user)
-        .annotate(partner_id=_partner_expression(user))
-        .filter(partner_id__in=[row["partner_id"] for row in rows])
-        .annotate(
-            position=Window(
-                RowNumber(), partition_by=[F("partner_id")], order_by=[F("created_at").desc(), F("id").desc()]
-            )
-        )
-        .filter(position=1)
+    last_of_each = reduce(
+        operator.or_,
+        (Q(pk=Subquery(thread_between(user=user, other=row["partner_id"]).values("pk")[:1])) for row in rows),
     )
-    by_partner = {message.partner_id: message for message in last_messages}
+    last_messages = visible_messages(user=user).filter(last_of_each)
+    by_partner = {message.partner_of(user).pk: message for message in last_messages}
     conversations = []
     for row in rows:
         message = by_partner.get(row["partner_id"])
@@ -121,16 +202,21 @@ def participants_for(*, user, search: str = "") -> QuerySet[User]:
     """
     last_activity = (
         Message.objects.visible_to(user)
-        .filter(Q(sender=user, recipient=OuterRef("pk")) | Q(sender=OuterRef("pk"), recipient=user))
-        .order_by("-created_at")
+        .in_pair(user.pk, OuterRef("pk"))
+        .order_by("-created_at", "-id")
         .values("created_at")[:1]
+    )
+    # The per-person lookup runs only for partners (a hashed set, built once from index-only scans), not
+    # for every user in the directory.
+    partners = Q(pk__in=Message.objects.sent_visible_to(user).values("recipient_id")) | Q(
+        pk__in=Message.objects.received_visible_to(user).values("sender_id")
     )
     queryset = (
         User.objects.filter(is_active=True)
         .exclude(pk=user.pk)
         .exclude(pk__in=UserBlock.objects.filter(blocker=user).values("blocked_id"))
         .annotate(
-            last_activity_at=Subquery(last_activity),
+            last_activity_at=Case(When(partners, then=Subquery(last_activity)), default=None),
             sort_name=Lower(Coalesce(NullIf("display_name", Value("")), "username")),
         )
     )
