@@ -92,6 +92,8 @@ def run_http(*, subjects, duration: int = 15, connections: int = 16, log=print) 
         scenarios = {
             "send": ("send.lua", {"RECIPIENT_ID": str(subjects.typical_partner.pk)}),
             "conversations (typical user)": ("get.lua", {"BENCH_PATH": "/api/messages/conversations"}),
+            # The floor of the stack (JWT + DRF + one indexed COUNT): what any endpoint can reach here.
+            "unread-count (reference)": ("get.lua", {"BENCH_PATH": "/api/messages/unread-count"}),
         }
         for name, (script, extra) in scenarios.items():
             with tempfile.TemporaryDirectory() as scratch:

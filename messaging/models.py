@@ -52,6 +52,24 @@ class MessageQuerySet(models.QuerySet):
             pair_low=Least("sender_id", "recipient_id"), pair_high=Greatest("sender_id", "recipient_id")
         ).filter(pair_low=Least(Value(user_id), other_id), pair_high=Greatest(Value(user_id), other_id))
 
+    def thread_visible_to(self, user, other_id):
+        """`visible_to(user)` within the pair {user, other_id}, newest-first ready: exactly the same rows.
+
+        Inside one pair every message is either sent or received by `user`, so the rule reads "not hidden,
+        not deleted by `user` on their side". PostgreSQL estimates that form right (nearly every message of
+        the pair), where it takes the OR-ed form of `visible_to` for a rare match and sorts a bitmap of the
+        whole thread instead of reading the first page from `msg_pair_time_idx`. A message to oneself (the
+        old system allowed it) is sent *and* received, so that pair keeps the plain rule. `other_id` may be
+        an expression (`OuterRef("pk")`) only when it can never be `user`.
+        """
+        if other_id == user.pk:
+            return self.visible_to(user).in_pair(user.pk, other_id)
+        return self.in_pair(user.pk, other_id).filter(
+            ~Q(sender=user, sender_deleted_at__isnull=False),
+            ~Q(recipient=user, recipient_deleted_at__isnull=False),
+            hidden_at__isnull=True,
+        )
+
     def without_attachment_bytes(self):
         """Lists never load attachment bytes; only the detail download does."""
         return self.defer("attachment_data")

@@ -1,9 +1,7 @@
 """Reads: every query that shows messages to a user goes through `visible_messages` (the one visibility rule)."""
 
-import operator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import reduce
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -50,7 +48,12 @@ def get_user_or_404(*, user_id) -> User:
 
 def thread_between(*, user, other) -> QuerySet[Message]:
     """The conversation of `user` with `other`, as `user` sees it, newest first."""
-    return visible_messages(user=user).in_pair(user.pk, _pk(other)).order_by("-created_at", "-id")
+    return (
+        Message.objects.thread_visible_to(user, _pk(other))
+        .select_related(*_LIST_RELATED)
+        .defer(*_DEFERRED)
+        .order_by("-created_at", "-id")
+    )
 
 
 def unread_count(*, user) -> int:
@@ -76,8 +79,14 @@ class ConversationRows:
         self.user = user
         self.partners = None if partners is None else [_pk(partner) for partner in partners]
         self._count = None
+        self._union = None
 
     def _visible_union(self):
+        if self._union is None:
+            self._union = self._compile_visible_union()
+        return self._union
+
+    def _compile_visible_union(self):
         sent = Message.objects.sent_visible_to(self.user)
         received = Message.objects.received_visible_to(self.user)
         if self.partners is not None:
@@ -166,18 +175,26 @@ class Conversation:
 def attach_last_messages(*, user, rows) -> list[Conversation]:
     """The conversations of a page of `conversation_rows`, with their last visible message: one query.
 
-    Each last message is its own ordered top-1 of the pair index (`thread_between(...)[:1]`), so the cost
-    follows the page size, not the length of the conversations.
+    A row's `last_activity_at` is the time of its last visible message, so the query asks for the visible
+    messages of the page's partners sent at those times (an index lookup per partner, whatever the length
+    of the conversations) and keeps, per partner, the one at its row's time with the highest id.
     """
     rows = list(rows)
     if not rows:
         return []
-    last_of_each = reduce(
-        operator.or_,
-        (Q(pk=Subquery(thread_between(user=user, other=row["partner_id"]).values("pk")[:1])) for row in rows),
+    partner_ids = [row["partner_id"] for row in rows]
+    candidates = visible_messages(user=user).filter(
+        Q(sender=user, recipient__in=partner_ids) | Q(sender__in=partner_ids, recipient=user),
+        created_at__in={row["last_activity_at"] for row in rows},
     )
-    last_messages = visible_messages(user=user).filter(last_of_each)
-    by_partner = {message.partner_of(user).pk: message for message in last_messages}
+    last_at = {row["partner_id"]: row["last_activity_at"] for row in rows}
+    by_partner = {}
+    for message in candidates:
+        partner_id = message.partner_of(user).pk
+        if message.created_at != last_at.get(partner_id):
+            continue  # another partner's last time
+        if partner_id not in by_partner or message.pk > by_partner[partner_id].pk:
+            by_partner[partner_id] = message
     conversations = []
     for row in rows:
         message = by_partner.get(row["partner_id"])
@@ -201,8 +218,7 @@ def participants_for(*, user, search: str = "") -> QuerySet[User]:
     `last_activity_at` (None without a conversation).
     """
     last_activity = (
-        Message.objects.visible_to(user)
-        .in_pair(user.pk, OuterRef("pk"))
+        Message.objects.thread_visible_to(user, OuterRef("pk"))  # never `user`: excluded below
         .order_by("-created_at", "-id")
         .values("created_at")[:1]
     )
