@@ -164,10 +164,13 @@ def render(
             "",
         ]
         table = []
-        for name in ("send", "conversations (typical user)"):
+        for name in ("send", "conversations (typical user)", "unread-count (reference)"):
             h = http.get(name)
             if h:
                 ok = h["requests_per_s"] >= HTTP_TARGET_RPS and not h["non_2xx"] and not h["socket_errors"]
+                verdict = "met" if ok else "**missed**"
+                if "reference" in name:
+                    verdict = "(reference: the stack's floor, no target)"
                 table.append(
                     (
                         name,
@@ -177,7 +180,7 @@ def render(
                         h["socket_errors"],
                         _ms(h["p50_ms"]),
                         _ms(h["p99_ms"]),
-                        "met" if ok else "**missed**",
+                        verdict,
                     )
                 )
         out += _table(
