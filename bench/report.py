@@ -163,7 +163,7 @@ def render(
         out.append(f"Skipped: {http['skipped']}.")
     else:
         out += [
-            f"Server: `{http['command']}` (sync workers, `DB_CONN_MAX_AGE=600`, send throttle raised for the run);",
+            f"Server: `{http['command']}` (`DB_CONN_MAX_AGE=600`, send throttle raised for the run);",
             f"load: `wrk -t2 -c{http['connections']} -d{http['duration_s']}s` with the bench user's JWT "
             "(`bench/wrk/*.lua`). wrk, gunicorn and PostgreSQL share the same 2 cores.",
             "",
