@@ -71,14 +71,18 @@ class ConversationRows:
     take it as they take a QuerySet. Each evaluation is one grouped query over the two halves of the
     visibility rule (`sent_visible_to` UNION ALL `received_visible_to`): on PostgreSQL each half is an
     index-only scan of its partial index, where the single OR-ed filter needed a heap visit per message.
+    `count()` also reads the first `prefetch` rows (with `COUNT(*) OVER ()`), so a paginator's count and its
+    first pages cost one query, not two.
     """
 
     ordered = True
+    prefetch = 100  # the largest API page
 
     def __init__(self, *, user, partners=None):
         self.user = user
         self.partners = None if partners is None else [_pk(partner) for partner in partners]
         self._count = None
+        self._head = None  # the first rows, read with the count
         self._union = None
 
     def _visible_union(self):
@@ -100,16 +104,24 @@ class ConversationRows:
 
     def count(self) -> int:
         if self._count is None:
-            sql, params = self._visible_union()
-            with connection.cursor() as cursor:
-                cursor.execute(f"SELECT COUNT(DISTINCT visible.partner_id) FROM ({sql}) visible", params)
-                self._count = cursor.fetchone()[0]
+            rows = self._fetch(0, self.prefetch, with_total=True)
+            self._count = rows[0]["total"] if rows else 0
+            self._head = [{key: row[key] for key in ("partner_id", "last_activity_at", "unread_count")} for row in rows]
         return self._count
+
+    def _from_head(self, offset: int, stop: int | None) -> list[dict] | None:
+        """The rows [offset:stop] if the rows read with the count hold them."""
+        if self._head is None:
+            return None
+        complete = len(self._head) == self._count
+        if complete or (stop is not None and stop <= len(self._head)):
+            return self._head[offset:stop]
+        return None
 
     def __len__(self) -> int:
         return self.count()
 
-    def _fetch(self, offset: int = 0, limit: int | None = None) -> list[dict]:
+    def _fetch(self, offset: int = 0, limit: int | None = None, *, with_total: bool = False) -> list[dict]:
         sql, params = self._visible_union()
         page = ""
         if limit is not None:
@@ -119,15 +131,23 @@ class ConversationRows:
             page, params = " LIMIT %s OFFSET %s", [*params, -1 if connection.vendor == "sqlite" else None, offset]
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT visible.partner_id, MAX(visible.created_at), SUM(visible.unread) "
+                "SELECT visible.partner_id, MAX(visible.created_at), SUM(visible.unread), "
+                f"{'COUNT(*) OVER ()' if with_total else 'NULL'} "
                 f"FROM ({sql}) visible GROUP BY visible.partner_id "
                 f"ORDER BY MAX(visible.created_at) DESC, visible.partner_id DESC{page}",
                 params,
             )
             rows = cursor.fetchall()
         return [
-            {"partner_id": partner_id, "last_activity_at": _as_datetime(last), "unread_count": int(unread)}
-            for partner_id, last, unread in rows
+            {
+                "partner_id": partner_id,
+                "last_activity_at": _as_datetime(last),
+                "unread_count": int(unread),
+                "total": total,
+            }
+            if with_total
+            else {"partner_id": partner_id, "last_activity_at": _as_datetime(last), "unread_count": int(unread)}
+            for partner_id, last, unread, total in rows
         ]
 
     def __getitem__(self, key):
@@ -135,15 +155,22 @@ class ConversationRows:
             if key.step not in (None, 1) or (key.start or 0) < 0 or (key.stop is not None and key.stop < 0):
                 raise ValueError("ConversationRows supports forward slices only.")
             offset = key.start or 0
+            cached = self._from_head(offset, key.stop)
+            if cached is not None:
+                return cached
             limit = None if key.stop is None else max(0, key.stop - offset)
             return self._fetch(offset, limit)
-        rows = self._fetch(int(key), 1)
+        if int(key) < 0:
+            raise ValueError("ConversationRows supports non-negative indexes only.")
+        cached = self._from_head(int(key), int(key) + 1)
+        rows = cached if cached is not None else self._fetch(int(key), 1)
         if not rows:
             raise IndexError("conversation row index out of range")
         return rows[0]
 
     def __iter__(self):
-        return iter(self._fetch())
+        cached = self._from_head(0, None)
+        return iter(cached if cached is not None else self._fetch())
 
 
 def _as_datetime(value):
