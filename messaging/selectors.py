@@ -72,7 +72,9 @@ class ConversationRows:
     visibility rule (`sent_visible_to` UNION ALL `received_visible_to`): on PostgreSQL each half is an
     index-only scan of its partial index, where the single OR-ed filter needed a heap visit per message.
     `count()` also reads the first `prefetch` rows (with `COUNT(*) OVER ()`), so a paginator's count and its
-    first pages cost one query, not two.
+    first pages cost one query, not two. The ORM cannot group over a UNION, so it builds the two halves (the
+    rule stays in `MessageQuerySet`) and only the GROUP BY around them is written here, in SQL that SQLite
+    and PostgreSQL both run.
     """
 
     ordered = True
@@ -104,9 +106,7 @@ class ConversationRows:
 
     def count(self) -> int:
         if self._count is None:
-            rows = self._fetch(0, self.prefetch, with_total=True)
-            self._count = rows[0]["total"] if rows else 0
-            self._head = [{key: row[key] for key in ("partner_id", "last_activity_at", "unread_count")} for row in rows]
+            self._head, self._count = self._query(0, self.prefetch, with_total=True)
         return self._count
 
     def _from_head(self, offset: int, stop: int | None) -> list[dict] | None:
@@ -121,7 +121,11 @@ class ConversationRows:
     def __len__(self) -> int:
         return self.count()
 
-    def _fetch(self, offset: int = 0, limit: int | None = None, *, with_total: bool = False) -> list[dict]:
+    def _fetch(self, offset: int = 0, limit: int | None = None) -> list[dict]:
+        return self._query(offset, limit)[0]
+
+    def _query(self, offset: int, limit: int | None, *, with_total: bool = False) -> tuple[list[dict], int | None]:
+        """Rows [offset:offset + limit] and, `with_total`, the number of all rows (0 when there are none)."""
         sql, params = self._visible_union()
         page = ""
         if limit is not None:
@@ -137,18 +141,13 @@ class ConversationRows:
                 f"ORDER BY MAX(visible.created_at) DESC, visible.partner_id DESC{page}",
                 params,
             )
-            rows = cursor.fetchall()
-        return [
-            {
-                "partner_id": partner_id,
-                "last_activity_at": _as_datetime(last),
-                "unread_count": int(unread),
-                "total": total,
-            }
-            if with_total
-            else {"partner_id": partner_id, "last_activity_at": _as_datetime(last), "unread_count": int(unread)}
-            for partner_id, last, unread, total in rows
+            fetched = cursor.fetchall()
+        rows = [
+            {"partner_id": partner_id, "last_activity_at": _as_datetime(last), "unread_count": int(unread)}
+            for partner_id, last, unread, _ in fetched
         ]
+        total = (fetched[0][3] if fetched else 0) if with_total else None
+        return rows, total
 
     def __getitem__(self, key):
         if isinstance(key, slice):
