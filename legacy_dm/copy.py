@@ -593,7 +593,9 @@ def remove_carried_data(apps, connection, *, batch_size: int, progress: Callable
         return removed
 
     def messages(low, high):
-        count, _ = message_model._base_manager.using(alias).filter(legacy_id__gte=low, legacy_id__lt=high).delete()
+        count, _ = (
+            message_model._base_manager.using(alias).filter(legacy_id__gte=low, legacy_id__lt=high).only("id").delete()
+        )
         return count
 
     say(f"removed {walk('messaging_message', messages, 'legacy_id')} rows with carried messages")
