@@ -3,6 +3,8 @@
 import pytest
 from django.core.cache import cache
 
+from users.tests.factories import UserFactory, client_for
+
 
 @pytest.fixture(autouse=True)
 def _fast_and_isolated(settings):
@@ -11,3 +13,33 @@ def _fast_and_isolated(settings):
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def alice(db):
+    return UserFactory(username="alice", display_name="Alice Liddell")
+
+
+@pytest.fixture
+def bob(db):
+    return UserFactory(username="bob")
+
+
+@pytest.fixture
+def carol(db):
+    return UserFactory(username="carol", display_name="Carol")
+
+
+@pytest.fixture
+def alice_client(alice):
+    return client_for(alice)
+
+
+@pytest.fixture
+def bob_client(bob):
+    return client_for(bob)
+
+
+@pytest.fixture
+def carol_client(carol):
+    return client_for(carol)

@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -28,8 +29,20 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+# RELAY_PRODUCTION=1 is the production profile (README "Production settings"): every HTTPS protection on by
+# default, and no start without secrets of its own. Without it the defaults suit development.
+PRODUCTION = env_bool("RELAY_PRODUCTION", False)
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = os.environ.get("SECRET_KEY", "django-insecure-relay-development-key-change-me-in-production")
+SECRET_KEY = os.environ.get("SECRET_KEY") or (
+    "" if PRODUCTION else "django-insecure-relay-development-key-change-me-in-production"
+)
+JWT_SIGNING_KEY = os.environ.get("JWT_SIGNING_KEY") or ("" if PRODUCTION else SECRET_KEY)
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+if PRODUCTION:
+    if DEBUG:
+        raise ImproperlyConfigured("DEBUG must be off in production (RELAY_PRODUCTION=1).")
+    if not SECRET_KEY or not JWT_SIGNING_KEY or JWT_SIGNING_KEY == SECRET_KEY:
+        raise ImproperlyConfigured("Production needs SECRET_KEY and a different JWT_SIGNING_KEY in the environment.")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
@@ -49,10 +62,12 @@ INSTALLED_APPS = [
     "users",
     "messaging",
     "legacy_dm",
+    "config.apps.RelayConfig",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -123,10 +138,25 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 # --- Messaging -------------------------------------------------------------------------------------------
 MESSAGING_MAX_ATTACHMENT_BYTES = env_int("MESSAGING_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)
 MESSAGING_MAX_BODY_CHARS = 10_000
-# Request bodies must fit an attachment just under the limit, base64-encoded in JSON (4/3 of its size)
-# plus the rest of the message; multipart files are not counted by Django against this limit.
-DATA_UPLOAD_MAX_MEMORY_SIZE = MESSAGING_MAX_ATTACHMENT_BYTES * 4 // 3 + 256 * 1024
+
+
+def request_body_limit(max_attachment_bytes: int) -> int:
+    """Largest request body: an attachment just under the limit, base64-encoded in JSON (4/3 of its size),
+    plus the rest of the message (a 10,000-character body is at most 120 KB of JSON escapes).
+
+    Multipart files are not counted by Django against this limit. Tests that lower the attachment limit
+    derive this one with the same function.
+    """
+    return max_attachment_bytes * 4 // 3 + 256 * 1024
+
+
+DATA_UPLOAD_MAX_MEMORY_SIZE = request_body_limit(MESSAGING_MAX_ATTACHMENT_BYTES)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+FILE_UPLOAD_HANDLERS = [
+    "messaging.uploads.AttachmentLimitUploadHandler",  # stops an oversized upload early (413)
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # --- Legacy data copy (legacy_dm) ------------------------------------------------------------------------
 LEGACY_COPY_BATCH_SIZE = env_int("LEGACY_COPY_BATCH_SIZE", 10_000)
@@ -141,14 +171,15 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "config.parsers.JSONParser",
         "rest_framework.parsers.MultiPartParser",
         "rest_framework.parsers.FormParser",
     ],
     "DEFAULT_PAGINATION_CLASS": "messaging.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.schema.RelayAutoSchema",
+    "DEFAULT_METADATA_CLASS": "config.metadata.NoActionsMetadata",
     "EXCEPTION_HANDLER": "messaging.exceptions.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "send": os.environ.get("THROTTLE_SEND_RATE", "120/min"),
@@ -156,6 +187,10 @@ REST_FRAMEWORK = {
         "register": os.environ.get("THROTTLE_REGISTER_RATE", "20/hour"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Throttles key on the client address: REMOTE_ADDR, or behind a proxy the address it saw (the
+    # X-Forwarded-For entry NUM_PROXIES from the right). DRF's default (None) would believe any client's
+    # own X-Forwarded-For, so a new value per request would escape the login throttle.
+    "NUM_PROXIES": env_int("NUM_PROXIES", 1 if BEHIND_PROXY else 0),
 }
 
 SIMPLE_JWT = {
@@ -166,8 +201,11 @@ SIMPLE_JWT = {
     "UPDATE_LAST_LOGIN": True,
     "ALGORITHM": "HS256",
     # A key of its own, so rotating SECRET_KEY (sessions, CSRF) and JWTs can be done separately.
-    "SIGNING_KEY": os.environ.get("JWT_SIGNING_KEY") or SECRET_KEY,
+    "SIGNING_KEY": JWT_SIGNING_KEY,
     "AUTH_HEADER_TYPES": ("Bearer",),
+    # Refuse deleted and deactivated users' tokens on refresh and verify too (users/serializers.py).
+    "TOKEN_REFRESH_SERIALIZER": "users.serializers.TokenRefreshSerializer",
+    "TOKEN_VERIFY_SERIALIZER": "users.serializers.TokenVerifySerializer",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -179,18 +217,22 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # No badge from the public validator: /docs loads nothing from another origin (see its CSP).
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
-# --- Security (production values come from the environment; see README "Production") --------------------
+# --- Security (production values come from the environment; see README "Production settings") -----------
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
-SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG and env_bool("HTTPS", False))
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", PRODUCTION or (not DEBUG and env_bool("HTTPS", False)))
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
-SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", PRODUCTION)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if PRODUCTION else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY", False) else None
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
+# The Content-Security-Policy of HTML responses that set none of their own (config/middleware.py).
+CONTENT_SECURITY_POLICY = "default-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 
 LOGGING = {
     "version": 1,

@@ -3,8 +3,9 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
+from config.views import SwaggerDocsView
 from messaging.web.views import content_security_policy
 
 urlpatterns = [
@@ -14,7 +15,7 @@ urlpatterns = [
     # The old service's endpoints (deprecated): removing legacy_dm is this line and INSTALLED_APPS.
     path("api/", include("legacy_dm.urls")),
     re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
-    re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    re_path(r"^docs/?$", SwaggerDocsView.as_view(url_name="schema"), name="docs"),
     path(
         "accounts/login/",
         content_security_policy(auth_views.LoginView.as_view(redirect_authenticated_user=True)),
@@ -23,3 +24,6 @@ urlpatterns = [
     path("accounts/logout/", content_security_policy(auth_views.LogoutView.as_view()), name="accounts-logout"),
     path("", include("messaging.web.urls")),
 ]
+
+handler400 = "config.views.bad_request"
+handler404 = "config.views.not_found"

@@ -164,11 +164,10 @@ def conversation_list(*, user, skip: int, limit: int) -> list[ConversationView]:
         with_messages = {row["partner_id"] for row in selectors.conversation_rows(user=user, partners=list(openings))}
         openings = {pk: opening for pk, opening in openings.items() if pk not in with_messages}
 
-    # The page is among the first skip + limit of each kind; one more row covers the user's own self-pair
-    # (carried messages to oneself), which has no conversation id.
-    rows = [row for row in selectors.conversation_rows(user=user)[: skip + limit + 1] if row["partner_id"] != user.pk][
-        : skip + limit
-    ]
+    # The page is among the first skip + limit rows of each kind. One more row is read in case the user's own
+    # self-pair (carried messages to oneself) is among them: it has no conversation id and is left out.
+    rows = selectors.conversation_rows(user=user)[: skip + limit + 1]
+    rows = [row for row in rows if row["partner_id"] != user.pk][: skip + limit]
     entries = [(row["last_activity_at"], row["partner_id"], row) for row in rows]
     entries += [(opening.opened_at, pk, opening) for pk, opening in openings.items()]
     entries.sort(key=lambda entry: (entry[0], entry[1]), reverse=True)

@@ -1,23 +1,26 @@
 """The old service's JSON shapes over `messaging.Message` and `users.User`, and the input of its writes.
 
 Old names on the outside (`content`, `receiver_id`, `is_read`, `file_data`, `full_name`...), the new models
-inside. Times are naive UTC with microseconds (`2026-11-20T09:14:03.120000`), as the old service wrote them.
+inside. Times are naive UTC (`2026-11-20T09:14:03.120000`), as the old service wrote them.
 """
 
 from datetime import UTC
 
 from rest_framework import serializers
 
-from messaging.serializers import AttachmentField
-
-OLD_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
+from messaging.serializers import AttachmentField, MarkedReadSerializer
 
 
 class OldTimeField(serializers.DateTimeField):
-    """A time as the old service showed it: UTC, without a zone suffix."""
+    """A time as the old service showed it: naive UTC in `datetime.isoformat()` (what pydantic emitted).
 
-    def __init__(self, **kwargs):
-        super().__init__(format=OLD_TIME_FORMAT, default_timezone=UTC, **kwargs)
+    `2026-11-20T09:14:03.120000`, or `2026-11-20T09:14:03` when the microseconds are zero; no zone suffix.
+    """
+
+    def to_representation(self, value):
+        if value is None:
+            return None
+        return value.astimezone(UTC).replace(tzinfo=None).isoformat()
 
 
 class LegacyUserSerializer(serializers.Serializer):
@@ -88,7 +91,7 @@ class MessageRowSerializer(serializers.Serializer):
         return self.context["conversation_id"]
 
 
-class ConversationSerializer(serializers.Serializer):
+class LegacyConversationSerializer(serializers.Serializer):
     """A conversation of `/api/messaging/*` (from `legacy_dm.conversations.ConversationView`)."""
 
     id = serializers.IntegerField(source="conversation.id")
@@ -165,8 +168,40 @@ class OpenConversationInputSerializer(serializers.Serializer):
             )
         return others.pop()
 
+    def validate(self, attrs):
+        return {"participant_id": attrs["participant_ids"]}
+
 
 class ConversationMessageInputSerializer(serializers.Serializer):
     """`POST /api/messaging/conversations/{id}/messages`: `{content}`."""
 
     content = serializers.CharField(allow_blank=True, trim_whitespace=False)
+
+
+class OkSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+
+
+class ConversationReadSerializer(MarkedReadSerializer):
+    status = serializers.CharField()
+
+
+# --- error shapes, for the schema ------------------------------------------------------------------------------
+
+
+class ErrorEntrySerializer(serializers.Serializer):
+    loc = serializers.ListField(child=serializers.JSONField())
+    msg = serializers.CharField()
+    type = serializers.CharField()
+
+
+class ValidationErrorSerializer(serializers.Serializer):
+    """422: `{"detail": [{loc, msg, type}, ...]}`."""
+
+    detail = ErrorEntrySerializer(many=True)
+
+
+class DetailSerializer(serializers.Serializer):
+    """401, 403, 404, 405, 413, 429: `{"detail": "..."}`."""
+
+    detail = serializers.CharField()

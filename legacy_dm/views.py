@@ -7,31 +7,67 @@ in the old shape: bare arrays with `skip`/`limit` paging, naive UTC times, FastA
 """
 
 from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.authentication import JWTAuthentication
 
 from config.throttles import SendRateThrottle
 from messaging import selectors, services
+from messaging.serializers import MarkedReadSerializer, UnreadCountSerializer
 from messaging.views import attachment_response
 
 from . import conversations
 from .errors import exception_handler, paging, parse_int, validated
+from .schema import legacy_schema
 from .serializers import (
     ConversationMessageInputSerializer,
     ConversationPartnerSerializer,
-    ConversationSerializer,
+    ConversationReadSerializer,
+    DetailSerializer,
     DirectMessageInputSerializer,
     DirectMessageSerializer,
+    LegacyConversationSerializer,
     MessageRowSerializer,
+    OkSerializer,
     OpenConversationInputSerializer,
 )
 from .usage import deprecation_headers, record_call
 
 _COUNTED_METHODS = {"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"}
+
+
+class BearerAuthentication(JWTAuthentication):
+    """simplejwt's access tokens, with the old service's reading of a header without a token.
+
+    `Authorization: Bearer` alone was "Not authenticated" for the old service (no credentials at all),
+    not a bad credential.
+    """
+
+    def get_raw_token(self, header):
+        if len(header.split()) == 1:
+            return None
+        return super().get_raw_token(header)
+
+
+class UntypedJSONParser(JSONParser):
+    """A body sent without a JSON content type is read as JSON, as FastAPI read it (else a 422, not a 415)."""
+
+    media_type = "*/*"
+
+
+class JSONOnlyNegotiation(DefaultContentNegotiation):
+    """The old service answered JSON whatever the `Accept` header said: never an HTML page, never a 406."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
 
 
 class LegacyView(APIView):
@@ -41,8 +77,11 @@ class LegacyView(APIView):
     filled from the path or from what the view found (`self.link_params`), else `successor_index` is named.
     """
 
-    authentication_classes = [JWTAuthentication]  # old clients send `Authorization: Bearer <access>`
+    authentication_classes = [BearerAuthentication]  # old clients send `Authorization: Bearer <access>`
     permission_classes = [IsAuthenticated]
+    parser_classes = [JSONParser, UntypedJSONParser]
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = JSONOnlyNegotiation
     path = ""
     successors: dict[str, str] = {}
     successor_index = "/api/messages/conversations"
@@ -107,12 +146,18 @@ class DirectMessagesView(LegacyView):
     error_locs = DM_ERROR_LOCS
     throttled_methods = frozenset({"POST"})
 
+    @legacy_schema(operation_id="legacy_dm_list", paged=True, responses={200: DirectMessageSerializer(many=True)})
     def get(self, request):
         """The caller's messages, sent and received, newest first."""
         skip, limit = paging(request.query_params)
         messages = selectors.visible_messages(user=request.user).order_by("-created_at", "-id")
         return Response(DirectMessageSerializer(messages[skip : skip + limit], many=True).data)
 
+    @legacy_schema(
+        operation_id="legacy_dm_send",
+        request=DirectMessageInputSerializer,
+        responses={201: DirectMessageSerializer, 413: DetailSerializer, 429: DetailSerializer},
+    )
     def post(self, request):
         data = validated(DirectMessageInputSerializer, request.data)
         message = services.send_message(sender=request.user, **data)
@@ -123,6 +168,9 @@ class DirectMessageConversationsView(LegacyView):
     path = "/api/direct-messages/conversations"
     successors = {"GET": "/api/messages/conversations"}
 
+    @legacy_schema(
+        operation_id="legacy_dm_conversations", paged=True, responses={200: ConversationPartnerSerializer(many=True)}
+    )
     def get(self, request):
         """`[{user, last_message, unread_count}]`, newest first."""
         skip, limit = paging(request.query_params)
@@ -136,6 +184,12 @@ class DirectMessageThreadView(LegacyView):
     successors = {"GET": "/api/messages/with/{user_id}"}
     not_found_detail = "User not found"
 
+    @legacy_schema(
+        operation_id="legacy_dm_thread",
+        paged=True,
+        path=["user_id"],
+        responses={200: DirectMessageSerializer(many=True)},
+    )
     def get(self, request, user_id):
         """The thread with that user, oldest first."""
         other = selectors.get_user_or_404(user_id=self.path_int("user_id"))
@@ -149,6 +203,7 @@ class DirectMessageThreadReadView(LegacyView):
     successors = {"PUT": "/api/messages/mark-conversation-read/{user_id}"}
     not_found_detail = "User not found"
 
+    @legacy_schema(operation_id="legacy_dm_thread_read", path=["user_id"], responses={200: MarkedReadSerializer})
     def put(self, request, user_id):
         marked = services.mark_conversation_read(user=request.user, other_id=self.path_int("user_id"))
         return Response({"marked_read": marked})
@@ -158,6 +213,7 @@ class UnreadCountView(LegacyView):
     path = "/api/direct-messages/unread-count"
     successors = {"GET": "/api/messages/unread-count"}
 
+    @legacy_schema(operation_id="legacy_dm_unread_count", responses={200: UnreadCountSerializer})
     def get(self, request):
         return Response({"unread_count": selectors.unread_count(user=request.user)})
 
@@ -167,9 +223,11 @@ class DirectMessageView(LegacyView):
     successors = {"GET": "/api/messages/{message_id}", "DELETE": "/api/messages/{message_id}"}
     not_found_detail = "Message not found"
 
+    @legacy_schema(operation_id="legacy_dm_retrieve", path=["message_id"], responses={200: DirectMessageSerializer})
     def get(self, request, message_id):
         return _dm(selectors.access_message(user=request.user, message_id=self.path_int("message_id")))
 
+    @legacy_schema(operation_id="legacy_dm_delete", path=["message_id"], responses={200: OkSerializer})
     def delete(self, request, message_id):
         """Delete for the caller only."""
         services.delete_for_user(user=request.user, message_id=self.path_int("message_id"))
@@ -181,6 +239,11 @@ class DirectMessageReadView(LegacyView):
     successors = {"PUT": "/api/messages/{message_id}/read"}
     not_found_detail = "Message not found"
 
+    @legacy_schema(
+        operation_id="legacy_dm_read",
+        path=["message_id"],
+        responses={200: DirectMessageSerializer, 403: DetailSerializer},
+    )
     def put(self, request, message_id):
         return _dm(services.mark_message_read(user=request.user, message_id=self.path_int("message_id")))
 
@@ -190,6 +253,11 @@ class DirectMessageAttachmentView(LegacyView):
     successors = {"GET": "/api/messages/{message_id}/attachment"}
     not_found_detail = "Message not found"
 
+    @legacy_schema(
+        operation_id="legacy_dm_attachment",
+        path=["message_id"],
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+    )
     def get(self, request, message_id):
         message = selectors.access_message(
             user=request.user, message_id=self.path_int("message_id"), with_attachment=True
@@ -220,22 +288,28 @@ class ConversationsView(LegacyView):
     successors = {"GET": "/api/messages/conversations", "POST": "/api/messages/with/{user_id}"}
     error_locs = {"recipient_id": ("body", "participant_ids")}
 
+    @legacy_schema(
+        operation_id="legacy_conversation_list", paged=True, responses={200: LegacyConversationSerializer(many=True)}
+    )
     def get(self, request):
         """Pairs in which the caller sees a message, and those they opened; newest activity first."""
         skip, limit = paging(request.query_params)
         rows = conversations.conversation_list(user=request.user, skip=skip, limit=limit)
-        return Response(ConversationSerializer(rows, many=True).data)
+        return Response(LegacyConversationSerializer(rows, many=True).data)
 
+    @legacy_schema(
+        operation_id="legacy_conversation_open",
+        request=OpenConversationInputSerializer,
+        responses={200: LegacyConversationSerializer, 201: LegacyConversationSerializer},
+    )
     def post(self, request):
         """Get or create the conversation with one other user: 201 when the pair had no id yet, else 200."""
         data = validated(OpenConversationInputSerializer, request.data, context={"user": request.user})
-        conversation, created = conversations.open_conversation(
-            user=request.user, participant_id=data["participant_ids"]
-        )
-        self.link_params["user_id"] = data["participant_ids"]
+        conversation, created = conversations.open_conversation(user=request.user, **data)
+        self.link_params["user_id"] = data["participant_id"]
         view = conversations.conversation_view(user=request.user, conversation=conversation)
         return Response(
-            ConversationSerializer(view).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+            LegacyConversationSerializer(view).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
 
 
@@ -243,10 +317,16 @@ class ConversationView(ConversationMixin, LegacyView):
     path = "/api/messaging/conversations/{conversation_id}"
     successors = {"GET": "/api/messages/with/{user_id}", "DELETE": "/api/messages/with/{user_id}"}
 
+    @legacy_schema(
+        operation_id="legacy_conversation_retrieve",
+        path=["conversation_id"],
+        responses={200: LegacyConversationSerializer},
+    )
     def get(self, request, conversation_id):
         view = conversations.conversation_view(user=request.user, conversation=self.get_conversation())
-        return Response(ConversationSerializer(view).data)
+        return Response(LegacyConversationSerializer(view).data)
 
+    @legacy_schema(operation_id="legacy_conversation_delete", path=["conversation_id"], responses={200: OkSerializer})
     def delete(self, request, conversation_id):
         """Delete the whole conversation for the caller only."""
         conversations.delete_conversation(user=request.user, conversation=self.get_conversation())
@@ -259,6 +339,12 @@ class ConversationMessagesView(ConversationMixin, LegacyView):
     error_locs = {"recipient_id": ("path", "conversation_id"), "body": ("body", "content")}
     throttled_methods = frozenset({"POST"})
 
+    @legacy_schema(
+        operation_id="legacy_conversation_messages",
+        paged=True,
+        path=["conversation_id"],
+        responses={200: MessageRowSerializer(many=True)},
+    )
     def get(self, request, conversation_id):
         """The messages of the conversation, oldest first."""
         conversation = self.get_conversation()
@@ -267,6 +353,12 @@ class ConversationMessagesView(ConversationMixin, LegacyView):
         thread = selectors.thread_between(user=request.user, other=other).reverse()[skip : skip + limit]
         return Response(MessageRowSerializer(thread, many=True, context={"conversation_id": conversation.pk}).data)
 
+    @legacy_schema(
+        operation_id="legacy_conversation_send",
+        path=["conversation_id"],
+        request=ConversationMessageInputSerializer,
+        responses={201: MessageRowSerializer, 429: DetailSerializer},
+    )
     def post(self, request, conversation_id):
         conversation = self.get_conversation()
         data = validated(ConversationMessageInputSerializer, request.data)
@@ -285,12 +377,16 @@ class ConversationReadView(ConversationMixin, LegacyView):
     path = "/api/messaging/conversations/{conversation_id}/read"
     successors = {"PUT": "/api/messages/mark-conversation-read/{user_id}"}
 
+    @legacy_schema(
+        operation_id="legacy_conversation_read", path=["conversation_id"], responses={200: ConversationReadSerializer}
+    )
     def put(self, request, conversation_id):
         other = conversations.partner_in(self.get_conversation(), user=request.user)
         marked = services.mark_conversation_read(user=request.user, other_id=other.pk)
         return Response({"status": "ok", "marked_read": marked})
 
 
+@extend_schema(exclude=True)
 class UnknownLegacyPathView(LegacyView):
     """Any other path under the legacy prefixes: the old service's JSON 404, never an HTML page."""
 

@@ -9,24 +9,36 @@ The message list is built for a large table: one query for the page (people join
 subquery, attachment bytes deferred), no exact `COUNT(*)` of the whole table on PostgreSQL.
 """
 
+from datetime import datetime, time, timedelta
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.admin.views.main import SEARCH_VAR
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, IntegerField, Max, Min, OrderBy, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from . import services
-from .models import Message, MessageAccessLog, MessageReport, UserBlock
+from .filters import body_matches
+from .models import Message, MessageAccessLog, MessageQuerySet, MessageReport, UserBlock
 
-EXCERPT_CHARS = 80
+User = get_user_model()
+
+EXCERPT_CHARS = 60
+# A search term matches messages of at most this many people whose username contains it.
+MAX_SEARCHED_PEOPLE = 100
 # Below this many rows an exact count is cheap and more useful than an estimate.
 ESTIMATE_ABOVE_ROWS = 100_000
 
@@ -51,6 +63,71 @@ class EstimatedCountPaginator(Paginator):
             if row and row[0] >= ESTIMATE_ABOVE_ROWS:
                 return row[0]
         return super().count
+
+
+def log_changes(request, objects, message: str) -> None:
+    """Django's admin log (each object's History): one CHANGE entry per object, in one INSERT.
+
+    `ModelAdmin.log_change` does the same one object at a time; an action may cover thousands.
+    """
+    if objects:
+        LogEntry.objects.log_actions(
+            user_id=request.user.pk, queryset=objects, action_flag=CHANGE, change_message=message
+        )
+
+
+class ModerationQuerySet(MessageQuerySet):
+    """The admin's messages, with a date hierarchy that does not read the whole table.
+
+    The admin's date hierarchy lists the years (months, days) that have messages with
+    `SELECT DISTINCT date_trunc(...)` over every matching row: a full scan of a large table on each page
+    view. Here the periods are those between the first and the last message (two index lookups), so a
+    period without messages may be listed; choosing it shows an empty list.
+    """
+
+    def aggregate(self, *args, **kwargs):
+        """Min/Max of a filtered list computed from the matching rows, not by walking the date index.
+
+        For `MIN(created_at) ... WHERE <filter>` PostgreSQL may walk the created_at index until a row
+        passes the filter: instant when many rows match, a scan of the whole table row by row when few do
+        (seconds on a million rows for a rare search word). Wrapping the column in COALESCE makes the
+        aggregate read the rows the filter finds (its own index) instead.
+        """
+        if self.query.where:
+            kwargs = {name: _aggregate_of_matches(aggregate) for name, aggregate in kwargs.items()}
+        return super().aggregate(*args, **kwargs)
+
+    def datetimes(self, field_name, kind, order="ASC", tzinfo=None):
+        if kind not in ("year", "month", "day"):
+            return super().datetimes(field_name, kind, order=order, tzinfo=tzinfo)
+        bounds = self.aggregate(first=Min(field_name), last=Max(field_name))
+        if bounds["first"] is None:
+            return []
+        tzinfo = tzinfo or timezone.get_current_timezone()
+        first, last = (timezone.localtime(bounds[key], tzinfo).date() for key in ("first", "last"))
+        if kind == "year":
+            day = first.replace(month=1, day=1)
+        elif kind == "month":
+            day = first.replace(day=1)
+        else:
+            day = first
+        periods = []
+        while day <= last:
+            periods.append(datetime.combine(day, time(), tzinfo=tzinfo))
+            if kind == "year":
+                day = day.replace(year=day.year + 1)
+            elif kind == "month":
+                day = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+            else:
+                day += timedelta(days=1)
+        return periods if order == "ASC" else periods[::-1]
+
+
+def _aggregate_of_matches(aggregate):
+    if isinstance(aggregate, Min | Max) and aggregate.filter is None:
+        expression = aggregate.get_source_expressions()[0]
+        return type(aggregate)(Coalesce(expression, expression))
+    return aggregate
 
 
 # --- Filters -----------------------------------------------------------------------------------------------
@@ -157,17 +234,21 @@ class ReportInline(admin.TabularInline):
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
+    class Media:
+        css = {"all": ["messaging/admin.css"]}
+
+    # The short flags first, the body last: on a narrow screen the flags stay visible.
     list_display = [
         "id",
         "sender",
         "recipient",
-        "excerpt",
         "created_at",
+        "report_count",
+        "hidden",
+        "attachment",
         "read",
         "deleted_by",
-        "attachment",
-        "hidden",
-        "report_count",
+        "excerpt",
     ]
     list_display_links = ["id", "excerpt"]
     list_select_related = ["sender", "recipient"]
@@ -178,10 +259,13 @@ class MessageAdmin(admin.ModelAdmin):
         AttachmentFilter,
         DeletedFilter,
     ]
-    search_fields = ["sender__username", "recipient__username", "body"]
+    search_fields = ["sender__username", "recipient__username", "body"]  # see get_search_results
+    search_help_text = "A username (sender or recipient), or words of the body."
     date_hierarchy = "created_at"
     paginator = EstimatedCountPaginator
     show_full_result_count = False
+    # Facet counts would run one COUNT per filter choice over the whole table on every page view.
+    show_facets = admin.ShowFacets.NEVER
     list_per_page = 50
     actions = ["hide_messages", "unhide_messages", "resolve_reports"]
     inlines = [ReportInline]
@@ -211,12 +295,41 @@ class MessageAdmin(admin.ModelAdmin):
             .annotate(n=Count("pk"))
             .values("n")
         )
-        return (
+        queryset = (
             super()
             .get_queryset(request)
             .defer("attachment_data")
             .annotate(report_count=Coalesce(Subquery(report_count, output_field=IntegerField()), 0))
         )
+        return ModerationQuerySet(model=queryset.model, query=queryset.query, using=queryset.db)
+
+    def get_ordering(self, request):
+        """Newest first; for a search, sorted after the matches are found (see ModerationQuerySet.aggregate).
+
+        `ORDER BY created_at DESC LIMIT 50` with a search condition lets PostgreSQL walk the created_at index
+        hoping for 50 matches soon; for a rare word that reads the whole table. Sorting by an expression
+        the index does not provide makes it find the matches (full-text index) first, then sort them.
+        """
+        if request.GET.get(SEARCH_VAR, "").strip():
+            return [OrderBy(Coalesce("created_at", "created_at"), descending=True), "-id"]
+        return super().get_ordering(request)
+
+    def get_search_results(self, request, queryset, search_term):
+        """Messages from or to people whose username contains the term, or whose body matches it.
+
+        The people are looked up first (a small table), so that each condition can use an index of the
+        messages table: sender, recipient, and on PostgreSQL the full-text index of the body (the same
+        match as the users' search), instead of a substring scan of every body.
+        """
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        people = list(
+            User.objects.filter(username__icontains=term)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:MAX_SEARCHED_PEOPLE]
+        )
+        return queryset.filter(Q(sender_id__in=people) | Q(recipient_id__in=people) | body_matches(term)), False
 
     def has_add_permission(self, request):
         return False
@@ -253,11 +366,9 @@ class MessageAdmin(admin.ModelAdmin):
         ]
         return " and ".join(by) or "—"
 
-    @admin.display(description="attachment", ordering="attachment_size")
+    @admin.display(description="file", boolean=True, ordering="attachment_size")
     def attachment(self, message):
-        if not message.has_attachment:
-            return "—"
-        return f"{message.attachment_name} ({message.attachment_size} bytes)"
+        return message.has_attachment
 
     @admin.display(description="attachment")
     def attachment_summary(self, message):
@@ -275,6 +386,10 @@ class MessageAdmin(admin.ModelAdmin):
 
     # --- the read audit -------------------------------------------------------------------------------
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "can_hide": self.has_hide_permission(request)}
+        return super().change_view(request, object_id, form_url=form_url, extra_context=extra_context)
+
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
             services.record_moderator_access(moderator=request.user, message=obj)
@@ -287,7 +402,7 @@ class MessageAdmin(admin.ModelAdmin):
         """An intermediate page asks for the reason; its POST hides the messages and logs each change."""
         form = HideMessagesForm(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():
-            to_hide = list(queryset.filter(hidden_at__isnull=True))
+            to_hide = list(queryset.filter(hidden_at__isnull=True).only("pk", "sender_id", "recipient_id"))
             try:
                 hidden = services.hide_messages(
                     moderator=request.user, messages=to_hide, reason=form.cleaned_data["reason"]
@@ -295,8 +410,7 @@ class MessageAdmin(admin.ModelAdmin):
             except ValidationError as exc:
                 form.add_error("reason", exc.message_dict.get("reason", exc.messages))
             else:
-                for message in to_hide:
-                    self.log_change(request, message, f"Hidden: {form.cleaned_data['reason'].strip()}")
+                log_changes(request, to_hide, f"Hidden: {form.cleaned_data['reason'].strip()}")
                 self.message_user(request, f"{hidden} message(s) hidden.", messages.SUCCESS)
                 return None
         context = {
@@ -313,18 +427,18 @@ class MessageAdmin(admin.ModelAdmin):
 
     @admin.action(description="Unhide selected messages", permissions=["hide"])
     def unhide_messages(self, request, queryset):
-        to_unhide = list(queryset.filter(hidden_at__isnull=False))
+        to_unhide = list(queryset.filter(hidden_at__isnull=False).only("pk", "sender_id", "recipient_id"))
         unhidden = services.unhide_messages(moderator=request.user, messages=to_unhide)
-        for message in to_unhide:
-            self.log_change(request, message, "Unhidden")
+        log_changes(request, to_unhide, "Unhidden")
         self.message_user(request, f"{unhidden} message(s) unhidden.", messages.SUCCESS)
 
     @admin.action(description="Resolve open reports of selected messages", permissions=["resolve"])
     def resolve_reports(self, request, queryset):
-        reports = list(MessageReport.objects.filter(message__in=queryset, status=MessageReport.Status.OPEN))
+        reports = list(
+            MessageReport.objects.filter(message__in=queryset.values("pk"), status=MessageReport.Status.OPEN)
+        )
         resolved = services.resolve_reports(moderator=request.user, reports=reports)
-        for report in reports:
-            self.log_change(request, report, "Resolved")
+        log_changes(request, reports, "Resolved")
         self.message_user(request, f"{resolved} report(s) resolved.", messages.SUCCESS)
 
 
@@ -339,6 +453,7 @@ class MessageReportAdmin(admin.ModelAdmin):
     search_fields = ["reporter__username", "reason", "message__body", "message__sender__username"]
     date_hierarchy = "created_at"
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
     actions = ["resolve", "dismiss"]
     fields = [
         "reporter",
@@ -366,8 +481,13 @@ class MessageReportAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser and super().has_delete_permission(request, obj)
 
+    def has_change_permission(self, request, obj=None):
+        # Nothing on the page is editable: reports are handled with the actions (which need
+        # "change message report", see has_resolve_permission).
+        return False
+
     def has_resolve_permission(self, request):
-        return self.has_change_permission(request)
+        return request.user.has_perm("messaging.change_messagereport")
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         # The page shows the reported message's body: a read of a private message like any other.
@@ -398,7 +518,7 @@ class MessageReportAdmin(admin.ModelAdmin):
 
     @admin.display(description="sent")
     def message_created_at(self, report):
-        return report.message.created_at
+        return date_format(timezone.localtime(report.message.created_at), "DATETIME_FORMAT")
 
     @admin.display(description="body")
     def message_body(self, report):
@@ -417,8 +537,7 @@ class MessageReportAdmin(admin.ModelAdmin):
     def _close(self, request, queryset, status, verb):
         reports = list(queryset.filter(status=MessageReport.Status.OPEN))
         closed = services.resolve_reports(moderator=request.user, reports=reports, status=status)
-        for report in reports:
-            self.log_change(request, report, verb.capitalize())
+        log_changes(request, reports, verb.capitalize())
         self.message_user(request, f"{closed} report(s) {verb}.", messages.SUCCESS)
 
     @admin.action(description="Mark selected reports resolved", permissions=["resolve"])

@@ -1,7 +1,7 @@
 """Search filters (django-filter) and the full-text match: PostgreSQL FTS with ranking, a plain match elsewhere."""
 
 import django_filters
-from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector, SearchVectorExact
 from django.db import connection
 from django.db.models import Q
 
@@ -13,6 +13,18 @@ SEARCH_CONFIG = "english"
 
 def body_search_vector():
     return SearchVector("body", config=SEARCH_CONFIG)
+
+
+def body_matches(query: str):
+    """A filter condition: the body matches `query`, as the search does (no ranking).
+
+    Full text on PostgreSQL (with the GIN index of migration 0002), a case-insensitive substring elsewhere.
+    """
+    if connection.vendor == "postgresql":
+        return SearchVectorExact(
+            body_search_vector(), SearchQuery(query, search_type="websearch", config=SEARCH_CONFIG)
+        )
+    return Q(body__icontains=query)
 
 
 class MessageSearchFilterSet(django_filters.FilterSet):

@@ -3,8 +3,9 @@
 A `page_size` that is not an integer between 1 and the maximum is a 400, not silently replaced.
 """
 
+from django.utils.dateparse import parse_datetime
 from rest_framework import pagination
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 
 MAX_PAGE_SIZE = 100
 
@@ -27,6 +28,17 @@ class StrictPageSizeMixin:
             )
         return size
 
+    def get_schema_operation_parameters(self, view):
+        """The pagination parameters with their real bounds; an empty value means the default."""
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["allowEmptyValue"] = True
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": self.max_page_size}
+            elif parameter["name"] == getattr(self, "page_query_param", None):
+                parameter["schema"] = {"type": "integer", "minimum": 1}
+        return parameters
+
 
 class PageNumberPagination(StrictPageSizeMixin, pagination.PageNumberPagination):
     page_size = 20
@@ -37,3 +49,15 @@ class NewestFirstCursorPagination(StrictPageSizeMixin, pagination.CursorPaginati
 
     page_size = 50
     ordering = ("-created_at", "-id")
+
+    def decode_cursor(self, request):
+        """DRF's decoding, plus a check that the position is a time: a forged one is a 404 like any bad cursor."""
+        cursor = super().decode_cursor(request)
+        if cursor is not None and cursor.position is not None:
+            try:
+                position = parse_datetime(cursor.position)
+            except ValueError:
+                position = None
+            if position is None:
+                raise NotFound(self.invalid_cursor_message)
+        return cursor

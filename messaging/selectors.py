@@ -1,13 +1,17 @@
 """Reads: every query that shows messages to a user goes through `visible_messages` (the one visibility rule)."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db.models import Case, Count, F, Max, OuterRef, Q, QuerySet, Subquery, Value, When, Window
-from django.db.models.functions import Coalesce, Lower, NullIf, RowNumber
+from django.db import connection
+from django.db.models import Case, F, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce, Lower, NullIf
 from django.http import Http404
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from .models import Message, UserBlock
 
@@ -44,35 +48,146 @@ def get_user_or_404(*, user_id) -> User:
 
 def thread_between(*, user, other) -> QuerySet[Message]:
     """The conversation of `user` with `other`, as `user` sees it, newest first."""
-    return visible_messages(user=user).between(user, other).order_by("-created_at", "-id")
+    return (
+        Message.objects.thread_visible_to(user, _pk(other))
+        .select_related(*_LIST_RELATED)
+        .defer(*_DEFERRED)
+        .order_by("-created_at", "-id")
+    )
 
 
 def unread_count(*, user) -> int:
     return Message.objects.unread_for(user).count()
 
 
-def _partner_expression(user):
-    return Case(When(sender=user, then=F("recipient_id")), default=F("sender_id"))
+def _pk(user_or_id) -> int:
+    return user_or_id if isinstance(user_or_id, int) else user_or_id.pk
 
 
-def conversation_rows(*, user, partners=None) -> QuerySet:
+class ConversationRows:
     """One row per partner: `{partner_id, last_activity_at, unread_count}`, newest activity first.
 
-    A single grouped query; pair it with `attach_last_messages` for the page being shown. `partners` (user
-    ids) narrows it to those conversations, through the pair indexes.
+    A lazy, sliceable sequence like a values() QuerySet (`count()`, `rows[a:b]`, iteration), so paginators
+    take it as they take a QuerySet. Each evaluation is one grouped query over the two halves of the
+    visibility rule (`sent_visible_to` UNION ALL `received_visible_to`): on PostgreSQL each half is an
+    index-only scan of its partial index, where the single OR-ed filter needed a heap visit per message.
+    `count()` also reads the first `prefetch` rows (with `COUNT(*) OVER ()`), so a paginator's count and its
+    first pages cost one query, not two. The ORM cannot group over a UNION, so it builds the two halves (the
+    rule stays in `MessageQuerySet`) and only the GROUP BY around them is written here, in SQL that SQLite
+    and PostgreSQL both run.
     """
-    messages = Message.objects.visible_to(user)
-    if partners is not None:
-        messages = messages.filter(Q(sender=user, recipient__in=partners) | Q(sender__in=partners, recipient=user))
-    return (
-        messages.annotate(partner_id=_partner_expression(user))
-        .values("partner_id")
-        .annotate(
-            last_activity_at=Max("created_at"),
-            unread_count=Count("id", filter=Q(recipient=user, read_at__isnull=True)),
-        )
-        .order_by("-last_activity_at", "-partner_id")
-    )
+
+    ordered = True
+    prefetch = 100  # the largest API page
+
+    def __init__(self, *, user, partners=None):
+        self.user = user
+        self.partners = None if partners is None else [_pk(partner) for partner in partners]
+        self._count = None
+        self._head = None  # the first rows, read with the count
+        self._union = None
+
+    def _visible_union(self):
+        if self._union is None:
+            self._union = self._compile_visible_union()
+        return self._union
+
+    def _compile_visible_union(self):
+        sent = Message.objects.sent_visible_to(self.user)
+        received = Message.objects.received_visible_to(self.user)
+        if self.partners is not None:
+            sent = sent.filter(recipient__in=self.partners)
+            received = received.filter(sender__in=self.partners)
+        sent = sent.annotate(partner_id=F("recipient_id"), unread=Value(0)).values("partner_id", "created_at", "unread")
+        received = received.annotate(
+            partner_id=F("sender_id"), unread=Case(When(read_at__isnull=True, then=Value(1)), default=Value(0))
+        ).values("partner_id", "created_at", "unread")
+        return sent.order_by().union(received.order_by(), all=True).query.sql_with_params()
+
+    def count(self) -> int:
+        if self._count is None:
+            self._head, self._count = self._query(0, self.prefetch, with_total=True)
+        return self._count
+
+    def _from_head(self, offset: int, stop: int | None) -> list[dict] | None:
+        """The rows [offset:stop] if the rows read with the count hold them."""
+        if self._head is None:
+            return None
+        complete = len(self._head) == self._count
+        if complete or (stop is not None and stop <= len(self._head)):
+            return self._head[offset:stop]
+        return None
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def _fetch(self, offset: int = 0, limit: int | None = None) -> list[dict]:
+        return self._query(offset, limit)[0]
+
+    def _query(self, offset: int, limit: int | None, *, with_total: bool = False) -> tuple[list[dict], int | None]:
+        """Rows [offset:offset + limit] and, `with_total`, the number of all rows (0 when there are none)."""
+        sql, params = self._visible_union()
+        page = ""
+        if limit is not None:
+            page, params = " LIMIT %s OFFSET %s", [*params, limit, offset]
+        elif offset:
+            # SQLite needs a LIMIT with an OFFSET; -1 / NULL mean "no limit" on SQLite / PostgreSQL.
+            page, params = " LIMIT %s OFFSET %s", [*params, -1 if connection.vendor == "sqlite" else None, offset]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT visible.partner_id, MAX(visible.created_at), SUM(visible.unread), "
+                f"{'COUNT(*) OVER ()' if with_total else 'NULL'} "
+                f"FROM ({sql}) visible GROUP BY visible.partner_id "
+                f"ORDER BY MAX(visible.created_at) DESC, visible.partner_id DESC{page}",
+                params,
+            )
+            fetched = cursor.fetchall()
+        rows = [
+            {"partner_id": partner_id, "last_activity_at": _as_datetime(last), "unread_count": int(unread)}
+            for partner_id, last, unread, _ in fetched
+        ]
+        total = (fetched[0][3] if fetched else 0) if with_total else None
+        return rows, total
+
+    def __getitem__(self, key):
+        if isinstance(key, slice):
+            if key.step not in (None, 1) or (key.start or 0) < 0 or (key.stop is not None and key.stop < 0):
+                raise ValueError("ConversationRows supports forward slices only.")
+            offset = key.start or 0
+            cached = self._from_head(offset, key.stop)
+            if cached is not None:
+                return cached
+            limit = None if key.stop is None else max(0, key.stop - offset)
+            return self._fetch(offset, limit)
+        if int(key) < 0:
+            raise ValueError("ConversationRows supports non-negative indexes only.")
+        cached = self._from_head(int(key), int(key) + 1)
+        rows = cached if cached is not None else self._fetch(int(key), 1)
+        if not rows:
+            raise IndexError("conversation row index out of range")
+        return rows[0]
+
+    def __iter__(self):
+        cached = self._from_head(0, None)
+        return iter(cached if cached is not None else self._fetch())
+
+
+def _as_datetime(value):
+    """Raw SQL on SQLite answers text; the ORM would have converted it like this."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+        if settings.USE_TZ and timezone.is_naive(value):
+            value = timezone.make_aware(value, UTC)
+    return value
+
+
+def conversation_rows(*, user, partners=None) -> ConversationRows:
+    """One row per partner: `{partner_id, last_activity_at, unread_count}`, newest activity first.
+
+    A single grouped query; pair it with `attach_last_messages` for the page being shown. `partners` (users
+    or ids) narrows it to those conversations.
+    """
+    return ConversationRows(user=user, partners=partners)
 
 
 @dataclass
@@ -84,22 +199,28 @@ class Conversation:
 
 
 def attach_last_messages(*, user, rows) -> list[Conversation]:
-    """The conversations of a page of `conversation_rows`, with their last visible message: one query."""
+    """The conversations of a page of `conversation_rows`, with their last visible message: one query.
+
+    A row's `last_activity_at` is the time of its last visible message, so the query asks for the visible
+    messages of the page's partners sent at those times (an index lookup per partner, whatever the length
+    of the conversations) and keeps, per partner, the one at its row's time with the highest id.
+    """
     rows = list(rows)
     if not rows:
         return []
-    last_messages = (
-        visible_messages(user=user)
-        .annotate(partner_id=_partner_expression(user))
-        .filter(partner_id__in=[row["partner_id"] for row in rows])
-        .annotate(
-            position=Window(
-                RowNumber(), partition_by=[F("partner_id")], order_by=[F("created_at").desc(), F("id").desc()]
-            )
-        )
-        .filter(position=1)
+    partner_ids = [row["partner_id"] for row in rows]
+    candidates = visible_messages(user=user).filter(
+        Q(sender=user, recipient__in=partner_ids) | Q(sender__in=partner_ids, recipient=user),
+        created_at__in={row["last_activity_at"] for row in rows},
     )
-    by_partner = {message.partner_id: message for message in last_messages}
+    last_at = {row["partner_id"]: row["last_activity_at"] for row in rows}
+    by_partner = {}
+    for message in candidates:
+        partner_id = message.partner_of(user).pk
+        if message.created_at != last_at.get(partner_id):
+            continue  # another partner's last time
+        if partner_id not in by_partner or message.pk > by_partner[partner_id].pk:
+            by_partner[partner_id] = message
     conversations = []
     for row in rows:
         message = by_partner.get(row["partner_id"])
@@ -123,17 +244,21 @@ def participants_for(*, user, search: str = "") -> QuerySet[User]:
     `last_activity_at` (None without a conversation).
     """
     last_activity = (
-        Message.objects.visible_to(user)
-        .filter(Q(sender=user, recipient=OuterRef("pk")) | Q(sender=OuterRef("pk"), recipient=user))
-        .order_by("-created_at")
+        Message.objects.thread_visible_to(user, OuterRef("pk"))  # never `user`: excluded below
+        .order_by("-created_at", "-id")
         .values("created_at")[:1]
+    )
+    # The per-person lookup runs only for partners (a hashed set, built once from index-only scans), not
+    # for every user in the directory.
+    partners = Q(pk__in=Message.objects.sent_visible_to(user).values("recipient_id")) | Q(
+        pk__in=Message.objects.received_visible_to(user).values("sender_id")
     )
     queryset = (
         User.objects.filter(is_active=True)
         .exclude(pk=user.pk)
         .exclude(pk__in=UserBlock.objects.filter(blocker=user).values("blocked_id"))
         .annotate(
-            last_activity_at=Subquery(last_activity),
+            last_activity_at=Case(When(partners, then=Subquery(last_activity)), default=None),
             sort_name=Lower(Coalesce(NullIf("display_name", Value("")), "username")),
         )
     )

@@ -169,6 +169,12 @@ class SearchSerializer(serializers.Serializer):
         }
 
 
+class ParticipantQuerySerializer(serializers.Serializer):
+    """`?search=`: a username or display name fragment (DRF refuses NUL characters, which PostgreSQL cannot take)."""
+
+    search = serializers.CharField(required=False, allow_blank=True, max_length=150, default="")
+
+
 class MarkedReadSerializer(serializers.Serializer):
     marked_read = serializers.IntegerField()
 

@@ -12,12 +12,14 @@ from config.throttles import SendRateThrottle
 
 from . import selectors, services
 from .attachments import content_disposition
+from .models import Message
 from .pagination import NewestFirstCursorPagination, PageNumberPagination
 from .serializers import (
     BlockSerializer,
     ConversationSerializer,
     MarkedReadSerializer,
     MessageSerializer,
+    ParticipantQuerySerializer,
     ParticipantSerializer,
     ReportInputSerializer,
     ReportSerializer,
@@ -35,9 +37,15 @@ class MessageViewSet(viewsets.GenericViewSet):
 
     serializer_class = MessageSerializer
     lookup_value_regex = r"\d+"
-    pagination_class = PageNumberPagination
+
+    @property
+    def pagination_class(self):
+        """Threads page by cursor (stable while messages arrive); every other list by page number."""
+        return NewestFirstCursorPagination if getattr(self, "action", None) == "with_user" else PageNumberPagination
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no user
+            return Message.objects.none()
         return selectors.visible_messages(user=self.request.user)
 
     def get_throttles(self):
@@ -51,11 +59,10 @@ class MessageViewSet(viewsets.GenericViewSet):
     def _message_response(self, message, status_code=status.HTTP_200_OK):
         return Response(MessageSerializer(message, context=self.get_serializer_context()).data, status=status_code)
 
-    def _paginated(self, queryset, serializer_class, paginator=None):
-        paginator = paginator or self.paginator
-        page = paginator.paginate_queryset(queryset, self.request, view=self)
+    def _paginated(self, queryset, serializer_class):
+        page = self.paginator.paginate_queryset(queryset, self.request, view=self)
         data = serializer_class(page, many=True, context=self.get_serializer_context()).data
-        return paginator.get_paginated_response(data)
+        return self.paginator.get_paginated_response(data)
 
     @extend_schema(responses=ConversationSerializer(many=True))
     @action(detail=False, methods=["get"], url_path="conversations")
@@ -75,7 +82,7 @@ class MessageViewSet(viewsets.GenericViewSet):
     def with_user(self, request, user_id=None):
         other = selectors.get_user_or_404(user_id=user_id)
         thread = selectors.thread_between(user=request.user, other=other)
-        return self._paginated(thread, MessageSerializer, paginator=NewestFirstCursorPagination())
+        return self._paginated(thread, MessageSerializer)
 
     @extend_schema(
         request={"application/json": SendMessageSerializer, "multipart/form-data": SendMessageSerializer},
@@ -105,13 +112,12 @@ class MessageViewSet(viewsets.GenericViewSet):
         )
         return self._paginated(results, MessageSerializer)
 
-    @extend_schema(
-        parameters=[OpenApiParameter("search", OpenApiTypes.STR, description="username or display name")],
-        responses=ParticipantSerializer(many=True),
-    )
+    @extend_schema(parameters=[ParticipantQuerySerializer], responses=ParticipantSerializer(many=True))
     @action(detail=False, methods=["get"], url_path="participants")
     def participants(self, request):
-        people = selectors.participants_for(user=request.user, search=request.query_params.get("search", ""))
+        query = ParticipantQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        people = selectors.participants_for(user=request.user, search=query.validated_data["search"])
         return self._paginated(people, ParticipantSerializer)
 
     @extend_schema(responses=UnreadCountSerializer)
@@ -133,7 +139,10 @@ class MessageViewSet(viewsets.GenericViewSet):
     def read(self, request, pk=None):
         return self._message_response(services.mark_message_read(user=request.user, message_id=pk))
 
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, 404: NOT_FOUND})
+    @extend_schema(
+        responses={(200, "*/*"): OpenApiTypes.BINARY, 404: NOT_FOUND},
+        description="The file as a download, with the content type it was stored with (checked against its bytes).",
+    )
     @action(detail=True, methods=["get"], url_path="attachment")
     def attachment(self, request, pk=None):
         message = selectors.access_message(user=request.user, message_id=pk, with_attachment=True)

@@ -38,7 +38,7 @@ def test_post_creates_the_pair_with_201_then_answers_200_with_the_same_id(alice_
     assert_conversation_shape(data)
     assert [p["id"] for p in data["participants"]] == sorted([alice.pk, bob.pk])
     assert data["last_message"] is None and data["unread_count"] == 0
-    assert_deprecated(created)
+    assert_deprecated(created, f"/api/messages/with/{bob.pk}")
 
     again = open_with(alice_client, bob.pk)
     assert again.status_code == 200 and again.json()["id"] == data["id"]

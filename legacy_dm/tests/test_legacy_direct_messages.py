@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from messaging.models import Message
+from messaging.models import Message, UserBlock
 from messaging.tests.factories import AttachmentMessageFactory, MessageFactory
 from users.tests.factories import UserFactory
 
@@ -451,3 +451,12 @@ def test_a_message_sent_through_the_new_api_is_served_by_the_legacy_api(alice_cl
     assert bob_client.get("/api/direct-messages/unread-count").json() == {"unread_count": 1}
     bob_client.put(f"/api/direct-messages/{sent['id']}/read")
     assert bob_client.get(f"/api/messages/{sent['id']}").json()["is_read"] is True
+
+
+def test_messaging_someone_who_blocked_you_is_refused_with_a_detail(alice_client, alice, bob):
+    UserBlock.objects.create(blocker=bob, blocked=alice)
+    response = alice_client.post("/api/direct-messages/", {"receiver_id": bob.pk, "content": "hi"}, format="json")
+    assert response.status_code == 403
+    assert set(response.json()) == {"detail"} and isinstance(response.json()["detail"], str)
+    assert not Message.objects.exists()
+    assert_deprecated(response)

@@ -1,11 +1,12 @@
 """The moderation console through the test client: the list, filters, actions, permissions and the read audit."""
 
 import importlib
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
 from django.contrib.admin.models import CHANGE, LogEntry
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
@@ -98,6 +99,8 @@ def test_message_list_queries_do_not_grow_with_rows(mod_client, alice, bob, djan
     assert len(many.captured_queries) == len(few.captured_queries)
     # Attachment bytes are never selected for the list.
     assert not any("attachment_data" in q["sql"] for q in many.captured_queries)
+    # The date hierarchy reads the first and last dates, never DISTINCT dates of every row.
+    assert not any("DISTINCT" in q["sql"] for q in many.captured_queries)
 
 
 def test_message_list_shows_report_counts_and_who_deleted(mod_client, alice, bob):
@@ -153,6 +156,21 @@ def test_date_hierarchy_and_date_filter_render(mod_client, alice, bob):
     )
     assert response.status_code == 200
     assert changelist_ids(response) == {message.pk}
+
+
+def test_date_hierarchy_lists_years_between_first_and_last_message(mod_client, alice, bob):
+    old = MessageFactory(sender=alice, recipient=bob, created_at=datetime(2023, 5, 2, 12, tzinfo=UTC))
+    MessageFactory(sender=alice, recipient=bob, created_at=datetime(2025, 1, 9, 12, tzinfo=UTC))
+    content = mod_client.get(CHANGELIST).content.decode()
+    for year in (2023, 2024, 2025):
+        assert f"?created_at__year={year}" in content
+    assert "?created_at__year=2022" not in content and "?created_at__year=2026" not in content
+    # Within 2023: the months from the first to the last message of that year.
+    content = mod_client.get(f"{CHANGELIST}?created_at__year=2023").content.decode()
+    assert "created_at__month=5" in content
+    response = mod_client.get(f"{CHANGELIST}?created_at__year=2023&created_at__month=5")
+    assert changelist_ids(response) == {old.pk}
+    assert "created_at__day=2" in response.content.decode()
 
 
 def test_hide_asks_for_a_reason_first(mod_client, alice, bob):
@@ -266,3 +284,75 @@ def test_blocks_are_listed(mod_client, alice, bob):
     response = mod_client.get("/admin/messaging/userblock/")
     assert response.status_code == 200
     assert response.context["cl"].result_count == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the estimate reads PostgreSQL's pg_class")
+def test_unfiltered_list_of_a_large_table_uses_the_planner_estimate(
+    mod_client, alice, bob, monkeypatch, django_assert_max_num_queries
+):
+    """No COUNT(*) of the whole table: pg_class.reltuples instead; a filtered list still counts exactly."""
+    make_messages(30, alice=alice, bob=bob)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE messaging_message")
+    monkeypatch.setattr("messaging.admin.ESTIMATE_ABOVE_ROWS", 10)
+    with django_assert_max_num_queries(9) as queries:
+        response = mod_client.get(CHANGELIST)
+    assert response.context["cl"].result_count == 30
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert any("reltuples" in s for s in sql)
+    assert not any(s.startswith("SELECT COUNT(*)") and "messaging_message" in s for s in sql)
+
+    with django_assert_max_num_queries(9) as queries:
+        response = mod_client.get(f"{CHANGELIST}?attachment=yes")
+    assert response.context["cl"].result_count == 10
+    assert any(q["sql"].startswith("SELECT COUNT(*)") for q in queries.captured_queries)
+
+
+def test_hide_across_all_filtered_messages_logs_each(mod_client, alice, bob, carol):
+    """ "Select all" across pages with a filter: every matching message is hidden, one log entry each."""
+    from_carol = [MessageFactory(sender=carol, recipient=alice) for _ in range(3)]
+    other = MessageFactory(sender=bob, recipient=alice)
+    response = mod_client.post(
+        f"{CHANGELIST}?q=carol",
+        {
+            "action": "hide_messages",
+            "_selected_action": [from_carol[0].pk],
+            "select_across": "1",
+            "apply": "1",
+            "reason": "spam wave",
+        },
+    )
+    assert response.status_code == 302
+    assert set(Message.objects.filter(hidden_at__isnull=False).values_list("pk", flat=True)) == {
+        m.pk for m in from_carol
+    }
+    other.refresh_from_db()
+    assert other.hidden_at is None
+    assert LogEntry.objects.filter(action_flag=CHANGE).count() == 3
+
+
+def test_staff_who_may_only_view_cannot_hide(client, alice, bob):
+    """Hiding needs the hide permission, not just "view message"."""
+    viewer = UserFactory(username="viewer", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_message"))
+    client.force_login(viewer)
+    message = MessageFactory(sender=alice, recipient=bob)
+    response = client.get(CHANGELIST)
+    assert response.status_code == 200
+    assert b"hide_messages" not in response.content
+    client.post(CHANGELIST, {"action": "hide_messages", "_selected_action": [message.pk], "apply": "1", "reason": "x"})
+    message.refresh_from_db()
+    assert message.hidden_at is None
+
+
+def test_hide_from_the_message_page(mod_client, alice, bob):
+    """A message's page offers "Hide this message", which leads to the reason page for that message."""
+    message = MessageFactory(sender=alice, recipient=bob, body="nasty")
+    page = mod_client.get(f"{CHANGELIST}{message.pk}/change/").content.decode()
+    assert 'value="hide_messages"' in page
+    assert f'name="_selected_action" value="{message.pk}"' in page
+    response = mod_client.post(CHANGELIST, {"action": "hide_messages", "_selected_action": [message.pk]})
+    assert b'name="reason"' in response.content
+    hide(mod_client, [message], reason="abuse")
+    page = mod_client.get(f"{CHANGELIST}{message.pk}/change/").content.decode()
+    assert 'value="unhide_messages"' in page

@@ -339,3 +339,26 @@ def test_forms_need_the_csrf_token(alice, bob):
     response = client.post(f"/inbox/with/{bob.pk}/", {"body": "real", "csrfmiddlewaretoken": token})
     assert response.status_code == 302
     assert Message.objects.filter(body="real").exists()
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/inbox/with/{big}/"),
+        ("post", "/inbox/messages/{big}/delete/"),
+        ("get", "/inbox/messages/{big}/attachment/"),
+        ("post", "/inbox/block/{big}/"),
+    ],
+)
+def test_ids_out_of_any_range_are_404(alice_web, method, path):
+    response = getattr(alice_web, method)(path.format(big=10**30))
+    assert response.status_code == 404
+
+
+def test_odd_query_strings_are_harmless(alice_web, bob):
+    assert alice_web.get(f"/inbox/compose/?to={10**30}").status_code == 200
+    assert alice_web.get(f"/inbox/with/{bob.pk}/?reply_to={10**30}").status_code == 200
+    assert alice_web.get("/inbox/search/?q=%00abc").status_code == 200
+    response = alice_web.get("/inbox/search/?q=" + "x" * 600)
+    assert response.status_code == 200
+    assert b"Ensure this value has at most 500 characters" in response.content

@@ -2,6 +2,8 @@
 
 import factory
 from django.contrib.auth import get_user_model
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
 
 DEFAULT_PASSWORD = "correct horse battery staple"
 
@@ -16,3 +18,10 @@ class UserFactory(factory.django.DjangoModelFactory):
     email = factory.LazyAttribute(lambda user: f"{user.username}@example.com")
     display_name = ""
     password = factory.django.Password(DEFAULT_PASSWORD)
+
+
+def client_for(user) -> APIClient:
+    """An API client that sends `user`'s JWT access token, as real clients (new and old) do."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+    return client

@@ -6,6 +6,7 @@ Idempotent: people are created or reset to their known passwords; the conversati
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
@@ -24,6 +25,8 @@ PEOPLE = [
     ("dave", "Dave Bowman"),
 ]
 ADMIN = ("admin", "relay-admin-pass")
+# Staff in the "Moderators" group (created by messaging's migration 0003): the moderation console only.
+MODERATOR = ("moderator", "relay-mod-pass")
 
 # (sender, recipient, body, reply to the conversation line at this index, read?)
 SCRIPT = [
@@ -59,6 +62,12 @@ class Command(BaseCommand):
         admin.set_password(ADMIN[1])
         admin.is_staff = admin.is_superuser = admin.is_active = True
         admin.save()
+        moderator, _ = User.objects.get_or_create(username=MODERATOR[0], defaults={"email": "moderator@example.com"})
+        moderator.set_password(MODERATOR[1])
+        moderator.is_staff = moderator.is_active = True
+        moderator.is_superuser = False
+        moderator.save()
+        moderator.groups.add(Group.objects.get(name="Moderators"))
 
         if not Message.objects.filter(sender=people["alice"], body=SCRIPT[0][2]).exists():
             self._write_conversations(people)
@@ -67,6 +76,7 @@ class Command(BaseCommand):
         for username, _ in PEOPLE:
             self.stdout.write(f"  {username:<8} / {PASSWORD}")
         self.stdout.write(f"  {ADMIN[0]:<8} / {ADMIN[1]}   (superuser: http://127.0.0.1:8000/admin/)")
+        self.stdout.write(f"  {MODERATOR[0]:<8} / {MODERATOR[1]}     (moderator: http://127.0.0.1:8000/admin/)")
 
     def _write_conversations(self, people):
         start = timezone.now() - timedelta(hours=len(SCRIPT))
@@ -87,3 +97,7 @@ class Command(BaseCommand):
                 created_at=sent_at, read_at=sent_at + timedelta(minutes=5) if read else None
             )
             written.append(message)
+        # Something for the moderation console: an open report.
+        services.report_message(
+            user=people["bob"], message_id=written[7].pk, reason="Demo report: please check this message."
+        )

@@ -1,0 +1,39 @@
+"""A minimal Django project with one competitor app (django-postman or pinax-messages) on its own database.
+
+Used only by `bench/competitors/run.py` in the bench virtualenvs (`bench/setup_competitors.sh`); never by Relay.
+`BENCH_COMPETITOR` picks the app (`postman` or `pinax`); `COMPETITORS_DATABASE_URL` is the database.
+"""
+
+import os
+from urllib.parse import urlsplit
+
+COMPETITOR = os.environ.get("BENCH_COMPETITOR", "postman")
+_url = urlsplit(
+    os.environ.get(
+        "COMPETITORS_DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/relay_bench6_competitors_{COMPETITOR}"
+    )
+)
+
+SECRET_KEY = "bench-only"
+DEBUG = False
+USE_TZ = True
+TIME_ZONE = "UTC"
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sites",
+    "postman" if COMPETITOR == "postman" else "pinax.messages",
+]
+SITE_ID = 1
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": _url.path.lstrip("/"),
+        "USER": _url.username or "postgres",
+        "PASSWORD": _url.password or "",
+        "HOST": _url.hostname or "127.0.0.1",
+        "PORT": _url.port or 5432,
+    }
+}
+DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
+POSTMAN_AUTO_MODERATE_AS = True

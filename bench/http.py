@@ -1,0 +1,130 @@
+"""HTTP throughput: Relay under gunicorn (2 workers) on loopback, loaded by `wrk` with a JWT for a bench user."""
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from messaging.models import Message
+
+ROOT = Path(__file__).resolve().parent.parent
+WRK_DIR = Path(__file__).resolve().parent / "wrk"
+PORT = int(os.environ.get("BENCH_HTTP_PORT", "8766"))
+
+
+def _wait_for_port(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"gunicorn did not listen on {port}")
+
+
+def parse_wrk(output: str) -> dict:
+    def number(pattern, default=0.0):
+        match = re.search(pattern, output)
+        return float(match.group(1)) if match else default
+
+    def ms(pattern):
+        match = re.search(pattern, output)
+        if not match:
+            return float("nan")
+        value, unit = float(match.group(1)), match.group(2)
+        return value * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    return {
+        "requests_per_s": number(r"Requests/sec:\s+([\d.]+)"),
+        "requests": int(number(r"(\d+) requests in")),
+        "non_2xx": int(number(r"Non-2xx or 3xx responses: (\d+)")),
+        "socket_errors": sum(int(n) for n in socket_errors.groups()) if socket_errors else 0,
+        "p50_ms": ms(r"50%\s+([\d.]+)(us|ms|s)"),
+        "p99_ms": ms(r"99%\s+([\d.]+)(us|ms|s)"),
+    }
+
+
+def run_http(*, subjects, duration: int = 15, connections: int = 16, log=print) -> dict:
+    """Start gunicorn, run wrk for send and conversations, stop gunicorn, remove the sent messages."""
+    if not shutil.which("wrk"):
+        return {"skipped": "wrk is not installed (apt-get install -y wrk)"}
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    if not gunicorn.exists():
+        return {"skipped": "gunicorn is not installed (pip install -r requirements.txt)"}
+    env = {
+        **os.environ,
+        "THROTTLE_SEND_RATE": "1000000/min",
+        "DB_CONN_MAX_AGE": "600",
+        "DEBUG": "0",
+        "LOG_LEVEL": "ERROR",
+    }
+    workers = 2
+    # gthread: keep-alive connections and a few threads per worker to overlap database waits (sync workers
+    # close every connection and served about half the requests/s here).
+    command = [
+        str(gunicorn),
+        "config.wsgi:application",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        "4",
+        "--bind",
+        f"127.0.0.1:{PORT}",
+        "--log-level",
+        "warning",
+    ]
+    before = Message.objects.order_by("-id").values_list("id", flat=True).first()
+    server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)  # noqa: S603
+    results = {
+        "command": " ".join(["gunicorn", *command[1:]]),
+        "workers": workers,
+        "connections": connections,
+        "duration_s": duration,
+    }
+    try:
+        _wait_for_port(PORT)
+        token = str(RefreshToken.for_user(subjects.typical).access_token)
+        scenarios = {
+            "send": ("send.lua", {"RECIPIENT_ID": str(subjects.typical_partner.pk)}),
+            "conversations (typical user)": ("get.lua", {"BENCH_PATH": "/api/messages/conversations"}),
+            # The floor of the stack (JWT + DRF + one indexed COUNT): what any endpoint can reach here.
+            "unread-count (reference)": ("get.lua", {"BENCH_PATH": "/api/messages/unread-count"}),
+        }
+        for name, (script, extra) in scenarios.items():
+            with tempfile.TemporaryDirectory() as scratch:
+                scenario_env = {**os.environ, "BENCH_TOKEN": token, **extra}
+                wrk = [
+                    "wrk",
+                    "-t2",
+                    f"-c{connections}",
+                    f"-d{duration}s",
+                    "--latency",
+                    "-s",
+                    str(WRK_DIR / script),
+                    f"http://127.0.0.1:{PORT}",
+                ]
+                output = subprocess.run(
+                    wrk, env=scenario_env, cwd=scratch, capture_output=True, text=True, check=True
+                ).stdout
+            results[name] = parse_wrk(output)
+            results[name]["wrk"] = " ".join(wrk)
+            log(
+                f"  http {name}: {results[name]['requests_per_s']:.0f} req/s, non-2xx {results[name]['non_2xx']}, "
+                f"socket errors {results[name]['socket_errors']}"
+            )
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+        Message.objects.filter(id__gt=before).delete()
+    return results

@@ -1,0 +1,291 @@
+"""The table printed by `python -m bench` and the markdown it writes into BENCHMARKS.md."""
+
+from pathlib import Path
+
+from .inprocess import TARGET_GROUPS, TARGET_P50_MS, TARGET_P99_MS
+from .measure import time_call
+
+HTTP_TARGET_RPS = 500
+COMPETITOR_TARGET_RATIO = 3.0
+
+
+def _target(case, result) -> str:
+    if case.group not in TARGET_GROUPS:
+        return ""
+    met = result["p50"] <= TARGET_P50_MS and result["p99"] <= TARGET_P99_MS and not result["errors"]
+    return "met" if met else "**missed**"
+
+
+def format_row(case, result) -> str:
+    target = _target(case, result).replace("*", "")
+    errors = f"  errors {result['errors']}: {result['first_error']}" if result["errors"] else ""
+    return (
+        f"{case.name:<58} p50 {result['p50']:8.2f}  p95 {result['p95']:8.2f}  p99 {result['p99']:8.2f} ms"
+        f"  cpu {result['cpu_p50']:6.2f}  queries {result['queries']:>3}  runs {result['runs']:>3}  {target}{errors}"
+    )
+
+
+def relay_reference(subjects, *, quick: bool) -> dict:
+    """Relay's selectors doing what the competitors' timed querysets do (no HTTP, no serialization)."""
+    from messaging import selectors
+
+    def inbox(user):
+        def call(i):
+            rows = selectors.conversation_rows(user=user)
+            rows.count()
+            return selectors.attach_last_messages(user=user, rows=rows[:20])
+
+        return call
+
+    iterations = 30 if quick else 200
+    results = {}
+    for label, user in (("heavy", subjects.heavy), ("typical", subjects.typical)):
+        results[f"inbox ({label})"] = time_call(inbox(user), iterations=iterations, budget_s=8)
+        results[f"unread ({label})"] = time_call(
+            lambda i, u=user: selectors.unread_count(user=u), iterations=iterations, budget_s=5
+        )
+    a, b = subjects.long_a, subjects.long_b
+    results["thread"] = time_call(
+        lambda i: list(selectors.thread_between(user=a, other=b)[:50]), iterations=iterations, budget_s=5
+    )
+    return results
+
+
+def _ms(value) -> str:
+    return f"{value:.2f}"
+
+
+def _table(header, rows) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return lines
+
+
+def _comparison_rows(competitors, relay_reference):
+    rows = []
+    for app in ("postman", "pinax"):
+        data = competitors.get(app, {})
+        if "results" not in data:
+            continue
+        for key in ("inbox (heavy)", "inbox (typical)", "thread", "unread (heavy)", "unread (typical)"):
+            theirs, ours = data["results"].get(key), relay_reference.get(key)
+            if not theirs or not ours:
+                continue
+            ratio = theirs["p50"] / ours["p50"]
+            rows.append((app, key, theirs, ours, ratio))
+    return rows
+
+
+def summary(*, rows, http, competitors, relay_reference) -> str:
+    lines = ["Targets:"]
+    missed = [case.name for case, result in rows if _target(case, result) == "**missed**"]
+    lines.append(
+        f"  in-process p50 <= {TARGET_P50_MS} ms, p99 <= {TARGET_P99_MS} ms: "
+        + ("met for every measured case" if not missed else "missed for " + "; ".join(missed))
+    )
+    for name in ("send", "conversations (typical user)"):
+        if name in http:
+            h = http[name]
+            ok = h["requests_per_s"] >= HTTP_TARGET_RPS and not h["non_2xx"] and not h["socket_errors"]
+            lines.append(
+                f"  HTTP {name}: {h['requests_per_s']:.0f} req/s, {h['non_2xx']} non-2xx, "
+                f"{h['socket_errors']} socket errors: {'met' if ok else 'MISSED'} (>= {HTTP_TARGET_RPS} req/s, no errors)"
+            )
+    for app, key, theirs, ours, ratio in _comparison_rows(competitors, relay_reference):
+        if key.startswith("inbox"):
+            verdict = "met" if ratio >= COMPETITOR_TARGET_RATIO else "MISSED"
+            lines.append(
+                f"  vs {app} {key}: {theirs['p50']:.2f} ms / {ours['p50']:.2f} ms = {ratio:.1f}x ({verdict}, target >= 3x)"
+            )
+    return "\n".join(lines)
+
+
+def render(
+    *, command, when, machine, generation, subjects, rows, notes, plans, http, competitors, relay_reference, elapsed
+) -> str:
+    out = [
+        "## Benchmark results (python -m bench)",
+        "",
+        f"Produced by `{command.strip()}` on {when} ({elapsed / 60:.1f} minutes).",
+        'Regenerate with the same command (see README, "Benchmarks"); everything between the markers is rewritten.',
+        "",
+        "### Machine",
+        "",
+        *[f"- {key}: {value}" for key, value in machine.items()],
+        "",
+        "### Dataset",
+        "",
+        "10,000 users and 1,000,000 messages made by `bench/generate.py` (set-based `INSERT ... SELECT",
+        "generate_series`, secondary indexes dropped during the load and rebuilt after): 5 heavy users with",
+        "2,000-5,000 partners each, most users with a handful (median below), one 10,000-message thread; 5% with",
+        "a 2-8 KB attachment, 2% deleted by the sender, 2% by the recipient, 0.1% hidden, recent messages mostly",
+        "unread.",
+        "",
+        *[f"- {key}: {value}" for key, value in subjects.facts.items()],
+    ]
+    if generation:
+        out += ["", "Generation timings: " + ", ".join(f"{k} {v:.1f} s" for k, v in generation.items())]
+    out += [
+        "",
+        "### In-process latency and SQL queries",
+        "",
+        "One request each through the whole Django stack (DRF `APIClient` with `force_authenticate`: URLconf,",
+        "middleware, view, selectors, serializers; no socket), after warm-up; the query count is that of one",
+        f"request (`CaptureQueriesContext`). Target for conversations, thread, unread-count and search: p50 <= "
+        f'{TARGET_P50_MS} ms and p99 <= {TARGET_P99_MS} ms. Writes are undone after their case. "Python CPU" is',
+        "the CPU time of the Django process per request (without PostgreSQL's): when the machine is shared, wall",
+        "time includes waiting for a core (see the load average above) and this column does not.",
+        "",
+    ]
+    table = []
+    for case, result in rows:
+        table.append(
+            (
+                case.name,
+                _ms(result["p50"]),
+                _ms(result["p95"]),
+                _ms(result["p99"]),
+                _ms(result["cpu_p50"]),
+                result["queries"],
+                result["runs"],
+                result["errors"],
+                _target(case, result),
+            )
+        )
+    out += _table(
+        ("endpoint", "p50 ms", "p95 ms", "p99 ms", "Python CPU p50 ms", "queries", "runs", "errors", "target"), table
+    )
+    if notes:
+        out += ["", *[f"- {note}" for note in notes]]
+
+    out += ["", "### HTTP throughput (gunicorn, 2 workers, wrk on loopback)", ""]
+    if "skipped" in http:
+        out.append(f"Skipped: {http['skipped']}.")
+    else:
+        out += [
+            f"Server: `{http['command']}` (`DB_CONN_MAX_AGE=600`, send throttle raised for the run);",
+            f"load: `wrk -t2 -c{http['connections']} -d{http['duration_s']}s` with the bench user's JWT "
+            "(`bench/wrk/*.lua`). wrk, gunicorn and PostgreSQL share the same 2 cores.",
+            "",
+        ]
+        table = []
+        for name in ("send", "conversations (typical user)", "unread-count (reference)"):
+            h = http.get(name)
+            if h:
+                ok = h["requests_per_s"] >= HTTP_TARGET_RPS and not h["non_2xx"] and not h["socket_errors"]
+                verdict = "met" if ok else "**missed**"
+                if "reference" in name:
+                    verdict = "(reference: the stack's floor, no target)"
+                table.append(
+                    (
+                        name,
+                        f"{h['requests_per_s']:.0f}",
+                        h["requests"],
+                        h["non_2xx"],
+                        h["socket_errors"],
+                        _ms(h["p50_ms"]),
+                        _ms(h["p99_ms"]),
+                        verdict,
+                    )
+                )
+        out += _table(
+            (
+                "endpoint",
+                "req/s",
+                "requests",
+                "non-2xx",
+                "socket errors",
+                "p50 ms",
+                "p99 ms",
+                f"target >= {HTTP_TARGET_RPS} req/s, no errors",
+            ),
+            table,
+        )
+
+    out += ["", "### Side by side: django-postman and pinax-messages on the same data", ""]
+    if "skipped" in competitors:
+        out.append(f"Skipped: {competitors['skipped']}.")
+    else:
+        for app in ("postman", "pinax"):
+            data = competitors.get(app, {})
+            if "error" in data:
+                out.append(f"- {app}: failed: `{data['error']}`")
+            elif data:
+                versions = ", ".join(f"{k} {v}" for k, v in data["versions"].items())
+                out.append(f"- {app}: {versions}, database `{data['database']}`")
+        out += [
+            "",
+            "Each app runs in its own virtualenv (`bench/setup_competitors.sh`) against its own database, loaded",
+            "from Relay's by `COPY` (`bench/competitors/run.py`). Timed are the apps' own querysets, as their views",
+            "use them: postman `Message.objects.inbox(user)` (count + first page of 20, conversation mode),",
+            "`Message.objects.thread(user, Q(thread=...))` (the whole thread: postman does not paginate it),",
+            "`inbox_unread_count(user)`; pinax `Thread.ordered(Thread.inbox(user))` with `latest_message` (what its",
+            "inbox view renders), `thread.messages.all()`, `Thread.unread(user).count()`. Relay's side is its",
+            "selectors doing the same (no HTTP, no serialization): `conversation_rows` count + page of 20 +",
+            "`attach_last_messages`; `thread_between(...)[:50]` (a cursor page); `unread_count`. The thread is the",
+            "10,000-message one. Ratio = their p50 / Relay's p50.",
+            "",
+        ]
+        table = []
+        for app, key, theirs, ours, ratio in _comparison_rows(competitors, relay_reference):
+            target = ""
+            if key.startswith("inbox"):
+                target = "met" if ratio >= COMPETITOR_TARGET_RATIO else "**missed**"
+            table.append(
+                (
+                    app,
+                    key,
+                    _ms(theirs["p50"]),
+                    _ms(theirs["p99"]),
+                    theirs["queries"],
+                    _ms(ours["p50"]),
+                    _ms(ours["p99"]),
+                    ours["queries"],
+                    f"{ratio:.1f}x",
+                    target,
+                )
+            )
+        out += _table(
+            (
+                "app",
+                "operation",
+                "their p50 ms",
+                "their p99 ms",
+                "their queries",
+                "Relay p50 ms",
+                "Relay p99 ms",
+                "Relay queries",
+                "ratio",
+                "target >= 3x (inbox)",
+            ),
+            table,
+        )
+
+    if plans:
+        out += [
+            "",
+            "### Query plans (EXPLAIN ANALYZE, BUFFERS) on the 1M dataset",
+            "",
+            "Every SELECT of one request, captured and explained on the same data.",
+            "",
+        ]
+        for title, queries in plans.items():
+            out += [f"#### {title}", ""]
+            for sql, plan in queries:
+                out += ["```sql", sql, "```", "```", plan, "```", ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def write(path: Path, text: str, *, start: str, end: str) -> None:
+    """Replace the text between the markers (or append it), leaving the rest of the file alone."""
+    block = f"{start}\n{text}{end}\n"
+    if not path.exists():
+        path.write_text("# Benchmarks\n\n" + block)
+        return
+    current = path.read_text()
+    if start in current and end in current:
+        head, rest = current.split(start, 1)
+        tail = rest.split(end, 1)[1].lstrip("\n")
+        path.write_text(head + block + ("\n" + tail if tail else ""))
+    else:
+        path.write_text(current.rstrip("\n") + "\n\n" + block)

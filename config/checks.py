@@ -1,0 +1,57 @@
+"""Relay's own `check --deploy` warnings, next to Django's: what Django cannot know about this project."""
+
+from django.conf import settings
+from django.core.checks import Tags, Warning, register
+
+MIDDLEWARE_CSP = "config.middleware.ContentSecurityPolicyMiddleware"
+# HS256 wants a key of at least 256 bits; 32 random characters is the floor.
+MIN_JWT_KEY_LENGTH = 32
+
+
+@register(Tags.security, deploy=True)
+def check_jwt_signing_key(app_configs, **kwargs):
+    key = settings.SIMPLE_JWT.get("SIGNING_KEY") or ""
+    errors = []
+    if key == settings.SECRET_KEY:
+        errors.append(
+            Warning(
+                "JWTs are signed with SECRET_KEY.",
+                hint="Set JWT_SIGNING_KEY to a random value of its own, so each secret can be rotated alone.",
+                id="relay.W001",
+            )
+        )
+    if len(key) < MIN_JWT_KEY_LENGTH or len(set(key)) < 5:
+        errors.append(
+            Warning(
+                f"The JWT signing key is shorter than {MIN_JWT_KEY_LENGTH} characters or not random.",
+                hint="Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(50))'",
+                id="relay.W002",
+            )
+        )
+    return errors
+
+
+@register(Tags.security, deploy=True)
+def check_content_security_policy(app_configs, **kwargs):
+    if MIDDLEWARE_CSP not in settings.MIDDLEWARE or not getattr(settings, "CONTENT_SECURITY_POLICY", ""):
+        return [
+            Warning(
+                "HTML pages are served without a Content-Security-Policy.",
+                hint=f"Keep {MIDDLEWARE_CSP} in MIDDLEWARE and CONTENT_SECURITY_POLICY set.",
+                id="relay.W003",
+            )
+        ]
+    return []
+
+
+@register(Tags.security, deploy=True)
+def check_client_address(app_configs, **kwargs):
+    if settings.REST_FRAMEWORK.get("NUM_PROXIES") is None:
+        return [
+            Warning(
+                "Throttles trust the client's own X-Forwarded-For header (NUM_PROXIES is None).",
+                hint="Set NUM_PROXIES to the number of proxies in front of Relay (0 without one).",
+                id="relay.W004",
+            )
+        ]
+    return []

@@ -1,0 +1,86 @@
+"""The OpenAPI schema class of the whole API (set once in `REST_FRAMEWORK`)."""
+
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
+from rest_framework.pagination import CursorPagination
+
+
+class DetailErrorSerializer(serializers.Serializer):
+    """DRF's error shape: `{"detail": "..."}` (JWT errors add `code` and `messages`)."""
+
+    detail = serializers.CharField()
+    code = serializers.CharField(required=False)
+
+
+_ERROR = DetailErrorSerializer
+# A 400 is `{"field": ["message", ...]}` (nested for nested input) or `{"detail": "..."}` for a malformed body.
+_FIELD_ERRORS = OpenApiTypes.OBJECT
+_ERROR_RESPONSES = {
+    "400": (_FIELD_ERRORS, "Invalid input: `{field: [messages]}` or `{detail}`."),
+    "401": (_ERROR, "Not authenticated, or an invalid, expired or revoked token or credentials."),
+    "403": (_ERROR, "Not allowed (or a missing CSRF token with session authentication)."),
+    "404": (_ERROR, "No such object, or not visible to the caller; or an invalid page or cursor."),
+    "413": (_ERROR, "The request body or the attachment is too large."),
+    "415": (_ERROR, "Unsupported media type of the request body."),
+    "429": (_ERROR, "Rate limited; `Retry-After` says when to try again."),
+}
+_UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+_NO_BODY = "No response body"
+
+
+class RelayAutoSchema(AutoSchema):
+    """drf-spectacular's schema, plus the error answers each operation can really give, with their bodies.
+
+    The statuses follow from what the operation takes (a body, query or path parameters), its authentication
+    and its throttles, so a new endpoint is documented correctly without annotations; statuses a view
+    declares explicitly keep their description and get the error body.
+    """
+
+    def get_paginated_name(self, serializer_name: str) -> str:
+        """Cursor pages (`{next, previous, results}`) and numbered pages (with `count`) are distinct shapes."""
+        if isinstance(self._get_paginator(), CursorPagination):
+            return f"CursorPaginated{serializer_name}List"
+        return super().get_paginated_name(serializer_name)
+
+    def get_operation(self, path, path_regex, path_prefix, method, registry):
+        operation = super().get_operation(path, path_regex, path_prefix, method, registry)
+        if operation is None:
+            return None
+        parameters = operation.get("parameters", [])
+        in_query = {p["name"] for p in parameters if p["in"] == "query"}
+        has_path_parameters = any(p["in"] == "path" for p in parameters)
+        has_body = "requestBody" in operation
+        security = operation.get("security")
+        authenticated = security is not None and {} not in security
+
+        statuses = {"401"}
+        if has_body or in_query:
+            statuses.add("400")
+        if authenticated and method in _UNSAFE_METHODS:
+            statuses.add("403")
+        if has_path_parameters or in_query & {"page", "cursor"}:
+            statuses.add("404")
+        if has_body:
+            statuses |= {"413", "415"}
+        if self.view.get_throttles():
+            statuses.add("429")
+
+        responses = operation["responses"]
+        for code in sorted(statuses | {code for code in responses if code in _ERROR_RESPONSES}):
+            body, description = _ERROR_RESPONSES[code]
+            declared = responses.get(code, {})
+            if not declared.get("content"):
+                # A view's own description is kept, unless it is drf-spectacular's placeholder for `None`.
+                declared_description = declared.get("description", "")
+                if declared_description in ("", _NO_BODY):
+                    declared_description = description
+                response = self._get_response_for_code(OpenApiResponse(body, declared_description), code)
+                if code == "429":
+                    response["headers"] = {
+                        "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}
+                    }
+                responses[code] = response
+        operation["responses"] = dict(sorted(responses.items()))
+        return operation

@@ -1,0 +1,120 @@
+"""`manage.py check --deploy` is clean with the production settings of README "Production settings"."""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+# Variables that would change what is checked; each run states its own.
+SETTINGS_VARIABLES = (
+    "RELAY_PRODUCTION",
+    "DEBUG",
+    "SECRET_KEY",
+    "JWT_SIGNING_KEY",
+    "ALLOWED_HOSTS",
+    "SECURE_COOKIES",
+    "SECURE_SSL_REDIRECT",
+    "SECURE_HSTS_SECONDS",
+    "BEHIND_PROXY",
+    "NUM_PROXIES",
+    "HTTPS",
+)
+
+
+def run_manage(*args, **environment) -> subprocess.CompletedProcess:
+    env = {key: value for key, value in os.environ.items() if key not in SETTINGS_VARIABLES}
+    env.update(environment)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def secret() -> str:
+    return secrets.token_urlsafe(50)
+
+
+def test_production_profile_passes_check_deploy_without_a_single_warning():
+    """RELAY_PRODUCTION=1 with its two secrets and the host name is all production needs."""
+    result = run_manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        RELAY_PRODUCTION="1",
+        SECRET_KEY=secret(),
+        JWT_SIGNING_KEY=secret(),
+        ALLOWED_HOSTS="relay.example.com",
+        BEHIND_PROXY="1",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_each_protection_set_on_its_own_also_passes_check_deploy():
+    result = run_manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DEBUG="0",
+        SECRET_KEY=secret(),
+        JWT_SIGNING_KEY=secret(),
+        ALLOWED_HOSTS="relay.example.com",
+        SECURE_COOKIES="1",
+        SECURE_SSL_REDIRECT="1",
+        SECURE_HSTS_SECONDS="31536000",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_development_defaults_fail_check_deploy_naming_what_is_missing():
+    """The dev-friendly defaults are not production: check --deploy says exactly why."""
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode != 0
+    for check_id in ("relay.W001", "security.W004", "security.W008", "security.W009", "security.W012"):
+        assert check_id in result.stderr, check_id
+
+
+@pytest.mark.parametrize(
+    "jwt_key",
+    [None, "same-as-secret"],
+    ids=["no JWT key", "JWT key equal to SECRET_KEY"],
+)
+def test_production_profile_refuses_to_start_without_a_jwt_key_of_its_own(jwt_key):
+    secret_key = secret()
+    environment = {"RELAY_PRODUCTION": "1", "SECRET_KEY": secret_key, "ALLOWED_HOSTS": "relay.example.com"}
+    if jwt_key:
+        environment["JWT_SIGNING_KEY"] = secret_key
+    result = run_manage("check", **environment)
+    assert result.returncode != 0
+    assert "JWT_SIGNING_KEY" in result.stderr
+
+
+def test_production_profile_refuses_debug():
+    result = run_manage("check", RELAY_PRODUCTION="1", DEBUG="1", SECRET_KEY=secret(), JWT_SIGNING_KEY=secret())
+    assert result.returncode != 0
+    assert "DEBUG must be off" in result.stderr
+
+
+def test_a_short_jwt_signing_key_is_a_deploy_warning():
+    result = run_manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        RELAY_PRODUCTION="1",
+        SECRET_KEY=secret(),
+        JWT_SIGNING_KEY="short",
+        ALLOWED_HOSTS="relay.example.com",
+    )
+    assert result.returncode != 0
+    assert "relay.W002" in result.stderr

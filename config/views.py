@@ -1,0 +1,47 @@
+"""Project-wide views: the API docs page, and error views (API paths answer in DRF's JSON shape)."""
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpResponseBadRequest, JsonResponse
+from django.template.loader import render_to_string
+from django.views import defaults
+from drf_spectacular.utils import extend_schema
+from drf_spectacular.views import SpectacularSwaggerSplitView
+
+API_PREFIX = "/api/"
+
+
+def not_found(request, exception):
+    """An unknown URL under /api/ (e.g. `/api/messages/abc`) is a JSON 404 like every other API 404."""
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def bad_request(request, exception):
+    """A request Django refuses before any view (a suspicious operation) is a JSON 400 under /api/.
+
+    On the pages, an upload refused while it streamed (`messaging.uploads`) says why: that is the one
+    refusal a person can act on.
+    """
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse({"detail": "Bad request."}, status=400)
+    detail = str(exception) if isinstance(exception, RequestDataTooBig) else ""
+    return HttpResponseBadRequest(render_to_string("400.html", {"detail": detail}, request=request))
+
+
+# Swagger UI's own stylesheet puts icons in data: URLs and its page template has an inline <style>; its
+# scripts all come from this origin (drf-spectacular-sidecar, and the init script served as a file).
+DOCS_CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+)
+
+
+class SwaggerDocsView(SpectacularSwaggerSplitView):
+    """Swagger UI at /docs without any inline script, under a CSP that allows only this origin."""
+
+    @extend_schema(exclude=True)
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        response["Content-Security-Policy"] = DOCS_CONTENT_SECURITY_POLICY
+        return response

@@ -1,0 +1,91 @@
+"""Legacy traffic is counted per endpoint (errors too), visible in the admin and with `manage.py legacy_usage`."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+
+from legacy_dm.models import LegacyEndpointUsage
+from legacy_dm.views import endpoints
+from messaging.tests.factories import MessageFactory
+from users.tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def calls(endpoint: str) -> int:
+    usage = LegacyEndpointUsage.objects.filter(endpoint=endpoint).first()
+    return usage.calls if usage else 0
+
+
+def test_each_call_is_counted_under_its_endpoint_template(alice_client, alice, bob):
+    first = MessageFactory(sender=bob, recipient=alice)
+    second = MessageFactory(sender=bob, recipient=alice)
+    alice_client.get(f"/api/direct-messages/{first.pk}")
+    alice_client.get(f"/api/direct-messages/{second.pk}/")
+    alice_client.get("/api/direct-messages/unread-count")
+    alice_client.delete(f"/api/direct-messages/{first.pk}")
+    assert calls("GET /api/direct-messages/{message_id}") == 2
+    assert calls("GET /api/direct-messages/unread-count") == 1
+    assert calls("DELETE /api/direct-messages/{message_id}") == 1
+    usage = LegacyEndpointUsage.objects.get(endpoint="GET /api/direct-messages/{message_id}")
+    assert usage.first_called_at <= usage.last_called_at
+
+
+def test_errors_and_unauthenticated_calls_are_counted_too(alice_client):
+    APIClient().get("/api/messaging/conversations")
+    alice_client.get("/api/messaging/conversations?limit=0")
+    alice_client.get("/api/messaging/conversations/999")
+    alice_client.get("/api/messaging/nowhere")
+    assert calls("GET /api/messaging/conversations") == 2
+    assert calls("GET /api/messaging/conversations/{conversation_id}") == 1
+    assert calls("GET (unknown path)") == 1
+
+
+def test_counting_an_endpoint_already_seen_is_one_update(alice_client):
+    alice_client.get("/api/direct-messages/unread-count")
+    with CaptureQueriesContext(connection) as queries:
+        alice_client.get("/api/direct-messages/unread-count")
+    usage_queries = [q["sql"] for q in queries.captured_queries if "legacy_dm_endpoint_usage" in q["sql"]]
+    assert len(usage_queries) == 1 and usage_queries[0].startswith("UPDATE")
+    assert calls("GET /api/direct-messages/unread-count") == 2
+
+
+def test_the_new_api_is_not_counted(alice_client):
+    alice_client.get("/api/messages/unread-count")
+    assert not LegacyEndpointUsage.objects.exists()
+
+
+def test_legacy_usage_command_prints_every_endpoint_busiest_first(alice_client):
+    for _ in range(3):
+        alice_client.get("/api/direct-messages/unread-count")
+    alice_client.get("/api/messaging/conversations")
+    out = StringIO()
+    call_command("legacy_usage", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert lines[0].split()[:2] == ["endpoint", "calls"]
+    assert lines[1].split()[:4] == ["GET", "/api/direct-messages/unread-count", "3", lines[1].split()[3]]
+    assert "/api/messages/unread-count" in lines[1]
+    assert lines[2].split()[:3] == ["GET", "/api/messaging/conversations", "1"]
+    body = "\n".join(lines)
+    for name, _ in endpoints():  # never-called endpoints are listed with 0
+        assert name in body
+    assert "never" in body
+    assert lines[-1].split() == ["total", "4"]
+
+
+def test_usage_is_read_only_in_the_admin(client):
+    admin = UserFactory(username="root", is_staff=True, is_superuser=True)
+    LegacyEndpointUsage.objects.create(endpoint="GET /api/direct-messages/", calls=5)
+    client.force_login(admin)
+    listing = client.get("/admin/legacy_dm/legacyendpointusage/")
+    assert listing.status_code == 200
+    assert b"GET /api/direct-messages/" in listing.content
+    assert client.get("/admin/legacy_dm/legacyendpointusage/add/").status_code == 403
+    usage = LegacyEndpointUsage.objects.get()
+    client.post(f"/admin/legacy_dm/legacyendpointusage/{usage.pk}/change/", {"calls": 0})
+    usage.refresh_from_db()
+    assert usage.calls == 5

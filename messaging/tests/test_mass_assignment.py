@@ -1,0 +1,172 @@
+"""Fields a client must never set (sender, read and delete times, moderation flags, times, carried ids, staff
+flags) are ignored on every write endpoint of the API: the stored rows say so.
+"""
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from messaging.models import Message, MessageReport
+from messaging.tests.factories import MessageFactory
+
+pytestmark = pytest.mark.django_db
+
+LONG_AGO = "2000-01-01T00:00:00Z"
+
+
+def forged_message_fields(*, impersonated, moderator_id) -> dict:
+    """Everything a Message row has that only the server may decide."""
+    return {
+        "id": 999_999,
+        "sender": impersonated.pk,
+        "sender_id": impersonated.pk,
+        "read_at": LONG_AGO,
+        "is_read": True,
+        "sender_deleted_at": LONG_AGO,
+        "recipient_deleted_at": LONG_AGO,
+        "hidden_at": LONG_AGO,
+        "hidden_by": moderator_id,
+        "hidden_by_id": moderator_id,
+        "hidden_reason": "forged",
+        "created_at": LONG_AGO,
+        "updated_at": LONG_AGO,
+        "legacy_id": 4242,
+        "legacy_reply_to_id": 4241,
+        "legacy_file_name": "forged.bin",
+        "attachment_size": 1,
+        "attachment_name": "forged.bin",
+    }
+
+
+def assert_server_decided(message: Message, *, sender):
+    before = timezone.now() - timedelta(minutes=1)
+    assert message.sender == sender
+    assert message.pk != 999_999
+    assert message.read_at is None
+    assert message.sender_deleted_at is None and message.recipient_deleted_at is None
+    assert message.hidden_at is None and message.hidden_by is None and message.hidden_reason == ""
+    assert message.created_at > before
+    assert message.legacy_id is None and message.legacy_reply_to_id is None and message.legacy_file_name == ""
+    assert message.attachment_size is None and message.attachment_name == ""
+
+
+@pytest.mark.parametrize("form", ["json", "multipart"])
+def test_send_ignores_every_server_decided_field(alice_client, alice, bob, carol, form):
+    payload = {"recipient_id": bob.pk, "body": "hello"} | forged_message_fields(
+        impersonated=carol, moderator_id=carol.pk
+    )
+    response = alice_client.post("/api/messages/send", payload, format=form)
+
+    assert response.status_code == 201, response.content
+    message = Message.objects.get()
+    assert_server_decided(message, sender=alice)
+    assert message.recipient == bob
+    assert response.json()["sender"]["id"] == alice.pk
+    # And the message is really there, unread, for bob.
+    assert Message.objects.unread_for(bob).count() == 1
+
+
+def test_report_ignores_status_reporter_and_target_fields(alice, bob, bob_client, carol):
+    message = MessageFactory(sender=alice, recipient=bob)
+    other = MessageFactory(sender=alice, recipient=carol)
+    response = bob_client.post(
+        f"/api/messages/{message.pk}/report",
+        {
+            "reason": "spam",
+            "status": "resolved",
+            "reporter": carol.pk,
+            "message": other.pk,
+            "message_id": other.pk,
+            "resolved_at": LONG_AGO,
+            "resolved_by": carol.pk,
+            "created_at": LONG_AGO,
+        },
+        format="json",
+    )
+
+    assert response.status_code == 201, response.content
+    report = MessageReport.objects.get()
+    assert (report.message, report.reporter, report.status) == (message, bob, MessageReport.Status.OPEN)
+    assert report.resolved_at is None and report.resolved_by is None
+    assert report.created_at > timezone.now() - timedelta(minutes=1)
+    assert response.json()["status"] == "open"
+
+
+def test_read_ignores_a_client_supplied_read_time_and_other_fields(alice, bob, bob_client, carol):
+    message = MessageFactory(sender=alice, recipient=bob)
+    response = bob_client.post(
+        f"/api/messages/{message.pk}/read",
+        {"read_at": LONG_AGO, "recipient_deleted_at": LONG_AGO, "hidden_at": LONG_AGO, "sender": carol.pk},
+        format="json",
+    )
+
+    assert response.status_code == 200
+    message.refresh_from_db()
+    assert message.read_at > timezone.now() - timedelta(minutes=1)
+    assert message.recipient_deleted_at is None and message.hidden_at is None
+    assert message.sender == alice
+
+
+def test_mark_conversation_read_ignores_a_body(alice, bob, bob_client):
+    message = MessageFactory(sender=alice, recipient=bob)
+    response = bob_client.put(
+        f"/api/messages/mark-conversation-read/{alice.pk}",
+        {"read_at": LONG_AGO, "sender_id": bob.pk, "recipient_deleted_at": LONG_AGO},
+        format="json",
+    )
+
+    assert response.json() == {"marked_read": 1}
+    message.refresh_from_db()
+    assert message.read_at > timezone.now() - timedelta(minutes=1)
+    assert message.recipient_deleted_at is None
+
+
+def test_delete_ignores_a_body_asking_to_delete_for_the_other_side(alice, bob, bob_client):
+    message = MessageFactory(sender=alice, recipient=bob)
+    response = bob_client.delete(
+        f"/api/messages/{message.pk}", {"sender_deleted_at": LONG_AGO, "hidden_at": LONG_AGO}, format="json"
+    )
+
+    assert response.status_code == 204
+    message.refresh_from_db()
+    assert message.recipient_deleted_at is not None
+    assert message.sender_deleted_at is None and message.hidden_at is None
+
+
+def test_register_ignores_staff_superuser_active_and_id_fields(client):
+    response = client.post(
+        "/api/auth/register/",
+        {
+            "username": "mallory",
+            "email": "mallory@example.com",
+            "password": "a-long-unusual-pass-42",
+            "is_staff": True,
+            "is_superuser": True,
+            "is_active": False,
+            "id": 1,
+            "date_joined": LONG_AGO,
+            "last_login": LONG_AGO,
+            "groups": [1],
+            "user_permissions": [1],
+            "legacy_id": 7,
+        },
+        content_type="application/json",
+    )
+
+    assert response.status_code == 201, response.content
+    user = get_user_model().objects.get(username="mallory")
+    assert not user.is_staff and not user.is_superuser and user.is_active
+    assert user.last_login is None
+    assert user.date_joined > timezone.now() - timedelta(minutes=1)
+    assert not user.groups.exists() and not user.user_permissions.exists()
+    assert set(response.json()) == {"id", "username", "display_name"}
+
+
+def test_me_cannot_be_written(alice, alice_client):
+    for method in ("put", "patch", "post"):
+        response = getattr(alice_client, method)("/api/auth/me/", {"is_staff": True, "username": "root"}, format="json")
+        assert response.status_code == 405
+    alice.refresh_from_db()
+    assert alice.username == "alice" and not alice.is_staff

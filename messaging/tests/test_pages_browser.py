@@ -1,0 +1,169 @@
+"""The inbox pages end to end in a real Chromium (Debian's, driven by Playwright) against a live server.
+
+Skipped when /usr/bin/chromium is missing (`.ci/run` installs it). Screenshots of the inbox and of a thread
+are kept in artifacts/ (ignored by git).
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connections
+
+from messaging.models import Message
+from messaging.tests.factories import MessageFactory
+from users.tests.factories import DEFAULT_PASSWORD, UserFactory
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="no Chromium at /usr/bin/chromium (apt-get install chromium)"),
+]
+sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    path = Path(settings.BASE_DIR) / "artifacts"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+@pytest.fixture
+def page(monkeypatch):
+    """A fresh browser page; problems the browser reports (CSP violations, 404 assets) fail the test."""
+    # Playwright's sync API keeps an event loop in this thread; the test's own ORM calls are still synchronous.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1000, "height": 800}, accept_downloads=True)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        problems = []
+        page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+        page.on("pageerror", lambda exc: problems.append(str(exc)))
+        yield page
+        context.close()
+        browser.close()
+        # While Playwright's loop runs, Django keeps this thread's ORM connections apart from the test's
+        # usual ones (asgiref's context-local storage); close them or PostgreSQL's test database stays in use.
+        connections.close_all()
+        assert problems == []
+
+
+@pytest.fixture
+def people(transactional_db):
+    alice = UserFactory(username="alice", display_name="Alice Liddell")
+    bob = UserFactory(username="bob", display_name="Bob Builder")
+    carol = UserFactory(username="carol")
+    MessageFactory(sender=carol, recipient=alice, body="Lunch on Friday?")
+    MessageFactory(sender=bob, recipient=alice, body="Did you read the <b>launch</b> plan?")
+    MessageFactory(sender=alice, recipient=bob, body="Not yet, send it again please.")
+    MessageFactory(sender=bob, recipient=alice, body="Sending it now.")
+    return alice, bob, carol
+
+
+def log_in_with_the_keyboard(page, live_server):
+    page.goto(f"{live_server.url}/inbox/")
+    assert "/accounts/login/?next=/inbox/" in page.url
+    # Tab reaches the username field; typing, Tab and Enter log in.
+    for _ in range(6):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.name") == "username":
+            break
+    page.keyboard.type("alice")
+    page.keyboard.press("Tab")
+    page.keyboard.type(DEFAULT_PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{live_server.url}/inbox/")
+
+
+def test_read_reply_with_a_file_search_and_delete(page, live_server, people, artifacts):
+    """Log in, open the inbox and a thread, reply with an attachment, find it by search, delete it for oneself."""
+    alice, bob, _ = people
+    log_in_with_the_keyboard(page, live_server)
+
+    assert page.locator("h1").inner_text().startswith("Inbox")
+    bob_row = page.locator(f'a[href="/inbox/with/{bob.pk}/"]')
+    assert bob_row.get_attribute("data-unread") == "2"
+    # Newest activity first: Bob's conversation above Carol's.
+    rows = page.locator("a[data-unread]")
+    assert rows.count() == 2
+    assert rows.first.get_attribute("href") == f"/inbox/with/{bob.pk}/"
+    # The stylesheet loaded (served locally, allowed by the CSP).
+    assert page.evaluate("getComputedStyle(document.querySelector('.badge')).borderRadius") != "0px"
+    page.screenshot(path=artifacts / "inbox.png", full_page=True)
+
+    bob_row.click()
+    page.wait_for_url(f"**/inbox/with/{bob.pk}/")
+    assert page.locator("h1").inner_text() == "Conversation with Bob Builder"
+    bodies = page.locator("[data-message-id] .body").all_inner_texts()
+    assert bodies == ["Did you read the <b>launch</b> plan?", "Not yet, send it again please.", "Sending it now."]
+    assert not Message.objects.unread_for(alice).filter(sender=bob).exists()
+
+    page.get_by_label("Message").fill("Here are my notes on the zeppelin budget.")
+    page.get_by_label("Attachment (optional)").set_input_files(
+        files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"budget: 42 zeppelins\n"}]
+    )
+    page.get_by_role("button", name="Send").click()
+    page.wait_for_url(f"**/inbox/with/{bob.pk}/#message-*")
+    assert "Message sent." in page.locator(".notices").inner_text()
+    reply = Message.objects.get(sender=alice, body__contains="zeppelin")
+    sent = page.locator(f'[data-message-id="{reply.pk}"]')
+    assert "zeppelin budget" in sent.inner_text()
+    page.screenshot(path=artifacts / "thread.png", full_page=True)
+
+    with page.expect_download() as download_info:
+        sent.get_by_role("link", name="notes.txt").click()
+    download = download_info.value
+    assert download.suggested_filename == "notes.txt"
+    assert Path(download.path()).read_bytes() == b"budget: 42 zeppelins\n"
+
+    page.get_by_role("link", name="Search").click()
+    page.get_by_label("Search messages").fill("zeppelin")
+    page.get_by_label("Search messages").press("Enter")
+    page.wait_for_url("**/inbox/search/?q=zeppelin")
+    results = page.locator("[data-message-id]")
+    assert results.count() == 1
+    results.first.get_by_role("link").click()
+    page.wait_for_url(f"**/inbox/with/{bob.pk}/#message-{reply.pk}")
+
+    page.locator(f'[data-message-id="{reply.pk}"]').get_by_role("button", name="Delete for me").click()
+    page.wait_for_url(f"**/inbox/with/{bob.pk}/")
+    assert "Message deleted for you" in page.locator(".notices").inner_text()
+    assert page.locator(f'[data-message-id="{reply.pk}"]').count() == 0
+    reply.refresh_from_db()
+    assert reply.sender_deleted_at is not None and reply.recipient_deleted_at is None
+
+
+def test_compose_to_a_new_person_on_a_small_screen(page, live_server, people, artifacts):
+    """On a phone-sized screen: pick a recipient from the searchable list, send, land in the thread."""
+    alice, _, carol = people
+    page.set_viewport_size({"width": 375, "height": 700})
+    log_in_with_the_keyboard(page, live_server)
+    dave = UserFactory(username="dave", display_name="Dave Bowman")
+
+    page.get_by_role("link", name="New message").first.click()
+    page.get_by_label("Find a person").fill("dav")
+    page.get_by_role("button", name="Find").click()
+    page.get_by_label("To").select_option(str(dave.pk))
+    page.get_by_label("Message").fill("Open the pod bay doors.")
+    page.get_by_role("button", name="Send").click()
+    page.wait_for_url(f"**/inbox/with/{dave.pk}/#message-*")
+    assert page.locator("[data-message-id] .body").all_inner_texts() == ["Open the pod bay doors."]
+    # Nothing overflows the narrow viewport horizontally.
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.screenshot(path=artifacts / "thread-mobile.png", full_page=True)
+    assert os.path.getsize(artifacts / "thread-mobile.png") > 0
