@@ -14,7 +14,7 @@ names, deletes), then in the same run:
 It prints rows/s for both, their ratio, and the peak memory (ru_maxrss) of this process before and after the
 copy. Usage:
 
-    .venv/bin/python bench/legacy_copy.py [--rows 1000000] [--users 10000] [--database relay_bench_copy]
+    .venv/bin/python -m bench.legacy_copy [--rows 1000000] [--users 10000] [--database relay_bench_copy]
 
 Needs a PostgreSQL server (`BENCH_PG_URL`, default postgres://postgres@127.0.0.1:5432); the scratch database is
 dropped and created again on every run.
@@ -30,7 +30,9 @@ from contextlib import redirect_stdout
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# Run as a script, this folder would come first on the path and its http.py would shadow the standard one.
+if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    sys.path[0] = str(ROOT)
 
 
 class TimedLines(io.TextIOBase):

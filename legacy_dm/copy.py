@@ -35,6 +35,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from django.db import OperationalError, transaction
+from django.db.models import ProtectedError, Q
+
 # Placeholder users stand for senders/recipients whose old `users` row no longer exists.
 PLACEHOLDER_PASSWORD = "!legacy-placeholder"  # a leading "!" is Django's unusable-password marker
 PLACEHOLDER_USERNAME_PREFIX = "deleted-user-"
@@ -138,8 +141,6 @@ def _run_batch(connection, lock_timeout_ms: int, statements: list[tuple[str, lis
 
     A batch that could not get its lock in time is rolled back and retried a few times before giving up.
     """
-    from django.db import OperationalError, transaction
-
     for attempt in range(1, LOCK_RETRIES + 1):
         try:
             with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
@@ -166,16 +167,28 @@ def _walk(
     lock_timeout_ms: int,
     make_statements: Callable[[int, int], list[tuple[str, list]]],
     counted: int = -1,
+    analyze: tuple[str, ...] = (),
     progress: Progress | None,
     budget: list[int],
     result: CopyResult,
 ) -> None:
-    """Walk `table`'s ids in ranges of `batch_size`, one transaction per range."""
+    """Walk `table`'s ids in ranges of `batch_size`, one transaction per range.
+
+    On PostgreSQL the tables in `analyze` get fresh statistics first and each time this walk has doubled
+    what it wrote: a new table's statistics still say "empty" while it grows by millions of rows
+    (autovacuum lags, or is off), and with them the planner answers each batch's anti-join with a scan of
+    the whole table, which makes the copy quadratic. A handful of ANALYZEs (each reads a sample) keep every
+    batch an index lookup.
+    """
     bounds = _id_range(connection, table)
     if bounds is None:
         return
     first_id, last_id = bounds
     started = time.monotonic()
+    analyze_at = None
+    if connection.vendor == "postgresql" and analyze:
+        _run_batch(connection, lock_timeout_ms, [(f"ANALYZE {', '.join(analyze)}", [])])
+        analyze_at = batch_size
     low = first_id
     while low <= last_id:
         if budget[0] == 0:
@@ -189,6 +202,9 @@ def _walk(
             result.placeholders += counts[0]
         if budget[0] > 0:
             budget[0] -= 1
+        if analyze_at is not None and result.rows[step] >= analyze_at:
+            _run_batch(connection, lock_timeout_ms, [(f"ANALYZE {', '.join(analyze)}", [])])
+            analyze_at = 2 * result.rows[step]
         if progress is not None:
             progress(BatchReport(step, rows, result.rows[step], first_id, last_id, high, started))
         low = high
@@ -382,27 +398,29 @@ def _move_sequence(connection, table: str, target: int) -> int:
     return 0
 
 
-def move_sequences(connection, *, headroom: int) -> dict[str, int]:
+def move_sequences(connection, *, headroom: int, lock_timeout_ms: int = 5_000) -> dict[str, int]:
     """Move the id sequences of the new tables past the largest carried id plus `headroom`.
 
     Rows that old servers still write during a rolling deploy take ids above the old maximum; the headroom
     keeps those ids free, so a later catch-up copy can carry them with their own ids.
     """
-    with connection.cursor() as cursor:
+    moved = {}
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"SET LOCAL lock_timeout = '{int(lock_timeout_ms)}ms'", [])
         max_user = max(
             _scalar(cursor, "SELECT MAX(id) FROM users") or 0,
             _scalar(cursor, "SELECT MAX(id) FROM users_user WHERE password = %s", [PLACEHOLDER_PASSWORD]) or 0,
         )
         max_message = _scalar(cursor, "SELECT MAX(id) FROM direct_messages") or 0
         max_conversation = _scalar(cursor, "SELECT MAX(id) FROM conversations") or 0
-    moved = {}
-    for table, top in (
-        ("users_user", max_user),
-        ("messaging_message", max_message),
-        ("legacy_dm_conversation", max_conversation),
-    ):
-        if top:
-            moved[table] = _move_sequence(connection, table, top + headroom)
+        for table, top in (
+            ("users_user", max_user),
+            ("messaging_message", max_message),
+            ("legacy_dm_conversation", max_conversation),
+        ):
+            if top:
+                moved[table] = _move_sequence(connection, table, top + headroom)
     return moved
 
 
@@ -474,6 +492,7 @@ def copy_legacy_data(
         connection,
         step="users",
         table="users",
+        analyze=("users_user",),
         make_statements=lambda lo, hi: [_users_sql(connection, lo, hi)],
         **common,
     )
@@ -481,6 +500,7 @@ def copy_legacy_data(
         connection,
         step="direct_messages",
         table="direct_messages",
+        analyze=("messaging_message", "users_user"),
         make_statements=lambda lo, hi: [
             _placeholders_sql(connection, lo, hi, now_param),
             _messages_sql(connection, lo, hi, now_param),
@@ -491,6 +511,7 @@ def copy_legacy_data(
         connection,
         step="conversations",
         table="conversations",
+        analyze=("legacy_dm_conversation",),
         make_statements=lambda lo, hi: [_conversations_sql(connection, lo, hi)],
         **common,
     )
@@ -509,11 +530,10 @@ def copy_legacy_data(
             make_statements=lambda lo, hi: [_state_sql(connection, lo, hi, now_param)],
             **common,
         )
-    result.sequences = move_sequences(connection, headroom=headroom)
+    result.sequences = move_sequences(connection, headroom=headroom, lock_timeout_ms=lock_timeout_ms)
     if connection.vendor == "postgresql" and any(result.rows.values()):
         # Fresh statistics after a bulk load, so the first queries on the new tables get sensible plans.
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE users_user, messaging_message, legacy_dm_conversation", [])
+        _run_batch(connection, lock_timeout_ms, [("ANALYZE users_user, messaging_message, legacy_dm_conversation", [])])
     return result
 
 
@@ -553,9 +573,6 @@ def remove_carried_data(apps, connection, *, batch_size: int, progress: Callable
     (a message of the new system, a protected row): rolling back must not destroy what was written since.
     The old tables are only read.
     """
-    from django.db import transaction
-    from django.db.models import ProtectedError, Q
-
     message_model = apps.get_model("messaging", "Message")
     conversation_model = apps.get_model("legacy_dm", "LegacyConversation")
     user_model = apps.get_model("users", "User")
@@ -576,7 +593,9 @@ def remove_carried_data(apps, connection, *, batch_size: int, progress: Callable
         return removed
 
     def messages(low, high):
-        count, _ = message_model._base_manager.using(alias).filter(legacy_id__gte=low, legacy_id__lt=high).delete()
+        count, _ = (
+            message_model._base_manager.using(alias).filter(legacy_id__gte=low, legacy_id__lt=high).only("id").delete()
+        )
         return count
 
     say(f"removed {walk('messaging_message', messages, 'legacy_id')} rows with carried messages")
