@@ -552,6 +552,19 @@ class MessageReportAdmin(admin.ModelAdmin):
 # --- Blocks and the read audit -----------------------------------------------------------------------------
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records written by the application itself: listed and viewed, never added, edited or deleted here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(UserBlock)
 class UserBlockAdmin(admin.ModelAdmin):
     list_display = ["blocker", "blocked", "created_at"]
@@ -570,7 +583,7 @@ class UserBlockAdmin(admin.ModelAdmin):
 
 
 @admin.register(MessageAccessLog)
-class MessageAccessLogAdmin(admin.ModelAdmin):
+class MessageAccessLogAdmin(ReadOnlyAdmin):
     """Who read which private message when; written by the admin itself, never edited."""
 
     list_display = ["accessed_at", "moderator", "message"]
@@ -581,12 +594,3 @@ class MessageAccessLogAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("message__attachment_data", "message__body")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
