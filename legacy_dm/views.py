@@ -26,7 +26,7 @@ from messaging.views import attachment_response
 
 from . import conversations
 from .errors import exception_handler, paging, parse_int, validated
-from .schema import legacy_schema
+from .schema import LegacyAutoSchema, legacy_schema
 from .serializers import (
     ConversationMessageInputSerializer,
     ConversationPartnerSerializer,
@@ -82,6 +82,7 @@ class LegacyView(APIView):
     parser_classes = [JSONParser, UntypedJSONParser]
     renderer_classes = [JSONRenderer]
     content_negotiation_class = JSONOnlyNegotiation
+    schema = LegacyAutoSchema()
     path = ""
     successors: dict[str, str] = {}
     successor_index = "/api/messages/conversations"
@@ -156,7 +157,7 @@ class DirectMessagesView(LegacyView):
     @legacy_schema(
         operation_id="legacy_dm_send",
         request=DirectMessageInputSerializer,
-        responses={201: DirectMessageSerializer, 413: DetailSerializer, 429: DetailSerializer},
+        responses={201: DirectMessageSerializer},
     )
     def post(self, request):
         data = validated(DirectMessageInputSerializer, request.data)
@@ -256,7 +257,8 @@ class DirectMessageAttachmentView(LegacyView):
     @legacy_schema(
         operation_id="legacy_dm_attachment",
         path=["message_id"],
-        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+        responses={(200, "*/*"): OpenApiTypes.BINARY},
+        description="The file as a download, with the content type it was stored with.",
     )
     def get(self, request, message_id):
         message = selectors.access_message(
@@ -357,7 +359,7 @@ class ConversationMessagesView(ConversationMixin, LegacyView):
         operation_id="legacy_conversation_send",
         path=["conversation_id"],
         request=ConversationMessageInputSerializer,
-        responses={201: MessageRowSerializer, 429: DetailSerializer},
+        responses={201: MessageRowSerializer},
     )
     def post(self, request, conversation_id):
         conversation = self.get_conversation()
