@@ -1,6 +1,7 @@
 """The OpenAPI schema describes the legacy answers as the old service gave them (what the fuzzing checks against).
 
-And any path under the legacy prefixes that no endpoint answers is the old service's 404, however it is spelt.
+And the answers that no operation documents: any path under the legacy prefixes that no endpoint answers is
+the old service's 404 however it is spelt, and OPTIONS is its 405.
 """
 
 import re
@@ -129,3 +130,21 @@ def test_an_unknown_path_outside_the_legacy_prefixes_keeps_the_new_apis_404(alic
     assert response.status_code == 404
     assert response.json() == {"detail": "Not found."}
     assert "Deprecation" not in response
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/direct-messages/", "/api/direct-messages/1/read", "/api/messaging/conversations/1/messages"]
+)
+def test_options_is_the_old_405_not_drfs_metadata(alice_client, path):
+    """FastAPI answered OPTIONS like any method an endpoint lacks; `Allow` names only the methods it has."""
+    response = alice_client.options(path)
+    assert response.status_code == 405
+    assert response.json() == {"detail": "Method Not Allowed"}
+    assert "OPTIONS" not in response["Allow"]
+    assert_deprecated(response)
+
+
+def test_options_of_an_unknown_legacy_path_is_the_old_404(alice_client):
+    response = alice_client.options("/api/messaging/nothing")
+    assert (response.status_code, response.json()) == (404, {"detail": "Not Found"})
+    assert_deprecated(response)
