@@ -91,3 +91,15 @@ class RelayAutoSchema(AutoSchema):
                 responses[code] = response
         operation["responses"] = dict(sorted(responses.items()))
         return operation
+
+
+def document_schema_paths(endpoints, **kwargs):
+    """Views that name their path in `schema_path` are documented at it (a `PREPROCESSING_HOOKS` hook).
+
+    drf-spectacular spells a pattern that accepts a path with and without its trailing slash (`/?$`) with
+    the slash; a view that has one canonical spelling (the legacy endpoints: the old service's paths) says so.
+    """
+    return [
+        (getattr(callback.cls, "schema_path", None) or path, path_regex, method, callback)
+        for path, path_regex, method, callback in endpoints
+    ]

@@ -7,6 +7,7 @@ in the old shape: bare arrays with `skip`/`limit` paging, naive UTC times, FastA
 """
 
 from django.http import Http404
+from django.utils.functional import classproperty
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -92,6 +93,11 @@ class LegacyView(APIView):
     not_found_detail = "Not Found"
     error_locs: dict[str, tuple] = {}
     throttled_methods: frozenset = frozenset()
+
+    @classproperty
+    def schema_path(cls) -> str | None:
+        """The old service's spelling of the path, for the OpenAPI schema (`config.schema.document_schema_paths`)."""
+        return cls.path if cls.path.startswith("/") else None
 
     def initial(self, request, *args, **kwargs):
         self.link_params = {}

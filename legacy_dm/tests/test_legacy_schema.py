@@ -10,6 +10,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from legacy_dm.serializers import OLD_TIME_PATTERN
+from legacy_dm.views import LEGACY_VIEWS
 from messaging.tests.factories import AttachmentMessageFactory, MessageFactory
 
 from .conftest import assert_deprecated
@@ -33,6 +34,13 @@ def legacy_operations(schema):
     ]
 
 
+def test_operations_are_documented_at_the_old_services_paths(schema):
+    """`/api/direct-messages/` with its slash, every other path without one, as the old clients call them."""
+    documented = {(method, path) for method, path, _ in legacy_operations(schema)}
+    assert documented == {(method, view.path) for view in LEGACY_VIEWS for method in view.successors}
+    assert "/api/direct-messages/unread-count" in schema["paths"]
+
+
 def test_bad_input_is_documented_as_fastapi_422_never_as_a_400_403_or_415(schema):
     """Old clients get a 422 for bad body, query or path input; no CSRF 403 and no 415 (any body is JSON)."""
     operations = legacy_operations(schema)
@@ -46,7 +54,7 @@ def test_bad_input_is_documented_as_fastapi_422_never_as_a_400_403_or_415(schema
                 "$ref": "#/components/schemas/ValidationError"
             }
         assert not {"400", "415"} & responses.keys(), (method, path)
-        assert "403" not in responses or (method, path) == ("PUT", "/api/direct-messages/{message_id}/read/")
+        assert "403" not in responses or (method, path) == ("PUT", "/api/direct-messages/{message_id}/read")
     entry = schema["components"]["schemas"]["ErrorEntry"]
     assert entry["required"] == ["loc", "msg", "type"]
 
@@ -86,16 +94,16 @@ def test_old_shapes_are_documented_exactly(schema):
     paths = schema["paths"]
     for path, item in [
         ("/api/direct-messages/", "DirectMessage"),
-        ("/api/direct-messages/conversations/", "ConversationPartner"),
-        ("/api/direct-messages/conversation/{user_id}/", "DirectMessage"),
-        ("/api/messaging/conversations/", "LegacyConversation"),
-        ("/api/messaging/conversations/{conversation_id}/messages/", "MessageRow"),
+        ("/api/direct-messages/conversations", "ConversationPartner"),
+        ("/api/direct-messages/conversation/{user_id}", "DirectMessage"),
+        ("/api/messaging/conversations", "LegacyConversation"),
+        ("/api/messaging/conversations/{conversation_id}/messages", "MessageRow"),
     ]:
         documented = paths[path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
         assert documented == {"type": "array", "items": {"$ref": f"#/components/schemas/{item}"}}, path
     last_message = schema["components"]["schemas"]["LegacyConversation"]["properties"]["last_message"]
     assert last_message["allOf"] == [{"$ref": "#/components/schemas/MessageRow"}] and last_message["nullable"]
-    attachment = paths["/api/direct-messages/{message_id}/attachment/"]["get"]["responses"]["200"]
+    attachment = paths["/api/direct-messages/{message_id}/attachment"]["get"]["responses"]["200"]
     assert list(attachment["content"]) == ["*/*"]
 
 
