@@ -2,9 +2,10 @@
 
 The legacy operations are documented with the old service's answers (bare arrays, naive UTC times, FastAPI's
 422 and `{"detail": ...}` errors, the deprecation headers); this calls each of them with valid and invalid
-data, as a user who has a conversation with a known id, half of the generated ids pointed at that user's rows
-(so reads, marks, deletes and sends succeed too), and checks every answer against that documentation. The run is bounded and derandomized like the new API's (`messaging.tests.test_api_fuzz`),
-with the same `RELAY_FUZZ_EXAMPLES` / `RELAY_FUZZ_SEED` knobs for a longer run.
+data, as a user who has a conversation with a known id, with half of the generated ids pointed at that user's
+rows (so reads, marks, deletes and sends succeed too), and checks every answer against that documentation.
+The run is bounded and derandomized like the new API's (`messaging.tests.test_api_fuzz`), with the same
+`RELAY_FUZZ_EXAMPLES` / `RELAY_FUZZ_SEED` knobs for a longer run.
 """
 
 import os
