@@ -44,10 +44,11 @@ class RelayAutoSchema(AutoSchema):
             return f"CursorPaginated{serializer_name}List"
         return super().get_paginated_name(serializer_name)
 
-    def get_operation(self, path, path_regex, path_prefix, method, registry):
-        operation = super().get_operation(path, path_regex, path_prefix, method, registry)
-        if operation is None:
-            return None
+    # The generic error answers: status -> (body, description).
+    error_responses = _ERROR_RESPONSES
+
+    def error_statuses(self, *, method: str, operation: dict) -> set[str]:
+        """The error statuses an operation can answer, from what it takes, its authentication and throttles."""
         parameters = operation.get("parameters", [])
         in_query = {p["name"] for p in parameters if p["in"] == "query"}
         has_path_parameters = any(p["in"] == "path" for p in parameters)
@@ -66,10 +67,16 @@ class RelayAutoSchema(AutoSchema):
             statuses |= {"413", "415"}
         if self.view.get_throttles():
             statuses.add("429")
+        return statuses
 
+    def get_operation(self, path, path_regex, path_prefix, method, registry):
+        operation = super().get_operation(path, path_regex, path_prefix, method, registry)
+        if operation is None:
+            return None
+        statuses = self.error_statuses(method=method, operation=operation)
         responses = operation["responses"]
-        for code in sorted(statuses | {code for code in responses if code in _ERROR_RESPONSES}):
-            body, description = _ERROR_RESPONSES[code]
+        for code in sorted(statuses | {code for code in responses if code in self.error_responses}):
+            body, description = self.error_responses[code]
             declared = responses.get(code, {})
             if not declared.get("content"):
                 # A view's own description is kept, unless it is drf-spectacular's placeholder for `None`.
@@ -84,3 +91,15 @@ class RelayAutoSchema(AutoSchema):
                 responses[code] = response
         operation["responses"] = dict(sorted(responses.items()))
         return operation
+
+
+def document_schema_paths(endpoints, **kwargs):
+    """Views that name their path in `schema_path` are documented at it (a `PREPROCESSING_HOOKS` hook).
+
+    drf-spectacular spells a pattern that accepts a path with and without its trailing slash (`/?$`) with
+    the slash; a view that has one canonical spelling (the legacy endpoints: the old service's paths) says so.
+    """
+    return [
+        (getattr(callback.cls, "schema_path", None) or path, path_regex, method, callback)
+        for path, path_regex, method, callback in endpoints
+    ]

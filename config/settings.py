@@ -217,6 +217,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "PREPROCESSING_HOOKS": ["config.schema.document_schema_paths"],
     # No badge from the public validator: /docs loads nothing from another origin (see its CSP).
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }

@@ -1,8 +1,15 @@
-"""The legacy endpoints in the OpenAPI schema: deprecated operations, bearer auth, the old shapes."""
+"""The legacy endpoints in the OpenAPI schema: deprecated operations, bearer auth, the old shapes.
+
+Each operation documents exactly the answers the old service gave: its success shape (bare arrays, naive
+UTC times), FastAPI's 422 for bad input of any kind (body, query or path) instead of the new API's 400,
+`{"detail": ...}` for the other errors, and the `Deprecation`/`Link` headers on every response.
+"""
 
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+
+from config.schema import RelayAutoSchema
 
 from .serializers import DetailSerializer, ValidationErrorSerializer
 
@@ -19,15 +26,86 @@ PAGING = [
     OpenApiParameter("limit", OpenApiTypes.INT, description="rows to return (1-100, default 50)"),
 ]
 
+# Headers of every legacy response (legacy_dm.usage.deprecation_headers).
+DEPRECATION_HEADERS = {
+    "Deprecation": {
+        "schema": {"type": "string", "pattern": r"^@\d+$"},
+        "required": True,
+        "description": "The endpoint is deprecated (RFC 9745): `@` and the Unix time it was deprecated at.",
+    },
+    "Link": {
+        "schema": {"type": "string", "pattern": r'^<[^>]+>; rel="successor-version"$'},
+        "required": True,
+        "description": "The new endpoint that replaces this one.",
+    },
+}
+WWW_AUTHENTICATE = {
+    "schema": {"type": "string", "enum": ["Bearer"]},
+    "required": True,
+    "description": "The old service's bearer challenge.",
+}
+RETRY_AFTER = {"schema": {"type": "integer"}, "description": "Seconds to wait."}
+
+
+class LegacyAutoSchema(RelayAutoSchema):
+    """The schema of a legacy operation: the old service's error statuses and shapes, deprecation headers.
+
+    The old clients never see a 400, 403 (no session authentication, hence no CSRF) or 415 (any body is read
+    as JSON): bad input of every kind is a 422 in FastAPI's shape.
+    """
+
+    error_responses = {
+        "401": (
+            DetailSerializer,
+            '`{"detail": "Not authenticated"}` without a token; `{"detail": "Could not validate credentials"}` '
+            "for a bad, expired or revoked one.",
+        ),
+        "403": (DetailSerializer, "Not allowed."),
+        "404": (DetailSerializer, "No such object, or not visible to the caller."),
+        "413": (DetailSerializer, "The request body or the attachment is too large."),
+        "422": (
+            ValidationErrorSerializer,
+            'Invalid body, query or path parameter: `{"detail": [{"loc", "msg", "type"}]}`.',
+        ),
+        "429": (DetailSerializer, "Rate limited; `Retry-After` says when to try again."),
+    }
+
+    def error_statuses(self, *, method: str, operation: dict) -> set[str]:
+        parameters = operation.get("parameters", [])
+        has_body = "requestBody" in operation
+        statuses = {"401"}
+        if parameters or has_body:
+            statuses.add("422")
+        if any(p["in"] == "path" for p in parameters):
+            statuses.add("404")
+        if has_body:
+            statuses.add("413")
+        if self.view.get_throttles():
+            statuses.add("429")
+        return statuses
+
+    def get_operation(self, path, path_regex, path_prefix, method, registry):
+        operation = super().get_operation(path, path_regex, path_prefix, method, registry)
+        if operation is None:
+            return None
+        for code, response in operation["responses"].items():
+            headers = {**response.get("headers", {}), **DEPRECATION_HEADERS}
+            if code == "401":
+                headers["WWW-Authenticate"] = WWW_AUTHENTICATE
+            if code == "429":
+                headers["Retry-After"] = RETRY_AFTER
+            response["headers"] = headers
+        return operation
+
 
 def legacy_schema(*, responses, request=None, paged=False, path=(), **kwargs):
-    """`extend_schema` for a legacy operation: deprecated, with its old error shapes."""
+    """`extend_schema` for a legacy operation: deprecated; its error answers come from `LegacyAutoSchema`."""
     parameters = [OpenApiParameter(name, OpenApiTypes.INT, OpenApiParameter.PATH) for name in path]
     return extend_schema(
         deprecated=True,
         tags=["legacy"],
         request=request,
         parameters=parameters + (PAGING if paged else []),
-        responses={**responses, 401: DetailSerializer, 404: DetailSerializer, 422: ValidationErrorSerializer},
+        responses=responses,
         **kwargs,
     )

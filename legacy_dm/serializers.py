@@ -6,11 +6,23 @@ inside. Times are naive UTC (`2026-11-20T09:14:03.120000`), as the old service w
 
 from datetime import UTC
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from messaging.serializers import AttachmentField, MarkedReadSerializer
 
+# What `OldTimeField` writes, for the schema: not an RFC 3339 `date-time`, which needs a zone.
+OLD_TIME_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{6})?$"
 
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": OLD_TIME_PATTERN,
+        "example": "2026-11-20T09:14:03.120000",
+        "description": "Naive UTC time, without a zone suffix.",
+    }
+)
 class OldTimeField(serializers.DateTimeField):
     """A time as the old service showed it: naive UTC in `datetime.isoformat()` (what pydantic emitted).
 
@@ -101,6 +113,7 @@ class LegacyConversationSerializer(serializers.Serializer):
     created_at = OldTimeField(source="conversation.created_at")
     updated_at = OldTimeField(allow_null=True)
 
+    @extend_schema_field(MessageRowSerializer(allow_null=True))
     def get_last_message(self, row) -> dict | None:
         if row.last_message is None:
             return None
@@ -189,8 +202,13 @@ class ConversationReadSerializer(MarkedReadSerializer):
 # --- error shapes, for the schema ------------------------------------------------------------------------------
 
 
+@extend_schema_field({"type": "array", "items": {"oneOf": [{"type": "string"}, {"type": "integer"}]}})
+class LocField(serializers.ListField):
+    """Where the error is: `["body", "receiver_id"]`, `["query", "limit"]`, `["body", "participant_ids", 0]`."""
+
+
 class ErrorEntrySerializer(serializers.Serializer):
-    loc = serializers.ListField(child=serializers.JSONField())
+    loc = LocField()
     msg = serializers.CharField()
     type = serializers.CharField()
 

@@ -1,7 +1,8 @@
 """The legacy endpoints, mounted under `/api/`: every path answers with and without a trailing slash.
 
 Path ids are matched as any segment, so that a non-integer id gets the old service's 422 (`loc: ["path",
-"message_id"]`) rather than an HTML 404; any other path under the legacy prefixes is a JSON 404.
+"message_id"]`) rather than an HTML 404; any other path under the legacy prefixes is the old service's JSON
+404 (`{"detail": "Not Found"}`, with the deprecation headers), never the new API's `{"detail": "Not found."}`.
 """
 
 from django.urls import re_path
@@ -55,5 +56,8 @@ urlpatterns = [
         views.ConversationView.as_view(),
         name="legacy-conversation",
     ),
-    re_path(r"^(?:direct-messages|messaging)(?:/.*)?$", views.UnknownLegacyPathView.as_view(), name="legacy-unknown"),
+    # `[\s\S]`, not `.`: a path with an encoded newline (`/api/messaging/x%0A/y`) is under the prefixes too.
+    re_path(
+        r"^(?:direct-messages|messaging)(?:/[\s\S]*)?$", views.UnknownLegacyPathView.as_view(), name="legacy-unknown"
+    ),
 ]
