@@ -302,12 +302,15 @@ def has_aliases(connection) -> bool:
     return any(column.name == "alias_of_id" for column in columns)
 
 
-def _pairs_sql() -> str:
-    """Old conversations of an id range (two parameters) with exactly two distinct participants: their pair."""
-    return """
+def _pairs_sql(in_range: bool = True) -> str:
+    """Old conversations with exactly two distinct participants, and their ordered pair (`cid`, `lo`, `hi`);
+    with `in_range`, those of an id range (two parameters).
+    """
+    where = "WHERE p.conversation_id >= %s AND p.conversation_id < %s" if in_range else ""
+    return f"""
         SELECT p.conversation_id AS cid, MIN(p.user_id) AS lo, MAX(p.user_id) AS hi
         FROM conversation_participants p
-        WHERE p.conversation_id >= %s AND p.conversation_id < %s
+        {where}
         GROUP BY p.conversation_id
         HAVING COUNT(DISTINCT p.user_id) = 2
     """
@@ -371,38 +374,32 @@ def _conversations_sql(connection, low: int, high: int, *, aliases: bool) -> lis
     return [canonical, rest, _aliases_sql(low, high)]
 
 
-def _alias_parts() -> tuple[str, str, str, str]:
-    """SQL over a `legacy_dm_conversation` row: its old conversation's pair (low, high), that pair's canonical
-    id, and the condition that makes the row an alias to assign (no pair yet, an old two-person conversation
-    whose pair has a canonical id).
+def _unassigned_aliases(in_range: bool) -> str:
+    """Carried old conversations without a pair whose old conversation (of an id range, two parameters, when
+    `in_range`) is a pair that has a canonical id: `cid`, the pair (`lo`, `hi`) and the canonical id `canon_id`.
+    Set-based: the participants of the range are grouped once, whatever the number of such conversations.
     """
-    this = "legacy_dm_conversation.id"
-    low_user = f"(SELECT MIN(p.user_id) FROM conversation_participants p WHERE p.conversation_id = {this})"
-    high_user = f"(SELECT MAX(p.user_id) FROM conversation_participants p WHERE p.conversation_id = {this})"
-    canon = (
-        "(SELECT canon.id FROM legacy_dm_conversation canon WHERE canon.alias_of_id IS NULL"
-        f" AND canon.user_low_id = {low_user} AND canon.user_high_id = {high_user})"
-    )
-    unassigned = f"""
-        legacy_dm_conversation.user_low_id IS NULL AND legacy_dm_conversation.alias_of_id IS NULL
-        AND EXISTS (SELECT 1 FROM conversations c WHERE c.id = {this})
-        AND (SELECT COUNT(DISTINCT p.user_id) FROM conversation_participants p WHERE p.conversation_id = {this}) = 2
-        AND {canon} IS NOT NULL
+    return f"""
+        SELECT pr.cid AS cid, pr.lo AS lo, pr.hi AS hi, canon.id AS canon_id
+        FROM ({_pairs_sql(in_range)}) pr
+        JOIN legacy_dm_conversation lc ON lc.id = pr.cid AND lc.user_low_id IS NULL AND lc.alias_of_id IS NULL
+        JOIN legacy_dm_conversation canon
+          ON canon.user_low_id = pr.lo AND canon.user_high_id = pr.hi AND canon.alias_of_id IS NULL
     """
-    return low_user, high_user, canon, unassigned
 
 
 def _aliases_sql(low: int, high: int) -> tuple[str, list]:
     """Carried old conversations of ids [low, high) without a pair whose old conversation is a pair that has
-    a canonical id: made aliases of it. Only rows without a pair change, and canonical rows never do, so the
-    subqueries read the same canonical rows whichever row is updated first.
+    a canonical id: made aliases of it (same pair, `alias_of_id`). Only rows without a pair change and
+    canonical rows never do, so the statement reads the same canonical rows however it proceeds.
+    (`UPDATE ... FROM`: PostgreSQL, and SQLite 3.33 or later.)
     """
-    low_user, high_user, canon, unassigned = _alias_parts()
     return (
         f"""
         UPDATE legacy_dm_conversation
-        SET user_low_id = {low_user}, user_high_id = {high_user}, alias_of_id = {canon}
-        WHERE id >= %s AND id < %s AND {unassigned}
+        SET user_low_id = a.lo, user_high_id = a.hi, alias_of_id = a.canon_id
+        FROM ({_unassigned_aliases(in_range=True)}) a
+        WHERE legacy_dm_conversation.id = a.cid
         """,
         [low, high],
     )
@@ -665,7 +662,7 @@ def missing_counts(connection) -> dict[str, int]:
 
 def _unassigned_aliases_sql() -> str:
     """Count of carried old conversations without a pair that `_aliases_sql` would make aliases."""
-    return f"SELECT COUNT(*) FROM legacy_dm_conversation WHERE {_alias_parts()[3]}"
+    return f"SELECT COUNT(*) FROM ({_unassigned_aliases(in_range=False)}) a"
 
 
 def assign_aliases(
