@@ -1,10 +1,15 @@
 """Conversation ids of `/api/messaging/*`: a stable id per pair of users, and what a conversation shows.
 
 A conversation of the old conversation-based API is a pair of users; it holds every message between them,
-whichever API sent it. `LegacyConversation` gives each pair one id: old ids keep naming their pair (the data
-migration fills them), a pair without one gets one the first time it is listed or asked for. Getting that id
-is safe under concurrent requests: the unique constraint on the pair decides, and a request that loses the
-race reads the winner's row (`get_or_create` retries the read after an `IntegrityError`).
+whichever API sent it. `LegacyConversation` gives each pair one canonical id: old ids keep naming their pair
+(the data migration fills them), a pair without one gets one the first time it is listed or asked for. Getting
+that id is safe under concurrent requests: the unique constraint on the pair's canonical id decides, and a
+request that loses the race reads the winner's row (`get_or_create` retries the read after an `IntegrityError`).
+
+When the old system had several conversations of the same two people, the later old ids are aliases of the
+canonical one (`alias_of`). An alias carries the pair too, so asking for it (`access_conversation`) serves the
+pair's conversation as the canonical id does, under the id the client asked for; lists and get-or-create only
+ever give out the canonical id.
 
 Messages, unread counts and last messages come from `messaging.selectors`, the same queries as the new API.
 """
@@ -31,12 +36,14 @@ def _partner_id(conversation: LegacyConversation, user) -> int:
 
 
 def conversation_for_pair(*, user, other, opened_by=None) -> tuple[LegacyConversation, bool]:
-    """The conversation of `user` and `other`, created on first use: (it, whether it is new)."""
-    return LegacyConversation.objects.get_or_create(**_pair(user.pk, other.pk), defaults={"created_by": opened_by})
+    """The canonical conversation of `user` and `other`, created on first use: (it, whether it is new)."""
+    return LegacyConversation.objects.get_or_create(
+        **_pair(user.pk, other.pk), alias_of=None, defaults={"created_by": opened_by}
+    )
 
 
 def conversations_with(*, user, partner_ids) -> dict[int, LegacyConversation]:
-    """The conversations of `user` with each of `partner_ids`, by partner id; missing ones are created.
+    """The canonical conversations of `user` with each of `partner_ids`, by partner id; missing ones are created.
 
     A constant number of queries for any number of partners: one read, and for pairs without an id yet one
     insert that ignores pairs a concurrent request inserted first, then one read of those rows.
@@ -48,7 +55,8 @@ def conversations_with(*, user, partner_ids) -> dict[int, LegacyConversation]:
     def lookup(ids):
         return LegacyConversation.objects.filter(
             Q(user_low_id=user.pk, user_high_id__in=[pk for pk in ids if pk > user.pk])
-            | Q(user_high_id=user.pk, user_low_id__in=[pk for pk in ids if pk < user.pk])
+            | Q(user_high_id=user.pk, user_low_id__in=[pk for pk in ids if pk < user.pk]),
+            alias_of__isnull=True,
         )
 
     found = {_partner_id(c, user): c for c in lookup(partner_ids)}
@@ -64,7 +72,9 @@ def conversations_with(*, user, partner_ids) -> dict[int, LegacyConversation]:
 def access_conversation(*, user, conversation_id) -> LegacyConversation:
     """The conversation `conversation_id` if `user` is in it; else Http404, as for one that doesn't exist.
 
-    An old conversation that did not have exactly two participants maps to no pair: 404 for everyone.
+    An alias (a later old id of a pair) is returned as itself: it has the pair, and its id is the one the
+    answers name. An old conversation that did not have exactly two participants maps to no pair: 404 for
+    everyone.
     """
     try:
         return (
@@ -74,6 +84,11 @@ def access_conversation(*, user, conversation_id) -> LegacyConversation:
         )
     except (LegacyConversation.DoesNotExist, TypeError, ValueError, OverflowError):
         raise Http404("Conversation not found") from None
+
+
+def canonical_id(conversation: LegacyConversation) -> int:
+    """The id the pair of `conversation` is listed under: its own, or for an alias the canonical one's."""
+    return conversation.alias_of_id or conversation.pk
 
 
 def partner_in(conversation: LegacyConversation, *, user):
@@ -96,9 +111,12 @@ def open_conversation(*, user, participant_id) -> tuple[LegacyConversation, bool
 
 @transaction.atomic
 def delete_conversation(*, user, conversation: LegacyConversation) -> int:
-    """Delete the whole conversation for `user` only: their copy of every message, and their opening of it."""
+    """Delete the whole conversation for `user` only: their copy of every message, and their opening of it.
+
+    Through an alias too: the opening belongs to the pair's canonical id, the one `open_conversation` gives.
+    """
     deleted = services.delete_conversation_for_user(user=user, other=partner_in(conversation, user=user))
-    OpenedConversation.objects.filter(user=user, conversation=conversation).delete()
+    OpenedConversation.objects.filter(user=user, conversation_id=canonical_id(conversation)).delete()
     return deleted
 
 

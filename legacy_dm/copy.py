@@ -23,8 +23,9 @@ How it copies (see also README "Migrating the old database"):
 - every `INSERT` copies only ids that are not there yet (`NOT EXISTS`), so an interrupted or repeated run
   copies exactly what is missing;
 - order: users, then per message batch the placeholder users it needs and the messages (a reply to a
-  message of the same or an earlier batch is linked at once), then the conversation-id map, then a pass
-  linking replies to later ids, then the id sequences are moved past the carried ids plus a headroom;
+  message of the same or an earlier batch is linked at once), then the conversation-id map (the lowest old
+  id of a pair is its canonical id, later ids of the same pair its aliases, once the map has `alias_of`), then
+  a pass linking replies to later ids, then the id sequences are moved past the carried ids plus a headroom;
 - the SQL is the same on SQLite and PostgreSQL except for reading naive `TIMESTAMP` columns as UTC.
 """
 
@@ -166,7 +167,7 @@ def _walk(
     batch_size: int,
     lock_timeout_ms: int,
     make_statements: Callable[[int, int], list[tuple[str, list]]],
-    counted: int = -1,
+    counted: int | None = -1,
     analyze: tuple[str, ...] = (),
     progress: Progress | None,
     budget: list[int],
@@ -196,7 +197,7 @@ def _walk(
             raise CopyInterrupted(f"stopped before {step} id {low}")
         high = low + batch_size
         counts = _run_batch(connection, lock_timeout_ms, make_statements(low, high))
-        rows = counts[counted]
+        rows = sum(counts) if counted is None else counts[counted]
         result.rows[step] += rows
         if step == "direct_messages":
             result.placeholders += counts[0]
@@ -290,30 +291,117 @@ def _messages_sql(connection, low: int, high: int, now) -> tuple[str, list]:
     return sql, params
 
 
-def _conversations_sql(connection, low: int, high: int) -> tuple[str, list]:
-    # A conversation with exactly two distinct participants names their ordered pair, unless that pair
-    # already has an id (an older conversation of the same two people, or one the new system gave out):
-    # one id per pair is what the map's unique constraint states, so the lowest old id keeps the pair.
-    return (
+def has_aliases(connection) -> bool:
+    """Whether the conversation map can hold aliases yet (`legacy_dm` 0005 added `alias_of_id`).
+
+    Migration 0003 copies before that column exists (on a fresh database, and on one migrated before it
+    was added); then the later old ids of a pair are carried without a pair, and 0006 makes them aliases.
+    """
+    with connection.cursor() as cursor:
+        columns = connection.introspection.get_table_description(cursor, "legacy_dm_conversation")
+    return any(column.name == "alias_of_id" for column in columns)
+
+
+def _pairs_sql(in_range: bool = True) -> str:
+    """Old conversations with exactly two distinct participants, and their ordered pair (`cid`, `lo`, `hi`);
+    with `in_range`, those of an id range (two parameters).
+    """
+    where = "WHERE p.conversation_id >= %s AND p.conversation_id < %s" if in_range else ""
+    return f"""
+        SELECT p.conversation_id AS cid, MIN(p.user_id) AS lo, MAX(p.user_id) AS hi
+        FROM conversation_participants p
+        {where}
+        GROUP BY p.conversation_id
+        HAVING COUNT(DISTINCT p.user_id) = 2
+    """
+
+
+def _conversations_sql(connection, low: int, high: int, *, aliases: bool) -> list[tuple[str, list]]:
+    """The statements carrying the old conversations of ids [low, high): canonical ids, the rest, aliases.
+
+    1. A conversation with exactly two distinct participants names their ordered pair, as the pair's
+       canonical id, unless the pair already has an id (an older conversation of the same two people, or
+       one the new system gave out): the lowest old id of a pair is its canonical id.
+    2. Every other old conversation of the range: with `aliases`, a later id of a pair that has its
+       canonical id becomes an alias of it (same pair, `alias_of_id` set); a conversation of one or three
+       people (and, without `aliases`, a later id of a pair) maps to no pair.
+    3. With `aliases`, carried rows that map to no pair although their old conversation is a pair with a
+       canonical id (carried before the map could hold aliases) become aliases.
+    """
+    created, updated = _utc(connection, "c.created_at"), _utc(connection, "c.updated_at")
+    canonical = (
         f"""
         INSERT INTO legacy_dm_conversation (id, user_low_id, user_high_id, created_by_id, created_at, updated_at)
-        SELECT c.id, fp.lo, fp.hi, NULL, {_utc(connection, "c.created_at")}, {_utc(connection, "c.updated_at")}
+        SELECT c.id, fp.lo, fp.hi, NULL, {created}, {updated}
         FROM conversations c
-        LEFT JOIN (
+        JOIN (
             SELECT MIN(pairs.cid) AS cid, pairs.lo AS lo, pairs.hi AS hi
-            FROM (SELECT p.conversation_id AS cid, MIN(p.user_id) AS lo, MAX(p.user_id) AS hi
-                  FROM conversation_participants p
-                  WHERE p.conversation_id >= %s AND p.conversation_id < %s
-                  GROUP BY p.conversation_id
-                  HAVING COUNT(DISTINCT p.user_id) = 2) pairs
+            FROM ({_pairs_sql()}) pairs
             GROUP BY pairs.lo, pairs.hi
         ) fp ON fp.cid = c.id
-            AND NOT EXISTS (SELECT 1 FROM legacy_dm_conversation lp
-                            WHERE lp.user_low_id = fp.lo AND lp.user_high_id = fp.hi)
+        WHERE c.id >= %s AND c.id < %s
+          AND NOT EXISTS (SELECT 1 FROM legacy_dm_conversation lc WHERE lc.id = c.id)
+          AND NOT EXISTS (SELECT 1 FROM legacy_dm_conversation lp WHERE lp.user_low_id = fp.lo AND lp.user_high_id = fp.hi)
+        """,
+        [low, high, low, high],
+    )
+    if not aliases:
+        rest = (
+            f"""
+            INSERT INTO legacy_dm_conversation (id, user_low_id, user_high_id, created_by_id, created_at, updated_at)
+            SELECT c.id, NULL, NULL, NULL, {created}, {updated}
+            FROM conversations c
+            WHERE c.id >= %s AND c.id < %s
+              AND NOT EXISTS (SELECT 1 FROM legacy_dm_conversation lc WHERE lc.id = c.id)
+            """,
+            [low, high],
+        )
+        return [canonical, rest]
+    rest = (
+        f"""
+        INSERT INTO legacy_dm_conversation (id, user_low_id, user_high_id, alias_of_id, created_by_id, created_at,
+                                            updated_at)
+        SELECT c.id, canon.user_low_id, canon.user_high_id, canon.id, NULL, {created}, {updated}
+        FROM conversations c
+        LEFT JOIN ({_pairs_sql()}) pr ON pr.cid = c.id
+        LEFT JOIN legacy_dm_conversation canon
+               ON canon.user_low_id = pr.lo AND canon.user_high_id = pr.hi AND canon.alias_of_id IS NULL
         WHERE c.id >= %s AND c.id < %s
           AND NOT EXISTS (SELECT 1 FROM legacy_dm_conversation lc WHERE lc.id = c.id)
         """,
         [low, high, low, high],
+    )
+    return [canonical, rest, _aliases_sql(low, high)]
+
+
+def _unassigned_aliases(in_range: bool) -> str:
+    """Carried old conversations without a pair whose old conversation (of an id range, two parameters, when
+    `in_range`) is a pair that has a canonical id: `cid`, the pair (`lo`, `hi`) and the canonical id `canon_id`.
+    Set-based: the participants of the range are grouped once, whatever the number of such conversations.
+    """
+    return f"""
+        SELECT pr.cid AS cid, pr.lo AS lo, pr.hi AS hi, canon.id AS canon_id
+        FROM ({_pairs_sql(in_range)}) pr
+        JOIN legacy_dm_conversation lc ON lc.id = pr.cid AND lc.user_low_id IS NULL AND lc.alias_of_id IS NULL
+        JOIN legacy_dm_conversation canon
+          ON canon.user_low_id = pr.lo AND canon.user_high_id = pr.hi AND canon.alias_of_id IS NULL
+    """
+
+
+def _aliases_sql(low: int, high: int) -> tuple[str, list]:
+    """Carried old conversations of ids [low, high) without a pair whose old conversation is a pair that has
+    a canonical id: made aliases of it (same pair, `alias_of_id`). Only rows without a pair change and
+    canonical rows never do, so the statement reads the same canonical rows however it proceeds.
+    (`UPDATE ... FROM`: PostgreSQL, and SQLite 3.33 or later.)
+    """
+    return (
+        f"""
+        UPDATE legacy_dm_conversation
+        SET user_low_id = a.lo, user_high_id = a.hi, alias_of_id = a.canon_id
+        FROM ({_unassigned_aliases(in_range=True)}) a
+        WHERE legacy_dm_conversation.id = a.cid
+        """,
+        [low, high],
     )
 
 
@@ -479,6 +567,7 @@ def copy_legacy_data(
     if problems:
         raise CopyConflict("old rows that cannot be carried as they are:\n  " + "\n  ".join(problems))
     now_param = connection.ops.adapt_datetimefield_value(now or datetime.now(UTC))
+    aliases = has_aliases(connection)
     result = CopyResult()
     budget = [-1 if max_batches is None else max_batches]
     common = {
@@ -512,7 +601,8 @@ def copy_legacy_data(
         step="conversations",
         table="conversations",
         analyze=("legacy_dm_conversation",),
-        make_statements=lambda lo, hi: [_conversations_sql(connection, lo, hi)],
+        make_statements=lambda lo, hi: _conversations_sql(connection, lo, hi, aliases=aliases),
+        counted=None,
         **common,
     )
     _walk(
@@ -549,6 +639,7 @@ def missing_counts(connection) -> dict[str, int]:
             "SELECT COUNT(*) FROM conversations c"
             " WHERE NOT EXISTS (SELECT 1 FROM legacy_dm_conversation lc WHERE lc.id = c.id)"
         ),
+        "aliases": _unassigned_aliases_sql(),
         "replies": (
             "SELECT COUNT(*) FROM messaging_message m"
             " WHERE m.legacy_id IS NOT NULL AND m.reply_to_id IS NULL AND m.legacy_reply_to_id IS NOT NULL"
@@ -560,8 +651,52 @@ def missing_counts(connection) -> dict[str, int]:
             " OR (dm.is_deleted_by_receiver AND m.recipient_deleted_at IS NULL)"
         ),
     }
+    if not has_aliases(connection):
+        del queries["aliases"]
     with connection.cursor() as cursor:
-        return {step: int(_scalar(cursor, sql)) for step, sql in queries.items()}
+        counts = {step: int(_scalar(cursor, sql)) for step, sql in queries.items()}
+    # Aliases to assign are conversation rows to write: reported with them, as the copy's row counts are.
+    counts["conversations"] += counts.pop("aliases", 0)
+    return counts
+
+
+def _unassigned_aliases_sql() -> str:
+    """Count of carried old conversations without a pair that `_aliases_sql` would make aliases."""
+    return f"SELECT COUNT(*) FROM ({_unassigned_aliases(in_range=False)}) a"
+
+
+def assign_aliases(
+    connection, *, batch_size: int, lock_timeout_ms: int, progress: Progress | None = None
+) -> CopyResult:
+    """Make aliases of carried old conversations that share a pair with a lower id (what 0006 runs).
+
+    Before `alias_of` existed the copy gave such ids no pair; this gives each the pair and points it at the
+    pair's canonical id. Batched by old conversation id, each batch its own transaction; re-runnable.
+    """
+    result = CopyResult()
+    _walk(
+        connection,
+        step="conversations",
+        table="conversations",
+        batch_size=batch_size,
+        lock_timeout_ms=lock_timeout_ms,
+        make_statements=lambda lo, hi: [_aliases_sql(lo, hi)],
+        progress=progress,
+        budget=[-1],
+        result=result,
+    )
+    return result
+
+
+def remove_aliases(connection) -> int:
+    """Undo `assign_aliases`: aliases map to no pair again (what the map held before `alias_of` existed)."""
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE legacy_dm_conversation SET user_low_id = NULL, user_high_id = NULL, alias_of_id = NULL"
+            " WHERE alias_of_id IS NOT NULL",
+            [],
+        )
+        return max(cursor.rowcount, 0)
 
 
 def remove_carried_data(apps, connection, *, batch_size: int, progress: Callable[[str], None] | None = None) -> None:

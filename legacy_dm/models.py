@@ -114,8 +114,12 @@ class LegacyConversation(models.Model):
     """A stable id for a pair of users, as the conversation-based legacy API (`/api/messaging/*`) names it.
 
     Old ids from `conversations` keep naming the same pair; a pair that never had one gets a new id the first
-    time it is asked for. An old conversation that did not have exactly two participants keeps its id but
-    maps to no pair (`user_low`/`user_high` NULL): the legacy API answers 404 for it.
+    time it is asked for. Each pair has one canonical id (`alias_of` NULL), the one lists and get-or-create
+    answer with. When the old system had several conversations of the same two people, the later old ids are
+    aliases: rows with the same pair and `alias_of` pointing at the canonical row, so an old client holding
+    such an id is served the pair's conversation under the id it asked for. An old conversation that did not
+    have exactly two participants keeps its id but maps to no pair (`user_low`/`user_high` NULL): the legacy
+    API answers 404 for it.
     """
 
     id = models.AutoField(primary_key=True)
@@ -125,6 +129,9 @@ class LegacyConversation(models.Model):
     user_high = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
+    alias_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="aliases"
+    )  # the pair's canonical conversation, for a later old id of the same pair
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -134,7 +141,15 @@ class LegacyConversation(models.Model):
     class Meta:
         db_table = "legacy_dm_conversation"
         constraints = [
-            models.UniqueConstraint(fields=["user_low", "user_high"], name="legacy_conversation_one_id_per_pair"),
+            models.UniqueConstraint(
+                fields=["user_low", "user_high"],
+                condition=Q(alias_of__isnull=True),
+                name="legacy_conversation_one_canonical_id_per_pair",
+            ),
+            models.CheckConstraint(
+                condition=Q(alias_of__isnull=True) | Q(user_low__isnull=False, user_high__isnull=False),
+                name="legacy_conversation_alias_has_pair",
+            ),
             models.CheckConstraint(
                 condition=Q(user_low__isnull=True, user_high__isnull=True) | Q(user_low__lt=F("user_high")),
                 name="legacy_conversation_ordered_pair",

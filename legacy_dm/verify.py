@@ -21,6 +21,7 @@ from datetime import UTC
 
 from django.utils.dateparse import parse_datetime
 
+from . import copy
 from .copy import PLACEHOLDER_PASSWORD
 
 CHUNK = 2_000
@@ -230,8 +231,12 @@ def _lost_state(connection) -> tuple[int, list[int]]:
     return count, ids
 
 
-def _expected_pairs(connection) -> dict[int, tuple[int, int]]:
-    """Old conversation id -> the pair it maps to (two distinct participants; the lowest id of a pair wins)."""
+def _expected_pairs(connection, *, aliases: bool) -> dict[int, tuple[int, int]]:
+    """Old conversation id -> the pair it maps to: every old conversation of two distinct participants.
+
+    Without `aliases` (the map before `legacy_dm` 0005) only the lowest id of a pair holds it, unless the new
+    system had named the pair first; the later ids map to no pair.
+    """
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT conversation_id, MIN(user_id), MAX(user_id) FROM conversation_participants"
@@ -239,6 +244,8 @@ def _expected_pairs(connection) -> dict[int, tuple[int, int]]:
             [],
         )
         rows = cursor.fetchall()
+        if aliases:
+            return {conversation_id: (low, high) for conversation_id, low, high in rows}
         cursor.execute(
             "SELECT lc.id, lc.user_low_id, lc.user_high_id FROM legacy_dm_conversation"
             " lc WHERE lc.user_low_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.id = lc.id)",
@@ -254,25 +261,47 @@ def _expected_pairs(connection) -> dict[int, tuple[int, int]]:
     return pairs
 
 
+BROKEN_ALIAS = "alias of a conversation of another pair"
+
+
 def _check_conversations(connection) -> TableCheck:
-    pairs = _expected_pairs(connection)
+    """Every old id names its pair. With aliases, an alias must point at the canonical id of its own pair
+    (which id of a pair is canonical is not compared: any of them names the same pair).
+    """
+    aliases = copy.has_aliases(connection)
+    pairs = _expected_pairs(connection, aliases=aliases)
     old = _stream(
         connection,
         "SELECT id, created_at, updated_at FROM conversations WHERE 1 = 1 {after} ORDER BY id",
         "id",
     )
+    alias_ok = "1"
+    join = ""
+    if aliases:
+        alias_ok = (
+            "CASE WHEN lc.alias_of_id IS NULL OR (canon.alias_of_id IS NULL AND canon.user_low_id = lc.user_low_id"
+            " AND canon.user_high_id = lc.user_high_id) THEN 1 ELSE 0 END"
+        )
+        join = " LEFT JOIN legacy_dm_conversation canon ON canon.id = lc.alias_of_id"
     new = _stream(
         connection,
-        "SELECT lc.id, lc.user_low_id, lc.user_high_id, lc.created_at, lc.updated_at FROM legacy_dm_conversation lc"
+        f"SELECT lc.id, lc.user_low_id, lc.user_high_id, lc.created_at, lc.updated_at, {alias_ok}"
+        f" FROM legacy_dm_conversation lc{join}"
         " WHERE EXISTS (SELECT 1 FROM conversations c WHERE c.id = lc.id) {after} ORDER BY lc.id",
         "lc.id",
     )
+
+    def new_pair(row):
+        if not row[5]:
+            return BROKEN_ALIAS
+        return None if row[1] is None else (row[1], row[2])
+
     return _compare(
         "conversations",
         old,
         new,
         lambda r: (r[0], pairs.get(r[0]), _dt(r[1]), _dt(r[2])),
-        lambda r: (r[0], None if r[1] is None else (r[1], r[2]), _dt(r[3]), _dt(r[4])),
+        lambda r: (r[0], new_pair(r), _dt(r[3]), _dt(r[4])),
     )
 
 

@@ -325,8 +325,12 @@ def old_database(transactional_db, settings):
     call_command("migrate", verbosity=0)
 
 
-def _assert_everything_carried(migration_started: datetime, migration_ended: datetime):
-    """Row by row: what every old row became."""
+def _assert_everything_carried(migration_started: datetime, migration_ended: datetime, *, aliases: bool = True):
+    """Row by row: what every old row became.
+
+    `aliases`: the map holds aliases (`legacy_dm` 0005 and later). Before that the later old id of a pair (4,
+    of the same pair as 1) maps to no pair; from then on it names the pair too, as an alias of 1.
+    """
     assert Message.objects.filter(legacy_id__isnull=False).count() == len(OLD_MESSAGES)
     assert set(Message.objects.values_list("id", flat=True)) >= {row[0] for row in OLD_MESSAGES}
     assert User.objects.filter(id__in=[u[0] for u in OLD_USERS]).count() == len(OLD_USERS)
@@ -386,10 +390,16 @@ def _assert_everything_carried(migration_started: datetime, migration_ended: dat
     assert m[8] not in Message.objects.visible_to(alice)
     assert m[7] not in Message.objects.visible_to(alice) and m[7] in Message.objects.visible_to(bob)
 
-    conversations = {c.id: (c.user_low_id, c.user_high_id) for c in LegacyConversation.objects.filter(id__lte=5)}
-    assert conversations == {1: (1, 2), 2: (None, None), 3: (None, None), 4: (None, None), 5: (3, 4)}
-    assert LegacyConversation.objects.get(id=1).updated_at == _utc("2022-01-10 08:00:00")
-    assert LegacyConversation.objects.get(id=5).created_at == _utc("2022-01-05 07:00:00")
+    # (values_list: before 0005 the model's alias_of column is not there yet)
+    conversations = LegacyConversation.objects.filter(id__lte=5)
+    pairs = {id_: (low, high) for id_, low, high in conversations.values_list("id", "user_low_id", "user_high_id")}
+    duplicate = (1, 2) if aliases else (None, None)
+    assert pairs == {1: (1, 2), 2: (None, None), 3: (None, None), 4: duplicate, 5: (3, 4)}
+    if aliases:
+        assert dict(conversations.values_list("id", "alias_of_id")) == {1: None, 2: None, 3: None, 4: 1, 5: None}
+    assert conversations.values_list("updated_at", flat=True).get(id=1) == _utc("2022-01-10 08:00:00")
+    assert conversations.values_list("created_at", flat=True).get(id=5) == _utc("2022-01-05 07:00:00")
+    assert conversations.values_list("created_at", flat=True).get(id=4) == _utc("2022-01-04 07:00:00")
 
 
 def test_migrate_carries_every_old_row_and_back(old_database):
@@ -470,7 +480,7 @@ def test_interrupted_copy_resumes_and_verify_reports_differences(old_database, c
     assert "to copy: users 0, direct_messages 9, conversations 5" in out
     assert "verification passed" in out
     started = datetime(2000, 1, 1, tzinfo=UTC)
-    _assert_everything_carried(started, datetime.now(UTC))
+    _assert_everything_carried(started, datetime.now(UTC), aliases=False)  # the map has no alias_of yet
     assert Message.objects.get(id=2).reply_to_id == 1
 
     # A second run copies nothing.
@@ -495,6 +505,14 @@ def test_interrupted_copy_resumes_and_verify_reports_differences(old_database, c
     assert "verification passed" in capsys.readouterr().out
     assert Message.objects.get(id=7).body == "See the attached plan."
     assert Message.objects.get(id=1).read_at == _utc("2022-01-01 10:05:00")
+
+    # The rest of the migrations: 0006 makes the later old id of a pair, carried without one, an alias.
+    call_command("migrate", verbosity=0)
+    _assert_everything_carried(started, datetime.now(UTC))
+    call_command("copy_legacy_messages", "--dry-run", "--verify")
+    out = capsys.readouterr().out
+    assert "to copy: users 0, direct_messages 0, conversations 0" in out
+    assert "verification passed" in out
 
 
 def test_catch_up_carries_what_old_servers_wrote_after_the_migration(old_database, capsys):
@@ -523,12 +541,28 @@ def test_catch_up_carries_what_old_servers_wrote_after_the_migration(old_databas
         )
         cursor.execute("INSERT INTO conversations (id, created_at) VALUES (6, '2026-11-26 08:05:00')")
         cursor.execute("INSERT INTO conversation_participants (conversation_id, user_id) VALUES (6, 7), (6, 1)")
+        # A second conversation of alice and bob, and one of bob and dave, whose pair the new system named first.
+        cursor.execute(
+            "INSERT INTO conversations (id, created_at) VALUES (7, '2026-11-26 08:06:00'), (8, '2026-11-26 08:07:00')"
+        )
+        cursor.execute(
+            "INSERT INTO conversation_participants (conversation_id, user_id) VALUES (7, 2), (7, 1), (8, 4), (8, 2)"
+        )
+    bob_and_dave = LegacyConversation.objects.create(user_low_id=2, user_high_id=4)
 
     call_command("copy_legacy_messages", "--dry-run")
-    assert "to copy: users 1, direct_messages 2, conversations 1, replies 0, state 3" in capsys.readouterr().out
+    assert "to copy: users 1, direct_messages 2, conversations 3, replies 0, state 3" in capsys.readouterr().out
     call_command("copy_legacy_messages", "--verify")
     out = capsys.readouterr().out
     assert "verification passed" in out, out
+    carried = LegacyConversation.objects.filter(id__in=[1, 4, 6, 7, 8])
+    assert {c.id: (c.user_low_id, c.user_high_id, c.alias_of_id) for c in carried} == {
+        1: (1, 2, None),
+        4: (1, 2, 1),
+        6: (1, 7, None),
+        7: (1, 2, 1),
+        8: (2, 4, bob_and_dave.id),
+    }
 
     frank = User.objects.get(id=7)
     assert frank.username == "frank" and check_password("old-secret-of-frank", frank.password)
@@ -538,10 +572,32 @@ def test_catch_up_carries_what_old_servers_wrote_after_the_migration(old_databas
     assert Message.objects.get(id=9).sender_deleted_at == _utc("2026-11-26 08:04:00")
     assert Message.objects.get(id=2).read_at == _utc("2022-01-01 11:00:00")
     assert Message.objects.get(id=8).read_at == alice_reads_on_the_new_system  # never undone
-    assert (LegacyConversation.objects.get(id=6).user_low_id, LegacyConversation.objects.get(id=6).user_high_id) == (
-        1,
-        7,
-    )
+
+    # An alias pointing at another pair's conversation is found and named.
+    LegacyConversation.objects.filter(id=8).update(alias_of_id=1)
+    with pytest.raises(CommandError):
+        call_command("copy_legacy_messages", "--dry-run", "--verify")
+    out = capsys.readouterr().out
+    assert "conversations: DIFFERS" in out and "differing (carried columns not equal): 1, ids 8" in out
+    LegacyConversation.objects.filter(id=8).update(alias_of_id=bob_and_dave.id)
+
+    # A later old id of a pair left without its pair (as 0003 carries it) is found, counted and made an alias.
+    LegacyConversation.objects.filter(id=7).update(user_low_id=None, user_high_id=None, alias_of_id=None)
+    with pytest.raises(CommandError):
+        call_command("copy_legacy_messages", "--dry-run", "--verify")
+    out = capsys.readouterr().out
+    assert "to copy: users 0, direct_messages 0, conversations 1," in out
+    assert "differing (carried columns not equal): 1, ids 7" in out
+    call_command("copy_legacy_messages", "--verify")
+    out = capsys.readouterr().out
+    assert "copied: users 0, direct_messages 0, conversations 1," in out and "verification passed" in out
+    assert LegacyConversation.objects.values_list("user_low_id", "user_high_id", "alias_of_id").get(id=7) == (1, 2, 1)
+
+    # Backwards removes the carried ids, aliases included; the pair the new system named stays (with its users,
+    # who wrote on the new system).
+    Message.objects.create(sender_id=2, recipient_id=4, body="Written on the new system")
+    call_command("migrate", "legacy_dm", "0002", verbosity=0)
+    assert list(LegacyConversation.objects.values_list("id", flat=True)) == [bob_and_dave.id]
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="lock_timeout is PostgreSQL's")

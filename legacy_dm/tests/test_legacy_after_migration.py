@@ -81,10 +81,23 @@ def test_old_conversation_ids_still_name_their_pair(old_database):  # noqa: F811
         if {r[1], r[2]} == {1, 2} and ((r[1] == 1 and not r[11]) or (r[2] == 1 and not r[12]))
     ]
     assert [row["id"] for row in messages] == sorted(between)
-    # The old conversation of carol and dave is theirs; the one-participant conversation answers 404.
+    # The old conversation of carol and dave is theirs; the one- and three-participant ones answer 404.
     assert client_for(dave).get("/api/messaging/conversations/5").status_code == 200
     assert client_for(alice).get("/api/messaging/conversations/5").status_code == 404
     assert client_for(alice).get("/api/messaging/conversations/2").status_code == 404
-    # Listing uses the old id for the pair, never a second one.
-    listed = client_for(alice).get("/api/messaging/conversations").json()
-    assert 1 in [row["id"] for row in listed]
+    assert client_for(alice).get("/api/messaging/conversations/3").status_code == 404
+    # Old conversation 4 was a second conversation of alice and bob: its id names their pair too.
+    assert sorted(OLD_CONVERSATIONS[4]) == sorted(OLD_CONVERSATIONS[1])
+    for viewer in (alice, User.objects.get(pk=2)):
+        duplicate = client_for(viewer).get("/api/messaging/conversations/4")
+        assert duplicate.status_code == 200
+        assert duplicate.json()["id"] == 4
+        assert [p["id"] for p in duplicate.json()["participants"]] == sorted(OLD_CONVERSATIONS[4])
+    through_4 = client_for(alice).get("/api/messaging/conversations/4/messages").json()
+    assert [row["id"] for row in through_4] == [row["id"] for row in messages]
+    assert {row["conversation_id"] for row in through_4} == {4}
+    # Listing uses the pair's lowest old id, once, never the later one nor a new one.
+    listed = [row["id"] for row in client_for(alice).get("/api/messaging/conversations").json()]
+    assert listed.count(1) == 1 and 4 not in listed
+    opened = client_for(alice).post("/api/messaging/conversations", {"participant_ids": [2]}, format="json")
+    assert opened.status_code == 200 and opened.json()["id"] == 1
