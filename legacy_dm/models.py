@@ -151,7 +151,8 @@ class LegacyConversation(models.Model):
                 name="legacy_conversation_alias_has_pair",
             ),
             models.CheckConstraint(
-                condition=Q(user_low__isnull=True, user_high__isnull=True) | Q(user_low__lt=F("user_high")),
+                condition=Q(user_low__isnull=True, user_high__isnull=True)
+                | Q(user_low__isnull=False, user_high__isnull=False, user_low__lt=F("user_high")),
                 name="legacy_conversation_ordered_pair",
             ),
         ]

@@ -16,6 +16,26 @@ class Migration(migrations.Migration):
             model_name="legacyconversation",
             name="legacy_conversation_one_id_per_pair",
         ),
+        # A half pair (one user, the other NULL) passed the old check, as a comparison with NULL is not false.
+        migrations.RemoveConstraint(
+            model_name="legacyconversation",
+            name="legacy_conversation_ordered_pair",
+        ),
+        migrations.AddConstraint(
+            model_name="legacyconversation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("user_high__isnull", True), ("user_low__isnull", True)),
+                    models.Q(
+                        ("user_high__isnull", False),
+                        ("user_low__isnull", False),
+                        ("user_low__lt", models.F("user_high")),
+                    ),
+                    _connector="OR",
+                ),
+                name="legacy_conversation_ordered_pair",
+            ),
+        ),
         migrations.AddField(
             model_name="legacyconversation",
             name="alias_of",

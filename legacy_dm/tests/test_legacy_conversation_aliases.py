@@ -160,3 +160,11 @@ def test_the_map_holds_one_canonical_id_per_pair_and_aliases_with_their_pair(old
         LegacyConversation.objects.create(id=47, alias_of=canonical)
     # An old conversation of one or three people still maps to no pair.
     LegacyConversation.objects.create(id=48)
+
+
+def test_the_map_refuses_a_half_pair_or_an_unordered_one(alice, bob):
+    """A comparison with NULL is not false, so the pair check names both halves explicitly."""
+    low, high = sorted([alice.pk, bob.pk])
+    for pair in ({"user_low_id": low}, {"user_high_id": high}, {"user_low_id": high, "user_high_id": low}):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            LegacyConversation.objects.create(**pair)
