@@ -125,3 +125,25 @@ def test_schema_and_docs_are_public(client):
     assert docs.status_code == 200
     assert b"swagger-ui" in docs.content
     assert b"cdn." not in docs.content
+
+
+def test_changing_the_password_revokes_access_tokens(client, alice):
+    access = obtain(client).json()["access"]
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
+    assert client.get("/api/auth/me/").status_code == 200
+    alice.set_password("a-brand-new-passphrase")
+    alice.save()
+    assert client.get("/api/auth/me/").status_code == 401
+
+
+def test_a_bcrypt_hash_is_upgraded_at_login_and_the_new_token_works(client, alice, settings):
+    """Carried users log in with their old bcrypt hash; the upgrade on that login does not revoke the token."""
+    import bcrypt
+
+    alice.password = "bcrypt$" + bcrypt.hashpw(b"old-password", bcrypt.gensalt(rounds=4)).decode()
+    alice.save()
+    access = obtain(client, password="old-password").json()["access"]
+    alice.refresh_from_db()
+    assert not alice.password.startswith("bcrypt$")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
+    assert client.get("/api/auth/me/").status_code == 200
