@@ -2,9 +2,32 @@
 
 import django.db.models.deletion
 import django.db.models.functions.datetime
+from django.conf import settings
 from django.db import migrations, models
 
 import legacy_dm.models
+
+OLD_TABLES = ("direct_messages", "conversation_participants", "conversations", "users")
+
+
+def keep_old_rows(apps, schema_editor):
+    """Reversing this migration drops the old tables: refuse while they hold rows.
+
+    Unapplying `legacy_dm` down to zero on the old production database would destroy the only copy of the
+    old data; `migrate legacy_dm 0002` is the rollback of the carry. Empty tables (a fresh database, the
+    tests) are dropped as usual. `LEGACY_ALLOW_DROPPING_OLD_TABLES=1` drops them anyway.
+    """
+    if getattr(settings, "LEGACY_ALLOW_DROPPING_OLD_TABLES", False):
+        return
+    with schema_editor.connection.cursor() as cursor:
+        for table in OLD_TABLES:
+            cursor.execute(f"SELECT 1 FROM {schema_editor.connection.ops.quote_name(table)} LIMIT 1")
+            if cursor.fetchone():
+                raise RuntimeError(
+                    f"Refusing to drop the old table {table!r}: it holds the old system's rows. "
+                    "Roll back the carry with `migrate legacy_dm 0002`; set LEGACY_ALLOW_DROPPING_OLD_TABLES=1 "
+                    "to drop the old tables on purpose."
+                )
 
 
 class Migration(migrations.Migration):
@@ -91,4 +114,6 @@ class Migration(migrations.Migration):
                 "db_table": "conversation_participants",
             },
         ),
+        # Last, so that on the way back it runs first, before any table is dropped.
+        migrations.RunPython(migrations.RunPython.noop, keep_old_rows),
     ]
