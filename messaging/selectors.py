@@ -368,8 +368,13 @@ def search_messages(*, user, query: str, filters: dict) -> RankedResults:
     return RankedResults(filterset.search(query))
 
 
+def blocks(*, blocker, blocked) -> QuerySet[UserBlock]:
+    """The block of `blocked` by `blocker` (either may be an expression such as `OuterRef("pk")`)."""
+    return UserBlock.objects.filter(blocker=blocker, blocked=blocked)
+
+
 def is_blocked(*, blocker, blocked) -> bool:
-    return UserBlock.objects.filter(blocker=blocker, blocked=blocked).exists()
+    return blocks(blocker=blocker, blocked=blocked).exists()
 
 
 def blocked_users(*, user) -> QuerySet[User]:
