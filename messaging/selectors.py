@@ -238,9 +238,13 @@ def attach_last_messages(*, user, rows) -> list[Conversation]:
     if not rows:
         return []
     partner_ids = [row["partner_id"] for row in rows]
-    candidates = visible_messages(user=user).filter(
-        Q(sender=user, recipient__in=partner_ids) | Q(sender__in=partner_ids, recipient=user),
-        created_at__in={row["last_activity_at"] for row in rows},
+    candidates = (
+        visible_messages(user=user)
+        .filter(
+            Q(sender=user, recipient__in=partner_ids) | Q(sender__in=partner_ids, recipient=user),
+            created_at__in={row["last_activity_at"] for row in rows},
+        )
+        .order_by()  # picked per partner below: no ORDER BY to compile or sort
     )
     last_at = {row["partner_id"]: row["last_activity_at"] for row in rows}
     by_partner = {}
