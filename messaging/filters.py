@@ -70,13 +70,17 @@ class MessageSearchFilterSet(django_filters.FilterSet):
 
     def search(self, query: str):
         """The filtered messages matching `query`, best match first (newest first among equals)."""
-        queryset = self.qs
-        if connection.vendor == "postgresql":
-            search_query = SearchQuery(query, search_type="websearch", config=SEARCH_CONFIG)
-            vector = body_search_vector()
-            return (
-                queryset.filter(SearchVectorExact(vector, search_query))
-                .annotate(rank=SearchRank(vector, search_query))
-                .order_by("-rank", "-created_at", "-id")
-            )
-        return queryset.filter(body__icontains=query).order_by("-created_at", "-id")
+        return ranked_matches(self.qs, query)
+
+
+def ranked_matches(queryset, query: str):
+    """The messages of `queryset` matching `query`, best match first (newest first among equals)."""
+    if connection.vendor == "postgresql":
+        search_query = SearchQuery(query, search_type="websearch", config=SEARCH_CONFIG)
+        vector = body_search_vector()
+        return (
+            queryset.filter(SearchVectorExact(vector, search_query))
+            .annotate(rank=SearchRank(vector, search_query))
+            .order_by("-rank", "-created_at", "-id")
+        )
+    return queryset.filter(body__icontains=query).order_by("-created_at", "-id")
