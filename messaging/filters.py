@@ -1,24 +1,38 @@
 """Search filters (django-filter) and the full-text match: PostgreSQL FTS with ranking, a plain match elsewhere."""
 
 import django_filters
-from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector, SearchVectorExact
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorExact, SearchVectorField
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Expression, Q
 
 from .models import Message
 
-# Must match the expression of the GIN index created in migration 0002 for PostgreSQL to use it.
+# The configuration of the stored vector (migration 0006): a query must be parsed with the same one.
 SEARCH_CONFIG = "english"
 
 
+class StoredBodyVector(Expression):
+    """`messaging_message.body_tsv`: the body's full-text vector, stored by PostgreSQL (migration 0006).
+
+    Not a model field: the generated column exists on PostgreSQL only. Filtering on it uses its GIN index,
+    and ranking reads it instead of parsing every matching body again.
+    """
+
+    output_field = SearchVectorField()
+
+    def as_sql(self, compiler, connection):
+        alias = compiler.query.get_initial_alias()  # the message table of this (sub)query
+        return f"{compiler.quote_name_unless_alias(alias)}.body_tsv", []
+
+
 def body_search_vector():
-    return SearchVector("body", config=SEARCH_CONFIG)
+    return StoredBodyVector()
 
 
 def body_matches(query: str):
     """A filter condition: the body matches `query`, as the search does (no ranking).
 
-    Full text on PostgreSQL (with the GIN index of migration 0002), a case-insensitive substring elsewhere.
+    Full text on PostgreSQL (the stored vector and its GIN index), a case-insensitive substring elsewhere.
     """
     if connection.vendor == "postgresql":
         return SearchVectorExact(
@@ -56,14 +70,17 @@ class MessageSearchFilterSet(django_filters.FilterSet):
 
     def search(self, query: str):
         """The filtered messages matching `query`, best match first (newest first among equals)."""
-        queryset = self.qs
-        if connection.vendor == "postgresql":
-            search_query = SearchQuery(query, search_type="websearch", config=SEARCH_CONFIG)
-            vector = body_search_vector()
-            return (
-                queryset.annotate(search=vector)
-                .filter(search=search_query)
-                .annotate(rank=SearchRank(vector, search_query))
-                .order_by("-rank", "-created_at", "-id")
-            )
-        return queryset.filter(body__icontains=query).order_by("-created_at", "-id")
+        return ranked_matches(self.qs, query)
+
+
+def ranked_matches(queryset, query: str):
+    """The messages of `queryset` matching `query`, best match first (newest first among equals)."""
+    if connection.vendor == "postgresql":
+        search_query = SearchQuery(query, search_type="websearch", config=SEARCH_CONFIG)
+        vector = body_search_vector()
+        return (
+            queryset.filter(SearchVectorExact(vector, search_query))
+            .annotate(rank=SearchRank(vector, search_query))
+            .order_by("-rank", "-created_at", "-id")
+        )
+    return queryset.filter(body__icontains=query).order_by("-created_at", "-id")

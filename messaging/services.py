@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from . import selectors
@@ -45,12 +46,17 @@ def check_attachment_size(size: int) -> None:
 def active_recipient(*, sender, recipient_id) -> User:
     """The user `sender` may message: active, not `sender`, not blocking `sender`; else the error to show."""
     try:
-        recipient = User.objects.get(pk=int(recipient_id), is_active=True)
+        # The block is read with the recipient: one query per send, not two.
+        recipient = (
+            User.objects.filter(is_active=True)
+            .annotate(blocks_sender=Exists(selectors.blocks(blocker=OuterRef("pk"), blocked=sender)))
+            .get(pk=int(recipient_id))
+        )
     except (User.DoesNotExist, TypeError, ValueError, OverflowError):
         raise ValidationError({"recipient_id": ["No active user with this id."]}) from None
     if recipient.pk == sender.pk:
         raise ValidationError({"recipient_id": ["You cannot send a message to yourself."]})
-    if selectors.is_blocked(blocker=recipient, blocked=sender):
+    if recipient.blocks_sender:
         raise PermissionDenied("This user does not accept messages from you.")
     return recipient
 

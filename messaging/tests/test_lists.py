@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from messaging.models import Message, UserBlock
@@ -193,9 +194,47 @@ def test_search_rejects_bad_input(alice_client, payload):
 
 def test_search_query_count(alice_client, alice, bob, django_assert_max_num_queries):
     Message.objects.bulk_create(Message(sender=bob, recipient=alice, body=f"needle {i}") for i in range(200))
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(3):  # the token's user, the first ids with their count, the page
         response = search(alice_client, query="needle")
     assert response.json()["count"] == 200
+
+
+def test_search_pages_cover_every_match_once_in_order(alice_client, alice, bob):
+    """Pages past the matches read with the count are read on their own, in the same order."""
+    Message.objects.bulk_create(
+        Message(sender=bob, recipient=alice, body=f"needle {i}", created_at=at(i)) for i in range(250)
+    )
+    pages = [search_page(alice_client, page, query="needle") for page in (1, 2, 3)]
+    assert [page["count"] for page in pages] == [250, 250, 250]
+    ids = [m["id"] for page in pages for m in page["results"]]
+    expected = list(
+        Message.objects.filter(body__startswith="needle").order_by("-created_at", "-id").values_list("id", flat=True)
+    )
+    assert ids == expected  # equal ranks: newest first
+    assert search_page(alice_client, 4, query="needle") is None  # past the end: 404
+
+
+def search_page(client, page, **payload):
+    response = client.post(f"/api/messages/search?page={page}&page_size=100", payload, format="json")
+    return response.json() if response.status_code == 200 else None
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="ranking is PostgreSQL full-text search")
+def test_search_ranks_better_matches_first_then_newest(alice_client, alice, bob):
+    once_new = MessageFactory(sender=bob, recipient=alice, body="the budget is fine", created_at=at(1))
+    twice_old = MessageFactory(sender=bob, recipient=alice, body="budget, budget and more budgets", created_at=at(90))
+    once_old = MessageFactory(sender=alice, recipient=bob, body="a budget", created_at=at(60))
+    results = search(alice_client, query="budget").json()["results"]
+    assert [m["id"] for m in results] == [twice_old.pk, once_new.pk, once_old.pk]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the stored vector is a PostgreSQL generated column")
+def test_search_follows_a_changed_body(alice_client, alice, bob):
+    """The stored search vector is kept by the database: a changed body is found by its new words only."""
+    message = MessageFactory(sender=bob, recipient=alice, body="lunch on friday")
+    Message.objects.filter(pk=message.pk).update(body="dinner on saturday")
+    assert search(alice_client, query="lunch").json()["count"] == 0
+    assert [m["id"] for m in search(alice_client, query="dinner").json()["results"]] == [message.pk]
 
 
 # --- participants ---------------------------------------------------------------------------------------------

@@ -258,3 +258,10 @@ def test_anonymous_cannot_send(bob):
     assert (
         APIClient().post("/api/messages/send", {"recipient_id": bob.pk, "body": "x"}, format="json").status_code == 401
     )
+
+
+def test_send_query_count(alice_client, bob, django_assert_num_queries):
+    """The token's user, the recipient with whether they block the sender, the insert (in its savepoint)."""
+    with django_assert_num_queries(5) as captured:
+        response = send(alice_client, recipient_id=bob.pk, body="counted")
+    assert response.status_code == 201, [query["sql"] for query in captured.captured_queries]
