@@ -147,3 +147,14 @@ def test_a_bcrypt_hash_is_upgraded_at_login_and_the_new_token_works(client, alic
     assert not alice.password.startswith("bcrypt$")
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
     assert client.get("/api/auth/me/").status_code == 200
+
+
+def test_a_carried_bcrypt_password_longer_than_72_bytes_logs_in_and_a_wrong_one_is_401(client, alice):
+    """The old service cut passwords at bcrypt's 72 bytes; bcrypt 5 would raise (a 500) instead."""
+    import bcrypt
+
+    long_password = "correct horse battery staple " * 4  # 116 bytes
+    alice.password = "bcrypt$" + bcrypt.hashpw(long_password.encode()[:72], bcrypt.gensalt(rounds=4)).decode()
+    alice.save()
+    assert obtain(client, password="x" * 200).status_code == 401
+    assert obtain(client, password=long_password).status_code == 200
