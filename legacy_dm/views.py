@@ -13,13 +13,13 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.authentication import JWTAuthentication
 
+from config.parsers import JSONParser
 from config.throttles import SendRateThrottle
 from messaging import selectors, services
 from messaging.serializers import MarkedReadSerializer, UnreadCountSerializer

@@ -460,3 +460,11 @@ def test_messaging_someone_who_blocked_you_is_refused_with_a_detail(alice_client
     assert set(response.json()) == {"detail"} and isinstance(response.json()["detail"], str)
     assert not Message.objects.exists()
     assert_deprecated(response)
+
+
+@pytest.mark.parametrize("content_type", ["application/json", ""])
+def test_deeply_nested_json_is_a_422_not_a_500(alice_client, content_type):
+    raw = b"[" * 100_000 + b"]" * 100_000
+    for path in ("/api/direct-messages/", "/api/messaging/conversations"):
+        response = alice_client.generic("POST", path, raw, content_type=content_type)
+        assert_422(response, ["body"])
