@@ -1,6 +1,6 @@
 """The /api/messages/* endpoints: parse input, call one selector or service, shape the output."""
 
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from config.throttles import SendRateThrottle
 
 from . import selectors, services
-from .attachments import content_disposition
+from .attachments import checked_content_type, content_disposition, sanitize_filename
 from .models import Message
 from .pagination import NewestFirstCursorPagination, PageNumberPagination
 from .serializers import (
@@ -197,14 +197,17 @@ class BlockView(APIView):
 
 
 def attachment_response(message) -> HttpResponse:
-    """The attachment of `message` as a download: never rendered inline, never sniffed."""
-    from django.http import Http404
+    """The attachment of `message` as a download: never rendered inline, never sniffed.
 
+    The name and type are checked again here, as on the way in: rows carried from the old system kept the
+    name and type the old clients claimed, and a header must never carry what a client wrote unchecked.
+    """
     if not message.has_attachment:
         raise Http404("This message has no attachment.")
-    response = HttpResponse(bytes(message.attachment_data), content_type=message.attachment_content_type)
-    response["Content-Disposition"] = content_disposition(message.attachment_name)
-    response["Content-Length"] = str(message.attachment_size)
+    data = bytes(message.attachment_data)
+    response = HttpResponse(data, content_type=checked_content_type(message.attachment_content_type, data))
+    response["Content-Disposition"] = content_disposition(sanitize_filename(message.attachment_name))
+    response["Content-Length"] = str(len(data))
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "sandbox; default-src 'none'"
     response["Cache-Control"] = "private, no-store"

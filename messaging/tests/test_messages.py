@@ -132,3 +132,22 @@ def test_session_authentication_works(alice, message):
     client = APIClient()
     client.force_login(alice)
     assert client.get(f"/api/messages/{message.pk}").status_code == 200
+
+
+def test_a_carried_attachment_is_served_with_a_checked_name_and_type(alice, bob, bob_client):
+    """Carried rows kept what old clients claimed; the download checks it as sending does."""
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
+    message = AttachmentMessageFactory(
+        sender=alice,
+        recipient=bob,
+        legacy_id=77,
+        attachment_name='../evil"\r\nSet-Cookie: x=1.html',
+        attachment_content_type="text/html",
+        attachment_data=png,
+    )
+    response = bob_client.get(f"/api/messages/{message.pk}/attachment")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/png"
+    disposition = response["Content-Disposition"]
+    assert "\r" not in disposition and "\n" not in disposition and "../" not in disposition
+    assert "Set-Cookie" not in response.cookies
