@@ -23,9 +23,7 @@ class LoginView(TokenObtainPairView):
 
 
 class LogoutView(APIView):
-    """Blacklist a refresh token so it can no longer be used."""
-
-    permission_classes = [AllowAny]
+    """Blacklist a refresh token so it can no longer be used (an authenticated call, as the contract says)."""
 
     @extend_schema(request=LogoutSerializer, responses={205: None})
     def post(self, request):

@@ -77,14 +77,24 @@ def test_verify_accepts_valid_and_rejects_garbage(client, alice):
 
 
 def test_logout_kills_the_refresh_token(client, alice):
-    refresh = obtain(client).json()["refresh"]
+    tokens = obtain(client).json()
+    refresh = tokens["refresh"]
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
     assert client.post("/api/auth/logout/", {"refresh": refresh}, format="json").status_code == 205
     assert client.post("/api/auth/token/refresh/", {"refresh": refresh}, format="json").status_code == 401
     assert client.post("/api/auth/logout/", {"refresh": refresh}, format="json").status_code == 401
 
 
-def test_logout_without_token_is_400(client):
+def test_logout_without_token_is_400(client, alice):
+    client.force_authenticate(alice)
     assert client.post("/api/auth/logout/", {}, format="json").status_code == 400
+
+
+def test_logout_needs_authentication(client, alice):
+    """Not in the contract's list of public endpoints."""
+    refresh = obtain(client).json()["refresh"]
+    assert client.post("/api/auth/logout/", {"refresh": refresh}, format="json").status_code == 401
+    assert client.post("/api/auth/token/refresh/", {"refresh": refresh}, format="json").status_code == 200
 
 
 def test_register_creates_an_active_user_who_can_log_in(client):
