@@ -168,3 +168,14 @@ def test_a_carried_bcrypt_password_longer_than_72_bytes_logs_in_and_a_wrong_one_
     alice.save()
     assert obtain(client, password="x" * 200).status_code == 401
     assert obtain(client, password=long_password).status_code == 200
+
+
+def test_registration_that_loses_a_race_for_the_username_is_a_400(alice):
+    """The check before the insert can pass for two requests at once; the database decides, as a 400."""
+    from django.core.exceptions import ValidationError
+
+    from users.services import register_user
+
+    with pytest.raises(ValidationError) as error:
+        register_user(username="alice", email="other@example.com", password="a-long-enough-passphrase")
+    assert "username" in error.value.message_dict
