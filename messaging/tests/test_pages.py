@@ -225,11 +225,24 @@ def test_bodies_are_escaped(alice_web, alice, bob):
         assert "&lt;script&gt;alert(" in content, path
 
 
-def test_thread_with_unknown_user_or_self_is_404(alice_web, alice):
+def test_thread_with_unknown_user_is_404(alice_web, alice):
     response = alice_web.get("/inbox/with/999999/")
     assert response.status_code == 404
     assert b"Not found" in response.content
-    assert alice_web.get(f"/inbox/with/{alice.pk}/").status_code == 404
+
+
+def test_carried_messages_to_oneself_are_listed_and_readable_but_not_writable(alice_web, alice):
+    """The old system allowed them; the inbox lists the self-pair, so its link must open it (read-only)."""
+    note = MessageFactory(sender=alice, recipient=alice, body="note to self", legacy_id=5)
+    inbox = alice_web.get("/inbox/").content.decode()
+    assert f'href="/inbox/with/{alice.pk}/' in inbox
+    page = alice_web.get(f"/inbox/with/{alice.pk}/")
+    assert page.status_code == 200
+    assert f'data-message-id="{note.pk}"' in page.content.decode()
+    assert b'name="body"' not in page.content
+    refused = alice_web.post(f"/inbox/with/{alice.pk}/", {"body": "another note"})
+    assert refused.status_code == 400
+    assert Message.objects.filter(sender=alice).count() == 1
 
 
 def test_other_users_messages_are_404(alice_web, bob, carol):
