@@ -15,6 +15,10 @@ def _received_visible(user) -> Q:
     return Q(recipient=user, recipient_deleted_at__isnull=True, hidden_at__isnull=True)
 
 
+# A reply quotes this much of the message it answers.
+PREVIEW_CHARS = 100
+
+
 class MessageQuerySet(models.QuerySet):
     def visible_to(self, user):
         """The one visibility rule: what `user` may see.
@@ -185,6 +189,12 @@ class Message(models.Model):
         return (self.sender_id == user.pk and self.sender_deleted_at is None) or (
             self.recipient_id == user.pk and self.recipient_deleted_at is None
         )
+
+    def preview_for(self, viewer) -> str | None:
+        """The first characters of the body as quoted in a reply; None where `viewer` may not see the message."""
+        if viewer is None or not self.is_visible_to(viewer):
+            return None
+        return self.body[:PREVIEW_CHARS]
 
     @property
     def has_attachment(self) -> bool:

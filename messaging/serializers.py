@@ -13,8 +13,6 @@ from users.serializers import UserSerializer
 
 from .services import AttachmentInput, check_attachment_size
 
-BODY_PREVIEW_CHARS = 100
-
 
 class ReplyToSerializer(serializers.Serializer):
     id = serializers.IntegerField()
@@ -30,9 +28,7 @@ class ReplyToSerializer(serializers.Serializer):
 
 def body_preview(message, *, viewer) -> str | None:
     """None when the replied-to message is hidden or deleted by the viewer: its text is not theirs to see."""
-    if viewer is None or not message.is_visible_to(viewer):
-        return None
-    return message.body[:BODY_PREVIEW_CHARS]
+    return message.preview_for(viewer)
 
 
 def reply_to_representation(message, *, viewer) -> dict:

@@ -28,7 +28,6 @@ from .forms import ComposeForm, MessageForm, PeopleSearchForm, SearchForm
 PAGE_SIZE = 20
 # The compose page lists at most this many people; the search box narrows the list.
 MAX_LISTED_PARTICIPANTS = 200
-REPLY_PREVIEW_CHARS = 100
 # Pages load only what they serve: stylesheet, images and forms from this server, no script at all.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; "
@@ -163,11 +162,7 @@ def thread(request, user_id):
     thread_messages = list(reversed(newest_first))
     for message in thread_messages:
         reply_to = message.reply_to
-        message.reply_preview = (
-            reply_to.body[:REPLY_PREVIEW_CHARS]
-            if reply_to is not None and reply_to.is_visible_to(request.user)
-            else None
-        )
+        message.reply_preview = reply_to.preview_for(request.user) if reply_to is not None else None
 
     replying_to = None
     reply_to_id = form["reply_to"].value()
