@@ -238,6 +238,11 @@ SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 # The Content-Security-Policy of HTML responses that set none of their own (config/middleware.py).
 CONTENT_SECURITY_POLICY = "default-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+# The inbox and login pages run no script at all: a stricter policy than the default (admin, error pages).
+PAGES_CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'; img-src 'self' data:"
+)
 
 LOGGING = {
     "version": 1,

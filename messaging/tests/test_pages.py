@@ -374,4 +374,4 @@ def test_odd_query_strings_are_harmless(alice_web, bob):
     assert alice_web.get("/inbox/search/?q=%00abc").status_code == 200
     response = alice_web.get("/inbox/search/?q=" + "x" * 600)
     assert response.status_code == 200
-    assert b"Ensure this value has at most 500 characters" in response.content
+    assert b"Ensure this value has at most 200 characters" in response.content

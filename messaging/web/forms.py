@@ -34,4 +34,4 @@ class PeopleSearchForm(forms.Form):
 
 
 class SearchForm(forms.Form):
-    q = forms.CharField(label="Search messages", required=False, max_length=500)
+    q = forms.CharField(label="Search messages", required=False, max_length=200)  # as the API

@@ -7,6 +7,7 @@ here they become form errors, messages-framework notices or the 404 page, never 
 from functools import wraps
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -29,10 +30,6 @@ PAGE_SIZE = 20
 # The compose page lists at most this many people; the search box narrows the list.
 MAX_LISTED_PARTICIPANTS = 200
 # Pages load only what they serve: stylesheet, images and forms from this server, no script at all.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; "
-    "form-action 'self'; frame-ancestors 'none'; img-src 'self' data:"
-)
 
 
 def content_security_policy(view):
@@ -42,7 +39,7 @@ def content_security_policy(view):
     def wrapped(request, *args, **kwargs):
         response = view(request, *args, **kwargs)
         if "Content-Security-Policy" not in response:
-            response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+            response["Content-Security-Policy"] = settings.PAGES_CONTENT_SECURITY_POLICY
         return response
 
     return wrapped
