@@ -1,0 +1,52 @@
+"""Throttle counters are shared by every server process when REDIS_URL is set."""
+
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+REDIS = ("127.0.0.1", 6379)
+
+
+def redis_is_up() -> bool:
+    try:
+        socket.create_connection(REDIS, timeout=0.5).close()
+    except OSError:
+        return False
+    return True
+
+
+def cache_in_a_new_process(env: dict) -> dict:
+    """What a fresh server process reads from the environment, and whether it sees a counter set by another."""
+    code = (
+        "import django, json, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings'); django.setup();"
+        "from django.conf import settings; from django.core.cache import cache;"
+        "cache.set('relay-test-shared', 'x', 30) if os.environ.get('WRITE') else None;"
+        "print(json.dumps({'backend': settings.CACHES['default']['BACKEND'], 'seen': cache.get('relay-test-shared')}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=True
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_without_redis_url_each_process_counts_alone():
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    assert cache_in_a_new_process(env)["backend"].endswith("LocMemCache")
+
+
+@pytest.mark.skipif(not redis_is_up(), reason="no Redis server on 127.0.0.1:6379")
+def test_with_redis_url_a_counter_set_by_one_process_is_seen_by_another():
+    import os
+
+    env = {**os.environ, "REDIS_URL": "redis://127.0.0.1:6379/15"}
+    writer = cache_in_a_new_process({**env, "WRITE": "1"})
+    reader = cache_in_a_new_process(env)
+    assert writer["backend"].endswith("RedisCache")
+    assert reader["seen"] == "x"
