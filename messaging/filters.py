@@ -59,7 +59,7 @@ class MessageSearchFilterSet(django_filters.FilterSet):
         super().__init__(*args, **kwargs)
 
     def filter_with_user(self, queryset, name, value):
-        return queryset.filter(Q(sender=self.user, recipient_id=value) | Q(sender_id=value, recipient=self.user))
+        return queryset.between(self.user, int(value))
 
     def filter_has_attachment(self, queryset, name, value):
         return queryset.filter(attachment_size__isnull=not value)
