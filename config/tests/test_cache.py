@@ -1,6 +1,7 @@
 """Throttle counters are shared by every server process when REDIS_URL is set."""
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -35,16 +36,12 @@ def cache_in_a_new_process(env: dict) -> dict:
 
 
 def test_without_redis_url_each_process_counts_alone():
-    import os
-
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
     assert cache_in_a_new_process(env)["backend"].endswith("LocMemCache")
 
 
 @pytest.mark.skipif(not redis_is_up(), reason="no Redis server on 127.0.0.1:6379")
 def test_with_redis_url_a_counter_set_by_one_process_is_seen_by_another():
-    import os
-
     env = {**os.environ, "REDIS_URL": "redis://127.0.0.1:6379/15"}
     writer = cache_in_a_new_process({**env, "WRITE": "1"})
     reader = cache_in_a_new_process(env)
