@@ -101,6 +101,16 @@ DATABASES = {
         conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
     )
 }
+# PostgreSQL: parameters bound by the server and statements prepared by psycopg once a connection has run
+# them 5 times, so with DB_CONN_MAX_AGE the hot queries skip PostgreSQL's parser and planner (planning cost
+# more than running most of them). Queries whose best plan depends on their parameters opt out
+# (config.db.planned_per_call). Off (DB_PREPARED_STATEMENTS=0) behind a pooler that can't keep them.
+DB_PREPARED_STATEMENTS = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(
+    "DB_PREPARED_STATEMENTS", True
+)
+if DB_PREPARED_STATEMENTS:
+    DATABASES["default"]["ENGINE"] = "config.postgresql"  # Django's, batching to the 65,535-parameter limit
+    DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "users.User"

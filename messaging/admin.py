@@ -66,13 +66,13 @@ class EstimatedCountPaginator(Paginator):
 
 
 def log_changes(request, objects, message: str) -> None:
-    """Django's admin log (each object's History): one CHANGE entry per object, in one INSERT.
+    """Django's admin log (each object's History): one CHANGE entry per object, an INSERT per batch.
 
     `ModelAdmin.log_change` does the same one object at a time; an action may cover thousands.
     """
-    if objects:
+    for batch in services.batches(objects):
         LogEntry.objects.log_actions(
-            user_id=request.user.pk, queryset=objects, action_flag=CHANGE, change_message=message
+            user_id=request.user.pk, queryset=batch, action_flag=CHANGE, change_message=message
         )
 
 

@@ -13,6 +13,8 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from config.db import planned_per_call
+
 from .models import Message, UserBlock
 
 User = get_user_model()
@@ -321,7 +323,10 @@ class RankedResults:
 
     def count(self) -> int:
         if self._count is None:
-            rows = list(self.queryset.annotate(total=Window(Count("*"))).values_list("pk", "total")[: self.prefetch])
+            with planned_per_call():  # a common word and a rare one need different plans
+                rows = list(
+                    self.queryset.annotate(total=Window(Count("*"))).values_list("pk", "total")[: self.prefetch]
+                )
             self._head = [pk for pk, _ in rows]
             self._count = rows[0][1] if rows else 0
         return self._count
@@ -334,8 +339,8 @@ class RankedResults:
             len(self._head) == self._count or (stop is not None and stop <= len(self._head))
         ):
             return self._head[offset:stop]
-        ids = self.queryset.values_list("pk", flat=True)
-        return list(ids[offset:stop])
+        with planned_per_call():
+            return list(self.queryset.values_list("pk", flat=True)[offset:stop])
 
     def _messages(self, ids: list[int]) -> list[Message]:
         if not ids:

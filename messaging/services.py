@@ -37,6 +37,24 @@ class AttachmentInput:
     data: bytes
 
 
+# PostgreSQL takes at most 65,535 parameters in a statement bound by the server (DB_PREPARED_STATEMENTS):
+# actions on many objects (a moderator hiding a spam wave) go in batches.
+BATCH_SIZE = 5_000
+
+
+def batches(objects, size: int = BATCH_SIZE):
+    """`objects` (any sequence) in lists of at most `size`."""
+    objects = list(objects)
+    for start in range(0, len(objects), size):
+        yield objects[start : start + size]
+
+
+def pk_batches(objects, size: int = BATCH_SIZE):
+    """The primary keys of `objects` in lists of at most `size`."""
+    for batch in batches(objects, size):
+        yield [obj.pk for obj in batch]
+
+
 def check_attachment_size(size: int) -> None:
     """Refuse an attachment over the limit, before its bytes are read or decoded where possible."""
     if size > settings.MESSAGING_MAX_ATTACHMENT_BYTES:
@@ -167,22 +185,33 @@ def hide_messages(*, moderator, messages, reason: str) -> int:
     if not reason:
         raise ValidationError({"reason": ["Say why the message is hidden."]})
     now = timezone.now()
-    return Message.objects.filter(pk__in=[m.pk for m in messages], hidden_at__isnull=True).update(
-        hidden_at=now, hidden_by=moderator, hidden_reason=reason[:1000], updated_at=now
+    return sum(
+        Message.objects.filter(pk__in=ids, hidden_at__isnull=True).update(
+            hidden_at=now, hidden_by=moderator, hidden_reason=reason[:1000], updated_at=now
+        )
+        for ids in pk_batches(messages)
     )
 
 
 @transaction.atomic
 def unhide_messages(*, moderator, messages) -> int:
-    return Message.objects.filter(pk__in=[m.pk for m in messages], hidden_at__isnull=False).update(
-        hidden_at=None, hidden_by=None, hidden_reason="", updated_at=timezone.now()
+    now = timezone.now()
+    return sum(
+        Message.objects.filter(pk__in=ids, hidden_at__isnull=False).update(
+            hidden_at=None, hidden_by=None, hidden_reason="", updated_at=now
+        )
+        for ids in pk_batches(messages)
     )
 
 
 @transaction.atomic
 def resolve_reports(*, moderator, reports, status=MessageReport.Status.RESOLVED) -> int:
-    return MessageReport.objects.filter(pk__in=[r.pk for r in reports], status=MessageReport.Status.OPEN).update(
-        status=status, resolved_at=timezone.now(), resolved_by=moderator
+    now = timezone.now()
+    return sum(
+        MessageReport.objects.filter(pk__in=ids, status=MessageReport.Status.OPEN).update(
+            status=status, resolved_at=now, resolved_by=moderator
+        )
+        for ids in pk_batches(reports)
     )
 
 

@@ -331,6 +331,20 @@ def test_hide_across_all_filtered_messages_logs_each(mod_client, alice, bob, car
     assert LogEntry.objects.filter(action_flag=CHANGE).count() == 3
 
 
+def test_hide_and_unhide_a_spam_wave_larger_than_one_statement_takes(mod_client, alice, carol):
+    """Ids go in batches: PostgreSQL binds at most 65,535 parameters, and a log entry takes 7 of them."""
+    count = 10_000
+    Message.objects.bulk_create(Message(sender=carol, recipient=alice, body=f"buy now {i}") for i in range(count))
+    for action, extra in (("hide_messages", {"apply": "1", "reason": "spam wave"}), ("unhide_messages", {})):
+        response = mod_client.post(
+            f"{CHANGELIST}?q=carol",
+            {"action": action, "_selected_action": [Message.objects.first().pk], "select_across": "1", **extra},
+        )
+        assert response.status_code == 302
+    assert Message.objects.filter(hidden_at__isnull=True).count() == count
+    assert LogEntry.objects.filter(action_flag=CHANGE).count() == 2 * count
+
+
 def test_staff_who_may_only_view_cannot_hide(client, alice, bob):
     """Hiding needs the hide permission, not just "view message"."""
     viewer = UserFactory(username="viewer", is_staff=True)
