@@ -1,7 +1,7 @@
 """Reads: every query that shows messages to a user goes through `visible_messages` (the one visibility rule)."""
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -239,18 +239,9 @@ def attach_last_messages(*, user, rows) -> list[Conversation]:
     rows = list(rows)
     if not rows:
         return []
-    partner_ids = [row["partner_id"] for row in rows]
-    candidates = (
-        visible_messages(user=user)
-        .filter(
-            Q(sender=user, recipient__in=partner_ids) | Q(sender__in=partner_ids, recipient=user),
-            created_at__in={row["last_activity_at"] for row in rows},
-        )
-        .order_by()  # picked per partner below: no ORDER BY to compile or sort
-    )
     last_at = {row["partner_id"]: row["last_activity_at"] for row in rows}
     by_partner = {}
-    for message in candidates:
+    for message in _messages_at(user=user, partner_ids=list(last_at), times=list(dict.fromkeys(last_at.values()))):
         partner_id = message.partner_of(user).pk
         if message.created_at != last_at.get(partner_id):
             continue  # another partner's last time
@@ -270,6 +261,91 @@ def attach_last_messages(*, user, rows) -> list[Conversation]:
             )
         )
     return conversations
+
+
+# What `visible_messages` loads of a listed message, its people and the message it replies to.
+_MESSAGE_COLUMNS = [f.attname for f in Message._meta.concrete_fields if f.name != "attachment_data"]
+_PERSON_COLUMNS = [f.attname for f in User._meta.concrete_fields if f.name in _LISTED_USER_FIELDS]
+_ROW_LAYOUT = (
+    ("message", Message, _MESSAGE_COLUMNS),
+    ("sender", User, _PERSON_COLUMNS),
+    ("recipient", User, _PERSON_COLUMNS),
+    ("reply_to", Message, _MESSAGE_COLUMNS),
+)
+# (database vendor, number of partners, number of times) -> the compiled query; pages hold at most 100 rows,
+# so a few hundred shapes at most, and the cache starts over past that.
+_AT_TEMPLATES = {}
+_AT_TEMPLATES_MAX = 256
+_STAND_IN_TIME = datetime(1, 1, 1, tzinfo=UTC)  # plus k microseconds: never a message's time
+
+
+def _messages_at(*, user, partner_ids: list[int], times: list) -> list[Message]:
+    """The messages visible to `user`, exchanged with one of `partner_ids`, sent at one of `times`.
+
+    The messages `visible_messages` would give for that filter, with the same columns loaded (their people
+    and the message they reply to joined in). A conversation list asks this on every request, and compiling
+    the query (the visibility rule, the pairs, three joins) took the ORM four times as long as PostgreSQL
+    took to run it. So it is compiled once per database vendor and number of partners and times, with
+    stand-in values, and run again with the request's values in their place; the compiler that built it
+    converts the rows (times on SQLite) as it would have (`get_converters` and `apply_converters`, what its
+    own `results_iter` does), and `Model.from_db` builds the instances as a QuerySet does.
+    `test_last_messages_are_loaded_as_the_lists_load_messages` compares them with `visible_messages`.
+    """
+    time_field = Message._meta.get_field("created_at")
+
+    def prepared(value):
+        return time_field.get_db_prep_value(value, connection)
+
+    key = (connection.vendor, len(partner_ids), len(times))
+    template = _AT_TEMPLATES.get(key)
+    if template is None:
+        stand_in_partners = [_STAND_IN_ID - 1 - k for k in range(len(partner_ids))]
+        stand_in_times = [_STAND_IN_TIME + timedelta(microseconds=k) for k in range(len(times))]
+        columns = [
+            column if part == "message" else f"{part}__{column}"
+            for part, _, part_columns in _ROW_LAYOUT
+            for column in part_columns
+        ]
+        queryset = (
+            Message.objects.visible_to(_STAND_IN_ID)
+            .filter(
+                Q(sender=_STAND_IN_ID, recipient__in=stand_in_partners)
+                | Q(sender__in=stand_in_partners, recipient=_STAND_IN_ID),
+                created_at__in=stand_in_times,
+            )
+            .order_by()  # picked per partner by the caller: no ORDER BY to compile or sort
+            .values_list(*columns)
+        )
+        compiler = queryset.query.get_compiler(connection=connection)
+        sql, params = compiler.as_sql()
+        converters = compiler.get_converters([expression for expression, _, _ in compiler.select])
+        stand_ins = [_STAND_IN_ID, *stand_in_partners, *map(prepared, stand_in_times)]
+        if len(_AT_TEMPLATES) >= _AT_TEMPLATES_MAX:
+            _AT_TEMPLATES.clear()
+        template = _AT_TEMPLATES[key] = (sql, tuple(params), stand_ins, compiler, converters)
+    sql, params, stand_ins, compiler, converters = template
+    values = dict(zip(stand_ins, [user.pk, *partner_ids, *map(prepared, times)], strict=True))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [values.get(param, param) for param in params])
+        rows = cursor.fetchall()
+    if converters:  # what the ORM does to the values it reads (times from text on SQLite)
+        rows = compiler.apply_converters(rows, converters)
+    db = connection.alias
+    return [_message_from_row(row, db=db) for row in rows]
+
+
+def _message_from_row(row, *, db: str) -> Message:
+    """A message with its people and the message it replies to, from a row of `_messages_at`."""
+    objects, start = {}, 0
+    for part, model, columns in _ROW_LAYOUT:
+        values = row[start : start + len(columns)]
+        start += len(columns)
+        if values[0] is not None:  # the primary key; None: no message replied to
+            objects[part] = model.from_db(db, columns, values)
+    message = objects["message"]
+    message.sender, message.recipient = objects["sender"], objects["recipient"]
+    message.reply_to = objects.get("reply_to")
+    return message
 
 
 def participants_for(*, user, search: str = "") -> QuerySet[User]:

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from messaging import selectors
 from messaging.models import Message, UserBlock
-from messaging.tests.factories import MessageFactory
+from messaging.tests.factories import AttachmentMessageFactory, MessageFactory
 from users.tests.factories import UserFactory, client_for
 
 pytestmark = pytest.mark.django_db
@@ -107,6 +107,38 @@ def test_last_message_of_each_conversation_is_the_newest_visible_one(people_and_
         expected = {row["partner_id"]: row["last_id"] for row in _expected_rows(user)}
         conversations = selectors.attach_last_messages(user=user, rows=selectors.conversation_rows(user=user))
         assert {c.participant.pk: c.last_message.pk for c in conversations} == expected
+
+
+def test_last_messages_are_loaded_as_the_lists_load_messages(people_and_messages):
+    """`attach_last_messages` builds its messages from a precompiled query: the same values, the same deferred
+    fields (no attachment bytes, only the listed fields of people) as `visible_messages` gives."""
+    user, other = people_and_messages[:2]
+    replied = MessageFactory(sender=other, recipient=user, body="the question")
+    AttachmentMessageFactory(sender=user, recipient=other, body="the answer", reply_to=replied)
+    checked = 0
+    for person in people_and_messages:
+        for conversation in selectors.attach_last_messages(user=person, rows=selectors.conversation_rows(user=person)):
+            built = conversation.last_message
+            loaded = selectors.visible_messages(user=person).get(pk=built.pk)
+            assert built.get_deferred_fields() == loaded.get_deferred_fields() == {"attachment_data"}
+            for field in Message._meta.concrete_fields:
+                if field.name != "attachment_data":
+                    assert getattr(built, field.attname) == getattr(loaded, field.attname), field.name
+            for role in ("sender", "recipient"):
+                built_person, loaded_person = getattr(built, role), getattr(loaded, role)
+                assert built_person.get_deferred_fields() == loaded_person.get_deferred_fields()
+                assert (built_person.pk, built_person.username, built_person.display_name) == (
+                    loaded_person.pk,
+                    loaded_person.username,
+                    loaded_person.display_name,
+                )
+            if loaded.reply_to is None:
+                assert built.reply_to is None
+            else:
+                assert built.reply_to.preview_for(person) == loaded.reply_to.preview_for(person)
+                assert built.reply_to.get_deferred_fields() == loaded.reply_to.get_deferred_fields()
+            checked += 1
+    assert checked >= len(people_and_messages)
 
 
 def test_thread_is_every_visible_message_of_the_pair_newest_first(people_and_messages):
