@@ -1,7 +1,7 @@
 """Reads: every query that shows messages to a user goes through `visible_messages` (the one visibility rule)."""
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -13,7 +13,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from config.db import planned_per_call
+from config.db import planned_per_call, precompiled_rows
 
 from .models import Message, UserBlock
 
@@ -272,11 +272,6 @@ _ROW_LAYOUT = (
     ("recipient", User, _PERSON_COLUMNS),
     ("reply_to", Message, _MESSAGE_COLUMNS),
 )
-# (database vendor, number of partners, number of times) -> the compiled query; pages hold at most 100 rows,
-# so a few hundred shapes at most, and the cache starts over past that.
-_AT_TEMPLATES = {}
-_AT_TEMPLATES_MAX = 256
-_STAND_IN_TIME = datetime(1, 1, 1, tzinfo=UTC)  # plus k microseconds: never a message's time
 
 
 def _messages_at(*, user, partner_ids: list[int], times: list) -> list[Message]:
@@ -285,51 +280,28 @@ def _messages_at(*, user, partner_ids: list[int], times: list) -> list[Message]:
     The messages `visible_messages` would give for that filter, with the same columns loaded (their people
     and the message they reply to joined in). A conversation list asks this on every request, and compiling
     the query (the visibility rule, the pairs, three joins) took the ORM four times as long as PostgreSQL
-    took to run it. So it is compiled once per database vendor and number of partners and times, with
-    stand-in values, and run again with the request's values in their place; the compiler that built it
-    converts the rows (times on SQLite) as it would have (`get_converters` and `apply_converters`, what its
-    own `results_iter` does), and `Model.from_db` builds the instances as a QuerySet does.
+    took to run it: it is precompiled per number of partners and times (`config.db.precompiled_rows`), and
+    `Model.from_db` builds the instances as a QuerySet does.
     `test_last_messages_are_loaded_as_the_lists_load_messages` compares them with `visible_messages`.
     """
-    time_field = Message._meta.get_field("created_at")
+    columns = [
+        column if part == "message" else f"{part}__{column}"
+        for part, _, part_columns in _ROW_LAYOUT
+        for column in part_columns
+    ]
 
-    def prepared(value):
-        return time_field.get_db_prep_value(value, connection)
-
-    key = (connection.vendor, len(partner_ids), len(times))
-    template = _AT_TEMPLATES.get(key)
-    if template is None:
-        stand_in_partners = [_STAND_IN_ID - 1 - k for k in range(len(partner_ids))]
-        stand_in_times = [_STAND_IN_TIME + timedelta(microseconds=k) for k in range(len(times))]
-        columns = [
-            column if part == "message" else f"{part}__{column}"
-            for part, _, part_columns in _ROW_LAYOUT
-            for column in part_columns
-        ]
-        queryset = (
-            Message.objects.visible_to(_STAND_IN_ID)
+    def build(user_id, *values):
+        partners, at = values[: len(partner_ids)], values[len(partner_ids) :]
+        return (
+            Message.objects.visible_to(user_id)
             .filter(
-                Q(sender=_STAND_IN_ID, recipient__in=stand_in_partners)
-                | Q(sender__in=stand_in_partners, recipient=_STAND_IN_ID),
-                created_at__in=stand_in_times,
+                Q(sender=user_id, recipient__in=partners) | Q(sender__in=partners, recipient=user_id), created_at__in=at
             )
             .order_by()  # picked per partner by the caller: no ORDER BY to compile or sort
             .values_list(*columns)
         )
-        compiler = queryset.query.get_compiler(connection=connection)
-        sql, params = compiler.as_sql()
-        converters = compiler.get_converters([expression for expression, _, _ in compiler.select])
-        stand_ins = [_STAND_IN_ID, *stand_in_partners, *map(prepared, stand_in_times)]
-        if len(_AT_TEMPLATES) >= _AT_TEMPLATES_MAX:
-            _AT_TEMPLATES.clear()
-        template = _AT_TEMPLATES[key] = (sql, tuple(params), stand_ins, compiler, converters)
-    sql, params, stand_ins, compiler, converters = template
-    values = dict(zip(stand_ins, [user.pk, *partner_ids, *map(prepared, times)], strict=True))
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [values.get(param, param) for param in params])
-        rows = cursor.fetchall()
-    if converters:  # what the ORM does to the values it reads (times from text on SQLite)
-        rows = compiler.apply_converters(rows, converters)
+
+    rows = precompiled_rows(("messages_at", len(partner_ids), len(times)), build, user.pk, *partner_ids, *times)
     db = connection.alias
     return [_message_from_row(row, db=db) for row in rows]
 
