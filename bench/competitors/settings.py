@@ -35,5 +35,10 @@ DATABASES = {
         "PORT": _url.port or 5432,
     }
 }
+# The database options Relay runs with (config/settings.py, DB_PREPARED_STATEMENTS): server-side parameters and
+# prepared statements, where the app's Django can use them (psycopg 3; pinax's Django 3.2 speaks psycopg2).
+# Set BENCH_COMPETITORS_PREPARED=0 to time the apps with Django's defaults instead.
+if COMPETITOR == "postman" and os.environ.get("BENCH_COMPETITORS_PREPARED", "1") != "0":
+    DATABASES["default"]["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 5}
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 POSTMAN_AUTO_MODERATE_AS = True
