@@ -191,6 +191,7 @@ def main(argv=None):
         from .http import run_http
 
         http = run_http(subjects=subjects, duration=args.http_duration, log=log)
+        _vacuum(log=log)  # the send run's messages are deleted; their dead rows would slow the user's lists
 
     competitors = {"skipped": "--skip-competitors"}
     if not args.skip_competitors:
