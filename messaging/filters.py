@@ -3,16 +3,19 @@
 import django_filters
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorExact, SearchVectorField
 from django.db import connection
-from django.db.models import Expression, Q
+from django.db.models import BooleanField, Expression, Q
 
 from .models import Message
 
-# The configuration of the stored vector (migration 0006): a query must be parsed with the same one.
+# The configuration of the stored vector (migration 0007): a query must be parsed with the same one.
 SEARCH_CONFIG = "english"
+# The lexeme of the stored vector naming a user who may see the message (migration 0007 writes the same).
+VISIBLE_TO_LEXEME = "vis {user_id}"
 
 
-class StoredBodyVector(Expression):
-    """`messaging_message.body_tsv`: the body's full-text vector, stored by PostgreSQL (migration 0006).
+class StoredSearchVector(Expression):
+    """`messaging_message.search_tsv`: the body's full-text vector, stored by PostgreSQL (migration 0007),
+    with a `vis <user id>` lexeme for each user who may see the message.
 
     Not a model field: the generated column exists on PostgreSQL only. Filtering on it uses its GIN index,
     and ranking reads it instead of parsing every matching body again.
@@ -22,11 +25,36 @@ class StoredBodyVector(Expression):
 
     def as_sql(self, compiler, connection):
         alias = compiler.query.get_initial_alias()  # the message table of this (sub)query
-        return f"{compiler.quote_name_unless_alias(alias)}.body_tsv", []
+        return f"{compiler.quote_name_unless_alias(alias)}.search_tsv", []
 
 
 def body_search_vector():
-    return StoredBodyVector()
+    return StoredSearchVector()
+
+
+class MatchesVisibleTo(Expression):
+    """A condition: the stored vector matches `query` AND names `user_id` among those who may see the message.
+
+    One GIN lookup that intersects the query's words with the user's messages inside the index. The lexeme
+    is bound as a `tsquery` literal (not parsed: it holds a space, which no parsed word can).
+    """
+
+    output_field = BooleanField()
+
+    def __init__(self, query: SearchQuery, user_id: int):
+        super().__init__()
+        self.query, self.user_id = query, int(user_id)
+
+    def resolve_expression(self, *args, **kwargs):
+        resolved = self.copy()
+        resolved.query = self.query.resolve_expression(*args, **kwargs)
+        return resolved
+
+    def as_sql(self, compiler, connection):
+        vector_sql, vector_params = compiler.compile(body_search_vector())
+        query_sql, query_params = compiler.compile(self.query)
+        lexeme = "'" + VISIBLE_TO_LEXEME.format(user_id=self.user_id) + "'"
+        return f"{vector_sql} @@ ({query_sql} && %s::tsquery)", [*vector_params, *query_params, lexeme]
 
 
 def body_matches(query: str):
@@ -68,19 +96,19 @@ class MessageSearchFilterSet(django_filters.FilterSet):
         unread = Q(recipient=self.user, read_at__isnull=True)
         return queryset.filter(unread) if value else queryset.exclude(unread)
 
-    def search(self, query: str):
-        """The filtered messages matching `query`, best match first (newest first among equals)."""
-        return ranked_matches(self.qs, query)
 
+def ranked_matches(queryset, query: str, *, user):
+    """The messages of `queryset` (messages visible to `user`) matching `query`, best match first (newest
+    first among equals).
 
-def ranked_matches(queryset, query: str):
-    """The messages of `queryset` matching `query`, best match first (newest first among equals)."""
+    On PostgreSQL the match is looked up with `user`'s lexeme (`MatchesVisibleTo`); `queryset` still states
+    the visibility rule, so the lexeme only makes the lookup fast and never widens the result.
+    """
     if connection.vendor == "postgresql":
         search_query = SearchQuery(query, search_type="websearch", config=SEARCH_CONFIG)
-        vector = body_search_vector()
         return (
-            queryset.filter(SearchVectorExact(vector, search_query))
-            .annotate(rank=SearchRank(vector, search_query))
+            queryset.filter(MatchesVisibleTo(search_query, user.pk))
+            .annotate(rank=SearchRank(body_search_vector(), search_query))
             .order_by("-rank", "-created_at", "-id")
         )
     return queryset.filter(body__icontains=query).order_by("-created_at", "-id")

@@ -425,7 +425,7 @@ def search_messages(*, user, query: str, filters: dict) -> RankedResults:
         if not filterset.is_valid():
             raise ValidationError(filterset.errors)
         queryset = filterset.qs
-    return RankedResults(ranked_matches(queryset, query))
+    return RankedResults(ranked_matches(queryset, query, user=user))
 
 
 def blocks(*, blocker, blocked) -> QuerySet[UserBlock]:

@@ -237,6 +237,51 @@ def test_search_follows_a_changed_body(alice_client, alice, bob):
     assert [m["id"] for m in search(alice_client, query="dinner").json()["results"]] == [message.pk]
 
 
+def test_search_follows_deletes_hides_and_unhides_for_each_side(alice, bob, carol, moderator_for_search):
+    """Search finds exactly the matching messages the visibility rule lets each user see, as rows change.
+
+    On PostgreSQL the stored vector names who may see a message (migration 0007): it must follow deletes
+    and hides on either side, and a query naming its lexeme's words must not reach other users' messages.
+    """
+    from messaging import selectors, services
+
+    messages = [
+        MessageFactory(sender=alice, recipient=bob, body="budget review one"),
+        MessageFactory(sender=bob, recipient=alice, body="budget review two"),
+        MessageFactory(sender=carol, recipient=bob, body="budget review three"),
+        MessageFactory(sender=alice, recipient=carol, body=f"vis {bob.pk} budget review four"),
+    ]
+
+    def expected(user, query_words):
+        return {
+            m.pk for m in Message.objects.all() if m.is_visible_to(user) and all(word in m.body for word in query_words)
+        }
+
+    def found(user, query):
+        return {m.pk for m in selectors.search_messages(user=user, query=query, filters={})}
+
+    def check():
+        for user in (alice, bob, carol):
+            assert found(user, "budget review") == expected(user, ["budget", "review"]), user.username
+            assert found(user, f"vis {bob.pk}") == expected(user, ["vis", str(bob.pk)]), user.username
+
+    check()
+    services.delete_for_user(user=bob, message_id=messages[0].pk)
+    services.delete_for_user(user=alice, message_id=messages[1].pk)
+    check()
+    services.hide_messages(moderator=moderator_for_search, messages=[messages[2]], reason="spam")
+    check()
+    services.unhide_messages(moderator=moderator_for_search, messages=[messages[2]])
+    check()
+    services.delete_conversation_for_user(user=carol, other=alice)
+    check()
+
+
+@pytest.fixture
+def moderator_for_search(db):
+    return UserFactory(username="mod", is_staff=True)
+
+
 # --- participants ---------------------------------------------------------------------------------------------
 
 
