@@ -31,9 +31,8 @@ def planned_per_call(using: str = "default"):
 
 
 _STAND_IN_INT = -2_000_000_001  # minus k: never an id (ids are positive) nor another parameter of a query
-_STAND_IN_TIME = datetime(
-    2, 1, 1, tzinfo=UTC
-)  # plus k microseconds: never a stored time; year 2 survives any UTC offset
+# Plus k microseconds: never a stored time; year 2 stays above datetime.min under any UTC offset.
+_STAND_IN_TIME = datetime(2, 1, 1, tzinfo=UTC)
 _COMPILED = {}  # (database vendor, key) -> (SQL, parameters, stand-ins as bound, compiler, converters)
 _COMPILED_MAX = 512  # keys are few (a query and a page shape); past this the cache starts over
 
