@@ -16,9 +16,9 @@ def planned_per_call(using: str = "default"):
     search for a common word (tens of thousands of postings) against a rare one. Measured on the benchmark
     data, the generic plan made a typical user's common-word search 2-4x slower.
     """
-    connection = connections[using]
-    connection.ensure_connection()
-    raw = connection.connection
+    wrapper = connections[using]
+    wrapper.ensure_connection()
+    raw = wrapper.connection
     threshold = getattr(raw, "prepare_threshold", None)  # psycopg 3; None: nothing is prepared anyway
     if threshold is None:
         yield

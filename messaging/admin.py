@@ -66,13 +66,14 @@ class EstimatedCountPaginator(Paginator):
 
 
 def log_changes(request, objects, message: str) -> None:
-    """Django's admin log (each object's History): one CHANGE entry per object, an INSERT per batch.
+    """Django's admin log (each object's History): one CHANGE entry per object, in as few INSERTs as the
+    database backend allows (`config.postgresql` batches them under PostgreSQL's parameter limit).
 
     `ModelAdmin.log_change` does the same one object at a time; an action may cover thousands.
     """
-    for batch in services.batches(objects):
+    if objects:
         LogEntry.objects.log_actions(
-            user_id=request.user.pk, queryset=batch, action_flag=CHANGE, change_message=message
+            user_id=request.user.pk, queryset=objects, action_flag=CHANGE, change_message=message
         )
 
 

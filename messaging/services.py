@@ -39,28 +39,26 @@ class AttachmentInput:
     data: bytes
 
 
-# PostgreSQL takes at most 65,535 parameters in a statement bound by the server (DB_PREPARED_STATEMENTS):
-# actions on many objects (a moderator hiding a spam wave) go in batches.
+# PostgreSQL takes at most 65,535 parameters in a statement bound by the server (DB_PREPARED_STATEMENTS), and
+# Django does not split an `__in` lookup: actions on many objects (a moderator hiding a spam wave) go in batches.
 BATCH_SIZE = 5_000
-
-
-def batches(objects, size: int = BATCH_SIZE):
-    """`objects` (any sequence) in lists of at most `size`."""
-    objects = list(objects)
-    for start in range(0, len(objects), size):
-        yield objects[start : start + size]
 
 
 def pk_batches(objects, size: int = BATCH_SIZE):
     """The primary keys of `objects` in lists of at most `size`."""
-    for batch in batches(objects, size):
-        yield [obj.pk for obj in batch]
+    pks = [obj.pk for obj in objects]
+    for start in range(0, len(pks), size):
+        yield pks[start : start + size]
 
 
 def check_attachment_size(size: int) -> None:
     """Refuse an attachment over the limit, before its bytes are read or decoded where possible."""
     if size > settings.MESSAGING_MAX_ATTACHMENT_BYTES:
         raise AttachmentTooLarge(size)
+
+
+_USER_COLUMNS = [field.attname for field in User._meta.concrete_fields]
+_MAX_ID = 2**63 - 1  # a bigint primary key
 
 
 def active_recipient(*, sender, recipient_id) -> User:
@@ -82,10 +80,6 @@ def active_recipient(*, sender, recipient_id) -> User:
     if blocks_sender:
         raise PermissionDenied("This user does not accept messages from you.")
     return recipient
-
-
-_USER_COLUMNS = [field.attname for field in User._meta.concrete_fields]
-_MAX_ID = 2**63 - 1  # a bigint primary key
 
 
 def _active_recipient_query(recipient_id, sender_id):
