@@ -118,14 +118,15 @@ LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/inbox/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 
-# The bcrypt hashers come after the default so that carried bcrypt hashes of the old system are accepted
-# and upgraded to PBKDF2 on the user's next login.
+# The hashers after the default accept the old system's carried hashes (bcrypt, argon2, passlib's
+# pbkdf2-sha512: legacy_dm.copy.VERIFIABLE_PASSWORDS) and upgrade them to PBKDF2 on the user's next login.
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
     "users.hashers.LegacyBCryptPasswordHasher",
+    "users.hashers.PasslibPBKDF2SHA512PasswordHasher",
     "django.contrib.auth.hashers.ScryptPasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [

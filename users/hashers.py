@@ -1,6 +1,11 @@
-"""Password hashers for users carried from the old system."""
+"""Password hashers for users carried from the old system (its passlib hashes, checked as passlib checked them)."""
 
-from django.contrib.auth.hashers import BCryptPasswordHasher
+import base64
+import binascii
+import hashlib
+
+from django.contrib.auth.hashers import BasePasswordHasher, BCryptPasswordHasher, mask_hash
+from django.utils.crypto import constant_time_compare
 
 
 class LegacyBCryptPasswordHasher(BCryptPasswordHasher):
@@ -16,3 +21,61 @@ class LegacyBCryptPasswordHasher(BCryptPasswordHasher):
         bcrypt = self._load_library()
         data = bcrypt.hashpw(password.encode()[:72], salt)
         return f"{self.algorithm}${data.decode('ascii')}"
+
+
+def _ab64_decode(text: str) -> bytes:
+    """passlib's "adapted base64": standard base64 with `.` for `+` and no padding."""
+    text = text.replace(".", "+")
+    return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+
+
+def _ab64_encode(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii").rstrip("=").replace("+", ".")
+
+
+class PasslibPBKDF2SHA512PasswordHasher(BasePasswordHasher):
+    """passlib's `pbkdf2_sha512` (`$pbkdf2-sha512$<rounds>$<salt>$<checksum>`), stored as Django's
+    `pbkdf2-sha512$pbkdf2-sha512$...` (the algorithm name, then passlib's own text).
+
+    Only carried hashes use it: it is never the default, so a successful login upgrades the hash to the
+    default hasher. A malformed hash verifies as False rather than raising.
+    """
+
+    algorithm = "pbkdf2-sha512"
+
+    def _parts(self, encoded: str) -> tuple[int, bytes, bytes]:
+        algorithm, ident, rounds, salt, checksum = encoded.split("$")
+        if algorithm != self.algorithm or ident != self.algorithm or not rounds.isdigit():
+            raise ValueError("not a passlib pbkdf2-sha512 hash")
+        return int(rounds), _ab64_decode(salt), _ab64_decode(checksum)
+
+    def encode(self, password, salt, rounds: int = 25_000):
+        checksum = hashlib.pbkdf2_hmac("sha512", password.encode(), salt.encode(), rounds)
+        return f"{self.algorithm}${self.algorithm}${rounds}${_ab64_encode(salt.encode())}${_ab64_encode(checksum)}"
+
+    def verify(self, password, encoded):
+        try:
+            rounds, salt, checksum = self._parts(encoded)
+        except (ValueError, binascii.Error):
+            return False
+        computed = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, rounds, dklen=len(checksum))
+        return constant_time_compare(computed, checksum)
+
+    def decode(self, encoded):
+        rounds, salt, checksum = self._parts(encoded)
+        return {"algorithm": self.algorithm, "iterations": rounds, "salt": salt, "hash": checksum}
+
+    def safe_summary(self, encoded):
+        decoded = self.decode(encoded)
+        return {
+            "algorithm": decoded["algorithm"],
+            "iterations": decoded["iterations"],
+            "salt": mask_hash(_ab64_encode(decoded["salt"])),
+            "hash": mask_hash(_ab64_encode(decoded["hash"])),
+        }
+
+    def must_update(self, encoded):
+        return True
+
+    def harden_runtime(self, password, encoded):
+        """Nothing to even out: these hashes are only ever verified, and upgraded on the first login."""

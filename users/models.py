@@ -2,12 +2,25 @@
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class User(AbstractUser):
     """A person who sends and receives messages; also staff and moderators (the admin)."""
 
+    # Wider than Django's 128: hashes carried from the old service in forms Django verifies (passlib's
+    # pbkdf2-sha512 is about 145 characters with its prefix) must fit.
+    password = models.CharField(_("password"), max_length=255)
     display_name = models.CharField(max_length=150, blank=True)
+    # The old service's password hash, verbatim, where the carry found no Django hasher to verify it: the
+    # account got an unusable password instead, and its owner sets a new one. NULL for everyone else
+    # (an empty string is an old hash that was empty).
+    legacy_password = models.TextField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The old service's password hash that could not be carried (the account's password is unusable).",
+    )
 
     class Meta:
         db_table = "users_user"

@@ -4,6 +4,7 @@ These tests take the database back to before the new tables existed, so they are
 database back to fully migrated when they end (the `old_database` fixture).
 """
 
+import itertools
 import time
 from datetime import UTC, datetime
 
@@ -335,7 +336,8 @@ def _assert_everything_carried(migration_started: datetime, migration_ended: dat
     assert set(Message.objects.values_list("id", flat=True)) >= {row[0] for row in OLD_MESSAGES}
     assert User.objects.filter(id__in=[u[0] for u in OLD_USERS]).count() == len(OLD_USERS)
 
-    alice, bob, carol, dave = (User.objects.get(id=i) for i in (1, 2, 3, 4))
+    users = User.objects.defer("legacy_password")  # (not there before users 0002)
+    alice, bob, carol, dave = (users.get(id=i) for i in (1, 2, 3, 4))
     assert (alice.username, alice.email, alice.display_name) == ("alice", "alice@example.com", "Alice Liddell")
     assert (alice.is_staff, alice.is_superuser, alice.is_active) == (False, False, True)
     assert alice.date_joined == _utc("2021-03-04 05:06:07")
@@ -347,7 +349,7 @@ def _assert_everything_carried(migration_started: datetime, migration_ended: dat
     assert bob.password.startswith("bcrypt$$2b$04$") and check_password("old-secret-of-bob", bob.password)
 
     for placeholder_id in (5, 6):
-        placeholder = User.objects.get(id=placeholder_id)
+        placeholder = users.get(id=placeholder_id)
         assert placeholder.username == f"deleted-user-{placeholder_id}"
         assert placeholder.is_active is False
         assert not placeholder.has_usable_password()
@@ -454,7 +456,12 @@ def test_interrupted_copy_resumes_and_verify_reports_differences(old_database, c
     assert not User.objects.exists() and not Message.objects.exists()
 
     # A username taken by someone else on the new side is named up front, and nothing is written.
-    User.objects.create_user(id=5000, username="dave", password="x-long-enough-password")
+    with connection.cursor() as cursor:  # (raw SQL: the table is as users 0001 made it, the model is newer)
+        cursor.execute(
+            "INSERT INTO users_user (id, password, is_superuser, username, first_name, last_name, email, is_staff,"
+            " is_active, date_joined, display_name) VALUES (5000, '!', %s, 'dave', '', '', '', %s, %s, %s, '')",
+            [False, False, True, datetime.now(UTC)],
+        )
     with pytest.raises(CommandError, match=r"old user 4 \('dave'\): username taken by new user 5000"):
         call_command("copy_legacy_messages")
     assert User.objects.count() == 1 and not Message.objects.exists()
@@ -625,3 +632,161 @@ def test_a_batch_waits_for_a_lock_only_briefly_and_the_copy_resumes(old_database
     assert User.objects.filter(id__lte=4).count() == 4 and not Message.objects.exists()
     copy.copy_legacy_data(connection, batch_size=100, headroom=HEADROOM, lock_timeout_ms=200)
     assert Message.objects.count() == len(OLD_MESSAGES)
+
+
+# --- passwords: no old hash ever stops the carry ------------------------------------------------------------
+
+
+def _passlib_hashes() -> dict[str, tuple[str, str]]:
+    """Hashes the old service (passlib) wrote, made by passlib itself: username -> (hash, its password)."""
+    from passlib import hash as passlib_hash
+
+    made = {
+        "bcrypt2a": passlib_hash.bcrypt.using(ident="2a", rounds=4),
+        "bcrypt2y": passlib_hash.bcrypt.using(ident="2y", rounds=4),
+        "argon2id": passlib_hash.argon2.using(type="ID", memory_cost=1024, rounds=2),
+        "argon2i": passlib_hash.argon2.using(type="I", memory_cost=1024, rounds=2),
+        "pbkdf2": passlib_hash.pbkdf2_sha512.using(rounds=1000),
+        "pbkdf2salty": passlib_hash.pbkdf2_sha512.using(rounds=1000, salt_size=48),
+    }
+    return {name: (scheme.hash(f"old-secret-of-{name}"), f"old-secret-of-{name}") for name, scheme in made.items()}
+
+
+def _unverifiable_hashes() -> dict[str, str]:
+    """Old hashes no Django hasher verifies (other schemes, broken, hostile, empty): username -> hash."""
+    from passlib import hash as passlib_hash
+
+    return {
+        "disabled": "!",
+        "empty": "",
+        "junk": "x" * 255,
+        "spaces": "   ",
+        "unicode": "пароль-в-открытую",
+        "newline": "$2b$04$" + "a" * 52 + "\n",
+        "shortbcrypt": "$2b$04$tooshort",
+        "costly": "$2b$31$" + "a" * 53,  # cost 2^31: hours per login
+        "bcryptx": "$2x$04$" + "a" * 53,
+        "longbcrypt": "$2b$04$" + "a" * 200,
+        "hugeargon": "$argon2id$v=19$m=99999999,t=3,p=4$c2FsdHNhbHRzYWx0$" + "a" * 43,
+        "badpbkdf2": "$pbkdf2-sha512$25000$!!$" + "a" * 86,
+        "scrypt": passlib_hash.scrypt.using(rounds=4).hash("old-secret-of-scrypt"),
+        "sha512crypt": passlib_hash.sha512_crypt.using(rounds=1000).hash("old-secret-of-sha512crypt"),
+        "md5crypt": passlib_hash.md5_crypt.hash("old-secret-of-md5crypt"),
+        "plain": "old-secret-of-plain",
+    }
+
+
+def _add_old_users(hashes: dict[str, str], first_id: int) -> dict[str, int]:
+    ids = {}
+    with connection.cursor() as cursor:
+        for offset, (username, hashed) in enumerate(hashes.items()):
+            ids[username] = first_id + offset
+            cursor.execute(
+                "INSERT INTO users (id, username, email, hashed_password, created_at) VALUES (%s, %s, %s, %s, %s)",
+                [first_id + offset, username, f"{username}@example.com", hashed, "2021-06-01 00:00:00"],
+            )
+    return ids
+
+
+_client_addresses = itertools.count(1)
+
+
+def _logs_in(username: str, password: str) -> int:
+    """The status of a login; each from its own client address, clear of the per-address login limit."""
+    n = next(_client_addresses)
+    client = APIClient(REMOTE_ADDR=f"10.9.{n // 250}.{n % 250 + 1}")
+    response = client.post("/api/auth/token/", {"username": username, "password": password}, format="json")
+    assert response.status_code in (200, 401), response.content
+    return response.status_code
+
+
+def test_every_old_password_hash_is_carried_and_none_stops_the_carry(old_database, capsys):
+    """Long, odd, empty and hostile old hashes never stop the carry (PostgreSQL refused a hash over 128
+    characters with DataError before): bcrypt, argon2 and pbkdf2-sha512 log in with the old password; every
+    other hash becomes an unusable password, is kept verbatim, and its user is named by the migration and by
+    --verify, and can be given a new password.
+    """
+    verifiable = _passlib_hashes()
+    unverifiable = _unverifiable_hashes()
+    assert len(verifiable["pbkdf2"][0]) > 128 and len(unverifiable["junk"]) == 255
+    _add_old_users({name: hashed for name, (hashed, _) in verifiable.items()}, first_id=100)
+    ids = _add_old_users(unverifiable, first_id=200)
+
+    call_command("migrate", fake_initial=True)
+    output = capsys.readouterr().out
+    assert User.objects.filter(id__in=ids.values()).count() == len(unverifiable)
+    assert User.objects.filter(id__gte=100, id__lt=100 + len(verifiable)).count() == len(verifiable)
+
+    for name, (_, password) in verifiable.items():
+        user = User.objects.get(username=name)
+        assert user.has_usable_password() and user.legacy_password is None, name
+        assert _logs_in(name, "not-the-password") == 401
+        assert _logs_in(name, password) == 200, name
+        assert User.objects.get(username=name).password.startswith("md5$")  # upgraded to the default hasher
+    for name, hashed in unverifiable.items():
+        user = User.objects.get(username=name)
+        assert not user.has_usable_password(), name
+        assert user.legacy_password == hashed, name  # verbatim
+        if hashed.strip():  # (a blank password is refused as input, 400)
+            assert _logs_in(name, hashed) == 401
+        assert _logs_in(name, f"old-secret-of-{name}") == 401
+    assert _logs_in("alice", ALICE_PASSWORD) == 200  # the usual bcrypt hash still logs in
+
+    named = f"{len(unverifiable)} carried users have an old password hash that no hasher verifies"
+    assert named in output
+    assert all(f"{user_id} ({name})" in output for name, user_id in ids.items())
+    call_command("copy_legacy_messages", "--verify")
+    report = capsys.readouterr().out
+    assert "verification passed" in report and named in report
+
+    # An admin gives one of them a new password through the admin's password form; it logs in.
+    admin = APIClient()
+    admin.force_login(User.objects.get(username="bob"))
+    response = admin.post(
+        f"/admin/users/user/{ids['disabled']}/password/",
+        {"password1": "a-brand-new-passphrase", "password2": "a-brand-new-passphrase", "usable_password": "true"},
+        format="multipart",
+    )
+    assert response.status_code == 302, response.content
+    assert _logs_in("disabled", "a-brand-new-passphrase") == 200
+    assert (len(unverifiable) - 1) == len(copy.unverifiable_passwords(connection))
+
+
+def test_passwords_an_earlier_carry_left_behind_are_carried_again(old_database):
+    """A database carried by an earlier release (a pbkdf2 hash copied as it was, an unusable one without the
+    old hash kept) gets them carried by today's rule when `legacy_dm` 0007 runs again; a user who has set a
+    new password since keeps it.
+    """
+    (pbkdf2, pbkdf2_password), (argon, argon_password) = (_passlib_hashes()[k] for k in ("pbkdf2", "argon2id"))
+    _add_old_users({"pbkdf2": pbkdf2, "argon": argon, "moved_on": "!", "junk": "x" * 200}, first_id=100)
+    call_command("migrate", fake_initial=True, verbosity=0)
+    call_command("migrate", "legacy_dm", "0006", verbosity=0)  # backwards: passwords fit 128 characters again
+    assert not User.objects.get(username="pbkdf2").has_usable_password()
+    # What the rule before this release carried: the hash as it was, and no old hash kept.
+    User.objects.filter(username="argon").update(password=argon)
+    User.objects.filter(username__in=["junk", "moved_on"]).update(legacy_password=None)
+    moved_on = User.objects.get(username="moved_on")
+    moved_on.set_password("set-on-the-new-side")
+    moved_on.save()
+
+    call_command("migrate", verbosity=0)
+    assert _logs_in("pbkdf2", pbkdf2_password) == 200
+    assert _logs_in("argon", argon_password) == 200
+    assert User.objects.get(username="junk").legacy_password == "x" * 200
+    assert _logs_in("moved_on", "set-on-the-new-side") == 200
+    assert User.objects.get(username="moved_on").legacy_password is None
+    new_user = User.objects.create_user(username="erin", password="x-very-long-password")
+    assert new_user.id > 103 + HEADROOM  # the sequence still leaves room for old servers' new users
+
+
+def test_catch_up_carries_old_users_written_after_the_migration_by_the_same_rule(old_database):
+    """Old users an old server registers after the migration are carried by `copy_legacy_messages` with the
+    same password rule: a pbkdf2-sha512 hash logs in, a broken one is kept and named.
+    """
+    call_command("migrate", fake_initial=True, verbosity=0)
+    pbkdf2, password = _passlib_hashes()["pbkdf2"]
+    _add_old_users({"late": pbkdf2, "latejunk": "$2b$04$broken"}, first_id=300)
+    call_command("copy_legacy_messages", "--verify", verbosity=0)
+    assert _logs_in("late", password) == 200
+    assert User.objects.get(username="latejunk").legacy_password == "$2b$04$broken"
+    assert copy.unverifiable_passwords(connection) == [(301, "latejunk")]
