@@ -101,6 +101,17 @@ DATABASES = {
         conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
     )
 }
+# SQLite as a server database (the embedded default that every new user runs first): WAL lets readers go on
+# while one connection writes; IMMEDIATE transactions take the write lock when they begin, so two requests
+# that read and then write never deadlock on upgrading their locks (SQLite answers that at once with
+# "database is locked", whatever the timeout); and a writer waits up to SQLITE_BUSY_TIMEOUT seconds for
+# the lock instead of failing.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        transaction_mode="IMMEDIATE",
+        timeout=env_int("SQLITE_BUSY_TIMEOUT", 20),
+        init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+    )
 # PostgreSQL: parameters bound by the server and statements prepared by psycopg once a connection has run
 # them 5 times, so with DB_CONN_MAX_AGE the hot queries skip PostgreSQL's parser and planner (planning cost
 # more than running most of them). Queries whose best plan depends on their parameters opt out
