@@ -6,6 +6,8 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Greatest, Least
 from django.utils import timezone
 
+from .attachments import sanitize_filename
+
 
 def _sent_visible(user) -> Q:
     return Q(sender=user, sender_deleted_at__isnull=True, hidden_at__isnull=True)
@@ -199,6 +201,15 @@ class Message(models.Model):
     @property
     def has_attachment(self) -> bool:
         return self.attachment_size is not None
+
+    @property
+    def safe_attachment_name(self) -> str:
+        """The name the attachment is shown and downloaded under, on the API and the pages.
+
+        New attachments are stored under this name already; rows carried from the old system kept the name
+        the old clients claimed (`../../etc/passwd`), which the legacy API still shows as the old service did.
+        """
+        return sanitize_filename(self.attachment_name)
 
     @property
     def is_read(self) -> bool:

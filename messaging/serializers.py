@@ -36,7 +36,7 @@ def reply_to_representation(message, *, viewer) -> dict:
 
 
 class AttachmentMetaSerializer(serializers.Serializer):
-    name = serializers.CharField(source="attachment_name")
+    name = serializers.CharField(source="safe_attachment_name")
     content_type = serializers.CharField(source="attachment_content_type")
     size = serializers.IntegerField(source="attachment_size")
     url = serializers.SerializerMethodField()
@@ -50,7 +50,7 @@ class AttachmentMetaSerializer(serializers.Serializer):
 
 def attachment_representation(message) -> dict:
     return {
-        "name": message.attachment_name,
+        "name": message.safe_attachment_name,
         "content_type": message.attachment_content_type,
         "size": message.attachment_size,
         "url": f"/api/messages/{message.pk}/attachment",

@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from config.throttles import SendRateThrottle
 
 from . import selectors, services
-from .attachments import checked_content_type, content_disposition, sanitize_filename
+from .attachments import checked_content_type, content_disposition
 from .models import Message
 from .pagination import NewestFirstCursorPagination, PageNumberPagination
 from .serializers import (
@@ -206,7 +206,7 @@ def attachment_response(message) -> HttpResponse:
         raise Http404("This message has no attachment.")
     data = bytes(message.attachment_data)
     response = HttpResponse(data, content_type=checked_content_type(message.attachment_content_type, data))
-    response["Content-Disposition"] = content_disposition(sanitize_filename(message.attachment_name))
+    response["Content-Disposition"] = content_disposition(message.safe_attachment_name)
     response["Content-Length"] = str(len(data))
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "sandbox; default-src 'none'"
