@@ -3,8 +3,11 @@
 A `page_size` that is not an integer between 1 and the maximum is a 400, not silently replaced.
 """
 
+from datetime import UTC
+
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from rest_framework import pagination
+from rest_framework import pagination, serializers
 from rest_framework.exceptions import NotFound, ValidationError
 
 MAX_PAGE_SIZE = 100
@@ -51,7 +54,12 @@ class NewestFirstCursorPagination(StrictPageSizeMixin, pagination.CursorPaginati
     ordering = ("-created_at", "-id")
 
     def decode_cursor(self, request):
-        """DRF's decoding, plus a check that the position is a time: a forged one is a 404 like any bad cursor."""
+        """DRF's decoding, plus a check that the position is a time the database can compare with.
+
+        A position that is not a time is a 404 like any bad cursor. A time whose offset takes it past the
+        calendar in UTC (`9999-12-31T23:59:59-23:59`), which the database would be handed, is a 400 with the
+        message of an out-of-range `since`/`until` of the search.
+        """
         cursor = super().decode_cursor(request)
         if cursor is not None and cursor.position is not None:
             try:
@@ -60,4 +68,11 @@ class NewestFirstCursorPagination(StrictPageSizeMixin, pagination.CursorPaginati
                 position = None
             if position is None:
                 raise NotFound(self.invalid_cursor_message)
+            try:
+                if timezone.is_aware(position):
+                    position.astimezone(UTC)
+            except OverflowError:
+                raise serializers.ValidationError(
+                    {self.cursor_query_param: [serializers.DateTimeField.default_error_messages["overflow"]]}
+                ) from None
         return cursor

@@ -374,6 +374,43 @@ def test_a_forged_cursor_with_a_valid_position_only_pages_through_the_callers_th
     assert [row["id"] for row in response.json()["results"]] == [ours.pk]
 
 
+EDGE_OF_THE_CALENDAR = ["9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:59", "9999-12-31 23:59:59.999999-00:01"]
+
+
+@pytest.mark.parametrize("position", EDGE_OF_THE_CALENDAR)
+def test_a_cursor_time_past_the_calendar_in_utc_is_400(alice_client, alice, bob, position):
+    """A time whose offset takes it past year 9999 or before year 1 in UTC is refused like search's `since`."""
+    MessageFactory(sender=alice, recipient=bob)
+    # Encoded as DRF encodes its cursors (a raw "+" would be read as a space).
+    for cursor in (_cursor(urlencode({"p": position})), _cursor(urlencode({"o": 0, "r": 1, "p": position}))):
+        response = alice_client.get(f"/api/messages/with/{bob.pk}", {"cursor": cursor})
+        assert response.status_code == 400, cursor
+        assert response.json() == {"cursor": ["Datetime value out of range."]}
+    search = alice_client.post("/api/messages/search", {"query": "message", "since": position}, format="json")
+    assert search.status_code == 400
+    assert search.json() == {"since": ["Datetime value out of range."]}
+
+
+@pytest.mark.parametrize("position", EDGE_OF_THE_CALENDAR)
+def test_a_cursor_time_past_the_calendar_in_utc_is_400_on_the_thread_page(client, alice, bob, position):
+    MessageFactory(sender=alice, recipient=bob)
+    client.force_login(alice)
+    response = client.get(f"/inbox/with/{bob.pk}/", {"cursor": _cursor(urlencode({"p": position}))})
+    assert response.status_code == 400
+    assert "Datetime value out of range." in response.content.decode()
+
+
+def test_a_cursor_time_at_the_edge_of_the_calendar_that_stays_in_it_pages_normally(alice_client, alice, bob):
+    """Only a time past the calendar in UTC is refused: the latest and the earliest times still page."""
+    ours = MessageFactory(sender=alice, recipient=bob)
+    expected = {"9999-12-31T23:59:59+23:59": [ours.pk], "9999-12-31T23:59:59+00:00": [ours.pk]}
+    expected["0001-01-01T00:00:00-23:59"] = []  # nothing is older
+    for position, ids in expected.items():
+        response = alice_client.get(f"/api/messages/with/{bob.pk}", {"cursor": _cursor(urlencode({"p": position}))})
+        assert response.status_code == 200, position
+        assert [row["id"] for row in response.json()["results"]] == ids
+
+
 def test_huge_offsets_in_a_cursor_are_capped_not_an_error(alice_client, alice, bob):
     MessageFactory(sender=alice, recipient=bob)
     response = alice_client.get(f"/api/messages/with/{bob.pk}", {"cursor": _cursor("o=" + "9" * 30)})

@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import ValidationError as APIValidationError
 from rest_framework.request import Request
 
 from config.throttles import SendRateThrottle
@@ -156,6 +157,8 @@ def thread(request, user_id):
         )
     except NotFound:
         raise Http404("Invalid cursor.") from None
+    except APIValidationError as exc:
+        return render(request, "400.html", {"detail": " ".join(exc.detail["cursor"])}, status=400)
     thread_messages = list(reversed(newest_first))
     for message in thread_messages:
         reply_to = message.reply_to
