@@ -11,7 +11,7 @@ from rest_framework import serializers
 
 from users.serializers import UserSerializer
 
-from .services import AttachmentInput, check_attachment_size
+from .services import CONTENT_TYPE_ERROR, AttachmentInput, check_attachment_size
 
 
 class ReplyToSerializer(serializers.Serializer):
@@ -174,7 +174,7 @@ class AttachmentField(serializers.Field):
     default_error_messages = {
         "invalid": "Send a file (multipart) or an object {{name, content_type, data}} with base64 data.",
         "name": "`name` must be a non-empty string of at most 255 characters.",
-        "content_type": "`content_type` must be a string of at most 100 characters.",
+        "content_type": CONTENT_TYPE_ERROR,
         "base64": "`data` is not valid base64.",
     }
 
@@ -189,7 +189,7 @@ class AttachmentField(serializers.Field):
             self.fail("name")
         if content_type is None:
             content_type = ""
-        if not isinstance(content_type, str) or len(content_type) > 100:
+        if not isinstance(content_type, str):  # its length is checked by the service, as a multipart file's is
             self.fail("content_type")
         if not isinstance(data, str):
             self.fail("base64")

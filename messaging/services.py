@@ -57,6 +57,11 @@ def check_attachment_size(size: int) -> None:
         raise AttachmentTooLarge(size)
 
 
+# The longest content type a client may claim (in JSON or as a multipart part's header): the column's width.
+MAX_CONTENT_TYPE_CHARS = Message._meta.get_field("attachment_content_type").max_length
+CONTENT_TYPE_ERROR = f"`content_type` must be a string of at most {MAX_CONTENT_TYPE_CHARS} characters."
+
+
 _USER_COLUMNS = [field.attname for field in User._meta.concrete_fields]
 _MAX_ID = 2**63 - 1  # a bigint primary key
 
@@ -109,6 +114,8 @@ def send_message(
         )
     if not body and attachment is None:
         raise ValidationError({"body": ["A message needs a body or an attachment."]})
+    if attachment is not None and len(attachment.content_type) > MAX_CONTENT_TYPE_CHARS:
+        raise ValidationError({"attachment": [CONTENT_TYPE_ERROR]})
     recipient = active_recipient(sender=sender, recipient_id=recipient_id)
 
     reply_to = None

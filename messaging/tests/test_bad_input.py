@@ -305,6 +305,41 @@ def test_a_malformed_content_type_is_not_stored_as_given(alice_client, bob):
     assert "\n" not in Message.objects.get().attachment_content_type
 
 
+LONG_CONTENT_TYPE = "application/vnd.relay." + "x" * 100  # well-formed, 122 characters: wider than the column
+TOO_LONG = "`content_type` must be a string of at most 100 characters."
+
+
+def test_a_content_type_longer_than_100_characters_is_400_in_json_and_multipart(alice_client, bob):
+    """One rule for both encodings of an attachment; 100 characters (the column's width) still go through."""
+    multipart = send_file(alice_client, bob, b"plain text", content_type=LONG_CONTENT_TYPE)
+    as_json = send_json(
+        alice_client,
+        {"recipient_id": bob.pk, "attachment": json_attachment(b"plain text", content_type=LONG_CONTENT_TYPE)},
+    )
+    for response in (multipart, as_json):
+        assert response.status_code == 400
+        assert response.json() == {"attachment": [TOO_LONG]}
+    assert not Message.objects.exists()
+
+    widest = LONG_CONTENT_TYPE[:100]
+    assert send_file(alice_client, bob, b"plain text", content_type=widest).json()["attachment"]["content_type"] == (
+        widest
+    )
+
+
+@pytest.mark.parametrize("page", ["thread", "compose"])
+def test_a_content_type_longer_than_100_characters_is_a_form_error(client, alice, bob, page):
+    client.force_login(alice)
+    upload = SimpleUploadedFile("file.bin", b"plain text", content_type=LONG_CONTENT_TYPE)
+    if page == "thread":
+        response = client.post(f"/inbox/with/{bob.pk}/", {"body": "hi", "attachment": upload})
+    else:
+        response = client.post("/inbox/compose/", {"recipient": bob.pk, "body": "hi", "attachment": upload})
+    assert response.status_code == 400
+    assert TOO_LONG in response.content.decode()
+    assert not Message.objects.exists()
+
+
 # --- nesting, pagination, cursors ------------------------------------------------------------------------
 
 
