@@ -37,6 +37,11 @@ class MatchesVisibleTo(Expression):
 
     One GIN lookup that intersects the query's words with the user's messages inside the index. The lexeme
     is bound as a `tsquery` literal (not parsed: it holds a space, which no parsed word can).
+
+    A query of stop words or punctuation only (`the`, `!`, `-`) parses to an empty `tsquery`, and `empty &&
+    lexeme` is the lexeme alone: every message the user can see. Such a query matches nothing, as PostgreSQL
+    treats an empty `tsquery` on its own (`vector @@ ''` is false); `numnode` (its number of nodes, 0 when
+    empty) is a constant of the statement, so the planner skips the index scan instead of filtering rows.
     """
 
     output_field = BooleanField()
@@ -54,7 +59,10 @@ class MatchesVisibleTo(Expression):
         vector_sql, vector_params = compiler.compile(body_search_vector())
         query_sql, query_params = compiler.compile(self.query)
         lexeme = "'" + VISIBLE_TO_LEXEME.format(user_id=self.user_id) + "'"
-        return f"{vector_sql} @@ ({query_sql} && %s::tsquery)", [*vector_params, *query_params, lexeme]
+        return (
+            f"(numnode({query_sql}) > 0 AND {vector_sql} @@ ({query_sql} && %s::tsquery))",
+            [*query_params, *vector_params, *query_params, lexeme],
+        )
 
 
 def body_matches(query: str):

@@ -277,6 +277,28 @@ def test_search_follows_deletes_hides_and_unhides_for_each_side(alice, bob, caro
     check()
 
 
+@pytest.mark.parametrize("query", ["the", "!", "-", "the and of", "-the", '"the"', "OR", "!!! ... ???"])
+def test_search_made_only_of_stop_words_or_punctuation_matches_nothing(client, alice_client, alice, bob, query):
+    """Such a query has no word to look for, so it finds nothing (on PostgreSQL it parses to an empty query).
+
+    It must not fall back to the stored vector's visibility lexeme alone, which names every message the
+    caller can see. The bodies hold none of the query's characters, so SQLite's substring match agrees.
+    """
+    MessageFactory(sender=alice, recipient=bob, body="budget review")
+    MessageFactory(sender=bob, recipient=alice, body="lunch plans")
+    assert len(search(alice_client, query="budget").json()["results"]) == 1  # the search itself works
+
+    response = search(alice_client, query=query)
+    assert response.status_code == 200
+    assert response.json()["count"] == 0 and response.json()["results"] == []
+    narrowed = search(alice_client, query=query, with_user_id=bob.pk)
+    assert narrowed.status_code == 200 and narrowed.json()["results"] == []
+
+    client.force_login(alice)
+    page = client.get("/inbox/search/", {"q": query}).content.decode()
+    assert "budget review" not in page and "lunch plans" not in page
+
+
 @pytest.fixture
 def moderator_for_search(db):
     return UserFactory(username="mod", is_staff=True)
