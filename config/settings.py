@@ -130,7 +130,7 @@ LOGIN_REDIRECT_URL = "/inbox/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 
 # The hashers after the default accept the old system's carried hashes (bcrypt, argon2, passlib's
-# pbkdf2-sha512: legacy_dm.copy.VERIFIABLE_PASSWORDS) and upgrade them to PBKDF2 on the user's next login.
+# pbkdf2-sha512: legacy_dm.carry.VERIFIABLE_PASSWORDS) and upgrade them to PBKDF2 on the user's next login.
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",

@@ -22,8 +22,8 @@ from datetime import UTC
 
 from django.utils.dateparse import parse_datetime
 
-from . import copy
-from .copy import PLACEHOLDER_PASSWORD
+from . import carry
+from .carry import PLACEHOLDER_PASSWORD
 
 CHUNK = 2_000
 SHOWN_IDS = 10
@@ -269,7 +269,7 @@ def _check_conversations(connection) -> TableCheck:
     """Every old id names its pair. With aliases, an alias must point at the canonical id of its own pair
     (which id of a pair is canonical is not compared: any of them names the same pair).
     """
-    aliases = copy.has_aliases(connection)
+    aliases = carry.has_aliases(connection)
     pairs = _expected_pairs(connection, aliases=aliases)
     old = _stream(
         connection,
@@ -354,5 +354,5 @@ def verify(connection) -> Verification:
         unlinked,
         _lost_state(connection),
         placeholders,
-        copy.describe_unverifiable_passwords(connection),
+        carry.describe_unverifiable_passwords(connection),
     )

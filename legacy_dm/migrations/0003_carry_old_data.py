@@ -2,7 +2,7 @@
 
 Hand-written data migration. Not atomic: each batch of `LEGACY_COPY_BATCH_SIZE` ids is its own short
 transaction, so a copy of millions of rows never holds locks for long and, if interrupted, resumes where it
-stopped. The SQL lives in `legacy_dm.copy`, a module written for migrations (raw SQL only, no model
+stopped. The SQL lives in `legacy_dm.carry`, a module written for migrations (raw SQL only, no model
 imports; see its docstring) and shared with `manage.py copy_legacy_messages`, which catches up rows old
 servers write during a rolling deploy. Backwards removes what was carried; the old tables are only read.
 """
@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import migrations
 from django.utils import timezone
 
-from legacy_dm import copy
+from legacy_dm import carry
 
 
 def _print(text):
@@ -28,7 +28,7 @@ def _print_batch(report):
 
 def carry_old_data(apps, schema_editor):
     connection = schema_editor.connection
-    result = copy.copy_legacy_data(
+    result = carry.copy_legacy_data(
         connection,
         batch_size=settings.LEGACY_COPY_BATCH_SIZE,
         headroom=settings.LEGACY_SEQUENCE_HEADROOM,
@@ -41,7 +41,7 @@ def carry_old_data(apps, schema_editor):
 
 
 def remove_carried_data(apps, schema_editor):
-    copy.remove_carried_data(
+    carry.remove_carried_data(
         apps, schema_editor.connection, batch_size=settings.LEGACY_COPY_BATCH_SIZE, progress=_print
     )
 

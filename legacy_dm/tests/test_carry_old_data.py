@@ -16,7 +16,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from rest_framework.test import APIClient
 
-from legacy_dm import copy
+from legacy_dm import carry
 from legacy_dm.models import LegacyConversation
 from messaging.models import Message
 
@@ -468,8 +468,8 @@ def test_interrupted_copy_resumes_and_verify_reports_differences(old_database, c
     with connection.cursor() as cursor:  # (the admin's log table, which a model delete visits, is not there yet)
         cursor.execute("DELETE FROM users_user WHERE id = 5000")
 
-    with pytest.raises(copy.CopyInterrupted):
-        copy.copy_legacy_data(connection, batch_size=2, headroom=HEADROOM, lock_timeout_ms=1000, max_batches=3)
+    with pytest.raises(carry.CopyInterrupted):
+        carry.copy_legacy_data(connection, batch_size=2, headroom=HEADROOM, lock_timeout_ms=1000, max_batches=3)
     # Users 1-4 took two batches; the third carried messages 1 and 2 (and nothing else).
     assert User.objects.filter(id__lte=4).count() == 4
     assert sorted(Message.objects.values_list("id", flat=True)) == [1, 2]
@@ -623,14 +623,14 @@ def test_a_batch_waits_for_a_lock_only_briefly_and_the_copy_resumes(old_database
         other.execute("LOCK TABLE messaging_message IN ACCESS EXCLUSIVE MODE")
         started = time.monotonic()
         with pytest.raises(OperationalError, match="lock timeout"):
-            copy.copy_legacy_data(connection, batch_size=100, headroom=HEADROOM, lock_timeout_ms=200)
+            carry.copy_legacy_data(connection, batch_size=100, headroom=HEADROOM, lock_timeout_ms=200)
         assert time.monotonic() - started < 10
     finally:
         other.rollback()
         other.close()
     # The users' batch had committed on its own; the messages follow once the lock is gone.
     assert User.objects.filter(id__lte=4).count() == 4 and not Message.objects.exists()
-    copy.copy_legacy_data(connection, batch_size=100, headroom=HEADROOM, lock_timeout_ms=200)
+    carry.copy_legacy_data(connection, batch_size=100, headroom=HEADROOM, lock_timeout_ms=200)
     assert Message.objects.count() == len(OLD_MESSAGES)
 
 
@@ -749,7 +749,7 @@ def test_every_old_password_hash_is_carried_and_none_stops_the_carry(old_databas
     )
     assert response.status_code == 302, response.content
     assert _logs_in("disabled", "a-brand-new-passphrase") == 200
-    assert (len(unverifiable) - 1) == len(copy.unverifiable_passwords(connection))
+    assert (len(unverifiable) - 1) == len(carry.unverifiable_passwords(connection))
 
 
 def test_passwords_an_earlier_carry_left_behind_are_carried_again(old_database):
@@ -789,4 +789,4 @@ def test_catch_up_carries_old_users_written_after_the_migration_by_the_same_rule
     call_command("copy_legacy_messages", "--verify", verbosity=0)
     assert _logs_in("late", password) == 200
     assert User.objects.get(username="latejunk").legacy_password == "$2b$04$broken"
-    assert copy.unverifiable_passwords(connection) == [(301, "latejunk")]
+    assert carry.unverifiable_passwords(connection) == [(301, "latejunk")]

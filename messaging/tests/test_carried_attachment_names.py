@@ -1,6 +1,6 @@
 """Attachment names of rows carried from the old system, as the API, the pages and the downloads show them.
 
-The carry (`legacy_dm/copy.py`) inserts the old `file_name` as it was; these rows are made the same way, with
+The carry (`legacy_dm/carry/`) inserts the old `file_name` as it was; these rows are made the same way, with
 the ORM, so nothing on the way in sanitises them.
 """
 

@@ -2,7 +2,7 @@
 
 During a rolling deploy old servers keep writing `users`, `direct_messages` and `conversations` after the
 migration ran; this command carries exactly the rows that are missing (same ids, same rules: it calls the
-same `legacy_dm.copy` as the migration), then links replies, merges the reads and deletes old servers made
+same `legacy_dm.carry` as the migration), then links replies, merges the reads and deletes old servers made
 to rows already carried, and moves the sequences again. `--verify` compares old and new (counts, anti-join,
 checksum) and exits non-zero with a report when they differ.
 """
@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 
-from legacy_dm import copy
+from legacy_dm import carry
 from legacy_dm import verify as verification
 
 BAR_WIDTH = 30
@@ -28,7 +28,7 @@ class ProgressBar:
         self.interactive = interactive
         self.step = None
 
-    def __call__(self, report: copy.BatchReport) -> None:
+    def __call__(self, report: carry.BatchReport) -> None:
         if self.step not in (None, report.step) and self.interactive:
             self.stream.write("\n")
         self.step = report.step
@@ -72,9 +72,9 @@ class Command(BaseCommand):
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1")
 
-        missing = copy.missing_counts(connection)
+        missing = carry.missing_counts(connection)
         self.stdout.write("to copy: " + ", ".join(f"{step} {count}" for step, count in missing.items()))
-        for problem in copy.check_conflicts(connection):
+        for problem in carry.check_conflicts(connection):
             self.stdout.write(f"cannot carry: {problem}")
         if dry_run:
             self.stdout.write("dry run: nothing written")
@@ -82,7 +82,7 @@ class Command(BaseCommand):
             bar = ProgressBar(self.stdout, interactive=self.stdout.isatty())
             started = time.monotonic()
             try:
-                result = copy.copy_legacy_data(
+                result = carry.copy_legacy_data(
                     connection,
                     batch_size=batch_size,
                     headroom=settings.LEGACY_SEQUENCE_HEADROOM,
@@ -91,7 +91,7 @@ class Command(BaseCommand):
                     progress=bar,
                     sync_state=True,
                 )
-            except copy.CopyConflict as exc:
+            except carry.CopyConflict as exc:
                 raise CommandError(str(exc)) from exc
             bar.close()
             elapsed = time.monotonic() - started

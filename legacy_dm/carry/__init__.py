@@ -1,0 +1,71 @@
+"""Carry the old tables into the new ones: set-based, batched, resumable SQL shared by migrations and a command.
+
+This package is what `legacy_dm`'s data migrations and `manage.py copy_legacy_messages` both call, so the copy
+that runs inside `migrate` and the catch-up copy that runs during a rolling deploy are one and the same.
+
+Why a migration may import it: Django's rule "never import app code into a migration" exists because app code
+(models, services) changes after the migration was written, while a migration must keep meaning what it meant.
+This package is written to be safe for that use and must stay so:
+
+- it imports no model, no app code and no settings at import time; callers pass the database connection (and,
+  for removing carried rows, the migration's historical `apps`) and every tunable explicitly;
+- the copy itself is plain SQL over table and column names, which only change through a migration (the new
+  migration would then need a new version of this package, exactly like a hand-written data migration);
+- content types of nameless attachments are sniffed in SQL from a frozen list of magic numbers (the same
+  signatures as `messaging.attachments`, copied on purpose rather than imported, so history does not move
+  when that module changes).
+
+How it copies (see also README "Migrating the old database"):
+
+- tables are walked by primary-key range (`batch_size` ids per batch), each batch one `INSERT ... SELECT`
+  in its own short transaction; on PostgreSQL each batch first does `SET LOCAL lock_timeout`, so a batch
+  waits seconds, not minutes, for a lock (and is retried a few times when it times out);
+- every `INSERT` copies only ids that are not there yet (`NOT EXISTS`), so an interrupted or repeated run
+  copies exactly what is missing;
+- order: users, then per message batch the placeholder users it needs and the messages (a reply to a
+  message of the same or an earlier batch is linked at once), then the conversation-id map (the lowest old
+  id of a pair is its canonical id, later ids of the same pair its aliases, once the map has `alias_of`), then
+  a pass linking replies to later ids, then the id sequences are moved past the carried ids plus a headroom;
+- the SQL is the same on SQLite and PostgreSQL except for reading naive `TIMESTAMP` columns as UTC.
+
+Its modules, one job each: `batches` (walking id ranges, one transaction per batch), `statements` (the SQL
+per table), `passwords` (the password rule), `sequences`, `run` (the entry points) and `rollback`.
+"""
+
+from .batches import STEPS, BatchReport, CopyConflict, CopyInterrupted, CopyResult
+from .passwords import (
+    UNVERIFIABLE_PASSWORD,
+    VERIFIABLE_PASSWORDS,
+    carry_passwords,
+    describe_unverifiable_passwords,
+    fit_narrow_passwords,
+    unverifiable_passwords,
+)
+from .rollback import remove_aliases, remove_carried_data
+from .run import assign_aliases, check_conflicts, copy_legacy_data, missing_counts
+from .sequences import move_sequences
+from .statements import PLACEHOLDER_PASSWORD, PLACEHOLDER_USERNAME_PREFIX, has_aliases
+
+__all__ = [
+    "PLACEHOLDER_PASSWORD",
+    "PLACEHOLDER_USERNAME_PREFIX",
+    "STEPS",
+    "UNVERIFIABLE_PASSWORD",
+    "VERIFIABLE_PASSWORDS",
+    "BatchReport",
+    "CopyConflict",
+    "CopyInterrupted",
+    "CopyResult",
+    "assign_aliases",
+    "carry_passwords",
+    "check_conflicts",
+    "copy_legacy_data",
+    "describe_unverifiable_passwords",
+    "fit_narrow_passwords",
+    "has_aliases",
+    "missing_counts",
+    "move_sequences",
+    "remove_aliases",
+    "remove_carried_data",
+    "unverifiable_passwords",
+]

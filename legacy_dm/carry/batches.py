@@ -1,0 +1,147 @@
+"""How the carry walks a table: id ranges, one short transaction per batch, lock timeouts, progress."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db import OperationalError, transaction
+
+LOCK_RETRIES = 3
+
+
+# The steps of a copy, in order ("state" only runs when asked: see `state_sql`).
+STEPS = ("users", "direct_messages", "conversations", "replies", "state")
+
+
+Progress = Callable[["BatchReport"], None]
+
+
+@dataclass
+class BatchReport:
+    """What one batch did; handed to the progress callback after the batch committed."""
+
+    step: str  # one of STEPS
+    rows: int  # rows written by this batch
+    done_rows: int  # rows written by this step so far
+    first_id: int
+    last_id: int  # ids of the step's whole range: progress = (upto - first_id) / (last_id - first_id + 1)
+    upto: int  # ids below this one are done
+    started: float  # time.monotonic() at the start of the step
+
+    @property
+    def fraction(self) -> float:
+        span = self.last_id - self.first_id + 1
+        return 1.0 if span <= 0 else min(1.0, max(0.0, (self.upto - self.first_id) / span))
+
+
+@dataclass
+class CopyResult:
+    """Rows written per step (0 everywhere on a run that found nothing missing)."""
+
+    rows: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STEPS, 0))
+    placeholders: int = 0
+    sequences: dict[str, int] = field(default_factory=dict)
+    complete: bool = True
+
+
+class CopyConflict(Exception):
+    """Old rows that cannot be carried as they are; nothing was written. The message names them."""
+
+
+class CopyInterrupted(Exception):
+    """Raised when `max_batches` stops a copy early (tests use it to simulate an interrupted run)."""
+
+
+def scalar(cursor, sql: str, params=()):
+    cursor.execute(sql, list(params))
+    row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def id_range(connection, table: str, column: str = "id") -> tuple[int, int] | None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT MIN({column}), MAX({column}) FROM {table}", [])
+        low, high = cursor.fetchone()
+    return None if low is None else (int(low), int(high))
+
+
+def has_column(connection, table: str, name: str) -> bool:
+    with connection.cursor() as cursor:
+        columns = connection.introspection.get_table_description(cursor, table)
+    return any(column.name == name for column in columns)
+
+
+def run_batch(connection, lock_timeout_ms: int, statements: list[tuple[str, list]]) -> list[int]:
+    """Run `statements` in one short transaction (with a PostgreSQL lock timeout); their row counts.
+
+    A batch that could not get its lock in time is rolled back and retried a few times before giving up.
+    """
+    for attempt in range(1, LOCK_RETRIES + 1):
+        try:
+            with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+                if connection.vendor == "postgresql":
+                    cursor.execute(f"SET LOCAL lock_timeout = '{int(lock_timeout_ms)}ms'", [])
+                counts = []
+                for sql, params in statements:
+                    cursor.execute(sql, params)
+                    counts.append(max(cursor.rowcount, 0))
+                return counts
+        except OperationalError as exc:
+            if attempt == LOCK_RETRIES or "lock" not in str(exc).lower():
+                raise
+            time.sleep(attempt)
+    raise AssertionError("unreachable")
+
+
+def walk(
+    connection,
+    *,
+    step: str,
+    table: str,
+    batch_size: int,
+    lock_timeout_ms: int,
+    make_statements: Callable[[int, int], list[tuple[str, list]]],
+    counted: int | None = -1,
+    analyze: tuple[str, ...] = (),
+    progress: Progress | None,
+    budget: list[int],
+    result: CopyResult,
+) -> None:
+    """Walk `table`'s ids in ranges of `batch_size`, one transaction per range.
+
+    On PostgreSQL the tables in `analyze` get fresh statistics first and each time this walk has doubled
+    what it wrote: a new table's statistics still say "empty" while it grows by millions of rows
+    (autovacuum lags, or is off), and with them the planner answers each batch's anti-join with a scan of
+    the whole table, which makes the copy quadratic. A handful of ANALYZEs (each reads a sample) keep every
+    batch an index lookup.
+    """
+    bounds = id_range(connection, table)
+    if bounds is None:
+        return
+    first_id, last_id = bounds
+    started = time.monotonic()
+    analyze_at = None
+    if connection.vendor == "postgresql" and analyze:
+        run_batch(connection, lock_timeout_ms, [(f"ANALYZE {', '.join(analyze)}", [])])
+        analyze_at = batch_size
+    low = first_id
+    while low <= last_id:
+        if budget[0] == 0:
+            result.complete = False
+            raise CopyInterrupted(f"stopped before {step} id {low}")
+        high = low + batch_size
+        counts = run_batch(connection, lock_timeout_ms, make_statements(low, high))
+        rows = sum(counts) if counted is None else counts[counted]
+        result.rows[step] += rows
+        if step == "direct_messages":
+            result.placeholders += counts[0]
+        if budget[0] > 0:
+            budget[0] -= 1
+        if analyze_at is not None and result.rows[step] >= analyze_at:
+            run_batch(connection, lock_timeout_ms, [(f"ANALYZE {', '.join(analyze)}", [])])
+            analyze_at = 2 * result.rows[step]
+        if progress is not None:
+            progress(BatchReport(step, rows, result.rows[step], first_id, last_id, high, started))
+        low = high

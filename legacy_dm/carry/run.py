@@ -1,0 +1,177 @@
+"""The carry's entry points: copy what is missing, count what is missing, name what cannot be carried."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from . import statements
+from .batches import CopyConflict, CopyResult, Progress, run_batch, scalar, walk
+from .sequences import move_sequences
+
+
+def check_conflicts(connection) -> list[str]:
+    """Old users that cannot be carried as they are, described for the operator (empty when there are none).
+
+    A username already taken by another user of the new system (say, an admin created before the move), or
+    an email longer than the 254 characters the new table holds, would otherwise stop a batch half-way
+    with a database error; this names them up front instead.
+    """
+    problems = []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT u.id, u.username, n.id FROM users u JOIN users_user n ON n.username = u.username"
+            " WHERE n.id <> u.id ORDER BY u.id",
+            [],
+        )
+        problems += [
+            f"old user {old_id} ({username!r}): username taken by new user {new_id}"
+            for old_id, username, new_id in cursor.fetchall()
+        ]
+        cursor.execute(
+            "SELECT u.id FROM users u WHERE length(u.email) > 254"
+            " AND NOT EXISTS (SELECT 1 FROM users_user n WHERE n.id = u.id) ORDER BY u.id",
+            [],
+        )
+        problems += [f"old user {row[0]}: email longer than 254 characters" for row in cursor.fetchall()]
+    return problems
+
+
+def copy_legacy_data(
+    connection,
+    *,
+    batch_size: int,
+    headroom: int,
+    lock_timeout_ms: int,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+    max_batches: int | None = None,
+    sync_state: bool = False,
+) -> CopyResult:
+    """Copy every old row that is not carried yet: users, messages, the conversation map; then link replies.
+
+    `now` is the migration time used where the old row has no time (delete flags without `updated_at`,
+    placeholder users). `max_batches` stops the run after that many batches by raising `CopyInterrupted`
+    (what a killed process would leave behind); running it again without a limit completes the copy.
+    `sync_state` also brings over reads and deletes that old servers made to rows after they were carried
+    (the catch-up command asks for it; the migration copies rows as they are when it runs).
+    """
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    problems = check_conflicts(connection)
+    if problems:
+        raise CopyConflict("old rows that cannot be carried as they are:\n  " + "\n  ".join(problems))
+    now_param = connection.ops.adapt_datetimefield_value(now or datetime.now(UTC))
+    aliases = statements.has_aliases(connection)
+    result = CopyResult()
+    budget = [-1 if max_batches is None else max_batches]
+    common = {
+        "batch_size": batch_size,
+        "lock_timeout_ms": lock_timeout_ms,
+        "progress": progress,
+        "budget": budget,
+        "result": result,
+    }
+    walk(
+        connection,
+        step="users",
+        table="users",
+        analyze=("users_user",),
+        make_statements=lambda lo, hi: [statements.users_sql(connection, lo, hi)],
+        **common,
+    )
+    walk(
+        connection,
+        step="direct_messages",
+        table="direct_messages",
+        analyze=("messaging_message", "users_user"),
+        make_statements=lambda lo, hi: [
+            statements.placeholders_sql(connection, lo, hi, now_param),
+            statements.messages_sql(connection, lo, hi, now_param),
+        ],
+        **common,
+    )
+    walk(
+        connection,
+        step="conversations",
+        table="conversations",
+        analyze=("legacy_dm_conversation",),
+        make_statements=lambda lo, hi: statements.conversations_sql(connection, lo, hi, aliases=aliases),
+        counted=None,
+        **common,
+    )
+    walk(
+        connection,
+        step="replies",
+        table="direct_messages",
+        make_statements=lambda lo, hi: [statements.replies_sql(lo, hi)],
+        **common,
+    )
+    if sync_state:
+        walk(
+            connection,
+            step="state",
+            table="direct_messages",
+            make_statements=lambda lo, hi: [statements.state_sql(connection, lo, hi, now_param)],
+            **common,
+        )
+    result.sequences = move_sequences(connection, headroom=headroom, lock_timeout_ms=lock_timeout_ms)
+    if connection.vendor == "postgresql" and any(result.rows.values()):
+        # Fresh statistics after a bulk load, so the first queries on the new tables get sensible plans.
+        run_batch(connection, lock_timeout_ms, [("ANALYZE users_user, messaging_message, legacy_dm_conversation", [])])
+    return result
+
+
+def missing_counts(connection) -> dict[str, int]:
+    """What a copy would write, per step: old rows not carried yet, replies to link, reads/deletes to merge."""
+    queries = {
+        "users": "SELECT COUNT(*) FROM users u WHERE NOT EXISTS (SELECT 1 FROM users_user n WHERE n.id = u.id)",
+        "direct_messages": (
+            "SELECT COUNT(*) FROM direct_messages dm"
+            " WHERE NOT EXISTS (SELECT 1 FROM messaging_message m WHERE m.id = dm.id)"
+        ),
+        "conversations": (
+            "SELECT COUNT(*) FROM conversations c"
+            " WHERE NOT EXISTS (SELECT 1 FROM legacy_dm_conversation lc WHERE lc.id = c.id)"
+        ),
+        "aliases": statements.unassigned_aliases_sql(),
+        "replies": (
+            "SELECT COUNT(*) FROM messaging_message m"
+            " WHERE m.legacy_id IS NOT NULL AND m.reply_to_id IS NULL AND m.legacy_reply_to_id IS NOT NULL"
+            " AND EXISTS (SELECT 1 FROM messaging_message r WHERE r.legacy_id = m.legacy_reply_to_id)"
+        ),
+        "state": (
+            "SELECT COUNT(*) FROM messaging_message m JOIN direct_messages dm ON dm.id = m.legacy_id"
+            " WHERE (dm.is_read AND m.read_at IS NULL) OR (dm.is_deleted_by_sender AND m.sender_deleted_at IS NULL)"
+            " OR (dm.is_deleted_by_receiver AND m.recipient_deleted_at IS NULL)"
+        ),
+    }
+    if not statements.has_aliases(connection):
+        del queries["aliases"]
+    with connection.cursor() as cursor:
+        counts = {step: int(scalar(cursor, sql)) for step, sql in queries.items()}
+    # Aliases to assign are conversation rows to write: reported with them, as the copy's row counts are.
+    counts["conversations"] += counts.pop("aliases", 0)
+    return counts
+
+
+def assign_aliases(
+    connection, *, batch_size: int, lock_timeout_ms: int, progress: Progress | None = None
+) -> CopyResult:
+    """Make aliases of carried old conversations that share a pair with a lower id (what 0006 runs).
+
+    Before `alias_of` existed the copy gave such ids no pair; this gives each the pair and points it at the
+    pair's canonical id. Batched by old conversation id, each batch its own transaction; re-runnable.
+    """
+    result = CopyResult()
+    walk(
+        connection,
+        step="conversations",
+        table="conversations",
+        batch_size=batch_size,
+        lock_timeout_ms=lock_timeout_ms,
+        make_statements=lambda lo, hi: [statements.aliases_sql(lo, hi)],
+        progress=progress,
+        budget=[-1],
+        result=result,
+    )
+    return result

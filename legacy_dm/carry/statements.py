@@ -1,0 +1,300 @@
+"""The SQL that carries old rows: users, placeholder users, messages, the conversation-id map, replies, state.
+
+Each function returns one statement (or a few) for an id range `[low, high)`, with its parameters. The SQL is
+the same on SQLite and PostgreSQL except for reading naive `TIMESTAMP` columns as UTC.
+"""
+
+from __future__ import annotations
+
+from .batches import has_column
+from .passwords import has_legacy_password, password_sql
+
+# Placeholder users stand for senders/recipients whose old `users` row no longer exists.
+PLACEHOLDER_PASSWORD = "!legacy-placeholder"  # a leading "!" is Django's unusable-password marker
+
+
+PLACEHOLDER_USERNAME_PREFIX = "deleted-user-"
+
+
+OCTET_STREAM = "application/octet-stream"
+
+
+# (signature, offset, content type): a frozen copy of messaging.attachments' list (see the module docstring).
+SIGNATURES: list[tuple[bytes, int, str]] = [
+    (b"\x89PNG\r\n\x1a\n", 0, "image/png"),
+    (b"\xff\xd8\xff", 0, "image/jpeg"),
+    (b"GIF87a", 0, "image/gif"),
+    (b"GIF89a", 0, "image/gif"),
+    (b"%PDF-", 0, "application/pdf"),
+    (b"PK\x03\x04", 0, "application/zip"),
+    (b"\x1f\x8b", 0, "application/gzip"),
+    (b"BM", 0, "image/bmp"),
+    (b"ID3", 0, "audio/mpeg"),
+    (b"OggS", 0, "audio/ogg"),
+    (b"ftyp", 4, "video/mp4"),
+]
+
+
+def utc(connection, column: str) -> str:
+    """A naive old `TIMESTAMP` column read as UTC, as the new timezone-aware columns store it."""
+    if connection.vendor == "postgresql":
+        return f"({column} AT TIME ZONE 'UTC')"
+    return column  # SQLite stores both as naive UTC text
+
+
+def sniff_sql(data: str) -> tuple[str, list]:
+    """A SQL CASE naming the content type `data`'s bytes announce, or NULL; and its parameters."""
+    whens, params = [], []
+    for signature, offset, content_type in SIGNATURES:
+        whens.append(f"WHEN substr({data}, {offset + 1}, {len(signature)}) = %s THEN %s")
+        params += [signature, content_type]
+    # WEBP: a RIFF container tagged WEBP at offset 8.
+    whens.append(f"WHEN substr({data}, 1, 4) = %s AND substr({data}, 9, 4) = %s THEN %s")
+    params += [b"RIFF", b"WEBP", "image/webp"]
+    return "CASE " + " ".join(whens) + " END", params
+
+
+def users_sql(connection, low: int, high: int) -> tuple[str, list]:
+    wide = has_legacy_password(connection)
+    (password, params), (kept, kept_params) = password_sql(connection, "u.hashed_password", wide=wide)
+    if wide:
+        password, params = f"{password}, {kept}", params + kept_params
+    return (
+        f"""
+        INSERT INTO users_user (id, password, {"legacy_password, " if wide else ""}last_login, is_superuser,
+                                username, first_name, last_name, email, is_staff, is_active, date_joined,
+                                display_name)
+        SELECT u.id, {password},
+               NULL, u.is_superuser, u.username, '', '', u.email, u.is_superuser, u.is_active,
+               {utc(connection, "u.created_at")}, COALESCE(u.full_name, '')
+        FROM users u
+        WHERE u.id >= %s AND u.id < %s
+          AND NOT EXISTS (SELECT 1 FROM users_user n WHERE n.id = u.id)
+        """,
+        [*params, low, high],
+    )
+
+
+def placeholders_sql(connection, low: int, high: int, now) -> tuple[str, list]:
+    return (
+        """
+        INSERT INTO users_user (id, password, last_login, is_superuser, username, first_name, last_name, email,
+                                is_staff, is_active, date_joined, display_name)
+        SELECT ids.uid, %s, NULL, %s, %s || CAST(ids.uid AS TEXT), '', '', '', %s, %s, %s, ''
+        FROM (SELECT dm.sender_id AS uid FROM direct_messages dm WHERE dm.id >= %s AND dm.id < %s
+              UNION
+              SELECT dm.receiver_id FROM direct_messages dm WHERE dm.id >= %s AND dm.id < %s) ids
+        WHERE NOT EXISTS (SELECT 1 FROM users_user n WHERE n.id = ids.uid)
+        """,
+        [PLACEHOLDER_PASSWORD, False, PLACEHOLDER_USERNAME_PREFIX, False, False, now, low, high, low, high],
+    )
+
+
+def messages_sql(connection, low: int, high: int, now) -> tuple[str, list]:
+    # A reply is linked at once when its target is in this batch (foreign keys are checked at commit) or
+    # already carried; a reply to a later batch is linked by the replies pass (`replies_sql`).
+    sniff, sniff_params = sniff_sql("dm.file_data")
+    created, updated, read = (utc(connection, f"dm.{c}") for c in ("created_at", "updated_at", "read_at"))
+    nameless = "(dm.file_name IS NULL OR dm.file_name = '')"
+    sql = f"""
+        INSERT INTO messaging_message (id, legacy_id, sender_id, recipient_id, body, reply_to_id,
+                                       legacy_reply_to_id, attachment_name, attachment_content_type,
+                                       attachment_size, attachment_data, legacy_file_name, created_at,
+                                       updated_at, read_at, sender_deleted_at, recipient_deleted_at,
+                                       hidden_at, hidden_by_id, hidden_reason)
+        SELECT dm.id, dm.id, dm.sender_id, dm.receiver_id, COALESCE(dm.content, ''),
+               CASE WHEN dm.reply_to_id IS NULL THEN NULL
+                    WHEN dm.reply_to_id >= %s AND dm.reply_to_id < %s
+                         AND EXISTS (SELECT 1 FROM direct_messages t WHERE t.id = dm.reply_to_id)
+                         THEN dm.reply_to_id
+                    WHEN EXISTS (SELECT 1 FROM messaging_message r
+                                 WHERE r.id = dm.reply_to_id AND r.legacy_id IS NOT NULL)
+                         THEN dm.reply_to_id
+               END,
+               dm.reply_to_id,
+               CASE WHEN dm.file_data IS NULL THEN ''
+                    WHEN {nameless} THEN 'attachment-' || CAST(dm.id AS TEXT)
+                    ELSE dm.file_name END,
+               CASE WHEN dm.file_data IS NULL THEN ''
+                    WHEN {nameless} THEN COALESCE({sniff}, NULLIF(dm.file_type, ''), %s)
+                    ELSE COALESCE(NULLIF(dm.file_type, ''), {sniff}, %s) END,
+               CASE WHEN dm.file_data IS NULL THEN NULL ELSE length(dm.file_data) END,
+               dm.file_data,
+               CASE WHEN dm.file_data IS NULL THEN COALESCE(dm.file_name, '') ELSE '' END,
+               {created}, {updated},
+               CASE WHEN NOT dm.is_read THEN NULL ELSE COALESCE({read}, {updated}, {created}) END,
+               CASE WHEN dm.is_deleted_by_sender THEN COALESCE({updated}, %s) END,
+               CASE WHEN dm.is_deleted_by_receiver THEN COALESCE({updated}, %s) END,
+               NULL, NULL, ''
+        FROM direct_messages dm
+        WHERE dm.id >= %s AND dm.id < %s
+          AND NOT EXISTS (SELECT 1 FROM messaging_message m WHERE m.id = dm.id)
+    """
+    params = [low, high, *sniff_params, OCTET_STREAM, *sniff_params, OCTET_STREAM, now, now, low, high]
+    return sql, params
+
+
+def has_aliases(connection) -> bool:
+    """Whether the conversation map can hold aliases yet (`legacy_dm` 0005 added `alias_of_id`).
+
+    Migration 0003 copies before that column exists (on a fresh database, and on one migrated before it
+    was added); then the later old ids of a pair are carried without a pair, and 0006 makes them aliases.
+    """
+    return has_column(connection, "legacy_dm_conversation", "alias_of_id")
+
+
+def pairs_sql(in_range: bool = True) -> str:
+    """Old conversations with exactly two distinct participants, and their ordered pair (`cid`, `lo`, `hi`);
+    with `in_range`, those of an id range (two parameters).
+    """
+    where = "WHERE p.conversation_id >= %s AND p.conversation_id < %s" if in_range else ""
+    return f"""
+        SELECT p.conversation_id AS cid, MIN(p.user_id) AS lo, MAX(p.user_id) AS hi
+        FROM conversation_participants p
+        {where}
+        GROUP BY p.conversation_id
+        HAVING COUNT(DISTINCT p.user_id) = 2
+    """
+
+
+def conversations_sql(connection, low: int, high: int, *, aliases: bool) -> list[tuple[str, list]]:
+    """The statements carrying the old conversations of ids [low, high): canonical ids, the rest, aliases.
+
+    1. A conversation with exactly two distinct participants names their ordered pair, as the pair's
+       canonical id, unless the pair already has an id (an older conversation of the same two people, or
+       one the new system gave out): the lowest old id of a pair is its canonical id.
+    2. Every other old conversation of the range: with `aliases`, a later id of a pair that has its
+       canonical id becomes an alias of it (same pair, `alias_of_id` set); a conversation of one or three
+       people (and, without `aliases`, a later id of a pair) maps to no pair.
+    3. With `aliases`, carried rows that map to no pair although their old conversation is a pair with a
+       canonical id (carried before the map could hold aliases) become aliases.
+    """
+    created, updated = utc(connection, "c.created_at"), utc(connection, "c.updated_at")
+    canonical = (
+        f"""
+        INSERT INTO legacy_dm_conversation (id, user_low_id, user_high_id, created_by_id, created_at, updated_at)
+        SELECT c.id, fp.lo, fp.hi, NULL, {created}, {updated}
+        FROM conversations c
+        JOIN (
+            SELECT MIN(pairs.cid) AS cid, pairs.lo AS lo, pairs.hi AS hi
+            FROM ({pairs_sql()}) pairs
+            GROUP BY pairs.lo, pairs.hi
+        ) fp ON fp.cid = c.id
+        WHERE c.id >= %s AND c.id < %s
+          AND NOT EXISTS (SELECT 1 FROM legacy_dm_conversation lc WHERE lc.id = c.id)
+          AND NOT EXISTS (SELECT 1 FROM legacy_dm_conversation lp WHERE lp.user_low_id = fp.lo AND lp.user_high_id = fp.hi)
+        """,
+        [low, high, low, high],
+    )
+    if not aliases:
+        rest = (
+            f"""
+            INSERT INTO legacy_dm_conversation (id, user_low_id, user_high_id, created_by_id, created_at, updated_at)
+            SELECT c.id, NULL, NULL, NULL, {created}, {updated}
+            FROM conversations c
+            WHERE c.id >= %s AND c.id < %s
+              AND NOT EXISTS (SELECT 1 FROM legacy_dm_conversation lc WHERE lc.id = c.id)
+            """,
+            [low, high],
+        )
+        return [canonical, rest]
+    rest = (
+        f"""
+        INSERT INTO legacy_dm_conversation (id, user_low_id, user_high_id, alias_of_id, created_by_id, created_at,
+                                            updated_at)
+        SELECT c.id, canon.user_low_id, canon.user_high_id, canon.id, NULL, {created}, {updated}
+        FROM conversations c
+        LEFT JOIN ({pairs_sql()}) pr ON pr.cid = c.id
+        LEFT JOIN legacy_dm_conversation canon
+               ON canon.user_low_id = pr.lo AND canon.user_high_id = pr.hi AND canon.alias_of_id IS NULL
+        WHERE c.id >= %s AND c.id < %s
+          AND NOT EXISTS (SELECT 1 FROM legacy_dm_conversation lc WHERE lc.id = c.id)
+        """,
+        [low, high, low, high],
+    )
+    return [canonical, rest, aliases_sql(low, high)]
+
+
+def unassigned_aliases(in_range: bool) -> str:
+    """Carried old conversations without a pair whose old conversation (of an id range, two parameters, when
+    `in_range`) is a pair that has a canonical id: `cid`, the pair (`lo`, `hi`) and the canonical id `canon_id`.
+    Set-based: the participants of the range are grouped once, whatever the number of such conversations.
+    """
+    return f"""
+        SELECT pr.cid AS cid, pr.lo AS lo, pr.hi AS hi, canon.id AS canon_id
+        FROM ({pairs_sql(in_range)}) pr
+        JOIN legacy_dm_conversation lc ON lc.id = pr.cid AND lc.user_low_id IS NULL AND lc.alias_of_id IS NULL
+        JOIN legacy_dm_conversation canon
+          ON canon.user_low_id = pr.lo AND canon.user_high_id = pr.hi AND canon.alias_of_id IS NULL
+    """
+
+
+def unassigned_aliases_sql() -> str:
+    """Count of carried old conversations without a pair that `aliases_sql` would make aliases."""
+    return f"SELECT COUNT(*) FROM ({unassigned_aliases(in_range=False)}) a"
+
+
+def aliases_sql(low: int, high: int) -> tuple[str, list]:
+    """Carried old conversations of ids [low, high) without a pair whose old conversation is a pair that has
+    a canonical id: made aliases of it (same pair, `alias_of_id`). Only rows without a pair change and
+    canonical rows never do, so the statement reads the same canonical rows however it proceeds.
+    (`UPDATE ... FROM`: PostgreSQL, and SQLite 3.33 or later.)
+    """
+    return (
+        f"""
+        UPDATE legacy_dm_conversation
+        SET user_low_id = a.lo, user_high_id = a.hi, alias_of_id = a.canon_id
+        FROM ({unassigned_aliases(in_range=True)}) a
+        WHERE legacy_dm_conversation.id = a.cid
+        """,
+        [low, high],
+    )
+
+
+def replies_sql(low: int, high: int) -> tuple[str, list]:
+    # Replies to a message of a later batch, and any left unlinked by an interrupted run. Carried messages
+    # keep their ids, so a carried reply target's id is its legacy id.
+    return (
+        """
+        UPDATE messaging_message SET reply_to_id = legacy_reply_to_id
+        WHERE id >= %s AND id < %s
+          AND legacy_id IS NOT NULL AND reply_to_id IS NULL AND legacy_reply_to_id IS NOT NULL
+          AND EXISTS (SELECT 1 FROM messaging_message r WHERE r.legacy_id = messaging_message.legacy_reply_to_id)
+        """,
+        [low, high],
+    )
+
+
+def greatest(connection, a: str, b: str) -> str:
+    """The later of two timestamps, either of which may be NULL."""
+    if connection.vendor == "postgresql":
+        return f"GREATEST({a}, {b})"  # ignores NULLs
+    return f"max(COALESCE({a}, {b}), COALESCE({b}, {a}))"
+
+
+def state_sql(connection, low: int, high: int, now) -> tuple[str, list]:
+    """Bring over reads and deletes that old servers made to rows already carried (a rolling deploy).
+
+    Reading and deleting only ever go one way, so the merge is too: a message read or deleted on either
+    side stays so, and nothing the new system recorded is undone. Rows that agree are not touched.
+    """
+    created, updated, read = (utc(connection, f"dm.{c}") for c in ("created_at", "updated_at", "read_at"))
+    old = "FROM direct_messages dm WHERE dm.id = messaging_message.legacy_id"
+    return (
+        f"""
+        UPDATE messaging_message SET
+            read_at = COALESCE(read_at,
+                (SELECT CASE WHEN dm.is_read THEN COALESCE({read}, {updated}, {created}) END {old})),
+            sender_deleted_at = COALESCE(sender_deleted_at,
+                (SELECT CASE WHEN dm.is_deleted_by_sender THEN COALESCE({updated}, %s) END {old})),
+            recipient_deleted_at = COALESCE(recipient_deleted_at,
+                (SELECT CASE WHEN dm.is_deleted_by_receiver THEN COALESCE({updated}, %s) END {old})),
+            updated_at = {greatest(connection, "updated_at", f"(SELECT {updated} {old})")}
+        WHERE legacy_id >= %s AND legacy_id < %s
+          AND EXISTS (SELECT 1 {old}
+                      AND ((dm.is_read AND messaging_message.read_at IS NULL)
+                           OR (dm.is_deleted_by_sender AND messaging_message.sender_deleted_at IS NULL)
+                           OR (dm.is_deleted_by_receiver AND messaging_message.recipient_deleted_at IS NULL)))
+        """,
+        [now, now, low, high],
+    )
