@@ -19,6 +19,7 @@ import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC
+from typing import Any
 
 from django.utils.dateparse import parse_datetime
 
@@ -26,6 +27,7 @@ from . import carry
 from .carry import PLACEHOLDER_PASSWORD
 
 CHUNK = 2_000
+Row = dict[str, Any]  # a row by column name
 SHOWN_IDS = 10
 
 
@@ -47,8 +49,10 @@ def _digest(data) -> str | None:
     return hashlib.sha256(bytes(data)).hexdigest()
 
 
-def _stream(connection, sql: str, id_column: str) -> Iterator[tuple]:
-    """Rows of `sql` in id order, fetched in chunks by keyset (`sql` selects the id first, has `{after}`)."""
+def _stream(connection, sql: str, id_column: str) -> Iterator[Row]:
+    """Rows of `sql` by column name, in id order, fetched in chunks by keyset (`sql` selects a column named
+    `id` and has `{after}`).
+    """
     last = None
     while True:
         with connection.cursor() as cursor:
@@ -56,11 +60,12 @@ def _stream(connection, sql: str, id_column: str) -> Iterator[tuple]:
                 sql.format(after="" if last is None else f"AND {id_column} > %s") + f" LIMIT {CHUNK}",
                 [] if last is None else [last],
             )
-            rows = cursor.fetchall()
+            names = [column[0] for column in cursor.description]
+            rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
         yield from rows
         if len(rows) < CHUNK:
             return
-        last = rows[-1][0]
+        last = rows[-1]["id"]
 
 
 @dataclass
@@ -108,15 +113,15 @@ class TableCheck:
 
 def _compare(
     name: str,
-    old_rows: Iterator[tuple],
-    new_rows: Iterator[tuple],
-    canon_old: Callable[[tuple], tuple],
-    canon_new: Callable[[tuple], tuple],
+    old_rows: Iterator[Row],
+    new_rows: Iterator[Row],
+    canon_old: Callable[[Row], tuple],
+    canon_new: Callable[[Row], tuple],
 ) -> TableCheck:
     """Merge two id-ordered streams: count, anti-join both ways, compare and hash canonical tuples."""
     check = TableCheck(name)
     old_hash, new_hash = hashlib.sha256(), hashlib.sha256()
-    sentinel = (None,)
+    sentinel: Row = {}
 
     def note(bucket: list[int], attr: str, row_id: int) -> None:
         setattr(check, attr, getattr(check, attr) + 1)
@@ -125,15 +130,15 @@ def _compare(
 
     old_row, new_row = next(old_rows, sentinel), next(new_rows, sentinel)
     while old_row is not sentinel or new_row is not sentinel:
-        if new_row is sentinel or (old_row is not sentinel and old_row[0] < new_row[0]):
+        if new_row is sentinel or (old_row is not sentinel and old_row["id"] < new_row["id"]):
             check.old_count += 1
             old_hash.update(repr(canon_old(old_row)).encode())
-            note(check.missing, "missing_count", old_row[0])
+            note(check.missing, "missing_count", old_row["id"])
             old_row = next(old_rows, sentinel)
-        elif old_row is sentinel or new_row[0] < old_row[0]:
+        elif old_row is sentinel or new_row["id"] < old_row["id"]:
             check.new_count += 1
             new_hash.update(repr(canon_new(new_row)).encode())
-            note(check.extra, "extra_count", new_row[0])
+            note(check.extra, "extra_count", new_row["id"])
             new_row = next(new_rows, sentinel)
         else:
             check.old_count += 1
@@ -142,7 +147,7 @@ def _compare(
             old_hash.update(repr(old_tuple).encode())
             new_hash.update(repr(new_tuple).encode())
             if old_tuple != new_tuple:
-                note(check.differing, "differing_count", old_row[0])
+                note(check.differing, "differing_count", old_row["id"])
             old_row, new_row = next(old_rows, sentinel), next(new_rows, sentinel)
     check.old_checksum, check.new_checksum = old_hash.hexdigest(), new_hash.hexdigest()
     return check
@@ -157,7 +162,8 @@ def _check_users(connection) -> TableCheck:
     )
     new = _stream(
         connection,
-        "SELECT n.id, n.username, n.email, n.display_name, n.is_active, n.is_superuser, n.is_staff, n.date_joined"
+        "SELECT n.id AS id, n.username, n.email, n.display_name, n.is_active, n.is_superuser, n.is_staff,"
+        " n.date_joined"
         " FROM users_user n WHERE EXISTS (SELECT 1 FROM users u WHERE u.id = n.id) {after} ORDER BY n.id",
         "n.id",
     )
@@ -165,8 +171,26 @@ def _check_users(connection) -> TableCheck:
         "users",
         old,
         new,
-        lambda r: (r[0], r[1], r[2], r[3] or "", bool(r[4]), bool(r[5]), bool(r[5]), _dt(r[6])),
-        lambda r: (r[0], r[1], r[2], r[3], bool(r[4]), bool(r[5]), bool(r[6]), _dt(r[7])),
+        lambda r: (
+            r["id"],
+            r["username"],
+            r["email"],
+            r["full_name"] or "",
+            bool(r["is_active"]),
+            bool(r["is_superuser"]),
+            bool(r["is_superuser"]),  # an old superuser is staff
+            _dt(r["created_at"]),
+        ),
+        lambda r: (
+            r["id"],
+            r["username"],
+            r["email"],
+            r["display_name"],
+            bool(r["is_active"]),
+            bool(r["is_superuser"]),
+            bool(r["is_staff"]),
+            _dt(r["date_joined"]),
+        ),
     )
 
 
@@ -186,17 +210,17 @@ def _bytes_sql(connection, column: str) -> str:
 def _check_messages(connection) -> TableCheck:
     old = _stream(
         connection,
-        f"SELECT id, sender_id, receiver_id, content, {_bytes_sql(connection, 'file_data')}, file_name, reply_to_id,"
-        " is_read, is_deleted_by_sender, is_deleted_by_receiver, created_at, updated_at, read_at, length(file_data)"
+        f"SELECT id, sender_id, receiver_id, content, {_bytes_sql(connection, 'file_data')} AS file_bytes,"
+        " file_name, reply_to_id, created_at, length(file_data) AS file_size"
         " FROM direct_messages WHERE 1 = 1 {after} ORDER BY id",
         "id",
     )
     new = _stream(
         connection,
-        f"SELECT legacy_id, sender_id, recipient_id, body, {_bytes_sql(connection, 'attachment_data')},"
-        " attachment_name, legacy_file_name,"
-        " legacy_reply_to_id, read_at, sender_deleted_at, recipient_deleted_at, created_at, updated_at,"
-        " attachment_size FROM messaging_message WHERE legacy_id IS NOT NULL {after} ORDER BY legacy_id",
+        f"SELECT legacy_id AS id, sender_id, recipient_id, body,"
+        f" {_bytes_sql(connection, 'attachment_data')} AS attachment_bytes, attachment_name, legacy_file_name,"
+        " legacy_reply_to_id, created_at, attachment_size"
+        " FROM messaging_message WHERE legacy_id IS NOT NULL {after} ORDER BY legacy_id",
         "legacy_id",
     )
     return _compare(
@@ -204,17 +228,27 @@ def _check_messages(connection) -> TableCheck:
         old,
         new,
         lambda r: (
-            r[0],
-            r[1],
-            r[2],
-            r[3] or "",
-            _digest(r[4]),
-            r[13],
-            _old_file_name(r[0], r[4], r[5]),
-            r[6],
-            _dt(r[10]),
+            r["id"],
+            r["sender_id"],
+            r["receiver_id"],
+            r["content"] or "",
+            _digest(r["file_bytes"]),
+            r["file_size"],
+            _old_file_name(r["id"], r["file_bytes"], r["file_name"]),
+            r["reply_to_id"],
+            _dt(r["created_at"]),
         ),
-        lambda r: (r[0], r[1], r[2], r[3], _digest(r[4]), r[13], r[5] or r[6], r[7], _dt(r[11])),
+        lambda r: (
+            r["id"],
+            r["sender_id"],
+            r["recipient_id"],
+            r["body"],
+            _digest(r["attachment_bytes"]),
+            r["attachment_size"],
+            r["attachment_name"] or r["legacy_file_name"],
+            r["legacy_reply_to_id"],
+            _dt(r["created_at"]),
+        ),
     )
 
 
@@ -276,33 +310,33 @@ def _check_conversations(connection) -> TableCheck:
         "SELECT id, created_at, updated_at FROM conversations WHERE 1 = 1 {after} ORDER BY id",
         "id",
     )
-    alias_ok = "1"
+    alias_ok = "1 AS alias_ok"
     join = ""
     if aliases:
         alias_ok = (
             "CASE WHEN lc.alias_of_id IS NULL OR (canon.alias_of_id IS NULL AND canon.user_low_id = lc.user_low_id"
-            " AND canon.user_high_id = lc.user_high_id) THEN 1 ELSE 0 END"
+            " AND canon.user_high_id = lc.user_high_id) THEN 1 ELSE 0 END AS alias_ok"
         )
         join = " LEFT JOIN legacy_dm_conversation canon ON canon.id = lc.alias_of_id"
     new = _stream(
         connection,
-        f"SELECT lc.id, lc.user_low_id, lc.user_high_id, lc.created_at, lc.updated_at, {alias_ok}"
+        f"SELECT lc.id AS id, lc.user_low_id, lc.user_high_id, lc.created_at, lc.updated_at, {alias_ok}"
         f" FROM legacy_dm_conversation lc{join}"
         " WHERE EXISTS (SELECT 1 FROM conversations c WHERE c.id = lc.id) {after} ORDER BY lc.id",
         "lc.id",
     )
 
-    def new_pair(row):
-        if not row[5]:
+    def new_pair(row: Row):
+        if not row["alias_ok"]:
             return BROKEN_ALIAS
-        return None if row[1] is None else (row[1], row[2])
+        return None if row["user_low_id"] is None else (row["user_low_id"], row["user_high_id"])
 
     return _compare(
         "conversations",
         old,
         new,
-        lambda r: (r[0], pairs.get(r[0]), _dt(r[1]), _dt(r[2])),
-        lambda r: (r[0], new_pair(r), _dt(r[3]), _dt(r[4])),
+        lambda r: (r["id"], pairs.get(r["id"]), _dt(r["created_at"]), _dt(r["updated_at"])),
+        lambda r: (r["id"], new_pair(r), _dt(r["created_at"]), _dt(r["updated_at"])),
     )
 
 
