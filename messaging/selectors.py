@@ -13,8 +13,9 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from config.db import planned_per_call, precompiled_rows, precompiled_sql
+from config.db import planned_per_call
 
+from .hot_queries import precompiled_rows, precompiled_sql
 from .models import Message, UserBlock
 
 User = get_user_model()
@@ -122,8 +123,8 @@ class ConversationRows:
     def _compile_visible_union(self):
         if self.partners is not None:
             return _visible_halves(self.user.pk, self.partners).query.sql_with_params()
-        # The whole list (every request for /conversations) has the same SQL for every user: precompiled.
-        # Building the two ORM halves was a third of the Python time of a short list.
+        # The whole list (every request for /conversations) has the same SQL for every user: precompiled,
+        # as building the two ORM halves is a third of the Python time of a short list.
         return precompiled_sql("visible_union", _visible_halves, self.user.pk)
 
     def count(self) -> int:
@@ -275,9 +276,9 @@ def _messages_at(*, user, partner_ids: list[int], times: list) -> list[Message]:
 
     The messages `visible_messages` would give for that filter, with the same columns loaded (their people
     and the message they reply to joined in). A conversation list asks this on every request, and compiling
-    the query (the visibility rule, the pairs, three joins) took the ORM four times as long as PostgreSQL
-    took to run it: it is precompiled per number of partners and times (`config.db.precompiled_rows`), and
-    `Model.from_db` builds the instances as a QuerySet does.
+    the query (the visibility rule, the pairs, three joins) takes the ORM about four times as long as
+    PostgreSQL takes to run it: it is precompiled per number of partners and times
+    (`hot_queries.precompiled_rows`), and `Model.from_db` builds the instances as a QuerySet does.
     `test_last_messages_are_loaded_as_the_lists_load_messages` compares them with `visible_messages`.
     """
 

@@ -10,11 +10,9 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
-
-from config.db import precompiled_rows
 
 from . import selectors
 from .attachments import checked_content_type, sanitize_filename
@@ -62,7 +60,6 @@ MAX_CONTENT_TYPE_CHARS = Message._meta.get_field("attachment_content_type").max_
 CONTENT_TYPE_ERROR = f"`content_type` must be a string of at most {MAX_CONTENT_TYPE_CHARS} characters."
 
 
-_USER_COLUMNS = [field.attname for field in User._meta.concrete_fields]
 _MAX_ID = 2**63 - 1  # a bigint primary key
 
 
@@ -72,27 +69,21 @@ def active_recipient(*, sender, recipient_id) -> User:
         recipient_id = int(recipient_id)
     except (TypeError, ValueError, OverflowError):
         recipient_id = None
-    rows = None
+    recipient = None
     if recipient_id is not None and 0 < recipient_id <= _MAX_ID:
-        # The block is read with the recipient: one query per send, not two (precompiled: every send runs it).
-        rows = precompiled_rows("active_recipient", _active_recipient_query, recipient_id, sender.pk)
-    if not rows:
+        # The block is read with the recipient: one query per send, not two.
+        recipient = (
+            User.objects.filter(is_active=True, pk=recipient_id)
+            .annotate(blocks_sender=Exists(selectors.blocks(blocker=OuterRef("pk"), blocked=sender.pk)))
+            .first()
+        )
+    if recipient is None:
         raise ValidationError({"recipient_id": ["No active user with this id."]})
-    *values, blocks_sender = rows[0]
-    recipient = User.from_db(connection.alias, _USER_COLUMNS, values)
     if recipient.pk == sender.pk:
         raise ValidationError({"recipient_id": ["You cannot send a message to yourself."]})
-    if blocks_sender:
+    if recipient.blocks_sender:
         raise PermissionDenied("This user does not accept messages from you.")
     return recipient
-
-
-def _active_recipient_query(recipient_id, sender_id):
-    return (
-        User.objects.filter(is_active=True, pk=recipient_id)
-        .annotate(blocks_sender=Exists(selectors.blocks(blocker=OuterRef("pk"), blocked=sender_id)))
-        .values_list(*_USER_COLUMNS, "blocks_sender")
-    )
 
 
 @transaction.atomic
