@@ -8,13 +8,44 @@ from django.utils import timezone
 
 from .attachments import sanitize_filename
 
+# The visibility rule, in its parts: a message is visible to its sender while the sender keeps it, to its
+# recipient while the recipient keeps it, and to nobody once a moderator hides it. The querysets below, the
+# partial indexes that serve them (`Message.Meta.indexes`) and `Message.is_visible_to` are built from these.
+NOT_HIDDEN = Q(hidden_at__isnull=True)
+KEPT_BY_SENDER = Q(sender_deleted_at__isnull=True)
+KEPT_BY_RECIPIENT = Q(recipient_deleted_at__isnull=True)
+
 
 def _sent_visible(user) -> Q:
-    return Q(sender=user, sender_deleted_at__isnull=True, hidden_at__isnull=True)
+    return NOT_HIDDEN & Q(sender=user) & KEPT_BY_SENDER
 
 
 def _received_visible(user) -> Q:
-    return Q(recipient=user, recipient_deleted_at__isnull=True, hidden_at__isnull=True)
+    return NOT_HIDDEN & Q(recipient=user) & KEPT_BY_RECIPIENT
+
+
+def _visible(user) -> Q:
+    return _sent_visible(user) | _received_visible(user)
+
+
+def _holds(condition: Q, message) -> bool:
+    """Whether a loaded message meets `condition`: a `Q` of exact and `isnull` lookups on its own columns."""
+    results = []
+    for child in condition.children:
+        if isinstance(child, Q):
+            results.append(_holds(child, message))
+            continue
+        lookup, expected = child
+        name, _, operator = lookup.partition("__")
+        actual = getattr(message, message._meta.get_field(name).attname)
+        if operator == "isnull":
+            results.append((actual is None) == expected)
+        elif operator in ("", "exact"):
+            results.append(actual == getattr(expected, "pk", expected))
+        else:
+            raise ValueError(f"_holds does not evaluate the lookup {lookup!r}")
+    held = all(results) if condition.connector == Q.AND else any(results)
+    return held != condition.negated
 
 
 # A reply quotes this much of the message it answers.
@@ -28,7 +59,7 @@ class MessageQuerySet(models.QuerySet):
         A message is visible to its sender unless the sender deleted it, and to its recipient unless the
         recipient deleted it; a message hidden by a moderator is visible to nobody.
         """
-        return self.filter(_sent_visible(user) | _received_visible(user))
+        return self.filter(_visible(user))
 
     def sent_visible_to(self, user):
         """The half of `visible_to(user)` that `user` sent (served by an index-only scan on PostgreSQL)."""
@@ -39,10 +70,8 @@ class MessageQuerySet(models.QuerySet):
         return self.filter(_received_visible(user))
 
     def unread_for(self, user):
-        """Received by `user`, not read, not deleted by them, not hidden."""
-        return self.filter(
-            recipient=user, read_at__isnull=True, recipient_deleted_at__isnull=True, hidden_at__isnull=True
-        )
+        """Received by `user`, visible to them and not read."""
+        return self.received_visible_to(user).filter(read_at__isnull=True)
 
     def between(self, user, other):
         return self.filter(Q(sender=user, recipient=other) | Q(sender=other, recipient=user))
@@ -71,9 +100,7 @@ class MessageQuerySet(models.QuerySet):
         if other_id == user.pk:
             return self.visible_to(user).in_pair(user.pk, other_id)
         return self.in_pair(user.pk, other_id).filter(
-            ~Q(sender=user, sender_deleted_at__isnull=False),
-            ~Q(recipient=user, recipient_deleted_at__isnull=False),
-            hidden_at__isnull=True,
+            ~(Q(sender=user) & ~KEPT_BY_SENDER), ~(Q(recipient=user) & ~KEPT_BY_RECIPIENT), NOT_HIDDEN
         )
 
     def without_attachment_bytes(self):
@@ -129,7 +156,7 @@ class Message(models.Model):
             models.Index(
                 fields=["recipient", "sender"],
                 name="msg_unread_idx",
-                condition=Q(read_at__isnull=True, recipient_deleted_at__isnull=True, hidden_at__isnull=True),
+                condition=NOT_HIDDEN & Q(read_at__isnull=True) & KEPT_BY_RECIPIENT,
             ),
             # Both directions of a pair in one time order: thread pages and "last message with" lookups.
             models.Index(
@@ -144,13 +171,13 @@ class Message(models.Model):
             models.Index(
                 fields=["sender", "recipient", "created_at"],
                 name="msg_sent_visible_idx",
-                condition=Q(sender_deleted_at__isnull=True, hidden_at__isnull=True),
+                condition=NOT_HIDDEN & KEPT_BY_SENDER,
             ),
             models.Index(
                 # read_at as a key column, not INCLUDE: SQLite has no covering indexes (check W040).
                 fields=["recipient", "sender", "created_at", "read_at"],
                 name="msg_received_visible_idx",
-                condition=Q(recipient_deleted_at__isnull=True, hidden_at__isnull=True),
+                condition=NOT_HIDDEN & KEPT_BY_RECIPIENT,
             ),
             models.Index(fields=["reply_to"], name="msg_reply_to_idx", condition=Q(reply_to__isnull=False)),
             models.Index(fields=["hidden_at"], name="msg_hidden_idx", condition=Q(hidden_at__isnull=False)),
@@ -185,12 +212,8 @@ class Message(models.Model):
         return f"Message {self.pk} from {self.sender_id} to {self.recipient_id}"
 
     def is_visible_to(self, user) -> bool:
-        """`MessageQuerySet.visible_to` for one loaded message (keep the two in step)."""
-        if self.hidden_at is not None:
-            return False
-        return (self.sender_id == user.pk and self.sender_deleted_at is None) or (
-            self.recipient_id == user.pk and self.recipient_deleted_at is None
-        )
+        """`MessageQuerySet.visible_to` for one loaded message: the same rule, evaluated without a query."""
+        return _holds(_visible(user), self)
 
     def preview_for(self, viewer) -> str | None:
         """The first characters of the body as quoted in a reply; None where `viewer` may not see the message."""

@@ -1,4 +1,8 @@
-"""Reads: every query that shows messages to a user goes through `visible_messages` (the one visibility rule)."""
+"""Reads: all that the API, the legacy API and the pages show a user is read here.
+
+Every message query is built on the visibility rule of `MessageQuerySet` (messaging/models.py); services read
+only the rows they check or change, and the admin shows moderators every message.
+"""
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
