@@ -18,38 +18,45 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from django.utils.dateparse import parse_datetime
 
 from . import carry
 from .carry import PLACEHOLDER_PASSWORD
 
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
 CHUNK = 2_000
-Row = dict[str, Any]  # a row by column name
+Row = dict[str, Any]  # a row by column name, its values as the database driver returns them
+Canonical = tuple[object, ...]  # a row as compared and hashed
 SHOWN_IDS = 10
 
 
-def _dt(value) -> str | None:
+def _dt(value: datetime | str | None) -> str | None:
     """A timestamp as canonical UTC text; naive values (the old side, SQLite) are UTC."""
     if value is None:
         return None
     if isinstance(value, str):
-        value = parse_datetime(value.replace(" ", "T"))
+        parsed = parse_datetime(value.replace(" ", "T"))
+        if parsed is None:
+            raise ValueError(f"not a timestamp: {value!r}")
+        value = parsed
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).isoformat()
 
 
-def _digest(data) -> str | None:
+def _digest(data: bytes | memoryview | str | None) -> str | None:
     """SHA-256 (hex) of attachment bytes; PostgreSQL already hands over the hex digest (see `_bytes_sql`)."""
     if data is None or isinstance(data, str):
         return data
     return hashlib.sha256(bytes(data)).hexdigest()
 
 
-def _stream(connection, sql: str, id_column: str) -> Iterator[Row]:
+def _stream(connection: BaseDatabaseWrapper, sql: str, id_column: str) -> Iterator[Row]:
     """Rows of `sql` by column name, in id order, fetched in chunks by keyset (`sql` selects a column named
     `id` and has `{after}`).
     """
@@ -115,8 +122,8 @@ def _compare(
     name: str,
     old_rows: Iterator[Row],
     new_rows: Iterator[Row],
-    canon_old: Callable[[Row], tuple],
-    canon_new: Callable[[Row], tuple],
+    canon_old: Callable[[Row], Canonical],
+    canon_new: Callable[[Row], Canonical],
 ) -> TableCheck:
     """Merge two id-ordered streams: count, anti-join both ways, compare and hash canonical tuples."""
     check = TableCheck(name)
@@ -153,7 +160,7 @@ def _compare(
     return check
 
 
-def _check_users(connection) -> TableCheck:
+def _check_users(connection: BaseDatabaseWrapper) -> TableCheck:
     old = _stream(
         connection,
         "SELECT id, username, email, full_name, is_active, is_superuser, created_at FROM users"
@@ -194,20 +201,20 @@ def _check_users(connection) -> TableCheck:
     )
 
 
-def _old_file_name(row_id, file_data, file_name) -> str:
+def _old_file_name(row_id: int, file_data: object, file_name: str | None) -> str:
     if file_name:
         return file_name
     return f"attachment-{row_id}" if file_data is not None else ""
 
 
-def _bytes_sql(connection, column: str) -> str:
+def _bytes_sql(connection: BaseDatabaseWrapper, column: str) -> str:
     """The attachment bytes to hash: on PostgreSQL their SHA-256 (hex), so megabytes never cross the wire."""
     if connection.vendor == "postgresql":
         return f"encode(sha256({column}), 'hex')"
     return column
 
 
-def _check_messages(connection) -> TableCheck:
+def _check_messages(connection: BaseDatabaseWrapper) -> TableCheck:
     old = _stream(
         connection,
         f"SELECT id, sender_id, receiver_id, content, {_bytes_sql(connection, 'file_data')} AS file_bytes,"
@@ -252,7 +259,7 @@ def _check_messages(connection) -> TableCheck:
     )
 
 
-def _lost_state(connection) -> tuple[int, list[int]]:
+def _lost_state(connection: BaseDatabaseWrapper) -> tuple[int, list[int]]:
     """Carried messages that miss a read or a delete their old row has (reads on the new side are fine)."""
     with connection.cursor() as cursor:
         cursor.execute(
@@ -266,7 +273,7 @@ def _lost_state(connection) -> tuple[int, list[int]]:
     return count, ids
 
 
-def _expected_pairs(connection, *, aliases: bool) -> dict[int, tuple[int, int]]:
+def _expected_pairs(connection: BaseDatabaseWrapper, *, aliases: bool) -> dict[int, tuple[int, int]]:
     """Old conversation id -> the pair it maps to: every old conversation of two distinct participants.
 
     Without `aliases` (the map before `legacy_dm` 0005) only the lowest id of a pair holds it, unless the new
@@ -288,7 +295,7 @@ def _expected_pairs(connection, *, aliases: bool) -> dict[int, tuple[int, int]]:
         )
         # Pairs the new system named first (a conversation created through the legacy API).
         taken = {(low, high) for _, low, high in cursor.fetchall()}
-    pairs = {}
+    pairs: dict[int, tuple[int, int]] = {}
     for conversation_id, low, high in rows:
         if (low, high) not in taken:
             taken.add((low, high))
@@ -299,7 +306,7 @@ def _expected_pairs(connection, *, aliases: bool) -> dict[int, tuple[int, int]]:
 BROKEN_ALIAS = "alias of a conversation of another pair"
 
 
-def _check_conversations(connection) -> TableCheck:
+def _check_conversations(connection: BaseDatabaseWrapper) -> TableCheck:
     """Every old id names its pair. With aliases, an alias must point at the canonical id of its own pair
     (which id of a pair is canonical is not compared: any of them names the same pair).
     """
@@ -326,7 +333,7 @@ def _check_conversations(connection) -> TableCheck:
         "lc.id",
     )
 
-    def new_pair(row: Row):
+    def new_pair(row: Row) -> str | tuple[int, int] | None:
         if not row["alias_ok"]:
             return BROKEN_ALIAS
         return None if row["user_low_id"] is None else (row["user_low_id"], row["user_high_id"])
@@ -370,7 +377,7 @@ class Verification:
         return "\n".join(lines)
 
 
-def verify(connection) -> Verification:
+def verify(connection: BaseDatabaseWrapper) -> Verification:
     """Compare every old table with what was carried; see the module docstring."""
     with connection.cursor() as cursor:
         cursor.execute(

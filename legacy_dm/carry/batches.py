@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from django.db import OperationalError, transaction
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.backends.utils import CursorWrapper
 
 LOCK_RETRIES = 3
 
@@ -15,7 +20,13 @@ LOCK_RETRIES = 3
 STEPS = ("users", "direct_messages", "conversations", "replies", "state")
 
 
-Progress = Callable[["BatchReport"], None]
+Progress: TypeAlias = Callable[["BatchReport"], None]
+
+# A value bound to a `%s` of the carry's SQL (booleans are ints; datetimes arrive adapted, as text).
+SQLParam: TypeAlias = int | str | bytes | None
+
+# One statement of a batch and its parameters.
+Statement: TypeAlias = tuple[str, list[SQLParam]]
 
 
 @dataclass
@@ -54,26 +65,27 @@ class CopyInterrupted(Exception):
     """Raised when `max_batches` stops a copy early (tests use it to simulate an interrupted run)."""
 
 
-def scalar(cursor, sql: str, params=()):
+def scalar(cursor: CursorWrapper, sql: str, params: Sequence[SQLParam] = ()) -> Any:
+    """The first column of the first row `sql` returns (a raw database value), or None without a row."""
     cursor.execute(sql, list(params))
     row = cursor.fetchone()
     return row[0] if row else None
 
 
-def id_range(connection, table: str, column: str = "id") -> tuple[int, int] | None:
+def id_range(connection: BaseDatabaseWrapper, table: str, column: str = "id") -> tuple[int, int] | None:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT MIN({column}), MAX({column}) FROM {table}", [])
         low, high = cursor.fetchone()
     return None if low is None else (int(low), int(high))
 
 
-def has_column(connection, table: str, name: str) -> bool:
+def has_column(connection: BaseDatabaseWrapper, table: str, name: str) -> bool:
     with connection.cursor() as cursor:
         columns = connection.introspection.get_table_description(cursor, table)
     return any(column.name == name for column in columns)
 
 
-def run_batch(connection, lock_timeout_ms: int, statements: list[tuple[str, list]]) -> list[int]:
+def run_batch(connection: BaseDatabaseWrapper, lock_timeout_ms: int, statements: list[Statement]) -> list[int]:
     """Run `statements` in one short transaction (with a PostgreSQL lock timeout); their row counts.
 
     A batch that could not get its lock in time is rolled back and retried a few times before giving up.
@@ -96,13 +108,13 @@ def run_batch(connection, lock_timeout_ms: int, statements: list[tuple[str, list
 
 
 def walk(
-    connection,
+    connection: BaseDatabaseWrapper,
     *,
     step: str,
     table: str,
     batch_size: int,
     lock_timeout_ms: int,
-    make_statements: Callable[[int, int], list[tuple[str, list]]],
+    make_statements: Callable[[int, int], list[Statement]],
     counted: int | None = -1,
     analyze: tuple[str, ...] = (),
     progress: Progress | None,

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db import transaction
 
-from .batches import CopyResult, Progress, has_column, walk
+from .batches import CopyResult, Progress, SQLParam, Statement, has_column, walk
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
 
 # An old password hash that no Django hasher verifies becomes this unusable password; the hash itself is kept
 # verbatim in `users_user.legacy_password`, and its owner sets a new password.
@@ -34,7 +39,7 @@ VERIFIABLE_PASSWORDS: list[tuple[str, str]] = [
 NARROW_PASSWORD_COLUMN, WIDE_PASSWORD_COLUMN = 128, 255
 
 
-def has_legacy_password(connection) -> bool:
+def has_legacy_password(connection: BaseDatabaseWrapper) -> bool:
     """Whether `users_user` can keep unverifiable old hashes yet (`users` 0002 added `legacy_password`).
 
     On a fresh database `legacy_dm` 0003 copies before `users` 0002 runs; then an old hash that does not fit
@@ -43,13 +48,13 @@ def has_legacy_password(connection) -> bool:
     return has_column(connection, "users_user", "legacy_password")
 
 
-def password_sql(connection, column: str, *, wide: bool) -> tuple[tuple[str, list], tuple[str, list]]:
+def password_sql(connection: BaseDatabaseWrapper, column: str, *, wide: bool) -> tuple[Statement, Statement]:
     """SQL (and its parameters) for what the old hash in `column` becomes: the new `password`, and the kept
     `legacy_password` (NULL where the hash was carried as one Django verifies).
     """
     match = "~" if connection.vendor == "postgresql" else "REGEXP"
     limit = WIDE_PASSWORD_COLUMN if wide else NARROW_PASSWORD_COLUMN
-    tests = [
+    tests: list[tuple[str, list[SQLParam], str]] = [
         (f"{column} {match} %s AND length({column}) <= %s", [pattern, limit - len(prefix)], prefix)
         for prefix, pattern in VERIFIABLE_PASSWORDS
     ]
@@ -60,7 +65,7 @@ def password_sql(connection, column: str, *, wide: bool) -> tuple[tuple[str, lis
     return (password, [*password_params, UNVERIFIABLE_PASSWORD]), (kept, kept_params)
 
 
-def passwords_sql(connection, low: int, high: int) -> tuple[str, list]:
+def passwords_sql(connection: BaseDatabaseWrapper, low: int, high: int) -> Statement:
     """Carry again the old hashes of carried users of ids [low, high) whose password is still what an earlier
     carry made of it (unusable, or copied by the rule before `VERIFIABLE_PASSWORDS`), and not kept yet.
     """
@@ -78,7 +83,7 @@ def passwords_sql(connection, low: int, high: int) -> tuple[str, list]:
 
 
 def carry_passwords(
-    connection, *, batch_size: int, lock_timeout_ms: int, progress: Progress | None = None
+    connection: BaseDatabaseWrapper, *, batch_size: int, lock_timeout_ms: int, progress: Progress | None = None
 ) -> CopyResult:
     """Carry again, by today's rule, the old hashes of carried users whose password an earlier carry left
     unusable or copied as it was (what `legacy_dm` 0007 runs, once `users` 0002 made room for them).
@@ -101,7 +106,7 @@ def carry_passwords(
     return result
 
 
-def fit_narrow_passwords(connection) -> int:
+def fit_narrow_passwords(connection: BaseDatabaseWrapper) -> int:
     """Undo what `carry_passwords` needs the wide column for: a password longer than the narrow column becomes
     UNVERIFIABLE_PASSWORD (its owner sets a new one), so `users` 0002 can be unapplied.
     """
@@ -110,17 +115,18 @@ def fit_narrow_passwords(connection) -> int:
             "UPDATE users_user SET password = %s WHERE length(password) > %s",
             [UNVERIFIABLE_PASSWORD, NARROW_PASSWORD_COLUMN],
         )
-        return max(cursor.rowcount, 0)
+        rows: int = cursor.rowcount
+        return max(rows, 0)
 
 
-def unverifiable_passwords(connection) -> list[tuple[int, str]]:
+def unverifiable_passwords(connection: BaseDatabaseWrapper) -> list[tuple[int, str]]:
     """Carried users (id, username) whose old hash no Django hasher verifies: they must set a new password."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT id, username FROM users_user WHERE password = %s ORDER BY id", [UNVERIFIABLE_PASSWORD])
         return [(int(user_id), username) for user_id, username in cursor.fetchall()]
 
 
-def describe_unverifiable_passwords(connection, *, shown: int = 20) -> str | None:
+def describe_unverifiable_passwords(connection: BaseDatabaseWrapper, *, shown: int = 20) -> str | None:
     """One line for the operator naming the users of `unverifiable_passwords`, or None when there are none."""
     users = unverifiable_passwords(connection)
     if not users:

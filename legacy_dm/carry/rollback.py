@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
-from django.db.models import ProtectedError, Q
+from django.db.models import ProtectedError, Q, QuerySet
 
 from .batches import id_range
 from .statements import PLACEHOLDER_PASSWORD, PLACEHOLDER_USERNAME_PREFIX
 
+if TYPE_CHECKING:
+    from django.apps.registry import Apps
+    from django.db.backends.base.base import BaseDatabaseWrapper
 
-def remove_aliases(connection) -> int:
+
+def remove_aliases(connection: BaseDatabaseWrapper) -> int:
     """Undo `assign_aliases`: aliases map to no pair again (what the map held before `alias_of` existed)."""
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
         cursor.execute(
@@ -19,10 +24,13 @@ def remove_aliases(connection) -> int:
             " WHERE alias_of_id IS NOT NULL",
             [],
         )
-        return max(cursor.rowcount, 0)
+        rows: int = cursor.rowcount
+        return max(rows, 0)
 
 
-def remove_carried_data(apps, connection, *, batch_size: int, progress: Callable[[str], None] | None = None) -> None:
+def remove_carried_data(
+    apps: Apps, connection: BaseDatabaseWrapper, *, batch_size: int, progress: Callable[[str], None] | None = None
+) -> None:
     """Undo the copy: remove carried messages, the carried conversation map and carried users.
 
     Uses the migration's historical models (`apps`), so that whatever else points at these rows at that
@@ -36,11 +44,11 @@ def remove_carried_data(apps, connection, *, batch_size: int, progress: Callable
     user_model = apps.get_model("users", "User")
     alias = connection.alias
 
-    def say(text):
+    def say(text: str) -> None:
         if progress is not None:
             progress(text)
 
-    def walk(table, handle, column="id"):
+    def walk(table: str, handle: Callable[[int, int], int], column: str = "id") -> int:
         bounds = id_range(connection, table, column)
         if bounds is None:
             return 0
@@ -50,7 +58,7 @@ def remove_carried_data(apps, connection, *, batch_size: int, progress: Callable
                 removed += handle(low, low + batch_size)
         return removed
 
-    def messages(low, high):
+    def messages(low: int, high: int) -> int:
         count, _ = (
             message_model._base_manager.using(alias).filter(legacy_id__gte=low, legacy_id__lt=high).only("id").delete()
         )
@@ -58,7 +66,7 @@ def remove_carried_data(apps, connection, *, batch_size: int, progress: Callable
 
     say(f"removed {walk('messaging_message', messages, 'legacy_id')} rows with carried messages")
 
-    def conversations(low, high):
+    def conversations(low: int, high: int) -> int:
         with connection.cursor() as cursor:
             cursor.execute("SELECT id FROM conversations WHERE id >= %s AND id < %s", [low, high])
             ids = [row[0] for row in cursor.fetchall()]
@@ -69,7 +77,7 @@ def remove_carried_data(apps, connection, *, batch_size: int, progress: Callable
 
     still_used = Q(sent_messages__isnull=False) | Q(received_messages__isnull=False)
 
-    def delete_users(queryset):
+    def delete_users(queryset: QuerySet[Any]) -> int:
         # Only the ids are read: when another branch of history (`users` 0002) was unapplied first, the table
         # lacks columns that this migration's historical model still names.
         in_use = user_model._base_manager.using(alias).filter(still_used).values("id")
@@ -86,7 +94,7 @@ def remove_carried_data(apps, connection, *, batch_size: int, progress: Callable
                     pass
             return removed
 
-    def users(low, high):
+    def users(low: int, high: int) -> int:
         with connection.cursor() as cursor:
             cursor.execute("SELECT id FROM users WHERE id >= %s AND id < %s", [low, high])
             ids = [row[0] for row in cursor.fetchall()]

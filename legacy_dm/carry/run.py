@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, TypedDict
 
 from . import statements
 from .batches import CopyConflict, CopyResult, Progress, run_batch, scalar, walk
 from .sequences import move_sequences
 
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
 
-def check_conflicts(connection) -> list[str]:
+
+class WalkOptions(TypedDict):
+    """The `walk` arguments that every step of one copy shares."""
+
+    batch_size: int
+    lock_timeout_ms: int
+    progress: Progress | None
+    budget: list[int]
+    result: CopyResult
+
+
+def check_conflicts(connection: BaseDatabaseWrapper) -> list[str]:
     """Old users that cannot be carried as they are, described for the operator (empty when there are none).
 
     A username already taken by another user of the new system (say, an admin created before the move), or
@@ -37,7 +51,7 @@ def check_conflicts(connection) -> list[str]:
 
 
 def copy_legacy_data(
-    connection,
+    connection: BaseDatabaseWrapper,
     *,
     batch_size: int,
     headroom: int,
@@ -64,7 +78,7 @@ def copy_legacy_data(
     aliases = statements.has_aliases(connection)
     result = CopyResult()
     budget = [-1 if max_batches is None else max_batches]
-    common = {
+    common: WalkOptions = {
         "batch_size": batch_size,
         "lock_timeout_ms": lock_timeout_ms,
         "progress": progress,
@@ -121,7 +135,7 @@ def copy_legacy_data(
     return result
 
 
-def missing_counts(connection) -> dict[str, int]:
+def missing_counts(connection: BaseDatabaseWrapper) -> dict[str, int]:
     """What a copy would write, per step: old rows not carried yet, replies to link, reads/deletes to merge."""
     queries = {
         "users": "SELECT COUNT(*) FROM users u WHERE NOT EXISTS (SELECT 1 FROM users_user n WHERE n.id = u.id)",
@@ -155,7 +169,7 @@ def missing_counts(connection) -> dict[str, int]:
 
 
 def assign_aliases(
-    connection, *, batch_size: int, lock_timeout_ms: int, progress: Progress | None = None
+    connection: BaseDatabaseWrapper, *, batch_size: int, lock_timeout_ms: int, progress: Progress | None = None
 ) -> CopyResult:
     """Make aliases of carried old conversations that share a pair with a lower id (what 0006 runs).
 

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db import transaction
 
 from .batches import scalar
 from .statements import PLACEHOLDER_PASSWORD
 
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
 
-def move_sequence(connection, table: str, target: int) -> int:
+
+def move_sequence(connection: BaseDatabaseWrapper, table: str, target: int) -> int:
     """Make `table`'s next generated id greater than `target` (never moves it backwards); the new last value."""
+    current: int | None  # raw database values: PostgreSQL's bigint, SQLite's integer
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             sequence = scalar(cursor, "SELECT pg_get_serial_sequence(%s, 'id')", [table])
@@ -37,13 +43,13 @@ def move_sequence(connection, table: str, target: int) -> int:
     return 0
 
 
-def move_sequences(connection, *, headroom: int, lock_timeout_ms: int = 5_000) -> dict[str, int]:
+def move_sequences(connection: BaseDatabaseWrapper, *, headroom: int, lock_timeout_ms: int = 5_000) -> dict[str, int]:
     """Move the id sequences of the new tables past the largest carried id plus `headroom`.
 
     Rows that old servers still write during a rolling deploy take ids above the old maximum; the headroom
     keeps those ids free, so a later catch-up copy can carry them with their own ids.
     """
-    moved = {}
+    moved: dict[str, int] = {}
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(f"SET LOCAL lock_timeout = '{int(lock_timeout_ms)}ms'", [])

@@ -6,8 +6,13 @@ the same on SQLite and PostgreSQL except for reading naive `TIMESTAMP` columns a
 
 from __future__ import annotations
 
-from .batches import has_column
+from typing import TYPE_CHECKING
+
+from .batches import SQLParam, Statement, has_column
 from .passwords import has_legacy_password, password_sql
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
 
 # Placeholder users stand for senders/recipients whose old `users` row no longer exists.
 PLACEHOLDER_PASSWORD = "!legacy-placeholder"  # a leading "!" is Django's unusable-password marker
@@ -35,16 +40,17 @@ SIGNATURES: list[tuple[bytes, int, str]] = [
 ]
 
 
-def utc(connection, column: str) -> str:
+def utc(connection: BaseDatabaseWrapper, column: str) -> str:
     """A naive old `TIMESTAMP` column read as UTC, as the new timezone-aware columns store it."""
     if connection.vendor == "postgresql":
         return f"({column} AT TIME ZONE 'UTC')"
     return column  # SQLite stores both as naive UTC text
 
 
-def sniff_sql(data: str) -> tuple[str, list]:
+def sniff_sql(data: str) -> tuple[str, list[SQLParam]]:
     """A SQL CASE naming the content type `data`'s bytes announce, or NULL; and its parameters."""
-    whens, params = [], []
+    whens: list[str] = []
+    params: list[SQLParam] = []
     for signature, offset, content_type in SIGNATURES:
         whens.append(f"WHEN substr({data}, {offset + 1}, {len(signature)}) = %s THEN %s")
         params += [signature, content_type]
@@ -54,7 +60,7 @@ def sniff_sql(data: str) -> tuple[str, list]:
     return "CASE " + " ".join(whens) + " END", params
 
 
-def users_sql(connection, low: int, high: int) -> tuple[str, list]:
+def users_sql(connection: BaseDatabaseWrapper, low: int, high: int) -> Statement:
     wide = has_legacy_password(connection)
     (password, params), (kept, kept_params) = password_sql(connection, "u.hashed_password", wide=wide)
     if wide:
@@ -75,7 +81,7 @@ def users_sql(connection, low: int, high: int) -> tuple[str, list]:
     )
 
 
-def placeholders_sql(connection, low: int, high: int, now) -> tuple[str, list]:
+def placeholders_sql(connection: BaseDatabaseWrapper, low: int, high: int, now: str | None) -> Statement:
     return (
         """
         INSERT INTO users_user (id, password, last_login, is_superuser, username, first_name, last_name, email,
@@ -90,7 +96,7 @@ def placeholders_sql(connection, low: int, high: int, now) -> tuple[str, list]:
     )
 
 
-def messages_sql(connection, low: int, high: int, now) -> tuple[str, list]:
+def messages_sql(connection: BaseDatabaseWrapper, low: int, high: int, now: str | None) -> Statement:
     # A reply is linked at once when its target is in this batch (foreign keys are checked at commit) or
     # already carried; a reply to a later batch is linked by the replies pass (`replies_sql`).
     sniff, sniff_params = sniff_sql("dm.file_data")
@@ -134,7 +140,7 @@ def messages_sql(connection, low: int, high: int, now) -> tuple[str, list]:
     return sql, params
 
 
-def has_aliases(connection) -> bool:
+def has_aliases(connection: BaseDatabaseWrapper) -> bool:
     """Whether the conversation map can hold aliases yet (`legacy_dm` 0005 added `alias_of_id`).
 
     Migration 0003 copies before that column exists (on a fresh database, and on one migrated before it
@@ -157,7 +163,7 @@ def pairs_sql(in_range: bool = True) -> str:
     """
 
 
-def conversations_sql(connection, low: int, high: int, *, aliases: bool) -> list[tuple[str, list]]:
+def conversations_sql(connection: BaseDatabaseWrapper, low: int, high: int, *, aliases: bool) -> list[Statement]:
     """The statements carrying the old conversations of ids [low, high): canonical ids, the rest, aliases.
 
     1. A conversation with exactly two distinct participants names their ordered pair, as the pair's
@@ -170,7 +176,7 @@ def conversations_sql(connection, low: int, high: int, *, aliases: bool) -> list
        canonical id (carried before the map could hold aliases) become aliases.
     """
     created, updated = utc(connection, "c.created_at"), utc(connection, "c.updated_at")
-    canonical = (
+    canonical: Statement = (
         f"""
         INSERT INTO legacy_dm_conversation (id, user_low_id, user_high_id, created_by_id, created_at, updated_at)
         SELECT c.id, fp.lo, fp.hi, NULL, {created}, {updated}
@@ -187,7 +193,7 @@ def conversations_sql(connection, low: int, high: int, *, aliases: bool) -> list
         [low, high, low, high],
     )
     if not aliases:
-        rest = (
+        rest: Statement = (
             f"""
             INSERT INTO legacy_dm_conversation (id, user_low_id, user_high_id, created_by_id, created_at, updated_at)
             SELECT c.id, NULL, NULL, NULL, {created}, {updated}
@@ -234,7 +240,7 @@ def unassigned_aliases_sql() -> str:
     return f"SELECT COUNT(*) FROM ({unassigned_aliases(in_range=False)}) a"
 
 
-def aliases_sql(low: int, high: int) -> tuple[str, list]:
+def aliases_sql(low: int, high: int) -> Statement:
     """Carried old conversations of ids [low, high) without a pair whose old conversation is a pair that has
     a canonical id: made aliases of it (same pair, `alias_of_id`). Only rows without a pair change and
     canonical rows never do, so the statement reads the same canonical rows however it proceeds.
@@ -251,7 +257,7 @@ def aliases_sql(low: int, high: int) -> tuple[str, list]:
     )
 
 
-def replies_sql(low: int, high: int) -> tuple[str, list]:
+def replies_sql(low: int, high: int) -> Statement:
     # Replies to a message of a later batch, and any left unlinked by an interrupted run. Carried messages
     # keep their ids, so a carried reply target's id is its legacy id.
     return (
@@ -265,14 +271,14 @@ def replies_sql(low: int, high: int) -> tuple[str, list]:
     )
 
 
-def greatest(connection, a: str, b: str) -> str:
+def greatest(connection: BaseDatabaseWrapper, a: str, b: str) -> str:
     """The later of two timestamps, either of which may be NULL."""
     if connection.vendor == "postgresql":
         return f"GREATEST({a}, {b})"  # ignores NULLs
     return f"max(COALESCE({a}, {b}), COALESCE({b}, {a}))"
 
 
-def state_sql(connection, low: int, high: int, now) -> tuple[str, list]:
+def state_sql(connection: BaseDatabaseWrapper, low: int, high: int, now: str | None) -> Statement:
     """Bring over reads and deletes that old servers made to rows already carried (a rolling deploy).
 
     Reading and deleting only ever go one way, so the merge is too: a message read or deleted on either
