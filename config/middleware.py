@@ -1,4 +1,6 @@
-"""Response headers set project-wide."""
+"""Response headers set project-wide, and the stricter policy of the inbox and login pages."""
+
+from functools import wraps
 
 from django.conf import settings
 
@@ -20,3 +22,17 @@ class ContentSecurityPolicyMiddleware:
         if content_type.startswith("text/html") and "Content-Security-Policy" not in response:
             response["Content-Security-Policy"] = settings.CONTENT_SECURITY_POLICY
         return response
+
+
+def content_security_policy(view):
+    """The pages' stricter CSP (`PAGES_CONTENT_SECURITY_POLICY`: no script at all) on a view's response,
+    unless the view set its own (attachment downloads set `sandbox`)."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        if "Content-Security-Policy" not in response:
+            response["Content-Security-Policy"] = settings.PAGES_CONTENT_SECURITY_POLICY
+        return response
+
+    return wrapped

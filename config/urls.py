@@ -5,8 +5,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
+from config.middleware import content_security_policy
 from config.views import SwaggerDocsView
-from messaging.web.views import content_security_policy
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -22,8 +22,8 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from config.parsers import JSONParser
 from config.throttles import SendRateThrottle
 from messaging import selectors, services
+from messaging.attachments import attachment_response
 from messaging.serializers import MarkedReadSerializer, UnreadCountSerializer
-from messaging.views import attachment_response
 
 from . import conversations
 from .errors import exception_handler, paging, parse_int, validated

@@ -4,6 +4,8 @@ import re
 import unicodedata
 from urllib.parse import quote
 
+from django.http import Http404, HttpResponse
+
 OCTET_STREAM = "application/octet-stream"
 
 # Magic numbers of the types people commonly send; enough to catch a file that lies about what it is.
@@ -87,3 +89,21 @@ def content_disposition(filename: str) -> str:
     ascii_name = filename.encode("ascii", "ignore").decode() or "attachment"
     ascii_name = ascii_name.replace("\\", "").replace('"', "")
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def attachment_response(message) -> HttpResponse:
+    """The attachment of `message` as a download: never rendered inline, never sniffed.
+
+    The name and type are checked again here, as on the way in: rows carried from the old system kept the
+    name and type the old clients claimed, and a header must never carry what a client wrote unchecked.
+    """
+    if not message.has_attachment:
+        raise Http404("This message has no attachment.")
+    data = bytes(message.attachment_data)
+    response = HttpResponse(data, content_type=checked_content_type(message.attachment_content_type, data))
+    response["Content-Disposition"] = content_disposition(message.safe_attachment_name)
+    response["Content-Length"] = str(len(data))
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -21,6 +21,7 @@ from config.db import planned_per_call
 
 from .hot_queries import precompiled_rows, precompiled_sql
 from .models import Message, UserBlock
+from .sequences import PrefetchedSequence
 
 User = get_user_model()
 
@@ -96,27 +97,22 @@ def _visible_halves(user_id: int, partners=None) -> QuerySet:
     return sent.order_by().union(received.order_by(), all=True)
 
 
-class ConversationRows:
+class ConversationRows(PrefetchedSequence):
     """One row per partner: `{partner_id, last_activity_at, unread_count}`, newest activity first.
 
-    A lazy, sliceable sequence like a values() QuerySet (`count()`, `rows[a:b]`, iteration), so paginators
-    take it as they take a QuerySet. Each evaluation is one grouped query over the two halves of the
-    visibility rule (`sent_visible_to` UNION ALL `received_visible_to`): on PostgreSQL each half is an
-    index-only scan of its partial index, where the single OR-ed filter needed a heap visit per message.
-    `count()` also reads the first `prefetch` rows (with `COUNT(*) OVER ()`), so a paginator's count and its
-    first pages cost one query, not two. The ORM cannot group over a UNION, so it builds the two halves (the
+    A `PrefetchedSequence` of dicts, as a values() QuerySet would give. Each evaluation is one grouped query
+    over the two halves of the visibility rule (`sent_visible_to` UNION ALL `received_visible_to`): on
+    PostgreSQL each half is an index-only scan of its partial index, where the single OR-ed filter needs a
+    heap visit per message. `count()` reads the first `prefetch` rows with `COUNT(*) OVER ()`. The ORM cannot group over a UNION, so it builds the two halves (the
     rule stays in `MessageQuerySet`) and only the GROUP BY around them is written here, in SQL that SQLite
     and PostgreSQL both run.
     """
 
-    ordered = True
-    prefetch = 100  # the largest API page
+    out_of_range = "conversation row index out of range"
 
     def __init__(self, *, user, partners=None):
         self.user = user
         self.partners = None if partners is None else [_pk(partner) for partner in partners]
-        self._count = None
-        self._head = None  # the first rows, read with the count
         self._union = None
 
     def _visible_union(self):
@@ -136,20 +132,11 @@ class ConversationRows:
             self._head, self._count = self._query(0, self.prefetch, with_total=True)
         return self._count
 
-    def _from_head(self, offset: int, stop: int | None) -> list[dict] | None:
-        """The rows [offset:stop] if the rows read with the count hold them."""
-        if self._head is None:
-            return None
-        complete = len(self._head) == self._count
-        if complete or (stop is not None and stop <= len(self._head)):
-            return self._head[offset:stop]
-        return None
-
-    def __len__(self) -> int:
-        return self.count()
-
-    def _fetch(self, offset: int = 0, limit: int | None = None) -> list[dict]:
-        return self._query(offset, limit)[0]
+    def _items(self, offset: int, stop: int | None) -> list[dict]:
+        cached = self._from_head(offset, stop)
+        if cached is not None:
+            return cached
+        return self._query(offset, None if stop is None else max(0, stop - offset))[0]
 
     def _query(self, offset: int, limit: int | None, *, with_total: bool = False) -> tuple[list[dict], int | None]:
         """Rows [offset:offset + limit] and, `with_total`, the number of all rows (0 when there are none)."""
@@ -175,28 +162,6 @@ class ConversationRows:
         ]
         total = (fetched[0][3] if fetched else 0) if with_total else None
         return rows, total
-
-    def __getitem__(self, key):
-        if isinstance(key, slice):
-            if key.step not in (None, 1) or (key.start or 0) < 0 or (key.stop is not None and key.stop < 0):
-                raise ValueError("ConversationRows supports forward slices only.")
-            offset = key.start or 0
-            cached = self._from_head(offset, key.stop)
-            if cached is not None:
-                return cached
-            limit = None if key.stop is None else max(0, key.stop - offset)
-            return self._fetch(offset, limit)
-        if int(key) < 0:
-            raise ValueError("ConversationRows supports non-negative indexes only.")
-        cached = self._from_head(int(key), int(key) + 1)
-        rows = cached if cached is not None else self._fetch(int(key), 1)
-        if not rows:
-            raise IndexError("conversation row index out of range")
-        return rows[0]
-
-    def __iter__(self):
-        cached = self._from_head(0, None)
-        return iter(cached if cached is not None else self._fetch())
 
 
 def _as_datetime(value):
@@ -347,8 +312,8 @@ def participants_for(*, user, search: str = "") -> QuerySet[User]:
     return queryset.order_by(F("last_activity_at").desc(nulls_last=True), "sort_name", "id")
 
 
-class RankedResults:
-    """The messages of an ordered QuerySet, read as ids first: a lazy, sliceable sequence for paginators.
+class RankedResults(PrefetchedSequence):
+    """The messages of an ordered QuerySet, read as ids first: a `PrefetchedSequence` of messages.
 
     A search of a common word matches thousands of messages, and a paginator asks for their number and then
     for a page, which would find and rank every match twice. Here `count()` reads the ids of the first
@@ -357,13 +322,10 @@ class RankedResults:
     and keeps the order of the ids. Pages past the ids read with the count read their own ids.
     """
 
-    ordered = True
-    prefetch = 100  # the largest API page
+    out_of_range = "search result index out of range"
 
     def __init__(self, queryset: QuerySet[Message]):
         self.queryset = queryset
-        self._count = None
-        self._head = None  # ids of the first matches, read with the count
 
     def count(self) -> int:
         if self._count is None:
@@ -375,14 +337,10 @@ class RankedResults:
             self._count = rows[0][1] if rows else 0
         return self._count
 
-    def __len__(self) -> int:
-        return self.count()
-
     def _ids(self, offset: int, stop: int | None) -> list[int]:
-        if self._head is not None and (
-            len(self._head) == self._count or (stop is not None and stop <= len(self._head))
-        ):
-            return self._head[offset:stop]
+        cached = self._from_head(offset, stop)  # the head holds ids
+        if cached is not None:
+            return cached
         with planned_per_call():
             return list(self.queryset.values_list("pk", flat=True)[offset:stop])
 
@@ -392,20 +350,8 @@ class RankedResults:
         by_id = {message.pk: message for message in self.queryset.order_by().filter(pk__in=ids)}
         return [by_id[pk] for pk in ids if pk in by_id]  # one deleted in between is left out
 
-    def __getitem__(self, key):
-        if isinstance(key, slice):
-            if key.step not in (None, 1) or (key.start or 0) < 0 or (key.stop is not None and key.stop < 0):
-                raise ValueError("RankedResults supports forward slices only.")
-            return self._messages(self._ids(key.start or 0, key.stop))
-        if int(key) < 0:
-            raise ValueError("RankedResults supports non-negative indexes only.")
-        messages = self._messages(self._ids(int(key), int(key) + 1))
-        if not messages:
-            raise IndexError("search result index out of range")
-        return messages[0]
-
-    def __iter__(self):
-        return iter(self._messages(self._ids(0, None)))
+    def _items(self, offset: int, stop: int | None) -> list[Message]:
+        return self._messages(self._ids(offset, stop))
 
 
 def search_messages(*, user, query: str, filters: dict) -> RankedResults:

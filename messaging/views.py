@@ -1,6 +1,5 @@
 """The /api/messages/* endpoints: parse input, call one selector or service, shape the output."""
 
-from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
@@ -11,7 +10,7 @@ from rest_framework.views import APIView
 from config.throttles import SendRateThrottle
 
 from . import selectors, services
-from .attachments import checked_content_type, content_disposition
+from .attachments import attachment_response
 from .models import Message
 from .pagination import NewestFirstCursorPagination, PageNumberPagination
 from .serializers import (
@@ -194,21 +193,3 @@ class BlockView(APIView):
     def delete(self, request, user_id=None):
         services.unblock_user(user=request.user, blocked_id=user_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-def attachment_response(message) -> HttpResponse:
-    """The attachment of `message` as a download: never rendered inline, never sniffed.
-
-    The name and type are checked again here, as on the way in: rows carried from the old system kept the
-    name and type the old clients claimed, and a header must never carry what a client wrote unchecked.
-    """
-    if not message.has_attachment:
-        raise Http404("This message has no attachment.")
-    data = bytes(message.attachment_data)
-    response = HttpResponse(data, content_type=checked_content_type(message.attachment_content_type, data))
-    response["Content-Disposition"] = content_disposition(message.safe_attachment_name)
-    response["Content-Length"] = str(len(data))
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
-    response["Cache-Control"] = "private, no-store"
-    return response

@@ -294,7 +294,7 @@ def test_unfiltered_list_of_a_large_table_uses_the_planner_estimate(
     make_messages(30, alice=alice, bob=bob)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE messaging_message")
-    monkeypatch.setattr("messaging.admin.ESTIMATE_ABOVE_ROWS", 10)
+    monkeypatch.setattr("messaging.admin.list_tuning.ESTIMATE_ABOVE_ROWS", 10)
     with django_assert_max_num_queries(9) as queries:
         response = mod_client.get(CHANGELIST)
     assert response.context["cl"].result_count == 30

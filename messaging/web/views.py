@@ -4,10 +4,8 @@ Services report problems with `ValidationError`, `PermissionDenied`, `Http404` o
 here they become form errors, messages-framework notices or the 404 page, never a 500.
 """
 
-from functools import wraps
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -20,30 +18,17 @@ from rest_framework.exceptions import NotFound
 from rest_framework.exceptions import ValidationError as APIValidationError
 from rest_framework.request import Request
 
+from config.middleware import content_security_policy
 from config.throttles import SendRateThrottle
 
 from .. import selectors, services
+from ..attachments import attachment_response
 from ..pagination import NewestFirstCursorPagination
-from ..views import attachment_response
 from .forms import ComposeForm, MessageForm, PeopleSearchForm, SearchForm
 
 PAGE_SIZE = 20
 # The compose page lists at most this many people; the search box narrows the list.
 MAX_LISTED_PARTICIPANTS = 200
-# Pages load only what they serve: stylesheet, images and forms from this server, no script at all.
-
-
-def content_security_policy(view):
-    """Add the pages' CSP to a view's response, unless it set a stricter one (attachment downloads do)."""
-
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        response = view(request, *args, **kwargs)
-        if "Content-Security-Policy" not in response:
-            response["Content-Security-Policy"] = settings.PAGES_CONTENT_SECURITY_POLICY
-        return response
-
-    return wrapped
 
 
 def page(view):

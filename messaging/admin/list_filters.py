@@ -1,0 +1,75 @@
+"""The filters of the message list."""
+
+from django.contrib import admin
+from django.db.models import Exists, OuterRef, Q
+
+from ..models import MessageReport
+
+
+class HiddenFilter(admin.SimpleListFilter):
+    title = "hidden"
+    parameter_name = "hidden"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Hidden"), ("no", "Not hidden")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(hidden_at__isnull=self.value() == "no")
+        return queryset
+
+
+class ReportedFilter(admin.SimpleListFilter):
+    title = "reports"
+    parameter_name = "reported"
+
+    def lookups(self, request, model_admin):
+        return [("open", "Open reports"), ("any", "Any report"), ("no", "Never reported")]
+
+    def queryset(self, request, queryset):
+        reports = MessageReport.objects.filter(message=OuterRef("pk"))
+        if self.value() == "open":
+            return queryset.filter(Exists(reports.filter(status=MessageReport.Status.OPEN)))
+        if self.value() == "any":
+            return queryset.filter(Exists(reports))
+        if self.value() == "no":
+            return queryset.filter(~Exists(reports))
+        return queryset
+
+
+class AttachmentFilter(admin.SimpleListFilter):
+    title = "attachment"
+    parameter_name = "attachment"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "With attachment"), ("no", "Without attachment")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(attachment_size__isnull=self.value() == "no")
+        return queryset
+
+
+class DeletedFilter(admin.SimpleListFilter):
+    title = "deleted by"
+    parameter_name = "deleted"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("sender", "Sender"),
+            ("recipient", "Recipient"),
+            ("any", "Either"),
+            ("no", "Nobody"),
+        ]
+
+    def queryset(self, request, queryset):
+        by_sender = Q(sender_deleted_at__isnull=False)
+        by_recipient = Q(recipient_deleted_at__isnull=False)
+        conditions = {
+            "sender": by_sender,
+            "recipient": by_recipient,
+            "any": by_sender | by_recipient,
+            "no": ~by_sender & ~by_recipient,
+        }
+        condition = conditions.get(self.value())
+        return queryset.filter(condition) if condition is not None else queryset

@@ -1,0 +1,149 @@
+"""Messages: read-only to everyone, hidden and unhidden by moderators through the actions."""
+
+from django.contrib import admin
+from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.utils.text import Truncator
+
+from ..models import Message, MessageReport
+from .list_filters import AttachmentFilter, DeletedFilter, HiddenFilter, ReportedFilter
+from .list_tuning import EstimatedCountPaginator, LargeTableListMixin, ModerationQuerySet
+from .moderation import MessageModerationMixin
+from .read_audit import ReadAuditMixin
+from .report import EXCERPT_CHARS
+
+
+class ReportInline(admin.TabularInline):
+    model = MessageReport
+    fields = ["reporter", "reason", "status", "created_at", "resolved_by", "resolved_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("reporter", "resolved_by")
+
+
+@admin.register(Message)
+class MessageAdmin(ReadAuditMixin, MessageModerationMixin, LargeTableListMixin, admin.ModelAdmin):
+    class Media:
+        css = {"all": ["messaging/admin.css"]}
+
+    # The short flags first, the body last: on a narrow screen the flags stay visible.
+    list_display = [
+        "id",
+        "sender",
+        "recipient",
+        "created_at",
+        "report_count",
+        "hidden",
+        "attachment",
+        "read",
+        "deleted_by",
+        "excerpt",
+    ]
+    list_display_links = ["id", "excerpt"]
+    list_select_related = ["sender", "recipient"]
+    list_filter = [
+        ("created_at", admin.DateFieldListFilter),
+        HiddenFilter,
+        ReportedFilter,
+        AttachmentFilter,
+        DeletedFilter,
+    ]
+    search_fields = ["sender__username", "recipient__username", "body"]  # see get_search_results
+    search_help_text = "A username (sender or recipient), or words of the body."
+    date_hierarchy = "created_at"
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+    # Facet counts would run one COUNT per filter choice over the whole table on every page view.
+    show_facets = admin.ShowFacets.NEVER
+    list_per_page = 50
+    inlines = [ReportInline]
+    # Nothing a user wrote is editable here; moderation acts through the actions.
+    fields = [
+        "sender",
+        "recipient",
+        "created_at",
+        "read_at",
+        "body",
+        "reply_to",
+        "attachment_summary",
+        "sender_deleted_at",
+        "recipient_deleted_at",
+        "hidden_at",
+        "hidden_by",
+        "hidden_reason",
+        "legacy_id",
+    ]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        report_count = (
+            MessageReport.objects.filter(message=OuterRef("pk"))
+            .order_by()
+            .values("message")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        queryset = (
+            super()
+            .get_queryset(request)
+            .defer("attachment_data")
+            .annotate(report_count=Coalesce(Subquery(report_count, output_field=IntegerField()), 0))
+        )
+        return ModerationQuerySet(model=queryset.model, query=queryset.query, using=queryset.db)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # The change page is read-only for everyone (see readonly_fields); moderators have "view" only.
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser and super().has_delete_permission(request, obj)
+
+    # --- columns --------------------------------------------------------------------------------------
+
+    @admin.display(description="body")
+    def excerpt(self, message):
+        return Truncator(message.body).chars(EXCERPT_CHARS) or "—"
+
+    @admin.display(description="read", boolean=True, ordering="read_at")
+    def read(self, message):
+        return message.read_at is not None
+
+    @admin.display(description="deleted by")
+    def deleted_by(self, message):
+        by = [
+            who
+            for who, at in (("sender", message.sender_deleted_at), ("recipient", message.recipient_deleted_at))
+            if at is not None
+        ]
+        return " and ".join(by) or "—"
+
+    @admin.display(description="file", boolean=True, ordering="attachment_size")
+    def attachment(self, message):
+        return message.has_attachment
+
+    @admin.display(description="attachment")
+    def attachment_summary(self, message):
+        if not message.has_attachment:
+            return "—"
+        return f"{message.attachment_name}, {message.attachment_content_type}, {message.attachment_size} bytes"
+
+    @admin.display(description="hidden", boolean=True, ordering="hidden_at")
+    def hidden(self, message):
+        return message.hidden_at is not None
+
+    @admin.display(description="reports", ordering="report_count")
+    def report_count(self, message):
+        return message.report_count

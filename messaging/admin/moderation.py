@@ -1,0 +1,117 @@
+"""Moderation actions: hide and unhide messages with a reason, resolve or dismiss reports.
+
+Every write goes through `messaging.services`, and each changed object gets an entry in Django's admin log.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.core.exceptions import ValidationError
+from django.template.response import TemplateResponse
+
+from .. import services
+from ..models import MessageReport
+
+
+def log_changes(request, objects, message: str) -> None:
+    """Django's admin log (each object's History): one CHANGE entry per object, in as few INSERTs as the
+    database backend allows (`config.postgresql` batches them under PostgreSQL's parameter limit).
+
+    `ModelAdmin.log_change` does the same one object at a time; an action may cover thousands.
+    """
+    if objects:
+        LogEntry.objects.log_actions(
+            user_id=request.user.pk, queryset=objects, action_flag=CHANGE, change_message=message
+        )
+
+
+class HideMessagesForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason",
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="Recorded with the messages; the users do not see it.",
+    )
+
+
+class ResolvesReports:
+    def has_resolve_permission(self, request):
+        return request.user.has_perm("messaging.change_messagereport")
+
+
+class MessageModerationMixin(ResolvesReports):
+    """The actions of the message list (mixed into `MessageAdmin`), and the hide button of its change page."""
+
+    actions = ["hide_messages", "unhide_messages", "resolve_reports"]
+
+    def has_hide_permission(self, request):
+        return request.user.has_perm("messaging.hide_message")
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "can_hide": self.has_hide_permission(request)}
+        return super().change_view(request, object_id, form_url=form_url, extra_context=extra_context)
+
+    @admin.action(description="Hide selected messages (asks for a reason)", permissions=["hide"])
+    def hide_messages(self, request, queryset):
+        """An intermediate page asks for the reason; its POST hides the messages and logs each change."""
+        form = HideMessagesForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            to_hide = list(queryset.filter(hidden_at__isnull=True).only("pk", "sender_id", "recipient_id"))
+            try:
+                hidden = services.hide_messages(
+                    moderator=request.user, messages=to_hide, reason=form.cleaned_data["reason"]
+                )
+            except ValidationError as exc:
+                form.add_error("reason", exc.message_dict.get("reason", exc.messages))
+            else:
+                log_changes(request, to_hide, f"Hidden: {form.cleaned_data['reason'].strip()}")
+                self.message_user(request, f"{hidden} message(s) hidden.", messages.SUCCESS)
+                return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Hide messages",
+            "opts": self.model._meta,
+            "form": form,
+            "queryset": queryset,
+            "selected": request.POST.getlist(ACTION_CHECKBOX_NAME),
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+            "select_across": request.POST.get("select_across", "0"),
+        }
+        return TemplateResponse(request, "admin/messaging/message/hide_messages.html", context)
+
+    @admin.action(description="Unhide selected messages", permissions=["hide"])
+    def unhide_messages(self, request, queryset):
+        to_unhide = list(queryset.filter(hidden_at__isnull=False).only("pk", "sender_id", "recipient_id"))
+        unhidden = services.unhide_messages(moderator=request.user, messages=to_unhide)
+        log_changes(request, to_unhide, "Unhidden")
+        self.message_user(request, f"{unhidden} message(s) unhidden.", messages.SUCCESS)
+
+    @admin.action(description="Resolve open reports of selected messages", permissions=["resolve"])
+    def resolve_reports(self, request, queryset):
+        reports = list(
+            MessageReport.objects.filter(message__in=queryset.values("pk"), status=MessageReport.Status.OPEN)
+        )
+        resolved = services.resolve_reports(moderator=request.user, reports=reports)
+        log_changes(request, reports, "Resolved")
+        self.message_user(request, f"{resolved} report(s) resolved.", messages.SUCCESS)
+
+
+class ReportModerationMixin(ResolvesReports):
+    """The actions of the report list (mixed into `MessageReportAdmin`)."""
+
+    actions = ["resolve", "dismiss"]
+
+    def _close(self, request, queryset, status, verb):
+        reports = list(queryset.filter(status=MessageReport.Status.OPEN))
+        closed = services.resolve_reports(moderator=request.user, reports=reports, status=status)
+        log_changes(request, reports, verb.capitalize())
+        self.message_user(request, f"{closed} report(s) {verb}.", messages.SUCCESS)
+
+    @admin.action(description="Mark selected reports resolved", permissions=["resolve"])
+    def resolve(self, request, queryset):
+        self._close(request, queryset, MessageReport.Status.RESOLVED, "resolved")
+
+    @admin.action(description="Dismiss selected reports", permissions=["resolve"])
+    def dismiss(self, request, queryset):
+        self._close(request, queryset, MessageReport.Status.DISMISSED, "dismissed")

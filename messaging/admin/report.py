@@ -1,0 +1,98 @@
+"""Reports, with the message they concern."""
+
+from django.contrib import admin
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.text import Truncator
+
+from ..models import MessageReport
+from .moderation import ReportModerationMixin
+from .read_audit import ReadAuditMixin
+
+EXCERPT_CHARS = 60
+
+
+@admin.register(MessageReport)
+class MessageReportAdmin(ReadAuditMixin, ReportModerationMixin, admin.ModelAdmin):
+    list_display = ["id", "message_link", "message_excerpt", "reporter", "reason_excerpt", "status", "created_at"]
+    list_select_related = ["message__sender", "message__recipient", "reporter"]
+    list_filter = ["status", ("created_at", admin.DateFieldListFilter)]
+    search_fields = ["reporter__username", "reason", "message__body", "message__sender__username"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    fields = [
+        "reporter",
+        "reason",
+        "status",
+        "created_at",
+        "resolved_by",
+        "resolved_at",
+        "message_link",
+        "message_sender",
+        "message_recipient",
+        "message_created_at",
+        "message_body",
+        "message_attachment",
+        "message_hidden",
+    ]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("message__attachment_data")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser and super().has_delete_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        # Nothing on the page is editable: reports are handled with the actions (which need
+        # "change message report", see has_resolve_permission).
+        return False
+
+    def audited_message(self, report):
+        """The page shows the reported message's body: a read of a private message like any other."""
+        return report.message
+
+    @admin.display(description="message", ordering="message_id")
+    def message_link(self, report):
+        url = reverse("admin:messaging_message_change", args=[report.message_id])
+        return format_html('<a href="{}">Message {}</a>', url, report.message_id)
+
+    @admin.display(description="message body")
+    def message_excerpt(self, report):
+        return Truncator(report.message.body).chars(EXCERPT_CHARS)
+
+    @admin.display(description="reason")
+    def reason_excerpt(self, report):
+        return Truncator(report.reason).chars(EXCERPT_CHARS)
+
+    @admin.display(description="sender")
+    def message_sender(self, report):
+        return report.message.sender
+
+    @admin.display(description="recipient")
+    def message_recipient(self, report):
+        return report.message.recipient
+
+    @admin.display(description="sent")
+    def message_created_at(self, report):
+        return date_format(timezone.localtime(report.message.created_at), "DATETIME_FORMAT")
+
+    @admin.display(description="body")
+    def message_body(self, report):
+        return report.message.body
+
+    @admin.display(description="attachment")
+    def message_attachment(self, report):
+        message = report.message
+        return f"{message.attachment_name} ({message.attachment_size} bytes)" if message.has_attachment else "—"
+
+    @admin.display(description="hidden")
+    def message_hidden(self, report):
+        message = report.message
+        return f"yes, by {message.hidden_by}: {message.hidden_reason}" if message.hidden_at else "no"
