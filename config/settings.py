@@ -198,7 +198,7 @@ LEGACY_ALLOW_DROPPING_OLD_TABLES = env_bool("LEGACY_ALLOW_DROPPING_OLD_TABLES", 
 # --- REST framework --------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "users.authentication.JWTAuthentication",  # simplejwt's, with one rule for the user id claim
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -17,13 +17,13 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework_simplejwt.authentication import JWTAuthentication
 
 from config.parsers import JSONParser
 from config.throttles import SendRateThrottle
 from messaging import selectors, services
 from messaging.attachments import attachment_response
 from messaging.serializers import MarkedReadSerializer, UnreadCountSerializer
+from users.authentication import JWTAuthentication
 
 from . import conversations
 from .errors import exception_handler, paging, parse_int, validated

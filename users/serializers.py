@@ -4,10 +4,12 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from rest_framework import serializers
 from rest_framework_simplejwt import serializers as jwt_serializers
-from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
+from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 from rest_framework_simplejwt.tokens import UntypedToken
+
+from .authentication import user_for_token
 
 User = get_user_model()
 
@@ -60,19 +62,12 @@ class LogoutSerializer(serializers.Serializer):
     refresh = serializers.CharField()
 
 
-def _refuse_unless_account_active(token) -> None:
-    """A token is only as good as its account: a deleted or deactivated user's tokens are refused (401)."""
-    user_id = token.payload.get(jwt_settings.USER_ID_CLAIM)
-    user = User.objects.filter(**{jwt_settings.USER_ID_FIELD: user_id}).first() if user_id is not None else None
-    if user is None or not jwt_settings.USER_AUTHENTICATION_RULE(user):
-        raise AuthenticationFailed("No active account found for the given token.", "no_active_account")
-
-
 class TokenRefreshSerializer(jwt_serializers.TokenRefreshSerializer):
-    """simplejwt's rotating refresh; a deleted user's refresh token is a 401 (simplejwt answers 500)."""
+    """simplejwt's rotating refresh; a deleted user's refresh token, or one whose user id is not an id, is a 401
+    (simplejwt answers 500)."""
 
     def validate(self, attrs):
-        _refuse_unless_account_active(self.token_class(attrs["refresh"]))
+        user_for_token(self.token_class(attrs["refresh"]))
         return super().validate(attrs)
 
 
@@ -86,5 +81,5 @@ class TokenVerifySerializer(jwt_serializers.TokenVerifySerializer):
         token = UntypedToken(attrs["token"])
         if BlacklistedToken.objects.filter(token__jti=token.get(jwt_settings.JTI_CLAIM)).exists():
             raise InvalidToken("Token is blacklisted")
-        _refuse_unless_account_active(token)
+        user_for_token(token)
         return {}

@@ -1,0 +1,60 @@
+"""Which account a JWT speaks for: the one rule that the API, the legacy API, refresh and verify all apply."""
+
+import re
+
+from django.contrib.auth import get_user_model
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
+from rest_framework_simplejwt import authentication
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.utils import get_md5_hash_password
+
+User = get_user_model()
+
+# simplejwt writes the id as a string of ASCII digits; a JSON integer is the same id. Anything else (`"1e0"`,
+# `[5]`, `true`, `1.0`, other scripts' digits, which `int()` would read) is not an id: the ORM would raise on
+# it (a 500) or, for `true`, quietly read it as user 1.
+_DIGITS = re.compile(r"[0-9]{1,19}")
+_LARGEST_ID = 2**63 - 1  # BigAutoField
+
+
+def user_id_from_claim(value: object) -> int | None:
+    """The user id a token's claim names, or None when the claim is not an id."""
+    if isinstance(value, str) and _DIGITS.fullmatch(value):
+        value = int(value)
+    if type(value) is int and 0 < value <= _LARGEST_ID:
+        return value
+    return None
+
+
+def user_for_token(token) -> User:
+    """The active account `token` was issued to, else `AuthenticationFailed` (a 401).
+
+    Refused: a user id claim that is missing or not an id, a deleted or deactivated account.
+    """
+    user_id = user_id_from_claim(token.payload.get(jwt_settings.USER_ID_CLAIM))
+    if user_id is None:
+        raise InvalidToken("Token contained no recognizable user identification")
+    user = User.objects.filter(pk=user_id).first()
+    if user is None or not jwt_settings.USER_AUTHENTICATION_RULE(user):
+        raise AuthenticationFailed("No active account found for the given token.", "no_active_account")
+    return user
+
+
+class JWTAuthentication(authentication.JWTAuthentication):
+    """simplejwt's bearer-token authentication, finding the user by `user_for_token`."""
+
+    def get_user(self, validated_token):
+        user = user_for_token(validated_token)
+        if jwt_settings.CHECK_REVOKE_TOKEN and validated_token.get(
+            jwt_settings.REVOKE_TOKEN_CLAIM
+        ) != get_md5_hash_password(user.password):
+            raise AuthenticationFailed("The user's password has been changed.", code="password_changed")
+        return user
+
+
+class JWTScheme(SimpleJWTScheme):
+    """In the OpenAPI schema, the same bearer scheme as simplejwt's own class."""
+
+    target_class = "users.authentication.JWTAuthentication"
+    name = "jwtAuth"
