@@ -14,53 +14,67 @@ ever give out the canonical id.
 Messages, unread counts and last messages come from `messaging.selectors`, the same queries as the new API.
 """
 
+from __future__ import annotations
+
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from messaging import selectors, services
 
 from .models import LegacyConversation, OpenedConversation
 
+if TYPE_CHECKING:
+    from messaging.models import Message
+    from users.models import User
 
-def _pair(user_id: int, other_id: int) -> dict:
+# A row of `messaging.selectors.conversation_rows`: a partner's id and counts, by column name.
+ConversationRow = dict[str, Any]
+
+
+def _pair(user_id: int, other_id: int) -> dict[str, int]:
     low, high = sorted((user_id, other_id))
     return {"user_low_id": low, "user_high_id": high}
 
 
-def _partner_id(conversation: LegacyConversation, user) -> int:
-    return conversation.user_high_id if conversation.user_low_id == user.pk else conversation.user_low_id
+def _partner_id(conversation: LegacyConversation, user: User) -> int:
+    partner_id = conversation.user_high_id if conversation.user_low_id == user.pk else conversation.user_low_id
+    if partner_id is None:  # only an old conversation without two participants lacks a pair; none gets here
+        raise ValueError(f"conversation {conversation.pk} maps to no pair")
+    return partner_id
 
 
-def conversation_for_pair(*, user, other, opened_by=None) -> tuple[LegacyConversation, bool]:
+def conversation_for_pair(*, user: User, other: User, opened_by: User | None = None) -> tuple[LegacyConversation, bool]:
     """The canonical conversation of `user` and `other`, created on first use: (it, whether it is new)."""
     return LegacyConversation.objects.get_or_create(
         **_pair(user.pk, other.pk), alias_of=None, defaults={"created_by": opened_by}
     )
 
 
-def conversations_with(*, user, partner_ids) -> dict[int, LegacyConversation]:
+def conversations_with(*, user: User, partner_ids: Iterable[int]) -> dict[int, LegacyConversation]:
     """The canonical conversations of `user` with each of `partner_ids`, by partner id; missing ones are created.
 
     A constant number of queries for any number of partners: one read, and for pairs without an id yet one
     insert that ignores pairs a concurrent request inserted first, then one read of those rows.
     """
-    partner_ids = {pk for pk in partner_ids if pk != user.pk}  # nobody has a conversation with themselves
-    if not partner_ids:
+    partners = {pk for pk in partner_ids if pk != user.pk}  # nobody has a conversation with themselves
+    if not partners:
         return {}
 
-    def lookup(ids):
+    def lookup(ids: set[int]) -> QuerySet[LegacyConversation]:
         return LegacyConversation.objects.filter(
             Q(user_low_id=user.pk, user_high_id__in=[pk for pk in ids if pk > user.pk])
             | Q(user_high_id=user.pk, user_low_id__in=[pk for pk in ids if pk < user.pk]),
             alias_of__isnull=True,
         )
 
-    found = {_partner_id(c, user): c for c in lookup(partner_ids)}
-    missing = partner_ids - found.keys()
+    found = {_partner_id(c, user): c for c in lookup(partners)}
+    missing = partners - found.keys()
     if missing:
         LegacyConversation.objects.bulk_create(
             [LegacyConversation(**_pair(user.pk, pk)) for pk in sorted(missing)], ignore_conflicts=True
@@ -69,7 +83,7 @@ def conversations_with(*, user, partner_ids) -> dict[int, LegacyConversation]:
     return found
 
 
-def access_conversation(*, user, conversation_id) -> LegacyConversation:
+def access_conversation(*, user: User, conversation_id: int | str) -> LegacyConversation:
     """The conversation `conversation_id` if `user` is in it; else Http404, as for one that doesn't exist.
 
     An alias (a later old id of a pair) is returned as itself: it has the pair, and its id is the one the
@@ -91,13 +105,16 @@ def canonical_id(conversation: LegacyConversation) -> int:
     return conversation.alias_of_id or conversation.pk
 
 
-def partner_in(conversation: LegacyConversation, *, user):
+def partner_in(conversation: LegacyConversation, *, user: User) -> User:
     """The other participant of `conversation`, seen from `user`."""
-    return conversation.user_high if conversation.user_low_id == user.pk else conversation.user_low
+    partner = conversation.user_high if conversation.user_low_id == user.pk else conversation.user_low
+    if partner is None:  # only an old conversation without two participants lacks a pair; none gets here
+        raise ValueError(f"conversation {conversation.pk} maps to no pair")
+    return partner
 
 
 @transaction.atomic
-def open_conversation(*, user, participant_id) -> tuple[LegacyConversation, bool]:
+def open_conversation(*, user: User, participant_id: int) -> tuple[LegacyConversation, bool]:
     """`POST /api/messaging/conversations`: get or create the conversation with the one person named.
 
     Whom a conversation can be opened with is the messaging rule of whom one can message. The conversation
@@ -110,7 +127,7 @@ def open_conversation(*, user, participant_id) -> tuple[LegacyConversation, bool
 
 
 @transaction.atomic
-def delete_conversation(*, user, conversation: LegacyConversation) -> int:
+def delete_conversation(*, user: User, conversation: LegacyConversation) -> int:
     """Delete the whole conversation for `user` only: their copy of every message, and their opening of it.
 
     Through an alias too: the opening belongs to the pair's canonical id, the one `open_conversation` gives.
@@ -125,32 +142,44 @@ class ConversationView:
     """A conversation as `user` sees it."""
 
     conversation: LegacyConversation
-    participants: list
-    last_message: object | None
+    participants: list[User]
+    last_message: Message | None
     unread_count: int
     updated_at: datetime | None
 
 
-def _participants(user, other) -> list:
+def _pair_users(conversation: LegacyConversation) -> list[User]:
+    """The pair of `conversation`, lower id first."""
+    if conversation.user_low is None or conversation.user_high is None:  # see `_partner_id`
+        raise ValueError(f"conversation {conversation.pk} maps to no pair")
+    return [conversation.user_low, conversation.user_high]
+
+
+def _participants(user: User, other: User) -> list[User]:
     return sorted((user, other), key=lambda person: person.pk)
 
 
-def _views(*, user, rows, conversations) -> list[ConversationView]:
+def _views(
+    *, user: User, rows: Iterable[ConversationRow], conversations: dict[int, LegacyConversation]
+) -> list[ConversationView]:
     """Views of the conversations of `rows` (from `conversation_rows`), with their last visible message."""
-    return [
-        ConversationView(
-            conversation=conversations[row.participant.pk],
-            participants=_participants(user, row.participant),
-            last_message=row.last_message,
-            unread_count=row.unread_count,
-            updated_at=row.last_activity_at,
-        )
-        for row in selectors.attach_last_messages(user=user, rows=rows)
-        if row.participant.pk in conversations
-    ]
+    views = []
+    for row in selectors.attach_last_messages(user=user, rows=rows):
+        participant: User = row.participant
+        if participant.pk in conversations:
+            views.append(
+                ConversationView(
+                    conversation=conversations[participant.pk],
+                    participants=_participants(user, participant),
+                    last_message=row.last_message,
+                    unread_count=row.unread_count,
+                    updated_at=row.last_activity_at,
+                )
+            )
+    return views
 
 
-def conversation_view(*, user, conversation: LegacyConversation) -> ConversationView:
+def conversation_view(*, user: User, conversation: LegacyConversation) -> ConversationView:
     """One conversation of `user`; `last_message` is None when they see no message in it."""
     other = partner_in(conversation, user=user)
     rows = selectors.conversation_rows(user=user, partners=[other.pk])
@@ -166,7 +195,7 @@ def conversation_view(*, user, conversation: LegacyConversation) -> Conversation
     )
 
 
-def conversation_list(*, user, skip: int, limit: int) -> list[ConversationView]:
+def conversation_list(*, user: User, skip: int, limit: int) -> list[ConversationView]:
     """`GET /api/messaging/conversations`: the pairs in which `user` sees a message, and those they opened.
 
     Newest activity first (a conversation opened without messages counts from its opening). Every row gets
@@ -179,8 +208,10 @@ def conversation_list(*, user, skip: int, limit: int) -> list[ConversationView]:
         )
     }
     if openings:
-        with_messages = {row["partner_id"] for row in selectors.conversation_rows(user=user, partners=list(openings))}
-        openings = {pk: opening for pk, opening in openings.items() if pk not in with_messages}
+        partners_with_messages = {
+            row["partner_id"] for row in selectors.conversation_rows(user=user, partners=list(openings))
+        }
+        openings = {pk: opening for pk, opening in openings.items() if pk not in partners_with_messages}
 
     # The page is among the first skip + limit rows of each kind. One more row is read in case the user's own
     # self-pair (carried messages to oneself) is among them: it has no conversation id and is left out.
@@ -204,7 +235,7 @@ def conversation_list(*, user, skip: int, limit: int) -> list[ConversationView]:
             views.append(
                 ConversationView(
                     conversation=conversation,
-                    participants=[conversation.user_low, conversation.user_high],
+                    participants=_pair_users(conversation),
                     last_message=None,
                     unread_count=0,
                     updated_at=conversation.updated_at,

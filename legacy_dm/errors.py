@@ -12,6 +12,8 @@ all of them into these shapes.
 """
 
 import math
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeAlias, TypedDict
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -43,6 +45,21 @@ _TYPE_BY_CODE = {
     "empty": "value_error.list.min_items",
     "invalid": "value_error",
 }
+# Where an error is: ("body", field, ...), ("query", name) or ("path", name).
+Loc: TypeAlias = Sequence[str | int]
+
+# DRF's error detail: a message (with its code), or a list or dict of them, nested as the serializers nest.
+DetailTree: TypeAlias = exceptions.ErrorDetail | list["DetailTree"] | dict[str, "DetailTree"]
+
+
+class LegacyError(TypedDict):
+    """One entry of a 422 `detail` list, as pydantic reported it."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
 # A skip past any table answers an empty page; capped so that OFFSET fits the databases' integers.
 MAX_SKIP = 2**62
 
@@ -53,17 +70,17 @@ class LegacyValidationError(exceptions.APIException):
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
     default_detail = "Unprocessable Entity"
 
-    def __init__(self, errors: list[dict]):
+    def __init__(self, errors: list[LegacyError]) -> None:
         super().__init__()
         self.errors = errors
 
 
-def error(loc, msg: str, type_: str = "value_error") -> dict:
+def error(loc: Loc, msg: str, type_: str = "value_error") -> LegacyError:
     """One entry of a 422 `detail` list."""
     return {"loc": list(loc), "msg": str(msg), "type": type_}
 
 
-def parse_int(value, *, loc) -> int:
+def parse_int(value: object, *, loc: Loc) -> int:
     """`value` as an integer (path or query parameter), else the 422 pydantic gave for it."""
     try:
         return int(str(value).strip())
@@ -71,9 +88,10 @@ def parse_int(value, *, loc) -> int:
         raise LegacyValidationError([error(loc, *_INTEGER)]) from None
 
 
-def paging(query_params) -> tuple[int, int]:
+def paging(query_params: Mapping[str, str]) -> tuple[int, int]:
     """`skip` (>= 0, default 0) and `limit` (1..100, default 50) from the query string, or a 422 naming both."""
-    problems, values = [], {}
+    problems: list[LegacyError] = []
+    values: dict[str, int] = {}
     for name, default, low, high in (("skip", 0, 0, None), ("limit", 50, 1, 100)):
         raw = query_params.get(name)
         if raw is None:
@@ -102,7 +120,7 @@ def paging(query_params) -> tuple[int, int]:
     return min(values["skip"], MAX_SKIP), values["limit"]
 
 
-def _child(field, key):
+def _child(field: serializers.Field | None, key: str) -> serializers.Field | None:
     """The serializer field that DRF's error detail names with `key` (a field name or a list index)."""
     if isinstance(field, serializers.Serializer):
         return field.fields.get(key)
@@ -111,10 +129,10 @@ def _child(field, key):
     return None
 
 
-def _flatten(detail, loc, field) -> list[dict]:
+def _flatten(detail: DetailTree, loc: Loc, field: serializers.Field | None) -> list[LegacyError]:
     """DRF's nested error detail for `field` (a serializer or a field) as a flat list of FastAPI errors."""
     if isinstance(detail, dict):
-        out = []
+        out: list[LegacyError] = []
         for key, value in detail.items():
             if key == api_settings.NON_FIELD_ERRORS_KEY:
                 out += _flatten(value, loc, field)
@@ -133,15 +151,16 @@ def _flatten(detail, loc, field) -> list[dict]:
     return [error(loc, str(detail), _TYPE_BY_CODE.get(code, f"value_error.{code}"))]
 
 
-def validated(serializer_class, data, **kwargs) -> dict:
+def validated(serializer_class: type[serializers.Serializer], data: object, **kwargs: Any) -> dict[str, Any]:
     """The validated data of `serializer_class` over the request body, or a 422 with `loc: ["body", ...]`."""
     serializer = serializer_class(data=data, **kwargs)
     if not serializer.is_valid():
         raise LegacyValidationError(_flatten(serializer.errors, ("body",), serializer))
-    return serializer.validated_data
+    result: dict[str, Any] = serializer.validated_data
+    return result
 
 
-def _service_errors(exc: DjangoValidationError, locs: dict) -> list[dict]:
+def _service_errors(exc: DjangoValidationError, locs: Mapping[str, Loc]) -> list[LegacyError]:
     """A messaging service's `ValidationError` (keyed by the new API's field names) with the old locations."""
     if not hasattr(exc, "error_dict"):
         return [error(("body",), message) for message in exc.messages]
@@ -152,11 +171,11 @@ def _service_errors(exc: DjangoValidationError, locs: dict) -> list[dict]:
     ]
 
 
-def _detail(status_code: int, detail, headers=None) -> Response:
+def _detail(status_code: int, detail: object, headers: dict[str, str] | None = None) -> Response:
     return Response({"detail": detail}, status=status_code, headers=headers)
 
 
-def exception_handler(exc, context):
+def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | None:
     """Every error of a legacy view, in the old service's shape."""
     view = context.get("view")
     set_rollback()
@@ -183,7 +202,8 @@ def exception_handler(exc, context):
     if isinstance(exc, exceptions.MethodNotAllowed):
         return _detail(405, "Method Not Allowed")
     if isinstance(exc, exceptions.Throttled):
-        headers = {"Retry-After": str(math.ceil(exc.wait))} if exc.wait is not None else None
+        wait: float | None = exc.wait  # type: ignore[attr-defined]  # stub gap: DRF's __init__ sets `wait`
+        headers = {"Retry-After": str(math.ceil(wait))} if wait is not None else None
         return _detail(429, str(exc.detail), headers)
     if isinstance(exc, exceptions.APIException):
         detail = exc.detail if isinstance(exc.detail, str) else exc.get_full_details()

@@ -4,12 +4,18 @@ Old names on the outside (`content`, `receiver_id`, `is_read`, `file_data`, `ful
 inside. Times are naive UTC (`2026-11-20T09:14:03.120000`), as the old service wrote them.
 """
 
-from datetime import UTC
+from datetime import UTC, datetime
+from typing import Any, cast
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from messaging.models import Message
+from messaging.selectors import Conversation
 from messaging.serializers import AttachmentField, MarkedReadSerializer
+from users.models import User
+
+from .conversations import ConversationView
 
 # What `OldTimeField` writes, for the schema: not an RFC 3339 `date-time`, which needs a zone.
 OLD_TIME_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{6})?$"
@@ -29,11 +35,12 @@ class OldTimeField(serializers.DateTimeField):
     `2026-11-20T09:14:03.120000`, or `2026-11-20T09:14:03` when the microseconds are zero; no zone suffix.
     """
 
-    def to_representation(self, value):
+    # Stub gap: DRF's own DateTimeField.to_representation returns None for no value; the stubs say `str`.
+    def to_representation(self, value: datetime | None) -> str | None:  # type: ignore[override]
         return old_time(value)
 
 
-def old_time(value) -> str | None:
+def old_time(value: datetime | None) -> str | None:
     """`OldTimeField`'s rendering, for the serializers below that render their fields directly."""
     if value is None:
         return None
@@ -47,10 +54,10 @@ class LegacyUserSerializer(serializers.Serializer):
     username = serializers.CharField()
     full_name = serializers.SerializerMethodField()
 
-    def get_full_name(self, user) -> str | None:
+    def get_full_name(self, user: User) -> str | None:
         return user.display_name or None
 
-    def to_representation(self, user):
+    def to_representation(self, user: User) -> dict[str, Any]:
         """The fields declared above, read directly.
 
         Lists render up to 100 rows with people and a message each, and DRF's generic loop over fields
@@ -79,20 +86,20 @@ class DirectMessageSerializer(serializers.Serializer):
     sender = LegacyUserSerializer()
     receiver = LegacyUserSerializer(source="recipient")
 
-    def get_reply_to_id(self, message) -> int | None:
+    def get_reply_to_id(self, message: Message) -> int | None:
         """The replied-to id; for a carried row whose target no longer existed, the old id it named."""
         return message.reply_to_id if message.reply_to_id is not None else message.legacy_reply_to_id
 
-    def get_file_name(self, message) -> str | None:
+    def get_file_name(self, message: Message) -> str | None:
         """The attachment's name; a carried row that named a file without its bytes keeps that name."""
         if message.has_attachment:
             return message.attachment_name
         return message.legacy_file_name or None
 
-    def get_file_type(self, message) -> str | None:
+    def get_file_type(self, message: Message) -> str | None:
         return message.attachment_content_type if message.has_attachment else None
 
-    def to_representation(self, message):
+    def to_representation(self, message: Message) -> dict[str, Any]:
         """The fields declared above, read directly (see `LegacyUserSerializer.to_representation`)."""
         users = self.fields["sender"]
         return {
@@ -120,7 +127,7 @@ class ConversationPartnerSerializer(serializers.Serializer):
     last_message = DirectMessageSerializer()
     unread_count = serializers.IntegerField()
 
-    def to_representation(self, row):
+    def to_representation(self, row: Conversation) -> dict[str, Any]:
         return {
             "user": self.fields["user"].to_representation(row.participant),
             "last_message": self.fields["last_message"].to_representation(row.last_message),
@@ -141,14 +148,15 @@ class MessageRowSerializer(serializers.Serializer):
     created_at = OldTimeField()
     is_read = serializers.BooleanField()
 
-    def get_conversation_id(self, message) -> int:
-        return self.context["conversation_id"]
+    def get_conversation_id(self, message: Message) -> int:
+        conversation_id: int = self.context["conversation_id"]
+        return conversation_id
 
-    def to_representation(self, message):
+    def to_representation(self, message: Message) -> dict[str, Any]:
         return message_row(message, conversation_id=self.context["conversation_id"])
 
 
-def message_row(message, *, conversation_id: int) -> dict:
+def message_row(message: Message, *, conversation_id: int) -> dict[str, Any]:
     """`MessageRowSerializer`'s rendering (see `LegacyUserSerializer.to_representation`)."""
     return {
         "id": message.pk,
@@ -171,14 +179,15 @@ class LegacyConversationSerializer(serializers.Serializer):
     updated_at = OldTimeField(allow_null=True)
 
     @extend_schema_field(MessageRowSerializer(allow_null=True))
-    def get_last_message(self, row) -> dict | None:
+    def get_last_message(self, row: ConversationView) -> dict[str, Any] | None:
         if row.last_message is None:
             return None
         return message_row(row.last_message, conversation_id=row.conversation.pk)
 
-    def to_representation(self, row):
+    def to_representation(self, row: ConversationView) -> dict[str, Any]:
         """The fields declared above, read directly (see `LegacyUserSerializer.to_representation`)."""
-        users = self.fields["participants"].child
+        # `participants` is declared `many=True`: a ListSerializer whose child is a LegacyUserSerializer.
+        users = cast(LegacyUserSerializer, cast(serializers.ListSerializer, self.fields["participants"]).child)
         return {
             "id": row.conversation.pk,
             "participants": [users.to_representation(person) for person in row.participants],
@@ -212,7 +221,7 @@ class DirectMessageInputSerializer(serializers.Serializer):
     # The attachment field's error codes, and the old field each one is about.
     _ATTACHMENT_ERROR_FIELDS = {"name": "file_name", "content_type": "file_type"}
 
-    def validate(self, attrs):
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         attachment = None
         if attrs.get("file_data"):
             raw = {
@@ -223,7 +232,8 @@ class DirectMessageInputSerializer(serializers.Serializer):
             try:
                 attachment = AttachmentField().to_internal_value(raw)
             except serializers.ValidationError as exc:
-                code = exc.get_codes()[0] if isinstance(exc.get_codes(), list) else "invalid"
+                codes = exc.get_codes()
+                code = codes[0] if isinstance(codes, list) and isinstance(codes[0], str) else "invalid"
                 raise serializers.ValidationError(
                     {self._ATTACHMENT_ERROR_FIELDS.get(code, "file_data"): exc.detail}
                 ) from None
@@ -240,7 +250,7 @@ class OpenConversationInputSerializer(serializers.Serializer):
 
     participant_ids = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
 
-    def validate_participant_ids(self, value):
+    def validate_participant_ids(self, value: list[int]) -> int:
         others = set(value)
         if self.context["user"].pk in others:
             raise serializers.ValidationError("A conversation cannot include yourself.", code="self")
@@ -250,7 +260,7 @@ class OpenConversationInputSerializer(serializers.Serializer):
             )
         return others.pop()
 
-    def validate(self, attrs):
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         return {"participant_id": attrs["participant_ids"]}
 
 

@@ -6,6 +6,8 @@ in the old shape: bare arrays with `skip`/`limit` paging, naive UTC times, FastA
 (`legacy_dm.usage`).
 """
 
+from typing import cast
+
 from django.http import Http404
 from django.utils.functional import classproperty
 from drf_spectacular.types import OpenApiTypes
@@ -22,11 +24,14 @@ from config.parsers import JSONParser
 from config.throttles import SendRateThrottle
 from messaging import selectors, services
 from messaging.attachments import attachment_response
+from messaging.models import Message
 from messaging.serializers import MarkedReadSerializer, UnreadCountSerializer
 from users.authentication import JWTAuthentication
+from users.models import User
 
 from . import conversations
 from .errors import exception_handler, paging, parse_int, validated
+from .models import LegacyConversation
 from .schema import LegacyAutoSchema, legacy_schema
 from .serializers import (
     ConversationMessageInputSerializer,
@@ -100,7 +105,7 @@ class LegacyView(APIView):
         return cls.path if cls.path.startswith("/") else None
 
     def initial(self, request, *args, **kwargs):
-        self.link_params = {}
+        self.link_params: dict[str, int] = {}
         super().initial(request, *args, **kwargs)
 
     def get_exception_handler(self):
@@ -145,7 +150,7 @@ DM_ERROR_LOCS = {
 }
 
 
-def _dm(message, status_code=status.HTTP_200_OK) -> Response:
+def _dm(message: Message, status_code: int = status.HTTP_200_OK) -> Response:
     return Response(DirectMessageSerializer(message).data, status=status_code)
 
 
@@ -280,16 +285,15 @@ class DirectMessageAttachmentView(LegacyView):
 # --- /api/messaging/* ----------------------------------------------------------------------------------------
 
 
-class ConversationMixin:
+class ConversationMixin(LegacyView):
     """Views of one conversation: the caller's, else 404; its partner names the successor endpoint."""
 
     not_found_detail = "Conversation not found"
 
-    def get_conversation(self):
-        conversation = conversations.access_conversation(
-            user=self.request.user, conversation_id=self.path_int("conversation_id")
-        )
-        self.link_params["user_id"] = conversations.partner_in(conversation, user=self.request.user).pk
+    def get_conversation(self) -> LegacyConversation:
+        user = cast(User, self.request.user)  # never anonymous here: `permission_classes` is IsAuthenticated
+        conversation = conversations.access_conversation(user=user, conversation_id=self.path_int("conversation_id"))
+        self.link_params["user_id"] = conversations.partner_in(conversation, user=user).pk
         return conversation
 
 

@@ -30,7 +30,9 @@ def user_id_from_claim(value: object) -> int | None:
 def user_for_token(token) -> User:
     """The active account `token` was issued to, else `AuthenticationFailed` (a 401).
 
-    Refused: a user id claim that is missing or not an id, a deleted or deactivated account.
+    Refused: a user id claim that is missing or not an id, a deleted or deactivated account, and a token
+    issued before the account's password last changed (CHECK_REVOKE_TOKEN: tokens carry a hash of the
+    password hash; refresh tokens pass it on to the access tokens they mint, so both kinds are checked).
     """
     user_id = user_id_from_claim(token.payload.get(jwt_settings.USER_ID_CLAIM))
     if user_id is None:
@@ -38,6 +40,10 @@ def user_for_token(token) -> User:
     user = User.objects.filter(pk=user_id).first()
     if user is None or not jwt_settings.USER_AUTHENTICATION_RULE(user):
         raise AuthenticationFailed("No active account found for the given token.", "no_active_account")
+    if jwt_settings.CHECK_REVOKE_TOKEN and token.payload.get(jwt_settings.REVOKE_TOKEN_CLAIM) != get_md5_hash_password(
+        user.password
+    ):
+        raise AuthenticationFailed("The user's password has been changed.", "password_changed")
     return user
 
 
@@ -45,12 +51,7 @@ class JWTAuthentication(authentication.JWTAuthentication):
     """simplejwt's bearer-token authentication, finding the user by `user_for_token`."""
 
     def get_user(self, validated_token):
-        user = user_for_token(validated_token)
-        if jwt_settings.CHECK_REVOKE_TOKEN and validated_token.get(
-            jwt_settings.REVOKE_TOKEN_CLAIM
-        ) != get_md5_hash_password(user.password):
-            raise AuthenticationFailed("The user's password has been changed.", code="password_changed")
-        return user
+        return user_for_token(validated_token)
 
 
 class JWTScheme(SimpleJWTScheme):

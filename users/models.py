@@ -1,7 +1,7 @@
 """The custom user model of Relay."""
 
 from django.contrib.auth.models import AbstractUser
-from django.db import models
+from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 
 
@@ -29,6 +29,21 @@ class User(AbstractUser):
 
     def __str__(self):
         return self.username
+
+    def save(self, *args, **kwargs):
+        """Save; after a password change (`set_password`, then save) every refresh token of the user is
+        blacklisted (`users.services.revoke_refresh_tokens`).
+
+        Django itself marks a password change this way (`_password`, which `AbstractBaseUser.save` hands to
+        the password validators): a hash upgraded at login is not a change, and neither is a new user.
+        """
+        if self._password is None or self._state.adding:
+            return super().save(*args, **kwargs)
+        from users.services import revoke_refresh_tokens  # services import this model
+
+        with transaction.atomic(using=kwargs.get("using")):  # the new password and the revocation together
+            super().save(*args, **kwargs)
+            revoke_refresh_tokens(user=self)
 
     @property
     def public_name(self) -> str:

@@ -8,9 +8,10 @@ checksum) and exits non-zero with a report when they differ.
 """
 
 import time
+from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 
@@ -23,10 +24,10 @@ BAR_WIDTH = 30
 class ProgressBar:
     """One line per step, redrawn after every batch: bar, rows, rows/s and the estimated time left."""
 
-    def __init__(self, stream, *, interactive: bool):
+    def __init__(self, stream: OutputWrapper, *, interactive: bool) -> None:
         self.stream = stream
         self.interactive = interactive
-        self.step = None
+        self.step: str | None = None
 
     def __call__(self, report: carry.BatchReport) -> None:
         if self.step not in (None, report.step) and self.interactive:
@@ -47,7 +48,7 @@ class ProgressBar:
             self.stream.write(line + "\n")
         self.stream.flush()
 
-    def close(self):
+    def close(self) -> None:
         if self.step is not None and self.interactive:
             self.stream.write("\n")
 
@@ -55,7 +56,7 @@ class ProgressBar:
 class Command(BaseCommand):
     help = "Copy the old tables' rows that are not carried yet (users, direct_messages, conversations)."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--batch-size",
             type=int,
@@ -66,7 +67,9 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="only count what would be copied")
         parser.add_argument("--database", default=DEFAULT_DB_ALIAS)
 
-    def handle(self, *args, batch_size, verify: bool, dry_run: bool, database: str, **options):
+    def handle(
+        self, *args: Any, batch_size: int | None, verify: bool, dry_run: bool, database: str, **options: Any
+    ) -> None:
         connection = connections[database]
         batch_size = batch_size or settings.LEGACY_COPY_BATCH_SIZE
         if batch_size < 1:
