@@ -19,6 +19,7 @@ from django.utils.dateparse import parse_datetime
 
 from config.db import planned_per_call
 
+from .filters import MessageSearchFilterSet, ranked_matches
 from .hot_queries import precompiled_rows, precompiled_sql
 from .models import Message, UserBlock
 from .sequences import PrefetchedSequence
@@ -359,10 +360,8 @@ def search_messages(*, user, query: str, filters: dict) -> RankedResults:
 
     A lazy sequence of messages (`count()`, slices, iteration) that paginators take as a QuerySet.
     """
-    from .filters import MessageSearchFilterSet, ranked_matches  # filters depend on this module's queries
-
     queryset = visible_messages(user=user)
-    if filters:  # without any, the FilterSet would leave the messages as they are (at 0.7 ms per request)
+    if filters:  # without any, the FilterSet leaves the messages as they are, and costs 0.7 ms
         filterset = MessageSearchFilterSet(data=filters, queryset=queryset, user=user)
         if not filterset.is_valid():
             raise ValidationError(filterset.errors)

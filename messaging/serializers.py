@@ -64,8 +64,8 @@ def _datetime(value) -> str | None:
     """DRF's rendering of a time; a UTC time as the database returns it is formatted directly.
 
     Relay answers in UTC (TIME_ZONE) and never activates another time zone, so DRF's conversion to the
-    current time zone is the identity for those, and its per-value lookup of that zone was a fifth of the
-    CPU time of rendering a thread page.
+    current time zone is the identity for those, and its per-value lookup of that zone would be a fifth of
+    the CPU time of rendering a thread page.
     """
     if value is None:
         return None
@@ -99,9 +99,9 @@ class MessageSerializer(serializers.Serializer):
         """The fields declared above, read directly.
 
         Lists render up to 100 messages with two people each: DRF's generic loop over fields (and a nested
-        serializer built per reply and per attachment) was most of the CPU time of a thread or conversation
-        list. The declarations stay the shape's reference (the OpenAPI schema is generated from them); the
-        tests check the output against the API contract.
+        serializer built per reply and per attachment) would be most of the CPU time of a thread or
+        conversation list. The declarations stay the shape's reference (the OpenAPI schema is generated from
+        them); the tests check the output against the API contract.
         """
         users = self.fields["sender"]
         return {

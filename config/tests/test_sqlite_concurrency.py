@@ -1,6 +1,6 @@
 """The embedded default under concurrent writers: `manage.py runserver` on a SQLite file, as `scripts/run.sh`
-serves it, with real clients writing at once over HTTP. No answer is a 5xx ("database is locked" was), and
-every write that was answered is in the database.
+serves it, with real clients writing at once over HTTP. No answer is a 5xx (such as "database is locked"),
+and every write that was answered is in the database.
 
 The server runs in its own process on its own database file (the suite's SQLite test database lives in
 memory, inside this process), so this runs whatever database the rest of the suite uses.
