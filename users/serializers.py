@@ -9,6 +9,7 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 from rest_framework_simplejwt.tokens import UntypedToken
 
+from . import services
 from .authentication import user_for_token
 
 User = get_user_model()
@@ -63,12 +64,12 @@ class LogoutSerializer(serializers.Serializer):
 
 
 class TokenRefreshSerializer(jwt_serializers.TokenRefreshSerializer):
-    """simplejwt's rotating refresh; a deleted user's refresh token, or one whose user id is not an id, is a 401
-    (simplejwt answers 500)."""
+    """`{refresh}` → `{access, refresh}`: a refresh token of an active account (`user_for_token`), used once
+    (`services.rotate_refresh_token`); anything else is a 401."""
 
     def validate(self, attrs):
-        user_for_token(self.token_class(attrs["refresh"]))
-        return super().validate(attrs)
+        refresh = self.token_class(attrs["refresh"])  # signed, unexpired, a refresh token, not blacklisted
+        return services.rotate_refresh_token(refresh=refresh, user=user_for_token(refresh))
 
 
 class TokenVerifySerializer(jwt_serializers.TokenVerifySerializer):

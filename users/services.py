@@ -3,7 +3,11 @@
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.utils import datetime_from_epoch
 
 User = get_user_model()
 
@@ -36,3 +40,35 @@ def revoke_refresh_tokens(*, user: User) -> int:
         [BlacklistedToken(token=token) for token in live.only("pk")], ignore_conflicts=True
     )
     return len(created)
+
+
+def rotate_refresh_token(*, refresh: RefreshToken, user: User) -> dict[str, str]:
+    """`{"access"}` from a valid refresh token, and with rotation `{"refresh"}`: its one heir.
+
+    With BLACKLIST_AFTER_ROTATION the token is spent by an insert into the blacklist that only one request
+    can make (the blacklist's one-to-one key): of many requests racing with one token, one rotates it and
+    the others are refused, as a later reuse is. simplejwt's own `blacklist()` uses `get_or_create`, which
+    lets every racer "blacklist" the token and each mint a live chain.
+    """
+    if jwt_settings.ROTATE_REFRESH_TOKENS and jwt_settings.BLACKLIST_AFTER_ROTATION:
+        with transaction.atomic():
+            outstanding, _ = OutstandingToken.objects.get_or_create(
+                jti=refresh[jwt_settings.JTI_CLAIM],
+                defaults={
+                    "user": user,
+                    "token": str(refresh),
+                    "created_at": refresh.current_time,
+                    "expires_at": datetime_from_epoch(refresh["exp"]),
+                },
+            )
+            _, spent_now = BlacklistedToken.objects.get_or_create(token=outstanding)
+        if not spent_now:
+            raise TokenError("Token is blacklisted")
+    tokens = {"access": str(refresh.access_token)}
+    if jwt_settings.ROTATE_REFRESH_TOKENS:
+        refresh.set_jti()
+        refresh.set_exp()
+        refresh.set_iat()
+        refresh.outstand()
+        tokens["refresh"] = str(refresh)
+    return tokens
