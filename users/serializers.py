@@ -2,6 +2,7 @@
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 from rest_framework_simplejwt import serializers as jwt_serializers
 from rest_framework_simplejwt.exceptions import InvalidToken
@@ -11,6 +12,7 @@ from rest_framework_simplejwt.tokens import UntypedToken
 
 from . import services
 from .authentication import user_for_token
+from .usernames import clean_new_username
 
 User = get_user_model()
 
@@ -31,19 +33,16 @@ class UserSerializer(serializers.ModelSerializer):
 
 
 class RegisterSerializer(serializers.Serializer):
-    username = serializers.RegexField(
-        r"^[\w.@+-]+\Z",
-        max_length=150,
-        error_messages={"invalid": "Letters, digits and @/./+/-/_ only."},
-    )
+    username = serializers.CharField(max_length=150)  # and the rule of users.usernames
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
     display_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
 
     def validate_username(self, value):
-        if User.objects.filter(username__iexact=value).exists():
-            raise serializers.ValidationError("A user with that username already exists.")
-        return value
+        try:
+            return clean_new_username(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from exc
 
     def validate_email(self, value):
         if User.objects.filter(email__iexact=value).exists():
