@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
+    "axes",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -74,6 +75,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a login refused by the lockout into its answer (users.lockout).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -128,6 +131,20 @@ AUTH_USER_MODEL = "users.User"
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/inbox/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
+# django-axes first: it refuses a locked-out login before any password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+
+# Brute-force lockout (django-axes) of every way to log in: the login page, the admin's, /api/auth/token/.
+# Failed logins are counted per client address and per username (in the database, so every server process
+# shares the counts); at LOGIN_FAILURE_LIMIT failures for either, logins from that address or for that
+# username are refused (429 with Retry-After) until LOGIN_LOCKOUT_MINUTES pass without a failed attempt.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_CLIENT_IP_CALLABLE = "config.throttles.client_address"  # the throttles' rule (NUM_PROXIES)
+AXES_USERNAME_CALLABLE = "users.lockout.attempted_username"
+AXES_LOCKOUT_CALLABLE = "users.lockout.lockout_response"
+AXES_DISABLE_ACCESS_LOG = True  # failures are what the lockout needs; no row per successful login
 
 # The hashers after the default accept the old system's carried hashes (bcrypt, argon2, passlib's
 # pbkdf2-sha512: legacy_dm.carry.VERIFIABLE_PASSWORDS) and upgrade them to PBKDF2 on the user's next login.

@@ -12,14 +12,22 @@ from rest_framework_simplejwt.views import TokenObtainPairView
 from config.throttles import SettingsScopedRateThrottle
 
 from . import services
+from .lockout import LoginLockedOut
 from .serializers import LogoutSerializer, RegisterSerializer, UserSerializer
 
 
 class LoginView(TokenObtainPairView):
-    """`{username, password}` → `{access, refresh}`; rate limited per client address."""
+    """`{username, password}` → `{access, refresh}`; rate limited per client address, and refused (429) while
+    the brute-force lockout holds for the client's address or the username (`users.lockout`)."""
 
     throttle_classes = [SettingsScopedRateThrottle]
     throttle_scope = "login"
+
+    def handle_exception(self, exc):
+        # django-axes marks the request it was given, which here is DRF's, not the one its middleware sees.
+        if getattr(self.request, "axes_locked_out", False):
+            exc = LoginLockedOut()
+        return super().handle_exception(exc)
 
 
 class LogoutView(APIView):
