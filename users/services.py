@@ -2,12 +2,14 @@
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
+
+from .usernames import TAKEN
 
 User = get_user_model()
 
@@ -15,17 +17,31 @@ User = get_user_model()
 def register_user(*, username: str, email: str, password: str, display_name: str = "") -> User:
     """Create an active user with a hashed password.
 
-    The serializer checks that the username is free; a concurrent registration of the same name can still
-    win the race, and the database's unique constraint then answers it as the same field error.
+    The serializer checks that the username is free regardless of case, but two registrations of `Alice`
+    and `alice` at once would both pass that check, and the unique constraint only tells exact names apart
+    (it cannot be made case-insensitive: the old service's table may hold both). So the check runs again
+    inside the transaction that inserts, with registrations of the same name serialised: on PostgreSQL by a
+    transaction-level advisory lock on the lowercased name, on SQLite by the write lock that every
+    transaction takes when it begins (IMMEDIATE). The loser gets the same field error as a taken name.
     """
     user = User(username=username, email=email, display_name=display_name.strip())
     user.set_password(password)
+    taken = ValidationError({"username": [TAKEN]})
     try:
         with transaction.atomic():
+            _serialise_registrations_of(username)
+            if User.objects.filter(username__iexact=username).exists():
+                raise taken
             user.save()
     except IntegrityError:
-        raise ValidationError({"username": ["A user with that username already exists."]}) from None
+        raise taken from None
     return user
+
+
+def _serialise_registrations_of(username: str) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(lower(%s), 0))", [username])
 
 
 def revoke_refresh_tokens(*, user: User) -> int:

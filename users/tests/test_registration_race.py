@@ -1,0 +1,69 @@
+"""Registrations of one name in different cases at once: exactly one account, the others a 400.
+
+Real concurrent HTTP against a live server (each request in its own thread and database connection).
+PostgreSQL only, as for the refresh race: the suite's in-memory SQLite database cannot serve concurrent
+requests; on SQLite files the IMMEDIATE transactions serialise registrations (config/settings.py).
+"""
+
+import json
+import threading
+import urllib.error
+import urllib.request
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent requests need PostgreSQL here"),
+]
+
+SPELLINGS = ["racer", "Racer", "RACER", "rAcer", "raCer", "racEr", "raceR", "RaCeR"]
+ROUNDS = 3
+
+
+def register(url: str, username: str, index: int) -> tuple[int, dict]:
+    body = {"username": username, "email": f"{username.lower()}{index}@example.com", "password": "a-long-passphrase"}
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), method="POST", headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def test_one_name_registered_in_several_cases_at_once_makes_exactly_one_account(live_server, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "register": "10000/hour"},
+    }
+    url = f"{live_server.url}/api/auth/register/"
+    for round_ in range(ROUNDS):
+        spellings = [f"{name}{round_}" for name in SPELLINGS]
+        barrier = threading.Barrier(len(spellings))
+        answers: list = [None] * len(spellings)
+
+        def client(index, spellings=spellings, barrier=barrier, answers=answers):
+            barrier.wait(timeout=30)
+            try:
+                answers[index] = register(url, spellings[index], index)
+            except Exception as exc:  # reported by the assertions below
+                answers[index] = (None, {"error": repr(exc)})
+
+        threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(len(spellings))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert not any(thread.is_alive() for thread in threads)
+        statuses = sorted(status for status, _ in answers)
+        assert statuses == [201] + [400] * (len(spellings) - 1), answers
+        assert all(
+            body == {"username": ["A user with that username already exists."]}
+            for status, body in answers
+            if status == 400
+        ), answers
+        assert get_user_model().objects.filter(username__iexact=f"racer{round_}").count() == 1
