@@ -2,7 +2,10 @@
 
 import pytest
 from django.core.cache import cache
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 
+from tests.helpers import make_roles
 from users.tests.factories import UserFactory, client_for
 
 
@@ -43,3 +46,23 @@ def bob_client(bob):
 @pytest.fixture
 def carol_client(carol):
     return client_for(carol)
+
+
+@pytest.fixture
+def roles(db):
+    """The authorization roles around one message with an attachment (see `tests.helpers.Roles`)."""
+    return make_roles()
+
+
+@pytest.fixture
+def keep_test_connection():
+    """Requests through the WSGI application itself stay inside the test's transaction.
+
+    Django's test client disconnects `close_old_connections` from the request signals for the same reason:
+    closing the connection would end the test transaction.
+    """
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)

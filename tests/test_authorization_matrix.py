@@ -1,42 +1,33 @@
-"""Who gets what, on every surface: the new API, the legacy API and the inbox pages.
+"""Who gets what, on every surface: the new API, the legacy API, the inbox pages and the admin.
 
-A message from A to B (with an attachment) and their conversation, asked for as A, as B, as a third user C,
-as an anonymous client, as a moderator (a staff member of the Moderators group) and as a user B blocked.
-C, the moderator outside the admin and the blocked user never learn that the object exists: they get exactly
-the answer a missing object gets, and never its body.
+A message from the sender to the recipient (with an attachment) and their conversation, asked for by each of
+the six roles (`tests.helpers.ROLES`): the sender, the recipient, a third user, a moderator (staff of the
+Moderators group), a user the recipient blocked, and an anonymous caller. The third user, the moderator
+outside the admin and the blocked user never learn that the message exists: they get exactly the answer a
+missing object gets, and never a byte of the message. A superuser is checked apart: outside the admin, it is
+no party either. The rules behind every surface (`access_message` and the services) are tested directly in
+`messaging/tests/test_access_guard.py`.
 """
 
 import pytest
-from django.contrib.auth.models import Group
 from django.test import Client
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from legacy_dm.conversations import conversation_for_pair
-from messaging.models import Message, UserBlock
-from messaging.tests.factories import AttachmentMessageFactory
-from users.tests.factories import UserFactory
+from messaging import services
+from messaging.models import Message
+from tests.helpers import OUTSIDERS, PARTIES, ROLES, SECRET
 
 pytestmark = pytest.mark.django_db
 
-SECRET = "the secret launch code is 0000"
 MISSING_ID = 987_654
-ROLES = ["A", "B", "C", "anonymous", "moderator", "blocked"]
 
 
 @pytest.fixture
-def world():
-    a = UserFactory(username="a_user")
-    b = UserFactory(username="b_user")
-    c = UserFactory(username="c_user")
-    moderator = UserFactory(username="mod_user", is_staff=True)
-    moderator.groups.add(Group.objects.get(name="Moderators"))
-    blocked = UserFactory(username="blocked_user")
-    UserBlock.objects.create(blocker=b, blocked=blocked)
-    message = AttachmentMessageFactory(sender=a, recipient=b, body=SECRET)
-    conversation, _ = conversation_for_pair(user=a, other=b)
-    people = {"A": a, "B": b, "C": c, "moderator": moderator, "blocked": blocked, "anonymous": None}
-    return {"people": people, "message": message, "conversation": conversation}
+def conversation(roles):
+    """The legacy conversation id of the sender and the recipient."""
+    return conversation_for_pair(user=roles.sender, other=roles.recipient)[0]
 
 
 def api_client(user):
@@ -72,113 +63,222 @@ MATRIX = [
         "get",
         "/api/messages/{m}",
         None,
-        {"A": 200, "B": 200, "C": HIDDEN, "anonymous": 401, "moderator": HIDDEN, "blocked": HIDDEN},
+        {
+            "sender": 200,
+            "recipient": 200,
+            "third_user": HIDDEN,
+            "anonymous": 401,
+            "moderator": HIDDEN,
+            "blocked_user": HIDDEN,
+        },
     ),
     (
         "api",
         "get",
         "/api/messages/{m}/attachment",
         None,
-        {"A": 200, "B": 200, "C": HIDDEN, "anonymous": 401, "moderator": HIDDEN, "blocked": HIDDEN},
+        {
+            "sender": 200,
+            "recipient": 200,
+            "third_user": HIDDEN,
+            "anonymous": 401,
+            "moderator": HIDDEN,
+            "blocked_user": HIDDEN,
+        },
     ),
     (
         "api",
         "post",
         "/api/messages/{m}/read",
         None,
-        {"A": 403, "B": 200, "C": HIDDEN, "anonymous": 401, "moderator": HIDDEN, "blocked": HIDDEN},
+        {
+            "sender": 403,
+            "recipient": 200,
+            "third_user": HIDDEN,
+            "anonymous": 401,
+            "moderator": HIDDEN,
+            "blocked_user": HIDDEN,
+        },
     ),
     (
         "api",
         "post",
         "/api/messages/{m}/report",
         {"reason": "abuse"},
-        {"A": 201, "B": 201, "C": HIDDEN, "anonymous": 401, "moderator": HIDDEN, "blocked": HIDDEN},
+        {
+            "sender": 201,
+            "recipient": 201,
+            "third_user": HIDDEN,
+            "anonymous": 401,
+            "moderator": HIDDEN,
+            "blocked_user": HIDDEN,
+        },
     ),
     (
         "api",
         "delete",
         "/api/messages/{m}",
         None,
-        {"A": 204, "B": 204, "C": HIDDEN, "anonymous": 401, "moderator": HIDDEN, "blocked": HIDDEN},
+        {
+            "sender": 204,
+            "recipient": 204,
+            "third_user": HIDDEN,
+            "anonymous": 401,
+            "moderator": HIDDEN,
+            "blocked_user": HIDDEN,
+        },
     ),
     (
         "legacy",
         "get",
         "/api/direct-messages/{m}",
         None,
-        {"A": 200, "B": 200, "C": HIDDEN, "anonymous": 401, "moderator": HIDDEN, "blocked": HIDDEN},
+        {
+            "sender": 200,
+            "recipient": 200,
+            "third_user": HIDDEN,
+            "anonymous": 401,
+            "moderator": HIDDEN,
+            "blocked_user": HIDDEN,
+        },
     ),
     (
         "legacy",
         "get",
         "/api/direct-messages/{m}/attachment",
         None,
-        {"A": 200, "B": 200, "C": HIDDEN, "anonymous": 401, "moderator": HIDDEN, "blocked": HIDDEN},
+        {
+            "sender": 200,
+            "recipient": 200,
+            "third_user": HIDDEN,
+            "anonymous": 401,
+            "moderator": HIDDEN,
+            "blocked_user": HIDDEN,
+        },
     ),
     (
         "legacy",
         "put",
         "/api/direct-messages/{m}/read",
         None,
-        {"B": 200, "C": HIDDEN, "anonymous": 401, "moderator": HIDDEN, "blocked": HIDDEN},
+        {"recipient": 200, "third_user": HIDDEN, "anonymous": 401, "moderator": HIDDEN, "blocked_user": HIDDEN},
     ),
     (
         "legacy",
         "delete",
         "/api/direct-messages/{m}",
         None,
-        {"A": 200, "B": 200, "C": HIDDEN, "anonymous": 401, "moderator": HIDDEN, "blocked": HIDDEN},
+        {
+            "sender": 200,
+            "recipient": 200,
+            "third_user": HIDDEN,
+            "anonymous": 401,
+            "moderator": HIDDEN,
+            "blocked_user": HIDDEN,
+        },
     ),
     (
         "legacy",
         "get",
         "/api/messaging/conversations/{c}",
         None,
-        {"A": 200, "B": 200, "C": HIDDEN, "anonymous": 401, "moderator": HIDDEN, "blocked": HIDDEN},
+        {
+            "sender": 200,
+            "recipient": 200,
+            "third_user": HIDDEN,
+            "anonymous": 401,
+            "moderator": HIDDEN,
+            "blocked_user": HIDDEN,
+        },
     ),
     (
         "legacy",
         "get",
         "/api/messaging/conversations/{c}/messages",
         None,
-        {"A": 200, "B": 200, "C": HIDDEN, "anonymous": 401, "moderator": HIDDEN, "blocked": HIDDEN},
+        {
+            "sender": 200,
+            "recipient": 200,
+            "third_user": HIDDEN,
+            "anonymous": 401,
+            "moderator": HIDDEN,
+            "blocked_user": HIDDEN,
+        },
     ),
     (
         "legacy",
         "post",
         "/api/messaging/conversations/{c}/messages",
         {"content": "hi"},
-        {"A": 201, "B": 201, "C": HIDDEN, "anonymous": 401, "moderator": HIDDEN, "blocked": HIDDEN},
+        {
+            "sender": 201,
+            "recipient": 201,
+            "third_user": HIDDEN,
+            "anonymous": 401,
+            "moderator": HIDDEN,
+            "blocked_user": HIDDEN,
+        },
     ),
     (
         "legacy",
         "put",
         "/api/messaging/conversations/{c}/read",
         None,
-        {"A": 200, "B": 200, "C": HIDDEN, "anonymous": 401, "moderator": HIDDEN, "blocked": HIDDEN},
+        {
+            "sender": 200,
+            "recipient": 200,
+            "third_user": HIDDEN,
+            "anonymous": 401,
+            "moderator": HIDDEN,
+            "blocked_user": HIDDEN,
+        },
     ),
     (
         "legacy",
         "delete",
         "/api/messaging/conversations/{c}",
         None,
-        {"A": 200, "B": 200, "C": HIDDEN, "anonymous": 401, "moderator": HIDDEN, "blocked": HIDDEN},
+        {
+            "sender": 200,
+            "recipient": 200,
+            "third_user": HIDDEN,
+            "anonymous": 401,
+            "moderator": HIDDEN,
+            "blocked_user": HIDDEN,
+        },
     ),
     (
         "pages",
         "get",
         "/inbox/messages/{m}/attachment/",
         None,
-        {"A": 200, "B": 200, "C": HIDDEN, "anonymous": 302, "moderator": HIDDEN, "blocked": HIDDEN},
+        {
+            "sender": 200,
+            "recipient": 200,
+            "third_user": HIDDEN,
+            "anonymous": 302,
+            "moderator": HIDDEN,
+            "blocked_user": HIDDEN,
+        },
     ),
     (
         "pages",
         "post",
         "/inbox/messages/{m}/delete/",
         None,
-        {"A": 302, "B": 302, "C": HIDDEN, "anonymous": 302, "moderator": HIDDEN, "blocked": HIDDEN},
+        {
+            "sender": 302,
+            "recipient": 302,
+            "third_user": HIDDEN,
+            "anonymous": 302,
+            "moderator": HIDDEN,
+            "blocked_user": HIDDEN,
+        },
     ),
+]
+# The new API's message endpoints, as (method, path, data).
+DETAIL_ENDPOINTS = [
+    (method, path, data) for surface, method, path, data, _ in MATRIX if path.startswith("/api/messages/")
 ]
 CASES = [
     pytest.param(surface, method, path, data, role, expected[role], id=f"{surface}-{method}-{path}-{role}")
@@ -192,60 +292,105 @@ def missing_path(path):
     return path.format(m=MISSING_ID, c=MISSING_ID, b=MISSING_ID)
 
 
+def real_path(path, roles, conversation):
+    return path.format(m=roles.message.pk, c=conversation.pk, b=roles.recipient.pk)
+
+
+def assert_hidden(response, missing, *, surface, message):
+    """The same answer as for a missing object, no byte of the message, and nothing changed for its parties."""
+    assert response.status_code == missing.status_code == 404, (response.status_code, missing.status_code)
+    if surface != "pages":
+        assert response.json() == missing.json()
+    assert SECRET.encode() not in response.content
+    stored = Message.objects.get(pk=message.pk)
+    assert stored.read_at is None and stored.sender_deleted_at is None and stored.recipient_deleted_at is None
+    assert not stored.reports.exists()
+    assert Message.objects.count() == 1
+
+
 @pytest.mark.parametrize(("surface", "method", "path", "data", "role", "expected"), CASES)
-def test_authorization_matrix(world, surface, method, path, data, role, expected):
-    user = world["people"][role]
+def test_authorization_matrix(roles, conversation, surface, method, path, data, role, expected):
+    """Each role gets the status the matrix says; a non-party gets exactly the answer for a missing object."""
+    user = roles.user(role)
     client = page_client(user) if surface == "pages" else api_client(user)
-    real = path.format(m=world["message"].pk, c=world["conversation"].pk, b=world["people"]["B"].pk)
-    response = call(client, method, real, data)
+    response = call(client, method, real_path(path, roles, conversation), data)
     if expected == HIDDEN:
         missing = call(client, method, missing_path(path), data)
-        assert response.status_code == missing.status_code == 404, (response.status_code, missing.status_code)
-        if surface != "pages":
-            assert response.json() == missing.json()
-        assert SECRET.encode() not in response.content
-        # Nothing changed for the owners.
-        stored = Message.objects.get(pk=world["message"].pk)
-        assert stored.read_at is None and stored.sender_deleted_at is None and stored.recipient_deleted_at is None
+        assert_hidden(response, missing, surface=surface, message=roles.message)
     else:
         assert response.status_code == expected, response.content[:300]
-    if role == "anonymous" and surface == "pages":
-        assert response["Location"].startswith("/accounts/login/?next=")
-    if role == "anonymous" and surface == "legacy":
-        assert response.json() == {"detail": "Not authenticated"}
+    if role == "anonymous":
+        assert SECRET.encode() not in response.content
+        missing = call(client, method, missing_path(path), data)
+        assert missing.status_code == response.status_code
+        if surface == "pages":
+            assert response["Location"].startswith("/accounts/login/?next=")
+        else:
+            assert response.json() == missing.json()
+        if surface == "legacy":
+            assert response.json() == {"detail": "Not authenticated"}
 
 
-@pytest.mark.parametrize("role", ["C", "moderator", "blocked"])
-def test_outsiders_never_see_the_body_in_lists_threads_or_search(world, role):
-    user = world["people"][role]
-    a, b = world["people"]["A"], world["people"]["B"]
+@pytest.mark.parametrize(("surface", "method", "path", "data"), [row[:4] for row in MATRIX])
+def test_a_superuser_outside_the_admin_is_no_party_either(roles, conversation, surface, method, path, data):
+    """Outside the admin a superuser sees no one's messages: the same answer as for a missing object."""
+    client = page_client(roles.superuser) if surface == "pages" else api_client(roles.superuser)
+    response = call(client, method, real_path(path, roles, conversation), data)
+    assert_hidden(response, call(client, method, missing_path(path), data), surface=surface, message=roles.message)
+
+
+def visible_ids(client, other) -> dict[str, set[int]]:
+    """The message ids a caller sees on every list endpoint of the new API (the thread with `other`)."""
+    thread = client.get(f"/api/messages/with/{other.pk}").json()["results"]
+    search = client.post("/api/messages/search", {"query": "secret launch"}, format="json").json()["results"]
+    conversations = client.get("/api/messages/conversations").json()["results"]
+    return {
+        "thread": {row["id"] for row in thread},
+        "search": {row["id"] for row in search},
+        "conversations": {row["last_message"]["id"] for row in conversations},
+    }
+
+
+@pytest.mark.parametrize("role", [*OUTSIDERS, "superuser"])
+def test_outsiders_never_see_the_message_in_lists_threads_or_search(roles, role):
+    """No list, thread or search of any surface shows the message, its body or an unread count to a non-party."""
+    user = getattr(roles, role)
+    sender, recipient = roles.sender, roles.recipient
     client = api_client(user)
     responses = [
         client.get("/api/messages/conversations"),
-        client.get(f"/api/messages/with/{a.pk}"),
-        client.get(f"/api/messages/with/{b.pk}"),
+        client.get(f"/api/messages/with/{sender.pk}"),
+        client.get(f"/api/messages/with/{recipient.pk}"),
         client.post("/api/messages/search", {"query": "secret launch"}, format="json"),
         client.get("/api/direct-messages/"),
         client.get("/api/direct-messages/conversations"),
-        client.get(f"/api/direct-messages/conversation/{a.pk}"),
+        client.get(f"/api/direct-messages/conversation/{sender.pk}"),
         client.get("/api/messaging/conversations"),
     ]
     pages = page_client(user)
     responses += [
         pages.get("/inbox/"),
-        pages.get(f"/inbox/with/{b.pk}/"),
+        pages.get(f"/inbox/with/{recipient.pk}/"),
         pages.get("/inbox/search/?q=secret"),
     ]
     for response in responses:
         assert response.status_code == 200, response.request["PATH_INFO"]
         assert SECRET.encode() not in response.content, response.request["PATH_INFO"]
+    for other in (sender, recipient):
+        for endpoint, ids in visible_ids(client, other).items():
+            assert roles.message.pk not in ids, (endpoint, other)
+    assert client.get("/api/messages/unread-count").json() == {"unread_count": 0}
 
 
-@pytest.mark.parametrize("role", ["A", "B"])
-def test_the_parties_see_the_body_everywhere(world, role):
-    user = world["people"][role]
-    other = world["people"]["B" if role == "A" else "A"]
+@pytest.mark.parametrize("role", PARTIES)
+def test_the_parties_see_the_message_everywhere(roles, role):
+    """Both parties see the body on every list, thread and search; the recipient counts it unread."""
+    user = roles.user(role)
+    other = roles.recipient if role == "sender" else roles.sender
     client = api_client(user)
+    # Counted first: opening the thread page below reads it.
+    unread = client.get("/api/messages/unread-count").json()["unread_count"]
+    assert unread == (1 if role == "recipient" else 0)
     for response in [
         client.get("/api/messages/conversations"),
         client.get(f"/api/messages/with/{other.pk}"),
@@ -257,47 +402,129 @@ def test_the_parties_see_the_body_everywhere(world, role):
     ]:
         assert response.status_code == 200
         assert SECRET.encode() in response.content, response.request["PATH_INFO"]
+    for endpoint, ids in visible_ids(client, other).items():
+        assert roles.message.pk in ids, endpoint
 
 
-def test_the_blocked_user_cannot_send_to_the_blocker_on_any_surface(world):
-    blocked, b = world["people"]["blocked"], world["people"]["B"]
-    client = api_client(blocked)
-    assert client.post("/api/messages/send", {"recipient_id": b.pk, "body": "hi"}, format="json").status_code == 403
-    legacy = client.post("/api/direct-messages/", {"receiver_id": b.pk, "content": "hi"}, format="json")
-    assert legacy.status_code in (403, 422)
-    pages = page_client(blocked)
-    pages.post("/inbox/compose/", {"recipient": b.pk, "body": "hi"})
-    pages.post(f"/inbox/with/{b.pk}/", {"body": "hi"})
-    assert not Message.objects.filter(sender=blocked).exists()
-    participants = api_client(b).get("/api/messages/participants?page_size=100").json()["results"]
-    assert blocked.pk not in {row["id"] for row in participants}
+def test_anonymous_lists_answer_401_or_the_login_page_without_the_body(roles):
+    """An anonymous caller gets no list of any surface: 401 on the APIs, the login page from the inbox."""
+    client = api_client(None)
+    for response in (
+        client.get(f"/api/messages/with/{roles.recipient.pk}"),
+        client.post("/api/messages/search", {"query": "secret launch"}, format="json"),
+        client.get("/api/messages/conversations"),
+        client.get("/api/messages/unread-count"),
+        client.get("/api/messages/participants"),
+        client.get("/api/direct-messages/"),
+        client.get("/api/direct-messages/conversations"),
+        client.get(f"/api/direct-messages/conversation/{roles.sender.pk}"),
+        client.get("/api/messaging/conversations"),
+    ):
+        assert response.status_code == 401, response.request["PATH_INFO"]
+        assert SECRET.encode() not in response.content
+    for path in ("/inbox/", f"/inbox/with/{roles.recipient.pk}/", "/inbox/search/?q=secret"):
+        response = page_client(None).get(path)
+        assert response.status_code == 302 and response["Location"].startswith("/accounts/login/?next=")
 
 
-def test_the_moderator_reads_the_message_in_the_admin_only_with_an_audit_entry(world):
-    moderator, message = world["people"]["moderator"], world["message"]
-    response = page_client(moderator).get(f"/admin/messaging/message/{message.pk}/change/")
-    assert response.status_code == 200
-    assert SECRET.encode() in response.content
-    assert message.access_log.filter(moderator=moderator).count() == 1
-    for role in ("A", "B", "C", "blocked"):
-        assert (
-            page_client(world["people"][role]).get(f"/admin/messaging/message/{message.pk}/change/").status_code == 302
+@pytest.mark.parametrize("role", [*OUTSIDERS, "superuser"])
+def test_mark_conversation_read_by_a_non_party_reads_nothing(roles, role):
+    response = api_client(getattr(roles, role)).put(f"/api/messages/mark-conversation-read/{roles.sender.pk}")
+    assert response.json() == {"marked_read": 0}
+    roles.message.refresh_from_db()
+    assert roles.message.read_at is None
+
+
+@pytest.mark.parametrize("role", [*OUTSIDERS, "superuser"])
+def test_replying_to_a_message_one_cannot_see_is_the_same_error_as_to_a_missing_one(roles, role):
+    client = api_client(getattr(roles, role))
+
+    def reply_to(message_id):
+        return client.post(
+            "/api/messages/send",
+            {"recipient_id": roles.sender.pk, "body": "hi", "reply_to_id": message_id},
+            format="json",
         )
 
+    existing, missing = reply_to(roles.message.pk), reply_to(roles.missing_id)
+    assert existing.status_code == missing.status_code == 400
+    assert existing.json() == missing.json()
+    assert not Message.objects.filter(reply_to=roles.message).exists()
 
-def test_a_hidden_message_is_hidden_from_both_parties_everywhere(world):
-    from django.utils import timezone
 
-    message = world["message"]
-    Message.objects.filter(pk=message.pk).update(hidden_at=timezone.now(), hidden_reason="abuse")
-    for role in ("A", "B"):
-        client = api_client(world["people"][role])
-        assert client.get(f"/api/messages/{message.pk}").status_code == 404
+def test_a_hidden_message_is_hidden_from_both_parties_everywhere(roles):
+    """Once a moderator hides it, the message is gone for both parties on every surface but the admin."""
+    message = roles.message
+    services.hide_messages(moderator=roles.moderator, messages=[message], reason="abuse")
+    for role in PARTIES:
+        user = roles.user(role)
+        other = roles.recipient if role == "sender" else roles.sender
+        client = api_client(user)
+        for method, path, data in DETAIL_ENDPOINTS:
+            response = call(client, method, path.format(m=message.pk), data)
+            assert response.status_code == 404, (role, path)
         assert client.get(f"/api/direct-messages/{message.pk}").status_code == 404
         for response in (
             client.get("/api/messages/conversations"),
             client.get("/api/direct-messages/"),
             client.get("/api/messaging/conversations"),
-            page_client(world["people"][role]).get("/inbox/"),
+            page_client(user).get("/inbox/"),
         ):
             assert SECRET.encode() not in response.content
+        assert all(message.pk not in ids for ids in visible_ids(client, other).values())
+        assert client.get("/api/messages/unread-count").json() == {"unread_count": 0}
+
+
+@pytest.mark.parametrize(("deleter", "still_sees"), [("recipient", "sender"), ("sender", "recipient")])
+def test_a_delete_hides_the_message_from_the_deleter_only(roles, deleter, still_sees):
+    message = roles.message
+    deleting = api_client(roles.user(deleter))
+    assert deleting.delete(f"/api/messages/{message.pk}").status_code == 204
+
+    assert deleting.get(f"/api/messages/{message.pk}").status_code == 404
+    assert deleting.get(f"/api/messages/{message.pk}/attachment").status_code == 404
+    assert api_client(roles.user(still_sees)).get(f"/api/messages/{message.pk}").status_code == 200
+    other = roles.user(still_sees)
+    assert all(message.pk not in ids for ids in visible_ids(deleting, other).values())
+
+
+def test_a_blocked_sender_keeps_seeing_the_old_thread_but_cannot_send(roles):
+    services.block_user(user=roles.recipient, blocked_id=roles.sender.pk)
+    client = api_client(roles.sender)
+
+    assert client.get(f"/api/messages/{roles.message.pk}").status_code == 200
+    response = client.post("/api/messages/send", {"recipient_id": roles.recipient.pk, "body": "hello?"}, format="json")
+    assert response.status_code == 403
+    assert Message.objects.count() == 1
+
+
+def test_the_blocked_user_cannot_send_to_the_blocker_on_any_surface(roles):
+    """Refused on the new API, the legacy API and the pages, and not offered as a participant."""
+    blocked, recipient = roles.blocked_user, roles.recipient
+    client = api_client(blocked)
+    response = client.post("/api/messages/send", {"recipient_id": recipient.pk, "body": "hi"}, format="json")
+    assert response.status_code == 403
+    legacy = client.post("/api/direct-messages/", {"receiver_id": recipient.pk, "content": "hi"}, format="json")
+    assert legacy.status_code in (403, 422)
+    pages = page_client(blocked)
+    pages.post("/inbox/compose/", {"recipient": recipient.pk, "body": "hi"})
+    pages.post(f"/inbox/with/{recipient.pk}/", {"body": "hi"})
+    assert not Message.objects.filter(sender=blocked).exists()
+    participants = api_client(recipient).get("/api/messages/participants?page_size=100").json()["results"]
+    assert blocked.pk not in {row["id"] for row in participants}
+    assert roles.sender.pk in {row["id"] for row in participants}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_admin_shows_the_message_to_the_moderator_only_with_an_audit_entry(roles, role):
+    """The moderator reads the message in the admin, and the read is logged; everyone else is sent to log in."""
+    message = roles.message
+    response = page_client(roles.user(role)).get(f"/admin/messaging/message/{message.pk}/change/")
+    if role == "moderator":
+        assert response.status_code == 200
+        assert SECRET.encode() in response.content
+        assert message.access_log.filter(moderator=roles.moderator).count() == 1
+    else:
+        assert response.status_code == 302
+        assert SECRET.encode() not in response.content
+        assert not message.access_log.exists()

@@ -19,10 +19,10 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from config.wsgi import application
 from legacy_dm.conversations import conversation_for_pair
 from messaging.tests.factories import AttachmentMessageFactory, MessageFactory
-from messaging.tests.test_api_fuzz import CHECKS, _keep_test_connection  # noqa: F401 (an autouse fixture)
+from tests.helpers import FUZZ_CHECKS
 from users.tests.factories import UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("keep_test_connection")]
 
 LEGACY_PATHS = r"^/api/(direct-messages|messaging)/"
 
@@ -93,4 +93,4 @@ schema = schemathesis.openapi.from_wsgi("/api/schema/", application).include(pat
 def test_legacy_api_answers_as_its_schema_says_and_never_with_a_server_error(case, legacy_world):
     """Every legacy operation, fed valid and invalid data, answers a documented status in the old shape."""
     point_at_known_rows(case, legacy_world)
-    case.call_and_validate(headers=legacy_world.headers, checks=CHECKS)
+    case.call_and_validate(headers=legacy_world.headers, checks=FUZZ_CHECKS)

@@ -5,7 +5,7 @@ import pytest
 from legacy_dm.conversations import conversation_for_pair
 from messaging.models import Message
 from messaging.tests.factories import MessageFactory
-from messaging.tests.test_mass_assignment import assert_server_decided, forged_message_fields
+from tests.helpers import assert_server_decided, forged_message_fields
 
 pytestmark = pytest.mark.django_db
 

@@ -11,35 +11,19 @@ import os
 
 import pytest
 import schemathesis
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from rest_framework_simplejwt.tokens import RefreshToken
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    ignored_auth,
-    response_headers_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from config.wsgi import application
 from messaging.tests.factories import AttachmentMessageFactory, MessageFactory
+from tests.helpers import FUZZ_CHECKS
 from users.tests.factories import UserFactory
 
-pytestmark = pytest.mark.django_db
+# Requests go through the WSGI application inside the test transaction (see `keep_test_connection`).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("keep_test_connection")]
 
 # The surfaces this fuzzing covers; each new API surface adds its prefix here.
 FUZZED_PATHS = r"^/api/(messages|auth)/"
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_headers_conformance,
-    response_schema_conformance,
-    ignored_auth,
-]
 
 
 @pytest.fixture
@@ -58,20 +42,6 @@ def fuzz_headers(fuzz_user):
     return {"Authorization": f"Bearer {RefreshToken.for_user(fuzz_user).access_token}"}
 
 
-@pytest.fixture(autouse=True)
-def _keep_test_connection():
-    """Requests go through the WSGI application inside the test's transaction.
-
-    Django's test client disconnects `close_old_connections` from the request signals for the same reason:
-    closing the connection would end the test transaction.
-    """
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    yield
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
-
-
 # The schema as served (generation needs no database), called in-process through the WSGI application.
 schema = schemathesis.openapi.from_wsgi("/api/schema/", application).include(path_regex=FUZZED_PATHS)
 
@@ -86,4 +56,4 @@ schema = schemathesis.openapi.from_wsgi("/api/schema/", application).include(pat
 )
 def test_api_answers_as_its_schema_says_and_never_with_a_server_error(case, fuzz_headers):
     """Every operation, fed valid and invalid data, answers a documented status with a documented body."""
-    case.call_and_validate(headers=fuzz_headers, checks=CHECKS)
+    case.call_and_validate(headers=fuzz_headers, checks=FUZZ_CHECKS)

@@ -10,46 +10,9 @@ from django.utils import timezone
 
 from messaging.models import Message, MessageReport
 from messaging.tests.factories import MessageFactory
+from tests.helpers import LONG_AGO, assert_server_decided, forged_message_fields
 
 pytestmark = pytest.mark.django_db
-
-LONG_AGO = "2000-01-01T00:00:00Z"
-
-
-def forged_message_fields(*, impersonated, moderator_id) -> dict:
-    """Everything a Message row has that only the server may decide."""
-    return {
-        "id": 999_999,
-        "sender": impersonated.pk,
-        "sender_id": impersonated.pk,
-        "read_at": LONG_AGO,
-        "is_read": True,
-        "sender_deleted_at": LONG_AGO,
-        "recipient_deleted_at": LONG_AGO,
-        "hidden_at": LONG_AGO,
-        "hidden_by": moderator_id,
-        "hidden_by_id": moderator_id,
-        "hidden_reason": "forged",
-        "created_at": LONG_AGO,
-        "updated_at": LONG_AGO,
-        "legacy_id": 4242,
-        "legacy_reply_to_id": 4241,
-        "legacy_file_name": "forged.bin",
-        "attachment_size": 1,
-        "attachment_name": "forged.bin",
-    }
-
-
-def assert_server_decided(message: Message, *, sender):
-    before = timezone.now() - timedelta(minutes=1)
-    assert message.sender == sender
-    assert message.pk != 999_999
-    assert message.read_at is None
-    assert message.sender_deleted_at is None and message.recipient_deleted_at is None
-    assert message.hidden_at is None and message.hidden_by is None and message.hidden_reason == ""
-    assert message.created_at > before
-    assert message.legacy_id is None and message.legacy_reply_to_id is None and message.legacy_file_name == ""
-    assert message.attachment_size is None and message.attachment_name == ""
 
 
 @pytest.mark.parametrize("form", ["json", "multipart"])

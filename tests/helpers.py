@@ -1,0 +1,125 @@
+"""What several test modules share: the authorization roles, the forged server-side fields, the fuzzing checks.
+
+Test modules import from here (and from the apps' `tests/factories.py`), never from each other.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.contrib.auth.models import Group
+from django.utils import timezone
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    ignored_auth,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from messaging import services
+from messaging.models import Message
+from messaging.tests.factories import AttachmentMessageFactory
+from users.tests.factories import UserFactory
+
+# The authorization roles around one message: its two parties, a third user, a moderator (staff of the
+# Moderators group, as `seed_data` makes one), a user the recipient has blocked, and an anonymous caller.
+ROLES = ("sender", "recipient", "third_user", "moderator", "blocked_user", "anonymous")
+PARTIES = ("sender", "recipient")
+# Signed-in callers who are no party to the message. A superuser is not one of the six roles; tests that add
+# "superuser" to these check that outside the admin even a superuser is no party.
+OUTSIDERS = ("third_user", "moderator", "blocked_user")
+SECRET = "the secret launch code is 0000"
+
+
+@dataclass
+class Roles:
+    """A message with an attachment from the sender to the recipient, and a user for each role."""
+
+    sender: object
+    recipient: object
+    third_user: object
+    moderator: object
+    blocked_user: object
+    superuser: object
+    message: Message
+
+    def user(self, role: str):
+        """The user who plays `role`; None for the anonymous caller."""
+        return None if role == "anonymous" else getattr(self, role)
+
+    @property
+    def missing_id(self) -> int:
+        return self.message.pk + 1000
+
+
+def make_roles() -> Roles:
+    sender = UserFactory(username="sender")
+    recipient = UserFactory(username="recipient")
+    moderator = UserFactory(username="moderator", is_staff=True)
+    moderator.groups.add(Group.objects.get(name="Moderators"))
+    blocked_user = UserFactory(username="blocked_user")
+    services.block_user(user=recipient, blocked_id=blocked_user.pk)
+    message = AttachmentMessageFactory(
+        sender=sender, recipient=recipient, body=SECRET, attachment_data=b"%PDF-1.4 " + SECRET.encode()
+    )
+    return Roles(
+        sender=sender,
+        recipient=recipient,
+        third_user=UserFactory(username="third_user"),
+        moderator=moderator,
+        blocked_user=blocked_user,
+        superuser=UserFactory(username="superuser", is_staff=True, is_superuser=True),
+        message=message,
+    )
+
+
+LONG_AGO = "2000-01-01T00:00:00Z"
+
+
+def forged_message_fields(*, impersonated, moderator_id) -> dict:
+    """Everything a Message row has that only the server may decide."""
+    return {
+        "id": 999_999,
+        "sender": impersonated.pk,
+        "sender_id": impersonated.pk,
+        "read_at": LONG_AGO,
+        "is_read": True,
+        "sender_deleted_at": LONG_AGO,
+        "recipient_deleted_at": LONG_AGO,
+        "hidden_at": LONG_AGO,
+        "hidden_by": moderator_id,
+        "hidden_by_id": moderator_id,
+        "hidden_reason": "forged",
+        "created_at": LONG_AGO,
+        "updated_at": LONG_AGO,
+        "legacy_id": 4242,
+        "legacy_reply_to_id": 4241,
+        "legacy_file_name": "forged.bin",
+        "attachment_size": 1,
+        "attachment_name": "forged.bin",
+    }
+
+
+def assert_server_decided(message: Message, *, sender):
+    """None of `forged_message_fields` reached the stored row."""
+    before = timezone.now() - timedelta(minutes=1)
+    assert message.sender == sender
+    assert message.pk != 999_999
+    assert message.read_at is None
+    assert message.sender_deleted_at is None and message.recipient_deleted_at is None
+    assert message.hidden_at is None and message.hidden_by is None and message.hidden_reason == ""
+    assert message.created_at > before
+    assert message.legacy_id is None and message.legacy_reply_to_id is None and message.legacy_file_name == ""
+    assert message.attachment_size is None and message.attachment_name == ""
+
+
+# What the schemathesis runs of the new and the legacy API check on every answer.
+FUZZ_CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    ignored_auth,
+]
