@@ -1,5 +1,7 @@
 """Direct user-to-user messages with inline attachments, per-user soft deletes, reports and blocks."""
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q, Value
@@ -7,6 +9,9 @@ from django.db.models.functions import Greatest, Least
 from django.utils import timezone
 
 from .attachments import sanitize_filename
+
+if TYPE_CHECKING:
+    from users.models import User
 
 # The visibility rule, in its parts: a message is visible to its sender while the sender keeps it, to its
 # recipient while the recipient keeps it, and to nobody once a moderator hides it. The querysets below, the
@@ -52,8 +57,8 @@ def _holds(condition: Q, message) -> bool:
 PREVIEW_CHARS = 100
 
 
-class MessageQuerySet(models.QuerySet):
-    def visible_to(self, user):
+class MessageQuerySet(models.QuerySet["Message"]):
+    def visible_to(self, user) -> "MessageQuerySet":
         """The one visibility rule: what `user` may see.
 
         A message is visible to its sender unless the sender deleted it, and to its recipient unless the
@@ -61,22 +66,22 @@ class MessageQuerySet(models.QuerySet):
         """
         return self.filter(_visible(user))
 
-    def sent_visible_to(self, user):
+    def sent_visible_to(self, user) -> "MessageQuerySet":
         """The half of `visible_to(user)` that `user` sent (served by an index-only scan on PostgreSQL)."""
         return self.filter(_sent_visible(user))
 
-    def received_visible_to(self, user):
+    def received_visible_to(self, user) -> "MessageQuerySet":
         """The half of `visible_to(user)` that `user` received (served by an index-only scan on PostgreSQL)."""
         return self.filter(_received_visible(user))
 
-    def unread_for(self, user):
+    def unread_for(self, user) -> "MessageQuerySet":
         """Received by `user`, visible to them and not read."""
         return self.received_visible_to(user).filter(read_at__isnull=True)
 
-    def between(self, user, other):
+    def between(self, user, other) -> "MessageQuerySet":
         return self.filter(Q(sender=user, recipient=other) | Q(sender=other, recipient=user))
 
-    def in_pair(self, user_id, other_id):
+    def in_pair(self, user_id, other_id) -> "MessageQuerySet":
         """The messages of the pair {user_id, other_id}, either direction: the same rows as `between`.
 
         Written on (least, greatest) of the two ids so that one index (`msg_pair_time_idx`) holds both
@@ -87,7 +92,7 @@ class MessageQuerySet(models.QuerySet):
             pair_low=Least("sender_id", "recipient_id"), pair_high=Greatest("sender_id", "recipient_id")
         ).filter(pair_low=Least(Value(user_id), other_id), pair_high=Greatest(Value(user_id), other_id))
 
-    def thread_visible_to(self, user, other_id):
+    def thread_visible_to(self, user, other_id) -> "MessageQuerySet":
         """`visible_to(user)` within the pair {user, other_id}, newest-first ready: exactly the same rows.
 
         Inside one pair every message is either sent or received by `user`, so the rule reads "not hidden,
@@ -103,7 +108,7 @@ class MessageQuerySet(models.QuerySet):
             ~(Q(sender=user) & ~KEPT_BY_SENDER), ~(Q(recipient=user) & ~KEPT_BY_RECIPIENT), NOT_HIDDEN
         )
 
-    def without_attachment_bytes(self):
+    def without_attachment_bytes(self) -> "MessageQuerySet":
         """Lists never load attachment bytes; only the detail download does."""
         return self.defer("attachment_data")
 
@@ -238,7 +243,7 @@ class Message(models.Model):
     def is_read(self) -> bool:
         return self.read_at is not None
 
-    def partner_of(self, user):
+    def partner_of(self, user: "User") -> "User":
         """The other party of this message, seen from `user`."""
         return self.recipient if self.sender_id == user.pk else self.sender
 

@@ -4,8 +4,10 @@ Every message query is built on the visibility rule of `MessageQuerySet` (messag
 only the rows they check or change, and the admin shows moderators every message.
 """
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -18,13 +20,15 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from config.db import planned_per_call
+from users.models import User
 
 from .filters import MessageSearchFilterSet, ranked_matches
 from .hot_queries import precompiled_rows, precompiled_sql
 from .models import Message, UserBlock
 from .sequences import PrefetchedSequence
 
-User = get_user_model()
+# Queries go to the configured user model (AUTH_USER_MODEL); `User` is its type.
+UserModel = get_user_model()
 
 # Lists show a message with its people and the preview of what it replies to, never attachment bytes, and
 # of each person only what the API, the legacy API and the pages show (not the password hash, the email...).
@@ -36,19 +40,22 @@ _DEFERRED = (
     *(
         f"{person}__{field.name}"
         for person in ("sender", "recipient")
-        for field in User._meta.concrete_fields
+        for field in UserModel._meta.concrete_fields
         if field.name not in _LISTED_USER_FIELDS
     ),
 )
 
 
-def visible_messages(*, user) -> QuerySet[Message]:
+def visible_messages(*, user: User) -> QuerySet[Message]:
     """Messages `user` can see, with what a list shows, without attachment bytes."""
     return Message.objects.visible_to(user).select_related(*_LIST_RELATED).defer(*_DEFERRED)
 
 
-def access_message(*, user, message_id, with_attachment: bool = False) -> Message:
-    """The message `message_id` if `user` can see it; else Http404, exactly as for a message that doesn't exist."""
+def access_message(*, user: User, message_id: Any, with_attachment: bool = False) -> Message:
+    """The message `message_id` if `user` can see it; else Http404, exactly as for a message that doesn't exist.
+
+    `message_id` is what the client sent (any JSON value or URL segment); anything but an id is a 404.
+    """
     queryset = Message.objects.visible_to(user).select_related(*_LIST_RELATED)
     if not with_attachment:
         queryset = queryset.defer(*_DEFERRED)
@@ -58,15 +65,18 @@ def access_message(*, user, message_id, with_attachment: bool = False) -> Messag
         raise Http404("No message matches the given query.") from None
 
 
-def get_user_or_404(*, user_id) -> User:
-    """Any existing user (active or not: old threads with deactivated people stay readable)."""
+def get_user_or_404(*, user_id: Any) -> User:
+    """Any existing user (active or not: old threads with deactivated people stay readable).
+
+    `user_id` is what the client sent; anything but an id is a 404.
+    """
     try:
-        return User.objects.get(pk=int(user_id))
-    except (User.DoesNotExist, TypeError, ValueError, OverflowError):
+        return UserModel.objects.get(pk=int(user_id))
+    except (UserModel.DoesNotExist, TypeError, ValueError, OverflowError):
         raise Http404("No user matches the given query.") from None
 
 
-def thread_between(*, user, other) -> QuerySet[Message]:
+def thread_between(*, user: User, other: User | int) -> QuerySet[Message]:
     """The conversation of `user` with `other`, as `user` sees it, newest first."""
     return (
         Message.objects.thread_visible_to(user, _pk(other))
@@ -76,29 +86,33 @@ def thread_between(*, user, other) -> QuerySet[Message]:
     )
 
 
-def unread_count(*, user) -> int:
+def unread_count(*, user: User) -> int:
     return Message.objects.unread_for(user).count()
 
 
-def _pk(user_or_id) -> int:
+def _pk(user_or_id: User | int) -> int:
     return user_or_id if isinstance(user_or_id, int) else user_or_id.pk
 
 
-def _visible_halves(user_id: int, partners=None) -> QuerySet:
+def _visible_halves(user_id: int, partners: Sequence[int] | None = None) -> QuerySet[Message, Mapping[str, Any]]:
     """The two halves of `visible_to(user_id)` with their partner, time and unread flag (UNION ALL)."""
     sent = Message.objects.sent_visible_to(user_id)
     received = Message.objects.received_visible_to(user_id)
     if partners is not None:
         sent = sent.filter(recipient__in=partners)
         received = received.filter(sender__in=partners)
-    sent = sent.annotate(partner_id=F("recipient_id"), unread=Value(0)).values("partner_id", "created_at", "unread")
-    received = received.annotate(
+    sent_rows = sent.annotate(partner_id=F("recipient_id"), unread=Value(0)).values(
+        "partner_id", "created_at", "unread"
+    )
+    received_rows = received.annotate(
         partner_id=F("sender_id"), unread=Case(When(read_at__isnull=True, then=Value(1)), default=Value(0))
     ).values("partner_id", "created_at", "unread")
-    return sent.order_by().union(received.order_by(), all=True)
+    return sent_rows.order_by().union(received_rows.order_by(), all=True)
 
 
-class ConversationRows(PrefetchedSequence):
+# Its rows are `dict[str, Any]` (`_items`); read as `Any` because legacy_dm reuses the names it reads them into
+# for other values (`legacy_dm/views.py`, `legacy_dm/conversations.py`). Tighten it together with those.
+class ConversationRows(PrefetchedSequence[Any]):
     """One row per partner: `{partner_id, last_activity_at, unread_count}`, newest activity first.
 
     A `PrefetchedSequence` of dicts, as a values() QuerySet would give. Each evaluation is one grouped query
@@ -111,17 +125,17 @@ class ConversationRows(PrefetchedSequence):
 
     out_of_range = "conversation row index out of range"
 
-    def __init__(self, *, user, partners=None):
+    def __init__(self, *, user: User, partners: Iterable[User | int] | None = None):
         self.user = user
         self.partners = None if partners is None else [_pk(partner) for partner in partners]
-        self._union = None
+        self._union: tuple[str, Sequence[Any]] | None = None
 
-    def _visible_union(self):
+    def _visible_union(self) -> tuple[str, Sequence[Any]]:
         if self._union is None:
             self._union = self._compile_visible_union()
         return self._union
 
-    def _compile_visible_union(self):
+    def _compile_visible_union(self) -> tuple[str, Sequence[Any]]:
         if self.partners is not None:
             return _visible_halves(self.user.pk, self.partners).query.sql_with_params()
         # The whole list (every request for /conversations) has the same SQL for every user: precompiled,
@@ -130,16 +144,19 @@ class ConversationRows(PrefetchedSequence):
 
     def count(self) -> int:
         if self._count is None:
-            self._head, self._count = self._query(0, self.prefetch, with_total=True)
+            self._head, total = self._query(0, self.prefetch, with_total=True)
+            self._count = total or 0  # with_total, the total is a number
         return self._count
 
-    def _items(self, offset: int, stop: int | None) -> list[dict]:
+    def _items(self, offset: int, stop: int | None) -> list[dict[str, Any]]:
         cached = self._from_head(offset, stop)
         if cached is not None:
             return cached
         return self._query(offset, None if stop is None else max(0, stop - offset))[0]
 
-    def _query(self, offset: int, limit: int | None, *, with_total: bool = False) -> tuple[list[dict], int | None]:
+    def _query(
+        self, offset: int, limit: int | None, *, with_total: bool = False
+    ) -> tuple[list[dict[str, Any]], int | None]:
         """Rows [offset:offset + limit] and, `with_total`, the number of all rows (0 when there are none)."""
         sql, params = self._visible_union()
         page = ""
@@ -165,16 +182,19 @@ class ConversationRows(PrefetchedSequence):
         return rows, total
 
 
-def _as_datetime(value):
+def _as_datetime(value: datetime | str) -> datetime:
     """Raw SQL on SQLite answers text; the ORM would have converted it like this."""
-    if isinstance(value, str):
-        value = parse_datetime(value)
-        if settings.USE_TZ and timezone.is_naive(value):
-            value = timezone.make_aware(value, UTC)
-    return value
+    if not isinstance(value, str):
+        return value
+    parsed = parse_datetime(value)
+    if parsed is None:  # never for a column the ORM wrote
+        raise ValueError(f"Not a datetime: {value!r}")
+    if settings.USE_TZ and timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed, UTC)
+    return parsed
 
 
-def conversation_rows(*, user, partners=None) -> ConversationRows:
+def conversation_rows(*, user: User, partners: Iterable[User | int] | None = None) -> ConversationRows:
     """One row per partner: `{partner_id, last_activity_at, unread_count}`, newest activity first.
 
     A single grouped query; pair it with `attach_last_messages` for the page being shown. `partners` (users
@@ -191,7 +211,7 @@ class Conversation:
     last_activity_at: datetime
 
 
-def attach_last_messages(*, user, rows) -> list[Conversation]:
+def attach_last_messages(*, user: User, rows: Iterable[dict[str, Any]]) -> list[Conversation]:
     """The conversations of a page of `conversation_rows`, with their last visible message: one query.
 
     A row's `last_activity_at` is the time of its last visible message, so the query asks for the visible
@@ -202,7 +222,7 @@ def attach_last_messages(*, user, rows) -> list[Conversation]:
     if not rows:
         return []
     last_at = {row["partner_id"]: row["last_activity_at"] for row in rows}
-    by_partner = {}
+    by_partner: dict[int, Message] = {}
     for message in _messages_at(user=user, partner_ids=list(last_at), times=list(dict.fromkeys(last_at.values()))):
         partner_id = message.partner_of(user).pk
         if message.created_at != last_at.get(partner_id):
@@ -211,13 +231,13 @@ def attach_last_messages(*, user, rows) -> list[Conversation]:
             by_partner[partner_id] = message
     conversations = []
     for row in rows:
-        message = by_partner.get(row["partner_id"])
-        if message is None:  # deleted between the two queries
+        last_message = by_partner.get(row["partner_id"])
+        if last_message is None:  # deleted between the two queries
             continue
         conversations.append(
             Conversation(
-                participant=message.partner_of(user),
-                last_message=message,
+                participant=last_message.partner_of(user),
+                last_message=last_message,
                 unread_count=row["unread_count"],
                 last_activity_at=row["last_activity_at"],
             )
@@ -227,11 +247,11 @@ def attach_last_messages(*, user, rows) -> list[Conversation]:
 
 # What `visible_messages` loads of a listed message, its people and the message it replies to.
 _MESSAGE_COLUMNS = [f.attname for f in Message._meta.concrete_fields if f.name != "attachment_data"]
-_PERSON_COLUMNS = [f.attname for f in User._meta.concrete_fields if f.name in _LISTED_USER_FIELDS]
-_ROW_LAYOUT = (
+_PERSON_COLUMNS = [f.attname for f in UserModel._meta.concrete_fields if f.name in _LISTED_USER_FIELDS]
+_ROW_LAYOUT: tuple[tuple[str, type[Message] | type[User], list[str]], ...] = (
     ("message", Message, _MESSAGE_COLUMNS),
-    ("sender", User, _PERSON_COLUMNS),
-    ("recipient", User, _PERSON_COLUMNS),
+    ("sender", UserModel, _PERSON_COLUMNS),
+    ("recipient", UserModel, _PERSON_COLUMNS),
     ("reply_to", Message, _MESSAGE_COLUMNS),
 )
 _ROW_COLUMNS = [
@@ -241,7 +261,7 @@ _ROW_COLUMNS = [
 ]
 
 
-def _messages_at(*, user, partner_ids: list[int], times: list) -> list[Message]:
+def _messages_at(*, user: User, partner_ids: list[int], times: list[datetime]) -> list[Message]:
     """The messages visible to `user`, exchanged with one of `partner_ids`, sent at one of `times`.
 
     The messages `visible_messages` would give for that filter, with the same columns loaded (their people
@@ -252,7 +272,7 @@ def _messages_at(*, user, partner_ids: list[int], times: list) -> list[Message]:
     `test_last_messages_are_loaded_as_the_lists_load_messages` compares them with `visible_messages`.
     """
 
-    def build(user_id, *values):
+    def build(user_id: int, *values: Any) -> QuerySet[Message, tuple[Any, ...]]:
         partners, at = values[: len(partner_ids)], values[len(partner_ids) :]
         return (
             Message.objects.visible_to(user_id)
@@ -268,21 +288,23 @@ def _messages_at(*, user, partner_ids: list[int], times: list) -> list[Message]:
     return [_message_from_row(row, db=db) for row in rows]
 
 
-def _message_from_row(row, *, db: str) -> Message:
+def _message_from_row(row: Sequence[Any], *, db: str) -> Message:
     """A message with its people and the message it replies to, from a row of `_messages_at`."""
-    objects, start = {}, 0
+    objects: dict[str, Message | User] = {}
+    start = 0
     for part, model, columns in _ROW_LAYOUT:
         values = row[start : start + len(columns)]
         start += len(columns)
         if values[0] is not None:  # the primary key; None: no message replied to
             objects[part] = model.from_db(db, columns, values)
-    message = objects["message"]
-    message.sender, message.recipient = objects["sender"], objects["recipient"]
-    message.reply_to = objects.get("reply_to")
+    # The parts' models are those of `_ROW_LAYOUT`: messages for "message" and "reply_to", users for the people.
+    message = cast(Message, objects["message"])
+    message.sender, message.recipient = cast(User, objects["sender"]), cast(User, objects["recipient"])
+    message.reply_to = cast(Message | None, objects.get("reply_to"))
     return message
 
 
-def participants_for(*, user, search: str = "") -> QuerySet[User]:
+def participants_for(*, user: User, search: str = "") -> QuerySet[User]:
     """People `user` can message: partners first (most recent first), then everyone else by name.
 
     Excludes `user`, inactive users and people `user` blocked. Each row is annotated with
@@ -299,7 +321,7 @@ def participants_for(*, user, search: str = "") -> QuerySet[User]:
         pk__in=Message.objects.received_visible_to(user).values("sender_id")
     )
     queryset = (
-        User.objects.filter(is_active=True)
+        UserModel.objects.filter(is_active=True)
         .exclude(pk=user.pk)
         .exclude(pk__in=UserBlock.objects.filter(blocker=user).values("blocked_id"))
         .annotate(
@@ -313,7 +335,7 @@ def participants_for(*, user, search: str = "") -> QuerySet[User]:
     return queryset.order_by(F("last_activity_at").desc(nulls_last=True), "sort_name", "id")
 
 
-class RankedResults(PrefetchedSequence):
+class RankedResults(PrefetchedSequence[Message]):
     """The messages of an ordered QuerySet, read as ids first: a `PrefetchedSequence` of messages.
 
     A search of a common word matches thousands of messages, and a paginator asks for their number and then
@@ -355,7 +377,7 @@ class RankedResults(PrefetchedSequence):
         return self._messages(self._ids(offset, stop))
 
 
-def search_messages(*, user, query: str, filters: dict) -> RankedResults:
+def search_messages(*, user: User, query: str, filters: dict[str, Any]) -> RankedResults:
     """Messages visible to `user` matching `query`, best match first, narrowed by `filters`.
 
     A lazy sequence of messages (`count()`, slices, iteration) that paginators take as a QuerySet.
@@ -369,14 +391,14 @@ def search_messages(*, user, query: str, filters: dict) -> RankedResults:
     return RankedResults(ranked_matches(queryset, query, user=user))
 
 
-def blocks(*, blocker, blocked) -> QuerySet[UserBlock]:
+def blocks(*, blocker: User | int | OuterRef, blocked: User | int | OuterRef) -> QuerySet[UserBlock]:
     """The block of `blocked` by `blocker` (either may be an expression such as `OuterRef("pk")`)."""
     return UserBlock.objects.filter(blocker=blocker, blocked=blocked)
 
 
-def is_blocked(*, blocker, blocked) -> bool:
+def is_blocked(*, blocker: User | int, blocked: User | int) -> bool:
     return blocks(blocker=blocker, blocked=blocked).exists()
 
 
-def blocked_users(*, user) -> QuerySet[User]:
-    return User.objects.filter(blocked_by__blocker=user).order_by("username")
+def blocked_users(*, user: User) -> QuerySet[User]:
+    return UserModel.objects.filter(blocked_by__blocker=user).order_by("username")

@@ -5,8 +5,13 @@ reads the first `prefetch` items together with the number of all of them, so the
 cost one query; other slices read their own items.
 """
 
+from collections.abc import Iterator
+from typing import Any, Generic, TypeVar, overload
 
-class PrefetchedSequence:
+Item = TypeVar("Item")
+
+
+class PrefetchedSequence(Generic[Item]):
     """The slicing, indexing and head cache shared by the sequences of `messaging.selectors`.
 
     A subclass sets `_count` and `_head` (the first items) in `count()`, and reads items `[offset:stop]`
@@ -17,16 +22,16 @@ class PrefetchedSequence:
     prefetch = 100  # the largest API page
     out_of_range = "sequence index out of range"
 
-    _count = None
-    _head = None  # the first items, read with the count
+    _count: int | None = None
+    _head: list[Any] | None = None  # the first items (or what finds them, such as ids), read with the count
 
     def count(self) -> int:
         raise NotImplementedError
 
-    def _items(self, offset: int, stop: int | None) -> list:
+    def _items(self, offset: int, stop: int | None) -> list[Item]:
         raise NotImplementedError
 
-    def _from_head(self, offset: int, stop: int | None) -> list | None:
+    def _from_head(self, offset: int, stop: int | None) -> list[Any] | None:
         """The items [offset:stop] if the items read with the count hold them."""
         if self._head is None:
             return None
@@ -37,7 +42,13 @@ class PrefetchedSequence:
     def __len__(self) -> int:
         return self.count()
 
-    def __getitem__(self, key):
+    @overload
+    def __getitem__(self, key: int) -> Item: ...
+
+    @overload
+    def __getitem__(self, key: slice) -> list[Item]: ...
+
+    def __getitem__(self, key: int | slice) -> Item | list[Item]:
         name = type(self).__name__
         if isinstance(key, slice):
             if key.step not in (None, 1) or (key.start or 0) < 0 or (key.stop is not None and key.stop < 0):
@@ -50,5 +61,5 @@ class PrefetchedSequence:
             raise IndexError(self.out_of_range)
         return items[0]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Item]:
         return iter(self._items(0, None))

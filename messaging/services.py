@@ -5,20 +5,25 @@ Services raise Django's `ValidationError` (a client error, keyed by the API fiel
 legacy API, the pages) maps them to its own error shape.
 """
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, Model, OuterRef
 from django.utils import timezone
+
+from users.models import User
 
 from . import selectors
 from .attachments import checked_content_type, sanitize_filename
 from .models import Message, MessageAccessLog, MessageReport, UserBlock
 
-User = get_user_model()
+# Queries go to the configured user model (AUTH_USER_MODEL); `User` is its type.
+UserModel = get_user_model()
 
 
 class AttachmentTooLarge(Exception):
@@ -42,7 +47,7 @@ class AttachmentInput:
 BATCH_SIZE = 5_000
 
 
-def pk_batches(objects, size: int = BATCH_SIZE):
+def pk_batches(objects: Iterable[Model], size: int = BATCH_SIZE) -> Iterator[list[int]]:
     """The primary keys of `objects` in lists of at most `size`."""
     pks = [obj.pk for obj in objects]
     for start in range(0, len(pks), size):
@@ -56,24 +61,29 @@ def check_attachment_size(size: int) -> None:
 
 
 # The longest content type a client may claim (in JSON or as a multipart part's header): the column's width.
-MAX_CONTENT_TYPE_CHARS = Message._meta.get_field("attachment_content_type").max_length
+# (The stubs type `get_field` as any field, whose `max_length` may be None; a CharField always has one.)
+MAX_CONTENT_TYPE_CHARS: int = Message._meta.get_field("attachment_content_type").max_length  # type: ignore[assignment]
 CONTENT_TYPE_ERROR = f"`content_type` must be a string of at most {MAX_CONTENT_TYPE_CHARS} characters."
 
 
 _MAX_ID = 2**63 - 1  # a bigint primary key
 
 
-def active_recipient(*, sender, recipient_id) -> User:
-    """The user `sender` may message: active, not `sender`, not blocking `sender`; else the error to show."""
+def active_recipient(*, sender: User, recipient_id: Any) -> User:
+    """The user `sender` may message: active, not `sender`, not blocking `sender`; else the error to show.
+
+    `recipient_id` is what the client sent (any JSON value); anything but an id is a validation error.
+    """
+    pk: int | None
     try:
-        recipient_id = int(recipient_id)
+        pk = int(recipient_id)
     except (TypeError, ValueError, OverflowError):
-        recipient_id = None
+        pk = None
     recipient = None
-    if recipient_id is not None and 0 < recipient_id <= _MAX_ID:
+    if pk is not None and 0 < pk <= _MAX_ID:
         # The block is read with the recipient: one query per send, not two.
         recipient = (
-            User.objects.filter(is_active=True, pk=recipient_id)
+            UserModel.objects.filter(is_active=True, pk=pk)
             .annotate(blocks_sender=Exists(selectors.blocks(blocker=OuterRef("pk"), blocked=sender.pk)))
             .first()
         )
@@ -89,7 +99,7 @@ def active_recipient(*, sender, recipient_id) -> User:
 @transaction.atomic
 def send_message(
     *,
-    sender,
+    sender: User,
     recipient_id: int,
     body: str = "",
     reply_to_id: int | None = None,
@@ -130,14 +140,14 @@ def send_message(
     return message
 
 
-def mark_conversation_read(*, user, other_id) -> int:
+def mark_conversation_read(*, user: User, other_id: Any) -> int:
     """Mark every unread message from `other_id` to `user` read; the number marked. Idempotent."""
     other = selectors.get_user_or_404(user_id=other_id)
     now = timezone.now()
     return Message.objects.unread_for(user).filter(sender=other).update(read_at=now, updated_at=now)
 
 
-def mark_message_read(*, user, message_id) -> Message:
+def mark_message_read(*, user: User, message_id: Any) -> Message:
     """Mark one received message read (recipient only); reading it again changes nothing."""
     message = selectors.access_message(user=user, message_id=message_id)
     if message.recipient_id != user.pk:
@@ -149,7 +159,7 @@ def mark_message_read(*, user, message_id) -> Message:
     return message
 
 
-def delete_for_user(*, user, message_id) -> None:
+def delete_for_user(*, user: User, message_id: Any) -> None:
     """Delete a message for `user` only; the other party still sees it."""
     message = selectors.access_message(user=user, message_id=message_id)
     now = timezone.now()
@@ -162,7 +172,7 @@ def delete_for_user(*, user, message_id) -> None:
 
 
 @transaction.atomic
-def delete_conversation_for_user(*, user, other) -> int:
+def delete_conversation_for_user(*, user: User, other: User) -> int:
     """Delete every message of the conversation with `other` for `user` only; the number deleted."""
     now = timezone.now()
     sent = Message.objects.filter(sender=user, recipient=other, sender_deleted_at__isnull=True).update(
@@ -174,7 +184,7 @@ def delete_conversation_for_user(*, user, other) -> int:
     return sent + received
 
 
-def report_message(*, user, message_id, reason: str) -> tuple[MessageReport, bool]:
+def report_message(*, user: User, message_id: Any, reason: str) -> tuple[MessageReport, bool]:
     """Flag a message for moderators, once per user: (the report, whether it is new)."""
     message = selectors.access_message(user=user, message_id=message_id)
     reason = (reason or "").strip()
@@ -188,7 +198,7 @@ def report_message(*, user, message_id, reason: str) -> tuple[MessageReport, boo
 
 
 @transaction.atomic
-def hide_messages(*, moderator, messages, reason: str) -> int:
+def hide_messages(*, moderator: User, messages: Iterable[Message], reason: str) -> int:
     """Hide messages from both users on every surface (they stay in the admin)."""
     reason = (reason or "").strip()
     if not reason:
@@ -203,7 +213,7 @@ def hide_messages(*, moderator, messages, reason: str) -> int:
 
 
 @transaction.atomic
-def unhide_messages(*, moderator, messages) -> int:
+def unhide_messages(*, moderator: User, messages: Iterable[Message]) -> int:
     now = timezone.now()
     return sum(
         Message.objects.filter(pk__in=ids, hidden_at__isnull=False).update(
@@ -214,7 +224,9 @@ def unhide_messages(*, moderator, messages) -> int:
 
 
 @transaction.atomic
-def resolve_reports(*, moderator, reports, status=MessageReport.Status.RESOLVED) -> int:
+def resolve_reports(
+    *, moderator: User, reports: Iterable[MessageReport], status: str = MessageReport.Status.RESOLVED
+) -> int:
     now = timezone.now()
     return sum(
         MessageReport.objects.filter(pk__in=ids, status=MessageReport.Status.OPEN).update(
@@ -224,12 +236,12 @@ def resolve_reports(*, moderator, reports, status=MessageReport.Status.RESOLVED)
     )
 
 
-def record_moderator_access(*, moderator, message) -> MessageAccessLog:
+def record_moderator_access(*, moderator: User, message: Message) -> MessageAccessLog:
     """Audit trail: a moderator read a private message."""
     return MessageAccessLog.objects.create(moderator=moderator, message=message)
 
 
-def block_user(*, user, blocked_id) -> tuple[UserBlock, bool]:
+def block_user(*, user: User, blocked_id: Any) -> tuple[UserBlock, bool]:
     """`user` stops receiving messages from `blocked_id`: (the block, whether it is new)."""
     blocked = selectors.get_user_or_404(user_id=blocked_id)
     if blocked.pk == user.pk:
@@ -237,7 +249,7 @@ def block_user(*, user, blocked_id) -> tuple[UserBlock, bool]:
     return UserBlock.objects.get_or_create(blocker=user, blocked=blocked)
 
 
-def unblock_user(*, user, blocked_id) -> bool:
+def unblock_user(*, user: User, blocked_id: Any) -> bool:
     """Lift a block; whether there was one."""
     blocked = selectors.get_user_or_404(user_id=blocked_id)
     deleted, _ = UserBlock.objects.filter(blocker=user, blocked=blocked).delete()
