@@ -217,6 +217,7 @@ def conversation_list(*, user: User, skip: int, limit: int) -> list[Conversation
     # self-pair (carried messages to oneself) is among them: it has no conversation id and is left out.
     rows = selectors.conversation_rows(user=user)[: skip + limit + 1]
     rows = [row for row in rows if row["partner_id"] != user.pk][: skip + limit]
+    entries: list[tuple[datetime, int, dict[str, Any] | OpenedConversation]]
     entries = [(row["last_activity_at"], row["partner_id"], row) for row in rows]
     entries += [(opening.opened_at, pk, opening) for pk, opening in openings.items()]
     entries.sort(key=lambda entry: (entry[0], entry[1]), reverse=True)

@@ -189,8 +189,8 @@ class DirectMessageConversationsView(LegacyView):
         """`[{user, last_message, unread_count}]`, newest first."""
         skip, limit = paging(request.query_params)
         rows = selectors.conversation_rows(user=request.user)[skip : skip + limit]
-        rows = selectors.attach_last_messages(user=request.user, rows=rows)
-        return Response(ConversationPartnerSerializer(rows, many=True).data)
+        conversations = selectors.attach_last_messages(user=request.user, rows=rows)
+        return Response(ConversationPartnerSerializer(conversations, many=True).data)
 
 
 class DirectMessageThreadView(LegacyView):

@@ -110,9 +110,7 @@ def _visible_halves(user_id: int, partners: Sequence[int] | None = None) -> Quer
     return sent_rows.order_by().union(received_rows.order_by(), all=True)
 
 
-# Its rows are `dict[str, Any]` (`_items`); read as `Any` because legacy_dm reuses the names it reads them into
-# for other values (`legacy_dm/views.py`, `legacy_dm/conversations.py`). Tighten it together with those.
-class ConversationRows(PrefetchedSequence[Any]):
+class ConversationRows(PrefetchedSequence[dict[str, Any]]):
     """One row per partner: `{partner_id, last_activity_at, unread_count}`, newest activity first.
 
     A `PrefetchedSequence` of dicts, as a values() QuerySet would give. Each evaluation is one grouped query
