@@ -5,13 +5,13 @@ inside. Times are naive UTC (`2026-11-20T09:14:03.120000`), as the old service w
 """
 
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.serializers import FastSerializer
 from messaging.models import Message
-from messaging.selectors import Conversation
 from messaging.serializers import AttachmentField, MarkedReadSerializer
 from users.models import User
 
@@ -37,17 +37,12 @@ class OldTimeField(serializers.DateTimeField):
 
     # Stub gap: DRF's own DateTimeField.to_representation returns None for no value; the stubs say `str`.
     def to_representation(self, value: datetime | None) -> str | None:  # type: ignore[override]
-        return old_time(value)
+        if value is None:
+            return None
+        return value.astimezone(UTC).replace(tzinfo=None).isoformat()
 
 
-def old_time(value: datetime | None) -> str | None:
-    """`OldTimeField`'s rendering, for the serializers below that render their fields directly."""
-    if value is None:
-        return None
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat()
-
-
-class LegacyUserSerializer(serializers.Serializer):
+class LegacyUserSerializer(FastSerializer):
     """`{"id", "username", "full_name"}`: `full_name` is the display name, or null when none was set."""
 
     id = serializers.IntegerField()
@@ -57,18 +52,8 @@ class LegacyUserSerializer(serializers.Serializer):
     def get_full_name(self, user: User) -> str | None:
         return user.display_name or None
 
-    def to_representation(self, user: User) -> dict[str, Any]:
-        """The fields declared above, read directly.
 
-        Lists render up to 100 rows with people and a message each, and DRF's generic loop over fields
-        (a nested serializer built per row) was most of their CPU time; as `messaging.serializers` does, the
-        declarations stay the shape's reference and generate the OpenAPI schema, and the legacy contract
-        tests check the output.
-        """
-        return {"id": user.pk, "username": user.username, "full_name": self.get_full_name(user)}
-
-
-class DirectMessageSerializer(serializers.Serializer):
+class DirectMessageSerializer(FastSerializer):
     """A DM in the old shape."""
 
     id = serializers.IntegerField()
@@ -99,43 +84,16 @@ class DirectMessageSerializer(serializers.Serializer):
     def get_file_type(self, message: Message) -> str | None:
         return message.attachment_content_type if message.has_attachment else None
 
-    def to_representation(self, message: Message) -> dict[str, Any]:
-        """The fields declared above, read directly (see `LegacyUserSerializer.to_representation`)."""
-        users = self.fields["sender"]
-        return {
-            "id": message.pk,
-            "sender_id": message.sender_id,
-            "receiver_id": message.recipient_id,
-            "content": message.body,
-            "reply_to_id": self.get_reply_to_id(message),
-            "is_read": message.is_read,
-            "read_at": old_time(message.read_at),
-            "file_name": self.get_file_name(message),
-            "file_type": self.get_file_type(message),
-            "has_attachment": message.has_attachment,
-            "created_at": old_time(message.created_at),
-            "updated_at": old_time(message.updated_at),
-            "sender": users.to_representation(message.sender),
-            "receiver": users.to_representation(message.recipient),
-        }
 
-
-class ConversationPartnerSerializer(serializers.Serializer):
+class ConversationPartnerSerializer(FastSerializer):
     """A row of `GET /api/direct-messages/conversations` (from `messaging.selectors.Conversation`)."""
 
     user = LegacyUserSerializer(source="participant")
     last_message = DirectMessageSerializer()
     unread_count = serializers.IntegerField()
 
-    def to_representation(self, row: Conversation) -> dict[str, Any]:
-        return {
-            "user": self.fields["user"].to_representation(row.participant),
-            "last_message": self.fields["last_message"].to_representation(row.last_message),
-            "unread_count": row.unread_count,
-        }
 
-
-class MessageRowSerializer(serializers.Serializer):
+class MessageRowSerializer(FastSerializer):
     """A message of the conversation-based API: `{id, conversation_id, sender_id, content, created_at, is_read}`.
 
     `conversation_id` comes from the context: every message of a pair belongs to the pair's conversation.
@@ -152,23 +110,8 @@ class MessageRowSerializer(serializers.Serializer):
         conversation_id: int = self.context["conversation_id"]
         return conversation_id
 
-    def to_representation(self, message: Message) -> dict[str, Any]:
-        return message_row(message, conversation_id=self.context["conversation_id"])
 
-
-def message_row(message: Message, *, conversation_id: int) -> dict[str, Any]:
-    """`MessageRowSerializer`'s rendering (see `LegacyUserSerializer.to_representation`)."""
-    return {
-        "id": message.pk,
-        "conversation_id": conversation_id,
-        "sender_id": message.sender_id,
-        "content": message.body,
-        "created_at": old_time(message.created_at),
-        "is_read": message.is_read,
-    }
-
-
-class LegacyConversationSerializer(serializers.Serializer):
+class LegacyConversationSerializer(FastSerializer):
     """A conversation of `/api/messaging/*` (from `legacy_dm.conversations.ConversationView`)."""
 
     id = serializers.IntegerField(source="conversation.id")
@@ -182,20 +125,9 @@ class LegacyConversationSerializer(serializers.Serializer):
     def get_last_message(self, row: ConversationView) -> dict[str, Any] | None:
         if row.last_message is None:
             return None
-        return message_row(row.last_message, conversation_id=row.conversation.pk)
-
-    def to_representation(self, row: ConversationView) -> dict[str, Any]:
-        """The fields declared above, read directly (see `LegacyUserSerializer.to_representation`)."""
-        # `participants` is declared `many=True`: a ListSerializer whose child is a LegacyUserSerializer.
-        users = cast(LegacyUserSerializer, cast(serializers.ListSerializer, self.fields["participants"]).child)
-        return {
-            "id": row.conversation.pk,
-            "participants": [users.to_representation(person) for person in row.participants],
-            "last_message": self.get_last_message(row),
-            "unread_count": row.unread_count,
-            "created_at": old_time(row.conversation.created_at),
-            "updated_at": old_time(row.updated_at),
-        }
+        # Every message of a pair belongs to the pair's conversation: the row's, not one from the context.
+        rows = MessageRowSerializer(context={"conversation_id": row.conversation.pk})
+        return rows.to_representation(row.last_message)
 
 
 # --- input ---------------------------------------------------------------------------------------------------

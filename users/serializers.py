@@ -10,6 +10,8 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 from rest_framework_simplejwt.tokens import UntypedToken
 
+from config.serializers import FastModelSerializer
+
 from . import services
 from .authentication import user_for_token
 from .usernames import clean_new_username
@@ -17,7 +19,7 @@ from .usernames import clean_new_username
 User = get_user_model()
 
 
-class UserSerializer(serializers.ModelSerializer):
+class UserSerializer(FastModelSerializer):
     """`{"id", "username", "display_name"}`; `display_name` falls back to the username."""
 
     display_name = serializers.CharField(source="public_name", read_only=True)
@@ -26,10 +28,6 @@ class UserSerializer(serializers.ModelSerializer):
         model = User
         fields = ["id", "username", "display_name"]
         read_only_fields = fields
-
-    def to_representation(self, user):
-        """The fields above, read directly: lists show several people per row (DRF's field loop costs more)."""
-        return {"id": user.pk, "username": user.username, "display_name": user.public_name}
 
 
 class RegisterSerializer(serializers.Serializer):
