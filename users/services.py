@@ -9,7 +9,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
-from .usernames import TAKEN
+from .usernames import TAKEN, username_taken
 
 User = get_user_model()
 
@@ -30,7 +30,7 @@ def register_user(*, username: str, email: str, password: str, display_name: str
     try:
         with transaction.atomic():
             _serialise_registrations_of(username)
-            if User.objects.filter(username__iexact=username).exists():
+            if username_taken(username):
                 raise taken
             user.save()
     except IntegrityError:

@@ -15,6 +15,11 @@ TAKEN = "A user with that username already exists."
 NOT_ASCII = "Enter a username of English letters, digits and @/./+/-/_ only (no accents or other scripts)."
 
 
+def username_taken(username: str) -> bool:
+    """Whether someone has `username` already, in any case."""
+    return get_user_model().objects.filter(username__iexact=username).exists()
+
+
 def clean_new_username(username: str) -> str:
     """`username` in the form it is stored in, or `ValidationError` saying what is wrong with it."""
     User = get_user_model()
@@ -22,6 +27,6 @@ def clean_new_username(username: str) -> str:
     if len(username) > MAX_LENGTH:  # NFKC can lengthen a name (ﬃ is three letters)
         raise ValidationError(f"Ensure this field has no more than {MAX_LENGTH} characters.", code="max_length")
     ASCIIUsernameValidator(message=NOT_ASCII)(username)
-    if User.objects.filter(username__iexact=username).exists():
+    if username_taken(username):
         raise ValidationError(TAKEN, code="unique")
     return username
