@@ -1,12 +1,17 @@
-"""What several test modules share: the authorization roles, the forged server-side fields, the fuzzing checks.
+"""What several test modules share: the authorization roles, the forged server-side fields, the fuzzing checks,
+concurrent clients.
 
 Test modules import from here (and from the apps' `tests/factories.py`), never from each other.
 """
 
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.contrib.auth.models import Group
+from django.db import connections
 from django.utils import timezone
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -123,3 +128,30 @@ FUZZ_CHECKS = [
     response_schema_conformance,
     ignored_auth,
 ]
+
+
+def run_at_once(work: Callable[[int], object], count: int, *, timeout: float = 120.0) -> tuple[list, list]:
+    """Call `work(index)` in `count` threads released together: their results (None where one raised), and
+    the exceptions raised. Each thread closes its own database connections; all finish within `timeout` s.
+    """
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+    errors: list = []
+
+    def runner(index: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            results[index] = work(index)
+        except BaseException as exc:  # handed to the test
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=runner, args=(index,), daemon=True) for index in range(count)]
+    deadline = time.monotonic() + timeout
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=max(0.0, deadline - time.monotonic()))
+    assert not any(thread.is_alive() for thread in threads), "the threads did not finish in time"
+    return results, errors

@@ -12,13 +12,14 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import run_at_once
 
 ROOT = Path(__file__).resolve().parents[2]
 PEOPLE = ["alice", "bob", "carol", "dave"]  # seed_data's demo people
@@ -99,13 +100,9 @@ def test_concurrent_writers_on_the_sqlite_default_get_no_5xx_and_lose_nothing(de
         tokens[name] = body["access"]
         ids[name] = _request(f"{base}/api/auth/me/", token=tokens[name])[1]["id"]
 
-    barrier = threading.Barrier(WRITERS)
-    answers: list[tuple[str, int, dict]] = []
-    lock = threading.Lock()
-
-    def writer(index: int) -> None:
+    def writer(index: int) -> list[tuple[str, int, dict]]:
         me, other = PEOPLE[index % len(PEOPLE)], PEOPLE[(index + 1) % len(PEOPLE)]
-        barrier.wait(timeout=30)
+        answers = []
         for n in range(REQUESTS_PER_WRITER):
             kind = n % 4
             if kind == 0:
@@ -123,17 +120,12 @@ def test_concurrent_writers_on_the_sqlite_default_get_no_5xx_and_lose_nothing(de
                 status, payload = _request(url, "PUT" if kind == 3 else "POST", body, tokens[me])
             except OSError as exc:  # no answer at all (a timeout) counts as a server failure
                 status, payload = 599, {"error": repr(exc)}
-            with lock:
-                answers.append((f"writer {index}.{n}" if kind < 2 else "", status, payload))
+            answers.append((f"writer {index}.{n}" if kind < 2 else "", status, payload))
+        return answers
 
-    threads = [threading.Thread(target=writer, args=(i,), daemon=True) for i in range(WRITERS)]
-    deadline = time.monotonic() + TIME_LIMIT_SECONDS
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=max(0.0, deadline - time.monotonic()))
-    assert not any(thread.is_alive() for thread in threads), "writers did not finish in time"
-
+    per_writer, errors = run_at_once(writer, WRITERS, timeout=TIME_LIMIT_SECONDS)
+    assert errors == []
+    answers = [answer for answers in per_writer for answer in answers]
     assert len(answers) == WRITERS * REQUESTS_PER_WRITER
     failures = [(status, payload) for _, status, payload in answers if status >= 500]
     assert failures == []

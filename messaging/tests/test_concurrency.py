@@ -4,8 +4,6 @@ Threads are real concurrent clients (each its own database connection, committin
 the whole HTTP stack. SQLite serialises writers on one file lock, so these races only exist on PostgreSQL.
 """
 
-import threading
-import time
 from collections import Counter
 
 import pytest
@@ -13,6 +11,7 @@ from django.db import connection
 
 from messaging import selectors
 from messaging.models import Message
+from tests.helpers import run_at_once
 from users.tests.factories import UserFactory, client_for
 
 pytestmark = [
@@ -28,26 +27,7 @@ TIME_LIMIT_SECONDS = 120
 
 def run_concurrently(work, count: int) -> list:
     """Run `work(index)` in `count` threads started together; their results, or the first error raised."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-    errors: list = []
-
-    def runner(index):
-        try:
-            barrier.wait(timeout=30)
-            results[index] = work(index)
-        except BaseException as exc:  # surfaced in the test below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=runner, args=(index,), daemon=True) for index in range(count)]
-    deadline = time.monotonic() + TIME_LIMIT_SECONDS
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=max(0.0, deadline - time.monotonic()))
-    assert not any(thread.is_alive() for thread in threads), "threads did not finish in time"
+    results, errors = run_at_once(work, count, timeout=TIME_LIMIT_SECONDS)
     if errors:
         raise errors[0]
     return results

@@ -5,7 +5,6 @@ thread with its own database connection, committing for real.
 """
 
 import json
-import threading
 import urllib.error
 import urllib.request
 from collections import Counter
@@ -15,6 +14,7 @@ from django.db import connection
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from tests.helpers import run_at_once
 from users.tests.factories import UserFactory
 
 pytestmark = [
@@ -42,22 +42,8 @@ def post_json(url: str, body: dict) -> tuple[int, dict]:
 
 
 def refresh_all_at_once(url: str, refresh: str) -> list[tuple[int, dict]]:
-    barrier = threading.Barrier(PARALLEL)
-    answers: list = [None] * PARALLEL
-
-    def client(index):
-        barrier.wait(timeout=TIMEOUT_SECONDS)
-        try:
-            answers[index] = post_json(url, {"refresh": refresh})
-        except Exception as exc:  # reported by the assertions below
-            answers[index] = (None, {"error": repr(exc)})
-
-    threads = [threading.Thread(target=client, args=(index,), daemon=True) for index in range(PARALLEL)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=TIMEOUT_SECONDS * 2)
-    assert not any(thread.is_alive() for thread in threads), "clients did not finish in time"
+    answers, errors = run_at_once(lambda _: post_json(url, {"refresh": refresh}), PARALLEL, timeout=TIMEOUT_SECONDS * 2)
+    assert errors == []
     return answers
 
 

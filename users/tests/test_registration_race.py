@@ -6,13 +6,14 @@ requests; on SQLite files the IMMEDIATE transactions serialise registrations (co
 """
 
 import json
-import threading
 import urllib.error
 import urllib.request
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
+
+from tests.helpers import run_at_once
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -43,22 +44,10 @@ def test_one_name_registered_in_several_cases_at_once_makes_exactly_one_account(
     url = f"{live_server.url}/api/auth/register/"
     for round_ in range(ROUNDS):
         spellings = [f"{name}{round_}" for name in SPELLINGS]
-        barrier = threading.Barrier(len(spellings))
-        answers: list = [None] * len(spellings)
-
-        def client(index, spellings=spellings, barrier=barrier, answers=answers):
-            barrier.wait(timeout=30)
-            try:
-                answers[index] = register(url, spellings[index], index)
-            except Exception as exc:  # reported by the assertions below
-                answers[index] = (None, {"error": repr(exc)})
-
-        threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(len(spellings))]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=120)
-        assert not any(thread.is_alive() for thread in threads)
+        answers, errors = run_at_once(
+            lambda index, spellings=spellings: register(url, spellings[index], index), len(spellings)
+        )
+        assert errors == []
         statuses = sorted(status for status, _ in answers)
         assert statuses == [201] + [400] * (len(spellings) - 1), answers
         assert all(
