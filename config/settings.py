@@ -209,6 +209,8 @@ FILE_UPLOAD_HANDLERS = [
 LEGACY_COPY_BATCH_SIZE = env_int("LEGACY_COPY_BATCH_SIZE", 10_000)
 LEGACY_SEQUENCE_HEADROOM = env_int("LEGACY_SEQUENCE_HEADROOM", 1_000_000)
 LEGACY_LOCK_TIMEOUT_MS = env_int("LEGACY_LOCK_TIMEOUT_MS", 5_000)
+# bcrypt cost of passwords set while the live sync runs (users.passwords; the old service used 12)
+LEGACY_BCRYPT_ROUNDS = env_int("LEGACY_BCRYPT_ROUNDS", 12)
 # Unapplying legacy_dm 0001 drops the old tables; refused while they hold rows unless this is set.
 LEGACY_ALLOW_DROPPING_OLD_TABLES = env_bool("LEGACY_ALLOW_DROPPING_OLD_TABLES", False)
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.utils.dateparse import parse_datetime
 
-from . import carry
+from . import carry, sync
 from .carry import PLACEHOLDER_PASSWORD
 
 if TYPE_CHECKING:
@@ -169,8 +169,8 @@ def _check_users(connection: BaseDatabaseWrapper) -> TableCheck:
     )
     new = _stream(
         connection,
-        "SELECT n.id AS id, n.username, n.email, n.display_name, n.is_active, n.is_superuser, n.is_staff,"
-        " n.date_joined"
+        f"SELECT n.id AS id, n.username, {sync.old_email_sql('n')} AS email, n.display_name, n.is_active,"
+        " n.is_superuser, n.is_staff, n.date_joined"
         " FROM users_user n WHERE EXISTS (SELECT 1 FROM users u WHERE u.id = n.id) {after} ORDER BY n.id",
         "n.id",
     )
@@ -185,17 +185,17 @@ def _check_users(connection: BaseDatabaseWrapper) -> TableCheck:
             r["full_name"] or "",
             bool(r["is_active"]),
             bool(r["is_superuser"]),
-            bool(r["is_superuser"]),  # an old superuser is staff
+            True,  # a superuser is staff (the carry makes an old superuser staff; the new side may add staff)
             _dt(r["created_at"]),
         ),
         lambda r: (
             r["id"],
             r["username"],
             r["email"],
-            r["display_name"],
+            r["display_name"][: sync.OLD_FULL_NAME_MAX],
             bool(r["is_active"]),
             bool(r["is_superuser"]),
-            bool(r["is_staff"]),
+            bool(r["is_staff"]) or not r["is_superuser"],
             _dt(r["date_joined"]),
         ),
     )
@@ -264,8 +264,7 @@ def _lost_state(connection: BaseDatabaseWrapper) -> tuple[int, list[int]]:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT m.legacy_id FROM messaging_message m JOIN direct_messages dm ON dm.id = m.legacy_id"
-            " WHERE (dm.is_read AND m.read_at IS NULL) OR (dm.is_deleted_by_sender AND m.sender_deleted_at IS NULL)"
-            " OR (dm.is_deleted_by_receiver AND m.recipient_deleted_at IS NULL) ORDER BY m.legacy_id",
+            f" WHERE {carry.lost_state('m', 'dm')} ORDER BY m.legacy_id",
             [],
         )
         ids = [row[0] for row in cursor.fetchmany(SHOWN_IDS)]

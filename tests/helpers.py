@@ -4,8 +4,11 @@ concurrent clients.
 Test modules import from here (and from the apps' `tests/factories.py`), never from each other.
 """
 
+import json
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -155,3 +158,20 @@ def run_at_once(work: Callable[[int], object], count: int, *, timeout: float = 1
         thread.join(timeout=max(0.0, deadline - time.monotonic()))
     assert not any(thread.is_alive() for thread in threads), "the threads did not finish in time"
     return results, errors
+
+
+def http_json(
+    url: str, *, method: str = "GET", body: object = None, token: str | None = None, timeout: float = 60.0
+) -> tuple[int, object]:
+    """A real HTTP request with a JSON body (and a Bearer token): the status and the decoded JSON (None if empty)."""
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, raw = error.code, error.read()
+    return status, (json.loads(raw) if raw else None)

@@ -4,6 +4,7 @@ import base64
 import binascii
 import hashlib
 
+from django.conf import settings
 from django.contrib.auth.hashers import BasePasswordHasher, BCryptPasswordHasher, mask_hash
 from django.utils.crypto import constant_time_compare
 
@@ -15,7 +16,14 @@ class LegacyBCryptPasswordHasher(BCryptPasswordHasher):
     there, while bcrypt 5 refuses them with an error (a 500 at login for anyone trying a long password on a
     carried account). Cutting at 72 bytes keeps both the old passwords and the login endpoint working. The
     hash is upgraded to the default hasher on the first login, as for every other carried hash.
+
+    While the live sync runs it is also the hasher of every new password (`users.passwords`), with the
+    `LEGACY_BCRYPT_ROUNDS` cost (the old service's 12 by default), so that old servers can check it.
     """
+
+    @property
+    def rounds(self) -> int:  # type: ignore[override]
+        return int(getattr(settings, "LEGACY_BCRYPT_ROUNDS", 12))
 
     def encode(self, password, salt):
         bcrypt = self._load_library()

@@ -1,5 +1,6 @@
 """The custom user model of Relay."""
 
+from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.models import AbstractUser
 from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
@@ -44,6 +45,24 @@ class User(AbstractUser):
         with transaction.atomic(using=kwargs.get("using")):  # the new password and the revocation together
             super().save(*args, **kwargs)
             revoke_refresh_tokens(user=self)
+
+    def set_password(self, raw_password):
+        """Django's, with the hasher the live sync needs while it runs (`users.passwords`)."""
+        from users.passwords import preferred_hasher
+
+        self.password = make_password(raw_password, hasher=preferred_hasher())
+        self._password = raw_password
+
+    def check_password(self, raw_password):
+        """Django's; a hash not in the preferred form (`users.passwords`) is re-hashed on a right password."""
+        from users.passwords import preferred_hasher
+
+        def setter(raw_password):
+            self.set_password(raw_password)
+            self._password = None  # an upgrade is not a password change (see `save`)
+            self.save(update_fields=["password"])
+
+        return check_password(raw_password, self.password, setter, preferred=preferred_hasher())
 
     @property
     def public_name(self) -> str:

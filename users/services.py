@@ -24,6 +24,7 @@ def register_user(*, username: str, email: str, password: str, display_name: str
     transaction-level advisory lock on the lowercased name, on SQLite by the write lock that every
     transaction takes when it begins (IMMEDIATE). The loser gets the same field error as a taken name.
     """
+    _check_old_username_width(username)
     user = User(username=username, email=email, display_name=display_name.strip())
     user.set_password(password)
     taken = ValidationError({"username": [TAKEN]})
@@ -36,6 +37,14 @@ def register_user(*, username: str, email: str, password: str, display_name: str
     except IntegrityError:
         raise taken from None
     return user
+
+
+def _check_old_username_width(username: str) -> None:
+    """While the live sync runs, a new user is mirrored to the old `users` table, whose names are shorter."""
+    from legacy_dm import sync  # legacy_dm's models import this app's
+
+    if len(username) > sync.OLD_USERNAME_MAX and sync.is_on(connection):
+        raise ValidationError({"username": [f"Ensure this field has no more than {sync.OLD_USERNAME_MAX} characters."]})
 
 
 def _serialise_registrations_of(username: str) -> None:

@@ -32,24 +32,26 @@ Its modules, one job each: `batches` (walking id ranges, one transaction per bat
 per table), `passwords` (the password rule), `sequences`, `run` (the entry points) and `rollback`.
 """
 
-from .batches import STEPS, BatchReport, CopyConflict, CopyInterrupted, CopyResult
+from .batches import STEPS, SYNCING, BatchReport, CopyConflict, CopyInterrupted, CopyResult
 from .passwords import (
     UNVERIFIABLE_PASSWORD,
     VERIFIABLE_PASSWORDS,
     carry_passwords,
     describe_unverifiable_passwords,
     fit_narrow_passwords,
+    old_hash_sql,
     unverifiable_passwords,
 )
 from .rollback import remove_aliases, remove_carried_data
 from .run import assign_aliases, check_conflicts, copy_legacy_data, missing_counts
 from .sequences import move_sequences
-from .statements import PLACEHOLDER_PASSWORD, PLACEHOLDER_USERNAME_PREFIX, has_aliases
+from .statements import PLACEHOLDER_PASSWORD, PLACEHOLDER_USERNAME_PREFIX, has_aliases, lost_state
 
 __all__ = [
     "PLACEHOLDER_PASSWORD",
     "PLACEHOLDER_USERNAME_PREFIX",
     "STEPS",
+    "SYNCING",
     "UNVERIFIABLE_PASSWORD",
     "VERIFIABLE_PASSWORDS",
     "BatchReport",
@@ -63,8 +65,10 @@ __all__ = [
     "describe_unverifiable_passwords",
     "fit_narrow_passwords",
     "has_aliases",
+    "lost_state",
     "missing_counts",
     "move_sequences",
+    "old_hash_sql",
     "remove_aliases",
     "remove_carried_data",
     "unverifiable_passwords",

@@ -15,6 +15,10 @@ if TYPE_CHECKING:
 
 LOCK_RETRIES = 3
 
+# A transaction-local PostgreSQL setting, 'on' while a write is the sync's or the carry's own: the sync's
+# triggers (`legacy_dm.sync`) skip such writes, so a carried or mirrored row never echoes back.
+SYNCING = "relay.syncing"
+
 
 # The steps of a copy, in order ("state" only runs when asked: see `state_sql`).
 STEPS = ("users", "direct_messages", "conversations", "replies", "state")
@@ -95,6 +99,7 @@ def run_batch(connection: BaseDatabaseWrapper, lock_timeout_ms: int, statements:
             with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
                 if connection.vendor == "postgresql":
                     cursor.execute(f"SET LOCAL lock_timeout = '{int(lock_timeout_ms)}ms'", [])
+                    cursor.execute("SELECT set_config(%s, 'on', true)", [SYNCING])
                 counts = []
                 for sql, params in statements:
                     cursor.execute(sql, params)

@@ -65,6 +65,20 @@ def password_sql(connection: BaseDatabaseWrapper, column: str, *, wide: bool) ->
     return (password, [*password_params, UNVERIFIABLE_PASSWORD]), (kept, kept_params)
 
 
+def old_hash_sql(column: str) -> Statement:
+    """SQL (PostgreSQL) for the old service's form of the new-side hash in `column`: a hash of one of the
+    `VERIFIABLE_PASSWORDS` forms without its Django prefix (the carry's rule, backwards), else NULL (a hash
+    that old servers cannot check). While the sync runs new passwords are bcrypt (`users.models.User`).
+    """
+    whens: list[str] = []
+    params: list[SQLParam] = []
+    for prefix, pattern in VERIFIABLE_PASSWORDS:
+        start = len(prefix) + 1
+        whens.append(f"WHEN substr({column}, 1, %s) = %s AND substr({column}, %s) ~ %s THEN substr({column}, %s)")
+        params += [len(prefix), prefix, start, pattern, start]
+    return "CASE " + " ".join(whens) + " END", params
+
+
 def passwords_sql(connection: BaseDatabaseWrapper, low: int, high: int) -> Statement:
     """Carry again the old hashes of carried users of ids [low, high) whose password is still what an earlier
     carry made of it (unusable, or copied by the rule before `VERIFIABLE_PASSWORDS`), and not kept yet.

@@ -155,8 +155,7 @@ def missing_counts(connection: BaseDatabaseWrapper) -> dict[str, int]:
         ),
         "state": (
             "SELECT COUNT(*) FROM messaging_message m JOIN direct_messages dm ON dm.id = m.legacy_id"
-            " WHERE (dm.is_read AND m.read_at IS NULL) OR (dm.is_deleted_by_sender AND m.sender_deleted_at IS NULL)"
-            " OR (dm.is_deleted_by_receiver AND m.recipient_deleted_at IS NULL)"
+            f" WHERE {statements.lost_state('m', 'dm')}"
         ),
     }
     if not statements.has_aliases(connection):

@@ -81,6 +81,54 @@ def users_sql(connection: BaseDatabaseWrapper, low: int, high: int) -> Statement
     )
 
 
+def user_update_sql(connection: BaseDatabaseWrapper, low: int, high: int) -> Statement:
+    """What old servers change on users of ids [low, high) after they were carried: name, email, full name,
+    active, superuser. An old superuser is staff, as the carry makes them; staff the new side granted stays.
+    The password is `user_password_sql`'s (it changes only when the old hash does).
+    """
+    return (
+        """
+        UPDATE users_user SET
+            username = u.username, email = u.email, display_name = COALESCE(u.full_name, ''),
+            is_active = u.is_active,
+            is_staff = CASE WHEN users_user.is_superuser <> u.is_superuser THEN u.is_superuser
+                            ELSE users_user.is_staff END,
+            is_superuser = u.is_superuser
+        FROM users u
+        WHERE u.id = users_user.id AND u.id >= %s AND u.id < %s AND users_user.password <> %s
+        """,
+        [low, high, PLACEHOLDER_PASSWORD],
+    )
+
+
+def user_password_sql(connection: BaseDatabaseWrapper, low: int, high: int) -> Statement:
+    """The old hashes of users of ids [low, high) carried again, by the carry's rule (an old password change)."""
+    (password, params), (kept, kept_params) = password_sql(connection, "u.hashed_password", wide=True)
+    return (
+        f"""
+        UPDATE users_user SET password = {password}, legacy_password = {kept}
+        FROM users u
+        WHERE u.id = users_user.id AND u.id >= %s AND u.id < %s AND users_user.password <> %s
+        """,
+        [*params, *kept_params, low, high, PLACEHOLDER_PASSWORD],
+    )
+
+
+def conversation_times_sql(connection: BaseDatabaseWrapper, low: int, high: int) -> Statement:
+    """The times of old conversations of ids [low, high), brought over where old servers changed them."""
+    created, updated = utc(connection, "c.created_at"), utc(connection, "c.updated_at")
+    return (
+        f"""
+        UPDATE legacy_dm_conversation SET created_at = {created}, updated_at = {updated}
+        FROM conversations c
+        WHERE c.id = legacy_dm_conversation.id AND c.id >= %s AND c.id < %s
+          AND (legacy_dm_conversation.created_at <> {created}
+               OR legacy_dm_conversation.updated_at IS DISTINCT FROM {updated})
+        """,
+        [low, high],
+    )
+
+
 def placeholders_sql(connection: BaseDatabaseWrapper, low: int, high: int, now: str | None) -> Statement:
     return (
         """
@@ -278,6 +326,20 @@ def greatest(connection: BaseDatabaseWrapper, a: str, b: str) -> str:
     return f"max(COALESCE({a}, {b}), COALESCE({b}, {a}))"
 
 
+def lost_state(m: str, dm: str) -> str:
+    """SQL: the old row `dm` holds a read or a delete that its carried row `m` misses.
+
+    While the sync runs, the old row of a message a moderator hid is marked deleted on both sides, so that old
+    servers do not serve it (`legacy_dm.sync`); those flags are the moderator's, not a user's delete.
+    """
+    user_delete = f"{m}.hidden_at IS NULL AND {dm}"
+    return (
+        f"(({dm}.is_read AND {m}.read_at IS NULL)"
+        f" OR ({user_delete}.is_deleted_by_sender AND {m}.sender_deleted_at IS NULL)"
+        f" OR ({user_delete}.is_deleted_by_receiver AND {m}.recipient_deleted_at IS NULL))"
+    )
+
+
 def state_sql(connection: BaseDatabaseWrapper, low: int, high: int, now: str | None) -> Statement:
     """Bring over reads and deletes that old servers made to rows already carried (a rolling deploy).
 
@@ -286,21 +348,19 @@ def state_sql(connection: BaseDatabaseWrapper, low: int, high: int, now: str | N
     """
     created, updated, read = (utc(connection, f"dm.{c}") for c in ("created_at", "updated_at", "read_at"))
     old = "FROM direct_messages dm WHERE dm.id = messaging_message.legacy_id"
+    kept = "messaging_message.hidden_at IS NULL AND dm"
     return (
         f"""
         UPDATE messaging_message SET
             read_at = COALESCE(read_at,
                 (SELECT CASE WHEN dm.is_read THEN COALESCE({read}, {updated}, {created}) END {old})),
             sender_deleted_at = COALESCE(sender_deleted_at,
-                (SELECT CASE WHEN dm.is_deleted_by_sender THEN COALESCE({updated}, %s) END {old})),
+                (SELECT CASE WHEN {kept}.is_deleted_by_sender THEN COALESCE({updated}, %s) END {old})),
             recipient_deleted_at = COALESCE(recipient_deleted_at,
-                (SELECT CASE WHEN dm.is_deleted_by_receiver THEN COALESCE({updated}, %s) END {old})),
+                (SELECT CASE WHEN {kept}.is_deleted_by_receiver THEN COALESCE({updated}, %s) END {old})),
             updated_at = {greatest(connection, "updated_at", f"(SELECT {updated} {old})")}
         WHERE legacy_id >= %s AND legacy_id < %s
-          AND EXISTS (SELECT 1 {old}
-                      AND ((dm.is_read AND messaging_message.read_at IS NULL)
-                           OR (dm.is_deleted_by_sender AND messaging_message.sender_deleted_at IS NULL)
-                           OR (dm.is_deleted_by_receiver AND messaging_message.recipient_deleted_at IS NULL)))
+          AND EXISTS (SELECT 1 {old} AND {lost_state("messaging_message", "dm")})
         """,
         [now, now, low, high],
     )

@@ -16,7 +16,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from rest_framework.test import APIClient
 
-from legacy_dm import carry
+from legacy_dm import carry, sync
 from legacy_dm.models import LegacyConversation
 from messaging.models import Message
 
@@ -332,7 +332,7 @@ def _assert_everything_carried(migration_started: datetime, migration_ended: dat
     `aliases`: the map holds aliases (`legacy_dm` 0005 and later). Before that the later old id of a pair (4,
     of the same pair as 1) maps to no pair; from then on it names the pair too, as an alias of 1.
     """
-    assert Message.objects.filter(legacy_id__isnull=False).count() == len(OLD_MESSAGES)
+    assert Message.objects.filter(legacy_id__in=[row[0] for row in OLD_MESSAGES]).count() == len(OLD_MESSAGES)
     assert set(Message.objects.values_list("id", flat=True)) >= {row[0] for row in OLD_MESSAGES}
     assert User.objects.filter(id__in=[u[0] for u in OLD_USERS]).count() == len(OLD_USERS)
 
@@ -411,6 +411,9 @@ def test_migrate_carries_every_old_row_and_back(old_database):
     call_command("migrate", fake_initial=True, verbosity=0)
     _assert_everything_carried(started, datetime.now(UTC))
     assert _snapshot_old_tables() == before
+    # The migration turned the live sync on (PostgreSQL: test_live_sync.py); from here on, after the cut-over.
+    assert sync.is_on(connection) is (connection.vendor == "postgresql")
+    call_command("legacy_sync", "off", verbosity=0)
 
     # The old password logs in through the API, and Django upgrades the hash on that login.
     client = APIClient()
@@ -442,7 +445,15 @@ def test_migrate_carries_every_old_row_and_back(old_database):
     call_command("migrate", verbosity=0)
     _assert_everything_carried(started, datetime.now(UTC))
     assert Message.objects.count() == len(OLD_MESSAGES) + 1
-    assert _snapshot_old_tables() == before
+    if connection.vendor == "postgresql":
+        # The sync came on again, and first wrote what the new system wrote meanwhile to the old tables.
+        assert sync.is_on(connection)
+        after = _snapshot_old_tables()
+        assert [row for row in after["direct_messages"] if row[0] != new_message.id] == before["direct_messages"]
+        assert [row[4] for row in after["direct_messages"] if row[0] == new_message.id] == [new_message.body]
+        assert Message.objects.get(pk=new_message.id).legacy_id == new_message.id
+    else:
+        assert _snapshot_old_tables() == before
     call_command("copy_legacy_messages", "--verify", verbosity=0)
 
 
@@ -525,6 +536,7 @@ def test_interrupted_copy_resumes_and_verify_reports_differences(old_database, c
 def test_catch_up_carries_what_old_servers_wrote_after_the_migration(old_database, capsys):
     """Rows old servers insert, and reads/deletes they make to carried rows, arrive with the catch-up command."""
     call_command("migrate", fake_initial=True, verbosity=0)
+    call_command("legacy_sync", "off", verbosity=0)  # what old servers write while the sync is off
     alice_reads_on_the_new_system = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
     Message.objects.filter(id=2).update(read_at=None)  # as if unread when carried ...
     Message.objects.filter(id=8).update(read_at=alice_reads_on_the_new_system)  # ... and read here since
@@ -714,6 +726,7 @@ def test_every_old_password_hash_is_carried_and_none_stops_the_carry(old_databas
 
     call_command("migrate", fake_initial=True)
     output = capsys.readouterr().out
+    call_command("legacy_sync", "off", verbosity=0)  # after the cut-over a login upgrades the hash
     assert User.objects.filter(id__in=ids.values()).count() == len(unverifiable)
     assert User.objects.filter(id__gte=100, id__lt=100 + len(verifiable)).count() == len(verifiable)
 
@@ -775,6 +788,7 @@ def test_passwords_an_earlier_carry_left_behind_are_carried_again(old_database):
     assert User.objects.get(username="junk").legacy_password == "x" * 200
     assert _logs_in("moved_on", "set-on-the-new-side") == 200
     assert User.objects.get(username="moved_on").legacy_password is None
+    call_command("legacy_sync", "off", verbosity=0)  # (while on, new ids come from the old sequences)
     new_user = User.objects.create_user(username="erin", password="x-very-long-password")
     assert new_user.id > 103 + HEADROOM  # the sequence still leaves room for old servers' new users
 

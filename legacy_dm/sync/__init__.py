@@ -1,0 +1,48 @@
+"""The live sync: old servers and Relay side by side, each seeing the other's writes in the same transaction.
+
+While old servers still run (a rolling deploy, a canary, the rollback window), PostgreSQL triggers keep the
+old tables and the new ones in step, both ways, inside the writing transaction, so the two sides can never
+disagree:
+
+- old -> new (`to_new`): a row an old server writes to `users`, `direct_messages`, `conversations` or
+  `conversation_participants` is applied to the new tables by the carry's own statements (`legacy_dm.carry`,
+  rendered for one row), with the same id;
+- new -> old (`to_old`): every new-side write reaches the old tables in the old shapes; new rows take their
+  ids from the old tables' sequences, so the two sides never hand out the same id;
+- no echo: each trigger marks its own writes (`carry.SYNCING`, a transaction-local setting) and the other
+  direction's triggers skip marked writes; the carry's batches are marked too.
+
+`manage.py legacy_sync status|on|off` shows and switches it (`switch`); the data migration turns it on when it
+carried an old database that holds rows; `off` is the cut-over. SQLite (where old production servers never
+ran) has no sync: `on` refuses there with a clear message.
+
+Like `legacy_dm.carry`, this package is safe for migrations to import: raw SQL only, no models.
+"""
+
+from .switch import (
+    SQLITE_REFUSAL,
+    SyncReport,
+    SyncUnavailable,
+    installed_triggers,
+    is_on,
+    old_tables_hold_rows,
+    trigger_names,
+    turn_off,
+    turn_on,
+)
+from .to_old import OLD_FULL_NAME_MAX, OLD_USERNAME_MAX, old_email_sql
+
+__all__ = [
+    "OLD_FULL_NAME_MAX",
+    "OLD_USERNAME_MAX",
+    "SQLITE_REFUSAL",
+    "SyncReport",
+    "SyncUnavailable",
+    "installed_triggers",
+    "is_on",
+    "old_email_sql",
+    "old_tables_hold_rows",
+    "trigger_names",
+    "turn_off",
+    "turn_on",
+]
