@@ -60,12 +60,13 @@ def _bodies(connection: BaseDatabaseWrapper) -> dict[str, str]:
                     {run(statements.user_password_sql(connection, LOW, HIGH))}
                 END IF;
             END IF;""",
-        "relay_sync_direct_messages_to_new": run(
-            statements.placeholders_sql(connection, LOW, HIGH, NOW),
-            statements.messages_sql(connection, LOW, HIGH, NOW),
-            statements.replies_sql(LOW, HIGH),
-            statements.state_sql(connection, LOW, HIGH, NOW),
-        ),
+        # An INSERT is carried whole (its state too); an UPDATE only changes reads and deletes.
+        "relay_sync_direct_messages_to_new": f"""
+            IF TG_OP = 'INSERT' THEN
+                {run(statements.placeholders_sql(connection, LOW, HIGH, NOW), statements.messages_sql(connection, LOW, HIGH, NOW))}
+            ELSE
+                {run(statements.state_sql(connection, LOW, HIGH, NOW))}
+            END IF;""",
         "relay_sync_conversations_to_new": conversations,
         "relay_sync_participants_to_new": conversations,
     }
