@@ -581,17 +581,15 @@ def test_catch_up_carries_what_old_servers_wrote_after_the_migration(old_databas
     assert "conversations: DIFFERS" in out and "differing (carried columns not equal): 1, ids 8" in out
     LegacyConversation.objects.filter(id=8).update(alias_of_id=bob_and_dave.id)
 
-    # A later old id of a pair left without its pair (as 0003 carries it) is found, counted and made an alias.
+    # So is a later old id of a pair that lost its pair.
     LegacyConversation.objects.filter(id=7).update(user_low_id=None, user_high_id=None, alias_of_id=None)
     with pytest.raises(CommandError):
         call_command("copy_legacy_messages", "--dry-run", "--verify")
     out = capsys.readouterr().out
-    assert "to copy: users 0, direct_messages 0, conversations 1," in out
-    assert "differing (carried columns not equal): 1, ids 7" in out
-    call_command("copy_legacy_messages", "--verify")
-    out = capsys.readouterr().out
-    assert "copied: users 0, direct_messages 0, conversations 1," in out and "verification passed" in out
-    assert LegacyConversation.objects.values_list("user_low_id", "user_high_id", "alias_of_id").get(id=7) == (1, 2, 1)
+    assert "conversations: DIFFERS" in out and "differing (carried columns not equal): 1, ids 7" in out
+    LegacyConversation.objects.filter(id=7).update(user_low_id=1, user_high_id=2, alias_of_id=1)
+    call_command("copy_legacy_messages", "--dry-run", "--verify")
+    assert "verification passed" in capsys.readouterr().out
 
     # Backwards removes the carried ids, aliases included; the pair the new system named stays (with its users,
     # who wrote on the new system).
