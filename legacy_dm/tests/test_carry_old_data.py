@@ -439,6 +439,24 @@ def test_migrate_carries_every_old_row_and_back(old_database):
     call_command("copy_legacy_messages", "--verify", verbosity=0)
 
 
+def test_carried_messages_are_found_by_search_by_those_who_may_see_them(old_database):
+    """The search vector exists before the carry, and the carry's inserts fill it (on PostgreSQL a generated
+    column): a carried message is found by the people who may see it, and not by one who deleted it.
+    """
+    call_command("migrate", fake_initial=True, verbosity=0)
+
+    def found(user_id: int, query: str) -> set[int]:
+        client = APIClient()
+        client.force_authenticate(User.objects.get(id=user_id))
+        response = client.post("/api/messages/search", {"query": query}, format="json")
+        assert response.status_code == 200, response.content
+        return {row["id"] for row in response.json()["results"]}
+
+    assert found(1, "hello") == found(2, "hello") == {1}
+    assert found(2, "plan") == {7} and found(1, "plan") == set()  # alice deleted her copy
+    assert found(2, "forget") == {8} and found(1, "forget") == set()  # and so did the recipient here
+
+
 def test_interrupted_copy_resumes_and_verify_reports_differences(old_database, capsys):
     """A copy stopped after one batch resumes to completion; --verify exits 0 when equal, non-zero otherwise."""
     call_command("migrate", "messaging", fake_initial=True, verbosity=0)
