@@ -1,7 +1,7 @@
 """Carry the old tables into the new ones: set-based, batched, resumable SQL shared by migrations and a command.
 
-This package is what `legacy_dm`'s data migrations and `manage.py copy_legacy_messages` both call, so the copy
-that runs inside `migrate` and the catch-up copy that runs during a rolling deploy are one and the same.
+This package is what `legacy_dm`'s data migration (0003) and `manage.py copy_legacy_messages` both call, so the
+copy that runs inside `migrate` and the catch-up copy that runs during a rolling deploy are one and the same.
 
 Why a migration may import it: Django's rule "never import app code into a migration" exists because app code
 (models, services) changes after the migration was written, while a migration must keep meaning what it meant.
