@@ -1,7 +1,7 @@
 """The old system's tables (described exactly as they exist in production) and what the legacy API needs.
 
 The old tables (`users`, `conversations`, `conversation_participants`, `direct_messages`) are read-only
-from the day of the move: the data migrations copy them into `users.User` and `messaging.Message`.
+from the day of the move: the data migration copies them into `users.User` and `messaging.Message`.
 Their initial migration lets a fresh database get empty ones, and an existing database be taken over with
 `migrate --fake-initial`.
 """

@@ -272,62 +272,36 @@ def _lost_state(connection: BaseDatabaseWrapper) -> tuple[int, list[int]]:
     return count, ids
 
 
-def _expected_pairs(connection: BaseDatabaseWrapper, *, aliases: bool) -> dict[int, tuple[int, int]]:
-    """Old conversation id -> the pair it maps to: every old conversation of two distinct participants.
-
-    Without `aliases` (the map before `legacy_dm` 0005) only the lowest id of a pair holds it, unless the new
-    system had named the pair first; the later ids map to no pair.
-    """
+def _expected_pairs(connection: BaseDatabaseWrapper) -> dict[int, tuple[int, int]]:
+    """Old conversation id -> the pair it maps to: every old conversation of two distinct participants."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT conversation_id, MIN(user_id), MAX(user_id) FROM conversation_participants"
             " GROUP BY conversation_id HAVING COUNT(DISTINCT user_id) = 2 ORDER BY conversation_id",
             [],
         )
-        rows = cursor.fetchall()
-        if aliases:
-            return {conversation_id: (low, high) for conversation_id, low, high in rows}
-        cursor.execute(
-            "SELECT lc.id, lc.user_low_id, lc.user_high_id FROM legacy_dm_conversation"
-            " lc WHERE lc.user_low_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.id = lc.id)",
-            [],
-        )
-        # Pairs the new system named first (a conversation created through the legacy API).
-        taken = {(low, high) for _, low, high in cursor.fetchall()}
-    pairs: dict[int, tuple[int, int]] = {}
-    for conversation_id, low, high in rows:
-        if (low, high) not in taken:
-            taken.add((low, high))
-            pairs[conversation_id] = (low, high)
-    return pairs
+        return {conversation_id: (low, high) for conversation_id, low, high in cursor.fetchall()}
 
 
 BROKEN_ALIAS = "alias of a conversation of another pair"
 
 
 def _check_conversations(connection: BaseDatabaseWrapper) -> TableCheck:
-    """Every old id names its pair. With aliases, an alias must point at the canonical id of its own pair
-    (which id of a pair is canonical is not compared: any of them names the same pair).
+    """Every old id names its pair, and an alias points at the canonical id of its own pair (which id of a
+    pair is canonical is not compared: any of them names the same pair).
     """
-    aliases = carry.has_aliases(connection)
-    pairs = _expected_pairs(connection, aliases=aliases)
+    pairs = _expected_pairs(connection)
     old = _stream(
         connection,
         "SELECT id, created_at, updated_at FROM conversations WHERE 1 = 1 {after} ORDER BY id",
         "id",
     )
-    alias_ok = "1 AS alias_ok"
-    join = ""
-    if aliases:
-        alias_ok = (
-            "CASE WHEN lc.alias_of_id IS NULL OR (canon.alias_of_id IS NULL AND canon.user_low_id = lc.user_low_id"
-            " AND canon.user_high_id = lc.user_high_id) THEN 1 ELSE 0 END AS alias_ok"
-        )
-        join = " LEFT JOIN legacy_dm_conversation canon ON canon.id = lc.alias_of_id"
     new = _stream(
         connection,
-        f"SELECT lc.id AS id, lc.user_low_id, lc.user_high_id, lc.created_at, lc.updated_at, {alias_ok}"
-        f" FROM legacy_dm_conversation lc{join}"
+        "SELECT lc.id AS id, lc.user_low_id, lc.user_high_id, lc.created_at, lc.updated_at,"
+        " CASE WHEN lc.alias_of_id IS NULL OR (canon.alias_of_id IS NULL AND canon.user_low_id = lc.user_low_id"
+        " AND canon.user_high_id = lc.user_high_id) THEN 1 ELSE 0 END AS alias_ok"
+        " FROM legacy_dm_conversation lc LEFT JOIN legacy_dm_conversation canon ON canon.id = lc.alias_of_id"
         " WHERE EXISTS (SELECT 1 FROM conversations c WHERE c.id = lc.id) {after} ORDER BY lc.id",
         "lc.id",
     )

@@ -7,14 +7,14 @@ from django.db.models import BooleanField, Expression, Q
 
 from .models import Message
 
-# The configuration of the stored vector (migration 0007): a query must be parsed with the same one.
+# The configuration of the stored vector (migration 0001): a query must be parsed with the same one.
 SEARCH_CONFIG = "english"
-# The lexeme of the stored vector naming a user who may see the message (migration 0007 writes the same).
+# The lexeme of the stored vector naming a user who may see the message (migration 0001 writes the same).
 VISIBLE_TO_LEXEME = "vis {user_id}"
 
 
 class StoredSearchVector(Expression):
-    """`messaging_message.search_tsv`: the body's full-text vector, stored by PostgreSQL (migration 0007),
+    """`messaging_message.search_tsv`: the body's full-text vector, stored by PostgreSQL (migration 0001),
     with a `vis <user id>` lexeme for each user who may see the message.
 
     Not a model field: the generated column exists on PostgreSQL only. Filtering on it uses its GIN index,

@@ -1,7 +1,7 @@
 """Carry the old tables into the new ones: set-based, batched, resumable SQL shared by migrations and a command.
 
-This package is what `legacy_dm`'s data migrations and `manage.py copy_legacy_messages` both call, so the copy
-that runs inside `migrate` and the catch-up copy that runs during a rolling deploy are one and the same.
+This package is what `legacy_dm`'s data migration (0003) and `manage.py copy_legacy_messages` both call, so the
+copy that runs inside `migrate` and the catch-up copy that runs during a rolling deploy are one and the same.
 
 Why a migration may import it: Django's rule "never import app code into a migration" exists because app code
 (models, services) changes after the migration was written, while a migration must keep meaning what it meant.
@@ -24,8 +24,8 @@ How it copies (see also README "Migrating the old database"):
   copies exactly what is missing;
 - order: users, then per message batch the placeholder users it needs and the messages (a reply to a
   message of the same or an earlier batch is linked at once), then the conversation-id map (the lowest old
-  id of a pair is its canonical id, later ids of the same pair its aliases, once the map has `alias_of`), then
-  a pass linking replies to later ids, then the id sequences are moved past the carried ids plus a headroom;
+  id of a pair is its canonical id, later ids of the same pair its aliases), then a pass linking replies to
+  later ids, then the id sequences are moved past the carried ids plus a headroom;
 - the SQL is the same on SQLite and PostgreSQL except for reading naive `TIMESTAMP` columns as UTC.
 
 Its modules, one job each: `batches` (walking id ranges, one transaction per batch), `statements` (the SQL
@@ -36,16 +36,14 @@ from .batches import STEPS, SYNCING, BatchReport, CopyConflict, CopyInterrupted,
 from .passwords import (
     UNVERIFIABLE_PASSWORD,
     VERIFIABLE_PASSWORDS,
-    carry_passwords,
     describe_unverifiable_passwords,
-    fit_narrow_passwords,
     old_hash_sql,
     unverifiable_passwords,
 )
-from .rollback import remove_aliases, remove_carried_data
-from .run import assign_aliases, check_conflicts, copy_legacy_data, missing_counts
+from .rollback import remove_carried_data
+from .run import check_conflicts, copy_legacy_data, missing_counts
 from .sequences import move_sequences
-from .statements import PLACEHOLDER_PASSWORD, PLACEHOLDER_USERNAME_PREFIX, has_aliases, lost_state
+from .statements import PLACEHOLDER_PASSWORD, PLACEHOLDER_USERNAME_PREFIX, lost_state
 
 __all__ = [
     "PLACEHOLDER_PASSWORD",
@@ -58,18 +56,13 @@ __all__ = [
     "CopyConflict",
     "CopyInterrupted",
     "CopyResult",
-    "assign_aliases",
-    "carry_passwords",
     "check_conflicts",
     "copy_legacy_data",
     "describe_unverifiable_passwords",
-    "fit_narrow_passwords",
-    "has_aliases",
     "lost_state",
     "missing_counts",
     "move_sequences",
     "old_hash_sql",
-    "remove_aliases",
     "remove_carried_data",
     "unverifiable_passwords",
 ]

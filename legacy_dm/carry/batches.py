@@ -83,12 +83,6 @@ def id_range(connection: BaseDatabaseWrapper, table: str, column: str = "id") ->
     return None if low is None else (int(low), int(high))
 
 
-def has_column(connection: BaseDatabaseWrapper, table: str, name: str) -> bool:
-    with connection.cursor() as cursor:
-        columns = connection.introspection.get_table_description(cursor, table)
-    return any(column.name == name for column in columns)
-
-
 def run_batch(connection: BaseDatabaseWrapper, lock_timeout_ms: int, statements: list[Statement]) -> list[int]:
     """Run `statements` in one short transaction (with a PostgreSQL lock timeout); their row counts.
 

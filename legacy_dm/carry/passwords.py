@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.db import transaction
-
-from .batches import CopyResult, Progress, SQLParam, Statement, has_column, walk
+from .batches import SQLParam, Statement
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
@@ -35,27 +33,17 @@ VERIFIABLE_PASSWORDS: list[tuple[str, str]] = [
 ]
 
 
-# The width of `users_user.password` before `users` 0002 widened it (see `password_sql`).
-NARROW_PASSWORD_COLUMN, WIDE_PASSWORD_COLUMN = 128, 255
+# The width of `users_user.password` (wider than Django's 128: a carried pbkdf2-sha512 hash is about 145).
+PASSWORD_COLUMN = 255
 
 
-def has_legacy_password(connection: BaseDatabaseWrapper) -> bool:
-    """Whether `users_user` can keep unverifiable old hashes yet (`users` 0002 added `legacy_password`).
-
-    On a fresh database `legacy_dm` 0003 copies before `users` 0002 runs; then an old hash that does not fit
-    the narrow column is carried as unusable, and `legacy_dm` 0007 (`carry_passwords`) carries it again.
-    """
-    return has_column(connection, "users_user", "legacy_password")
-
-
-def password_sql(connection: BaseDatabaseWrapper, column: str, *, wide: bool) -> tuple[Statement, Statement]:
+def password_sql(connection: BaseDatabaseWrapper, column: str) -> tuple[Statement, Statement]:
     """SQL (and its parameters) for what the old hash in `column` becomes: the new `password`, and the kept
     `legacy_password` (NULL where the hash was carried as one Django verifies).
     """
     match = "~" if connection.vendor == "postgresql" else "REGEXP"
-    limit = WIDE_PASSWORD_COLUMN if wide else NARROW_PASSWORD_COLUMN
     tests: list[tuple[str, list[SQLParam], str]] = [
-        (f"{column} {match} %s AND length({column}) <= %s", [pattern, limit - len(prefix)], prefix)
+        (f"{column} {match} %s AND length({column}) <= %s", [pattern, PASSWORD_COLUMN - len(prefix)], prefix)
         for prefix, pattern in VERIFIABLE_PASSWORDS
     ]
     password = "CASE " + " ".join(f"WHEN {test} THEN %s || {column}" for test, _, _ in tests) + " ELSE %s END"
@@ -77,60 +65,6 @@ def old_hash_sql(column: str) -> Statement:
         whens.append(f"WHEN substr({column}, 1, %s) = %s AND substr({column}, %s) ~ %s THEN substr({column}, %s)")
         params += [len(prefix), prefix, start, pattern, start]
     return "CASE " + " ".join(whens) + " END", params
-
-
-def passwords_sql(connection: BaseDatabaseWrapper, low: int, high: int) -> Statement:
-    """Carry again the old hashes of carried users of ids [low, high) whose password is still what an earlier
-    carry made of it (unusable, or copied by the rule before `VERIFIABLE_PASSWORDS`), and not kept yet.
-    """
-    (password, params), (kept, kept_params) = password_sql(connection, "u.hashed_password", wide=True)
-    old = "FROM users u WHERE u.id = users_user.id"
-    return (
-        f"""
-        UPDATE users_user SET password = (SELECT {password} {old}), legacy_password = (SELECT {kept} {old})
-        WHERE id >= %s AND id < %s AND legacy_password IS NULL
-          AND EXISTS (SELECT 1 {old}
-                      AND users_user.password IN (%s, u.hashed_password, 'bcrypt$' || u.hashed_password))
-        """,
-        [*params, *kept_params, low, high, UNVERIFIABLE_PASSWORD],
-    )
-
-
-def carry_passwords(
-    connection: BaseDatabaseWrapper, *, batch_size: int, lock_timeout_ms: int, progress: Progress | None = None
-) -> CopyResult:
-    """Carry again, by today's rule, the old hashes of carried users whose password an earlier carry left
-    unusable or copied as it was (what `legacy_dm` 0007 runs, once `users` 0002 made room for them).
-
-    Batched by user id, each batch its own transaction; re-runnable, and a user who has set a new password
-    since is left alone.
-    """
-    result = CopyResult(rows={"passwords": 0})
-    walk(
-        connection,
-        step="passwords",
-        table="users",
-        batch_size=batch_size,
-        lock_timeout_ms=lock_timeout_ms,
-        make_statements=lambda lo, hi: [passwords_sql(connection, lo, hi)],
-        progress=progress,
-        budget=[-1],
-        result=result,
-    )
-    return result
-
-
-def fit_narrow_passwords(connection: BaseDatabaseWrapper) -> int:
-    """Undo what `carry_passwords` needs the wide column for: a password longer than the narrow column becomes
-    UNVERIFIABLE_PASSWORD (its owner sets a new one), so `users` 0002 can be unapplied.
-    """
-    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE users_user SET password = %s WHERE length(password) > %s",
-            [UNVERIFIABLE_PASSWORD, NARROW_PASSWORD_COLUMN],
-        )
-        rows: int = cursor.rowcount
-        return max(rows, 0)
 
 
 def unverifiable_passwords(connection: BaseDatabaseWrapper) -> list[tuple[int, str]]:

@@ -16,18 +16,6 @@ if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
 
 
-def remove_aliases(connection: BaseDatabaseWrapper) -> int:
-    """Undo `assign_aliases`: aliases map to no pair again (what the map held before `alias_of` existed)."""
-    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE legacy_dm_conversation SET user_low_id = NULL, user_high_id = NULL, alias_of_id = NULL"
-            " WHERE alias_of_id IS NOT NULL",
-            [],
-        )
-        rows: int = cursor.rowcount
-        return max(rows, 0)
-
-
 def remove_carried_data(
     apps: Apps, connection: BaseDatabaseWrapper, *, batch_size: int, progress: Callable[[str], None] | None = None
 ) -> None:
@@ -78,8 +66,6 @@ def remove_carried_data(
     still_used = Q(sent_messages__isnull=False) | Q(received_messages__isnull=False)
 
     def delete_users(queryset: QuerySet[Any]) -> int:
-        # Only the ids are read: when another branch of history (`users` 0002) was unapplied first, the table
-        # lacks columns that this migration's historical model still names.
         in_use = user_model._base_manager.using(alias).filter(still_used).values("id")
         queryset = queryset.exclude(id__in=in_use).only("id")
         try:

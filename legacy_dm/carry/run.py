@@ -75,7 +75,6 @@ def copy_legacy_data(
     if problems:
         raise CopyConflict("old rows that cannot be carried as they are:\n  " + "\n  ".join(problems))
     now_param = connection.ops.adapt_datetimefield_value(now or datetime.now(UTC))
-    aliases = statements.has_aliases(connection)
     result = CopyResult()
     budget = [-1 if max_batches is None else max_batches]
     common: WalkOptions = {
@@ -109,7 +108,7 @@ def copy_legacy_data(
         step="conversations",
         table="conversations",
         analyze=("legacy_dm_conversation",),
-        make_statements=lambda lo, hi: statements.conversations_sql(connection, lo, hi, aliases=aliases),
+        make_statements=lambda lo, hi: statements.conversations_sql(connection, lo, hi),
         counted=None,
         **common,
     )
@@ -147,7 +146,6 @@ def missing_counts(connection: BaseDatabaseWrapper) -> dict[str, int]:
             "SELECT COUNT(*) FROM conversations c"
             " WHERE NOT EXISTS (SELECT 1 FROM legacy_dm_conversation lc WHERE lc.id = c.id)"
         ),
-        "aliases": statements.unassigned_aliases_sql(),
         "replies": (
             "SELECT COUNT(*) FROM messaging_message m"
             " WHERE m.legacy_id IS NOT NULL AND m.reply_to_id IS NULL AND m.legacy_reply_to_id IS NOT NULL"
@@ -158,33 +156,5 @@ def missing_counts(connection: BaseDatabaseWrapper) -> dict[str, int]:
             f" WHERE {statements.lost_state('m', 'dm')}"
         ),
     }
-    if not statements.has_aliases(connection):
-        del queries["aliases"]
     with connection.cursor() as cursor:
-        counts = {step: int(scalar(cursor, sql)) for step, sql in queries.items()}
-    # Aliases to assign are conversation rows to write: reported with them, as the copy's row counts are.
-    counts["conversations"] += counts.pop("aliases", 0)
-    return counts
-
-
-def assign_aliases(
-    connection: BaseDatabaseWrapper, *, batch_size: int, lock_timeout_ms: int, progress: Progress | None = None
-) -> CopyResult:
-    """Make aliases of carried old conversations that share a pair with a lower id (what 0006 runs).
-
-    Before `alias_of` existed the copy gave such ids no pair; this gives each the pair and points it at the
-    pair's canonical id. Batched by old conversation id, each batch its own transaction; re-runnable.
-    """
-    result = CopyResult()
-    walk(
-        connection,
-        step="conversations",
-        table="conversations",
-        batch_size=batch_size,
-        lock_timeout_ms=lock_timeout_ms,
-        make_statements=lambda lo, hi: [statements.aliases_sql(lo, hi)],
-        progress=progress,
-        budget=[-1],
-        result=result,
-    )
-    return result
+        return {step: int(scalar(cursor, sql)) for step, sql in queries.items()}

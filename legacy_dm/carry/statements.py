@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .batches import SQLParam, Statement, has_column
-from .passwords import has_legacy_password, password_sql
+from .batches import SQLParam, Statement
+from .passwords import password_sql
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
@@ -61,23 +61,19 @@ def sniff_sql(data: str) -> tuple[str, list[SQLParam]]:
 
 
 def users_sql(connection: BaseDatabaseWrapper, low: int, high: int) -> Statement:
-    wide = has_legacy_password(connection)
-    (password, params), (kept, kept_params) = password_sql(connection, "u.hashed_password", wide=wide)
-    if wide:
-        password, params = f"{password}, {kept}", params + kept_params
+    (password, password_params), (kept, kept_params) = password_sql(connection, "u.hashed_password")
     return (
         f"""
-        INSERT INTO users_user (id, password, {"legacy_password, " if wide else ""}last_login, is_superuser,
-                                username, first_name, last_name, email, is_staff, is_active, date_joined,
-                                display_name)
-        SELECT u.id, {password},
+        INSERT INTO users_user (id, password, legacy_password, last_login, is_superuser, username, first_name,
+                                last_name, email, is_staff, is_active, date_joined, display_name)
+        SELECT u.id, {password}, {kept},
                NULL, u.is_superuser, u.username, '', '', u.email, u.is_superuser, u.is_active,
                {utc(connection, "u.created_at")}, COALESCE(u.full_name, '')
         FROM users u
         WHERE u.id >= %s AND u.id < %s
           AND NOT EXISTS (SELECT 1 FROM users_user n WHERE n.id = u.id)
         """,
-        [*params, low, high],
+        [*password_params, *kept_params, low, high],
     )
 
 
@@ -103,7 +99,7 @@ def user_update_sql(connection: BaseDatabaseWrapper, low: int, high: int) -> Sta
 
 def user_password_sql(connection: BaseDatabaseWrapper, low: int, high: int) -> Statement:
     """The old hashes of users of ids [low, high) carried again, by the carry's rule (an old password change)."""
-    (password, params), (kept, kept_params) = password_sql(connection, "u.hashed_password", wide=True)
+    (password, params), (kept, kept_params) = password_sql(connection, "u.hashed_password")
     return (
         f"""
         UPDATE users_user SET password = {password}, legacy_password = {kept}
@@ -188,40 +184,27 @@ def messages_sql(connection: BaseDatabaseWrapper, low: int, high: int, now: str 
     return sql, params
 
 
-def has_aliases(connection: BaseDatabaseWrapper) -> bool:
-    """Whether the conversation map can hold aliases yet (`legacy_dm` 0005 added `alias_of_id`).
-
-    Migration 0003 copies before that column exists (on a fresh database, and on one migrated before it
-    was added); then the later old ids of a pair are carried without a pair, and 0006 makes them aliases.
+def pairs_sql() -> str:
+    """Old conversations of an id range (two parameters) with exactly two distinct participants, and their
+    ordered pair (`cid`, `lo`, `hi`).
     """
-    return has_column(connection, "legacy_dm_conversation", "alias_of_id")
-
-
-def pairs_sql(in_range: bool = True) -> str:
-    """Old conversations with exactly two distinct participants, and their ordered pair (`cid`, `lo`, `hi`);
-    with `in_range`, those of an id range (two parameters).
-    """
-    where = "WHERE p.conversation_id >= %s AND p.conversation_id < %s" if in_range else ""
-    return f"""
+    return """
         SELECT p.conversation_id AS cid, MIN(p.user_id) AS lo, MAX(p.user_id) AS hi
         FROM conversation_participants p
-        {where}
+        WHERE p.conversation_id >= %s AND p.conversation_id < %s
         GROUP BY p.conversation_id
         HAVING COUNT(DISTINCT p.user_id) = 2
     """
 
 
-def conversations_sql(connection: BaseDatabaseWrapper, low: int, high: int, *, aliases: bool) -> list[Statement]:
-    """The statements carrying the old conversations of ids [low, high): canonical ids, the rest, aliases.
+def conversations_sql(connection: BaseDatabaseWrapper, low: int, high: int) -> list[Statement]:
+    """The statements carrying the old conversations of ids [low, high): canonical ids, then the rest.
 
     1. A conversation with exactly two distinct participants names their ordered pair, as the pair's
        canonical id, unless the pair already has an id (an older conversation of the same two people, or
        one the new system gave out): the lowest old id of a pair is its canonical id.
-    2. Every other old conversation of the range: with `aliases`, a later id of a pair that has its
-       canonical id becomes an alias of it (same pair, `alias_of_id` set); a conversation of one or three
-       people (and, without `aliases`, a later id of a pair) maps to no pair.
-    3. With `aliases`, carried rows that map to no pair although their old conversation is a pair with a
-       canonical id (carried before the map could hold aliases) become aliases.
+    2. Every other old conversation of the range: a later id of a pair becomes an alias of the pair's
+       canonical id (same pair, `alias_of_id` set); a conversation of one or three people maps to no pair.
     """
     created, updated = utc(connection, "c.created_at"), utc(connection, "c.updated_at")
     canonical: Statement = (
@@ -240,19 +223,7 @@ def conversations_sql(connection: BaseDatabaseWrapper, low: int, high: int, *, a
         """,
         [low, high, low, high],
     )
-    if not aliases:
-        rest: Statement = (
-            f"""
-            INSERT INTO legacy_dm_conversation (id, user_low_id, user_high_id, created_by_id, created_at, updated_at)
-            SELECT c.id, NULL, NULL, NULL, {created}, {updated}
-            FROM conversations c
-            WHERE c.id >= %s AND c.id < %s
-              AND NOT EXISTS (SELECT 1 FROM legacy_dm_conversation lc WHERE lc.id = c.id)
-            """,
-            [low, high],
-        )
-        return [canonical, rest]
-    rest = (
+    rest: Statement = (
         f"""
         INSERT INTO legacy_dm_conversation (id, user_low_id, user_high_id, alias_of_id, created_by_id, created_at,
                                             updated_at)
@@ -266,43 +237,7 @@ def conversations_sql(connection: BaseDatabaseWrapper, low: int, high: int, *, a
         """,
         [low, high, low, high],
     )
-    return [canonical, rest, aliases_sql(low, high)]
-
-
-def unassigned_aliases(in_range: bool) -> str:
-    """Carried old conversations without a pair whose old conversation (of an id range, two parameters, when
-    `in_range`) is a pair that has a canonical id: `cid`, the pair (`lo`, `hi`) and the canonical id `canon_id`.
-    Set-based: the participants of the range are grouped once, whatever the number of such conversations.
-    """
-    return f"""
-        SELECT pr.cid AS cid, pr.lo AS lo, pr.hi AS hi, canon.id AS canon_id
-        FROM ({pairs_sql(in_range)}) pr
-        JOIN legacy_dm_conversation lc ON lc.id = pr.cid AND lc.user_low_id IS NULL AND lc.alias_of_id IS NULL
-        JOIN legacy_dm_conversation canon
-          ON canon.user_low_id = pr.lo AND canon.user_high_id = pr.hi AND canon.alias_of_id IS NULL
-    """
-
-
-def unassigned_aliases_sql() -> str:
-    """Count of carried old conversations without a pair that `aliases_sql` would make aliases."""
-    return f"SELECT COUNT(*) FROM ({unassigned_aliases(in_range=False)}) a"
-
-
-def aliases_sql(low: int, high: int) -> Statement:
-    """Carried old conversations of ids [low, high) without a pair whose old conversation is a pair that has
-    a canonical id: made aliases of it (same pair, `alias_of_id`). Only rows without a pair change and
-    canonical rows never do, so the statement reads the same canonical rows however it proceeds.
-    (`UPDATE ... FROM`: PostgreSQL, and SQLite 3.33 or later.)
-    """
-    return (
-        f"""
-        UPDATE legacy_dm_conversation
-        SET user_low_id = a.lo, user_high_id = a.hi, alias_of_id = a.canon_id
-        FROM ({unassigned_aliases(in_range=True)}) a
-        WHERE legacy_dm_conversation.id = a.cid
-        """,
-        [low, high],
-    )
+    return [canonical, rest]
 
 
 def replies_sql(low: int, high: int) -> Statement:

@@ -4,7 +4,14 @@ Hand-written data migration. Not atomic: each batch of `LEGACY_COPY_BATCH_SIZE` 
 transaction, so a copy of millions of rows never holds locks for long and, if interrupted, resumes where it
 stopped. The SQL lives in `legacy_dm.carry`, a module written for migrations (raw SQL only, no model
 imports; see its docstring) and shared with `manage.py copy_legacy_messages`, which catches up rows old
-servers write during a rolling deploy. Backwards removes what was carried; the old tables are only read.
+servers write during a rolling deploy.
+
+It runs after every migration of the tables it fills, so it copies into their final form in one pass: old
+passwords by today's rule (the wide `password` column and `legacy_password`), later old ids of a pair as
+aliases (`alias_of`), the stored search vector filled by PostgreSQL as each row is inserted, and the id
+sequences moved past the carried ids plus the headroom once, with no table rebuilt after it. The migration
+names the carried users whose old hash no hasher verifies. Backwards removes what was carried; the old
+tables are only read.
 """
 
 import sys
@@ -38,6 +45,9 @@ def carry_old_data(apps, schema_editor):
     )
     if any(result.rows.values()):
         _print(f"carried: {result.rows} ({result.placeholders} placeholder users); sequences: {result.sequences}")
+    unverifiable = carry.describe_unverifiable_passwords(connection)
+    if unverifiable:
+        _print(unverifiable)
 
 
 def remove_carried_data(apps, schema_editor):
@@ -51,7 +61,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("legacy_dm", "0002_conversation_map_and_usage"),
-        ("messaging", "0002_body_search_index"),
+        ("messaging", "0002_moderators_group"),
         ("users", "0001_initial"),
     ]
 

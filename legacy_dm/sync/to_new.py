@@ -47,7 +47,7 @@ def _bodies(connection: BaseDatabaseWrapper) -> dict[str, str]:
         return render_all(connection, flat)
 
     conversations = run(
-        statements.conversations_sql(connection, LOW, HIGH, aliases=True),
+        statements.conversations_sql(connection, LOW, HIGH),
         statements.conversation_times_sql(connection, LOW, HIGH),
     )
     return {

@@ -1,6 +1,6 @@
 """The moderation console: messages, reports, blocks and the read audit in the Django admin.
 
-Moderators (the "Moderators" group of migration 0003) view messages and hide or unhide them with a reason,
+Moderators (the "Moderators" group of migration 0002) view messages and hide or unhide them with a reason,
 handle reports and view blocks; nobody edits what a user wrote, and only a superuser may delete. Every
 write goes through `messaging.services`, and every hide/unhide is written to Django's admin log. Opening a
 message (or a report, which shows the message) records who read it and when (`MessageAccessLog`).

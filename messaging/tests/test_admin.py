@@ -70,8 +70,8 @@ def test_moderators_group_has_exactly_the_moderation_permissions():
 
 def test_moderators_group_migration_is_reversible():
     """Backwards removes the group; forwards again recreates it with its permissions."""
-    migration = importlib.import_module("messaging.migrations.0003_moderators_group")
-    apps = MigrationExecutor(connection).loader.project_state(("messaging", "0003_moderators_group")).apps
+    migration = importlib.import_module("messaging.migrations.0002_moderators_group")
+    apps = MigrationExecutor(connection).loader.project_state(("messaging", "0002_moderators_group")).apps
     # The functions only read `schema_editor.connection`; a real schema editor cannot open inside the
     # test's transaction on SQLite.
     schema_editor = SimpleNamespace(connection=connection)

@@ -240,7 +240,7 @@ def test_search_follows_a_changed_body(alice_client, alice, bob):
 def test_search_follows_deletes_hides_and_unhides_for_each_side(alice, bob, carol, moderator_for_search):
     """Search finds exactly the matching messages the visibility rule lets each user see, as rows change.
 
-    On PostgreSQL the stored vector names who may see a message (migration 0007): it must follow deletes
+    On PostgreSQL the stored vector names who may see a message (migration 0001): it must follow deletes
     and hides on either side, and a query naming its lexeme's words must not reach other users' messages.
     """
     from messaging import selectors, services

@@ -25,7 +25,7 @@ PEOPLE = [
     ("dave", "Dave Bowman"),
 ]
 ADMIN = ("admin", "relay-admin-pass")
-# Staff in the "Moderators" group (created by messaging's migration 0003): the moderation console only.
+# Staff in the "Moderators" group (created by messaging's migration 0002): the moderation console only.
 MODERATOR = ("moderator", "relay-mod-pass")
 
 # (sender, recipient, body, reply to the conversation line at this index, read?)

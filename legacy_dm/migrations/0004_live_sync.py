@@ -36,10 +36,6 @@ def stop_sync(apps, schema_editor):
 class Migration(migrations.Migration):
     atomic = False
 
-    dependencies = [
-        ("legacy_dm", "0007_carry_old_passwords"),
-        ("messaging", "0007_search_vector_with_visibility"),
-        ("users", "0002_legacy_password"),
-    ]
+    dependencies = [("legacy_dm", "0003_carry_old_data")]
 
     operations = [migrations.RunPython(start_sync, stop_sync, elidable=False)]

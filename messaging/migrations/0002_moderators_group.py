@@ -42,7 +42,7 @@ def delete_moderators_group(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("messaging", "0002_body_search_index"),
+        ("messaging", "0001_initial"),
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
     ]
