@@ -22,7 +22,6 @@ dropped and created again on every run.
 
 import argparse
 import io
-import os
 import resource
 import sys
 import time
@@ -59,23 +58,15 @@ def main():
     parser.add_argument("--database", default="relay_bench_copy")
     args = parser.parse_args()
 
-    import psycopg
+    from bench.scratch import scratch_database
 
-    server = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{args.database}"')
-        admin.execute(f'CREATE DATABASE "{args.database}"')
-    os.environ["DATABASE_URL"] = f"{server}/{args.database}"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-
-    import django
-
-    django.setup()
+    scratch_database(args.database)
     from django.conf import settings
     from django.core.management import call_command
     from django.db import connection
 
     call_command("migrate", "messaging", verbosity=0)
+    call_command("migrate", "users", verbosity=0)
     call_command("migrate", "legacy_dm", "0002", verbosity=0)
 
     print(f"filling the old tables: {args.users} users, {args.rows} direct messages ...", flush=True)

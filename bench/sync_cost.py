@@ -18,7 +18,6 @@ is dropped and created again on every run.
 """
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -78,18 +77,9 @@ def main():
     parser.add_argument("--database", default="relay_bench_sync")
     args = parser.parse_args()
 
-    import psycopg
+    from bench.scratch import scratch_database
 
-    server = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{args.database}"')
-        admin.execute(f'CREATE DATABASE "{args.database}"')
-    os.environ["DATABASE_URL"] = f"{server}/{args.database}"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-
-    import django
-
-    django.setup()
+    url = scratch_database(args.database)
     from django.core.management import call_command
     from django.db import connection
 
@@ -108,7 +98,9 @@ def main():
         cursor.execute("VACUUM ANALYZE")
 
     sender, recipient = User.objects.get(pk=1), User.objects.get(pk=2)
-    old = psycopg.connect(f"{server}/{args.database}", autocommit=True)
+    import psycopg
+
+    old = psycopg.connect(url, autocommit=True)
     results: dict[str, dict[str, list[float]]] = {
         f"{case} ({state})": {"p50": [], "p99": []}
         for case in ("send", "old insert")

@@ -6,6 +6,7 @@ See README.md ("Configuration") for the list of environment variables.
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -128,6 +129,22 @@ if DB_PREPARED_STATEMENTS:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "users.User"
+# Email (the password reset page): printed to the console unless EMAIL_URL names an SMTP server:
+# smtp://user:password@host:587 (STARTTLS with smtp+tls://, TLS from the start with smtps://).
+EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Relay <noreply@relay.invalid>")
+if os.environ.get("EMAIL_URL"):
+    _email = urlsplit(os.environ["EMAIL_URL"])
+    if _email.scheme not in ("smtp", "smtp+tls", "smtps"):
+        raise ImproperlyConfigured("EMAIL_URL must start with smtp://, smtp+tls:// or smtps://")
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = _email.hostname or "localhost"
+    EMAIL_PORT = _email.port or (465 if _email.scheme == "smtps" else 587 if _email.scheme == "smtp+tls" else 25)
+    EMAIL_HOST_USER = unquote(_email.username or "")
+    EMAIL_HOST_PASSWORD = unquote(_email.password or "")
+    EMAIL_USE_TLS = _email.scheme == "smtp+tls"
+    EMAIL_USE_SSL = _email.scheme == "smtps"
+
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/inbox/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"

@@ -7,6 +7,8 @@ from drf_spectacular.views import SpectacularAPIView
 
 from config.middleware import content_security_policy
 from config.views import SwaggerDocsView
+from users import pages
+from users.forms import PasswordResetForm
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -22,6 +24,38 @@ urlpatterns = [
         name="accounts-login",
     ),
     path("accounts/logout/", content_security_policy(auth_views.LogoutView.as_view()), name="accounts-logout"),
+    path("accounts/signup/", pages.signup, name="accounts-signup"),
+    path("accounts/settings/", pages.settings_page, name="accounts-settings"),
+    path(
+        "accounts/password_change/",
+        content_security_policy(auth_views.PasswordChangeView.as_view()),
+        name="password_change",
+    ),
+    path(
+        "accounts/password_change/done/",
+        content_security_policy(auth_views.PasswordChangeDoneView.as_view()),
+        name="password_change_done",
+    ),
+    path(
+        "accounts/password_reset/",
+        content_security_policy(auth_views.PasswordResetView.as_view(form_class=PasswordResetForm)),
+        name="password_reset",
+    ),
+    path(
+        "accounts/password_reset/done/",
+        content_security_policy(auth_views.PasswordResetDoneView.as_view()),
+        name="password_reset_done",
+    ),
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        content_security_policy(auth_views.PasswordResetConfirmView.as_view()),
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/reset/done/",
+        content_security_policy(auth_views.PasswordResetCompleteView.as_view()),
+        name="password_reset_complete",
+    ),
     path("", include("messaging.web.urls")),
 ]
 

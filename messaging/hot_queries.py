@@ -95,6 +95,13 @@ def _compiled(key, build, values, connection) -> _Compiled:
     return compiled
 
 
+def sql_of(queryset) -> tuple[str, tuple]:
+    """The SQL and parameters of `queryset`, compiled now (for SQL written around it, such as a GROUP BY
+    over a UNION, which the ORM cannot build)."""
+    sql, params = queryset.query.sql_with_params()
+    return sql, tuple(params)
+
+
 def precompiled_sql(key, build, *values, using: str = "default") -> tuple[str, list]:
     """The SQL and parameters of `build(*values)`, a QuerySet, compiled once per database and `key`."""
     connection = connections[using]

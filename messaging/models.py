@@ -1,5 +1,6 @@
 """Direct user-to-user messages with inline attachments, per-user soft deletes, reports and blocks."""
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -242,6 +243,14 @@ class Message(models.Model):
     @property
     def is_read(self) -> bool:
         return self.read_at is not None
+
+    def read_at_for(self, viewer: "User | None") -> datetime | None:
+        """When the message was read, as `viewer` may know it: its recipient always; anyone else (the sender)
+        only while the recipient shares read receipts (`User.read_receipts`). No viewer: the admin's view.
+        """
+        if self.read_at is None or viewer is None or viewer.pk == self.recipient_id:
+            return self.read_at
+        return self.read_at if self.recipient.read_receipts else None
 
     def partner_of(self, user: "User") -> "User":
         """The other party of this message, seen from `user`."""

@@ -23,7 +23,7 @@ from config.db import planned_per_call
 from users.models import User
 
 from .filters import MessageSearchFilterSet, ranked_matches
-from .hot_queries import precompiled_rows, precompiled_sql
+from .hot_queries import precompiled_rows, precompiled_sql, sql_of
 from .models import Message, UserBlock
 from .sequences import PrefetchedSequence
 
@@ -135,7 +135,7 @@ class ConversationRows(PrefetchedSequence[dict[str, Any]]):
 
     def _compile_visible_union(self) -> tuple[str, Sequence[Any]]:
         if self.partners is not None:
-            return _visible_halves(self.user.pk, self.partners).query.sql_with_params()
+            return sql_of(_visible_halves(self.user.pk, self.partners))
         # The whole list (every request for /conversations) has the same SQL for every user: precompiled,
         # as building the two ORM halves is a third of the Python time of a short list.
         return precompiled_sql("visible_union", _visible_halves, self.user.pk)

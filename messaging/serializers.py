@@ -36,7 +36,14 @@ class AttachmentMetaSerializer(FastSerializer):
         return f"/api/messages/{message.pk}/attachment"
 
 
+_TIME = serializers.DateTimeField()
+
+
 class MessageSerializer(FastSerializer):
+    """A message as `viewer` (the context's) sees it: a read it may not know of is not shown
+    (`Message.read_at_for`).
+    """
+
     id = serializers.IntegerField()
     sender = UserSerializer()
     recipient = UserSerializer()
@@ -44,8 +51,16 @@ class MessageSerializer(FastSerializer):
     reply_to = serializers.SerializerMethodField()
     attachment = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
-    read_at = serializers.DateTimeField(allow_null=True)
-    is_read = serializers.BooleanField()
+    read_at = serializers.SerializerMethodField()
+    is_read = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_read_at(self, message):
+        read_at = message.read_at_for(self.context.get("viewer"))
+        return None if read_at is None else _TIME.to_representation(read_at)
+
+    def get_is_read(self, message) -> bool:
+        return message.read_at_for(self.context.get("viewer")) is not None
 
     @extend_schema_field(ReplyToSerializer(allow_null=True))
     def get_reply_to(self, message):

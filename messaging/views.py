@@ -84,6 +84,19 @@ class MessageViewSet(viewsets.GenericViewSet):
         return self._paginated(thread, MessageSerializer)
 
     @extend_schema(
+        parameters=[USER_ID],
+        request=None,
+        responses={204: None, 404: NOT_FOUND},
+        description="Delete the whole conversation with that user for the caller only; it comes back, holding"
+        " only new messages, when either side writes again.",
+    )
+    @with_user.mapping.delete
+    def delete_conversation(self, request, user_id=None):
+        other = selectors.get_user_or_404(user_id=user_id)
+        services.delete_conversation_for_user(user=request.user, other=other)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
         request={"application/json": SendMessageSerializer, "multipart/form-data": SendMessageSerializer},
         responses={201: MessageSerializer, 400: None, 403: None, 413: None, 429: None},
     )

@@ -163,7 +163,9 @@ def run_at_once(work: Callable[[int], object], count: int, *, timeout: float = 1
 def http_json(
     url: str, *, method: str = "GET", body: object = None, token: str | None = None, timeout: float = 60.0
 ) -> tuple[int, object]:
-    """A real HTTP request with a JSON body (and a Bearer token): the status and the decoded JSON (None if empty)."""
+    """A real HTTP request with a JSON body (and a Bearer token): the status and the decoded JSON (None if empty;
+    `{"raw": ...}` for a body that is not JSON, such as a server's HTML error page).
+    """
     headers = {"Content-Type": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
@@ -174,4 +176,9 @@ def http_json(
             status, raw = response.status, response.read()
     except urllib.error.HTTPError as error:
         status, raw = error.code, error.read()
-    return status, (json.loads(raw) if raw else None)
+    if not raw:
+        return status, None
+    try:
+        return status, json.loads(raw)
+    except ValueError:
+        return status, {"raw": raw[:300].decode(errors="replace")}

@@ -13,6 +13,11 @@ class User(AbstractUser):
     # pbkdf2-sha512 is about 145 characters with its prefix) must fit.
     password = models.CharField(_("password"), max_length=255)
     display_name = models.CharField(max_length=150, blank=True)
+    read_receipts = models.BooleanField(
+        default=True,
+        db_default=True,  # also for rows the carry and the live sync insert with SQL
+        help_text="Let people see when this user has read their messages.",
+    )
     # The old service's password hash, verbatim, where the carry found no Django hasher to verify it: the
     # account got an unusable password instead, and its owner sets a new one. NULL for everyone else
     # (an empty string is an old hash that was empty).

@@ -30,6 +30,21 @@ class UserSerializer(FastModelSerializer):
         read_only_fields = fields
 
 
+class MeSerializer(UserSerializer):
+    """The caller: their user, with their own settings (`read_receipts`)."""
+
+    class Meta(UserSerializer.Meta):
+        fields = [*UserSerializer.Meta.fields, "read_receipts"]
+        read_only_fields = fields
+
+
+class ProfileUpdateSerializer(serializers.Serializer):
+    """`PATCH /api/auth/me/`: any of the caller's display name and settings."""
+
+    display_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    read_receipts = serializers.BooleanField(required=False)
+
+
 class RegisterSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)  # and the rule of users.usernames
     email = serializers.EmailField(max_length=254)

@@ -39,6 +39,20 @@ def register_user(*, username: str, email: str, password: str, display_name: str
     return user
 
 
+def update_profile(*, user: User, display_name: str | None = None, read_receipts: bool | None = None) -> User:
+    """Change the caller's display name and settings; only what is given changes."""
+    changes = {}
+    if display_name is not None:
+        changes["display_name"] = display_name.strip()
+    if read_receipts is not None:
+        changes["read_receipts"] = read_receipts
+    for field, value in changes.items():
+        setattr(user, field, value)
+    if changes:
+        user.save(update_fields=list(changes))
+    return user
+
+
 def _check_old_username_width(username: str) -> None:
     """While the live sync runs, a new user is mirrored to the old `users` table, whose names are shorter."""
     from legacy_dm import sync  # legacy_dm's models import this app's

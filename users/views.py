@@ -13,7 +13,7 @@ from config.throttles import SettingsScopedRateThrottle
 
 from . import services
 from .lockout import LoginLockedOut
-from .serializers import LogoutSerializer, RegisterSerializer, UserSerializer
+from .serializers import LogoutSerializer, MeSerializer, ProfileUpdateSerializer, RegisterSerializer, UserSerializer
 
 
 class LoginView(TokenObtainPairView):
@@ -60,6 +60,13 @@ class RegisterView(APIView):
 class MeView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses=UserSerializer)
+    @extend_schema(responses=MeSerializer)
     def get(self, request):
-        return Response(UserSerializer(request.user).data)
+        return Response(MeSerializer(request.user).data)
+
+    @extend_schema(request=ProfileUpdateSerializer, responses={200: MeSerializer, 400: None})
+    def patch(self, request):
+        serializer = ProfileUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = services.update_profile(user=request.user, **serializer.validated_data)
+        return Response(MeSerializer(user).data)

@@ -6,20 +6,17 @@ The server runs in its own process on its own database file (the suite's SQLite 
 memory, inside this process), so this runs whatever database the rest of the suite uses.
 """
 
-import json
 import os
 import socket
 import sqlite3
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import run_at_once
+from tests.helpers import http_json, run_at_once
 
 ROOT = Path(__file__).resolve().parents[2]
 PEOPLE = ["alice", "bob", "carol", "dave"]  # seed_data's demo people
@@ -33,23 +30,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _request(url: str, method: str = "GET", body=None, token: str | None = None) -> tuple[int, dict]:
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as error:
-        payload = error.read()
-        try:
-            return error.code, json.loads(payload or b"{}")
-        except ValueError:
-            return error.code, {"raw": payload[:300].decode(errors="replace")}
 
 
 @pytest.fixture
@@ -95,10 +75,12 @@ def test_concurrent_writers_on_the_sqlite_default_get_no_5xx_and_lose_nothing(de
     base, database = dev_server
     tokens, ids = {}, {}
     for name in PEOPLE:
-        status, body = _request(f"{base}/api/auth/token/", "POST", {"username": name, "password": PASSWORD})
+        status, body = http_json(
+            f"{base}/api/auth/token/", method="POST", body={"username": name, "password": PASSWORD}
+        )
         assert status == 200, body
         tokens[name] = body["access"]
-        ids[name] = _request(f"{base}/api/auth/me/", token=tokens[name])[1]["id"]
+        ids[name] = http_json(f"{base}/api/auth/me/", token=tokens[name])[1]["id"]
 
     def writer(index: int) -> list[tuple[str, int, dict]]:
         me, other = PEOPLE[index % len(PEOPLE)], PEOPLE[(index + 1) % len(PEOPLE)]
@@ -117,7 +99,7 @@ def test_concurrent_writers_on_the_sqlite_default_get_no_5xx_and_lose_nothing(de
             else:
                 url, body = f"{base}/api/messages/mark-conversation-read/{ids[other]}", None
             try:
-                status, payload = _request(url, "PUT" if kind == 3 else "POST", body, tokens[me])
+                status, payload = http_json(url, method="PUT" if kind == 3 else "POST", body=body, token=tokens[me])
             except OSError as exc:  # no answer at all (a timeout) counts as a server failure
                 status, payload = 599, {"error": repr(exc)}
             answers.append((f"writer {index}.{n}" if kind < 2 else "", status, payload))

@@ -62,7 +62,9 @@ class Migration(migrations.Migration):
     dependencies = [
         ("legacy_dm", "0002_conversation_map_and_usage"),
         ("messaging", "0002_moderators_group"),
-        ("users", "0001_initial"),
+        # Every table the carry fills is in its final form before it copies (no rebuild after it, which on
+        # SQLite would also lose the id headroom): the users app's last migration.
+        ("users", "0002_read_receipts"),
     ]
 
     operations = [

@@ -75,7 +75,7 @@ def _sequences(connection: BaseDatabaseWrapper) -> dict[str, str]:
     return found
 
 
-def _align_sequences(connection: BaseDatabaseWrapper, sequences: dict[str, str]) -> None:
+def _align_sequences(connection: BaseDatabaseWrapper) -> None:
     """Move each old sequence past every id either side holds, so the next id is free on both."""
     with connection.cursor() as cursor:
         for new_table, old_table in to_old.TABLES.items():
@@ -140,7 +140,7 @@ def turn_on(
             cursor.execute(statement, [])
         second = carry.copy_legacy_data(connection, sync_state=True, **options)  # type: ignore[arg-type]
         backfilled = _backfill(connection)
-        _align_sequences(connection, sequences)
+        _align_sequences(connection)
     caught_up = {step: first.rows[step] + second.rows[step] for step in first.rows}
     return SyncReport(True, caught_up, backfilled)
 

@@ -471,6 +471,7 @@ def test_carried_messages_are_found_by_search_by_those_who_may_see_them(old_data
 def test_interrupted_copy_resumes_and_verify_reports_differences(old_database, capsys):
     """A copy stopped after one batch resumes to completion; --verify exits 0 when equal, non-zero otherwise."""
     call_command("migrate", "messaging", fake_initial=True, verbosity=0)
+    call_command("migrate", "users", verbosity=0)
     call_command("migrate", "legacy_dm", "0002", fake_initial=True, verbosity=0)
 
     call_command("copy_legacy_messages", "--dry-run")
@@ -635,6 +636,7 @@ def test_a_batch_waits_for_a_lock_only_briefly_and_the_copy_resumes(old_database
     from django.db import OperationalError
 
     call_command("migrate", "messaging", fake_initial=True, verbosity=0)
+    call_command("migrate", "users", verbosity=0)
     call_command("migrate", "legacy_dm", "0002", fake_initial=True, verbosity=0)
     db = connection.settings_dict
     other = psycopg.connect(

@@ -127,9 +127,14 @@ def test_register_ignores_staff_superuser_active_and_id_fields(client):
     assert set(response.json()) == {"id", "username", "display_name"}
 
 
-def test_me_cannot_be_written(alice, alice_client):
-    for method in ("put", "patch", "post"):
+def test_me_writes_only_the_callers_own_settings(alice, alice_client):
+    """`PATCH /api/auth/me/` changes the display name and settings only; PUT and POST are not allowed."""
+    for method in ("put", "post"):
         response = getattr(alice_client, method)("/api/auth/me/", {"is_staff": True, "username": "root"}, format="json")
         assert response.status_code == 405
+    forged = {"is_staff": True, "is_superuser": True, "username": "root", "id": 1, "password": "x"}
+    response = alice_client.patch("/api/auth/me/", forged, format="json")
+    assert response.status_code == 200
     alice.refresh_from_db()
-    assert alice.username == "alice" and not alice.is_staff
+    assert alice.username == "alice" and not alice.is_staff and not alice.is_superuser
+    assert response.json()["username"] == "alice"

@@ -78,11 +78,11 @@ def people(transactional_db):
 def log_in_with_the_keyboard(page, live_server):
     page.goto(f"{live_server.url}/inbox/")
     assert "/accounts/login/?next=/inbox/" in page.url
-    # Tab reaches the username field; typing, Tab and Enter log in.
-    for _ in range(6):
-        page.keyboard.press("Tab")
+    # The username field has the focus, or Tab reaches it; typing, Tab and Enter log in.
+    for _ in range(12):
         if page.evaluate("document.activeElement.name") == "username":
             break
+        page.keyboard.press("Tab")
     page.keyboard.type("alice")
     page.keyboard.press("Tab")
     page.keyboard.type(DEFAULT_PASSWORD)
@@ -167,3 +167,115 @@ def test_compose_to_a_new_person_on_a_small_screen(page, live_server, people, ar
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     page.screenshot(path=artifacts / "thread-mobile.png", full_page=True)
     assert os.path.getsize(artifacts / "thread-mobile.png") > 0
+
+
+def log_in(page, live_server, username, password=DEFAULT_PASSWORD):
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{live_server.url}/inbox/")
+
+
+def log_out(page):
+    page.get_by_role("button", name="Log out").click()
+
+
+def test_delete_a_conversation_and_see_it_come_back_on_a_new_message(page, live_server, people, artifacts):
+    alice, bob, _ = people
+    log_in(page, live_server, "alice")
+    page.locator(f'a[href="/inbox/with/{bob.pk}/"]').click()
+    page.get_by_role("link", name="Delete conversation").click()
+    assert "Delete the conversation with Bob Builder?" in page.locator("h1").inner_text()
+    page.screenshot(path=artifacts / "delete-conversation.png", full_page=True)
+    page.get_by_role("button", name="Delete conversation").click()
+    page.wait_for_url(f"{live_server.url}/inbox/")
+    assert "deleted for you" in page.locator(".notices").inner_text()
+    assert page.locator(f'a[href="/inbox/with/{bob.pk}/"]').count() == 0
+
+    Message.objects.create(sender=bob, recipient=alice, body="Back again")  # bob writes again
+    page.reload()
+    page.locator(f'a[href="/inbox/with/{bob.pk}/"]').click()
+    assert page.locator("[data-message-id] .body").all_inner_texts() == ["Back again"]
+
+
+def test_report_a_message_from_the_thread(page, live_server, people, artifacts):
+    alice, bob, _ = people
+    log_in(page, live_server, "alice")
+    page.locator(f'a[href="/inbox/with/{bob.pk}/"]').click()
+    theirs = page.locator(".message.theirs").first
+    reported_id = int(theirs.get_attribute("data-message-id"))
+    assert page.locator(".message.mine").get_by_role("link", name="Report").count() == 0  # only theirs
+    theirs.get_by_role("link", name="Report").click()
+    page.get_by_label("What is wrong with this message?").fill("This looks like a phishing attempt.")
+    page.screenshot(path=artifacts / "report.png", full_page=True)
+    page.get_by_role("button", name="Send the report").click()
+    page.wait_for_url(f"**/inbox/with/{bob.pk}/#message-{reported_id}")
+    assert "the moderators will look at it" in page.locator(".notices").inner_text()
+    from messaging.models import MessageReport
+
+    report = MessageReport.objects.get()
+    assert (report.message_id, report.reporter_id) == (reported_id, alice.pk)
+
+
+def test_turning_read_receipts_off_changes_what_the_sender_sees(page, live_server, people, artifacts):
+    alice, bob, _ = people
+    log_in(page, live_server, "alice")
+    page.locator(f'a[href="/inbox/with/{bob.pk}/"]').click()  # opening it reads bob's messages
+    log_out(page)
+
+    log_in(page, live_server, "bob")
+    page.goto(f"{live_server.url}/inbox/with/{alice.pk}/")
+    assert page.locator(".message.mine .read").count() == 2
+    log_out(page)
+
+    log_in(page, live_server, "alice")
+    page.get_by_role("link", name="Settings").click()
+    page.get_by_label("Let people see when I have read their messages").uncheck()
+    page.get_by_role("button", name="Save").click()
+    assert "Settings saved" in page.locator(".notices").inner_text()
+    page.screenshot(path=artifacts / "settings.png", full_page=True)
+    log_out(page)
+
+    log_in(page, live_server, "bob")
+    page.goto(f"{live_server.url}/inbox/with/{alice.pk}/")
+    assert page.locator(".message.mine .read").count() == 0
+    assert page.locator(".message.mine").count() == 2
+
+
+def test_sign_up_change_the_password_and_reset_it_through_the_mail(page, live_server, transactional_db, artifacts):
+    from django.core import mail
+
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_role("link", name="Sign up").click()
+    page.get_by_label("Username").fill("erin")
+    page.get_by_label("Email").fill("erin@example.com")
+    page.locator("#id_password1").fill("erin-first-secret")
+    page.locator("#id_password2").fill("erin-first-secret")
+    page.screenshot(path=artifacts / "signup.png", full_page=True)
+    page.get_by_role("button", name="Sign up").click()
+    page.wait_for_url(f"{live_server.url}/inbox/")
+    assert "Welcome to Relay, erin" in page.locator(".notices").inner_text()
+
+    page.get_by_role("link", name="Settings").click()
+    page.get_by_role("link", name="Change your password").click()
+    page.get_by_label("Old password").fill("erin-first-secret")
+    page.locator("#id_new_password1").fill("erin-second-secret")
+    page.locator("#id_new_password2").fill("erin-second-secret")
+    page.get_by_role("button", name="Change password").click()
+    assert page.locator("h1").inner_text() == "Password changed"
+    log_out(page)
+
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_role("link", name="Forgot your password?").click()
+    page.get_by_label("Email").fill("erin@example.com")
+    page.get_by_role("button", name="Send the link").click()
+    assert page.locator("h1").inner_text() == "Check your email"
+    (email,) = mail.outbox
+    link = next(line for line in email.body.splitlines() if "/accounts/reset/" in line)
+    page.goto(link.strip())
+    page.locator("#id_new_password1").fill("erin-third-secret")
+    page.locator("#id_new_password2").fill("erin-third-secret")
+    page.get_by_role("button", name="Set password").click()
+    assert page.locator("h1").inner_text() == "Your new password is set"
+    log_in(page, live_server, "erin", "erin-third-secret")

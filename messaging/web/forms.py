@@ -35,3 +35,12 @@ class PeopleSearchForm(forms.Form):
 
 class SearchForm(forms.Form):
     q = forms.CharField(label="Search messages", required=False, max_length=200)  # as the API
+
+
+class ReportForm(forms.Form):
+    reason = forms.CharField(
+        label="What is wrong with this message?",
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Moderators read this, together with the message.",
+    )

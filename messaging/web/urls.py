@@ -11,9 +11,11 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="messaging-web:inbox", permanent=False), name="home"),
     path("inbox/", views.inbox, name="inbox"),
     path("inbox/with/<int:user_id>/", views.thread, name="thread"),
+    path("inbox/with/<int:user_id>/delete/", views.delete_conversation, name="delete-conversation"),
     path("inbox/compose/", views.compose, name="compose"),
     path("inbox/search/", views.search, name="search"),
     path("inbox/messages/<int:message_id>/delete/", views.delete_message, name="delete"),
+    path("inbox/messages/<int:message_id>/report/", views.report, name="report"),
     path("inbox/messages/<int:message_id>/attachment/", views.attachment, name="attachment"),
     path("inbox/block/<int:user_id>/", views.block, name="block"),
 ]

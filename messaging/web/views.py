@@ -24,7 +24,7 @@ from config.throttles import SendRateThrottle
 from .. import selectors, services
 from ..attachments import attachment_response
 from ..pagination import NewestFirstCursorPagination
-from .forms import ComposeForm, MessageForm, PeopleSearchForm, SearchForm
+from .forms import ComposeForm, MessageForm, PeopleSearchForm, ReportForm, SearchForm
 
 PAGE_SIZE = 20
 # The compose page lists at most this many people; the search box narrows the list.
@@ -148,6 +148,7 @@ def thread(request, user_id):
     for message in thread_messages:
         reply_to = message.reply_to
         message.reply_preview = reply_to.preview_for(request.user) if reply_to is not None else None
+        message.shown_read_at = message.read_at_for(request.user)
 
     replying_to = None
     reply_to_id = form["reply_to"].value()
@@ -233,6 +234,45 @@ def delete_message(request, message_id):
     services.delete_for_user(user=request.user, message_id=message.pk)
     messages.success(request, "Message deleted for you. The other person still sees it.")
     return redirect(_thread_url(partner.pk))
+
+
+@require_http_methods(["GET", "POST"])
+@page
+def delete_conversation(request, user_id):
+    """Ask, then delete the whole conversation with one person for the caller only (`POST`)."""
+    other = selectors.get_user_or_404(user_id=user_id)
+    if request.method == "POST":
+        services.delete_conversation_for_user(user=request.user, other=other)
+        messages.success(
+            request,
+            f"Conversation with {other.public_name} deleted for you. It comes back if either of you writes again.",
+        )
+        return redirect("messaging-web:inbox")
+    return render(request, "messaging/delete_conversation.html", {"other": other})
+
+
+@require_http_methods(["GET", "POST"])
+@page
+def report(request, message_id):
+    """Report a message someone else sent to the moderators: a reason, then back to the thread."""
+    message = selectors.access_message(user=request.user, message_id=message_id)
+    partner = message.partner_of(request.user)
+    form = ReportForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                _, created = services.report_message(
+                    user=request.user, message_id=message.pk, reason=form.cleaned_data["reason"]
+                )
+            except ValidationError as exc:
+                form.add_error("reason", exc.messages)
+            else:
+                notice = "Thank you: the moderators will look at it." if created else "You already reported it."
+                messages.success(request, notice)
+                return redirect(_thread_url(partner.pk, message.pk))
+        status = 400
+    return render(request, "messaging/report.html", {"form": form, "message": message, "other": partner}, status=status)
 
 
 @require_GET
