@@ -547,3 +547,20 @@ def test_any_sequence_of_writes_on_both_sides_reads_the_same_on_both(synced, old
         }
         assert set(old_server.visible(user_id)) == shown, names[user_id]
     assert_verified()
+
+
+@postgresql_only
+def test_rows_deleted_on_the_new_side_leave_the_old_tables(synced, old_server):
+    """An admin deleting a message, or a user who has none (messages protect their users), deletes the old
+    rows too: old servers must not serve what Relay no longer holds.
+    """
+    carol = User.objects.create_user("carol", "carol@example.com", "carol-secret-123")
+    note = services.send_message(sender=carol, recipient_id=synced["bob"], body="soon gone")
+    kept = services.send_message(sender=User.objects.get(pk=synced["alice"]), recipient_id=synced["bob"], body="kept")
+    assert old_server.one("SELECT COUNT(*) FROM direct_messages WHERE id IN (%s, %s)", (note.pk, kept.pk)) == 2
+    Message.objects.filter(pk__in=[kept.pk, note.pk]).delete()
+    assert old_server.one("SELECT COUNT(*) FROM direct_messages WHERE id IN (%s, %s)", (note.pk, kept.pk)) == 0
+    assert old_server.one("SELECT COUNT(*) FROM users WHERE id = %s", (carol.pk,)) == 1
+    carol.delete()
+    assert old_server.one("SELECT COUNT(*) FROM users WHERE id = %s", (carol.pk,)) == 0
+    assert_verified()
