@@ -199,6 +199,13 @@ CACHES = {
     )
 }
 
+# Live events (GET /api/messages/events, messaging/broker.py): Redis Streams at REDIS_URL, shared by every
+# server process; without it, an in-process broker (one process only).
+REDIS_URL = os.environ.get("REDIS_URL", "")
+EVENTS_RETAINED = env_int("EVENTS_RETAINED", 1000)  # events kept per user for Last-Event-ID resume
+EVENTS_HEARTBEAT_SECONDS = env_int("EVENTS_HEARTBEAT_SECONDS", 15)
+EVENTS_KEY_PREFIX = os.environ.get("EVENTS_KEY_PREFIX", "relay:events")  # Redis keys: <prefix>:<user id>
+
 # --- Messaging -------------------------------------------------------------------------------------------
 MESSAGING_MAX_ATTACHMENT_BYTES = env_int("MESSAGING_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)
 MESSAGING_MAX_BODY_CHARS = 10_000

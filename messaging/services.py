@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from users.models import User
 
-from . import selectors
+from . import events, selectors
 from .attachments import checked_content_type, sanitize_filename
 from .models import Message, MessageAccessLog, MessageReport, UserBlock
 
@@ -137,6 +137,7 @@ def send_message(
         message.attachment_size = len(attachment.data)
         message.attachment_data = attachment.data
     message.save()
+    events.message_sent(message)
     return message
 
 
@@ -144,7 +145,9 @@ def mark_conversation_read(*, user: User, other_id: Any) -> int:
     """Mark every unread message from `other_id` to `user` read; the number marked. Idempotent."""
     other = selectors.get_user_or_404(user_id=other_id)
     now = timezone.now()
-    return Message.objects.unread_for(user).filter(sender=other).update(read_at=now, updated_at=now)
+    marked = Message.objects.unread_for(user).filter(sender=other).update(read_at=now, updated_at=now)
+    events.conversation_read(reader=user, other=other, marked=marked, read_at=now)
+    return marked
 
 
 def mark_message_read(*, user: User, message_id: Any) -> Message:
@@ -154,7 +157,8 @@ def mark_message_read(*, user: User, message_id: Any) -> Message:
         raise PermissionDenied("Only the recipient can mark a message read.")
     if message.read_at is None:
         now = timezone.now()
-        Message.objects.filter(pk=message.pk, read_at__isnull=True).update(read_at=now, updated_at=now)
+        if Message.objects.filter(pk=message.pk, read_at__isnull=True).update(read_at=now, updated_at=now):
+            events.messages_read(reader=user, messages=[message], read_at=now)
         message.read_at = message.updated_at = now
     return message
 
@@ -169,6 +173,7 @@ def delete_for_user(*, user: User, message_id: Any) -> None:
     if message.recipient_id == user.pk:
         changes["recipient_deleted_at"] = now
     Message.objects.filter(pk=message.pk).update(**changes)
+    events.messages_deleted(user=user, ids=[message.pk])
 
 
 @transaction.atomic
@@ -181,6 +186,8 @@ def delete_conversation_for_user(*, user: User, other: User) -> int:
     received = Message.objects.filter(sender=other, recipient=user, recipient_deleted_at__isnull=True).update(
         recipient_deleted_at=now, updated_at=now
     )
+    if sent + received:
+        events.unread_changed([user.pk])
     return sent + received
 
 
@@ -204,23 +211,25 @@ def hide_messages(*, moderator: User, messages: Iterable[Message], reason: str) 
     if not reason:
         raise ValidationError({"reason": ["Say why the message is hidden."]})
     now = timezone.now()
-    return sum(
-        Message.objects.filter(pk__in=ids, hidden_at__isnull=True).update(
-            hidden_at=now, hidden_by=moderator, hidden_reason=reason[:1000], updated_at=now
-        )
-        for ids in pk_batches(messages)
-    )
+    hidden: list[tuple[int, int, int]] = []
+    for ids in pk_batches(messages):
+        batch = Message.objects.filter(pk__in=ids, hidden_at__isnull=True)
+        hidden += batch.values_list("pk", "sender_id", "recipient_id")
+        batch.update(hidden_at=now, hidden_by=moderator, hidden_reason=reason[:1000], updated_at=now)
+    events.messages_hidden(hidden)
+    return len(hidden)
 
 
 @transaction.atomic
 def unhide_messages(*, moderator: User, messages: Iterable[Message]) -> int:
     now = timezone.now()
-    return sum(
-        Message.objects.filter(pk__in=ids, hidden_at__isnull=False).update(
-            hidden_at=None, hidden_by=None, hidden_reason="", updated_at=now
-        )
-        for ids in pk_batches(messages)
-    )
+    unhidden: list[int] = []
+    for ids in pk_batches(messages):
+        batch = Message.objects.filter(pk__in=ids, hidden_at__isnull=False)
+        unhidden += batch.values_list("recipient_id", flat=True)
+        batch.update(hidden_at=None, hidden_by=None, hidden_reason="", updated_at=now)
+    events.unread_changed(unhidden)
+    return len(unhidden)
 
 
 @transaction.atomic

@@ -3,6 +3,7 @@
 from django.urls import re_path
 from rest_framework.routers import SimpleRouter
 
+from .stream import events
 from .views import BlockView, MessageViewSet
 
 
@@ -16,6 +17,7 @@ router = OptionalSlashRouter()
 router.register("messages", MessageViewSet, basename="message")
 
 urlpatterns = [
+    re_path(r"^messages/events/?$", events, name="message-events"),  # before the router's messages/{id}
     *router.urls,
     re_path(r"^users/(?P<user_id>\d+)/block/?$", BlockView.as_view(), name="user-block"),
 ]

@@ -1,0 +1,105 @@
+"""Live events: what each write tells whom, published once its transaction commits.
+
+The services call these functions, so every surface that writes through them (the new API, the legacy
+API, the pages, the admin's hide action) produces the same events. Each goes to the per-user logs of
+`messaging.broker`, from which `GET /api/messages/events` streams them. Events name only what their reader
+may see: a user's log holds events about their own messages, and a hidden message's event has no body.
+
+| event | to | data |
+|---|---|---|
+| `message.created` | the recipient, and the sender's other devices | the message in the API's shape |
+| `message.read` | the sender, if the reader shares read receipts | `{id, read_at}` |
+| `conversation.read` | the reader's devices; the other person, if the reader shares read receipts | `{user_id, marked_read}` / `{user_id, read_at}` |
+| `message.deleted` | the deleting user's devices | `{id}` |
+| `message.hidden` | both parties | `{id}` |
+| `unread_count` | whoever's count changed | `{unread_count}` |
+
+Publishing never fails a write: a broker that is down is logged (`on_commit(robust=True)`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+
+from .broker import broker
+
+if TYPE_CHECKING:
+    from users.models import User
+
+    from .models import Message
+
+
+def _unread(user_id: int) -> tuple[int, str, dict[str, Any]]:
+    from users.models import User
+
+    from .selectors import unread_count
+
+    return (user_id, "unread_count", {"unread_count": unread_count(user=User(pk=user_id))})
+
+
+def _later(builder) -> None:
+    """Build the events after the commit (they read what the transaction wrote), then publish them."""
+
+    def send() -> None:
+        target = broker()
+        for user_id, type_, data in builder():
+            target.publish(user_id, type_, data)
+
+    transaction.on_commit(send, robust=True)
+
+
+def message_sent(message: Message) -> None:
+    def build():
+        from .serializers import MessageSerializer
+
+        for viewer in (message.recipient, message.sender):
+            yield viewer.pk, "message.created", dict(MessageSerializer(message, context={"viewer": viewer}).data)
+        yield _unread(message.recipient_id)
+
+    _later(lambda: list(build()))
+
+
+def messages_read(*, reader: User, messages: Iterable[Message], read_at: datetime) -> None:
+    shown = reader.read_receipts
+    events = [(m.sender_id, "message.read", {"id": m.pk, "read_at": _time(read_at)}) for m in messages if shown]
+    _later(lambda: [*events, _unread(reader.pk)])
+
+
+def conversation_read(*, reader: User, other: User, marked: int, read_at: datetime) -> None:
+    if not marked:
+        return
+    events = [(reader.pk, "conversation.read", {"user_id": other.pk, "marked_read": marked})]
+    if reader.read_receipts:
+        events.append((other.pk, "conversation.read", {"user_id": reader.pk, "read_at": _time(read_at)}))
+    _later(lambda: [*events, _unread(reader.pk)])
+
+
+def messages_deleted(*, user: User, ids: Iterable[int]) -> None:
+    events = [(user.pk, "message.deleted", {"id": message_id}) for message_id in ids]
+    _later(lambda: [*events, _unread(user.pk)])
+
+
+def messages_hidden(hidden: Iterable[tuple[int, int, int]]) -> None:
+    """`hidden`: (id, sender_id, recipient_id) of each message a moderator hid."""
+    events = []
+    recipients = set()
+    for message_id, sender_id, recipient_id in hidden:
+        events += [(sender_id, "message.hidden", {"id": message_id})]
+        events += [(recipient_id, "message.hidden", {"id": message_id})]
+        recipients.add(recipient_id)
+    _later(lambda: [*events, *(_unread(user_id) for user_id in sorted(recipients))])
+
+
+def unread_changed(user_ids: Iterable[int]) -> None:
+    ids = sorted(set(user_ids))
+    _later(lambda: [_unread(user_id) for user_id in ids])
+
+
+def _time(value: datetime) -> str:
+    from rest_framework.fields import DateTimeField
+
+    return DateTimeField().to_representation(value)

@@ -1,0 +1,83 @@
+"""`GET /api/messages/events`: the caller's live events as Server-Sent Events.
+
+An async view, so that under an ASGI server (uvicorn: scripts/run.sh, production) an open stream holds no
+thread. Same authentication as the API: a Bearer JWT, else the session. Without `Last-Event-ID` (the header
+`EventSource` sends on reconnect, or `?last_event_id=`) the stream starts with the caller's current
+`unread_count` and then every new event; with it, exactly the events after that id, in order, then the new
+ones. An id older than the broker keeps (`EVENTS_RETAINED` per user) gets one `resync` event: reload
+through the REST API, then carry on from the id it carries. A comment line every
+`EVENTS_HEARTBEAT_SECONDS` keeps proxies from closing an idle stream.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from rest_framework.exceptions import AuthenticationFailed
+
+from users.authentication import JWTAuthentication
+
+from . import selectors
+from .broker import TooOld, broker
+
+
+def _bearer_user(request: HttpRequest):
+    result = JWTAuthentication().authenticate(request)
+    return None if result is None else result[0]
+
+
+def _frame(event_type: str, data: dict, event_id: str | None = None) -> str:
+    head = f"id: {event_id}\n" if event_id else ""
+    return f"{head}event: {event_type}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+
+async def events(request: HttpRequest) -> HttpResponse:
+    if request.method != "GET":
+        return JsonResponse({"detail": f'Method "{request.method}" not allowed.'}, status=405)
+    try:
+        user = await sync_to_async(_bearer_user)(request)
+    except AuthenticationFailed as exc:
+        return JsonResponse({"detail": str(exc.detail)}, status=401, headers={"WWW-Authenticate": "Bearer"})
+    if user is None:
+        user = await request.auser()
+    if not user.is_authenticated:
+        return JsonResponse(
+            {"detail": "Authentication credentials were not provided."},
+            status=401,
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    last_id = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id")
+    return StreamingHttpResponse(
+        _stream(user, last_id),
+        content_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _stream(user, last_id: str | None) -> AsyncIterator[str]:
+    source = broker()
+    heartbeat_ms = settings.EVENTS_HEARTBEAT_SECONDS * 1000
+    yield "retry: 3000\n\n"
+    if last_id is None:
+        cursor = await source.last_id(user.pk)
+        count = await sync_to_async(selectors.unread_count)(user=user)
+        yield _frame("unread_count", {"unread_count": count})
+    else:
+        cursor = last_id
+    while True:
+        try:
+            found = await source.read(user.pk, cursor, block_ms=heartbeat_ms)
+        except TooOld:
+            cursor = await source.last_id(user.pk)
+            yield _frame("resync", {"reason": "missed events are no longer kept; reload through the API"}, cursor)
+            continue
+        if not found:
+            yield ": heartbeat\n\n"
+            continue
+        for event in found:
+            yield _frame(event.type, event.data, event.id)
+            cursor = event.id

@@ -1,0 +1,293 @@
+"""Live events: what each write publishes, to whom (services, both brokers), and the SSE stream itself
+against a live ASGI server (uvicorn in this process) with a real Redis.
+"""
+
+import http.client
+import json
+import socket
+import threading
+import time
+import uuid
+from urllib.parse import urlsplit
+
+import pytest
+import uvicorn
+from django.db import connection
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from messaging import broker as broker_module
+from messaging import services
+from messaging.models import Message
+from messaging.tests.factories import MessageFactory
+from tests.helpers import http_json
+from users.tests.factories import UserFactory
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def redis_is_up() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(params=["memory", "redis"])
+def events_broker(request, settings):
+    """A fresh broker of each kind; Redis keys under a prefix of their own."""
+    if request.param == "redis":
+        if not redis_is_up():
+            pytest.skip("no Redis on 127.0.0.1:6379")
+        settings.REDIS_URL = REDIS_URL
+    else:
+        settings.REDIS_URL = ""
+    settings.EVENTS_KEY_PREFIX = f"relay-test:{uuid.uuid4().hex}"
+    broker_module.reset_broker()
+    yield broker_module.broker()
+    broker_module.reset_broker()
+
+
+def read_all(source, user_id, after="0-0"):
+    import asyncio
+
+    return asyncio.run(source.read(user_id, after, block_ms=0))
+
+
+@pytest.mark.django_db
+def test_a_send_reaches_the_recipient_and_the_senders_devices_and_nobody_else(
+    events_broker, alice, bob, carol, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        message = services.send_message(sender=bob, recipient_id=alice.pk, body="hello alice")
+    to_alice = read_all(events_broker, alice.pk)
+    assert [e.type for e in to_alice] == ["message.created", "unread_count"]
+    assert to_alice[0].data["id"] == message.pk and to_alice[0].data["body"] == "hello alice"
+    assert to_alice[0].data["sender"]["id"] == bob.pk and to_alice[0].data["is_read"] is False
+    assert to_alice[1].data == {"unread_count": 1}
+    assert [e.type for e in read_all(events_broker, bob.pk)] == ["message.created"]
+    assert read_all(events_broker, carol.pk) == []
+
+
+@pytest.mark.django_db
+def test_reads_tell_the_sender_unless_the_reader_hides_receipts(
+    events_broker, alice, bob, django_capture_on_commit_callbacks
+):
+    first = MessageFactory(sender=bob, recipient=alice, body="one")
+    second = MessageFactory(sender=bob, recipient=alice, body="two")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.mark_message_read(user=alice, message_id=first.pk)
+    (read,) = read_all(events_broker, bob.pk)
+    assert (read.type, read.data["id"]) == ("message.read", first.pk) and read.data["read_at"]
+    assert [e.data for e in read_all(events_broker, alice.pk)] == [{"unread_count": 1}]
+
+    alice.read_receipts = False
+    alice.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.mark_conversation_read(user=alice, other_id=bob.pk)
+    assert len(read_all(events_broker, bob.pk)) == 1  # nothing new for bob
+    to_alice = read_all(events_broker, alice.pk)
+    assert [(e.type, e.data) for e in to_alice[1:]] == [
+        ("conversation.read", {"user_id": bob.pk, "marked_read": 1}),
+        ("unread_count", {"unread_count": 0}),
+    ]
+    assert Message.objects.get(pk=second.pk).read_at is not None
+
+
+@pytest.mark.django_db
+def test_a_hidden_message_is_announced_to_both_without_its_body(
+    events_broker, alice, bob, roles, django_capture_on_commit_callbacks
+):
+    message = MessageFactory(sender=bob, recipient=alice, body="something nasty")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.hide_messages(moderator=roles.moderator, messages=[message], reason="abuse")
+    for user in (alice, bob):
+        hidden = [e for e in read_all(events_broker, user.pk) if e.type == "message.hidden"]
+        assert [e.data for e in hidden] == [{"id": message.pk}]
+        assert "something nasty" not in json.dumps([e.data for e in read_all(events_broker, user.pk)])
+
+
+@pytest.mark.django_db
+def test_the_window_is_bounded_and_an_older_id_is_too_old(events_broker, settings, alice):
+    events_broker.retained = 3
+    ids = [events_broker.publish(alice.pk, "unread_count", {"unread_count": n}) for n in range(5)]
+    kept = read_all(events_broker, alice.pk, ids[1])
+    assert [e.id for e in kept] == ids[2:]
+    with pytest.raises(broker_module.TooOld):
+        read_all(events_broker, alice.pk, ids[0])
+
+
+# --- The stream over real HTTP -----------------------------------------------------------------------------
+
+
+class EventStream:
+    """An SSE client on a raw HTTP connection: `next(type)` waits for the next event of that type."""
+
+    def __init__(self, url: str, token: str, last_event_id: str | None = None) -> None:
+        parts = urlsplit(url)
+        self.conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        headers = {"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}
+        if last_event_id:
+            headers["Last-Event-ID"] = last_event_id
+        self.conn.request("GET", "/api/messages/events", headers=headers)
+        self.response = self.conn.getresponse()
+        assert self.response.status == 200
+        assert self.response.getheader("Content-Type").startswith("text/event-stream")
+        self.seen: list[dict] = []
+
+    def event(self) -> dict:
+        frame: dict = {}
+        while True:
+            line = self.response.fp.readline().decode()
+            if line == "":
+                raise EOFError("stream closed")
+            line = line.rstrip("\n")
+            if not line:
+                if "event" in frame:
+                    frame["data"] = json.loads(frame.get("data", "null"))
+                    self.seen.append(frame)
+                    return frame
+                frame = {}
+                continue
+            if line.startswith(":"):
+                frame.setdefault("comments", []).append(line)
+                continue
+            name, _, value = line.partition(": ")
+            frame[name] = value
+
+    def heartbeat(self) -> str:
+        """The next comment line (a heartbeat); events before it are kept in `seen`."""
+        while True:
+            line = self.response.fp.readline().decode()
+            if line.startswith(":"):
+                return line.rstrip("\n")
+            if line == "":
+                raise EOFError("stream closed")
+
+    def during(self, seconds: float) -> list[str]:
+        """The event types that arrive within `seconds` (heartbeats come every second, so reads return)."""
+        deadline = time.monotonic() + seconds
+        types = []
+        while time.monotonic() < deadline:
+            line = self.response.fp.readline().decode()
+            if line.startswith("event: "):
+                types.append(line[len("event: ") :].strip())
+        return types
+
+    def next(self, event_type: str) -> dict:
+        while True:
+            frame = self.event()
+            if frame["event"] == event_type:
+                return frame
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+@pytest.fixture
+def asgi_server(transactional_db, settings):
+    """uvicorn serving config.asgi in a thread of this process, on a free port, with a Redis broker."""
+    if not redis_is_up():
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    settings.REDIS_URL = REDIS_URL
+    settings.EVENTS_KEY_PREFIX = f"relay-test:{uuid.uuid4().hex}"
+    settings.EVENTS_HEARTBEAT_SECONDS = 1
+    broker_module.reset_broker()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config("config.asgi:application", host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+    broker_module.reset_broker()
+
+
+def token_for(user) -> str:
+    return str(RefreshToken.for_user(user).access_token)
+
+
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="the suite's in-memory SQLite cannot be served by a second thread's server and written at once",
+)
+
+
+@postgresql_only
+def test_the_stream_delivers_sends_and_reads_and_resumes_exactly(asgi_server):
+    alice, bob, carol = UserFactory(username="alice"), UserFactory(username="bob"), UserFactory(username="carol")
+    alice_stream = EventStream(asgi_server, token_for(alice))
+    bob_stream = EventStream(asgi_server, token_for(bob))
+    carol_stream = EventStream(asgi_server, token_for(carol))
+    assert alice_stream.next("unread_count")["data"] == {"unread_count": 0}
+    assert "id" not in alice_stream.seen[0]  # the opening snapshot has no id to resume from
+
+    status, sent = http_json(
+        f"{asgi_server}/api/messages/send",
+        method="POST",
+        token=token_for(bob),
+        body={"recipient_id": alice.pk, "body": "live!"},
+    )
+    assert status == 201
+    created = alice_stream.next("message.created")
+    assert created["data"]["id"] == sent["id"] and created["data"]["body"] == "live!" and created["id"]
+    assert alice_stream.next("unread_count")["data"] == {"unread_count": 1}
+
+    http_json(f"{asgi_server}/api/messages/{sent['id']}/read", method="POST", token=token_for(alice))
+    read = bob_stream.next("message.read")
+    assert read["data"]["id"] == sent["id"] and read["data"]["read_at"]
+
+    # Disconnect; two more messages; a reconnect with Last-Event-ID gets exactly what was missed.
+    last_seen = alice_stream.next("unread_count")["id"]  # after the read
+    alice_stream.close()
+    missed = [services.send_message(sender=bob, recipient_id=alice.pk, body=f"missed {i}").pk for i in range(2)]
+    again = EventStream(asgi_server, token_for(alice), last_event_id=last_seen)
+    frames = [again.event() for _ in range(4)]
+    assert [f["event"] for f in frames] == ["message.created", "unread_count"] * 2
+    assert [f["data"]["id"] for f in frames if f["event"] == "message.created"] == missed
+    assert len({f["id"] for f in frames}) == 4 and all(f["id"] > last_seen for f in frames)
+    assert again.heartbeat() == ": heartbeat"  # idle: only heartbeats (EVENTS_HEARTBEAT_SECONDS = 1 here)
+    assert again.during(1.5) == []
+    for stream in (again, bob_stream):
+        stream.close()
+
+    # Carol saw nothing but her opening count, then heartbeats: no event about others' messages.
+    assert carol_stream.during(1.5) == ["unread_count"]
+    carol_stream.close()
+
+
+@postgresql_only
+def test_an_id_older_than_the_window_gets_resync(asgi_server, settings):
+    settings.EVENTS_RETAINED = 3
+    broker_module.reset_broker()
+    alice, bob = UserFactory(username="alice"), UserFactory(username="bob")
+    first = services.send_message(sender=bob, recipient_id=alice.pk, body="first")
+    source = broker_module.broker()
+    import asyncio
+
+    oldest = asyncio.run(source.read(alice.pk, "0-0", block_ms=0))[0].id
+    for i in range(3):
+        services.send_message(sender=bob, recipient_id=alice.pk, body=f"more {i}")
+    stream = EventStream(asgi_server, token_for(alice), last_event_id=oldest)
+    resync = stream.event()
+    assert resync["event"] == "resync" and resync["id"] > oldest
+    later = services.send_message(sender=bob, recipient_id=alice.pk, body="after the resync")
+    assert stream.next("message.created")["data"]["id"] == later.pk
+    stream.close()
+    assert first.pk < later.pk
+
+
+@postgresql_only
+def test_the_stream_needs_a_login(asgi_server):
+    status, body = http_json(f"{asgi_server}/api/messages/events")
+    assert status == 401 and body["detail"]
+    status, body = http_json(f"{asgi_server}/api/messages/events", token="not-a-token")
+    assert status == 401
