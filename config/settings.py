@@ -293,9 +293,26 @@ PAGES_CONTENT_SECURITY_POLICY = (
     "form-action 'self'; frame-ancestors 'none'; img-src 'self' data:"
 )
 
+# Every line is written once, by the root's handler. Django's own logging config gives the `django` logger a
+# console handler of its own under DEBUG, and that logger also propagates to the root: each warning
+# ("Not Found: /x") was printed twice. Here `django` has no handler and logs at LOG_LEVEL like everything
+# else. Configuring `django` resets its children, so runserver's request lines (`django.server`, INFO) get
+# Django's handler and format back here, without propagating.
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "WARNING")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+    "formatters": {
+        "plain": {"format": "%(levelname)s %(name)s: %(message)s"},
+        "django.server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}", "style": "{"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server", "level": "INFO"},
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+    },
 }
