@@ -292,6 +292,12 @@ PAGES_CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'; img-src 'self' data:"
 )
+# Under DEBUG only, Django's own error pages (the yellow 404 and the traceback 500) carry their styles and
+# their toggle script inline: this policy lets them render instead of showing bare HTML.
+DEBUG_ERROR_CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+)
 
 # Every line is written once, by the root's handler. Django's own logging config gives the `django` logger a
 # console handler of its own under DEBUG, and that logger also propagates to the root: each warning
@@ -304,7 +310,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(levelname)s %(name)s: %(message)s"},
-        "django.server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}", "style": "{"},
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},

@@ -6,7 +6,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from config.middleware import content_security_policy
-from config.views import SwaggerDocsView
+from config.views import SwaggerDocsView, unknown_api_path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -16,6 +16,8 @@ urlpatterns = [
     path("api/", include("legacy_dm.urls")),
     re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^docs/?$", SwaggerDocsView.as_view(url_name="schema"), name="docs"),
+    # After every API pattern: an unknown /api/ path is a JSON 404, with DEBUG on too.
+    re_path(r"^api/(?P<path>[\s\S]*)$", unknown_api_path, name="api-unknown"),
     path(
         "accounts/login/",
         content_security_policy(auth_views.LoginView.as_view(redirect_authenticated_user=True)),
