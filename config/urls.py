@@ -2,13 +2,28 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.templatetags.static import static
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
 
 from config.middleware import content_security_policy
 from config.views import SwaggerDocsView, unknown_api_path
 
+admin.site.site_header = "Relay moderation console"
+admin.site.site_title = "Relay moderation"
+admin.site.index_title = "Messages, reports and people"
+
+
+class FaviconView(RedirectView):
+    """Browsers ask for /favicon.ico on every page without an icon link (the admin, /docs): the site's icon."""
+
+    def get_redirect_url(self, *args, **kwargs):
+        return static("messaging/favicon.svg")
+
+
 urlpatterns = [
+    path("favicon.ico", FaviconView.as_view()),
     path("admin/", admin.site.urls),
     path("api/auth/", include("users.urls")),
     path("api/", include("messaging.urls")),
