@@ -5,7 +5,7 @@ from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils.text import Truncator
 
-from ..models import Message, MessageReport
+from ..models import Message, MessageReport, short_time
 from .list_filters import AttachmentFilter, DeletedFilter, HiddenFilter, ReportedFilter
 from .list_tuning import EstimatedCountPaginator, LargeTableListMixin, ModerationQuerySet
 from .moderation import MessageModerationMixin
@@ -38,7 +38,7 @@ class MessageAdmin(ReadAuditMixin, MessageModerationMixin, LargeTableListMixin, 
 
     # What a moderator scans for first, and what fits a 1280-px screen beside the filters: the body, the two
     # people, when, reports, hidden. Attachment, read and deletes are on the message's page (and filters).
-    list_display = ["excerpt", "sender", "recipient", "created_at", "report_count", "hidden"]
+    list_display = ["excerpt", "sender", "recipient", "sent", "report_count", "hidden"]
     list_display_links = ["excerpt"]
     list_select_related = ["sender", "recipient"]
     list_filter = [
@@ -106,9 +106,14 @@ class MessageAdmin(ReadAuditMixin, MessageModerationMixin, LargeTableListMixin, 
 
     @admin.display(description="body")
     def excerpt(self, message):
-        """The body's first characters; a paperclip marks a message with a file."""
+        """The body's first characters; `[file]` marks a message with an attachment."""
         text = Truncator(message.body).chars(EXCERPT_CHARS) or "—"
-        return f"📎 {text}" if message.has_attachment else text
+        return f"[file] {text}" if message.has_attachment else text
+
+    @admin.display(description="sent", ordering="created_at")
+    def sent(self, message):
+        """`1 Dec 14:00`: a third of the width of Django's long date format; the page has the full time."""
+        return short_time(message.created_at)
 
     @admin.display(description="deleted by")
     def deleted_by(self, message):
@@ -125,9 +130,10 @@ class MessageAdmin(ReadAuditMixin, MessageModerationMixin, LargeTableListMixin, 
             return "—"
         return f"{message.attachment_name}, {message.attachment_content_type}, {message.attachment_size} bytes"
 
-    @admin.display(description="hidden", boolean=True, ordering="hidden_at")
+    @admin.display(description="hidden", ordering="hidden_at")
     def hidden(self, message):
-        return message.hidden_at is not None
+        # Words, not the admin's boolean icons: a column of red crosses on every visible message read as alarms.
+        return "hidden" if message.hidden_at is not None else "—"
 
     @admin.display(description="reports", ordering="report_count")
     def report_count(self, message):

@@ -70,7 +70,7 @@ def test_message_list_puts_the_body_and_the_people_first(mod_client, alice, bob)
     page = mod_client.get(CHANGELIST).content.decode()
     header = page.split("<thead>")[1].split("</thead>")[0]
     columns = re.findall(r'<th scope="col" class="[^"]*column-(\w+)', header)
-    assert columns == ["excerpt", "sender", "recipient", "created_at", "report_count", "hidden"]
+    assert columns == ["excerpt", "sender", "recipient", "sent", "report_count", "hidden"]
     assert "a body worth reading" in page
 
 
