@@ -271,6 +271,14 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "PREPROCESSING_HOOKS": ["config.schema.document_schema_paths"],
+    # /docs groups operations by resource (config.schema.RESOURCE_TAGS), in this order.
+    "TAGS": [
+        {"name": "auth", "description": "Tokens, registration and the caller's account."},
+        {"name": "messages", "description": "Sending, reading, searching and deleting messages."},
+        {"name": "conversations", "description": "Conversation lists, threads and the people to write to."},
+        {"name": "moderation", "description": "Reporting messages and blocking people."},
+        {"name": "legacy", "description": "The old service's endpoints, deprecated: each names its successor."},
+    ],
     # No badge from the public validator: /docs loads nothing from another origin (see its CSP).
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
