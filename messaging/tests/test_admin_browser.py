@@ -12,6 +12,7 @@ from django.contrib.auth.models import Group
 from messaging.models import MessageReport
 from messaging.tests.factories import AttachmentMessageFactory, MessageFactory
 from tests.browser import BROWSER_TEST, chromium_page
+from tests.helpers import restore_moderators_group
 from users.tests.factories import DEFAULT_PASSWORD, UserFactory
 
 pytestmark = BROWSER_TEST
@@ -24,6 +25,7 @@ LONG_BODY = (
 
 @pytest.fixture
 def moderator(transactional_db):
+    restore_moderators_group()
     user = UserFactory(username="moderator", is_staff=True)
     user.groups.add(Group.objects.get(name="Moderators"))
     return user
