@@ -27,3 +27,15 @@ def planned_per_call(using: str = "default"):
         yield
     finally:
         raw.prepare_threshold = threshold
+
+
+def describe_database(using: str = "default") -> str:
+    """Which database a connection uses and where, for people (never the password): the SQLite file's path,
+    or the PostgreSQL server, database and user."""
+    settings_dict = connections[using].settings_dict
+    if connections[using].vendor == "sqlite":
+        return f"SQLite, file {settings_dict['NAME']}"
+    host = settings_dict.get("HOST") or "localhost (socket)"
+    port = f":{settings_dict['PORT']}" if settings_dict.get("PORT") else ""
+    user = f" as {settings_dict['USER']}" if settings_dict.get("USER") else ""
+    return f"{connections[using].display_name}, database {settings_dict['NAME']} on {host}{port}{user}"

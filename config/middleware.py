@@ -11,6 +11,9 @@ class ContentSecurityPolicyMiddleware:
     Pages may only load scripts, styles, images and fonts from this origin, post forms to it, and never be
     framed. A view that needs more (Swagger UI at /docs) or less (attachment downloads: `sandbox`) sets its
     own header, which is left alone. JSON and files are not documents and get none.
+
+    Under DEBUG, an error answer that set no policy is Django's debug page (DEBUG replaces the 404, 400 and
+    500 templates with it), whose styles and script are inline: it gets `DEBUG_ERROR_CONTENT_SECURITY_POLICY`.
     """
 
     def __init__(self, get_response):
@@ -20,7 +23,10 @@ class ContentSecurityPolicyMiddleware:
         response = self.get_response(request)
         content_type = response.get("Content-Type", "")
         if content_type.startswith("text/html") and "Content-Security-Policy" not in response:
-            response["Content-Security-Policy"] = settings.CONTENT_SECURITY_POLICY
+            if settings.DEBUG and response.status_code >= 400:
+                response["Content-Security-Policy"] = settings.DEBUG_ERROR_CONTENT_SECURITY_POLICY
+            else:
+                response["Content-Security-Policy"] = settings.CONTENT_SECURITY_POLICY
         return response
 
 

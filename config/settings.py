@@ -295,6 +295,14 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "PREPROCESSING_HOOKS": ["config.schema.document_schema_paths"],
+    # /docs groups operations by resource (config.schema.RESOURCE_TAGS), in this order.
+    "TAGS": [
+        {"name": "auth", "description": "Tokens, registration and the caller's account."},
+        {"name": "messages", "description": "Sending, reading, searching and deleting messages."},
+        {"name": "conversations", "description": "Conversation lists, threads and the people to write to."},
+        {"name": "moderation", "description": "Reporting messages and blocking people."},
+        {"name": "legacy", "description": "The old service's endpoints, deprecated: each names its successor."},
+    ],
     # No badge from the public validator: /docs loads nothing from another origin (see its CSP).
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
@@ -316,10 +324,37 @@ PAGES_CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'; img-src 'self' data:"
 )
+# Under DEBUG only, Django's own error pages (the yellow 404 and the traceback 500) carry their styles and
+# their toggle script inline: this policy lets them render instead of showing bare HTML.
+DEBUG_ERROR_CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+)
 
+# Every line is written once, by the root's handler. Django's own logging config gives the `django` logger a
+# console handler of its own under DEBUG, and that logger also propagates to the root: each warning
+# ("Not Found: /x") was printed twice. Here `django` has no handler and logs at LOG_LEVEL like everything
+# else. Configuring `django` resets its children, so runserver's request lines (`django.server`, INFO) get
+# Django's handler and format back here, without propagating.
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "WARNING")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+    "formatters": {
+        "plain": {"format": "%(levelname)s %(name)s: %(message)s"},
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server", "level": "INFO"},
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+    },
 }

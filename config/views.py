@@ -4,16 +4,33 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponseBadRequest, JsonResponse
 from django.template.loader import render_to_string
 from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
 API_PREFIX = "/api/"
 
 
+def api_not_found() -> JsonResponse:
+    """DRF's 404 shape, for API paths that reach no DRF view."""
+    return JsonResponse({"detail": "Not found."}, status=404)
+
+
+@csrf_exempt
+def unknown_api_path(request, path=""):
+    """Any path under /api/ that no endpoint matches (the last API URL pattern), with any method.
+
+    A URL pattern rather than only `handler404`: with DEBUG on, Django answers an unmatched URL with its
+    HTML debug page and never calls `handler404`. CSRF-exempt: there is no form to protect, and a POST
+    without a token would otherwise be a 403 page instead of the 404.
+    """
+    return api_not_found()
+
+
 def not_found(request, exception):
-    """An unknown URL under /api/ (e.g. `/api/messages/abc`) is a JSON 404 like every other API 404."""
+    """An `Http404` under /api/ outside DRF is a JSON 404 like every other API 404; elsewhere, the 404 page."""
     if request.path.startswith(API_PREFIX):
-        return JsonResponse({"detail": "Not found."}, status=404)
+        return api_not_found()
     return defaults.page_not_found(request, exception)
 
 

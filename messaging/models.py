@@ -22,6 +22,13 @@ KEPT_BY_SENDER = Q(sender_deleted_at__isnull=True)
 KEPT_BY_RECIPIENT = Q(recipient_deleted_at__isnull=True)
 
 
+def short_time(moment) -> str:
+    """A time as people read it in lists: `1 Dec 14:00` this year, `1 Dec 2023 14:00` before (local time)."""
+    local = timezone.localtime(moment)
+    year = "" if local.year == timezone.localtime().year else f" {local.year}"
+    return f"{local.day} {local:%b}{year} {local:%H:%M}"
+
+
 def _sent_visible(user) -> Q:
     return NOT_HIDDEN & Q(sender=user) & KEPT_BY_SENDER
 
@@ -215,7 +222,8 @@ class Message(models.Model):
         ]
 
     def __str__(self):
-        return f"Message {self.pk} from {self.sender_id} to {self.recipient_id}"
+        """`alice → bob, 1 Dec 14:00`: who wrote to whom, when (loads both people unless they are joined)."""
+        return f"{self.sender} → {self.recipient}, {short_time(self.created_at)}"
 
     def is_visible_to(self, user) -> bool:
         """`MessageQuerySet.visible_to` for one loaded message: the same rule, evaluated without a query."""
@@ -284,7 +292,7 @@ class MessageReport(models.Model):
         indexes = [models.Index(fields=["status", "-created_at"], name="report_status_idx")]
 
     def __str__(self):
-        return f"Report {self.pk} on message {self.message_id}"
+        return f"{self.reporter} reported {self.message}"
 
 
 class UserBlock(models.Model):
@@ -302,7 +310,7 @@ class UserBlock(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.blocker_id} blocks {self.blocked_id}"
+        return f"{self.blocker} blocks {self.blocked}"
 
 
 class MessageAccessLog(models.Model):
@@ -317,4 +325,4 @@ class MessageAccessLog(models.Model):
         ordering = ["-accessed_at"]
 
     def __str__(self):
-        return f"{self.moderator_id} read message {self.message_id} at {self.accessed_at:%Y-%m-%d %H:%M}"
+        return f"{self.moderator} read {self.message} on {short_time(self.accessed_at)}"

@@ -63,7 +63,7 @@ class MessageViewSet(viewsets.GenericViewSet):
         data = serializer_class(page, many=True, context=self.get_serializer_context()).data
         return self.paginator.get_paginated_response(data)
 
-    @extend_schema(responses=ConversationSerializer(many=True))
+    @extend_schema(summary="List conversations", responses=ConversationSerializer(many=True))
     @action(detail=False, methods=["get"], url_path="conversations")
     def conversations(self, request):
         """One row per person the caller has messages with, newest activity first."""
@@ -73,6 +73,7 @@ class MessageViewSet(viewsets.GenericViewSet):
         return self.paginator.get_paginated_response(data)
 
     @extend_schema(
+        summary="Read the thread with a user",
         parameters=[USER_ID],
         responses={200: MessageSerializer(many=True), 404: NOT_FOUND},
         description="The thread with that user, newest first, cursor-paginated.",
@@ -97,6 +98,7 @@ class MessageViewSet(viewsets.GenericViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
+        summary="Send a message",
         request={"application/json": SendMessageSerializer, "multipart/form-data": SendMessageSerializer},
         responses={201: MessageSerializer, 400: None, 403: None, 413: None, 429: None},
     )
@@ -107,13 +109,18 @@ class MessageViewSet(viewsets.GenericViewSet):
         message = services.send_message(sender=request.user, **serializer.validated_data)
         return self._message_response(message, status.HTTP_201_CREATED)
 
-    @extend_schema(parameters=[USER_ID], request=None, responses={200: MarkedReadSerializer, 404: NOT_FOUND})
+    @extend_schema(
+        summary="Mark a conversation read",
+        parameters=[USER_ID],
+        request=None,
+        responses={200: MarkedReadSerializer, 404: NOT_FOUND},
+    )
     @action(detail=False, methods=["put"], url_path=r"mark-conversation-read/(?P<user_id>\d+)")
     def mark_conversation_read(self, request, user_id=None):
         marked = services.mark_conversation_read(user=request.user, other_id=user_id)
         return Response({"marked_read": marked})
 
-    @extend_schema(request=SearchSerializer, responses=MessageSerializer(many=True))
+    @extend_schema(summary="Search messages", request=SearchSerializer, responses=MessageSerializer(many=True))
     @action(detail=False, methods=["post"], url_path="search")
     def search(self, request):
         """Messages visible to the caller matching `query`, best match first."""
@@ -124,7 +131,11 @@ class MessageViewSet(viewsets.GenericViewSet):
         )
         return self._paginated(results, MessageSerializer)
 
-    @extend_schema(parameters=[ParticipantQuerySerializer], responses=ParticipantSerializer(many=True))
+    @extend_schema(
+        summary="List people to write to",
+        parameters=[ParticipantQuerySerializer],
+        responses=ParticipantSerializer(many=True),
+    )
     @action(detail=False, methods=["get"], url_path="participants")
     def participants(self, request):
         query = ParticipantQuerySerializer(data=request.query_params)
@@ -132,26 +143,33 @@ class MessageViewSet(viewsets.GenericViewSet):
         people = selectors.participants_for(user=request.user, search=query.validated_data["search"])
         return self._paginated(people, ParticipantSerializer)
 
-    @extend_schema(responses=UnreadCountSerializer)
+    @extend_schema(summary="Count unread messages", responses=UnreadCountSerializer)
     @action(detail=False, methods=["get"], url_path="unread-count")
     def unread_count(self, request):
         return Response({"unread_count": selectors.unread_count(user=request.user)})
 
-    @extend_schema(responses={200: MessageSerializer, 404: NOT_FOUND})
+    @extend_schema(summary="Read a message", responses={200: MessageSerializer, 404: NOT_FOUND})
     def retrieve(self, request, pk=None):
         return self._message_response(selectors.access_message(user=request.user, message_id=pk))
 
-    @extend_schema(responses={204: None, 404: NOT_FOUND}, description="Delete for the caller only.")
+    @extend_schema(
+        summary="Delete a message for yourself",
+        responses={204: None, 404: NOT_FOUND},
+        description="Delete for the caller only.",
+    )
     def destroy(self, request, pk=None):
         services.delete_for_user(user=request.user, message_id=pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(request=None, responses={200: MessageSerializer, 403: None, 404: NOT_FOUND})
+    @extend_schema(
+        summary="Mark a message read", request=None, responses={200: MessageSerializer, 403: None, 404: NOT_FOUND}
+    )
     @action(detail=True, methods=["post"], url_path="read")
     def read(self, request, pk=None):
         return self._message_response(services.mark_message_read(user=request.user, message_id=pk))
 
     @extend_schema(
+        summary="Download a message's attachment",
         responses={(200, "*/*"): OpenApiTypes.BINARY, 404: NOT_FOUND},
         description="The file as a download, with the content type it was stored with (checked against its bytes).",
     )
@@ -160,7 +178,11 @@ class MessageViewSet(viewsets.GenericViewSet):
         message = selectors.access_message(user=request.user, message_id=pk, with_attachment=True)
         return attachment_response(message)
 
-    @extend_schema(request=ReportInputSerializer, responses={201: ReportSerializer, 200: ReportSerializer})
+    @extend_schema(
+        summary="Report a message to the moderators",
+        request=ReportInputSerializer,
+        responses={201: ReportSerializer, 200: ReportSerializer},
+    )
     @action(detail=True, methods=["post"], url_path="report")
     def report(self, request, pk=None):
         serializer = ReportInputSerializer(data=request.data)
@@ -181,6 +203,7 @@ class BlockView(APIView):
     """
 
     @extend_schema(
+        summary="Block a user",
         parameters=[USER_ID],
         request=None,
         responses={
@@ -190,18 +213,17 @@ class BlockView(APIView):
             404: OpenApiResponse(description="No such user."),
         },
         operation_id="users_block_create",
-        tags=["users"],
     )
     def post(self, request, user_id=None):
         block, created = services.block_user(user=request.user, blocked_id=user_id)
         return Response(BlockSerializer(block).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     @extend_schema(
+        summary="Unblock a user",
         parameters=[USER_ID],
         responses={204: None, 404: OpenApiResponse(description="No such user.")},
         description="Lift the block (204 whether or not there was one).",
         operation_id="users_block_destroy",
-        tags=["users"],
     )
     def delete(self, request, user_id=None):
         services.unblock_user(user=request.user, blocked_id=user_id)

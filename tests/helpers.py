@@ -4,6 +4,7 @@ concurrent clients.
 Test modules import from here (and from the apps' `tests/factories.py`), never from each other.
 """
 
+import importlib
 import json
 import threading
 import time
@@ -12,9 +13,10 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from types import SimpleNamespace
 
 from django.contrib.auth.models import Group
-from django.db import connections
+from django.db import connection, connections
 from django.utils import timezone
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -182,3 +184,16 @@ def http_json(
         return status, json.loads(raw)
     except ValueError:
         return status, {"raw": raw[:300].decode(errors="replace")}
+
+
+def restore_moderators_group() -> None:
+    """Recreate the "Moderators" group as migration messaging 0002 does (idempotent).
+
+    A transactional test (`live_server`) starts after earlier ones flushed every table, the migration's
+    group included; `serialized_rollback` cannot restore it here (it collides with the content types that
+    the flush's post_migrate recreates).
+    """
+    from django.apps import apps
+
+    migration = importlib.import_module("messaging.migrations.0002_moderators_group")
+    migration.create_moderators_group(apps, SimpleNamespace(connection=connection))

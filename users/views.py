@@ -1,13 +1,13 @@
 """Auth endpoints: JWT token pair, refresh (rotating), verify, logout, register, me."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
-from rest_framework_simplejwt.views import TokenObtainPairView
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView, TokenVerifyView
 
 from config.throttles import SettingsScopedRateThrottle
 
@@ -16,6 +16,7 @@ from .lockout import LoginLockedOut
 from .serializers import LogoutSerializer, MeSerializer, ProfileUpdateSerializer, RegisterSerializer, UserSerializer
 
 
+@extend_schema_view(post=extend_schema(summary="Log in: get an access and a refresh token"))
 class LoginView(TokenObtainPairView):
     """`{username, password}` → `{access, refresh}`; rate limited per client address, and refused (429) while
     the brute-force lockout holds for the client's address or the username (`users.lockout`)."""
@@ -33,7 +34,7 @@ class LoginView(TokenObtainPairView):
 class LogoutView(APIView):
     """Blacklist a refresh token so it can no longer be used (an authenticated call, as the contract says)."""
 
-    @extend_schema(request=LogoutSerializer, responses={205: None})
+    @extend_schema(summary="Log out: revoke a refresh token", request=LogoutSerializer, responses={205: None})
     def post(self, request):
         serializer = LogoutSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -49,7 +50,7 @@ class RegisterView(APIView):
     throttle_classes = [SettingsScopedRateThrottle]
     throttle_scope = "register"
 
-    @extend_schema(request=RegisterSerializer, responses={201: UserSerializer})
+    @extend_schema(summary="Create an account", request=RegisterSerializer, responses={201: UserSerializer})
     def post(self, request):
         serializer = RegisterSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -60,13 +61,27 @@ class RegisterView(APIView):
 class MeView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses=MeSerializer)
+    @extend_schema(summary="Show your account and settings", responses=MeSerializer)
     def get(self, request):
         return Response(MeSerializer(request.user).data)
 
-    @extend_schema(request=ProfileUpdateSerializer, responses={200: MeSerializer, 400: None})
+    @extend_schema(
+        summary="Change your display name or settings",
+        request=ProfileUpdateSerializer,
+        responses={200: MeSerializer, 400: None},
+    )
     def patch(self, request):
         serializer = ProfileUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = services.update_profile(user=request.user, **serializer.validated_data)
         return Response(MeSerializer(user).data)
+
+
+@extend_schema_view(post=extend_schema(summary="Refresh: trade a refresh token for a new pair"))
+class RefreshView(TokenRefreshView):
+    """`{refresh}` → `{access, refresh}`: the refresh token is spent (blacklisted) and a new pair returned."""
+
+
+@extend_schema_view(post=extend_schema(summary="Check that a token is valid"))
+class VerifyView(TokenVerifyView):
+    """`{token}` → 200 for a valid access or refresh token, else 401."""

@@ -8,6 +8,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.template.response import TemplateResponse
 
 from .. import services
@@ -33,6 +34,34 @@ class HideMessagesForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
         help_text="Recorded with the messages; the users do not see it.",
     )
+    # Offered (and ticked) only when the selected messages have open reports; see `hide_messages`.
+    resolve_reports = forms.BooleanField(label="Also resolve their open reports", required=False, initial=True)
+
+
+def open_reports_of(messages):
+    """The open reports of these messages, with what their admin log entries name (`MessageReport.__str__`)."""
+    return MessageReport.objects.filter(message__in=messages.values("pk"), status=MessageReport.Status.OPEN)
+
+
+def for_log_entries(reports):
+    return list(
+        reports.select_related("reporter", "message__sender", "message__recipient").only(
+            "pk",
+            "reporter__username",
+            "message__created_at",
+            "message__sender__username",
+            "message__recipient__username",
+        )
+    )
+
+
+def messages_for_log_entries(messages):
+    """The messages an action changes, with what their admin log entries name (`Message.__str__`) joined in."""
+    return list(
+        messages.select_related("sender", "recipient").only(
+            "pk", "created_at", "sender__username", "recipient__username"
+        )
+    )
 
 
 class ResolvesReports:
@@ -54,19 +83,30 @@ class MessageModerationMixin(ResolvesReports):
 
     @admin.action(description="Hide selected messages (asks for a reason)", permissions=["hide"])
     def hide_messages(self, request, queryset):
-        """An intermediate page asks for the reason; its POST hides the messages and logs each change."""
+        """An intermediate page asks for the reason, and offers to resolve the messages' open reports in the
+        same step; its POST hides the messages (and resolves the reports) and logs each change."""
+        open_reports = open_reports_of(queryset)
+        open_report_count = open_reports.count() if self.has_resolve_permission(request) else 0
         form = HideMessagesForm(request.POST if "apply" in request.POST else None)
+        if not open_report_count:
+            del form.fields["resolve_reports"]
         if form.is_bound and form.is_valid():
-            to_hide = list(queryset.filter(hidden_at__isnull=True).only("pk", "sender_id", "recipient_id"))
+            reason = form.cleaned_data["reason"]
+            to_hide = messages_for_log_entries(queryset.filter(hidden_at__isnull=True))
+            to_resolve = for_log_entries(open_reports) if form.cleaned_data.get("resolve_reports") else []
             try:
-                hidden = services.hide_messages(
-                    moderator=request.user, messages=to_hide, reason=form.cleaned_data["reason"]
-                )
+                with transaction.atomic():
+                    hidden = services.hide_messages(moderator=request.user, messages=to_hide, reason=reason)
+                    resolved = services.resolve_reports(moderator=request.user, reports=to_resolve)
             except ValidationError as exc:
                 form.add_error("reason", exc.message_dict.get("reason", exc.messages))
             else:
-                log_changes(request, to_hide, f"Hidden: {form.cleaned_data['reason'].strip()}")
-                self.message_user(request, f"{hidden} message(s) hidden.", messages.SUCCESS)
+                log_changes(request, to_hide, f"Hidden: {reason.strip()}")
+                log_changes(request, to_resolve, "Resolved (message hidden)")
+                done = f"{hidden} message(s) hidden"
+                if to_resolve:
+                    done += f", {resolved} report(s) resolved"
+                self.message_user(request, f"{done}.", messages.SUCCESS)
                 return None
         context = {
             **self.admin_site.each_context(request),
@@ -74,6 +114,7 @@ class MessageModerationMixin(ResolvesReports):
             "opts": self.model._meta,
             "form": form,
             "queryset": queryset,
+            "open_report_count": open_report_count,
             "selected": request.POST.getlist(ACTION_CHECKBOX_NAME),
             "action_checkbox_name": ACTION_CHECKBOX_NAME,
             "select_across": request.POST.get("select_across", "0"),
@@ -82,16 +123,14 @@ class MessageModerationMixin(ResolvesReports):
 
     @admin.action(description="Unhide selected messages", permissions=["hide"])
     def unhide_messages(self, request, queryset):
-        to_unhide = list(queryset.filter(hidden_at__isnull=False).only("pk", "sender_id", "recipient_id"))
+        to_unhide = messages_for_log_entries(queryset.filter(hidden_at__isnull=False))
         unhidden = services.unhide_messages(moderator=request.user, messages=to_unhide)
         log_changes(request, to_unhide, "Unhidden")
         self.message_user(request, f"{unhidden} message(s) unhidden.", messages.SUCCESS)
 
     @admin.action(description="Resolve open reports of selected messages", permissions=["resolve"])
     def resolve_reports(self, request, queryset):
-        reports = list(
-            MessageReport.objects.filter(message__in=queryset.values("pk"), status=MessageReport.Status.OPEN)
-        )
+        reports = for_log_entries(open_reports_of(queryset))
         resolved = services.resolve_reports(moderator=request.user, reports=reports)
         log_changes(request, reports, "Resolved")
         self.message_user(request, f"{resolved} report(s) resolved.", messages.SUCCESS)
@@ -103,7 +142,7 @@ class ReportModerationMixin(ResolvesReports):
     actions = ["resolve", "dismiss"]
 
     def _close(self, request, queryset, status, verb):
-        reports = list(queryset.filter(status=MessageReport.Status.OPEN))
+        reports = for_log_entries(queryset.filter(status=MessageReport.Status.OPEN))
         closed = services.resolve_reports(moderator=request.user, reports=reports, status=status)
         log_changes(request, reports, verb.capitalize())
         self.message_user(request, f"{closed} report(s) {verb}.", messages.SUCCESS)

@@ -37,7 +37,7 @@ class MessageAccessLogAdmin(ReadOnlyAdmin):
     """Who read which private message when; written by the admin itself, never edited."""
 
     list_display = ["accessed_at", "moderator", "message"]
-    list_select_related = ["moderator", "message"]
+    list_select_related = ["moderator", "message__sender", "message__recipient"]
     search_fields = ["moderator__username"]
     date_hierarchy = "accessed_at"
     show_full_result_count = False

@@ -61,7 +61,7 @@ class MessageReportAdmin(ReadAuditMixin, ReportModerationMixin, admin.ModelAdmin
     @admin.display(description="message", ordering="message_id")
     def message_link(self, report):
         url = reverse("admin:messaging_message_change", args=[report.message_id])
-        return format_html('<a href="{}">Message {}</a>', url, report.message_id)
+        return format_html('<a href="{}">{}</a>', url, report.message)
 
     @admin.display(description="message body")
     def message_excerpt(self, report):

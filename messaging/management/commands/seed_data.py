@@ -1,16 +1,20 @@
 """Demo data for trying Relay at once: a few people, conversations with replies, an attachment, unread messages.
 
 Idempotent: people are created or reset to their known passwords; the conversations are written only once.
+Ends with what a new user needs to start: the database in use, the links (for `--addr`, the address
+`scripts/run.sh` serves on) and every demo login.
 """
 
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+from django.core.management.commands.runserver import naiveip_re
 from django.db import transaction
 from django.utils import timezone
 
+from config.db import describe_database
 from messaging import services
 from messaging.models import Message
 from messaging.services import AttachmentInput
@@ -44,11 +48,36 @@ SCRIPT = [
 PLAN_PDF = b"%PDF-1.4\n% Relay demo attachment: the launch plan\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
 
 
+# Addresses that mean "every interface" when serving, and the one to open in a browser on this machine.
+WILDCARD_HOSTS = {"0.0.0.0": "127.0.0.1", "[::]": "[::1]"}
+
+
+def base_url(addr: str) -> str:
+    """The URL a browser on this machine opens for `runserver <addr>` (its syntax: `port`, `host:port`)."""
+    match = naiveip_re.match(addr)
+    if match is None:
+        raise CommandError(f'"{addr}" is not an address runserver takes (port, or host:port).')
+    host = match["addr"] or "127.0.0.1"
+    return f"http://{WILDCARD_HOSTS.get(host, host)}:{match['port']}"
+
+
 class Command(BaseCommand):
-    help = "Create demo users and conversations (safe to run again)."
+    help = "Create demo users and conversations (safe to run again), then print the database, links and logins."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--addr",
+            default="127.0.0.1:8000",
+            help="The address the server listens on (runserver's syntax), for the links printed at the end.",
+        )
+
+    def handle(self, *args, **options):
+        url = base_url(options["addr"])
+        self._write_demo_data()
+        self._print_summary(url)
 
     @transaction.atomic
-    def handle(self, *args, **options):
+    def _write_demo_data(self):
         people = {}
         for username, display_name in PEOPLE:
             user, _ = User.objects.get_or_create(
@@ -72,11 +101,18 @@ class Command(BaseCommand):
         if not Message.objects.filter(sender=people["alice"], body=SCRIPT[0][2]).exists():
             self._write_conversations(people)
 
-        self.stdout.write(self.style.SUCCESS("Demo data ready. Log in with:"))
+    def _print_summary(self, url):
+        write = self.stdout.write
+        write(self.style.SUCCESS("Demo data ready."))
+        write(f"  database   {describe_database()}")
+        write(f"  inbox      {url}/inbox/")
+        write(f"  API docs   {url}/docs")
+        write(f"  admin      {url}/admin/")
+        write("Demo logins (username / password):")
         for username, _ in PEOPLE:
-            self.stdout.write(f"  {username:<8} / {PASSWORD}")
-        self.stdout.write(f"  {ADMIN[0]:<8} / {ADMIN[1]}   (superuser: http://127.0.0.1:8000/admin/)")
-        self.stdout.write(f"  {MODERATOR[0]:<8} / {MODERATOR[1]}     (moderator: http://127.0.0.1:8000/admin/)")
+            write(f"  {username:<10} / {PASSWORD:<17} inbox and API")
+        write(f"  {ADMIN[0]:<10} / {ADMIN[1]:<17} superuser: {url}/admin/")
+        write(f"  {MODERATOR[0]:<10} / {MODERATOR[1]:<17} moderator (messages, reports, blocks): {url}/admin/")
 
     def _write_conversations(self, people):
         start = timezone.now() - timedelta(hours=len(SCRIPT))

@@ -1,0 +1,52 @@
+"""A real Chromium (Debian's, driven by Playwright) for the browser tests of the error pages and the admin.
+
+The inbox pages' tests (messaging/tests/test_pages_browser.py) use the same browser and arguments.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from django.db import connections
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+BROWSER_TEST = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="no Chromium at /usr/bin/chromium (apt-get install chromium)"),
+]
+
+
+@contextmanager
+def chromium_page(*, width: int, height: int) -> Iterator[tuple[object, list[str]]]:
+    """A fresh page of the given size, and the list the browser's console errors are collected into.
+
+    Needs `DJANGO_ALLOW_ASYNC_UNSAFE` set (Playwright's sync API keeps an event loop in the test's thread).
+    """
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": width, "height": height})
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        problems: list[str] = []
+        page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+        page.on("pageerror", lambda exc: problems.append(str(exc)))
+        try:
+            yield page, problems
+        finally:
+            context.close()
+            browser.close()
+            # Playwright's loop keeps this thread's ORM connections apart (asgiref's context-local storage):
+            # close them, or PostgreSQL's test database stays in use.
+            connections.close_all()
