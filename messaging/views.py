@@ -85,6 +85,7 @@ class MessageViewSet(viewsets.GenericViewSet):
         return self._paginated(thread, MessageSerializer)
 
     @extend_schema(
+        summary="Delete a whole conversation for yourself",
         parameters=[USER_ID],
         request=None,
         responses={204: None, 404: NOT_FOUND},
