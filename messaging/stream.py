@@ -1,7 +1,7 @@
 """`GET /api/messages/events`: the caller's live events as Server-Sent Events.
 
-An async view, so that under an ASGI server (uvicorn: scripts/run.sh, production) an open stream holds no
-thread. Same authentication as the API: a Bearer JWT, else the session. Without `Last-Event-ID` (the header
+An async view, so that under an ASGI server (uvicorn, production) an open stream holds no thread; under a
+WSGI server (runserver in scripts/run.sh, gunicorn) it works too, a thread per open stream. Same authentication as the API: a Bearer JWT, else the session. Without `Last-Event-ID` (the header
 `EventSource` sends on reconnect, or `?last_event_id=`) the stream starts with the caller's current
 `unread_count` and then every new event; with it, exactly the events after that id, in order, then the new
 ones. An id older than the broker keeps (`EVENTS_RETAINED` per user) gets one `resync` event: reload
@@ -11,11 +11,13 @@ through the REST API, then carry on from the id it carries. A comment line every
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from rest_framework.exceptions import AuthenticationFailed
 
@@ -51,11 +53,27 @@ async def events(request: HttpRequest) -> HttpResponse:
             headers={"WWW-Authenticate": "Bearer"},
         )
     last_id = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id")
+    frames = _stream(user, last_id)
     return StreamingHttpResponse(
-        _stream(user, last_id),
+        frames if isinstance(request, ASGIRequest) else _one_by_one(frames),
         content_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+
+
+def _one_by_one(frames: AsyncIterator[str]) -> Iterator[str]:
+    """The stream for a WSGI server (runserver, gunicorn), frame by frame on this worker's thread: Django
+    would otherwise read an async iterator to its end (never, here) before sending anything.
+    """
+    loop = asyncio.new_event_loop()
+    try:
+        while True:
+            yield loop.run_until_complete(anext(frames))
+    except StopAsyncIteration:
+        return
+    finally:
+        loop.run_until_complete(frames.aclose())
+        loop.close()
 
 
 async def _stream(user, last_id: str | None) -> AsyncIterator[str]:

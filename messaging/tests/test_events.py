@@ -291,3 +291,25 @@ def test_the_stream_needs_a_login(asgi_server):
     assert status == 401 and body["detail"]
     status, body = http_json(f"{asgi_server}/api/messages/events", token="not-a-token")
     assert status == 401
+
+
+@postgresql_only
+def test_the_stream_also_streams_under_a_wsgi_server(live_server, settings):
+    """runserver (scripts/run.sh) and gunicorn are WSGI servers: frames go out one by one there too."""
+    settings.REDIS_URL = ""
+    settings.EVENTS_HEARTBEAT_SECONDS = 1
+    broker_module.reset_broker()
+    alice, bob = UserFactory(username="alice"), UserFactory(username="bob")
+    stream = EventStream(live_server.url, token_for(alice))
+    assert stream.next("unread_count")["data"] == {"unread_count": 0}
+    status, sent = http_json(
+        f"{live_server.url}/api/messages/send",
+        method="POST",
+        token=token_for(bob),
+        body={"recipient_id": alice.pk, "body": "over WSGI"},
+    )
+    assert status == 201
+    assert stream.next("message.created")["data"]["id"] == sent["id"]
+    assert stream.heartbeat() == ": heartbeat"
+    stream.close()
+    broker_module.reset_broker()
