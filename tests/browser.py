@@ -1,6 +1,5 @@
-"""A real Chromium (Debian's, driven by Playwright) for the browser tests of the error pages and the admin.
-
-The inbox pages' tests (messaging/tests/test_pages_browser.py) use the same browser and arguments.
+"""A real Chromium (Debian's, driven by Playwright) for every browser test: the inbox pages, the error pages
+and the admin.
 """
 
 from collections.abc import Iterator
@@ -28,7 +27,7 @@ BROWSER_TEST = [
 
 
 @contextmanager
-def chromium_page(*, width: int, height: int) -> Iterator[tuple[object, list[str]]]:
+def chromium_page(*, width: int, height: int, accept_downloads: bool = False) -> Iterator[tuple[object, list[str]]]:
     """A fresh page of the given size, and the list the browser's console errors are collected into.
 
     Needs `DJANGO_ALLOW_ASYNC_UNSAFE` set (Playwright's sync API keeps an event loop in the test's thread).
@@ -36,7 +35,7 @@ def chromium_page(*, width: int, height: int) -> Iterator[tuple[object, list[str
     sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": width, "height": height})
+        context = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=accept_downloads)
         page = context.new_page()
         page.set_default_timeout(10_000)
         problems: list[str] = []

@@ -9,29 +9,13 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connections
 
-from messaging.models import Message
+from messaging.models import Message, MessageReport
 from messaging.tests.factories import MessageFactory
+from tests.browser import BROWSER_TEST, chromium_page
 from users.tests.factories import DEFAULT_PASSWORD, UserFactory
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="no Chromium at /usr/bin/chromium (apt-get install chromium)"),
-]
-sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
+pytestmark = BROWSER_TEST
 
 
 @pytest.fixture
@@ -46,21 +30,9 @@ def page(monkeypatch):
     """A fresh browser page; problems the browser reports (CSP violations, 404 assets) fail the test."""
     # Playwright's sync API keeps an event loop in this thread; the test's own ORM calls are still synchronous.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1000, "height": 800}, accept_downloads=True)
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        problems = []
-        page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
-        page.on("pageerror", lambda exc: problems.append(str(exc)))
+    with chromium_page(width=1000, height=800, accept_downloads=True) as (page, problems):
         yield page
-        context.close()
-        browser.close()
-        # While Playwright's loop runs, Django keeps this thread's ORM connections apart from the test's
-        # usual ones (asgiref's context-local storage); close them or PostgreSQL's test database stays in use.
-        connections.close_all()
-        assert problems == []
+    assert problems == []
 
 
 @pytest.fixture
@@ -212,8 +184,6 @@ def test_report_a_message_from_the_thread(page, live_server, people, artifacts):
     page.get_by_role("button", name="Send the report").click()
     page.wait_for_url(f"**/inbox/with/{bob.pk}/#message-{reported_id}")
     assert "the moderators will look at it" in page.locator(".notices").inner_text()
-    from messaging.models import MessageReport
-
     report = MessageReport.objects.get()
     assert (report.message_id, report.reporter_id) == (reported_id, alice.pk)
 
