@@ -1,6 +1,7 @@
 """Project-wide test fixtures."""
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
@@ -46,6 +47,20 @@ def bob_client(bob):
 @pytest.fixture
 def carol_client(carol):
     return client_for(carol)
+
+
+@pytest.fixture
+def moderator(db):
+    """A member of the Moderators group (staff, not a superuser): the admin's moderation console."""
+    user = UserFactory(username="mod", is_staff=True)
+    user.groups.add(Group.objects.get(name="Moderators"))
+    return user
+
+
+@pytest.fixture
+def mod_client(client, moderator):
+    client.force_login(moderator)
+    return client
 
 
 @pytest.fixture

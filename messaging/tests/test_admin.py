@@ -20,19 +20,6 @@ pytestmark = pytest.mark.django_db
 CHANGELIST = "/admin/messaging/message/"
 
 
-@pytest.fixture
-def moderator(db):
-    user = UserFactory(username="mod", is_staff=True)
-    user.groups.add(Group.objects.get(name="Moderators"))
-    return user
-
-
-@pytest.fixture
-def mod_client(client, moderator):
-    client.force_login(moderator)
-    return client
-
-
 def make_messages(n, *, alice, bob):
     messages = []
     for i in range(n):

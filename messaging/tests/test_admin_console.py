@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 
 import pytest
 from django.contrib.admin.models import CHANGE, LogEntry
-from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.staticfiles import finders
 from django.utils import timezone
@@ -18,19 +17,6 @@ from users.tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = "/admin/messaging/message/"
-
-
-@pytest.fixture
-def moderator(db):
-    user = UserFactory(username="mod", is_staff=True)
-    user.groups.add(Group.objects.get(name="Moderators"))
-    return user
-
-
-@pytest.fixture
-def mod_client(client, moderator):
-    client.force_login(moderator)
-    return client
 
 
 def hide(client, messages, **fields):
