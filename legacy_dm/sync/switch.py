@@ -131,14 +131,25 @@ def turn_on(
         raise SyncUnavailable(SQLITE_REFUSAL)
     if is_on(connection):
         return SyncReport(False, {}, {})
-    options = {"batch_size": batch_size, "headroom": headroom, "lock_timeout_ms": lock_timeout_ms, "now": now}
-    first = carry.copy_legacy_data(connection, progress=progress, sync_state=True, **options)  # type: ignore[arg-type]
+
+    def catch_up(progress: Progress | None) -> carry.CopyResult:
+        return carry.copy_legacy_data(
+            connection,
+            batch_size=batch_size,
+            headroom=headroom,
+            lock_timeout_ms=lock_timeout_ms,
+            now=now,
+            progress=progress,
+            sync_state=True,
+        )
+
+    first = catch_up(progress)
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
         cursor.execute(f"SET LOCAL lock_timeout = '{int(lock_timeout_ms)}ms'", [])
         sequences = _sequences(connection)
         for statement in to_new.install_sql(connection, GUARD) + to_old.install_sql(connection, GUARD, sequences):
             cursor.execute(statement, [])
-        second = carry.copy_legacy_data(connection, sync_state=True, **options)  # type: ignore[arg-type]
+        second = catch_up(None)
         backfilled = _backfill(connection)
         _align_sequences(connection)
     caught_up = {step: first.rows[step] + second.rows[step] for step in first.rows}
