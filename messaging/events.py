@@ -60,7 +60,7 @@ def message_sent(message: Message) -> None:
             yield viewer.pk, "message.created", dict(MessageSerializer(message, context={"viewer": viewer}).data)
         yield _unread(message.recipient_id)
 
-    _later(lambda: list(build()))
+    _later(build)
 
 
 def messages_read(*, reader: User, messages: Iterable[Message], read_at: datetime) -> None:

@@ -2,6 +2,7 @@
 against a live ASGI server (uvicorn in this process) with a real Redis.
 """
 
+import asyncio
 import http.client
 import json
 import socket
@@ -49,8 +50,6 @@ def events_broker(request, settings):
 
 
 def read_all(source, user_id, after="0-0"):
-    import asyncio
-
     return asyncio.run(source.read(user_id, after, block_ms=0))
 
 
@@ -270,10 +269,7 @@ def test_an_id_older_than_the_window_gets_resync(asgi_server, settings):
     broker_module.reset_broker()
     alice, bob = UserFactory(username="alice"), UserFactory(username="bob")
     first = services.send_message(sender=bob, recipient_id=alice.pk, body="first")
-    source = broker_module.broker()
-    import asyncio
-
-    oldest = asyncio.run(source.read(alice.pk, "0-0", block_ms=0))[0].id
+    oldest = read_all(broker_module.broker(), alice.pk)[0].id
     for i in range(3):
         services.send_message(sender=bob, recipient_id=alice.pk, body=f"more {i}")
     stream = EventStream(asgi_server, token_for(alice), last_event_id=oldest)
