@@ -12,8 +12,11 @@ from users.tests.factories import UserFactory, client_for
 
 @pytest.fixture(autouse=True)
 def _fast_and_isolated(settings):
-    """A fast password hasher (bcrypt stays accepted for carried users) and fresh throttle counters."""
+    """A fast password hasher (bcrypt stays accepted for carried users), fresh throttle counters, and quick
+    heartbeats."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *settings.PASSWORD_HASHERS]
+    # A live server's event streams (the pages open one each) notice a closed browser at the next heartbeat.
+    settings.EVENTS_HEARTBEAT_SECONDS = 1
     cache.clear()
     yield
     cache.clear()

@@ -93,6 +93,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "messaging.web.context.unread",
             ],
         },
     },
@@ -319,9 +320,10 @@ SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 # The Content-Security-Policy of HTML responses that set none of their own (config/middleware.py).
 CONTENT_SECURITY_POLICY = "default-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
-# The inbox and login pages run no script at all: a stricter policy than the default (admin, error pages).
+# The inbox and login pages run one script of this origin (messaging/static/messaging/live.js: live updates
+# over /api/messages/events) and nothing inline: a stricter policy than the default (admin, error pages).
 PAGES_CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; "
+    "default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'; img-src 'self' data:"
 )
 # Under DEBUG only, Django's own error pages (the yellow 404 and the traceback 500) carry their styles and

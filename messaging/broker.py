@@ -14,13 +14,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 import weakref
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
+import redis
 from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+# What a broker that cannot be reached raises (a refused or broken connection, a Redis error).
+UNREACHABLE = (OSError, redis.RedisError)
 
 
 @dataclass(frozen=True)
@@ -60,8 +67,6 @@ return id
 
 class RedisBroker:
     def __init__(self, url: str, retained: int) -> None:
-        import redis
-
         self.retained = retained
         self.sync = redis.Redis.from_url(url)
         self._publish = self.sync.register_script(PUBLISH)
@@ -83,9 +88,9 @@ class RedisBroker:
         event_id = self._publish(keys=[key, f"{key}:trimmed"], args=[payload, self.retained])
         return event_id.decode()
 
-    async def last_id(self, user_id: int) -> str:
-        """The id of the newest event kept for `user_id` ("0-0" when none)."""
-        entries = await self._client().xrevrange(_key(user_id), count=1)
+    def newest_id(self, user_id: int) -> str:
+        """The id of the newest event kept for `user_id` ("0-0" when none): where a new reader starts."""
+        entries = self.sync.xrevrange(_key(user_id), count=1)
         return entries[0][0].decode() if entries else "0-0"
 
     async def read(self, user_id: int, after: str, *, block_ms: int) -> list[Event]:
@@ -130,7 +135,7 @@ class MemoryBroker:
                 self._dropped[user_id] = _stream_id(log.popleft().id)[1]
             return event.id
 
-    async def last_id(self, user_id: int) -> str:
+    def newest_id(self, user_id: int) -> str:
         with self._lock:
             log = self._logs.get(user_id)
             return log[-1].id if log else "0-0"
@@ -165,6 +170,16 @@ def broker() -> RedisBroker | MemoryBroker:
             retained = settings.EVENTS_RETAINED
             _broker = RedisBroker(url, retained) if url else MemoryBroker(retained)
         return _broker
+
+
+def events_cursor(user) -> str | None:
+    """The newest event id of `user`, or None when the broker cannot be reached (a page still renders; its
+    live updates start from the stream's own opening instead)."""
+    try:
+        return broker().newest_id(user.pk)
+    except UNREACHABLE:
+        logger.warning("The event broker is unreachable: pages render without a live cursor", exc_info=True)
+        return None
 
 
 def reset_broker() -> None:

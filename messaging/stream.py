@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator, Iterator
 
 from asgiref.sync import sync_to_async
@@ -24,7 +25,9 @@ from rest_framework.exceptions import AuthenticationFailed
 from users.authentication import JWTAuthentication
 
 from . import selectors
-from .broker import TooOld, broker
+from .broker import UNREACHABLE, TooOld, broker
+
+logger = logging.getLogger(__name__)
 
 
 def _bearer_user(request: HttpRequest):
@@ -53,7 +56,20 @@ async def events(request: HttpRequest) -> HttpResponse:
             headers={"WWW-Authenticate": "Bearer"},
         )
     last_id = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id")
-    frames = _stream(user, last_id)
+    count: int | None = None
+    if last_id:
+        cursor = last_id
+    else:
+        try:
+            cursor, count = await sync_to_async(_opening)(user)
+        except UNREACHABLE:
+            logger.warning("The event broker is unreachable: no event stream", exc_info=True)
+            return JsonResponse(
+                {"detail": "Live events are unavailable right now; try again later."},
+                status=503,
+                headers={"Retry-After": "10"},
+            )
+    frames = _stream(user, cursor, count)
     return StreamingHttpResponse(
         frames if isinstance(request, ASGIRequest) else _one_by_one(frames),
         content_type="text/event-stream",
@@ -76,21 +92,27 @@ def _one_by_one(frames: AsyncIterator[str]) -> Iterator[str]:
         loop.close()
 
 
-async def _stream(user, last_id: str | None) -> AsyncIterator[str]:
+def _opening(user) -> tuple[str, int]:
+    """Where a new stream starts, then the count it opens with (in that order, so no event falls between).
+
+    Read in the view, on the request's own database connection (under WSGI too): the stream itself only
+    ever waits on the broker.
+    """
+    return broker().newest_id(user.pk), selectors.unread_count(user=user)
+
+
+async def _stream(user, cursor: str, count: int | None) -> AsyncIterator[str]:
+    """The frames after `cursor`; first the opening `count` of a new stream (a resumed one has none)."""
     source = broker()
     heartbeat_ms = settings.EVENTS_HEARTBEAT_SECONDS * 1000
     yield "retry: 3000\n\n"
-    if last_id is None:
-        cursor = await source.last_id(user.pk)
-        count = await sync_to_async(selectors.unread_count)(user=user)
+    if count is not None:
         yield _frame("unread_count", {"unread_count": count})
-    else:
-        cursor = last_id
     while True:
         try:
             found = await source.read(user.pk, cursor, block_ms=heartbeat_ms)
         except TooOld:
-            cursor = await source.last_id(user.pk)
+            cursor = await sync_to_async(source.newest_id, thread_sensitive=False)(user.pk)
             yield _frame("resync", {"reason": "missed events are no longer kept; reload through the API"}, cursor)
             continue
         if not found:

@@ -27,25 +27,45 @@ BROWSER_TEST = [
 
 
 @contextmanager
-def chromium_page(*, width: int, height: int, accept_downloads: bool = False) -> Iterator[tuple[object, list[str]]]:
-    """A fresh page of the given size, and the list the browser's console errors are collected into.
+def chromium() -> Iterator[object]:
+    """One headless Chromium; `open_page(...)` on what it yields gives a page in a context of its own (its own
+    cookies: one user each), and the list that page's console errors are collected into.
 
     Needs `DJANGO_ALLOW_ASYNC_UNSAFE` set (Playwright's sync API keeps an event loop in the test's thread).
     """
     sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=accept_downloads)
+        try:
+            yield _Pages(browser)
+        finally:
+            browser.close()
+            # Playwright's loop keeps this thread's ORM connections apart (asgiref's context-local storage):
+            # close them, or PostgreSQL's test database stays in use.
+            connections.close_all()
+
+
+class _Pages:
+    def __init__(self, browser) -> None:
+        self.browser = browser
+
+    def open_page(self, *, width: int, height: int, accept_downloads: bool = False) -> tuple[object, list[str]]:
+        context = self.browser.new_context(
+            viewport={"width": width, "height": height}, accept_downloads=accept_downloads
+        )
         page = context.new_page()
         page.set_default_timeout(10_000)
         problems: list[str] = []
         page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
         page.on("pageerror", lambda exc: problems.append(str(exc)))
-        try:
-            yield page, problems
-        finally:
-            context.close()
-            browser.close()
-            # Playwright's loop keeps this thread's ORM connections apart (asgiref's context-local storage):
-            # close them, or PostgreSQL's test database stays in use.
-            connections.close_all()
+        page.on(
+            "response", lambda r: problems.append(f"{r.status} {r.request.method} {r.url}") if r.status >= 500 else None
+        )
+        return page, problems
+
+
+@contextmanager
+def chromium_page(*, width: int, height: int, accept_downloads: bool = False) -> Iterator[tuple[object, list[str]]]:
+    """A fresh page of the given size, and the list the browser's console errors are collected into."""
+    with chromium() as pages:
+        yield pages.open_page(width=width, height=height, accept_downloads=accept_downloads)

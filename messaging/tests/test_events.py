@@ -309,3 +309,21 @@ def test_the_stream_also_streams_under_a_wsgi_server(live_server, settings):
     assert stream.heartbeat() == ": heartbeat"
     stream.close()
     broker_module.reset_broker()
+
+
+@pytest.mark.django_db
+def test_without_a_reachable_broker_the_stream_is_a_503_and_the_pages_still_render(settings, alice, alice_client):
+    settings.REDIS_URL = "redis://127.0.0.1:9/0"  # nothing listens on the discard port
+    broker_module.reset_broker()
+    try:
+        response = alice_client.get("/api/messages/events")
+        assert response.status_code == 503
+        assert response.json()["detail"] == "Live events are unavailable right now; try again later."
+        assert response["Retry-After"] == "10"
+
+        alice_client.force_login(alice)
+        page = alice_client.get("/inbox/")
+        assert page.status_code == 200
+        assert 'data-events="/api/messages/events"' in page.content.decode()  # no cursor: the stream's own
+    finally:
+        broker_module.reset_broker()

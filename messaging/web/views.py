@@ -4,6 +4,7 @@ Services report problems with `ValidationError`, `PermissionDenied`, `Http404` o
 here they become form errors, messages-framework notices or the 404 page, never a 500.
 """
 
+from functools import wraps
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from django.contrib import messages
@@ -23,6 +24,7 @@ from config.throttles import SendRateThrottle
 
 from .. import selectors, services
 from ..attachments import attachment_response
+from ..broker import events_cursor
 from ..pagination import NewestFirstCursorPagination
 from .forms import ComposeForm, MessageForm, PeopleSearchForm, ReportForm, SearchForm
 
@@ -32,8 +34,21 @@ MAX_LISTED_PARTICIPANTS = 200
 
 
 def page(view):
-    """An inbox page: logged-in users only (others go to the login page with ?next=), with the CSP."""
-    return content_security_policy(login_required(view))
+    """An inbox page: logged-in users only (others go to the login page with ?next=), with the CSP, and
+    live from what it shows (`live_from`)."""
+    return content_security_policy(login_required(live_from(view)))
+
+
+def live_from(view):
+    """Note where the caller's event log stands before the page reads anything: live.js resumes the stream
+    from there, so no event between this render and the stream's start is missed."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        request.events_after = events_cursor(request.user)
+        return view(request, *args, **kwargs)
+
+    return wrapped
 
 
 class ThreadPagination(NewestFirstCursorPagination):
@@ -99,7 +114,8 @@ def _thread_url(user_id, message_id=None) -> str:
 @require_GET
 @page
 def inbox(request):
-    """Conversations, newest activity first, with the last message and the number unread."""
+    """Conversations, newest activity first, with the last message and the number unread (the total is the
+    frame's `nav_unread`)."""
     rows = selectors.conversation_rows(user=request.user)
     page_obj = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     conversations = selectors.attach_last_messages(user=request.user, rows=page_obj.object_list)
@@ -110,7 +126,6 @@ def inbox(request):
             "nav": "inbox",
             "page_obj": page_obj,
             "conversations": conversations,
-            "unread_total": selectors.unread_count(user=request.user),
         },
     )
 

@@ -1,0 +1,150 @@
+/* Live pages: the caller's events (GET /api/messages/events, Server-Sent Events) applied to the open page.
+ *
+ * - unread_count: the nav badge and the tab title, "(3) Inbox · Relay", on every page;
+ * - any change to what a live region shows (the inbox's list, the open thread): the region is fetched again
+ *   from the server and swapped in, so the pages are rendered by their templates only, never a second time
+ *   here. Opening a thread marks it read; fetching it again does the same, as a reload would.
+ *
+ * Plain JavaScript, no framework, loaded from this origin (the pages' CSP allows 'self' only). Every page
+ * works without it: a reload shows the same.
+ */
+(function () {
+  "use strict";
+
+  var script = document.currentScript;
+  var eventsUrl = script && script.getAttribute("data-events");
+  if (!eventsUrl || !window.EventSource || !window.fetch) {
+    return;
+  }
+  var baseTitle = document.title.replace(/^\(\d+\) /, "");
+
+  function showUnread(count) {
+    document.querySelectorAll("[data-live-unread]").forEach(function (badge) {
+      badge.firstChild.nodeValue = String(count);
+      badge.hidden = count === 0;
+    });
+    document.title = (count ? "(" + count + ") " : "") + baseTitle;
+  }
+
+  function announce(text) {
+    var status = document.querySelector("[data-live-status]");
+    if (status) {
+      status.textContent = text;
+    }
+  }
+
+  // One fetch at a time; events that arrive meanwhile ask for one more after it.
+  var fetching = false;
+  var again = false;
+
+  function refresh() {
+    var regions = document.querySelectorAll("[data-live-region]");
+    if (!regions.length) {
+      return;
+    }
+    if (fetching) {
+      again = true;
+      return;
+    }
+    fetching = true;
+    fetch(window.location.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (response) {
+        if (!response.ok) {
+          throw new Error("HTTP " + response.status);
+        }
+        return response.text();
+      })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html");
+        var root = document.documentElement;
+        var fromBottom = root.scrollHeight - window.scrollY;
+        regions.forEach(function (region) {
+          var next = fresh.getElementById(region.id);
+          if (next) {
+            region.replaceWith(document.importNode(next, true));
+            if (region.getAttribute("data-live-keep") === "bottom") {
+              window.scrollTo(0, root.scrollHeight - fromBottom);  // what is below stays in view
+            }
+          }
+        });
+      })
+      .catch(function () {
+        /* the next event or a reload brings the page up to date */
+      })
+      .finally(function () {
+        fetching = false;
+        if (again) {
+          again = false;
+          refresh();
+        }
+      });
+  }
+
+  function partner() {
+    var thread = document.querySelector("[data-live-partner]");
+    return thread ? Number(thread.getAttribute("data-live-partner")) : null;
+  }
+
+  function shown(messageId) {
+    return document.getElementById("message-" + messageId) !== null;
+  }
+
+  function onInbox() {
+    return document.getElementById("live-inbox") !== null;
+  }
+
+  // What each event changes on the open page.
+  var handlers = {
+    unread_count: function (data) {
+      showUnread(data.unread_count);
+    },
+    "message.created": function (data) {
+      var withPartner = partner() !== null && (data.sender.id === partner() || data.recipient.id === partner());
+      if (withPartner || onInbox()) {
+        refresh();
+      }
+      if (data.sender.id !== data.recipient.id && withPartner && data.sender.id === partner()) {
+        announce("New message from " + data.sender.display_name);
+      }
+    },
+    "message.read": function (data) {
+      if (shown(data.id) || onInbox()) {
+        refresh();
+      }
+    },
+    "message.deleted": function (data) {
+      if (shown(data.id) || onInbox()) {
+        refresh();
+      }
+    },
+    "message.hidden": function (data) {
+      if (shown(data.id) || onInbox()) {
+        refresh();
+      }
+    },
+    "conversation.read": function (data) {
+      if (data.user_id === partner() || onInbox()) {
+        refresh();
+      }
+    },
+    resync: function () {
+      refresh();
+    },
+  };
+
+  var source = new EventSource(eventsUrl);
+  Object.keys(handlers).forEach(function (type) {
+    source.addEventListener(type, function (event) {
+      handlers[type](JSON.parse(event.data));
+    });
+  });
+  // Leaving the page closes the stream at once (a WSGI server holds a thread for each open one).
+  window.addEventListener("pagehide", function () {
+    source.close();
+  });
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) {
+      window.location.reload();  // back from the browser's page cache, with a closed stream: start afresh
+    }
+  });
+})();

@@ -1,0 +1,107 @@
+"""Live pages in a real Chromium: two people in two browser contexts, and what each sees without a reload.
+
+The pages' live.js holds `/api/messages/events` open (the live server is a WSGI server: the in-process
+broker serves it) and fetches a live region again when an event changes it.
+
+PostgreSQL only: two people's pages write at once (a send, and the other page's refetch marking it read),
+and the suite's in-memory SQLite answers concurrent writers "database table is locked" (its shared-cache
+table locks ignore the busy timeout). The file database of scripts/run.sh waits instead
+(config/tests/test_sqlite_concurrency.py).
+"""
+
+import pytest
+from django.db import connection
+
+from messaging import services
+from messaging.models import Message
+from messaging.tests.factories import MessageFactory
+from tests.browser import BROWSER_TEST, chromium
+from users.tests.factories import DEFAULT_PASSWORD, UserFactory
+
+pytestmark = [
+    *BROWSER_TEST,
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers need a server database"),
+]
+
+NO_RELOAD = "window.__still_this_page = true"
+SAME_PAGE = "window.__still_this_page === true"
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with chromium() as pages:
+        yield pages
+
+
+def log_in(page, live_server, username):
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(DEFAULT_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{live_server.url}/inbox/")
+
+
+def test_a_send_updates_the_other_persons_inbox_thread_and_badges_without_a_reload(
+    live_server, transactional_db, browser
+):
+    from playwright.sync_api import expect
+
+    alice = UserFactory(username="alice", display_name="Alice Liddell")
+    bob = UserFactory(username="bob", display_name="Bob Builder")
+    carol = UserFactory(username="carol")
+    MessageFactory(sender=alice, recipient=bob, body="Hi Bob")
+    MessageFactory(sender=carol, recipient=alice, body="Lunch on Friday?")  # newest: carol's row on top
+
+    alice_page, alice_problems = browser.open_page(width=1000, height=800)
+    bob_page, bob_problems = browser.open_page(width=1000, height=800)
+    log_in(alice_page, live_server, "alice")
+    log_in(bob_page, live_server, "bob")
+
+    rows = alice_page.locator("a[data-unread]")
+    nav_badge = alice_page.locator("nav [data-live-unread]")
+    assert rows.first.get_attribute("href") == f"/inbox/with/{carol.pk}/"
+    assert alice_page.title() == "(1) Inbox · Relay"
+    expect(nav_badge).to_have_text("1 unread")
+    alice_page.evaluate(NO_RELOAD)
+
+    # Bob answers from his thread page (a plain form post); alice's inbox reorders and counts, live.
+    bob_page.goto(f"{live_server.url}/inbox/with/{alice.pk}/")
+    bob_page.get_by_label("Message").fill("Are you there?")
+    bob_page.get_by_role("button", name="Send").click()
+    bob_page.wait_for_url(f"**/inbox/with/{alice.pk}/#message-*")
+    first = Message.objects.get(body="Are you there?")
+    expect(rows.first).to_have_attribute("href", f"/inbox/with/{bob.pk}/")
+    expect(rows.first).to_have_attribute("data-unread", "1")
+    expect(rows.first).to_contain_text("Are you there?")
+    expect(nav_badge).to_have_text("2 unread")
+    expect(alice_page).to_have_title("(2) Inbox · Relay")
+    assert alice_page.evaluate(SAME_PAGE)
+
+    # Alice opens the thread: bob's page shows his message read, without a reload.
+    bob_page.evaluate(NO_RELOAD)
+    alice_page.locator(f'a[href="/inbox/with/{bob.pk}/"]').click()
+    alice_page.wait_for_url(f"**/inbox/with/{bob.pk}/")
+    expect(alice_page).to_have_title("(1) Bob Builder · Relay")  # carol's message is still unread
+    expect(bob_page.locator(f"#message-{first.pk} .read")).to_have_text("read")
+    assert bob_page.evaluate(SAME_PAGE)
+
+    # Bob writes again: it appears in alice's open thread, is read there at once, and bob sees that too.
+    alice_page.evaluate(NO_RELOAD)
+    bob_page.get_by_label("Message").fill("Second one, with <b>markup</b>")
+    bob_page.get_by_role("button", name="Send").click()
+    bob_page.wait_for_url(f"**/inbox/with/{alice.pk}/#message-*")
+    second = Message.objects.get(body__startswith="Second one")
+    expect(alice_page.locator(f"#message-{second.pk} .body")).to_have_text("Second one, with <b>markup</b>")
+    expect(alice_page.locator("[data-live-status]")).to_have_text("New message from Bob Builder")
+    assert alice_page.evaluate(SAME_PAGE)
+    expect(bob_page.locator(f"#message-{second.pk} .read")).to_have_text("read")
+    assert Message.objects.get(pk=second.pk).read_at is not None
+    expect(alice_page).to_have_title("(1) Bob Builder · Relay")
+
+    # A message from someone else changes the badge of the open thread's page, not the thread.
+    services.send_message(sender=carol, recipient_id=alice.pk, body="Still on for lunch?")
+    expect(alice_page).to_have_title("(2) Bob Builder · Relay")
+    expect(alice_page.locator("nav [data-live-unread]")).to_have_text("2 unread")
+    assert alice_page.locator("[data-message-id]").count() == 3
+    assert alice_problems == [] and bob_problems == []
