@@ -20,8 +20,9 @@ back and leaves its rows to the next; rows wait while no worker runs. As for the
 down when the batch commits loses that batch's events (logged), never a write.
 
 `listen` (`manage.py legacy_sync_events`) LISTENs on the outbox's channel on a connection of its own and
-drains on each notification, at start, and every `interval` seconds without one (a notification sent while
-it was reconnecting).
+drains at start (what waited while no worker ran), on each notification, and every `interval` seconds
+without one (rows a dying worker's batch gave back, which no new notification announces). It ends on a
+lost connection, for the process supervisor to start it again.
 """
 
 from __future__ import annotations
