@@ -1,12 +1,15 @@
 """Project-wide test fixtures."""
 
+import uuid
+
 import pytest
 from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 
-from tests.helpers import make_roles
+from messaging import broker as broker_module
+from tests.helpers import REDIS_URL, make_roles, redis_is_up
 from users.tests.factories import UserFactory, client_for
 
 
@@ -84,3 +87,18 @@ def keep_test_connection():
     yield
     request_started.connect(close_old_connections)
     request_finished.connect(close_old_connections)
+
+
+@pytest.fixture(params=["memory", "redis"])
+def events_broker(request, settings):
+    """A fresh broker of each kind; Redis keys under a prefix of their own."""
+    if request.param == "redis":
+        if not redis_is_up():
+            pytest.skip("no Redis on 127.0.0.1:6379")
+        settings.REDIS_URL = REDIS_URL
+    else:
+        settings.REDIS_URL = ""
+    settings.EVENTS_KEY_PREFIX = f"relay-test:{uuid.uuid4().hex}"
+    broker_module.reset_broker()
+    yield broker_module.broker()
+    broker_module.reset_broker()

@@ -198,3 +198,31 @@ class OpenedConversation(models.Model):
 
     def __str__(self):
         return f"{self.user_id} opened conversation {self.conversation_id}"
+
+
+class SyncEvent(models.Model):
+    """An old server's write that Relay's clients should hear of: the live sync's outbox.
+
+    Old servers write the old tables with raw SQL, so no Relay code runs for their writes. While the sync is
+    on, a trigger on `direct_messages` (`legacy_dm.sync.outbox`) adds a row here in the old server's
+    transaction and notifies `legacy_sync_events`, which publishes the same events the services publish
+    (`messaging.events`) and deletes the row (`legacy_dm.sync.events`). Rows wait here while no worker runs.
+    """
+
+    class Kind(models.TextChoices):
+        SENT = "sent", "message sent"
+        READ = "read", "message read by its recipient"
+        DELETED = "deleted", "message deleted by one party"
+        UNREAD = "unread", "unread count changed"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    message_id = models.BigIntegerField()
+    # Whose action it was: the reader, the deleting party, the recipient whose count changed; none for a send.
+    user_id = models.BigIntegerField(null=True)
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "legacy_dm_sync_event"
+
+    def __str__(self):
+        return f"{self.kind} {self.message_id}"

@@ -1,7 +1,8 @@
 """Live events: what each write tells whom, published once its transaction commits.
 
 The services call these functions, so every surface that writes through them (the new API, the legacy
-API, the pages, the admin's hide action) produces the same events. Each goes to the per-user logs of
+API, the pages, the admin's hide action) produces the same events; so does `legacy_dm.sync.events` for the
+writes old servers make while the live sync is on. Each goes to the per-user logs of
 `messaging.broker`, from which `GET /api/messages/events` streams them. Events name only what their reader
 may see: a user's log holds events about their own messages, and a hidden message's event has no body.
 
@@ -53,11 +54,16 @@ def _later(builder) -> None:
 
 
 def message_sent(message: Message) -> None:
+    """To each party who may see the message as it is: a service's new message is visible to both, a write
+    an old server made (`legacy_dm.sync.events`, published later) may be deleted or hidden by then.
+    """
+
     def build():
         from .serializers import MessageSerializer
 
         for viewer in (message.recipient, message.sender):
-            yield viewer.pk, "message.created", dict(MessageSerializer(message, context={"viewer": viewer}).data)
+            if message.is_visible_to(viewer):
+                yield viewer.pk, "message.created", dict(MessageSerializer(message, context={"viewer": viewer}).data)
         yield _unread(message.recipient_id)
 
     _later(build)

@@ -1,11 +1,14 @@
 """What several test modules share: the authorization roles, the forged server-side fields, the fuzzing checks,
-concurrent clients.
+concurrent clients, the live event stream's client and brokers.
 
 Test modules import from here (and from the apps' `tests/factories.py`), never from each other.
 """
 
+import asyncio
+import http.client
 import importlib
 import json
+import socket
 import threading
 import time
 import urllib.error
@@ -14,10 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from types import SimpleNamespace
+from urllib.parse import urlsplit
 
 from django.contrib.auth.models import Group
 from django.db import connection, connections
 from django.utils import timezone
+from rest_framework_simplejwt.tokens import RefreshToken
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -197,3 +202,96 @@ def restore_moderators_group() -> None:
 
     migration = importlib.import_module("messaging.migrations.0002_moderators_group")
     migration.create_moderators_group(apps, SimpleNamespace(connection=connection))
+
+
+# --- Live events ----------------------------------------------------------------------------------------------
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def redis_is_up() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now, for a server the test starts."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def read_all(source, user_id, after="0-0"):
+    """Every event `source` (a broker) holds for `user_id` after id `after`, without waiting."""
+    return asyncio.run(source.read(user_id, after, block_ms=0))
+
+
+def token_for(user) -> str:
+    return str(RefreshToken.for_user(user).access_token)
+
+
+class EventStream:
+    """An SSE client on a raw HTTP connection: `next(type)` waits for the next event of that type."""
+
+    def __init__(self, url: str, token: str, last_event_id: str | None = None) -> None:
+        parts = urlsplit(url)
+        self.conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        headers = {"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}
+        if last_event_id:
+            headers["Last-Event-ID"] = last_event_id
+        self.conn.request("GET", "/api/messages/events", headers=headers)
+        self.response = self.conn.getresponse()
+        assert self.response.status == 200
+        assert self.response.getheader("Content-Type").startswith("text/event-stream")
+        self.seen: list[dict] = []
+
+    def event(self) -> dict:
+        frame: dict = {}
+        while True:
+            line = self.response.fp.readline().decode()
+            if line == "":
+                raise EOFError("stream closed")
+            line = line.rstrip("\n")
+            if not line:
+                if "event" in frame:
+                    frame["data"] = json.loads(frame.get("data", "null"))
+                    self.seen.append(frame)
+                    return frame
+                frame = {}
+                continue
+            if line.startswith(":"):
+                frame.setdefault("comments", []).append(line)
+                continue
+            name, _, value = line.partition(": ")
+            frame[name] = value
+
+    def heartbeat(self) -> str:
+        """The next comment line (a heartbeat); events before it are kept in `seen`."""
+        while True:
+            line = self.response.fp.readline().decode()
+            if line.startswith(":"):
+                return line.rstrip("\n")
+            if line == "":
+                raise EOFError("stream closed")
+
+    def during(self, seconds: float) -> list[str]:
+        """The event types that arrive within `seconds` (heartbeats come every second, so reads return)."""
+        deadline = time.monotonic() + seconds
+        types = []
+        while time.monotonic() < deadline:
+            line = self.response.fp.readline().decode()
+            if line.startswith("event: "):
+                types.append(line[len("event: ") :].strip())
+        return types
+
+    def next(self, event_type: str) -> dict:
+        while True:
+            frame = self.event()
+            if frame["event"] == event_type:
+                return frame
+
+    def close(self) -> None:
+        self.conn.close()

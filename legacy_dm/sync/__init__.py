@@ -10,22 +10,29 @@ disagree:
 - new -> old (`to_old`): every new-side write reaches the old tables in the old shapes; new rows take their
   ids from the old tables' sequences, so the two sides never hand out the same id;
 - no echo: each trigger marks its own writes (`carry.SYNCING`, a transaction-local setting) and the other
-  direction's triggers skip marked writes; the carry's batches are marked too.
+  direction's triggers skip marked writes; the carry's batches are marked too;
+- events (`outbox`): an old server's send, read or delete is noted in an outbox table in its transaction,
+  and `manage.py legacy_sync_events` (`events`) publishes the services' own events for it.
 
 `manage.py legacy_sync status|on|off` shows and switches it (`switch`); the data migration turns it on when it
 carried an old database that holds rows; `off` is the cut-over. SQLite (where old production servers never
 ran) has no sync: `on` refuses there with a clear message.
 
-Like `legacy_dm.carry`, this package is safe for migrations to import: raw SQL only, no models.
+Like `legacy_dm.carry`, this package is safe for migrations to import: raw SQL only, no models. The one
+exception is `events`, the outbox's drain, which publishes through `messaging.events`; nothing in the
+package imports it.
 """
 
 from .switch import (
     SQLITE_REFUSAL,
     SyncReport,
     SyncUnavailable,
+    expected_triggers,
+    install_outbox,
     installed_triggers,
     is_on,
     old_tables_hold_rows,
+    remove_outbox,
     trigger_names,
     turn_off,
     turn_on,
@@ -38,10 +45,13 @@ __all__ = [
     "SQLITE_REFUSAL",
     "SyncReport",
     "SyncUnavailable",
+    "expected_triggers",
+    "install_outbox",
     "installed_triggers",
     "is_on",
     "old_email_sql",
     "old_tables_hold_rows",
+    "remove_outbox",
     "trigger_names",
     "turn_off",
     "turn_on",

@@ -12,11 +12,12 @@ from legacy_dm import carry
 from legacy_dm.carry.batches import Progress, scalar
 from legacy_dm.carry.sequences import move_sequence
 
-from . import to_new, to_old
+from . import outbox, to_new, to_old
 from .sql import GUARD
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.backends.utils import CursorWrapper
 
 SQLITE_REFUSAL = (
     "the live sync runs on PostgreSQL only (old production servers never ran on SQLite); on SQLite, carry "
@@ -39,7 +40,13 @@ class SyncReport:
 
 
 def trigger_names() -> list[tuple[str, str]]:
-    return to_new.trigger_names() + to_old.trigger_names()
+    return to_new.trigger_names() + to_old.trigger_names() + outbox.trigger_names()
+
+
+def expected_triggers(connection: BaseDatabaseWrapper) -> int:
+    """How many triggers the sync has when on: the outbox's only once its table exists (`outbox.exists`)."""
+    expected = len(trigger_names())
+    return expected if outbox.exists(connection) else expected - len(outbox.trigger_names())
 
 
 def installed_triggers(connection: BaseDatabaseWrapper) -> int:
@@ -125,7 +132,8 @@ def turn_on(
     2. In one transaction: the triggers are created, which locks the tables against writes until it commits;
        a second catch-up copies what old servers wrote during step 1; new rows written while the sync was
        off get their old rows; the old sequences move past every id. When it commits, every write on
-       either side reaches the other.
+       either side reaches the other, and old servers' sends, reads and deletes are noted in the outbox
+       for `legacy_sync_events` (`outbox`).
     """
     if connection.vendor != "postgresql":
         raise SyncUnavailable(SQLITE_REFUSAL)
@@ -147,13 +155,47 @@ def turn_on(
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
         cursor.execute(f"SET LOCAL lock_timeout = '{int(lock_timeout_ms)}ms'", [])
         sequences = _sequences(connection)
-        for statement in to_new.install_sql(connection, GUARD) + to_old.install_sql(connection, GUARD, sequences):
+        installed = to_new.install_sql(connection, GUARD) + to_old.install_sql(connection, GUARD, sequences)
+        # `legacy_dm` 0004 turns the sync on before 0005 creates the outbox; 0006 then adds its triggers.
+        if outbox.exists(connection):
+            installed += outbox.install_sql(GUARD)
+        for statement in installed:
             cursor.execute(statement, [])
         second = catch_up(None)
         backfilled = _backfill(connection)
         _align_sequences(connection)
     caught_up = {step: first.rows[step] + second.rows[step] for step in first.rows}
     return SyncReport(True, caught_up, backfilled)
+
+
+def _drop_outbox(cursor: CursorWrapper) -> None:
+    for table, name in outbox.trigger_names():
+        cursor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}", [])
+    for name in outbox.function_names():
+        cursor.execute(f"DROP FUNCTION IF EXISTS {name}()", [])
+
+
+def install_outbox(connection: BaseDatabaseWrapper, *, lock_timeout_ms: int) -> bool:
+    """Give a sync that is on the outbox's triggers (one turned on before `legacy_dm` 0005 made the outbox);
+    True when it did. Idempotent.
+    """
+    if connection.vendor != "postgresql" or not is_on(connection):
+        return False
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL lock_timeout = '{int(lock_timeout_ms)}ms'", [])
+        _drop_outbox(cursor)
+        for statement in outbox.install_sql(GUARD):
+            cursor.execute(statement, [])
+    return True
+
+
+def remove_outbox(connection: BaseDatabaseWrapper, *, lock_timeout_ms: int) -> None:
+    """Drop the outbox's triggers (before its table goes), leaving the rest of the sync as it is."""
+    if connection.vendor != "postgresql":
+        return
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL lock_timeout = '{int(lock_timeout_ms)}ms'", [])
+        _drop_outbox(cursor)
 
 
 def turn_off(connection: BaseDatabaseWrapper, *, headroom: int, lock_timeout_ms: int) -> bool:
@@ -166,7 +208,7 @@ def turn_off(connection: BaseDatabaseWrapper, *, headroom: int, lock_timeout_ms:
         cursor.execute(f"SET LOCAL lock_timeout = '{int(lock_timeout_ms)}ms'", [])
         for table, name in trigger_names():
             cursor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}", [])
-        for name in to_new.function_names() + to_old.function_names():
+        for name in to_new.function_names() + to_old.function_names() + outbox.function_names():
             cursor.execute(f"DROP FUNCTION IF EXISTS {name}()", [])
         carry.move_sequences(connection, headroom=headroom, lock_timeout_ms=lock_timeout_ms)
     return True

@@ -1,6 +1,13 @@
-"""Checks of the old JSON shapes and error formats, shared by the legacy API tests."""
+"""Checks of the old JSON shapes and error formats, shared by the legacy API tests; the live sync's fixtures."""
 
 import re
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from legacy_dm import sync
+from legacy_dm.tests.old_server import OldServer
 
 # Naive UTC as datetime.isoformat() writes it: microseconds when not zero, never a zone.
 OLD_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{6})?$")
@@ -94,3 +101,27 @@ def assert_422(response, *locs):
     assert sorted(tuple(entry["loc"]) for entry in detail) == sorted(tuple(loc) for loc in locs)
     assert_deprecated(response)
     return detail
+
+
+@pytest.fixture
+def old_server():
+    server = OldServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def synced(settings, old_server):
+    """Old tables with a few rows (alice, bob and their conversation), carried, and the sync on."""
+    settings.LEGACY_BCRYPT_ROUNDS = 4
+    settings.LEGACY_SEQUENCE_HEADROOM = 1000
+    settings.LEGACY_COPY_BATCH_SIZE = 50
+    alice = old_server.register("alice", "alice-old-secret", "Alice Liddell")
+    bob = old_server.register("bob", "bob-old-secret")
+    conversation = old_server.open_conversation(alice, bob)
+    first = old_server.send(alice, bob, "Hello Bob, from the old days", conversation=conversation)
+    call_command("legacy_sync", "on", verbosity=0)
+    assert sync.is_on(connection)
+    yield {"alice": alice, "bob": bob, "conversation": conversation, "first": first}
+    call_command("legacy_sync", "off", verbosity=0)
+    assert not sync.is_on(connection)

@@ -410,6 +410,8 @@ def test_migrate_carries_every_old_row_and_back(old_database):
             assert cursor.fetchone()[0] > 0
     # The migration turned the live sync on (PostgreSQL: test_live_sync.py); from here on, after the cut-over.
     assert sync.is_on(connection) is (connection.vendor == "postgresql")
+    if connection.vendor == "postgresql":  # every trigger, the outbox's too (0004 turns it on, 0006 adds those)
+        assert sync.installed_triggers(connection) == len(sync.trigger_names())
     call_command("legacy_sync", "off", verbosity=0)
 
     # The old password logs in through the API, and Django upgrades the hash on that login.

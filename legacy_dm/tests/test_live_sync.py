@@ -8,10 +8,8 @@ import base64
 import threading
 import time
 from collections import Counter
-from datetime import UTC, datetime
 
 import bcrypt
-import psycopg
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
@@ -19,6 +17,7 @@ from django.test import override_settings
 
 from legacy_dm import sync
 from legacy_dm import verify as verification
+from legacy_dm.tests.old_server import OldServer, old_hash
 from messaging import services
 from messaging.models import Message
 from tests.helpers import http_json, run_at_once
@@ -28,99 +27,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="the live sync is PostgreSQL's")
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(64))
-
-
-def old_hash(password: str) -> str:
-    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode()
-
-
-class OldServer:
-    """The old FastAPI service: its own connection, each write its own transaction, naive UTC times."""
-
-    def __init__(self) -> None:
-        settings = connection.settings_dict
-        self.conn = psycopg.connect(
-            dbname=settings["NAME"],
-            user=settings["USER"],
-            host=settings["HOST"],
-            port=settings["PORT"] or 5432,
-            password=settings["PASSWORD"] or None,
-            autocommit=True,
-        )
-
-    def one(self, sql: str, params: tuple = ()):
-        row = self.conn.execute(sql, params).fetchone()
-        return None if row is None else row if len(row) > 1 else row[0]
-
-    def all(self, sql: str, params: tuple = ()):
-        return self.conn.execute(sql, params).fetchall()
-
-    @staticmethod
-    def now() -> datetime:
-        return datetime.now(UTC).replace(tzinfo=None)
-
-    def register(self, username: str, password: str, full_name: str | None = None) -> int:
-        return self.one(
-            "INSERT INTO users (username, email, hashed_password, full_name, is_active, is_superuser, created_at)"
-            " VALUES (%s, %s, %s, %s, true, false, %s) RETURNING id",
-            (username, f"{username}@old.example", old_hash(password), full_name, self.now()),
-        )
-
-    def send(self, sender: int, receiver: int, content: str, *, conversation: int | None = None, **file) -> int:
-        return self.one(
-            "INSERT INTO direct_messages (sender_id, receiver_id, conversation_id, content, file_data, file_name,"
-            " file_type, reply_to_id, is_read, is_deleted_by_sender, is_deleted_by_receiver, created_at)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, false, false, false, %s) RETURNING id",
-            (
-                sender,
-                receiver,
-                conversation,
-                content,
-                file.get("data"),
-                file.get("name"),
-                file.get("type"),
-                file.get("reply_to"),
-                self.now(),
-            ),
-        )
-
-    def read(self, message_id: int) -> None:
-        now = self.now()
-        self.conn.execute(
-            "UPDATE direct_messages SET is_read = true, read_at = %s, updated_at = %s WHERE id = %s",
-            (now, now, message_id),
-        )
-
-    def delete(self, message_id: int, *, by: str) -> None:
-        self.conn.execute(
-            f"UPDATE direct_messages SET is_deleted_by_{by} = true, updated_at = %s WHERE id = %s",
-            (self.now(), message_id),
-        )
-
-    def open_conversation(self, *user_ids: int) -> int:
-        with self.conn.transaction():
-            conversation = self.one("INSERT INTO conversations (created_at) VALUES (%s) RETURNING id", (self.now(),))
-            for user_id in user_ids:
-                self.conn.execute(
-                    "INSERT INTO conversation_participants (conversation_id, user_id, joined_at) VALUES (%s, %s, %s)",
-                    (conversation, user_id, self.now()),
-                )
-        return conversation
-
-    def visible(self, user_id: int) -> list[tuple[int, str, bool]]:
-        """The old service's rule: what `user_id` sees (id, content, read), newest first."""
-        return [
-            tuple(row)
-            for row in self.all(
-                "SELECT id, COALESCE(content, ''), is_read FROM direct_messages"
-                " WHERE (sender_id = %s AND NOT is_deleted_by_sender) OR (receiver_id = %s AND NOT is_deleted_by_receiver)"
-                " ORDER BY created_at DESC, id DESC",
-                (user_id, user_id),
-            )
-        ]
-
-    def close(self) -> None:
-        self.conn.close()
 
 
 class Relay:
@@ -149,30 +55,6 @@ class Relay:
             messages += page["results"]
             path = page["next"] and page["next"].replace(self.url, "").replace("http://testserver", "")
         return messages
-
-
-@pytest.fixture
-def old_server():
-    server = OldServer()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def synced(settings, old_server):
-    """Old tables with a few rows (alice, bob and their conversation), carried, and the sync on."""
-    settings.LEGACY_BCRYPT_ROUNDS = 4
-    settings.LEGACY_SEQUENCE_HEADROOM = 1000
-    settings.LEGACY_COPY_BATCH_SIZE = 50
-    alice = old_server.register("alice", "alice-old-secret", "Alice Liddell")
-    bob = old_server.register("bob", "bob-old-secret")
-    conversation = old_server.open_conversation(alice, bob)
-    first = old_server.send(alice, bob, "Hello Bob, from the old days", conversation=conversation)
-    call_command("legacy_sync", "on", verbosity=0)
-    assert sync.is_on(connection)
-    yield {"alice": alice, "bob": bob, "conversation": conversation, "first": first}
-    call_command("legacy_sync", "off", verbosity=0)
-    assert not sync.is_on(connection)
 
 
 def assert_verified() -> None:

@@ -2,55 +2,21 @@
 against a live ASGI server (uvicorn in this process) with a real Redis.
 """
 
-import asyncio
-import http.client
 import json
-import socket
 import threading
 import time
 import uuid
-from urllib.parse import urlsplit
 
 import pytest
 import uvicorn
 from django.db import connection
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from messaging import broker as broker_module
 from messaging import services
 from messaging.models import Message
 from messaging.tests.factories import MessageFactory
-from tests.helpers import http_json
+from tests.helpers import REDIS_URL, EventStream, free_port, http_json, read_all, redis_is_up, token_for
 from users.tests.factories import UserFactory
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-def redis_is_up() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-@pytest.fixture(params=["memory", "redis"])
-def events_broker(request, settings):
-    """A fresh broker of each kind; Redis keys under a prefix of their own."""
-    if request.param == "redis":
-        if not redis_is_up():
-            pytest.skip("no Redis on 127.0.0.1:6379")
-        settings.REDIS_URL = REDIS_URL
-    else:
-        settings.REDIS_URL = ""
-    settings.EVENTS_KEY_PREFIX = f"relay-test:{uuid.uuid4().hex}"
-    broker_module.reset_broker()
-    yield broker_module.broker()
-    broker_module.reset_broker()
-
-
-def read_all(source, user_id, after="0-0"):
-    return asyncio.run(source.read(user_id, after, block_ms=0))
 
 
 @pytest.mark.django_db
@@ -119,70 +85,6 @@ def test_the_window_is_bounded_and_an_older_id_is_too_old(events_broker, setting
 # --- The stream over real HTTP -----------------------------------------------------------------------------
 
 
-class EventStream:
-    """An SSE client on a raw HTTP connection: `next(type)` waits for the next event of that type."""
-
-    def __init__(self, url: str, token: str, last_event_id: str | None = None) -> None:
-        parts = urlsplit(url)
-        self.conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
-        headers = {"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}
-        if last_event_id:
-            headers["Last-Event-ID"] = last_event_id
-        self.conn.request("GET", "/api/messages/events", headers=headers)
-        self.response = self.conn.getresponse()
-        assert self.response.status == 200
-        assert self.response.getheader("Content-Type").startswith("text/event-stream")
-        self.seen: list[dict] = []
-
-    def event(self) -> dict:
-        frame: dict = {}
-        while True:
-            line = self.response.fp.readline().decode()
-            if line == "":
-                raise EOFError("stream closed")
-            line = line.rstrip("\n")
-            if not line:
-                if "event" in frame:
-                    frame["data"] = json.loads(frame.get("data", "null"))
-                    self.seen.append(frame)
-                    return frame
-                frame = {}
-                continue
-            if line.startswith(":"):
-                frame.setdefault("comments", []).append(line)
-                continue
-            name, _, value = line.partition(": ")
-            frame[name] = value
-
-    def heartbeat(self) -> str:
-        """The next comment line (a heartbeat); events before it are kept in `seen`."""
-        while True:
-            line = self.response.fp.readline().decode()
-            if line.startswith(":"):
-                return line.rstrip("\n")
-            if line == "":
-                raise EOFError("stream closed")
-
-    def during(self, seconds: float) -> list[str]:
-        """The event types that arrive within `seconds` (heartbeats come every second, so reads return)."""
-        deadline = time.monotonic() + seconds
-        types = []
-        while time.monotonic() < deadline:
-            line = self.response.fp.readline().decode()
-            if line.startswith("event: "):
-                types.append(line[len("event: ") :].strip())
-        return types
-
-    def next(self, event_type: str) -> dict:
-        while True:
-            frame = self.event()
-            if frame["event"] == event_type:
-                return frame
-
-    def close(self) -> None:
-        self.conn.close()
-
-
 @pytest.fixture
 def asgi_server(transactional_db, settings):
     """uvicorn serving config.asgi in a thread of this process, on a free port, with a Redis broker."""
@@ -192,9 +94,7 @@ def asgi_server(transactional_db, settings):
     settings.EVENTS_KEY_PREFIX = f"relay-test:{uuid.uuid4().hex}"
     settings.EVENTS_HEARTBEAT_SECONDS = 1
     broker_module.reset_broker()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config("config.asgi:application", host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     )
@@ -208,10 +108,6 @@ def asgi_server(transactional_db, settings):
     server.should_exit = True
     thread.join(timeout=10)
     broker_module.reset_broker()
-
-
-def token_for(user) -> str:
-    return str(RefreshToken.for_user(user).access_token)
 
 
 postgresql_only = pytest.mark.skipif(

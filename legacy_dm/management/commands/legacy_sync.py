@@ -8,6 +8,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 
 from legacy_dm import carry, sync
+from legacy_dm.models import SyncEvent
 
 
 class Command(BaseCommand):
@@ -55,7 +56,7 @@ class Command(BaseCommand):
     def status(self, connection: Any) -> str:
         if connection.vendor != "postgresql":
             return f"legacy sync: off ({sync.SQLITE_REFUSAL})"
-        installed, expected = sync.installed_triggers(connection), len(sync.trigger_names())
+        installed, expected = sync.installed_triggers(connection), sync.expected_triggers(connection)
         if installed == 0:
             state = "off"
         elif installed == expected:
@@ -64,4 +65,8 @@ class Command(BaseCommand):
             state = f"BROKEN ({installed} of {expected} triggers; run `legacy_sync off`, then `on`)"
         missing = carry.missing_counts(connection)
         behind = ", ".join(f"{step} {count}" for step, count in missing.items())
-        return f"legacy sync: {state} ({installed} triggers)\nold rows not carried yet: {behind}"
+        waiting = SyncEvent.objects.using(connection.alias).count()
+        return (
+            f"legacy sync: {state} ({installed} triggers)\nold rows not carried yet: {behind}\n"
+            f"old servers' writes waiting for `legacy_sync_events` to publish their events: {waiting}"
+        )

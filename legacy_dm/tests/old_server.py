@@ -1,0 +1,100 @@
+"""The old FastAPI service, played with raw SQL on the old tables: what the live sync's tests write as old servers."""
+
+from datetime import UTC, datetime
+
+import bcrypt
+import psycopg
+from django.db import connection
+
+
+def old_hash(password: str) -> str:
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode()
+
+
+class OldServer:
+    """The old FastAPI service: its own connection, each write its own transaction, naive UTC times."""
+
+    def __init__(self) -> None:
+        settings = connection.settings_dict
+        self.conn = psycopg.connect(
+            dbname=settings["NAME"],
+            user=settings["USER"],
+            host=settings["HOST"],
+            port=settings["PORT"] or 5432,
+            password=settings["PASSWORD"] or None,
+            autocommit=True,
+        )
+
+    def one(self, sql: str, params: tuple = ()):
+        row = self.conn.execute(sql, params).fetchone()
+        return None if row is None else row if len(row) > 1 else row[0]
+
+    def all(self, sql: str, params: tuple = ()):
+        return self.conn.execute(sql, params).fetchall()
+
+    @staticmethod
+    def now() -> datetime:
+        return datetime.now(UTC).replace(tzinfo=None)
+
+    def register(self, username: str, password: str, full_name: str | None = None) -> int:
+        return self.one(
+            "INSERT INTO users (username, email, hashed_password, full_name, is_active, is_superuser, created_at)"
+            " VALUES (%s, %s, %s, %s, true, false, %s) RETURNING id",
+            (username, f"{username}@old.example", old_hash(password), full_name, self.now()),
+        )
+
+    def send(self, sender: int, receiver: int, content: str, *, conversation: int | None = None, **file) -> int:
+        return self.one(
+            "INSERT INTO direct_messages (sender_id, receiver_id, conversation_id, content, file_data, file_name,"
+            " file_type, reply_to_id, is_read, is_deleted_by_sender, is_deleted_by_receiver, created_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, false, false, false, %s) RETURNING id",
+            (
+                sender,
+                receiver,
+                conversation,
+                content,
+                file.get("data"),
+                file.get("name"),
+                file.get("type"),
+                file.get("reply_to"),
+                self.now(),
+            ),
+        )
+
+    def read(self, message_id: int) -> None:
+        now = self.now()
+        self.conn.execute(
+            "UPDATE direct_messages SET is_read = true, read_at = %s, updated_at = %s WHERE id = %s",
+            (now, now, message_id),
+        )
+
+    def delete(self, message_id: int, *, by: str) -> None:
+        self.conn.execute(
+            f"UPDATE direct_messages SET is_deleted_by_{by} = true, updated_at = %s WHERE id = %s",
+            (self.now(), message_id),
+        )
+
+    def open_conversation(self, *user_ids: int) -> int:
+        with self.conn.transaction():
+            conversation = self.one("INSERT INTO conversations (created_at) VALUES (%s) RETURNING id", (self.now(),))
+            for user_id in user_ids:
+                self.conn.execute(
+                    "INSERT INTO conversation_participants (conversation_id, user_id, joined_at) VALUES (%s, %s, %s)",
+                    (conversation, user_id, self.now()),
+                )
+        return conversation
+
+    def visible(self, user_id: int) -> list[tuple[int, str, bool]]:
+        """The old service's rule: what `user_id` sees (id, content, read), newest first."""
+        return [
+            tuple(row)
+            for row in self.all(
+                "SELECT id, COALESCE(content, ''), is_read FROM direct_messages"
+                " WHERE (sender_id = %s AND NOT is_deleted_by_sender) OR (receiver_id = %s AND NOT is_deleted_by_receiver)"
+                " ORDER BY created_at DESC, id DESC",
+                (user_id, user_id),
+            )
+        ]
+
+    def close(self) -> None:
+        self.conn.close()
