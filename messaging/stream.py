@@ -6,7 +6,8 @@ WSGI server (runserver in scripts/run.sh, gunicorn) it works too, a thread per o
 `unread_count` and then every new event; with it, exactly the events after that id, in order, then the new
 ones. An id older than the broker keeps (`EVENTS_RETAINED` per user) gets one `resync` event: reload
 through the REST API, then carry on from the id it carries. A comment line every
-`EVENTS_HEARTBEAT_SECONDS` keeps proxies from closing an idle stream.
+`EVENTS_HEARTBEAT_SECONDS` keeps proxies from closing an idle stream. Once the opening lookups are done
+the stream holds no database connection while it waits.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import AsyncIterator, Iterator
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
+from django.db import connections
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from rest_framework.exceptions import AuthenticationFailed
 
@@ -76,16 +78,32 @@ def _one_by_one(frames: AsyncIterator[str]) -> Iterator[str]:
         loop.close()
 
 
+def _unread_count_then_release(user) -> int:
+    """The opening count, then this thread's database connections closed.
+
+    Django's ASGI handler runs each request's sync code in a thread of that request's own, and a connection
+    belongs to its thread until `request_finished`: for a stream, when it ends, hours later. Without this,
+    every open stream held a PostgreSQL connection (1,000 streams, 1,000 connections, far past a default
+    `max_connections` of 100: bench/live_delivery.py failed its opens with "too many clients"). Nothing
+    after this point needs the database. (Under a WSGI server this runs on asgiref's one shared thread.)
+    """
+    try:
+        return selectors.unread_count(user=user)
+    finally:
+        connections.close_all()
+
+
 async def _stream(user, last_id: str | None) -> AsyncIterator[str]:
     source = broker()
     heartbeat_ms = settings.EVENTS_HEARTBEAT_SECONDS * 1000
     yield "retry: 3000\n\n"
     if last_id is None:
         cursor = await source.last_id(user.pk)
-        count = await sync_to_async(selectors.unread_count)(user=user)
+        count = await sync_to_async(_unread_count_then_release)(user)
         yield _frame("unread_count", {"unread_count": count})
     else:
         cursor = last_id
+        await sync_to_async(connections.close_all)()
     while True:
         try:
             found = await source.read(user.pk, cursor, block_ms=heartbeat_ms)
