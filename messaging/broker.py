@@ -91,9 +91,12 @@ class _Reader:
         import redis.asyncio
 
         self._control = control  # the loop's other client: sends the CLIENT UNBLOCK
-        self._client = redis.asyncio.Redis.from_url(
-            url, single_connection_client=True, socket_timeout=self.BLOCK_MS / 1000 + 10
+        # One connection, so that CLIENT ID names the one the read blocks on (a pool of one rather than
+        # `single_connection_client`, whose connection complains when collected after its loop closed).
+        pool = redis.asyncio.BlockingConnectionPool.from_url(
+            url, max_connections=1, socket_timeout=self.BLOCK_MS / 1000 + 10
         )
+        self._client = redis.asyncio.Redis(connection_pool=pool)
         self._waiters: dict[str, list[_Waiter]] = {}
         self._task: asyncio.Task | None = None
         self._reading: set[str] = set()  # the keys of the read in flight
