@@ -1,4 +1,6 @@
-"""HTTP throughput: Relay under gunicorn (2 workers) on loopback, loaded by `wrk` with a JWT for a bench user."""
+"""HTTP throughput: Relay under gunicorn (2 workers; or uvicorn serving config.asgi, 2 workers) on loopback,
+loaded by `wrk` with a JWT for a bench user.
+"""
 
 import os
 import re
@@ -27,7 +29,7 @@ def _wait_for_port(port: int, timeout: float = 30.0) -> None:
             if sock.connect_ex(("127.0.0.1", port)) == 0:
                 return
         time.sleep(0.2)
-    raise RuntimeError(f"gunicorn did not listen on {port}")
+    raise RuntimeError(f"the server did not listen on {port}")
 
 
 def parse_wrk(output: str) -> dict:
@@ -53,21 +55,31 @@ def parse_wrk(output: str) -> dict:
     }
 
 
-def run_http(*, subjects, duration: int = 15, connections: int = 16, log=print) -> dict:
-    """Start gunicorn, run wrk for send and conversations, stop gunicorn, remove the sent messages."""
-    if not shutil.which("wrk"):
-        return {"skipped": "wrk is not installed (apt-get install -y wrk)"}
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    if not gunicorn.exists():
-        return {"skipped": "gunicorn is not installed (pip install -r requirements.txt)"}
-    env = {
-        **os.environ,
-        "THROTTLE_SEND_RATE": "1000000/min",
-        "DB_CONN_MAX_AGE": "600",
-        "DEBUG": "0",
-        "LOG_LEVEL": "ERROR",
-    }
-    workers, threads = 2, 4
+def server_command(server: str, *, workers: int, connections: int) -> list[str] | None:
+    """The command that serves Relay on PORT with `workers` processes: gunicorn (WSGI) or uvicorn (ASGI,
+    config.asgi); None when that server is not installed in this virtualenv.
+    """
+    executable = Path(sys.executable).with_name(server)
+    if not executable.exists():
+        return None
+    if server == "uvicorn":
+        # No access log (gunicorn writes none by default either); Django has no lifespan protocol.
+        return [
+            str(executable),
+            "config.asgi:application",
+            "--workers",
+            str(workers),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(PORT),
+            "--lifespan",
+            "off",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ]
+    threads = 4
     # gthread: keep-alive connections and a few threads per worker to overlap database waits (sync workers
     # close every connection and served about half the requests/s here). wrk opens its keep-alive
     # connections once, at its start, and each stays with the worker that accepted it: with gunicorn's
@@ -75,8 +87,8 @@ def run_http(*, subjects, duration: int = 15, connections: int = 16, log=print) 
     # gunicorn process at 90% CPU, sends at 330 req/s against 590 with both busy). A limit of a little
     # more than half the connections per worker makes both take a share.
     per_worker = connections // workers + 2
-    command = [
-        str(gunicorn),
+    return [
+        str(executable),
         "config.wsgi:application",
         "--workers",
         str(workers),
@@ -91,10 +103,47 @@ def run_http(*, subjects, duration: int = 15, connections: int = 16, log=print) 
         "--log-level",
         "warning",
     ]
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process `pid` so far (/proc/<pid>/stat), 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _workers(pid: int) -> list[int]:
+    """The worker processes of the server whose master is `pid` (its children)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(child) for child in children.read_text().split()] if children.exists() else []
+
+
+def run_http(
+    *, subjects, duration: int = 15, connections: int = 16, server: str = "gunicorn", env=None, log=print
+) -> dict:
+    """Start the server (gunicorn, or uvicorn), run wrk for send and conversations, stop the server, remove
+    the sent messages. `env`: extra environment for the server.
+    """
+    if not shutil.which("wrk"):
+        return {"skipped": "wrk is not installed (apt-get install -y wrk)"}
+    workers = 2
+    command = server_command(server, workers=workers, connections=connections)
+    if command is None:
+        return {"skipped": f"{server} is not installed (pip install -r requirements.txt)"}
+    env = {
+        **os.environ,
+        "THROTTLE_SEND_RATE": "1000000/min",
+        "DB_CONN_MAX_AGE": "600",
+        "DEBUG": "0",
+        "LOG_LEVEL": "ERROR",
+        **(env or {}),
+    }
     before = Message.objects.order_by("-id").values_list("id", flat=True).first()
-    server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)  # noqa: S603
+    process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)  # noqa: S603
     results = {
-        "command": " ".join(["gunicorn", *command[1:]]),
+        "command": " ".join([server, *command[1:]]),
         "workers": workers,
         "connections": connections,
         "duration_s": duration,
@@ -130,15 +179,22 @@ def run_http(*, subjects, duration: int = 15, connections: int = 16, log=print) 
         # Unmeasured: both workers booted, their connections open and their hot statements prepared.
         run_wrk(*scenarios["unread-count (reference)"], 3)
         for name, (script, extra) in scenarios.items():
+            pids = _workers(process.pid)
+            cpu_before = [_cpu_seconds(pid) for pid in pids]
             wrk, output = run_wrk(script, extra, duration)
             results[name] = parse_wrk(output)
             results[name]["wrk"] = " ".join(wrk)
+            # Each worker's share of the CPU during the run: an idle worker shows an uneven spread of wrk's
+            # keep-alive connections.
+            results[name]["worker_cpu_s"] = [
+                round(_cpu_seconds(pid) - before, 2) for pid, before in zip(pids, cpu_before, strict=True)
+            ]
             log(
-                f"  http {name}: {results[name]['requests_per_s']:.0f} req/s, non-2xx {results[name]['non_2xx']}, "
+                f"  {server} {name}: {results[name]['requests_per_s']:.0f} req/s, non-2xx {results[name]['non_2xx']}, "
                 f"socket errors {results[name]['socket_errors']}"
             )
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
         Message.objects.filter(id__gt=before).delete()
     return results

@@ -65,21 +65,144 @@ return id
 """
 
 
+def _events(entries) -> list[Event]:
+    events = []
+    for entry_id, fields in entries:
+        body = json.loads(fields[b"e"])
+        events.append(Event(entry_id.decode(), body["type"], body["data"]))
+    return events
+
+
+class _Waiter:
+    __slots__ = ("after", "found")
+
+    def __init__(self, after: str, found: asyncio.Future) -> None:
+        self.after = after
+        self.found = found
+
+
+class _Reader:
+    """One blocking `XREAD` per event loop, over the keys of every stream of that loop that is waiting.
+
+    A connection per waiting stream (the first design) ran into redis-py's pool limit (100 connections:
+    `MaxConnectionsError` past 100 open streams in a process) and cost a Redis connection per stream. Here
+    each waiter gives its key and the id it has read up to; the one read asks for every key from the lowest
+    id waiting on it and hands each waiter the entries after its own id. A waiter whose key is not in the
+    read in flight wakes it (`CLIENT UNBLOCK`, from another connection), so that the read starts over with
+    its key: nothing is missed meanwhile, since the read asks from the waiter's id.
+    """
+
+    BLOCK_MS = 5000
+
+    def __init__(self, url: str, control) -> None:
+        import redis.asyncio
+
+        self._control = control  # the loop's other client: sends the CLIENT UNBLOCK
+        # One connection, so that CLIENT ID names the one the read blocks on (a pool of one rather than
+        # `single_connection_client`, whose connection complains when collected after its loop closed).
+        pool = redis.asyncio.BlockingConnectionPool.from_url(
+            url, max_connections=1, socket_timeout=self.BLOCK_MS / 1000 + 10
+        )
+        self._client = redis.asyncio.Redis(connection_pool=pool)
+        self._waiters: dict[str, list[_Waiter]] = {}
+        self._task: asyncio.Task | None = None
+        self._reading: set[str] = set()  # the keys of the read in flight
+        self._connection_id: int | None = None
+        self._generation = 0  # counts the reads started
+        self._woken = False
+
+    async def wait(self, key: str, after: str, *, block_ms: int) -> list[Event]:
+        waiter = _Waiter(after, asyncio.get_running_loop().create_future())
+        self._waiters.setdefault(key, []).append(waiter)
+        try:
+            if self._task is None:
+                self._task = asyncio.create_task(self._run())
+            elif key not in self._reading and self._reading and not self._woken:
+                await self._wake()
+            return await asyncio.wait_for(asyncio.shield(waiter.found), block_ms / 1000)
+        except TimeoutError:
+            return []
+        finally:
+            waiting = self._waiters.get(key, [])
+            if waiter in waiting:
+                waiting.remove(waiter)
+                if not waiting:
+                    del self._waiters[key]
+            if not self._waiters and self._task is not None:
+                # Nobody waits: stop the read rather than leave it pending on a loop that may be closing
+                # (the WSGI path runs a loop per stream).
+                self._task.cancel()
+                self._task = None
+
+    async def _wake(self) -> None:
+        """End the read in flight early. Its command may not have reached Redis yet (nothing is blocked
+        then, and CLIENT UNBLOCK answers 0): try again until it is, or until a new read has started (that
+        one asks for every key waiting now).
+        """
+        self._woken = True
+        generation = self._generation
+        for _ in range(200):
+            if await self._control.client_unblock(self._connection_id):
+                return
+            await asyncio.sleep(0.001)
+            if self._generation != generation:
+                return
+
+    async def _run(self) -> None:
+        this = asyncio.current_task()
+        try:
+            while self._waiters:
+                self._connection_id = await self._client.client_id()
+                # From here to the XREAD nothing awaits: a waiter that comes later sees `_reading` without
+                # its key and wakes the read.
+                streams = {
+                    key: min((w.after for w in waiting), key=_stream_id) for key, waiting in self._waiters.items()
+                }
+                self._reading, self._woken = set(streams), False
+                self._generation += 1
+                answer = await self._client.xread(streams, count=100, block=self.BLOCK_MS)
+                self._reading = set()
+                for raw_key, entries in answer or []:
+                    events = _events(entries)
+                    for waiter in self._waiters.get(raw_key.decode(), []):
+                        wanted = _stream_id(waiter.after)
+                        mine = [e for e in events if _stream_id(e.id) > wanted]
+                        if mine and not waiter.found.done():
+                            waiter.found.set_result(mine)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # Redis is down: every waiting stream fails, as its own read would have
+            for waiting in self._waiters.values():
+                for waiter in waiting:
+                    if not waiter.found.done():
+                        waiter.found.set_exception(exc)
+        finally:
+            self._reading = set()
+            if self._task is this:
+                self._task = None
+
+
 class RedisBroker:
     def __init__(self, url: str, retained: int) -> None:
         self.retained = retained
         self.sync = redis.Redis.from_url(url)
         self._publish = self.sync.register_script(PUBLISH)
         self._url = url
-        # One asyncio client per event loop (a client is bound to the loop it first ran on).
-        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
+        # One asyncio client and one reader per event loop (a client is bound to the loop it first ran on).
+        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[Any, _Reader]] = (
+            weakref.WeakKeyDictionary()
+        )
 
-    def _client(self):
+    def _for_loop(self) -> tuple[Any, _Reader]:
         import redis.asyncio
 
         loop = asyncio.get_running_loop()
         if loop not in self._async:
-            self._async[loop] = redis.asyncio.Redis.from_url(self._url)
+            # Short commands only (the blocking read has its own connection): a few connections shared by
+            # every stream of the loop, waited for rather than refused when all are busy.
+            pool = redis.asyncio.BlockingConnectionPool.from_url(self._url, max_connections=20, timeout=20)
+            client = redis.asyncio.Redis(connection_pool=pool)
+            self._async[loop] = (client, _Reader(self._url, client))
         return self._async[loop]
 
     def publish(self, user_id: int, type_: str, data: dict[str, Any]) -> str:
@@ -94,25 +217,24 @@ class RedisBroker:
         return entries[0][0].decode() if entries else "0-0"
 
     async def read(self, user_id: int, after: str, *, block_ms: int) -> list[Event]:
-        """Events after id `after`, oldest first; waits up to `block_ms` for the first one. TooOld when events
-        after `after` were dropped from the window.
+        """Events after id `after`, oldest first (at most 100); waits up to `block_ms` for the first one.
+        TooOld when events after `after` were dropped from the window.
         """
-        client = self._client()
+        client, reader = self._for_loop()
         key = _key(user_id)
         try:
             wanted = _stream_id(after)
         except ValueError:
             raise TooOld(after) from None
-        trimmed = await client.get(f"{key}:trimmed")
+        async with client.pipeline(transaction=False) as pipe:
+            pipe.get(f"{key}:trimmed")
+            pipe.xread({key: after}, count=100)
+            trimmed, answer = await pipe.execute()
         if trimmed is not None and wanted < _stream_id(trimmed.decode()):
             raise TooOld(after)
-        answer = await client.xread({key: after}, count=100, block=block_ms or None)  # (BLOCK 0: forever)
-        events = []
-        for _, entries in answer or []:
-            for entry_id, fields in entries:
-                body = json.loads(fields[b"e"])
-                events.append(Event(entry_id.decode(), body["type"], body["data"]))
-        return events
+        if answer or not block_ms:
+            return [event for _, entries in answer or [] for event in _events(entries)]
+        return await reader.wait(key, after, block_ms=block_ms)
 
 
 class MemoryBroker:

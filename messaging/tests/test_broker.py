@@ -1,0 +1,59 @@
+"""The Redis broker's blocking reads with many streams waiting at once in one event loop (one server
+process holds hundreds of open streams).
+"""
+
+import asyncio
+import uuid
+
+import pytest
+
+from messaging import broker as broker_module
+from messaging.tests.test_events import REDIS_URL, redis_is_up
+
+
+@pytest.fixture
+def redis_broker(settings):
+    if not redis_is_up():
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    settings.REDIS_URL = REDIS_URL
+    settings.EVENTS_KEY_PREFIX = f"relay-test:{uuid.uuid4().hex}"
+    broker_module.reset_broker()
+    yield broker_module.broker()
+    keys = list(broker_module.broker().sync.scan_iter(f"{settings.EVENTS_KEY_PREFIX}:*"))
+    if keys:
+        broker_module.broker().sync.delete(*keys)
+    broker_module.reset_broker()
+
+
+def test_150_waiting_reads_in_one_loop_each_get_their_own_event(redis_broker):
+    """More waiting streams than redis-py's pool of 100 connections: each read gets its user's event, and
+    only that one, including readers that start waiting while the shared read is in flight.
+    """
+    users = list(range(1, 151))
+
+    async def scenario():
+        early = {user: asyncio.create_task(redis_broker.read(user, "0-0", block_ms=5000)) for user in users[:100]}
+        await asyncio.sleep(0.2)  # the shared read is blocked on the first 100 keys
+        late = {user: asyncio.create_task(redis_broker.read(user, "0-0", block_ms=5000)) for user in users[100:]}
+        await asyncio.sleep(0.2)
+        ids = {user: redis_broker.publish(user, "unread_count", {"unread_count": user}) for user in users}
+        results = {user: await task for user, task in {**early, **late}.items()}
+        return ids, results
+
+    ids, results = asyncio.run(scenario())
+    for user in users:
+        assert [(e.id, e.data) for e in results[user]] == [(ids[user], {"unread_count": user})]
+
+
+def test_a_read_after_an_id_returns_what_is_kept_without_waiting_and_times_out_empty(redis_broker):
+    first = redis_broker.publish(7, "unread_count", {"unread_count": 1})
+    second = redis_broker.publish(7, "unread_count", {"unread_count": 2})
+
+    async def scenario():
+        kept = await redis_broker.read(7, first, block_ms=5000)
+        idle = await redis_broker.read(7, second, block_ms=200)
+        return kept, idle
+
+    kept, idle = asyncio.run(scenario())
+    assert [e.id for e in kept] == [second]
+    assert idle == []
