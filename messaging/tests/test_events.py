@@ -9,6 +9,7 @@ import uuid
 
 import pytest
 import uvicorn
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 
 from messaging import broker as broker_module
@@ -70,6 +71,26 @@ def test_a_hidden_message_is_announced_to_both_without_its_body(
         hidden = [e for e in read_all(events_broker, user.pk) if e.type == "message.hidden"]
         assert [e.data for e in hidden] == [{"id": message.pk}]
         assert "something nasty" not in json.dumps([e.data for e in read_all(events_broker, user.pk)])
+
+
+@pytest.mark.django_db
+def test_a_blocked_senders_attempt_publishes_nothing_and_a_delete_tells_only_the_deleter(
+    events_broker, alice, bob, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.block_user(user=alice, blocked_id=bob.pk)
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(PermissionDenied):
+        services.send_message(sender=bob, recipient_id=alice.pk, body="let me in")
+    assert read_all(events_broker, alice.pk) == [] and read_all(events_broker, bob.pk) == []
+
+    message = MessageFactory(sender=alice, recipient=bob, body="before the block")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.delete_for_user(user=bob, message_id=message.pk)
+    assert [(e.type, e.data) for e in read_all(events_broker, bob.pk)] == [
+        ("message.deleted", {"id": message.pk}),
+        ("unread_count", {"unread_count": 0}),
+    ]
+    assert read_all(events_broker, alice.pk) == []  # alice keeps it, and is told nothing
 
 
 @pytest.mark.django_db
