@@ -1,10 +1,11 @@
 """Precompiled queries: the SQL of a hot read compiled once per database and shape, run with new values.
 
 Why: compiling a query (its lookups, joins and select list) can cost the ORM several times what the
-database takes to run it. The conversation list runs two such queries on every request with other values:
-the UNION of the two halves of the visibility rule (`selectors.ConversationRows`) and the last messages of
-a page (`selectors.attach_last_messages`). BENCHMARKS.md ("Third pass") has the numbers; nothing else pays
-for the dependency on ORM internals, so only those two use this module, and writes never do.
+database takes to run it. The conversation list runs such a query on every request with other values: the
+last messages of a page (`selectors.attach_last_messages`). BENCHMARKS.md ("Third pass") has the numbers;
+nothing else pays for the dependency on ORM internals, so only it uses this module, and writes never do.
+`sql_of` (SQL compiled now, for SQL written around it) serves the conversation summary's triggers and
+rebuild (`messaging.conversations`).
 
 How: `build(*values)` returns a QuerySet. It is called once per database alias and `key` with stand-ins for
 the values (ids and times that no real value equals); its compiler gives SQL and parameters, and the real
@@ -97,16 +98,9 @@ def _compiled(key, build, values, connection) -> _Compiled:
 
 def sql_of(queryset) -> tuple[str, tuple]:
     """The SQL and parameters of `queryset`, compiled now (for SQL written around it, such as a GROUP BY
-    over a UNION, which the ORM cannot build)."""
+    over a UNION, which the ORM cannot build, or a trigger's body)."""
     sql, params = queryset.query.sql_with_params()
     return sql, tuple(params)
-
-
-def precompiled_sql(key, build, *values, using: str = "default") -> tuple[str, list]:
-    """The SQL and parameters of `build(*values)`, a QuerySet, compiled once per database and `key`."""
-    connection = connections[using]
-    compiled = _compiled(key, build, values, connection)
-    return compiled.sql, compiled.params_for(connection, values)
 
 
 def precompiled_rows(key, build, *values, using: str = "default") -> list[tuple]:

@@ -29,6 +29,12 @@ def short_time(moment) -> str:
     return f"{local.day} {local:%b}{year} {local:%H:%M}"
 
 
+# Each half of the rule for every user at once: a sent message as its sender sees it, a received one as its
+# recipient does.
+SENT_VISIBLE = NOT_HIDDEN & KEPT_BY_SENDER
+RECEIVED_VISIBLE = NOT_HIDDEN & KEPT_BY_RECIPIENT
+
+
 def _sent_visible(user) -> Q:
     return NOT_HIDDEN & Q(sender=user) & KEPT_BY_SENDER
 
@@ -73,6 +79,14 @@ class MessageQuerySet(models.QuerySet["Message"]):
         recipient deleted it; a message hidden by a moderator is visible to nobody.
         """
         return self.filter(_visible(user))
+
+    def sent_visible(self) -> "MessageQuerySet":
+        """Every message as its sender sees it: the sent half of the rule, for all senders at once."""
+        return self.filter(SENT_VISIBLE)
+
+    def received_visible(self) -> "MessageQuerySet":
+        """Every message as its recipient sees it: the received half of the rule, for all recipients."""
+        return self.filter(RECEIVED_VISIBLE)
 
     def sent_visible_to(self, user) -> "MessageQuerySet":
         """The half of `visible_to(user)` that `user` sent (served by an index-only scan on PostgreSQL)."""
@@ -184,13 +198,13 @@ class Message(models.Model):
             models.Index(
                 fields=["sender", "recipient", "created_at"],
                 name="msg_sent_visible_idx",
-                condition=NOT_HIDDEN & KEPT_BY_SENDER,
+                condition=SENT_VISIBLE,
             ),
             models.Index(
                 # read_at as a key column, not INCLUDE: SQLite has no covering indexes (check W040).
                 fields=["recipient", "sender", "created_at", "read_at"],
                 name="msg_received_visible_idx",
-                condition=NOT_HIDDEN & KEPT_BY_RECIPIENT,
+                condition=RECEIVED_VISIBLE,
             ),
             models.Index(fields=["reply_to"], name="msg_reply_to_idx", condition=Q(reply_to__isnull=False)),
             models.Index(fields=["hidden_at"], name="msg_hidden_idx", condition=Q(hidden_at__isnull=False)),
@@ -326,3 +340,26 @@ class MessageAccessLog(models.Model):
 
     def __str__(self):
         return f"{self.moderator} read {self.message} on {short_time(self.accessed_at)}"
+
+
+class ConversationSummary(models.Model):
+    """One row per (user, partner) with a message visible to `user`: when the last of them was sent, and how
+    many of the partner's `user` has not read. Derived state: `messaging.conversations` keeps it in step
+    with the messages (database triggers, in the writing statement) and can always rebuild and verify it.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
+    partner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    last_activity_at = models.DateTimeField()
+    unread_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        db_table = "messaging_conversation_summary"
+        constraints = [models.UniqueConstraint(fields=["user", "partner"], name="summary_one_per_pair")]
+        indexes = [
+            # An inbox page: one range of this index, newest activity first.
+            models.Index(fields=["user", "-last_activity_at", "-partner"], name="summary_recent_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.user_id} with {self.partner_id}: {self.unread_count} unread"

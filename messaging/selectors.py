@@ -4,27 +4,24 @@ Every message query is built on the visibility rule of `MessageQuerySet` (messag
 only the rows they check or change, and the admin shows moderators every message.
 """
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Case, Count, F, OuterRef, Q, QuerySet, Subquery, Value, When, Window
 from django.db.models.functions import Coalesce, Lower, NullIf
 from django.http import Http404
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from config.db import planned_per_call
 from users.models import User
 
 from .filters import MessageSearchFilterSet, ranked_matches
-from .hot_queries import precompiled_rows, precompiled_sql, sql_of
-from .models import Message, UserBlock
+from .hot_queries import precompiled_rows
+from .models import ConversationSummary, Message, UserBlock
 from .sequences import PrefetchedSequence
 
 # Queries go to the configured user model (AUTH_USER_MODEL); `User` is its type.
@@ -94,109 +91,45 @@ def _pk(user_or_id: User | int) -> int:
     return user_or_id if isinstance(user_or_id, int) else user_or_id.pk
 
 
-def _visible_halves(user_id: int, partners: Sequence[int] | None = None) -> QuerySet[Message, Mapping[str, Any]]:
-    """The two halves of `visible_to(user_id)` with their partner, time and unread flag (UNION ALL)."""
-    sent = Message.objects.sent_visible_to(user_id)
-    received = Message.objects.received_visible_to(user_id)
-    if partners is not None:
-        sent = sent.filter(recipient__in=partners)
-        received = received.filter(sender__in=partners)
-    sent_rows = sent.annotate(partner_id=F("recipient_id"), unread=Value(0)).values(
-        "partner_id", "created_at", "unread"
-    )
-    received_rows = received.annotate(
-        partner_id=F("sender_id"), unread=Case(When(read_at__isnull=True, then=Value(1)), default=Value(0))
-    ).values("partner_id", "created_at", "unread")
-    return sent_rows.order_by().union(received_rows.order_by(), all=True)
-
-
 class ConversationRows(PrefetchedSequence[dict[str, Any]]):
     """One row per partner: `{partner_id, last_activity_at, unread_count}`, newest activity first.
 
-    A `PrefetchedSequence` of dicts, as a values() QuerySet would give. Each evaluation is one grouped query
-    over the two halves of the visibility rule (`sent_visible_to` UNION ALL `received_visible_to`): on
-    PostgreSQL each half is an index-only scan of its partial index, where the single OR-ed filter needs a
-    heap visit per message. `count()` reads the first `prefetch` rows with `COUNT(*) OVER ()`. The ORM cannot group over a UNION, so it builds the two halves (the
-    rule stays in `MessageQuerySet`) and only the GROUP BY around them is written here, in SQL that SQLite
-    and PostgreSQL both run.
+    Read from the conversation summary (`ConversationSummary`, kept exact by `messaging.conversations`):
+    a page is one range of its `(user, -last_activity_at, -partner)` index, whatever the length of the
+    user's history. A `PrefetchedSequence` of dicts, as a values() QuerySet would give: `count()` reads the
+    first `prefetch` rows with `COUNT(*) OVER ()`, so a first page and its count cost one query.
     """
 
     out_of_range = "conversation row index out of range"
 
     def __init__(self, *, user: User, partners: Iterable[User | int] | None = None):
-        self.user = user
-        self.partners = None if partners is None else [_pk(partner) for partner in partners]
-        self._union: tuple[str, Sequence[Any]] | None = None
-
-    def _visible_union(self) -> tuple[str, Sequence[Any]]:
-        if self._union is None:
-            self._union = self._compile_visible_union()
-        return self._union
-
-    def _compile_visible_union(self) -> tuple[str, Sequence[Any]]:
-        if self.partners is not None:
-            return sql_of(_visible_halves(self.user.pk, self.partners))
-        # The whole list (every request for /conversations) has the same SQL for every user: precompiled,
-        # as building the two ORM halves is a third of the Python time of a short list.
-        return precompiled_sql("visible_union", _visible_halves, self.user.pk)
+        rows = ConversationSummary.objects.filter(user=user)
+        if partners is not None:
+            rows = rows.filter(partner__in=[_pk(partner) for partner in partners])
+        self._rows = rows.order_by("-last_activity_at", "-partner_id")
 
     def count(self) -> int:
         if self._count is None:
-            self._head, total = self._query(0, self.prefetch, with_total=True)
-            self._count = total or 0  # with_total, the total is a number
+            head = list(self._rows.annotate(total=Window(Count("*"))).values(*_ROW_FIELDS, "total")[: self.prefetch])
+            self._count = head[0]["total"] if head else 0
+            self._head = [{field: row[field] for field in _ROW_FIELDS} for row in head]
         return self._count
 
     def _items(self, offset: int, stop: int | None) -> list[dict[str, Any]]:
         cached = self._from_head(offset, stop)
         if cached is not None:
             return cached
-        return self._query(offset, None if stop is None else max(0, stop - offset))[0]
-
-    def _query(
-        self, offset: int, limit: int | None, *, with_total: bool = False
-    ) -> tuple[list[dict[str, Any]], int | None]:
-        """Rows [offset:offset + limit] and, `with_total`, the number of all rows (0 when there are none)."""
-        sql, params = self._visible_union()
-        page = ""
-        if limit is not None:
-            page, params = " LIMIT %s OFFSET %s", [*params, limit, offset]
-        elif offset:
-            # SQLite needs a LIMIT with an OFFSET; -1 / NULL mean "no limit" on SQLite / PostgreSQL.
-            page, params = " LIMIT %s OFFSET %s", [*params, -1 if connection.vendor == "sqlite" else None, offset]
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT visible.partner_id, MAX(visible.created_at), SUM(visible.unread), "
-                f"{'COUNT(*) OVER ()' if with_total else 'NULL'} "
-                f"FROM ({sql}) visible GROUP BY visible.partner_id "
-                f"ORDER BY MAX(visible.created_at) DESC, visible.partner_id DESC{page}",
-                params,
-            )
-            fetched = cursor.fetchall()
-        rows = [
-            {"partner_id": partner_id, "last_activity_at": _as_datetime(last), "unread_count": int(unread)}
-            for partner_id, last, unread, _ in fetched
-        ]
-        total = (fetched[0][3] if fetched else 0) if with_total else None
-        return rows, total
+        return list(self._rows.values(*_ROW_FIELDS)[offset:stop])
 
 
-def _as_datetime(value: datetime | str) -> datetime:
-    """Raw SQL on SQLite answers text; the ORM would have converted it like this."""
-    if not isinstance(value, str):
-        return value
-    parsed = parse_datetime(value)
-    if parsed is None:  # never for a column the ORM wrote
-        raise ValueError(f"Not a datetime: {value!r}")
-    if settings.USE_TZ and timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed, UTC)
-    return parsed
+_ROW_FIELDS = ("partner_id", "last_activity_at", "unread_count")
 
 
 def conversation_rows(*, user: User, partners: Iterable[User | int] | None = None) -> ConversationRows:
     """One row per partner: `{partner_id, last_activity_at, unread_count}`, newest activity first.
 
-    A single grouped query; pair it with `attach_last_messages` for the page being shown. `partners` (users
-    or ids) narrows it to those conversations.
+    One range of the conversation summary; pair it with `attach_last_messages` for the page being shown.
+    `partners` (users or ids) narrows it to those conversations.
     """
     return ConversationRows(user=user, partners=partners)
 

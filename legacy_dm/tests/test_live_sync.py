@@ -18,8 +18,8 @@ from django.test import override_settings
 from legacy_dm import sync
 from legacy_dm import verify as verification
 from legacy_dm.tests.old_server import OldServer, old_hash
-from messaging import services
-from messaging.models import Message
+from messaging import conversations, services
+from messaging.models import ConversationSummary, Message
 from tests.helpers import http_json, run_at_once
 from users.models import User
 
@@ -446,3 +446,16 @@ def test_rows_deleted_on_the_new_side_leave_the_old_tables(synced, old_server):
     carol.delete()
     assert old_server.one("SELECT COUNT(*) FROM users WHERE id = %s", (carol.pk,)) == 0
     assert_verified()
+
+
+def test_an_old_servers_message_is_in_the_inbox_when_its_transaction_commits(synced, old_server):
+    alice, bob = synced["alice"], synced["bob"]
+    """The summary's triggers fire on the rows the sync's triggers write, in the old server's transaction."""
+    sent = old_server.send(alice, bob, "Written by an old server")
+    created = Message.objects.get(pk=sent).created_at
+    assert ConversationSummary.objects.filter(user_id=bob, partner_id=alice).values_list(
+        "last_activity_at", "unread_count"
+    ).get() == (created, 2)  # with the carried "Hello Bob" of the fixture
+    old_server.read(sent)
+    assert ConversationSummary.objects.get(user_id=bob, partner_id=alice).unread_count == 1
+    assert conversations.verify() == []

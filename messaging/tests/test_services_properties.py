@@ -1,4 +1,5 @@
-"""Random sequences of sends, reads, deletes, hides and blocks keep the invariants of what each user sees.
+"""Random sequences of sends, reads, deletes, hides, unhides and blocks keep the invariants of what each user
+sees, and the conversation summary equal to its recomputation from the messages.
 
 A Hypothesis state machine drives the real services against the real database and keeps a plain model of
 every message next to them; after each step the selectors must agree with the model: what each user sees,
@@ -22,7 +23,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from messaging import selectors, services
+from messaging import conversations, selectors, services
 from messaging.models import Message
 from users.tests.factories import UserFactory
 
@@ -169,6 +170,23 @@ class MessagingMachine(RuleBasedStateMachine):
         for pk in message_ids:
             self.expected[pk].hidden = True
 
+    @rule(message_ids=st.lists(sent, max_size=3))
+    def unhide_messages(self, message_ids):
+        services.unhide_messages(moderator=self.moderator, messages=Message.objects.filter(pk__in=message_ids))
+        for pk in message_ids:
+            self.expected[pk].hidden = False
+
+    @rule(user=person, other=person)
+    def delete_conversation_for_user(self, user, other):
+        if user == other:
+            return
+        services.delete_conversation_for_user(user=self.users[user], other=self.users[other])
+        for known in self.expected.values():
+            if (known.sender, known.recipient) == (user, other):
+                known.sender_deleted = True
+            if (known.sender, known.recipient) == (other, user):
+                known.recipient_deleted = True
+
     @rule(blocker=person, blocked=person)
     def block(self, blocker, blocked):
         if blocker == blocked:
@@ -201,6 +219,11 @@ class MessagingMachine(RuleBasedStateMachine):
                     partner = self.users[known.recipient if known.sender == index else known.sender].pk
                     expected[partner] = expected.get(partner, 0) + known.unread_for(index)
             assert rows == expected
+
+    @invariant()
+    def the_conversation_summary_equals_its_recomputation(self):
+        """The summary the lists read (kept by the triggers) is what the messages say, times included."""
+        assert conversations.verify() == []
 
     @invariant()
     def threads_hold_what_both_sides_see(self):

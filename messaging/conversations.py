@@ -1,0 +1,348 @@
+"""The conversation summary (`ConversationSummary`): kept in step with the messages by database triggers,
+rebuilt and verified from them.
+
+A row per (user, partner) with a message visible to the user holds the time of the last such message and
+the number of the partner's the user has not read: an inbox page is one range of its index, whatever the
+length of the user's history.
+
+**Where it is maintained: triggers on `messaging_message`, in the writing statement.** Every write reaches
+that table: the services (new API, legacy API, pages, the admin's actions), the live sync's rows from old
+servers (PostgreSQL triggers write them, and no Relay code runs), the carry's catch-ups, fixtures and the
+shell. A trigger is the one place none of them can forget, and it keeps the summary in the writer's own
+transaction: an old server's message is in the inbox when its transaction commits.
+
+**One rule.** The triggers run no hand-written copy of the visibility rule: `_refresh_query` is the ORM's
+own SQL for the rule's querysets (`Message.objects.sent_visible_to(...)`, `unread_for(...)`), compiled for
+the database at hand with marker ids that `_render` replaces by the trigger's variables. `rebuild` and
+`verify` group the same halves for many users at once.
+
+**Concurrency (PostgreSQL).** A refresh first takes a transaction-scoped advisory lock on its pair, then
+recomputes in statements of its own, which (READ COMMITTED) see every write committed before the lock was
+granted: two sends to one pair at once, or a read racing a send, leave it exact. The triggers are
+per statement and lock a statement's pairs in one order, so bulk updates (reading a conversation, hiding
+many messages) refresh each pair once. SQLite runs one writer at a time; its triggers are per row.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import connection as default_connection
+from django.db import transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from .hot_queries import sql_of
+from .models import ConversationSummary, Message
+
+TABLE = ConversationSummary._meta.db_table
+MESSAGES = Message._meta.db_table
+PREFIX = "relay_summary"  # every trigger and function made here is named from it
+REFRESH_FUNCTION = f"{PREFIX}_refresh"
+
+# Marker ids, compiled into the refresh query where a trigger's variables go. No real id is one.
+_OWNER = -(2**62) + 101
+_PARTNER = -(2**62) + 102
+_PLACEHOLDER = re.compile(r"%s|%%")
+
+# Which rows of a pair a change of these columns can change: the sender's view, the recipient's, or both.
+SENDER_SIDE = ("sender_id", "recipient_id")
+RECIPIENT_SIDE = ("recipient_id", "sender_id")
+Sides = tuple[tuple[str, str], ...]
+CHANGES: tuple[tuple[tuple[str, ...], Sides], ...] = (
+    (("created_at", "hidden_at", "sender_id", "recipient_id"), (SENDER_SIDE, RECIPIENT_SIDE)),
+    (("sender_deleted_at",), (SENDER_SIDE,)),
+    (("recipient_deleted_at", "read_at"), (RECIPIENT_SIDE,)),
+)
+
+
+# --- The definition, as SQL -----------------------------------------------------------------------------
+
+
+def _refresh_query(owner: Any, partner: Any) -> QuerySet[Any, tuple[Any, ...]]:
+    """One row (owner, partner, last activity, unread) when the owner sees a message of the pair, else none."""
+    sent = (
+        Message.objects.sent_visible_to(owner)
+        .filter(recipient=partner)
+        .order_by("-created_at")
+        .values("created_at")[:1]
+    )
+    received = (
+        Message.objects.received_visible_to(owner)
+        .filter(sender=partner)
+        .order_by("-created_at")
+        .values("created_at")[:1]
+    )
+    unread = (
+        Message.objects.unread_for(owner)
+        .filter(sender=partner)
+        .order_by()
+        .values("recipient")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    from users.models import User
+
+    return (
+        User.objects.filter(pk=partner)
+        .annotate(sent_at=Subquery(sent), received_at=Subquery(received))
+        .filter(Q(sent_at__isnull=False) | Q(received_at__isnull=False))
+        .annotate(
+            owner=Value(owner, output_field=IntegerField()),
+            last=Case(
+                When(sent_at__isnull=True, then=F("received_at")),
+                When(received_at__isnull=True, then=F("sent_at")),
+                When(sent_at__gt=F("received_at"), then=F("sent_at")),
+                default=F("received_at"),
+            ),
+            unread=Coalesce(Subquery(unread), Value(0)),
+        )
+        .values_list("owner", "pk", "last", "unread")
+    )
+
+
+def _grouped(owners: tuple[int, int] | None) -> tuple[str, tuple[Any, ...]]:
+    """SQL of (owner, partner, last activity, unread) for every pair of the owners with ids in `owners`
+    (inclusive; every owner when None), grouped from the two halves of the visibility rule."""
+    sent = Message.objects.sent_visible()
+    received = Message.objects.received_visible()
+    if owners is not None:
+        sent = sent.filter(sender__gte=owners[0], sender__lte=owners[1])
+        received = received.filter(recipient__gte=owners[0], recipient__lte=owners[1])
+    halves = (
+        sent.annotate(owner=F("sender_id"), partner=F("recipient_id"), unread=Value(0))
+        .values("owner", "partner", "created_at", "unread")
+        .order_by()
+        .union(
+            received.annotate(
+                owner=F("recipient_id"),
+                partner=F("sender_id"),
+                unread=Case(When(read_at__isnull=True, then=Value(1)), default=Value(0)),
+            )
+            .values("owner", "partner", "created_at", "unread")
+            .order_by(),
+            all=True,
+        )
+    )
+    sql, params = sql_of(halves)
+    return (
+        f"SELECT v.owner, v.partner, MAX(v.created_at), SUM(v.unread) FROM ({sql}) v GROUP BY v.owner, v.partner",
+        params,
+    )
+
+
+def _render(owner: str, partner: str) -> list[str]:
+    """The refresh of one pair as static SQL, with `owner` and `partner` (SQL expressions) for the ids."""
+    sql, params = sql_of(_refresh_query(_OWNER, _PARTNER))
+    values = iter(params)
+
+    def value(match: re.Match[str]) -> str:
+        if match.group(0) == "%%":
+            return "%"
+        param = next(values)
+        if param == _OWNER:
+            return owner
+        if param == _PARTNER:
+            return partner
+        if isinstance(param, int) and not isinstance(param, bool):  # psycopg's Int4 too
+            return str(int(param))
+        raise TypeError(f"the refresh query has a parameter that is not an id: {param!r}")
+
+    select = _PLACEHOLDER.sub(value, sql)
+    return [
+        f"DELETE FROM {TABLE} WHERE user_id = {owner} AND partner_id = {partner}",
+        f"INSERT INTO {TABLE} (user_id, partner_id, last_activity_at, unread_count) {select}",
+    ]
+
+
+# --- The triggers ---------------------------------------------------------------------------------------
+
+
+def _postgresql() -> list[str]:
+    refresh = ";\n".join(_render("p_owner", "p_partner"))
+
+    def pairs(sides: Sides, *, table: str, changed: Sequence[str] = (), ids_of: str = "n") -> list[str]:
+        """The pairs of rows of a transition table (`table`: "new", "old", or "update": the two joined as
+        `n` and `o`), `ids_of` one of them, where one of `changed` changed."""
+        if table == "update":
+            source = "new_rows n JOIN old_rows o ON o.id = n.id"
+            where = " OR ".join(f"n.{c} IS DISTINCT FROM o.{c}" for c in changed)
+        else:
+            source, where = f"{table}_rows {ids_of}", "TRUE"
+        return [f"SELECT {ids_of}.{a} AS owner, {ids_of}.{b} AS partner FROM {source} WHERE {where}" for a, b in sides]
+
+    def loop(selects: list[str]) -> str:
+        return f"""
+            FOR pair IN SELECT owner, partner FROM (
+                        SELECT DISTINCT owner, partner FROM ({" UNION ALL ".join(selects)}) changed
+                    ) pairs ORDER BY LEAST(owner, partner), GREATEST(owner, partner), owner LOOP
+                PERFORM {REFRESH_FUNCTION}(pair.owner, pair.partner);
+            END LOOP;"""
+
+    both = (SENDER_SIDE, RECIPIENT_SIDE)
+    updated = [select for columns, sides in CHANGES for select in pairs(sides, table="update", changed=columns)]
+    # A message moved to other people (never done, but possible in SQL) also leaves its old pair.
+    updated += pairs(both, table="update", changed=("sender_id", "recipient_id"), ids_of="o")
+    bodies = {
+        "insert": loop(pairs(both, table="new", ids_of="n")),
+        "update": loop(updated),
+        "delete": loop(pairs(both, table="old", ids_of="o")),
+    }
+    transitions = {
+        "insert": "REFERENCING NEW TABLE AS new_rows",
+        "update": "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
+        "delete": "REFERENCING OLD TABLE AS old_rows",
+    }
+    statements = [
+        f"""CREATE OR REPLACE FUNCTION {REFRESH_FUNCTION}(p_owner bigint, p_partner bigint) RETURNS void
+        LANGUAGE plpgsql VOLATILE AS $body$
+        BEGIN
+            PERFORM pg_advisory_xact_lock(
+                hashtextextended('{PREFIX}:' || LEAST(p_owner, p_partner) || ':' || GREATEST(p_owner, p_partner), 0)
+            );
+            {refresh};
+        END $body$"""
+    ]
+    for event, body in bodies.items():
+        statements += [
+            f"""CREATE OR REPLACE FUNCTION {PREFIX}_on_{event}() RETURNS trigger LANGUAGE plpgsql AS $body$
+            DECLARE pair record;
+            BEGIN {body}
+                RETURN NULL;
+            END $body$""",
+            f"DROP TRIGGER IF EXISTS {PREFIX}_{event} ON {MESSAGES}",
+            f"""CREATE TRIGGER {PREFIX}_{event} AFTER {event.upper()} ON {MESSAGES} {transitions[event]}
+            FOR EACH STATEMENT EXECUTE FUNCTION {PREFIX}_on_{event}()""",
+        ]
+    return statements
+
+
+def _sqlite() -> list[str]:
+    def body(row: str, sides: Sides) -> str:
+        statements = [s for a, b in sides for s in _render(f"{row}.{a}", f"{row}.{b}")]
+        return ";\n".join(statements) + ";"
+
+    both = (SENDER_SIDE, RECIPIENT_SIDE)
+    triggers = {
+        "insert": f"AFTER INSERT ON {MESSAGES} BEGIN {body('NEW', both)} END",
+        "delete": f"AFTER DELETE ON {MESSAGES} BEGIN {body('OLD', both)} END",
+    }
+    for number, (columns, sides) in enumerate(CHANGES):
+        changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in columns)
+        triggers[f"update_{number}"] = (
+            f"AFTER UPDATE OF {', '.join(columns)} ON {MESSAGES} WHEN {changed} BEGIN {body('NEW', sides)} END"
+        )
+    triggers["update_moved"] = (
+        f"AFTER UPDATE OF sender_id, recipient_id ON {MESSAGES} "
+        f"WHEN OLD.sender_id IS NOT NEW.sender_id OR OLD.recipient_id IS NOT NEW.recipient_id "
+        f"BEGIN {body('OLD', both)} END"
+    )
+    statements = []
+    for name, definition in triggers.items():
+        statements += [f"DROP TRIGGER IF EXISTS {PREFIX}_{name}", f"CREATE TRIGGER {PREFIX}_{name} {definition}"]
+    return statements
+
+
+def install(connection: BaseDatabaseWrapper = default_connection) -> None:
+    """Create (or replace) the triggers that keep the summary in step. Idempotent."""
+    build = _postgresql if connection.vendor == "postgresql" else _sqlite
+    with connection.cursor() as cursor:
+        for statement in build():
+            cursor.execute(statement)
+
+
+def uninstall(connection: BaseDatabaseWrapper = default_connection) -> None:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            for event in ("insert", "update", "delete"):
+                cursor.execute(f"DROP TRIGGER IF EXISTS {PREFIX}_{event} ON {MESSAGES}")
+                cursor.execute(f"DROP FUNCTION IF EXISTS {PREFIX}_on_{event}()")
+            cursor.execute(f"DROP FUNCTION IF EXISTS {REFRESH_FUNCTION}(bigint, bigint)")
+        else:
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE %s", [f"{PREFIX}_%"])
+            for (name,) in cursor.fetchall():
+                cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+
+
+def as_datetime(value: datetime | str) -> datetime:
+    """A time from raw SQL as the ORM would give it: SQLite answers text, or a naive time in UTC."""
+    parsed = parse_datetime(value) if isinstance(value, str) else value
+    if parsed is None:  # never for a column the ORM wrote
+        raise ValueError(f"Not a datetime: {value!r}")
+    if settings.USE_TZ and timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed, UTC)
+    return parsed
+
+
+# --- Rebuild and verify ---------------------------------------------------------------------------------
+
+BATCH_USERS = 2_000
+
+
+def _owner_ranges(connection: BaseDatabaseWrapper, batch: int) -> Iterator[tuple[int, int]]:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT MIN(id), MAX(id) FROM {connection.ops.quote_name(_user_table())}")
+        low, high = cursor.fetchone()
+    if low is None:
+        return
+    for start in range(low, high + 1, batch):
+        yield start, min(start + batch - 1, high)
+
+
+def _user_table() -> str:
+    from users.models import User
+
+    return User._meta.db_table
+
+
+def rebuild(*, connection: BaseDatabaseWrapper = default_connection, batch: int = BATCH_USERS) -> int:
+    """Recompute the whole summary from the messages, `batch` users per transaction; the rows written."""
+    written = 0
+    for owners in _owner_ranges(connection, batch):
+        sql, params = _grouped(owners)
+        with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {TABLE} WHERE user_id BETWEEN %s AND %s", list(owners))
+            cursor.execute(
+                f"INSERT INTO {TABLE} (user_id, partner_id, last_activity_at, unread_count) {sql}", list(params)
+            )
+            written += cursor.rowcount
+    return written
+
+
+@dataclass(frozen=True)
+class Difference:
+    user_id: int
+    partner_id: int
+    stored: tuple[Any, int] | None  # (last activity, unread) in the summary
+    expected: tuple[Any, int] | None  # recomputed from the messages
+
+
+def verify(*, connection: BaseDatabaseWrapper = default_connection, batch: int = BATCH_USERS) -> list[Difference]:
+    """Every row where the summary and a recomputation from the messages disagree (none when it is exact)."""
+    differences = []
+    for owners in _owner_ranges(connection, batch):
+        sql, params = _grouped(owners)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, list(params))
+            expected = {(o, p): (as_datetime(last), int(unread)) for o, p, last, unread in cursor.fetchall()}
+            cursor.execute(
+                f"SELECT user_id, partner_id, last_activity_at, unread_count FROM {TABLE} "
+                "WHERE user_id BETWEEN %s AND %s",
+                list(owners),
+            )
+            stored = {(o, p): (as_datetime(last), unread) for o, p, last, unread in cursor.fetchall()}
+        for pair in sorted(expected.keys() | stored.keys()):
+            if expected.get(pair) != stored.get(pair):
+                differences.append(Difference(*pair, stored=stored.get(pair), expected=expected.get(pair)))
+    return differences
+
+
+__all__ = ["CHANGES", "Difference", "install", "rebuild", "uninstall", "verify"]

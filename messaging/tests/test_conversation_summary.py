@@ -1,0 +1,131 @@
+"""The conversation summary: kept exact by the triggers on every path (services, plain ORM writes, old
+servers through the live sync: legacy_dm/tests/test_live_sync.py; concurrent writers), read by the lists in O(page), rebuilt and verified."""
+
+import threading
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
+
+from messaging import conversations, services
+from messaging.models import ConversationSummary, Message
+from messaging.tests.factories import MessageFactory
+from users.tests.factories import UserFactory, client_for
+
+postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers need PostgreSQL")
+
+
+def summary(user, partner):
+    return (
+        ConversationSummary.objects.filter(user=user, partner=partner)
+        .values_list("last_activity_at", "unread_count")
+        .first()
+    )
+
+
+@pytest.mark.django_db
+def test_every_kind_of_write_keeps_both_sides_rows(alice, bob, moderator):
+    first = services.send_message(sender=bob, recipient_id=alice.pk, body="one")
+    second = services.send_message(sender=bob, recipient_id=alice.pk, body="two")
+    assert summary(alice, bob) == (second.created_at, 2) and summary(bob, alice) == (second.created_at, 0)
+
+    services.mark_message_read(user=alice, message_id=first.pk)
+    assert summary(alice, bob) == (second.created_at, 1)
+    services.delete_for_user(user=alice, message_id=second.pk)  # her last one: the row goes back to `first`
+    assert summary(alice, bob) == (first.created_at, 0) and summary(bob, alice) == (second.created_at, 0)
+
+    services.hide_messages(moderator=moderator, messages=[first], reason="spam")
+    assert summary(alice, bob) is None and summary(bob, alice) == (second.created_at, 0)
+    services.unhide_messages(moderator=moderator, messages=[first])
+    assert summary(alice, bob) == (first.created_at, 0)
+
+    services.delete_conversation_for_user(user=bob, other=alice)
+    assert summary(bob, alice) is None and summary(alice, bob) == (first.created_at, 0)
+    third = services.send_message(sender=alice, recipient_id=bob.pk, body="three")
+    assert summary(bob, alice) == (third.created_at, 1)  # back, holding only the new message
+
+    # Plain ORM writes (a shell, a fixture, the admin's delete) are kept too: the triggers are in the database.
+    Message.objects.filter(pk=third.pk).update(read_at=third.created_at)
+    assert summary(bob, alice) == (third.created_at, 0)
+    Message.objects.filter(pk=third.pk).delete()
+    assert summary(bob, alice) is None
+    assert conversations.verify() == []
+
+
+@pytest.mark.django_db
+def test_without_its_triggers_the_summary_drifts_and_verify_and_rebuild_say_and_mend_it(alice, bob, capsys):
+    MessageFactory(sender=bob, recipient=alice)
+    conversations.uninstall()  # rolled back with the test's transaction (DDL is transactional on both)
+    late = MessageFactory(sender=bob, recipient=alice, body="unseen by the summary")
+    differences = conversations.verify()
+    assert {(d.user_id, d.partner_id) for d in differences} == {(alice.pk, bob.pk), (bob.pk, alice.pk)}
+    with pytest.raises(CommandError, match="2 conversation rows differ"):
+        call_command("rebuild_conversations", "--verify")
+    call_command("rebuild_conversations", "--install")
+    assert conversations.verify() == []
+    assert summary(alice, bob) == (late.created_at, 2)
+    MessageFactory(sender=alice, recipient=bob)  # the triggers are back
+    assert conversations.verify() == []
+    call_command("rebuild_conversations", "--verify")
+    assert "matches the messages" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_the_conversation_list_reads_one_range_of_the_summary_whatever_the_history(
+    alice, django_assert_max_num_queries
+):
+    partners = UserFactory.create_batch(60)
+    for partner in partners:
+        for _ in range(3):
+            MessageFactory(sender=partner, recipient=alice)
+    api = client_for(alice)
+    with CaptureQueriesContext(connection) as captured, django_assert_max_num_queries(3):
+        response = api.get("/api/messages/conversations?page_size=20")
+    assert response.status_code == 200
+    assert response.json()["count"] == 60
+    assert [row["participant"]["id"] for row in response.json()["results"]] == [p.pk for p in reversed(partners)][:20]
+    assert all(row["unread_count"] == 3 for row in response.json()["results"])
+    listing = [q["sql"] for q in captured.captured_queries if "messaging_conversation_summary" in q["sql"]]
+    assert len(listing) == 1 and "LIMIT 100" in listing[0]  # the page and the count, from the summary alone
+    assert not any("GROUP BY" in q["sql"] for q in captured.captured_queries)  # no aggregate over messages
+
+
+@postgresql_only
+def test_concurrent_sends_and_reads_of_one_pair_leave_it_exact(transactional_db):
+    alice, bob = UserFactory(username="alice"), UserFactory(username="bob")
+    start = threading.Barrier(6)
+    errors = []
+
+    def send(sender, recipient):
+        try:
+            start.wait()
+            for i in range(8):
+                services.send_message(sender=sender, recipient_id=recipient.pk, body=f"{i}")
+        except Exception as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    def read(reader, other):
+        try:
+            start.wait()
+            for _ in range(8):
+                services.mark_conversation_read(user=reader, other_id=other.pk)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=send, args=(bob, alice)) for _ in range(3)]
+    threads += [threading.Thread(target=send, args=(alice, bob))]
+    threads += [threading.Thread(target=read, args=(alice, bob)), threading.Thread(target=read, args=(bob, alice))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert Message.objects.count() == 32
+    assert conversations.verify() == []
+    unread = Message.objects.unread_for(alice).count()
+    assert summary(alice, bob)[1] == unread
