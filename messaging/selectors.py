@@ -30,7 +30,8 @@ UserModel = get_user_model()
 # Lists show a message with its people and the preview of what it replies to, never attachment bytes, and
 # of each person only what the API, the legacy API and the pages show (not the password hash, the email...).
 _LIST_RELATED = ("sender", "recipient", "reply_to")
-_LISTED_USER_FIELDS = ("id", "username", "display_name")
+# `read_receipts`: whether a listed recipient lets the sender see a read (`Message.read_at_for`).
+_LISTED_USER_FIELDS = ("id", "username", "display_name", "read_receipts")
 _DEFERRED = (
     "attachment_data",
     "reply_to__attachment_data",

@@ -126,6 +126,22 @@ def test_thread_query_count_does_not_grow(alice_client, alice, bob, django_asser
     assert all(m["reply_to"]["body_preview"] for m in response.json()["results"])
 
 
+def test_read_messages_cost_no_query_each_for_the_readers_receipt_setting(
+    alice_client, alice, bob, django_assert_max_num_queries
+):
+    """Regression: whether a read may be shown (`read_at_for`) looked up the reader's `read_receipts` once per
+    message of a page (a deferred field of the listed people): 22 queries for a 20-message thread."""
+    Message.objects.bulk_create(
+        Message(sender=alice, recipient=bob, body=f"m{i}", created_at=at(i), read_at=at(i + 1)) for i in range(30)
+    )
+    with django_assert_max_num_queries(3):
+        thread = alice_client.get(f"/api/messages/with/{bob.pk}?page_size=30")
+    assert [m["is_read"] for m in thread.json()["results"]] == [True] * 30
+    with django_assert_max_num_queries(3):
+        conversations = alice_client.get("/api/messages/conversations")
+    assert conversations.json()["results"][0]["last_message"]["is_read"] is True
+
+
 # --- unread ---------------------------------------------------------------------------------------------------
 
 
