@@ -59,6 +59,8 @@ class CopyResult:
     placeholders: int = 0
     sequences: dict[str, int] = field(default_factory=dict)
     complete: bool = True
+    seconds: dict[str, float] = field(default_factory=dict)  # per step, and "rebuild" and "vacuum"
+    rebuilt: dict[str, float] = field(default_factory=dict)  # indexes and constraints set aside, rebuilt: seconds
 
 
 class CopyConflict(Exception):
@@ -87,12 +89,23 @@ def run_batch(connection: BaseDatabaseWrapper, lock_timeout_ms: int, statements:
     """Run `statements` in one short transaction (with a PostgreSQL lock timeout); their row counts.
 
     A batch that could not get its lock in time is rolled back and retried a few times before giving up.
+
+    On PostgreSQL a batch also turns off JIT compilation: a batch's estimated cost is far above
+    `jit_above_cost`, so the server would compile its expressions afresh for every batch, which took about
+    0.9 s per batch, longer than copying the batch's rows (BENCHMARKS.md, "Legacy data copy"). A batch that is
+    its own transaction (not one nested in a caller's, such as `legacy_sync on`'s) commits without waiting
+    for its WAL to reach the disk (`synchronous_commit = off`): a crash can lose only the last batches'
+    commits, never a half batch, and the next run copies them again, as it copies whatever is missing.
     """
+    own_transaction = not connection.in_atomic_block
     for attempt in range(1, LOCK_RETRIES + 1):
         try:
             with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
                 if connection.vendor == "postgresql":
                     cursor.execute(f"SET LOCAL lock_timeout = '{int(lock_timeout_ms)}ms'", [])
+                    cursor.execute("SET LOCAL jit = off", [])
+                    if own_transaction:
+                        cursor.execute("SET LOCAL synchronous_commit = off", [])
                     cursor.execute("SELECT set_config(%s, 'on', true)", [SYNCING])
                 counts = []
                 for sql, params in statements:
@@ -156,3 +169,4 @@ def walk(
         if progress is not None:
             progress(BatchReport(step, rows, result.rows[step], first_id, last_id, high, started))
         low = high
+    result.seconds[step] = result.seconds.get(step, 0.0) + time.monotonic() - started
