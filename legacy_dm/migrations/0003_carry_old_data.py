@@ -45,6 +45,9 @@ def carry_old_data(apps, schema_editor):
     )
     if any(result.rows.values()):
         _print(f"carried: {result.rows} ({result.placeholders} placeholder users); sequences: {result.sequences}")
+        _print("seconds: " + ", ".join(f"{step} {seconds:.1f}" for step, seconds in result.seconds.items()))
+    if result.rebuilt:
+        _print("rebuilt after the load: " + ", ".join(f"{name} {s:.1f} s" for name, s in result.rebuilt.items()))
     unverifiable = carry.describe_unverifiable_passwords(connection)
     if unverifiable:
         _print(unverifiable)
@@ -52,7 +55,11 @@ def carry_old_data(apps, schema_editor):
 
 def remove_carried_data(apps, schema_editor):
     carry.remove_carried_data(
-        apps, schema_editor.connection, batch_size=settings.LEGACY_COPY_BATCH_SIZE, progress=_print
+        apps,
+        schema_editor.connection,
+        batch_size=settings.LEGACY_COPY_BATCH_SIZE,
+        lock_timeout_ms=settings.LEGACY_LOCK_TIMEOUT_MS,
+        progress=_print,
     )
 
 
