@@ -93,6 +93,7 @@ def copy_legacy_data(
         connection,
         step="users",
         table="users",
+        first_todo=FIRST_TODO["users"],
         analyze=("users_user",),
         make_statements=lambda lo, hi: [statements.users_sql(connection, lo, hi)],
         **common,
@@ -102,6 +103,7 @@ def copy_legacy_data(
         connection,
         step="direct_messages",
         table="direct_messages",
+        first_todo=FIRST_TODO["direct_messages"],
         analyze=("messaging_message", "users_user"),
         make_statements=lambda lo, hi: [
             statements.placeholders_sql(connection, lo, hi, now_param),
@@ -114,6 +116,7 @@ def copy_legacy_data(
         connection,
         step="conversations",
         table="conversations",
+        first_todo=FIRST_TODO["conversations"],
         analyze=("legacy_dm_conversation",),
         make_statements=lambda lo, hi: statements.conversations_sql(connection, lo, hi),
         counted=None,
@@ -123,6 +126,7 @@ def copy_legacy_data(
         connection,
         step="replies",
         table="direct_messages",
+        first_todo=FIRST_TODO["replies"],
         make_statements=lambda lo, hi: [statements.replies_sql(lo, hi)],
         **common,
     )
@@ -131,6 +135,7 @@ def copy_legacy_data(
             connection,
             step="state",
             table="direct_messages",
+            first_todo=FIRST_TODO["state"],
             make_statements=lambda lo, hi: [statements.state_sql(connection, lo, hi, now_param)],
             **common,
         )
@@ -162,27 +167,34 @@ def tidy_after_load(connection: BaseDatabaseWrapper, lock_timeout_ms: int) -> No
         run_batch(connection, lock_timeout_ms, [(f"ANALYZE {NEW_TABLES}", [])])
 
 
+# Per step, what has work left, as `FROM ... WHERE ...` over the id the step walks (`todo_id`): counted by
+# `missing_counts`, and its lowest id is where the step's walk starts (`walk`'s `first_todo`).
+TODO: dict[str, tuple[str, str]] = {
+    "users": ("u.id", "FROM users u WHERE NOT EXISTS (SELECT 1 FROM users_user n WHERE n.id = u.id)"),
+    "direct_messages": (
+        "dm.id",
+        "FROM direct_messages dm WHERE NOT EXISTS (SELECT 1 FROM messaging_message m WHERE m.id = dm.id)",
+    ),
+    "conversations": (
+        "c.id",
+        "FROM conversations c WHERE NOT EXISTS (SELECT 1 FROM legacy_dm_conversation lc WHERE lc.id = c.id)",
+    ),
+    "replies": (
+        "m.id",
+        "FROM messaging_message m"
+        " WHERE m.legacy_id IS NOT NULL AND m.reply_to_id IS NULL AND m.legacy_reply_to_id IS NOT NULL"
+        " AND EXISTS (SELECT 1 FROM messaging_message r WHERE r.legacy_id = m.legacy_reply_to_id)",
+    ),
+    "state": (
+        "m.legacy_id",
+        "FROM messaging_message m JOIN direct_messages dm ON dm.id = m.legacy_id"
+        f" WHERE {statements.lost_state('m', 'dm')}",
+    ),
+}
+FIRST_TODO = {step: f"SELECT MIN({column}) {rest}" for step, (column, rest) in TODO.items()}
+
+
 def missing_counts(connection: BaseDatabaseWrapper) -> dict[str, int]:
     """What a copy would write, per step: old rows not carried yet, replies to link, reads/deletes to merge."""
-    queries = {
-        "users": "SELECT COUNT(*) FROM users u WHERE NOT EXISTS (SELECT 1 FROM users_user n WHERE n.id = u.id)",
-        "direct_messages": (
-            "SELECT COUNT(*) FROM direct_messages dm"
-            " WHERE NOT EXISTS (SELECT 1 FROM messaging_message m WHERE m.id = dm.id)"
-        ),
-        "conversations": (
-            "SELECT COUNT(*) FROM conversations c"
-            " WHERE NOT EXISTS (SELECT 1 FROM legacy_dm_conversation lc WHERE lc.id = c.id)"
-        ),
-        "replies": (
-            "SELECT COUNT(*) FROM messaging_message m"
-            " WHERE m.legacy_id IS NOT NULL AND m.reply_to_id IS NULL AND m.legacy_reply_to_id IS NOT NULL"
-            " AND EXISTS (SELECT 1 FROM messaging_message r WHERE r.legacy_id = m.legacy_reply_to_id)"
-        ),
-        "state": (
-            "SELECT COUNT(*) FROM messaging_message m JOIN direct_messages dm ON dm.id = m.legacy_id"
-            f" WHERE {statements.lost_state('m', 'dm')}"
-        ),
-    }
     with connection.cursor() as cursor:
-        return {step: int(scalar(cursor, sql)) for step, sql in queries.items()}
+        return {step: int(scalar(cursor, f"SELECT COUNT(*) {rest}")) for step, (_, rest) in TODO.items()}
