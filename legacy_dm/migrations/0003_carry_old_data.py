@@ -9,8 +9,10 @@ servers write during a rolling deploy.
 It runs after every migration of the tables it fills, so it copies into their final form in one pass: old
 passwords by today's rule (the wide `password` column and `legacy_password`), later old ids of a pair as
 aliases (`alias_of`), the stored search vector filled by PostgreSQL as each row is inserted, and the id
-sequences moved past the carried ids plus the headroom once, with no table rebuilt after it. The migration
-names the carried users whose old hash no hasher verifies. Backwards removes what was carried; the old
+sequences moved past the carried ids plus the headroom once, with no table rebuilt after it. On PostgreSQL an
+empty new table is filled with its secondary indexes and foreign keys set aside and rebuilt at the end
+(`legacy_dm.carry.deferred`). The migration prints its seconds per step and per rebuilt index, and names the
+carried users whose old hash no hasher verifies. Backwards removes what was carried; the old
 tables are only read.
 """
 
