@@ -1,13 +1,24 @@
-"""The benchmark dataset: 10,000 users and 1,000,000 messages in PostgreSQL, set-based (minutes, not hours).
+"""The benchmark dataset: 10,000 users and 1,000,000 messages in PostgreSQL, set-based (a minute, not hours).
 
-Shape (deterministic for a given seed):
-- `heavy1`..`heavy5`: heavy users with 5,000 / 4,000 / 3,000 / 2,500 / 2,000 partners, a few messages each;
-- every other user starts 1-8 conversations (skewed towards few), 1-70 messages each (skewed towards few);
+Shape (deterministic for a given seed), that of issue 14's comparison with django-postman and pinax-messages:
+- Zipf activity: the user of rank r (its id) aims at `TOP_PARTNERS * r ** -ZIPF_S` partners, at least one;
+  each user starts half of its aim's conversations with partners drawn by the same Zipf weights (so active
+  users are also the ones others write to), which gives about 100,000 pairs;
+- `heavy1`..`heavy5` are ranks 1-5; they start `HEAVY_OWN` times their aim of conversations, with distinct
+  partners, so `heavy1` has about 6,750 partners and about 64,000 messages;
+- Pareto thread lengths (shape `PARETO_ALPHA`, capped), scaled so that the total is exactly `messages`: about
+  10 messages per pair on average;
+- the typical user (the median number of partners) has 11 partners and about 100 messages (issue 14's 339
+  would need its threads three times as long as the average one, which 100,000 pairs sharing 1,000,000
+  messages, the heavy user's among them, leave no room for);
 - one long thread (`user000006` with `user000007`, 10,000 messages) for deep cursor pages;
-- the typical-pair messages are scaled so the total is `messages` (within a few rows of rounding);
-- 5% of messages carry an attachment of 2-8 KB (compressible text), 2% are deleted by their sender, 2% by their recipient,
-  0.1% are hidden by a moderator, 5% reply to an earlier message, the last days' messages are mostly unread;
+- 5% of messages carry an attachment of 2-8 KB (compressible text), 2% are deleted by their sender, 2% by their
+  recipient, 0.1% are hidden by a moderator, 5% reply to an earlier message, the last days' messages are mostly
+  unread;
 - bodies are drawn from an English word list: `meeting` is common (a few % of messages), `zeppelin` rare.
+
+`generate` logs and returns its timings, and logs the shape it made (`shape`: the number of pairs, heavy1's
+partners and messages, the typical user's).
 
 The secondary indexes of `messaging_message` are dropped during the load and recreated from their own
 definitions afterwards (whatever migrations created them), then the tables are analyzed.
@@ -19,7 +30,12 @@ from django.db import connection, transaction
 
 from messaging import conversations
 
-HEAVY_PARTNERS = (5000, 4000, 3000, 2500, 2000)
+HEAVY_USERS = 5  # heavy1..heavy5: the users of rank 1-5
+TOP_PARTNERS = 5_400  # the partner aim of rank 1 (heavy1)
+ZIPF_S = 0.75  # the aim of rank r is TOP_PARTNERS * r ** -ZIPF_S (the median user: about 11)
+HEAVY_OWN = 1.15  # a heavy user starts this many times its aim of conversations, with distinct partners
+PARETO_ALPHA = 2.0  # thread lengths: Pareto with this shape (a heavy tail), before scaling
+LONGEST_THREAD = 1_000  # cap on a drawn thread's weight (the long thread below is the only one past it)
 LONG_THREAD = ("user000006", "user000007", 10_000)
 COMMON_WORD = "meeting"
 RARE_WORD = "zeppelin"
@@ -279,24 +295,31 @@ FROM generate_series(1, %(users)s) AS g
 ORDER BY g
 """
 
+# The pairs and their relative thread lengths (`weight`); `_scaled_pairs` turns weights into message counts.
+# A Zipf draw of a partner is the inverse of the weights' (continuous) distribution function.
 PAIRS_SQL = """
 CREATE TEMP TABLE bench_pairs AS
 WITH heavy AS (
-    SELECT h AS a, 6 + ((k * 7919 + h * 104729) %% (%(users)s - 5)) AS b, 1 + floor(random() ^ 2 * 16)::int AS msgs
-    FROM generate_series(1, 5) AS h
-    CROSS JOIN LATERAL generate_series(1, (%(heavy)s::int[])[h]) AS k
+    SELECT u AS a, %(heavies)s + 1 + ((k * 7919 + u * 104729) %% (%(users)s - %(heavies)s)) AS b
+    FROM generate_series(1, %(heavies)s) AS u
+    CROSS JOIN LATERAL generate_series(1, ceil(AIM(u) * %(heavy_own)s::float8)::int) AS k
 ),
-typical AS (
-    SELECT u AS a, 6 + ((u - 6 + 1 + floor(random() ^ 3 * (%(users)s - 7))::int) %% (%(users)s - 5)) AS b,
-           1 + floor(random() ^ 2 * 70)::int AS msgs
-    FROM generate_series(6, %(users)s) AS u
-    CROSS JOIN LATERAL generate_series(1, 1 + floor(random() ^ 2 * 8)::int + u * 0) AS k
+drawn AS (
+    SELECT u AS a,
+           least(%(users)s, floor((1 + random() * (%(users)s ^ (1 - %(s)s::float8) - 1))
+                                  ^ (1 / (1 - %(s)s::float8)))::int) AS b
+    FROM generate_series(%(heavies)s + 1, %(users)s) AS u
+    CROSS JOIN LATERAL generate_series(1, ceil(AIM(u) / 2.0)::int) AS k
+),
+pairs AS (
+    SELECT DISTINCT least(a, b) AS lo, greatest(a, b) AS hi
+    FROM (SELECT a, b FROM heavy UNION ALL SELECT a, b FROM drawn) AS p
+    WHERE a <> b
 )
-SELECT least(a, b) AS lo, greatest(a, b) AS hi, max(msgs) AS msgs, bool_or(heavy) AS heavy
-FROM (SELECT a, b, msgs, true AS heavy FROM heavy UNION ALL SELECT a, b, msgs, false FROM typical) AS p
-WHERE a <> b
-GROUP BY 1, 2
-"""
+SELECT lo, hi, least(%(longest)s::float8, (1 - random()) ^ (-1 / %(alpha)s::float8)) AS weight, 0 AS msgs
+FROM pairs
+ORDER BY lo, hi
+""".replace("AIM(u)", "greatest(1, round(%(top)s * u ^ (-%(s)s::float8)))")  # the partner aim of rank u
 
 MESSAGES_SQL = """
 INSERT INTO messaging_message (sender_id, recipient_id, body, attachment_name, attachment_content_type,
@@ -332,36 +355,60 @@ ORDER BY m.created_at
 
 
 def _scaled_pairs(cursor, *, messages: int) -> None:
-    """Scale the typical pairs' message counts so that the total is exactly `messages`."""
-    cursor.execute(
-        "SELECT coalesce(sum(msgs) FILTER (WHERE heavy), 0), sum(msgs) FILTER (WHERE NOT heavy) FROM bench_pairs"
-    )
-    heavy_total, typical_total = cursor.fetchone()
-    budget = messages - heavy_total - LONG_THREAD[2]
-    cursor.execute(
-        "UPDATE bench_pairs SET msgs = greatest(1, round(msgs * %s::numeric))::int WHERE NOT heavy",
-        [budget / typical_total],
-    )
-    cursor.execute("SELECT sum(msgs) FROM bench_pairs")
-    drift = messages - LONG_THREAD[2] - cursor.fetchone()[0]
-    # Absorb the rounding drift in the largest typical pair (keeps the total exact).
-    cursor.execute(
-        "UPDATE bench_pairs SET msgs = msgs + %s WHERE (lo, hi) = "
-        "(SELECT lo, hi FROM bench_pairs WHERE NOT heavy ORDER BY msgs DESC, lo, hi LIMIT 1)",
-        [drift],
-    )
+    """Turn the pairs' weights into message counts (at least one each) totalling exactly `messages`, the long
+    thread's included.
+    """
     a, b, count = LONG_THREAD
     cursor.execute(
         "DELETE FROM bench_pairs WHERE (lo, hi) = (SELECT least(x.id, y.id), greatest(x.id, y.id) "
-        "FROM users_user x, users_user y WHERE x.username = %s AND y.username = %s) RETURNING msgs",
+        "FROM users_user x, users_user y WHERE x.username = %s AND y.username = %s)",
         [a, b],
     )
-    removed = sum(row[0] for row in cursor.fetchall())
+    budget = messages - count
+    cursor.execute("SELECT sum(weight), count(*) FROM bench_pairs")
+    total_weight, pairs = cursor.fetchone()
+    # Every pair gets at least one message: scale the weights so that the rest of the budget is shared out.
+    factor = (budget - pairs) / total_weight
+    cursor.execute("UPDATE bench_pairs SET msgs = 1 + floor(weight * %s)::int", [factor])
+    cursor.execute("SELECT sum(msgs) FROM bench_pairs")
+    drift = budget - cursor.fetchone()[0]
+    # Hand out the rounding drift, one message each, to the pairs that lost the most to rounding down.
     cursor.execute(
-        "INSERT INTO bench_pairs SELECT least(x.id, y.id), greatest(x.id, y.id), %s, false "
-        "FROM users_user x, users_user y WHERE x.username = %s AND y.username = %s",
-        [count + removed, a, b],
+        "UPDATE bench_pairs SET msgs = msgs + 1 WHERE (lo, hi) IN (SELECT lo, hi FROM bench_pairs "
+        "ORDER BY weight * %s - floor(weight * %s) DESC, lo, hi LIMIT %s)",
+        [factor, factor, drift],
     )
+    cursor.execute(
+        "INSERT INTO bench_pairs SELECT least(x.id, y.id), greatest(x.id, y.id), 0, %s "
+        "FROM users_user x, users_user y WHERE x.username = %s AND y.username = %s",
+        [count, a, b],
+    )
+
+
+SHAPE_SQL = """
+WITH ends AS (SELECT lo AS u, hi AS p, msgs FROM bench_pairs UNION ALL SELECT hi, lo, msgs FROM bench_pairs),
+per AS (SELECT u, count(*) AS partners, sum(msgs) AS messages FROM ends GROUP BY u)
+SELECT (SELECT count(*) FROM bench_pairs),
+       (SELECT partners FROM per WHERE u = 1), (SELECT messages FROM per WHERE u = 1),
+       (SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY partners) FROM per),
+       (SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY messages) FROM per
+        WHERE partners = (SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY partners) FROM per))
+"""
+
+
+def shape(cursor) -> dict:
+    """The dataset's shape from its pairs: pairs, heavy1's partners and messages, the median number of partners
+    and the median message count of the users who have it (the typical user).
+    """
+    cursor.execute(SHAPE_SQL)
+    pairs, heavy_partners, heavy_messages, typical_partners, typical_messages = cursor.fetchone()
+    return {
+        "pairs": pairs,
+        "heavy1 partners": heavy_partners,
+        "heavy1 messages": heavy_messages,
+        "typical partners": typical_partners,
+        "typical messages": typical_messages,
+    }
 
 
 def generate(*, users: int = 10_000, messages: int = 1_000_000, seed: float = 0.42, log=print) -> dict:
@@ -379,6 +426,7 @@ def generate(*, users: int = 10_000, messages: int = 1_000_000, seed: float = 0.
     started = time.perf_counter()
     # One transaction: a failed load leaves the database (and its indexes) as it was.
     with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")  # each statement runs once: compiling it costs more than it saves
         cursor.execute("SET maintenance_work_mem = '512MB'")
         cursor.execute("SET work_mem = '256MB'")
         cursor.execute("SELECT setseed(%s)", [seed])
@@ -399,8 +447,22 @@ def generate(*, users: int = 10_000, messages: int = 1_000_000, seed: float = 0.
         # indexes): set aside, and the summary built set-based after the indexes are back.
         conversations.uninstall(connection)
         step("users", USERS_SQL, {"users": users})
-        step("pairs", PAIRS_SQL, {"heavy": list(HEAVY_PARTNERS), "users": users})
+        step(
+            "pairs",
+            PAIRS_SQL,
+            {
+                "users": users,
+                "heavies": HEAVY_USERS,
+                "top": TOP_PARTNERS,
+                "s": ZIPF_S,
+                "heavy_own": HEAVY_OWN,
+                "alpha": PARETO_ALPHA,
+                "longest": LONGEST_THREAD,
+            },
+        )
         _scaled_pairs(cursor, messages=messages)
+        made = shape(cursor)
+        log("  shape: " + ", ".join(f"{key} {value:,}" for key, value in made.items()))
         step(
             "bodies",
             "CREATE TEMP TABLE bench_bodies AS SELECT n, "

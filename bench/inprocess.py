@@ -92,6 +92,10 @@ def choose_subjects() -> Subjects:
             [heavy.pk] * 3,
         )
         heavy_partners = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT count(*) FROM messaging_message WHERE sender_id = %s OR recipient_id = %s", [typical_id] * 2
+        )
+        typical_messages = cursor.fetchone()[0]
     long_a = User.objects.get(username=LONG_THREAD[0])
     long_b = User.objects.get(username=LONG_THREAD[1])
     deep = (
@@ -111,7 +115,7 @@ def choose_subjects() -> Subjects:
         unread_pairs=unread_pairs,
         facts={
             "heavy": f"{heavy.username} ({heavy_partners} partners, {heavy_messages} messages)",
-            "typical": f"{typical.username} ({typical_partners} partners, the median)",
+            "typical": f"{typical.username} ({typical_partners} partners, the median; {typical_messages} messages)",
             "thread": f"{typical.username} with its busiest partner ({thread_length} messages)",
             "deep thread": f"{long_a.username} with {long_b.username}, cursor {DEEP_CURSOR_POSITION} messages deep",
         },

@@ -1,18 +1,21 @@
-"""Benchmark: the legacy data migration against a raw `INSERT INTO ... SELECT` of the same rows (not a test).
+"""Benchmark: `migrate --fake-initial` of an old database, end to end, against a raw `INSERT ... SELECT` (not a test).
 
-Makes a scratch PostgreSQL database, migrates it up to just before `legacy_dm` 0003, fills the old
-`users` and `direct_messages` tables with generate_series (1,000,000 messages by default, with the messy
-cases: missing senders, dangling and forward replies, read without read_at, attachments with and without
-names, deletes), then in the same run:
+Makes a scratch PostgreSQL database holding only the old tables (`legacy_dm` 0001), fills `users` and
+`direct_messages` with generate_series (1,000,000 messages by default, with the messy cases: missing senders,
+dangling and forward replies, read without read_at, attachments with and without names, deletes), then in the
+same run:
 
-1. raw: one `INSERT INTO messaging_message ... SELECT` (plus users) in a single transaction, the fastest a
-   database can move these rows into the same table with the same indexes and constraints; then the new
-   tables are emptied again;
-2. copy: `manage.py migrate legacy_dm 0003`, i.e. the real data migration: batches of
-   `LEGACY_COPY_BATCH_SIZE` ids, one transaction each, anti-joins, placeholders, reply linking, sequences.
+1. raw: the new tables are created (`migrate` up to `legacy_dm` 0002) and the same rows are moved by one
+   `INSERT INTO messaging_message ... SELECT` (plus users) in a single transaction, into the table with all
+   its indexes and constraints: the plain way for a database to move these rows; then the new tables (and
+   Django's migration records) are dropped again, leaving the old database as it was;
+2. migrate: `manage.py migrate --fake-initial`, exactly as README's runbook says, in its own process: every
+   new table created, the carry (`legacy_dm` 0003: batches of `LEGACY_COPY_BATCH_SIZE` ids, one transaction
+   each, placeholders, reply linking, the indexes and foreign keys set aside and rebuilt, sequences,
+   `VACUUM (ANALYZE)`), then the live sync turned on (0004, with its catch-up copies).
 
-It prints rows/s for both, their ratio, and the peak memory (ru_maxrss) of this process before and after the
-copy. Usage:
+It prints rows/s for both, their ratio, the wall time of each migration, the carry's own per-step seconds,
+and the peak memory (ru_maxrss) of the migrating process; then runs `copy_legacy_messages --verify`. Usage:
 
     .venv/bin/python -m bench.legacy_copy [--rows 1000000] [--users 10000] [--database relay_bench_copy]
 
@@ -22,10 +25,12 @@ dropped and created again on every run.
 
 import argparse
 import io
+import os
+import re
 import resource
+import subprocess
 import sys
 import time
-from contextlib import redirect_stdout
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,21 +39,60 @@ if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
     sys.path[0] = str(ROOT)
 
 
-class TimedLines(io.TextIOBase):
-    """Collects the migration's progress lines with the time each was printed."""
-
-    def __init__(self):
-        self.lines = []
-
-    def write(self, text):
-        for line in text.splitlines():
-            if line.strip():
-                self.lines.append((time.monotonic(), line.strip()))
-        return len(text)
+OLD_TABLES = ("users", "conversations", "conversation_participants", "direct_messages")
 
 
-def maxrss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+def maxrss_mib(who: int = resource.RUSAGE_SELF) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024  # Linux reports KiB
+
+
+def back_to_the_old_database(cursor) -> None:
+    """Drop everything but the old tables (the new tables, Django's migration records): an old database again."""
+    cursor.execute("CREATE SCHEMA bench_keep")
+    for table in OLD_TABLES:
+        cursor.execute(f"ALTER TABLE public.{table} SET SCHEMA bench_keep")  # their sequences move with them
+    cursor.execute("DROP SCHEMA public CASCADE")
+    cursor.execute("CREATE SCHEMA public")
+    for table in OLD_TABLES:
+        cursor.execute(f"ALTER TABLE bench_keep.{table} SET SCHEMA public")
+    cursor.execute("DROP SCHEMA bench_keep")
+
+
+def migrate_in_a_process(url: str) -> tuple[float, list[tuple[float, str]], float]:
+    """`manage.py migrate --fake-initial` as the runbook runs it: wall seconds, its output lines with the
+    seconds since the start at which each arrived, and the process's peak memory (MiB).
+    """
+    env = {**os.environ, "DATABASE_URL": url, "PYTHONUNBUFFERED": "1"}
+    started = time.monotonic()
+    process = subprocess.Popen(  # a pipe: the timestamps are those at which whole lines arrive
+        [sys.executable, "manage.py", "migrate", "--fake-initial"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    lines = [(time.monotonic() - started, line.rstrip()) for line in process.stdout if line.strip()]
+    if process.wait() != 0:
+        raise SystemExit("migrate failed:\n" + "\n".join(text for _, text in lines[-30:]))
+    return time.monotonic() - started, lines, maxrss_mib(resource.RUSAGE_CHILDREN)
+
+
+def per_migration(lines: list[tuple[float, str]]) -> dict[str, float]:
+    """Seconds per applied migration. `migrate` prints "Applying <name>..." and, once it is applied, " OK" at the
+    end of the line then being written (the migration's own last line, if it printed any): a migration ends
+    when such a line arrives and the next one starts then.
+    """
+    took: dict[str, float] = {}
+    name, began = None, 0.0
+    for at, text in lines:
+        if match := re.search(r"Applying (\S+?)\.\.\.", text):
+            name = match.group(1)
+        if name and text.endswith((" OK", " FAKED")):
+            took[name] = at - began
+            name, began = None, at
+    return took
 
 
 def main():
@@ -56,18 +100,17 @@ def main():
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--database", default="relay_bench_copy")
+    parser.add_argument("--timeline", help="write migrate's output lines, with their times, to this file")
     args = parser.parse_args()
 
     from bench.scratch import scratch_database
 
-    scratch_database(args.database)
+    url = scratch_database(args.database)
     from django.conf import settings
     from django.core.management import call_command
     from django.db import connection
 
-    call_command("migrate", "messaging", verbosity=0)
-    call_command("migrate", "users", verbosity=0)
-    call_command("migrate", "legacy_dm", "0002", verbosity=0)
+    call_command("migrate", "legacy_dm", "0001", verbosity=0)  # the old tables, as the old service made them
 
     print(f"filling the old tables: {args.users} users, {args.rows} direct messages ...", flush=True)
     started = time.monotonic()
@@ -117,6 +160,9 @@ def main():
         cursor.execute("SELECT pg_size_pretty(pg_total_relation_size('direct_messages'))")
         size = cursor.fetchone()[0]
     print(f"  filled in {time.monotonic() - started:.1f}s (direct_messages: {size})", flush=True)
+    call_command("migrate", "messaging", verbosity=0)
+    call_command("migrate", "users", verbosity=0)
+    call_command("migrate", "legacy_dm", "0002", verbosity=0)
 
     # 1. raw: the same rows in one statement per table, one transaction, no batches, no anti-join.
     print("raw INSERT INTO ... SELECT ...", flush=True)
@@ -167,31 +213,29 @@ def main():
     with connection.cursor() as cursor:
         cursor.execute("SELECT COUNT(*) FROM messaging_message")
         raw_rows = cursor.fetchone()[0]
-        cursor.execute("TRUNCATE messaging_message, users_user CASCADE")
-        cursor.execute("VACUUM ANALYZE messaging_message")
-        cursor.execute("VACUUM ANALYZE users_user")
+        back_to_the_old_database(cursor)
         cursor.execute("CHECKPOINT")
+    connection.close()
     print(f"  {raw_rows} rows in {raw_seconds:.1f}s", flush=True)
 
-    # 2. copy: the real data migration.
-    print(f"migrate legacy_dm 0003 (batch size {settings.LEGACY_COPY_BATCH_SIZE}) ...", flush=True)
-    rss_before = maxrss_mib()
-    progress = TimedLines()
-    started = time.monotonic()
-    with redirect_stdout(progress):
-        call_command("migrate", "legacy_dm", "0003", verbosity=0)
-    copy_seconds = time.monotonic() - started
-    # Throughput of the first and the last tenth of the message batches: flat when nothing grows with the table.
-    batches = [t for t, text in progress.lines if text.startswith("direct_messages:")]
-    tenth = max(1, len(batches) // 10)
-    first = (batches[tenth] - batches[0]) / tenth if len(batches) > tenth else 0
-    last = (batches[-1] - batches[-1 - tenth]) / tenth if len(batches) > tenth else 0
-    rss_after = maxrss_mib()
+    # 2. the runbook's migrate, end to end, in its own process.
+    print(f"migrate --fake-initial (batch size {settings.LEGACY_COPY_BATCH_SIZE}) ...", flush=True)
+    wall, lines, rss = migrate_in_a_process(url)
+    migrations = per_migration(lines)
+    if args.timeline:
+        Path(args.timeline).write_text("".join(f"{at:7.2f} {text}\n" for at, text in lines))
+    carry_seconds = migrations.get("legacy_dm.0003_carry_old_data", 0.0)
+    for _, text in lines:
+        if text.strip().startswith(("seconds:", "rebuilt after the load:")):
+            print("  " + text.strip())
     with connection.cursor() as cursor:
         cursor.execute("SELECT COUNT(*) FROM messaging_message WHERE legacy_id IS NOT NULL")
         copy_rows = cursor.fetchone()[0]
-    print(f"  {copy_rows} rows in {copy_seconds:.1f}s ({len(progress.lines)} progress lines)")
-    print(f"  seconds per message batch: first tenth {first:.2f}, last tenth {last:.2f}")
+        cursor.execute("SELECT to_regclass('legacy_dm_carry_deferred') IS NULL")
+        nothing_set_aside = cursor.fetchone()[0]
+    slowest = sorted(migrations.items(), key=lambda item: -item[1])[:4]
+    print(f"  {copy_rows} rows; migrate took {wall:.1f}s: " + ", ".join(f"{n} {t:.1f}s" for n, t in slowest))
+    assert nothing_set_aside, "the carry left indexes or constraints set aside"
 
     print("verify ...", flush=True)
     started = time.monotonic()
@@ -201,19 +245,18 @@ def main():
     rss_verify = maxrss_mib()
     print("  " + verify_out.getvalue().strip().splitlines()[-1] + f" in {verify_seconds:.1f}s")
 
-    raw_rate, copy_rate = raw_rows / raw_seconds, copy_rows / copy_seconds
+    raw_rate, copy_rate = raw_rows / raw_seconds, copy_rows / carry_seconds
     print()
-    print(f"| rows | raw INSERT ... SELECT | data migration (batches of {settings.LEGACY_COPY_BATCH_SIZE}) | ratio |")
-    print("|---|---|---|---|")
     print(
-        f"| {args.rows:,} | {raw_seconds:.1f} s, {raw_rate:,.0f} rows/s | {copy_seconds:.1f} s, {copy_rate:,.0f} rows/s"
-        f" | {copy_rate / raw_rate:.2f} |"
+        f"| rows | raw INSERT ... SELECT | the carry (legacy_dm 0003, batches of {settings.LEGACY_COPY_BATCH_SIZE})"
+        " | ratio carry/raw | migrate --fake-initial, end to end | its peak memory |"
     )
+    print("|---|---|---|---|---|---|")
     print(
-        f"peak memory (ru_maxrss) of this process: {rss_before:.0f} MiB before the copy, {rss_after:.0f} MiB after it,"
-        f" {rss_verify:.0f} MiB after --verify ({verify_seconds:.1f} s)"
+        f"| {args.rows:,} | {raw_seconds:.1f} s, {raw_rate:,.0f} rows/s | {carry_seconds:.1f} s, {copy_rate:,.0f} rows/s"
+        f" | {copy_rate / raw_rate:.2f} | {wall:.1f} s | {rss:.0f} MiB |"
     )
-    print(f"message batches: {first:.2f} s each in the first tenth, {last:.2f} s each in the last tenth")
+    print(f"--verify: {verify_seconds:.1f} s, peak memory of this process {rss_verify:.0f} MiB")
 
 
 if __name__ == "__main__":

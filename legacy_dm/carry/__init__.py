@@ -26,12 +26,18 @@ How it copies (see also README "Migrating the old database"):
   message of the same or an earlier batch is linked at once), then the conversation-id map (the lowest old
   id of a pair is its canonical id, later ids of the same pair its aliases), then a pass linking replies to
   later ids, then the id sequences are moved past the carried ids plus a headroom;
+- on PostgreSQL a table that is still empty when its step starts (a fresh `migrate`) is loaded with its
+  secondary indexes and foreign keys set aside and rebuilt once every row is in (`deferred`), batches run
+  without JIT and commit without waiting for the disk, and the filled tables are `VACUUM (ANALYZE)`d at the
+  end (BENCHMARKS.md, "Legacy data copy");
 - the SQL is the same on SQLite and PostgreSQL except for reading naive `TIMESTAMP` columns as UTC.
 
 Its modules, one job each: `batches` (walking id ranges, one transaction per batch), `statements` (the SQL
-per table), `passwords` (the password rule), `sequences`, `run` (the entry points) and `rollback`.
+per table), `passwords` (the password rule), `sequences`, `deferred` (indexes and foreign keys set aside
+during a bulk load), `run` (the entry points) and `rollback`.
 """
 
+from . import deferred
 from .batches import STEPS, SYNCING, BatchReport, CopyConflict, CopyInterrupted, CopyResult
 from .passwords import (
     UNVERIFIABLE_PASSWORD,
@@ -57,6 +63,7 @@ __all__ = [
     "CopyInterrupted",
     "CopyResult",
     "check_conflicts",
+    "deferred",
     "copy_legacy_data",
     "describe_unverifiable_passwords",
     "lost_state",

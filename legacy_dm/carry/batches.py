@@ -59,6 +59,8 @@ class CopyResult:
     placeholders: int = 0
     sequences: dict[str, int] = field(default_factory=dict)
     complete: bool = True
+    seconds: dict[str, float] = field(default_factory=dict)  # per step, and "rebuild" and "vacuum"
+    rebuilt: dict[str, float] = field(default_factory=dict)  # indexes and constraints set aside, rebuilt: seconds
 
 
 class CopyConflict(Exception):
@@ -87,12 +89,23 @@ def run_batch(connection: BaseDatabaseWrapper, lock_timeout_ms: int, statements:
     """Run `statements` in one short transaction (with a PostgreSQL lock timeout); their row counts.
 
     A batch that could not get its lock in time is rolled back and retried a few times before giving up.
+
+    On PostgreSQL a batch also turns off JIT compilation: a batch's estimated cost is far above
+    `jit_above_cost`, so the server would compile its expressions afresh for every batch, which took about
+    0.9 s per batch, longer than copying the batch's rows (BENCHMARKS.md, "Legacy data copy"). A batch that is
+    its own transaction (not one nested in a caller's, such as `legacy_sync on`'s) commits without waiting
+    for its WAL to reach the disk (`synchronous_commit = off`): a crash can lose only the last batches'
+    commits, never a half batch, and the next run copies them again, as it copies whatever is missing.
     """
+    own_transaction = not connection.in_atomic_block
     for attempt in range(1, LOCK_RETRIES + 1):
         try:
             with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
                 if connection.vendor == "postgresql":
                     cursor.execute(f"SET LOCAL lock_timeout = '{int(lock_timeout_ms)}ms'", [])
+                    cursor.execute("SET LOCAL jit = off", [])
+                    if own_transaction:
+                        cursor.execute("SET LOCAL synchronous_commit = off", [])
                     cursor.execute("SELECT set_config(%s, 'on', true)", [SYNCING])
                 counts = []
                 for sql, params in statements:
@@ -116,6 +129,7 @@ def walk(
     make_statements: Callable[[int, int], list[Statement]],
     counted: int | None = -1,
     analyze: tuple[str, ...] = (),
+    first_todo: str | None = None,
     progress: Progress | None,
     budget: list[int],
     result: CopyResult,
@@ -127,17 +141,31 @@ def walk(
     (autovacuum lags, or is off), and with them the planner answers each batch's anti-join with a scan of
     the whole table, which makes the copy quadratic. A handful of ANALYZEs (each reads a sample) keep every
     batch an index lookup.
+
+    `first_todo` is a query for the lowest id that has work left (NULL when none has): the walk starts at its
+    batch, or does nothing. A catch-up after a complete carry so skips the million ids that are done with one
+    set-based anti-join instead of a hundred batches of them.
     """
     bounds = id_range(connection, table)
     if bounds is None:
         return
     first_id, last_id = bounds
     started = time.monotonic()
+    low = first_id
+    if first_todo is not None:
+        with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute(f"SET LOCAL lock_timeout = '{int(lock_timeout_ms)}ms'", [])
+                cursor.execute("SET LOCAL jit = off", [])
+            todo = scalar(cursor, first_todo)
+        if todo is None:
+            result.seconds[step] = result.seconds.get(step, 0.0) + time.monotonic() - started
+            return
+        low = max(first_id, first_id + (int(todo) - first_id) // batch_size * batch_size)
     analyze_at = None
     if connection.vendor == "postgresql" and analyze:
         run_batch(connection, lock_timeout_ms, [(f"ANALYZE {', '.join(analyze)}", [])])
         analyze_at = batch_size
-    low = first_id
     while low <= last_id:
         if budget[0] == 0:
             result.complete = False
@@ -156,3 +184,4 @@ def walk(
         if progress is not None:
             progress(BatchReport(step, rows, result.rows[step], first_id, last_id, high, started))
         low = high
+    result.seconds[step] = result.seconds.get(step, 0.0) + time.monotonic() - started

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 from django.db.models import ProtectedError, Q, QuerySet
 
+from . import deferred
 from .batches import id_range
 from .statements import PLACEHOLDER_PASSWORD, PLACEHOLDER_USERNAME_PREFIX
 
@@ -17,7 +18,12 @@ if TYPE_CHECKING:
 
 
 def remove_carried_data(
-    apps: Apps, connection: BaseDatabaseWrapper, *, batch_size: int, progress: Callable[[str], None] | None = None
+    apps: Apps,
+    connection: BaseDatabaseWrapper,
+    *,
+    batch_size: int,
+    lock_timeout_ms: int = 5_000,
+    progress: Callable[[str], None] | None = None,
 ) -> None:
     """Undo the copy: remove carried messages, the carried conversation map and carried users.
 
@@ -27,6 +33,9 @@ def remove_carried_data(
     (a message of the new system, a protected row): rolling back must not destroy what was written since.
     The old tables are only read.
     """
+    # An interrupted carry may have left indexes and foreign keys set aside: the schema comes back first (and
+    # the deletes below need the indexes of the rows that point at carried ones).
+    deferred.rebuild(connection, lock_timeout_ms=lock_timeout_ms)
     message_model = apps.get_model("messaging", "Message")
     conversation_model = apps.get_model("legacy_dm", "LegacyConversation")
     user_model = apps.get_model("users", "User")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypedDict
 
-from . import statements
+from . import deferred, statements
 from .batches import CopyConflict, CopyResult, Progress, run_batch, scalar, walk
 from .sequences import move_sequences
 
@@ -68,6 +69,10 @@ def copy_legacy_data(
     (what a killed process would leave behind); running it again without a limit completes the copy.
     `sync_state` also brings over reads and deletes that old servers made to rows after they were carried
     (the catch-up command asks for it; the migration copies rows as they are when it runs).
+
+    On PostgreSQL a table that is still empty when its step starts is loaded with its secondary indexes and
+    foreign keys set aside, and they are rebuilt once every step is done (`deferred`); an interrupted run
+    leaves them in the ledger, and the next run (or the rollback) rebuilds them.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
@@ -88,14 +93,17 @@ def copy_legacy_data(
         connection,
         step="users",
         table="users",
+        first_todo=FIRST_TODO["users"],
         analyze=("users_user",),
         make_statements=lambda lo, hi: [statements.users_sql(connection, lo, hi)],
         **common,
     )
+    deferred.set_aside(connection, "messaging_message", source="direct_messages", lock_timeout_ms=lock_timeout_ms)
     walk(
         connection,
         step="direct_messages",
         table="direct_messages",
+        first_todo=FIRST_TODO["direct_messages"],
         analyze=("messaging_message", "users_user"),
         make_statements=lambda lo, hi: [
             statements.placeholders_sql(connection, lo, hi, now_param),
@@ -103,10 +111,12 @@ def copy_legacy_data(
         ],
         **common,
     )
+    deferred.set_aside(connection, "legacy_dm_conversation", source="conversations", lock_timeout_ms=lock_timeout_ms)
     walk(
         connection,
         step="conversations",
         table="conversations",
+        first_todo=FIRST_TODO["conversations"],
         analyze=("legacy_dm_conversation",),
         make_statements=lambda lo, hi: statements.conversations_sql(connection, lo, hi),
         counted=None,
@@ -116,6 +126,7 @@ def copy_legacy_data(
         connection,
         step="replies",
         table="direct_messages",
+        first_todo=FIRST_TODO["replies"],
         make_statements=lambda lo, hi: [statements.replies_sql(lo, hi)],
         **common,
     )
@@ -124,12 +135,19 @@ def copy_legacy_data(
             connection,
             step="state",
             table="direct_messages",
+            first_todo=FIRST_TODO["state"],
             make_statements=lambda lo, hi: [statements.state_sql(connection, lo, hi, now_param)],
             **common,
         )
+    started = time.monotonic()
+    result.rebuilt = deferred.rebuild(connection, lock_timeout_ms=lock_timeout_ms)
+    if result.rebuilt:
+        result.seconds["rebuild"] = time.monotonic() - started
     result.sequences = move_sequences(connection, headroom=headroom, lock_timeout_ms=lock_timeout_ms)
     if connection.vendor == "postgresql" and any(result.rows.values()):
+        started = time.monotonic()
         tidy_after_load(connection, lock_timeout_ms)
+        result.seconds["vacuum"] = time.monotonic() - started
     return result
 
 
@@ -149,27 +167,34 @@ def tidy_after_load(connection: BaseDatabaseWrapper, lock_timeout_ms: int) -> No
         run_batch(connection, lock_timeout_ms, [(f"ANALYZE {NEW_TABLES}", [])])
 
 
+# Per step, what has work left, as `FROM ... WHERE ...` over the id the step walks (`todo_id`): counted by
+# `missing_counts`, and its lowest id is where the step's walk starts (`walk`'s `first_todo`).
+TODO: dict[str, tuple[str, str]] = {
+    "users": ("u.id", "FROM users u WHERE NOT EXISTS (SELECT 1 FROM users_user n WHERE n.id = u.id)"),
+    "direct_messages": (
+        "dm.id",
+        "FROM direct_messages dm WHERE NOT EXISTS (SELECT 1 FROM messaging_message m WHERE m.id = dm.id)",
+    ),
+    "conversations": (
+        "c.id",
+        "FROM conversations c WHERE NOT EXISTS (SELECT 1 FROM legacy_dm_conversation lc WHERE lc.id = c.id)",
+    ),
+    "replies": (
+        "m.id",
+        "FROM messaging_message m"
+        " WHERE m.legacy_id IS NOT NULL AND m.reply_to_id IS NULL AND m.legacy_reply_to_id IS NOT NULL"
+        " AND EXISTS (SELECT 1 FROM messaging_message r WHERE r.legacy_id = m.legacy_reply_to_id)",
+    ),
+    "state": (
+        "m.legacy_id",
+        "FROM messaging_message m JOIN direct_messages dm ON dm.id = m.legacy_id"
+        f" WHERE {statements.lost_state('m', 'dm')}",
+    ),
+}
+FIRST_TODO = {step: f"SELECT MIN({column}) {rest}" for step, (column, rest) in TODO.items()}
+
+
 def missing_counts(connection: BaseDatabaseWrapper) -> dict[str, int]:
     """What a copy would write, per step: old rows not carried yet, replies to link, reads/deletes to merge."""
-    queries = {
-        "users": "SELECT COUNT(*) FROM users u WHERE NOT EXISTS (SELECT 1 FROM users_user n WHERE n.id = u.id)",
-        "direct_messages": (
-            "SELECT COUNT(*) FROM direct_messages dm"
-            " WHERE NOT EXISTS (SELECT 1 FROM messaging_message m WHERE m.id = dm.id)"
-        ),
-        "conversations": (
-            "SELECT COUNT(*) FROM conversations c"
-            " WHERE NOT EXISTS (SELECT 1 FROM legacy_dm_conversation lc WHERE lc.id = c.id)"
-        ),
-        "replies": (
-            "SELECT COUNT(*) FROM messaging_message m"
-            " WHERE m.legacy_id IS NOT NULL AND m.reply_to_id IS NULL AND m.legacy_reply_to_id IS NOT NULL"
-            " AND EXISTS (SELECT 1 FROM messaging_message r WHERE r.legacy_id = m.legacy_reply_to_id)"
-        ),
-        "state": (
-            "SELECT COUNT(*) FROM messaging_message m JOIN direct_messages dm ON dm.id = m.legacy_id"
-            f" WHERE {statements.lost_state('m', 'dm')}"
-        ),
-    }
     with connection.cursor() as cursor:
-        return {step: int(scalar(cursor, sql)) for step, sql in queries.items()}
+        return {step: int(scalar(cursor, f"SELECT COUNT(*) {rest}")) for step, (_, rest) in TODO.items()}

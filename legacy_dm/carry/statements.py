@@ -280,6 +280,9 @@ def state_sql(connection: BaseDatabaseWrapper, low: int, high: int, now: str | N
 
     Reading and deleting only ever go one way, so the merge is too: a message read or deleted on either
     side stays so, and nothing the new system recorded is undone. Rows that agree are not touched.
+
+    The old rows' range is stated as well as the carried rows': without it the planner answered each batch
+    with a scan of the whole old table (0.3 s per batch of 10,000 over a million rows, so 31 s per catch-up).
     """
     created, updated, read = (utc(connection, f"dm.{c}") for c in ("created_at", "updated_at", "read_at"))
     old = "FROM direct_messages dm WHERE dm.id = messaging_message.legacy_id"
@@ -295,7 +298,7 @@ def state_sql(connection: BaseDatabaseWrapper, low: int, high: int, now: str | N
                 (SELECT CASE WHEN {kept}.is_deleted_by_receiver THEN COALESCE({updated}, %s) END {old})),
             updated_at = {greatest(connection, "updated_at", f"(SELECT {updated} {old})")}
         WHERE legacy_id >= %s AND legacy_id < %s
-          AND EXISTS (SELECT 1 {old} AND {lost_state("messaging_message", "dm")})
+          AND EXISTS (SELECT 1 {old} AND dm.id >= %s AND dm.id < %s AND {lost_state("messaging_message", "dm")})
         """,
-        [now, now, low, high],
+        [now, now, low, high, low, high],
     )

@@ -9,8 +9,10 @@ servers write during a rolling deploy.
 It runs after every migration of the tables it fills, so it copies into their final form in one pass: old
 passwords by today's rule (the wide `password` column and `legacy_password`), later old ids of a pair as
 aliases (`alias_of`), the stored search vector filled by PostgreSQL as each row is inserted, and the id
-sequences moved past the carried ids plus the headroom once, with no table rebuilt after it. The migration
-names the carried users whose old hash no hasher verifies. Backwards removes what was carried; the old
+sequences moved past the carried ids plus the headroom once, with no table rebuilt after it. On PostgreSQL an
+empty new table is filled with its secondary indexes and foreign keys set aside and rebuilt at the end
+(`legacy_dm.carry.deferred`). The migration prints its seconds per step and per rebuilt index, and names the
+carried users whose old hash no hasher verifies. Backwards removes what was carried; the old
 tables are only read.
 """
 
@@ -45,6 +47,9 @@ def carry_old_data(apps, schema_editor):
     )
     if any(result.rows.values()):
         _print(f"carried: {result.rows} ({result.placeholders} placeholder users); sequences: {result.sequences}")
+        _print("seconds: " + ", ".join(f"{step} {seconds:.1f}" for step, seconds in result.seconds.items()))
+    if result.rebuilt:
+        _print("rebuilt after the load: " + ", ".join(f"{name} {s:.1f} s" for name, s in result.rebuilt.items()))
     unverifiable = carry.describe_unverifiable_passwords(connection)
     if unverifiable:
         _print(unverifiable)
@@ -52,7 +57,11 @@ def carry_old_data(apps, schema_editor):
 
 def remove_carried_data(apps, schema_editor):
     carry.remove_carried_data(
-        apps, schema_editor.connection, batch_size=settings.LEGACY_COPY_BATCH_SIZE, progress=_print
+        apps,
+        schema_editor.connection,
+        batch_size=settings.LEGACY_COPY_BATCH_SIZE,
+        lock_timeout_ms=settings.LEGACY_LOCK_TIMEOUT_MS,
+        progress=_print,
     )
 
 

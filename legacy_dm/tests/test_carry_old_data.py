@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import check_password
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.db.migrations.loader import MigrationLoader
 from rest_framework.test import APIClient
 
 from legacy_dm import carry, sync
@@ -793,3 +794,70 @@ def test_catch_up_carries_old_users_written_after_the_migration_by_the_same_rule
     assert _logs_in("late", password) == 200
     assert User.objects.get(username="latejunk").legacy_password == "$2b$04$broken"
     assert carry.unverifiable_passwords(connection) == [(301, "latejunk")]
+
+
+# --- a fresh carry sets the secondary indexes and foreign keys aside, and always puts them back -------------
+
+
+def _schema_of(table: str) -> dict[str, str]:
+    """The definitions of `table`'s indexes and constraints, by name."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s", [table])
+        definitions = dict(cursor.fetchall())
+        cursor.execute(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s::regclass", [table]
+        )
+        definitions.update(cursor.fetchall())
+    return definitions
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the set-aside is PostgreSQL's")
+def test_an_interrupted_fresh_carry_rebuilds_what_it_set_aside_on_the_next_run_or_the_removal(old_database):
+    """Into an empty table the carry loads without secondary indexes and foreign keys; interrupted, the ledger
+    keeps their definitions; the next run rebuilds every one exactly, and so does removing the carried rows.
+    """
+    call_command("migrate", "messaging", fake_initial=True, verbosity=0)
+    call_command("migrate", "users", verbosity=0)
+    call_command("migrate", "legacy_dm", "0002", fake_initial=True, verbosity=0)
+    migrated = {table: _schema_of(table) for table in ("messaging_message", "legacy_dm_conversation")}
+    assert "msg_search_tsv_idx" in migrated["messaging_message"]
+
+    with pytest.raises(carry.CopyInterrupted):
+        carry.copy_legacy_data(connection, batch_size=2, headroom=HEADROOM, lock_timeout_ms=1000, max_batches=4)
+    assert carry.deferred.pending(connection, "messaging_message")
+    # Left: the primary key, the unique legacy id, the CHECKs; gone: the other indexes and the foreign keys.
+    kept = {
+        name: definition
+        for name, definition in migrated["messaging_message"].items()
+        if not definition.startswith(("CREATE INDEX", "FOREIGN KEY"))
+    }
+    assert "messaging_message_legacy_id_key" in kept and "msg_not_to_self" in kept
+    assert _schema_of("messaging_message") == kept
+
+    # Resumed: the rest is copied without them, then they are rebuilt from their own definitions.
+    result = carry.copy_legacy_data(connection, batch_size=BATCH, headroom=HEADROOM, lock_timeout_ms=1000)
+    assert "msg_search_tsv_idx" in result.rebuilt
+    assert not carry.deferred.pending(connection)
+    assert {table: _schema_of(table) for table in migrated} == migrated
+    call_command("copy_legacy_messages", "--dry-run", "--verify", verbosity=0)
+
+    # Removing the carried rows after an interrupted carry puts them back first.
+    apps = MigrationLoader(connection).project_state(("legacy_dm", "0003_carry_old_data")).apps  # 0003's models
+    carry.remove_carried_data(apps, connection, batch_size=BATCH)
+    assert not Message.objects.exists()
+    with pytest.raises(carry.CopyInterrupted):
+        carry.copy_legacy_data(connection, batch_size=2, headroom=HEADROOM, lock_timeout_ms=1000, max_batches=4)
+    assert carry.deferred.pending(connection)
+    carry.remove_carried_data(apps, connection, batch_size=BATCH)
+    assert not carry.deferred.pending(connection) and not Message.objects.exists()
+    assert {table: _schema_of(table) for table in migrated} == migrated
+
+    # A carry into a table that already holds rows maintains its indexes as it goes (only the conversation
+    # map, empty again, is loaded without them).
+    erin = User.objects.create_user(username="erin", password="x-very-long-password")
+    frank = User.objects.create_user(username="frank", password="x-very-long-password")
+    Message.objects.create(sender=erin, recipient=frank, body="written on the new system first")
+    result = carry.copy_legacy_data(connection, batch_size=BATCH, headroom=HEADROOM, lock_timeout_ms=1000)
+    assert result.rows["direct_messages"] == len(OLD_MESSAGES)
+    assert result.rebuilt and set(result.rebuilt) <= set(migrated["legacy_dm_conversation"])
+    assert {table: _schema_of(table) for table in migrated} == migrated
