@@ -4,6 +4,11 @@ from contextlib import contextmanager
 
 from django.db import connections
 
+# A transaction-local PostgreSQL setting (`set_config(BULK_LOAD, 'on', true)`) that a bulk load (the carry's
+# batches) turns on: derived state kept by triggers (the conversation summary) is not kept row by row for
+# what it writes, and whoever runs the load rebuilds that state set-based afterwards.
+BULK_LOAD = "relay.bulk_load"
+
 
 @contextmanager
 def planned_per_call(using: str = "default"):

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 from django.db import OperationalError, transaction
 
+from config.db import BULK_LOAD
+
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
     from django.db.backends.utils import CursorWrapper
@@ -18,6 +20,7 @@ LOCK_RETRIES = 3
 # A transaction-local PostgreSQL setting, 'on' while a write is the sync's or the carry's own: the sync's
 # triggers (`legacy_dm.sync`) skip such writes, so a carried or mirrored row never echoes back.
 SYNCING = "relay.syncing"
+# The carry is a bulk load (config.db.BULK_LOAD): its callers rebuild the conversation summary afterwards.
 
 
 # The steps of a copy, in order ("state" only runs when asked: see `state_sql`).
@@ -107,6 +110,7 @@ def run_batch(connection: BaseDatabaseWrapper, lock_timeout_ms: int, statements:
                     if own_transaction:
                         cursor.execute("SET LOCAL synchronous_commit = off", [])
                     cursor.execute("SELECT set_config(%s, 'on', true)", [SYNCING])
+                    cursor.execute("SELECT set_config(%s, 'on', true)", [BULK_LOAD])
                 counts = []
                 for sql, params in statements:
                     cursor.execute(sql, params)

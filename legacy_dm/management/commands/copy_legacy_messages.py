@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from legacy_dm import carry
 from legacy_dm import verify as verification
+from messaging import conversations
 
 BAR_WIDTH = 30
 
@@ -97,6 +98,7 @@ class Command(BaseCommand):
             except carry.CopyConflict as exc:
                 raise CommandError(str(exc)) from exc
             bar.close()
+            conversations.rebuild_after_bulk_load(connection=connection)
             elapsed = time.monotonic() - started
             copied = ", ".join(f"{step} {count}" for step, count in result.rows.items())
             self.stdout.write(

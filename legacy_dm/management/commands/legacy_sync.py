@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from legacy_dm import carry, sync
 from legacy_dm.models import SyncEvent
+from messaging import conversations
 
 
 class Command(BaseCommand):
@@ -35,6 +36,7 @@ class Command(BaseCommand):
                 )
             except (sync.SyncUnavailable, carry.CopyConflict) as exc:
                 raise CommandError(f"legacy sync not turned on: {exc}") from exc
+            conversations.rebuild_after_bulk_load(connection=connection)  # what the catch-up carried
             if not report.changed:
                 self.stdout.write("legacy sync: already on")
                 return
