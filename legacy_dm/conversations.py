@@ -215,8 +215,8 @@ def conversation_list(*, user: User, skip: int, limit: int) -> list[Conversation
 
     # The page is among the first skip + limit rows of each kind. One more row is read in case the user's own
     # self-pair (carried messages to oneself) is among them: it has no conversation id and is left out.
-    rows = selectors.conversation_rows(user=user)[: skip + limit + 1]
-    rows = [row for row in rows if row["partner_id"] != user.pk][: skip + limit]
+    head = selectors.conversation_rows(user=user)[: skip + limit + 1]
+    rows = [row for row in head if row["partner_id"] != user.pk][: skip + limit]
     entries: list[tuple[datetime, int, dict[str, Any] | OpenedConversation]]
     entries = [(row["last_activity_at"], row["partner_id"], row) for row in rows]
     entries += [(opening.opened_at, pk, opening) for pk, opening in openings.items()]

@@ -92,47 +92,27 @@ def _pk(user_or_id: User | int) -> int:
     return user_or_id if isinstance(user_or_id, int) else user_or_id.pk
 
 
-class ConversationRows(PrefetchedSequence[dict[str, Any]]):
-    """One row per partner: `{partner_id, last_activity_at, unread_count}`, newest activity first.
-
-    Read from the conversation summary (`ConversationSummary`, kept exact by `messaging.conversations`):
-    a page is one range of its `(user, -last_activity_at, -partner)` index, whatever the length of the
-    user's history. A `PrefetchedSequence` of dicts, as a values() QuerySet would give: `count()` reads the
-    first `prefetch` rows with `COUNT(*) OVER ()`, so a first page and its count cost one query.
-    """
-
-    out_of_range = "conversation row index out of range"
-
-    def __init__(self, *, user: User, partners: Iterable[User | int] | None = None):
-        rows = ConversationSummary.objects.filter(user=user)
-        if partners is not None:
-            rows = rows.filter(partner__in=[_pk(partner) for partner in partners])
-        self._rows = rows.order_by("-last_activity_at", "-partner_id")
-
-    def count(self) -> int:
-        if self._count is None:
-            head = list(self._rows.annotate(total=Window(Count("*"))).values(*_ROW_FIELDS, "total")[: self.prefetch])
-            self._count = head[0]["total"] if head else 0
-            self._head = [{field: row[field] for field in _ROW_FIELDS} for row in head]
-        return self._count
-
-    def _items(self, offset: int, stop: int | None) -> list[dict[str, Any]]:
-        cached = self._from_head(offset, stop)
-        if cached is not None:
-            return cached
-        return list(self._rows.values(*_ROW_FIELDS)[offset:stop])
-
-
 _ROW_FIELDS = ("partner_id", "last_activity_at", "unread_count")
 
 
-def conversation_rows(*, user: User, partners: Iterable[User | int] | None = None) -> ConversationRows:
+def conversation_rows(
+    *, user: User, partners: Iterable[User | int] | None = None
+) -> QuerySet[ConversationSummary, dict[str, Any]]:
     """One row per partner: `{partner_id, last_activity_at, unread_count}`, newest activity first.
 
-    One range of the conversation summary; pair it with `attach_last_messages` for the page being shown.
-    `partners` (users or ids) narrows it to those conversations.
+    Read from the conversation summary (`ConversationSummary`, kept exact by `messaging.conversations`): a
+    page is one range of its `(user, -last_activity_at, -partner)` index, whatever the length of the
+    user's history, and the count an index-only count of the user's rows (a window count over the page
+    query would read every row of a heavy user's). Pair it with `attach_last_messages` for the page
+    shown. `partners` (users or ids) narrows it to those conversations.
     """
-    return ConversationRows(user=user, partners=partners)
+    rows = ConversationSummary.objects.filter(user=user)
+    if partners is not None:
+        rows = rows.filter(partner__in=[_pk(partner) for partner in partners])
+    listed: QuerySet[ConversationSummary, dict[str, Any]] = rows.order_by("-last_activity_at", "-partner_id").values(
+        *_ROW_FIELDS
+    )
+    return listed
 
 
 @dataclass
