@@ -5,6 +5,7 @@ inside. Times are naive UTC (`2026-11-20T09:14:03.120000`), as the old service w
 """
 
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
@@ -126,8 +127,16 @@ class LegacyConversationSerializer(FastSerializer):
         if row.last_message is None:
             return None
         # Every message of a pair belongs to the pair's conversation: the row's, not one from the context.
-        rows = MessageRowSerializer(context={"conversation_id": row.conversation.pk})
-        return rows.to_representation(row.last_message)
+        shape, context = self._last_message_shape
+        context["conversation_id"] = row.conversation.pk
+        return shape.to_representation(row.last_message)
+
+    @cached_property
+    def _last_message_shape(self) -> tuple[MessageRowSerializer, dict[str, Any]]:
+        """One row shape for every conversation of the list (building its fields per row cost more than the
+        rest of a long list), and its context, which names the conversation of the row being shown."""
+        context: dict[str, Any] = {"conversation_id": None}
+        return MessageRowSerializer(context=context), context
 
 
 # --- input ---------------------------------------------------------------------------------------------------
