@@ -448,6 +448,7 @@ def test_rows_deleted_on_the_new_side_leave_the_old_tables(synced, old_server):
     assert_verified()
 
 
+@postgresql_only
 def test_an_old_servers_message_is_in_the_inbox_when_its_transaction_commits(synced, old_server):
     alice, bob = synced["alice"], synced["bob"]
     """The summary's triggers fire on the rows the sync's triggers write, in the old server's transaction."""
