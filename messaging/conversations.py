@@ -43,9 +43,10 @@ from django.utils.dateparse import parse_datetime
 from config.db import BULK_LOAD
 
 from .hot_queries import sql_of
-from .models import ConversationSummary, Message
+from .models import ConversationSummary, InboxTotals, Message
 
 TABLE = ConversationSummary._meta.db_table
+TOTALS = InboxTotals._meta.db_table
 MESSAGES = Message._meta.db_table
 PREFIX = "relay_summary"  # every trigger and function made here is named from it
 REFRESH_FUNCTION = f"{PREFIX}_refresh"
@@ -165,9 +166,21 @@ def _render(owner: str, partner: str) -> list[str]:
         raise TypeError(f"the refresh query has a parameter that is not an id: {param!r}")
 
     select = _PLACEHOLDER.sub(value, sql)
+    pair = f"FROM {TABLE} WHERE user_id = {owner} AND partner_id = {partner}"
+
+    def totals(sign: str) -> str:
+        """The owner's totals without (`-`) or with (`+`) the pair's row, whatever it holds."""
+        return (
+            f"UPDATE {TOTALS} SET conversations = conversations {sign} (SELECT COUNT(*) {pair}), "
+            f"unread = unread {sign} (SELECT COALESCE(SUM(unread_count), 0) {pair}) WHERE user_id = {owner}"
+        )
+
     return [
-        f"DELETE FROM {TABLE} WHERE user_id = {owner} AND partner_id = {partner}",
+        f"INSERT INTO {TOTALS} (user_id, conversations, unread) VALUES ({owner}, 0, 0) ON CONFLICT (user_id) DO NOTHING",
+        totals("-"),
+        f"DELETE {pair}",
         f"INSERT INTO {TABLE} (user_id, partner_id, last_activity_at, unread_count) {select} {_UPSERT}",
+        totals("+"),
     ]
 
 
@@ -326,6 +339,13 @@ def rebuild(*, connection: BaseDatabaseWrapper = default_connection, batch: int 
                 list(params),
             )
             written += cursor.rowcount
+            cursor.execute(f"DELETE FROM {TOTALS} WHERE user_id BETWEEN %s AND %s", list(owners))
+            cursor.execute(
+                f"INSERT INTO {TOTALS} (user_id, conversations, unread) "
+                f"SELECT user_id, COUNT(*), SUM(unread_count) FROM {TABLE} WHERE user_id BETWEEN %s AND %s "
+                "GROUP BY user_id",
+                list(owners),
+            )
     return written
 
 
@@ -340,7 +360,7 @@ def rebuild_after_bulk_load(*, connection: BaseDatabaseWrapper = default_connect
 @dataclass(frozen=True)
 class Difference:
     user_id: int
-    partner_id: int
+    partner_id: int | None  # None: the user's totals, (conversations, unread)
     stored: tuple[Any, int] | None  # (last activity, unread) in the summary
     expected: tuple[Any, int] | None  # recomputed from the messages
 
@@ -359,9 +379,25 @@ def verify(*, connection: BaseDatabaseWrapper = default_connection, batch: int =
                 list(owners),
             )
             stored = {(o, p): (as_datetime(last), unread) for o, p, last, unread in cursor.fetchall()}
+            cursor.execute(
+                f"SELECT user_id, conversations, unread FROM {TOTALS} WHERE user_id BETWEEN %s AND %s "
+                "AND (conversations > 0 OR unread > 0)",
+                list(owners),
+            )
+            stored_totals = {user_id: (count, unread) for user_id, count, unread in cursor.fetchall()}
         for pair in sorted(expected.keys() | stored.keys()):
             if expected.get(pair) != stored.get(pair):
                 differences.append(Difference(*pair, stored=stored.get(pair), expected=expected.get(pair)))
+        # Each user's totals are the sums of their rows as the messages say.
+        expected_totals: dict[int, tuple[int, int]] = {}
+        for (owner, _), (_, unread) in expected.items():
+            count, total = expected_totals.get(owner, (0, 0))
+            expected_totals[owner] = (count + 1, total + unread)
+        for owner in sorted(expected_totals.keys() | stored_totals.keys()):
+            if expected_totals.get(owner) != stored_totals.get(owner):
+                differences.append(
+                    Difference(owner, None, stored=stored_totals.get(owner), expected=expected_totals.get(owner))
+                )
     return differences
 
 

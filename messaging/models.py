@@ -363,3 +363,18 @@ class ConversationSummary(models.Model):
 
     def __str__(self):
         return f"{self.user_id} with {self.partner_id}: {self.unread_count} unread"
+
+
+class InboxTotals(models.Model):
+    """Per user, the sums of their `ConversationSummary` rows: how many conversations, how many unread
+    messages. Derived like the summary, by the same triggers (`messaging.conversations`); no row is zeros."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    conversations = models.PositiveIntegerField(default=0)
+    unread = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        db_table = "messaging_inbox_totals"
+
+    def __str__(self):
+        return f"{self.user_id}: {self.conversations} conversations, {self.unread} unread"

@@ -4,7 +4,7 @@ Every message query is built on the visibility rule of `MessageQuerySet` (messag
 only the rows they check or change, and the admin shows moderators every message.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -21,7 +21,7 @@ from users.models import User
 
 from .filters import MessageSearchFilterSet, ranked_matches
 from .hot_queries import precompiled_rows
-from .models import ConversationSummary, Message, UserBlock
+from .models import ConversationSummary, InboxTotals, Message, UserBlock
 from .sequences import PrefetchedSequence
 
 # Queries go to the configured user model (AUTH_USER_MODEL); `User` is its type.
@@ -85,7 +85,9 @@ def thread_between(*, user: User, other: User | int) -> QuerySet[Message]:
 
 
 def unread_count(*, user: User) -> int:
-    return Message.objects.unread_for(user).count()
+    """The messages `user` has not read: their `InboxTotals`, kept by the summary's triggers (one row)."""
+    unread = InboxTotals.objects.filter(user=user).values_list("unread", flat=True).first()
+    return unread or 0
 
 
 def _pk(user_or_id: User | int) -> int:
@@ -95,9 +97,7 @@ def _pk(user_or_id: User | int) -> int:
 _ROW_FIELDS = ("partner_id", "last_activity_at", "unread_count")
 
 
-def conversation_rows(
-    *, user: User, partners: Iterable[User | int] | None = None
-) -> QuerySet[ConversationSummary, dict[str, Any]]:
+def conversation_rows(*, user: User, partners: Iterable[User | int] | None = None) -> "ConversationRows":
     """One row per partner: `{partner_id, last_activity_at, unread_count}`, newest activity first.
 
     Read from the conversation summary (`ConversationSummary`, kept exact by `messaging.conversations`): a
@@ -112,7 +112,36 @@ def conversation_rows(
     listed: QuerySet[ConversationSummary, dict[str, Any]] = rows.order_by("-last_activity_at", "-partner_id").values(
         *_ROW_FIELDS
     )
-    return listed
+    if partners is not None:
+        return ConversationRows(listed, count=listed.count)
+    return ConversationRows(listed, count=lambda: _totals(user).conversations)
+
+
+class ConversationRows:
+    """A page source for paginators (`count()` and slices): the summary's rows, counted from `InboxTotals`
+    (one row) rather than by counting a heavy user's thousands of rows."""
+
+    ordered = True
+
+    def __init__(self, rows: QuerySet[ConversationSummary, dict[str, Any]], *, count: Callable[[], int]):
+        self.rows = rows
+        self._count = count
+
+    def count(self) -> int:
+        return self._count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index: Any) -> Any:
+        return self.rows[index]
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self.rows)
+
+
+def _totals(user: User) -> InboxTotals:
+    return InboxTotals.objects.filter(user=user).first() or InboxTotals(user_id=user.pk)
 
 
 @dataclass

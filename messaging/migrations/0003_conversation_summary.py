@@ -1,4 +1,4 @@
-"""The conversation summary: its table, the triggers that keep it in step with the messages, and its first
+"""The conversation summary and each user's totals: their tables, the triggers that keep it in step with the messages, and its first
 rows, recomputed from the messages there are (messaging.conversations).
 
 It runs after the carry of the old tables (legacy_dm 0003), so that a million carried rows are summarised in
@@ -59,6 +59,26 @@ class Migration(migrations.Migration):
                 "db_table": "messaging_conversation_summary",
                 "indexes": [models.Index(fields=["user", "-last_activity_at", "-partner"], name="summary_recent_idx")],
                 "constraints": [models.UniqueConstraint(fields=("user", "partner"), name="summary_one_per_pair")],
+            },
+        ),
+        migrations.CreateModel(
+            name="InboxTotals",
+            fields=[
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="+",
+                        serialize=False,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                ("conversations", models.PositiveIntegerField(default=0)),
+                ("unread", models.PositiveIntegerField(default=0)),
+            ],
+            options={
+                "db_table": "messaging_inbox_totals",
             },
         ),
         migrations.RunPython(summarise, forget, elidable=False),
