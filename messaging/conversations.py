@@ -175,12 +175,16 @@ def _render(owner: str, partner: str) -> list[str]:
             f"unread = unread {sign} (SELECT COALESCE(SUM(unread_count), 0) {pair}) WHERE user_id = {owner}"
         )
 
+    # A user has a totals row while they have a summary row: made when a pair's row appears, dropped at zero
+    # (so nothing is left behind for a user whose messages are all gone).
     return [
-        f"INSERT INTO {TOTALS} (user_id, conversations, unread) VALUES ({owner}, 0, 0) ON CONFLICT (user_id) DO NOTHING",
         totals("-"),
         f"DELETE {pair}",
         f"INSERT INTO {TABLE} (user_id, partner_id, last_activity_at, unread_count) {select} {_UPSERT}",
+        f"INSERT INTO {TOTALS} (user_id, conversations, unread) SELECT {owner}, 0, 0 "
+        f"WHERE EXISTS (SELECT 1 {pair}) ON CONFLICT (user_id) DO NOTHING",
         totals("+"),
+        f"DELETE FROM {TOTALS} WHERE user_id = {owner} AND conversations = 0",
     ]
 
 
