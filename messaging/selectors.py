@@ -86,8 +86,7 @@ def thread_between(*, user: User, other: User | int) -> QuerySet[Message]:
 
 def unread_count(*, user: User) -> int:
     """The messages `user` has not read: their `InboxTotals`, kept by the summary's triggers (one row)."""
-    unread = InboxTotals.objects.filter(user=user).values_list("unread", flat=True).first()
-    return unread or 0
+    return _totals(user).unread
 
 
 def _pk(user_or_id: User | int) -> int:

@@ -93,6 +93,13 @@
     return document.getElementById("live-inbox") !== null;
   }
 
+  // A change to one message: the page shows it, or the inbox may (its excerpt, its badge).
+  function refreshIfShown(data) {
+    if (shown(data.id) || onInbox()) {
+      refresh();
+    }
+  }
+
   // What each event changes on the open page.
   var handlers = {
     unread_count: function (data) {
@@ -107,21 +114,9 @@
         announce("New message from " + data.sender.display_name);
       }
     },
-    "message.read": function (data) {
-      if (shown(data.id) || onInbox()) {
-        refresh();
-      }
-    },
-    "message.deleted": function (data) {
-      if (shown(data.id) || onInbox()) {
-        refresh();
-      }
-    },
-    "message.hidden": function (data) {
-      if (shown(data.id) || onInbox()) {
-        refresh();
-      }
-    },
+    "message.read": refreshIfShown,
+    "message.deleted": refreshIfShown,
+    "message.hidden": refreshIfShown,
     "conversation.read": function (data) {
       if (data.user_id === partner() || onInbox()) {
         refresh();
