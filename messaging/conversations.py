@@ -350,7 +350,21 @@ def rebuild(*, connection: BaseDatabaseWrapper = default_connection, batch: int 
                 "GROUP BY user_id",
                 list(owners),
             )
+    settle(connection)
     return written
+
+
+def settle(connection: BaseDatabaseWrapper = default_connection) -> None:
+    """After the summary was written wholesale (PostgreSQL): `VACUUM (ANALYZE)` of its two tables, so the
+    first inbox after a migration or a rebuild is planned with fresh statistics over a settled table rather
+    than left to autovacuum. VACUUM cannot run in a transaction; inside one (messaging 0003, `legacy_sync
+    on`) the tables are only analysed, and messaging 0004 vacuums them after the migration's transaction.
+    """
+    if connection.vendor != "postgresql":
+        return
+    verb = "ANALYZE" if connection.in_atomic_block else "VACUUM (ANALYZE)"
+    with connection.cursor() as cursor:
+        cursor.execute(f"{verb} {TABLE}, {TOTALS}")
 
 
 def rebuild_after_bulk_load(*, connection: BaseDatabaseWrapper = default_connection) -> int | None:

@@ -407,8 +407,9 @@ def test_migrate_carries_every_old_row_and_back(old_database):
     assert _snapshot_old_tables() == before
     if connection.vendor == "postgresql":  # vacuumed after the load: the visibility map covers the new rows
         with connection.cursor() as cursor:
-            cursor.execute("SELECT relallvisible FROM pg_class WHERE relname = 'messaging_message'")
-            assert cursor.fetchone()[0] > 0
+            for table in ("messaging_message", "messaging_conversation_summary", "messaging_inbox_totals"):
+                cursor.execute("SELECT relallvisible FROM pg_class WHERE relname = %s", [table])
+                assert cursor.fetchone()[0] > 0, table
     # The migration turned the live sync on (PostgreSQL: test_live_sync.py); from here on, after the cut-over.
     assert sync.is_on(connection) is (connection.vendor == "postgresql")
     if connection.vendor == "postgresql":  # every trigger, the outbox's too (0004 turns it on, 0006 adds those)
