@@ -120,6 +120,9 @@ def _competitors(subjects, *, log) -> dict:
             "--thread",
             subjects.long_a.username,
             subjects.long_b.username,
+            "--typical-thread",
+            subjects.typical.username,
+            subjects.typical_partner.username,
         ]
         log(f"competitors: {app}")
         completed = subprocess.run(command, env=env, capture_output=True, text=True, cwd=ROOT)
