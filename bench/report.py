@@ -50,7 +50,7 @@ def relay_reference(subjects, *, quick: bool) -> dict:
         ("thread (typical)", subjects.typical, subjects.typical_partner),
     ):
         results[key] = time_call(
-            lambda i, a=a, b=b: list(selectors.thread_between(user=a, other=b)[:50]), iterations=iterations, budget_s=5
+            lambda i, a=a, b=b: list(selectors.thread_pages(user=a, other=b)[0:51]), iterations=iterations, budget_s=5
         )
     return results
 
@@ -239,7 +239,7 @@ def render(
             "`inbox_unread_count(user)`; pinax `Thread.ordered(Thread.inbox(user))` with `latest_message` (what its",
             "inbox view renders), `thread.messages.all()`, `Thread.unread(user).count()`. Relay's side is its",
             "selectors doing the same (no HTTP, no serialization): `conversation_rows` count + page of 20 +",
-            '`attach_last_messages`; `thread_between(...)[:50]` (a cursor page); `unread_count`. "thread" is the',
+            '`attach_last_messages`; `thread_pages(...)[0:51]` (a cursor page of 50 as the paginator reads it); `unread_count`. "thread" is the',
             "10,000-message one, \"thread (typical)\" the typical user's with its busiest partner (issue 14's target:",
             ">= 1.5x postman). Ratio = their p50 / Relay's p50.",
             "",

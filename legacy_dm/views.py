@@ -208,7 +208,7 @@ class DirectMessageThreadView(LegacyView):
         """The thread with that user, oldest first."""
         other = selectors.get_user_or_404(user_id=self.path_int("user_id"))
         skip, limit = paging(request.query_params)
-        thread = selectors.thread_between(user=request.user, other=other).reverse()
+        thread = selectors.thread_pages(user=request.user, other=other).reverse()
         return Response(DirectMessageSerializer(thread[skip : skip + limit], many=True).data)
 
 
@@ -364,7 +364,7 @@ class ConversationMessagesView(ConversationMixin, LegacyView):
         conversation = self.get_conversation()
         skip, limit = paging(request.query_params)
         other = conversations.partner_in(conversation, user=request.user)
-        thread = selectors.thread_between(user=request.user, other=other).reverse()[skip : skip + limit]
+        thread = selectors.thread_pages(user=request.user, other=other).reverse()[skip : skip + limit]
         return Response(MessageRowSerializer(thread, many=True, context={"conversation_id": conversation.pk}).data)
 
     @legacy_schema(

@@ -15,6 +15,8 @@ from django.db import connection
 from django.db.models import Case, Count, F, OuterRef, Q, QuerySet, Subquery, Value, When, Window
 from django.db.models.functions import Coalesce, Lower, NullIf
 from django.http import Http404
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from config.db import planned_per_call
 from users.models import User
@@ -82,6 +84,100 @@ def thread_between(*, user: User, other: User | int) -> QuerySet[Message]:
         .defer(*_DEFERRED)
         .order_by("-created_at", "-id")
     )
+
+
+def thread_pages(*, user: User, other: User | int) -> "ThreadPages | QuerySet[Message]":
+    """`thread_between` as the thread's pages are read: the API's and the pages' cursor paginators and the
+    legacy API's `skip`/`limit` slices. The same messages, loaded the same way; a thread with oneself (its own
+    visibility rule, `thread_visible_to`) stays a plain QuerySet."""
+    other_id = _pk(other)
+    thread = thread_between(user=user, other=other_id)
+    if other_id == user.pk:
+        return thread
+    return ThreadPages(thread, user_id=user.pk, other_id=other_id)
+
+
+_NEWEST_FIRST = ("-created_at", "-id")
+_OLDEST_FIRST = ("created_at", "id")
+_POSITION_LOOKUPS = ("created_at__lt", "created_at__gt")
+
+
+class ThreadPages:
+    """A page source for a thread: ordered newest or oldest first, from a position in time, one slice.
+
+    That is all a cursor paginator asks (`order_by`, `filter(created_at__lt=...)`, a slice), and a slice is
+    one query whose SQL is precompiled per order, position lookup and slice bounds
+    (`hot_queries.precompiled_rows`): the ORM took 1.25 ms to compile what PostgreSQL runs in 0.15 ms
+    (BENCHMARKS.md, "Issue 14's targets"). The rows are the QuerySet's columns, built into messages with
+    their people and the message they reply to as `attach_last_messages` builds them. Anything else (another
+    ordering or filter, a position that is not a time with its offset, an index) goes to the QuerySet.
+    `test_thread_pages.py` compares the two.
+    """
+
+    def __init__(
+        self,
+        thread: QuerySet[Message],
+        *,
+        user_id: int,
+        other_id: int,
+        ordering: tuple[str, ...] = _NEWEST_FIRST,
+        position: tuple[str, datetime] | None = None,
+    ):
+        self.thread, self.user_id, self.other_id = thread, user_id, other_id
+        self.ordering, self.position = ordering, position
+
+    def _again(self, **changes: Any) -> "ThreadPages":
+        state: dict[str, Any] = {"ordering": self.ordering, "position": self.position, **changes}
+        return ThreadPages(self.thread, user_id=self.user_id, other_id=self.other_id, **state)
+
+    def queryset(self) -> QuerySet[Message]:
+        """The same reads as the QuerySet they are."""
+        thread = self.thread.order_by(*self.ordering)
+        return thread.filter(**{self.position[0]: self.position[1]}) if self.position else thread
+
+    def order_by(self, *fields: str) -> "ThreadPages | QuerySet[Message]":
+        if fields in (_NEWEST_FIRST, _OLDEST_FIRST) and self.position is None:
+            return self._again(ordering=fields)
+        return self.queryset().order_by(*fields)
+
+    def reverse(self) -> "ThreadPages | QuerySet[Message]":
+        return self.order_by(*(_OLDEST_FIRST if self.ordering == _NEWEST_FIRST else _NEWEST_FIRST))
+
+    def filter(self, **lookups: Any) -> "ThreadPages | QuerySet[Message]":
+        if self.position is None and len(lookups) == 1:
+            ((lookup, value),) = lookups.items()
+            at = parse_datetime(value) if isinstance(value, str) else value
+            if lookup in _POSITION_LOOKUPS and isinstance(at, datetime) and timezone.is_aware(at):
+                return self._again(position=(lookup, at))
+        return self.queryset().filter(**lookups)
+
+    def __getitem__(self, index: Any) -> Any:
+        if not (
+            isinstance(index, slice)
+            and index.step is None
+            and isinstance(index.start, int | None)
+            and isinstance(index.stop, int)
+            and 0 <= (index.start or 0) <= index.stop
+        ):
+            return self.queryset()[index]
+        start, stop = index.start or 0, index.stop
+        if start == stop:
+            return []
+        ordering, lookup = self.ordering, self.position[0] if self.position else None
+
+        def build(user_id: int, other_id: int, *at: datetime) -> QuerySet[Message, tuple[Any, ...]]:
+            thread = Message.objects.thread_visible_to(UserModel(pk=user_id), other_id).order_by(*ordering)
+            if lookup:
+                thread = thread.filter(**{lookup: at[0]})
+            return thread.values_list(*_ROW_COLUMNS)[start:stop]
+
+        at = (self.position[1],) if self.position else ()
+        rows = precompiled_rows(("thread", ordering, lookup, start, stop), build, self.user_id, self.other_id, *at)
+        db = connection.alias
+        return [_message_from_row(row, db=db) for row in rows]
+
+    def __iter__(self) -> Iterator[Message]:
+        return iter(self.queryset())
 
 
 def unread_count(*, user: User) -> int:

@@ -81,7 +81,7 @@ class MessageViewSet(viewsets.GenericViewSet):
     @action(detail=False, methods=["get"], url_path=r"with/(?P<user_id>\d+)")
     def with_user(self, request, user_id=None):
         other = selectors.get_user_or_404(user_id=user_id)
-        thread = selectors.thread_between(user=request.user, other=other)
+        thread = selectors.thread_pages(user=request.user, other=other)
         return self._paginated(thread, MessageSerializer)
 
     @extend_schema(

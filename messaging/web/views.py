@@ -153,7 +153,7 @@ def thread(request, user_id):
     paginator = ThreadPagination()
     try:
         newest_first = paginator.paginate_queryset(
-            selectors.thread_between(user=request.user, other=other), Request(request)
+            selectors.thread_pages(user=request.user, other=other), Request(request)
         )
     except NotFound:
         raise Http404("Invalid cursor.") from None
