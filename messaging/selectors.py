@@ -91,10 +91,9 @@ def thread_pages(*, user: User, other: User | int) -> "ThreadPages | QuerySet[Me
     legacy API's `skip`/`limit` slices. The same messages, loaded the same way; a thread with oneself (its own
     visibility rule, `thread_visible_to`) stays a plain QuerySet."""
     other_id = _pk(other)
-    thread = thread_between(user=user, other=other_id)
     if other_id == user.pk:
-        return thread
-    return ThreadPages(thread, user_id=user.pk, other_id=other_id)
+        return thread_between(user=user, other=other_id)
+    return ThreadPages(user=user, other_id=other_id)
 
 
 _NEWEST_FIRST = ("-created_at", "-id")
@@ -109,30 +108,30 @@ class ThreadPages:
     one query whose SQL is precompiled per order, position lookup and slice bounds
     (`hot_queries.precompiled_rows`): the ORM took 1.25 ms to compile what PostgreSQL runs in 0.15 ms
     (BENCHMARKS.md, "Issue 14's targets"). The rows are the QuerySet's columns, built into messages with
-    their people and the message they reply to as `attach_last_messages` builds them. Anything else (another
-    ordering or filter, a position that is not a time with its offset, an index) goes to the QuerySet.
+    their people and the message they reply to as `attach_last_messages` builds them; the QuerySet is not
+    even built for them (that alone took 0.4 ms). Anything else (another ordering or filter, a position that is
+    not a time with its offset, an index) goes to the QuerySet.
     `test_thread_pages.py` compares the two.
     """
 
     def __init__(
         self,
-        thread: QuerySet[Message],
         *,
-        user_id: int,
+        user: User,
         other_id: int,
         ordering: tuple[str, ...] = _NEWEST_FIRST,
         position: tuple[str, datetime] | None = None,
     ):
-        self.thread, self.user_id, self.other_id = thread, user_id, other_id
+        self.user, self.other_id = user, other_id
         self.ordering, self.position = ordering, position
 
     def _again(self, **changes: Any) -> "ThreadPages":
         state: dict[str, Any] = {"ordering": self.ordering, "position": self.position, **changes}
-        return ThreadPages(self.thread, user_id=self.user_id, other_id=self.other_id, **state)
+        return ThreadPages(user=self.user, other_id=self.other_id, **state)
 
     def queryset(self) -> QuerySet[Message]:
         """The same reads as the QuerySet they are."""
-        thread = self.thread.order_by(*self.ordering)
+        thread = thread_between(user=self.user, other=self.other_id).order_by(*self.ordering)
         return thread.filter(**{self.position[0]: self.position[1]}) if self.position else thread
 
     def order_by(self, *fields: str) -> "ThreadPages | QuerySet[Message]":
@@ -172,7 +171,7 @@ class ThreadPages:
             return thread.values_list(*_ROW_COLUMNS)[start:stop]
 
         at = (self.position[1],) if self.position else ()
-        rows = precompiled_rows(("thread", ordering, lookup, start, stop), build, self.user_id, self.other_id, *at)
+        rows = precompiled_rows(("thread", ordering, lookup, start, stop), build, self.user.pk, self.other_id, *at)
         db = connection.alias
         return [_message_from_row(row, db=db) for row in rows]
 
