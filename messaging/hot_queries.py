@@ -1,9 +1,10 @@
 """Precompiled queries: the SQL of a hot read compiled once per database and shape, run with new values.
 
 Why: compiling a query (its lookups, joins and select list) can cost the ORM several times what the
-database takes to run it. The conversation list runs such a query on every request with other values: the
-last messages of a page (`selectors.attach_last_messages`). BENCHMARKS.md ("Third pass") has the numbers;
-nothing else pays for the dependency on ORM internals, so only it uses this module, and writes never do.
+database takes to run it. Two reads run such a query on every request with other values: the last messages
+of a conversation list's page (`selectors.attach_last_messages`) and a thread's page
+(`selectors.ThreadPages`). BENCHMARKS.md ("Third pass", "Issue 14's targets") has the numbers; nothing else
+pays for the dependency on ORM internals, so only they use this module, and writes never do.
 `sql_of` (SQL compiled now, for SQL written around it) serves the conversation summary's triggers and
 rebuild (`messaging.conversations`).
 
