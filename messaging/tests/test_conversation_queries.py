@@ -92,6 +92,13 @@ def test_conversation_rows_match_the_visibility_rule(people_and_messages):
         assert triples(rows[1:4]) == wanted[1:4]
         assert triples(rows[3:]) == wanted[3:]
         assert triples(rows) == wanted
+        # Slices of the whole list are precompiled reads (selectors.ConversationRows): the same rows.
+        size = len(expected)
+        for start, stop in ((0, 1), (0, 20), (2, 2), (1, size + 5), (size, size + 3), (None, 3)):
+            assert triples(selectors.conversation_rows(user=user)[start:stop]) == wanted[start:stop]
+        # The count and the unread count come from the totals row, precompiled too.
+        assert selectors.conversation_rows(user=user).count() == size
+        assert selectors.unread_count(user=user) == sum(row["unread_count"] for row in expected)
 
 
 def test_conversation_rows_narrowed_to_partners(people_and_messages):
