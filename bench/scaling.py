@@ -14,7 +14,7 @@ import argparse
 import statistics
 import time
 
-from bench.__main__ import _setup_django
+from bench.__main__ import _setup_django, _vacuum
 
 
 def main(argv=None) -> None:
@@ -65,8 +65,7 @@ def main(argv=None) -> None:
             _load_giant(connection, giant.pk)
             row("10,000 + 100k history", giant, " (right after its load)")
             conversations.settle(connection)
-            with connection.cursor() as cursor:
-                cursor.execute(f"VACUUM (ANALYZE) {Message._meta.db_table}")
+            _vacuum(log=lambda line: None)
         row("10,000 + 100k history", giant, " (vacuumed)")
 
 

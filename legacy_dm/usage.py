@@ -10,7 +10,6 @@ import logging
 from datetime import UTC, datetime
 
 from django.db import DatabaseError, IntegrityError, connections, router, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from .models import LegacyEndpointUsage
@@ -41,7 +40,7 @@ def record_call(endpoint: str) -> None:
             with transaction.atomic():
                 LegacyEndpointUsage.objects.create(endpoint=endpoint, calls=1, first_called_at=now, last_called_at=now)
         except IntegrityError:  # a concurrent first call created it
-            LegacyEndpointUsage.objects.filter(endpoint=endpoint).update(calls=F("calls") + 1, last_called_at=now)
+            _count_one_more(endpoint, now)
     except DatabaseError:
         logger.exception("Could not count a call of the legacy endpoint %s", endpoint)
 

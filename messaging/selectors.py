@@ -155,8 +155,6 @@ class ThreadPages:
         if bounds is None:
             return self.queryset()[index]
         start, stop = bounds
-        if start == stop:
-            return []
         ordering, lookup = self.ordering, self.position[0] if self.position else None
 
         def build(user_id: int, other_id: int, *at: datetime) -> QuerySet[Message, tuple[Any, ...]]:
@@ -239,8 +237,6 @@ class ConversationRows:
         if self.user_id is None or bounds is None:
             return self.rows[index]
         start, stop = bounds
-        if start == stop:
-            return []
 
         def build(user_id: int) -> QuerySet[ConversationSummary, tuple[Any, ...]]:
             return _summary_rows(user_id).values_list(*_ROW_FIELDS)[start:stop]
@@ -253,14 +249,14 @@ class ConversationRows:
 
 
 def _slice_bounds(index: Any) -> tuple[int, int] | None:
-    """`(start, stop)` of a slice that a precompiled read answers (ints, no step, 0 <= start <= stop); None
-    for any other index, which the QuerySet answers."""
+    """`(start, stop)` of a slice that a precompiled read answers (ints, no step, 0 <= start < stop); None
+    for any other index, which the QuerySet answers (an empty slice without a query)."""
     if (
         isinstance(index, slice)
         and index.step is None
         and isinstance(index.start, int | None)
         and isinstance(index.stop, int)
-        and 0 <= (index.start or 0) <= index.stop
+        and 0 <= (index.start or 0) < index.stop
     ):
         return index.start or 0, index.stop
     return None
@@ -364,7 +360,8 @@ def _messages_at(*, user: User, partner_ids: list[int], times: list[datetime]) -
 
 
 def _message_from_row(row: Sequence[Any], *, db: str) -> Message:
-    """A message with its people and the message it replies to, from a row of `_messages_at`."""
+    """A message with its people and the message it replies to, from a row of `_ROW_COLUMNS` (`_messages_at`,
+    `ThreadPages`)."""
     objects: dict[str, Message | User] = {}
     start = 0
     for part, model, columns in _ROW_LAYOUT:
