@@ -22,10 +22,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import BigIntegerField, Case, F, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Greatest, Least
 from django.http import Http404
 
 from messaging import selectors, services
+from messaging.hot_queries import precompiled_rows
 
 from .models import LegacyConversation, OpenedConversation
 
@@ -56,31 +58,43 @@ def conversation_for_pair(*, user: User, other: User, opened_by: User | None = N
     )
 
 
+def _pair_lookup(user: User, partners: set[int]) -> QuerySet[LegacyConversation]:
+    return LegacyConversation.objects.filter(
+        Q(user_low_id=user.pk, user_high_id__in=[pk for pk in partners if pk > user.pk])
+        | Q(user_high_id=user.pk, user_low_id__in=[pk for pk in partners if pk < user.pk]),
+        alias_of__isnull=True,
+    )
+
+
 def conversations_with(*, user: User, partner_ids: Iterable[int]) -> dict[int, LegacyConversation]:
     """The canonical conversations of `user` with each of `partner_ids`, by partner id; missing ones are created.
 
-    A constant number of queries for any number of partners: one read, and for pairs without an id yet one
-    insert that ignores pairs a concurrent request inserted first, then one read of those rows.
+    A constant number of queries for any number of partners: one read, and for pairs without an id yet
+    `give_ids`.
     """
     partners = {pk for pk in partner_ids if pk != user.pk}  # nobody has a conversation with themselves
     if not partners:
         return {}
-
-    def lookup(ids: set[int]) -> QuerySet[LegacyConversation]:
-        return LegacyConversation.objects.filter(
-            Q(user_low_id=user.pk, user_high_id__in=[pk for pk in ids if pk > user.pk])
-            | Q(user_high_id=user.pk, user_low_id__in=[pk for pk in ids if pk < user.pk]),
-            alias_of__isnull=True,
-        )
-
-    found = {_partner_id(c, user): c for c in lookup(partners)}
+    found = {_partner_id(c, user): c for c in _pair_lookup(user, partners)}
     missing = partners - found.keys()
     if missing:
-        LegacyConversation.objects.bulk_create(
-            [LegacyConversation(**_pair(user.pk, pk)) for pk in sorted(missing)], ignore_conflicts=True
-        )
-        found.update({_partner_id(c, user): c for c in lookup(missing)})
+        found.update(give_ids(user=user, partner_ids=missing))
     return found
+
+
+def give_ids(*, user: User, partner_ids: Iterable[int]) -> dict[int, LegacyConversation]:
+    """Canonical conversations for pairs of `user` that had none (as far as the caller read), by partner id.
+
+    Two queries: one insert that ignores pairs a concurrent request (or an earlier one) inserted first, and
+    one read of all those rows.
+    """
+    partners = {pk for pk in partner_ids if pk != user.pk}
+    if not partners:
+        return {}
+    LegacyConversation.objects.bulk_create(
+        [LegacyConversation(**_pair(user.pk, pk)) for pk in sorted(partners)], ignore_conflicts=True
+    )
+    return {_partner_id(c, user): c for c in _pair_lookup(user, partners)}
 
 
 def access_conversation(*, user: User, conversation_id: int | str) -> LegacyConversation:
@@ -139,9 +153,10 @@ def delete_conversation(*, user: User, conversation: LegacyConversation) -> int:
 
 @dataclass
 class ConversationView:
-    """A conversation as `user` sees it."""
+    """A conversation as `user` sees it: its id and creation, the pair, and what they see of it."""
 
-    conversation: LegacyConversation
+    id: int
+    created_at: datetime
     participants: list[User]
     last_message: Message | None
     unread_count: int
@@ -159,89 +174,126 @@ def _participants(user: User, other: User) -> list[User]:
     return sorted((user, other), key=lambda person: person.pk)
 
 
-def _views(
-    *, user: User, rows: Iterable[ConversationRow], conversations: dict[int, LegacyConversation]
-) -> list[ConversationView]:
-    """Views of the conversations of `rows` (from `conversation_rows`), with their last visible message."""
-    views = []
-    for row in selectors.attach_last_messages(user=user, rows=rows):
-        participant: User = row.participant
-        if participant.pk in conversations:
-            views.append(
-                ConversationView(
-                    conversation=conversations[participant.pk],
-                    participants=_participants(user, participant),
-                    last_message=row.last_message,
-                    unread_count=row.unread_count,
-                    updated_at=row.last_activity_at,
-                )
-            )
-    return views
-
-
-def conversation_view(*, user: User, conversation: LegacyConversation) -> ConversationView:
-    """One conversation of `user`; `last_message` is None when they see no message in it."""
-    other = partner_in(conversation, user=user)
-    rows = selectors.conversation_rows(user=user, partners=[other.pk])
-    views = _views(user=user, rows=rows, conversations={other.pk: conversation})
-    if views:
-        return views[0]
+def _empty_view(conversation: LegacyConversation, participants: list[User]) -> ConversationView:
+    """A conversation in which its user sees no message (opened, or every message deleted for them)."""
     return ConversationView(
-        conversation=conversation,
-        participants=_participants(user, other),
+        id=conversation.pk,
+        created_at=conversation.created_at,
+        participants=participants,
         last_message=None,
         unread_count=0,
         updated_at=conversation.updated_at,
     )
 
 
+def _views(*, user: User, rows: Iterable[ConversationRow]) -> list[ConversationView]:
+    """Views of the conversations of `rows` (from `conversation_rows`, with the `_CONVERSATION_COLUMNS` of
+    their conversation), with their last visible message."""
+    conversations = {row["partner_id"]: row for row in rows}
+    views = []
+    for row in selectors.attach_last_messages(user=user, rows=conversations.values()):
+        participant: User = row.participant
+        views.append(
+            ConversationView(
+                id=conversations[participant.pk]["conversation_id"],
+                created_at=conversations[participant.pk]["conversation_created_at"],
+                participants=_participants(user, participant),
+                last_message=row.last_message,
+                unread_count=row.unread_count,
+                updated_at=row.last_activity_at,
+            )
+        )
+    return views
+
+
+def conversation_view(*, user: User, conversation: LegacyConversation) -> ConversationView:
+    """One conversation of `user`; `last_message` is None when they see no message in it."""
+    other = partner_in(conversation, user=user)
+    ids = {"conversation_id": conversation.pk, "conversation_created_at": conversation.created_at}
+    rows = [{**row, **ids} for row in selectors.conversation_rows(user=user, partners=[other.pk])]
+    views = _views(user=user, rows=rows)
+    return views[0] if views else _empty_view(conversation, _participants(user, other))
+
+
+def _conversation_column(field: str) -> selectors.RowColumn:
+    """`field` of the canonical conversation of a summary row's pair (None while the pair has none)."""
+
+    def column(user_id: int) -> Subquery:
+        user = Value(user_id, output_field=BigIntegerField())
+        pair = LegacyConversation.objects.filter(
+            user_low=Least(user, OuterRef("partner")), user_high=Greatest(user, OuterRef("partner")), alias_of=None
+        )
+        return Subquery(pair.values(field))
+
+    return column
+
+
+# The conversation of each row of a list, read with the rows (one index lookup each, in the same query).
+_CONVERSATION_COLUMNS = {
+    "conversation_id": _conversation_column("id"),
+    "conversation_created_at": _conversation_column("created_at"),
+}
+
+
+def _openings_without_messages(user: User) -> list[tuple[int, int, datetime]]:
+    """(conversation id, partner id, opened at) of each conversation `user` opened and sees no message in.
+
+    Precompiled (`messaging.hot_queries`), as the list's other reads are: it runs on every listing and finds
+    nothing for most users, and the ORM took 0.69 ms to build that query (BENCHMARKS.md, "Issue 14's
+    targets")."""
+
+    def build(user_id: int) -> QuerySet[OpenedConversation, tuple[Any, ...]]:
+        partner = Case(
+            When(conversation__user_low=user_id, then=F("conversation__user_high")), default=F("conversation__user_low")
+        )
+        return (
+            OpenedConversation.objects.filter(user=user_id)
+            .annotate(partner=partner)
+            .exclude(selectors.has_conversation(user_id=user_id, partner=OuterRef("partner")))
+            .values_list("conversation_id", "partner", "opened_at")
+        )
+
+    return precompiled_rows(("legacy_openings_without_messages",), build, user.pk)
+
+
 def conversation_list(*, user: User, skip: int, limit: int) -> list[ConversationView]:
     """`GET /api/messaging/conversations`: the pairs in which `user` sees a message, and those they opened.
 
     Newest activity first (a conversation opened without messages counts from its opening). Every row gets
-    its conversation id. A constant number of queries, whatever the number of conversations.
+    its conversation id. A constant number of queries, whatever the number of conversations: the openings
+    without messages, the page of the summary with each row's conversation, its last messages, and only
+    when the page needs them the pairs' first ids and the opened conversations' people.
     """
-    openings = {
-        _partner_id(opening.conversation, user): opening
-        for opening in OpenedConversation.objects.filter(user=user).select_related(
-            "conversation__user_low", "conversation__user_high"
-        )
-    }
-    if openings:
-        partners_with_messages = {
-            row["partner_id"] for row in selectors.conversation_rows(user=user, partners=list(openings))
-        }
-        openings = {pk: opening for pk, opening in openings.items() if pk not in partners_with_messages}
+    openings = _openings_without_messages(user)
 
     # The page is among the first skip + limit rows of each kind. One more row is read in case the user's own
     # self-pair (carried messages to oneself) is among them: it has no conversation id and is left out.
-    head = selectors.conversation_rows(user=user)[: skip + limit + 1]
+    head = selectors.conversation_rows(user=user).with_columns(**_CONVERSATION_COLUMNS)[: skip + limit + 1]
     rows = [row for row in head if row["partner_id"] != user.pk][: skip + limit]
-    entries: list[tuple[datetime, int, dict[str, Any] | OpenedConversation]]
+    entries: list[tuple[datetime, int, ConversationRow | int]]
     entries = [(row["last_activity_at"], row["partner_id"], row) for row in rows]
-    entries += [(opening.opened_at, pk, opening) for pk, opening in openings.items()]
+    entries += [(opened_at, partner_id, conversation_id) for conversation_id, partner_id, opened_at in openings]
     entries.sort(key=lambda entry: (entry[0], entry[1]), reverse=True)
     page = entries[skip : skip + limit]
 
-    page_rows = [entry[2] for entry in page if isinstance(entry[2], dict)]
-    conversations = conversations_with(user=user, partner_ids=[row["partner_id"] for row in page_rows])
-    with_messages = {
-        view.conversation.pk: view for view in _views(user=user, rows=page_rows, conversations=conversations)
-    }
+    page_rows = [entry for _, _, entry in page if isinstance(entry, dict)]
+    without_id = [row for row in page_rows if row["conversation_id"] is None]
+    if without_id:
+        created = give_ids(user=user, partner_ids=[row["partner_id"] for row in without_id])
+        for row in without_id:
+            row["conversation_id"] = created[row["partner_id"]].pk
+            row["conversation_created_at"] = created[row["partner_id"]].created_at
+    with_messages = {view.id: view for view in _views(user=user, rows=page_rows)}
+    opened_ids = [entry for _, _, entry in page if isinstance(entry, int)]
+    opened = (
+        LegacyConversation.objects.select_related("user_low", "user_high").in_bulk(opened_ids) if opened_ids else {}
+    )
 
     views = []
-    for _, partner_id, entry in page:
-        if isinstance(entry, OpenedConversation):
-            conversation = entry.conversation
-            views.append(
-                ConversationView(
-                    conversation=conversation,
-                    participants=_pair_users(conversation),
-                    last_message=None,
-                    unread_count=0,
-                    updated_at=conversation.updated_at,
-                )
-            )
-        elif partner_id in conversations and conversations[partner_id].pk in with_messages:
-            views.append(with_messages[conversations[partner_id].pk])
+    for _, _, entry in page:
+        if isinstance(entry, int):
+            if entry in opened:
+                views.append(_empty_view(opened[entry], _pair_users(opened[entry])))
+        elif entry["conversation_id"] in with_messages:
+            views.append(with_messages[entry["conversation_id"]])
     return views

@@ -115,11 +115,11 @@ class MessageRowSerializer(FastSerializer):
 class LegacyConversationSerializer(FastSerializer):
     """A conversation of `/api/messaging/*` (from `legacy_dm.conversations.ConversationView`)."""
 
-    id = serializers.IntegerField(source="conversation.id")
+    id = serializers.IntegerField()
     participants = LegacyUserSerializer(many=True)
     last_message = serializers.SerializerMethodField()
     unread_count = serializers.IntegerField()
-    created_at = OldTimeField(source="conversation.created_at")
+    created_at = OldTimeField()
     updated_at = OldTimeField(allow_null=True)
 
     @extend_schema_field(MessageRowSerializer(allow_null=True))
@@ -128,7 +128,7 @@ class LegacyConversationSerializer(FastSerializer):
             return None
         # Every message of a pair belongs to the pair's conversation: the row's, not one from the context.
         shape, context = self._last_message_shape
-        context["conversation_id"] = row.conversation.pk
+        context["conversation_id"] = row.id
         return shape.to_representation(row.last_message)
 
     @cached_property

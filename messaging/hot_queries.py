@@ -4,8 +4,9 @@ Why: compiling a query (its lookups, joins and select list) can cost the ORM sev
 database takes to run it. The inbox and thread reads run such queries on every request with other values:
 a conversation list's page, its last messages and the inbox totals (`selectors.ConversationRows`,
 `attach_last_messages`, `_totals`, which the unread count reads too) and a thread's page
-(`selectors.ThreadPages`). BENCHMARKS.md ("Third pass", "Issue 14's targets") has the numbers; nothing else
-pays for the dependency on ORM internals, so only they use this module, and writes never do.
+(`selectors.ThreadPages`), and the legacy conversation list's page with its conversation ids and its
+openings (`legacy_dm.conversations`). BENCHMARKS.md ("Third pass", "Issue 14's targets") has the numbers;
+nothing else pays for the dependency on ORM internals, so only they use this module, and writes never do.
 `sql_of` (SQL compiled now, for SQL written around it) serves the conversation summary's triggers and
 rebuild (`messaging.conversations`).
 

@@ -12,7 +12,7 @@ from typing import Any, cast
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Case, Count, F, OuterRef, Q, QuerySet, Subquery, Value, When, Window
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When, Window
 from django.db.models.functions import Coalesce, Lower, NullIf
 from django.http import Http404
 from django.utils import timezone
@@ -193,15 +193,26 @@ def conversation_rows(*, user: User, partners: Iterable[User | int] | None = Non
     query would read every row of a heavy user's). Pair it with `attach_last_messages` for the page
     shown. `partners` (users or ids) narrows it to those conversations.
     """
-    rows = _summary_rows(user.pk)
     if partners is not None:
-        narrowed = rows.filter(partner__in=[_pk(partner) for partner in partners]).values(*_ROW_FIELDS)
-        return ConversationRows(narrowed, count=narrowed.count)
-    return ConversationRows(rows.values(*_ROW_FIELDS), count=lambda: _totals(user).conversations, user_id=user.pk)
+        narrowed = _summary_rows(user.pk).filter(partner__in=[_pk(partner) for partner in partners])
+        rows = narrowed.values(*_ROW_FIELDS)
+        return ConversationRows(rows=rows, count=rows.count)
+    return ConversationRows(user_id=user.pk, count=lambda: _totals(user).conversations)
 
 
 def _summary_rows(user_id: int) -> QuerySet[ConversationSummary]:
     return ConversationSummary.objects.filter(user=user_id).order_by("-last_activity_at", "-partner_id")
+
+
+def has_conversation(*, user_id: Any, partner: Any) -> Exists:
+    """Whether `user_id` has a conversation with `partner` (ids or expressions, such as an `OuterRef`): a
+    summary row, that is a message of the pair that they see. For filters of other apps' queries."""
+    return Exists(ConversationSummary.objects.filter(user=user_id, partner=partner))
+
+
+# An extra column of `ConversationRows.with_columns`: the expression of a summary row's column, given the
+# user's id (the partner is `OuterRef("partner")` in a subquery, or `F("partner")`).
+RowColumn = Callable[[int], Any]
 
 
 class ConversationRows:
@@ -217,14 +228,37 @@ class ConversationRows:
 
     def __init__(
         self,
-        rows: QuerySet[ConversationSummary, dict[str, Any]],
         *,
         count: Callable[[], int],
         user_id: int | None = None,
+        rows: QuerySet[ConversationSummary, dict[str, Any]] | None = None,
+        columns: dict[str, RowColumn] | None = None,
     ):
-        self.rows = rows
+        """The whole list of `user_id`, or the narrowed `rows`."""
         self._count = count
         self.user_id = user_id
+        self.rows = rows
+        self.columns = columns or {}
+
+    def with_columns(self, **columns: RowColumn) -> "ConversationRows":
+        """These rows with more columns, `name=expression(user_id)`, such as another app's id of the pair.
+
+        A name is part of the precompiled query's key: it must name one expression, always the same."""
+        if self.rows is not None:
+            raise ValueError("extra columns are for a user's whole list")
+        return ConversationRows(count=self._count, user_id=self.user_id, columns={**self.columns, **columns})
+
+    @property
+    def queryset(self) -> QuerySet[ConversationSummary, dict[str, Any]]:
+        """The rows as a QuerySet, built when asked: building it cost the ORM more than the precompiled
+        page query it is not needed for."""
+        if self.rows is not None:
+            return self.rows
+        user_id = cast(int, self.user_id)
+        rows: QuerySet[ConversationSummary, dict[str, Any]] = _summary_rows(user_id).values(*_ROW_FIELDS)
+        if self.columns:
+            rows = rows.annotate(**{name: column(user_id) for name, column in self.columns.items()})
+        return rows
 
     def count(self) -> int:
         return self._count()
@@ -234,18 +268,21 @@ class ConversationRows:
 
     def __getitem__(self, index: Any) -> Any:
         bounds = _slice_bounds(index)
-        if self.user_id is None or bounds is None:
-            return self.rows[index]
+        if self.rows is not None or bounds is None:
+            return self.queryset[index]
         start, stop = bounds
+        columns = self.columns
+        fields = (*_ROW_FIELDS, *columns)
 
         def build(user_id: int) -> QuerySet[ConversationSummary, tuple[Any, ...]]:
-            return _summary_rows(user_id).values_list(*_ROW_FIELDS)[start:stop]
+            rows = _summary_rows(user_id).annotate(**{name: column(user_id) for name, column in columns.items()})
+            return rows.values_list(*fields)[start:stop]
 
-        rows = precompiled_rows(("conversation_rows", start, stop), build, self.user_id)
-        return [dict(zip(_ROW_FIELDS, row, strict=True)) for row in rows]
+        rows = precompiled_rows(("conversation_rows", start, stop, *columns), build, self.user_id)
+        return [dict(zip(fields, row, strict=True)) for row in rows]
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        return iter(self.rows)
+        return iter(self.queryset)
 
 
 def _slice_bounds(index: Any) -> tuple[int, int] | None:

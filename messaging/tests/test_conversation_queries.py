@@ -5,6 +5,8 @@ import random
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.db.models import BigIntegerField, OuterRef, Subquery, Value
 from django.utils import timezone
 
 from messaging import selectors
@@ -13,6 +15,7 @@ from messaging.tests.factories import AttachmentMessageFactory, MessageFactory
 from users.tests.factories import UserFactory, client_for
 
 pytestmark = pytest.mark.django_db
+UserModel = get_user_model()
 
 
 def _visible(message, user) -> bool:
@@ -107,6 +110,37 @@ def test_conversation_rows_narrowed_to_partners(people_and_messages):
     expected = [row for row in _expected_rows(user) if row["partner_id"] in wanted]
     rows = list(selectors.conversation_rows(user=user, partners=[others[0], others[2].pk]))
     assert [row["partner_id"] for row in rows] == [row["partner_id"] for row in expected]
+
+
+def test_conversation_rows_with_columns(people_and_messages):
+    """Extra columns (`with_columns`, as the legacy list reads its conversation ids) come with the rows, the
+    same from a precompiled slice and from the QuerySet, and never with the plain list's SQL."""
+    user = people_and_messages[0]
+    names = {person.pk: person.username for person in people_and_messages}
+
+    def username(user_id):
+        return Subquery(UserModel.objects.filter(pk=OuterRef("partner")).values("username"))
+
+    def mark(user_id):
+        return Value(user_id, output_field=BigIntegerField())  # the user's id, bound at every call
+
+    wanted = [(r["partner_id"], names[r["partner_id"]], user.pk) for r in _expected_rows(user)]
+
+    def triples(rows):
+        return [(r["partner_id"], r["partner_name"], r["me"]) for r in rows]
+
+    def rows_of(person):
+        return selectors.conversation_rows(user=person).with_columns(partner_name=username, me=mark)
+
+    assert triples(rows_of(user)[:20]) == wanted[:20]  # precompiled
+    assert triples(rows_of(user)) == wanted  # the QuerySet
+    assert triples(rows_of(user)[2:2]) == []
+    assert triples([rows_of(user)[0]]) == wanted[:1]
+    other = people_and_messages[1]
+    assert triples(rows_of(other)[:20])[0][2] == other.pk
+    assert set(selectors.conversation_rows(user=user)[:20][0]) == {"partner_id", "last_activity_at", "unread_count"}
+    with pytest.raises(ValueError):
+        selectors.conversation_rows(user=user, partners=[other]).with_columns(me=mark)
 
 
 def test_last_message_of_each_conversation_is_the_newest_visible_one(people_and_messages):
