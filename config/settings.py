@@ -112,6 +112,7 @@ DATABASES = {
 # "database is locked", whatever the timeout); and a writer waits up to SQLITE_BUSY_TIMEOUT seconds for
 # the lock instead of failing.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["ENGINE"] = "config.sqlite"  # Django's, flushing messages first (config/sqlite/base.py)
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         transaction_mode="IMMEDIATE",
         timeout=env_int("SQLITE_BUSY_TIMEOUT", 20),
