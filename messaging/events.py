@@ -13,7 +13,7 @@ may see: a user's log holds events about their own messages, and a hidden messag
 | `conversation.read` | the reader's devices; the other person, if the reader shares read receipts | `{user_id, marked_read}` / `{user_id, read_at}` |
 | `message.deleted` | the deleting user's devices | `{id}` |
 | `message.hidden` | both parties | `{id}` |
-| `unread_count` | whoever's count changed | `{unread_count}` |
+| `unread_count` | whoever's count changed (or badge: a mute) | `{unread_count, badge_count}` (`selectors.unread_counts`) |
 
 Publishing never fails a write: a broker that is down is logged (`on_commit(robust=True)`).
 """
@@ -32,14 +32,20 @@ if TYPE_CHECKING:
     from users.models import User
 
     from .models import Message
+    from .selectors import UnreadCounts
 
 
 def _unread(user_id: int) -> tuple[int, str, dict[str, Any]]:
     from users.models import User
 
-    from .selectors import unread_count
+    from .selectors import unread_counts
 
-    return (user_id, "unread_count", {"unread_count": unread_count(user=User(pk=user_id))})
+    return (user_id, "unread_count", unread_data(unread_counts(user=User(pk=user_id))))
+
+
+def unread_data(counts: UnreadCounts) -> dict[str, int]:
+    """The data of an `unread_count` event (also a new stream's first)."""
+    return {"unread_count": counts.unread, "badge_count": counts.badge}
 
 
 def _later(builder) -> None:

@@ -327,6 +327,26 @@ class UserBlock(models.Model):
         return f"{self.blocker} blocks {self.blocked}"
 
 
+class ConversationMute(models.Model):
+    """`user` muted their conversation with `partner`: its messages still arrive and count as unread, but
+    not toward `user`'s badge (`selectors.unread_counts`). User state, not derived: the summary's rebuild
+    leaves it alone."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
+    partner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    muted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "messaging_conversation_mute"
+        constraints = [
+            models.UniqueConstraint(fields=["user", "partner"], name="mute_once"),
+            models.CheckConstraint(condition=~Q(user=F("partner")), name="mute_not_self"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} muted {self.partner}"
+
+
 class MessageAccessLog(models.Model):
     """A moderator opened a private message in the admin: who, what, when."""
 

@@ -12,7 +12,7 @@ from typing import Any, cast
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When, Window
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When, Window
 from django.db.models.functions import Coalesce, Lower, NullIf
 from django.http import Http404
 from django.utils import timezone
@@ -23,7 +23,7 @@ from users.models import User
 
 from .filters import MessageSearchFilterSet, ranked_matches
 from .hot_queries import precompiled_rows
-from .models import ConversationSummary, InboxTotals, Message, UserBlock
+from .models import ConversationMute, ConversationSummary, InboxTotals, Message, UserBlock
 from .sequences import PrefetchedSequence
 
 # Queries go to the configured user model (AUTH_USER_MODEL); `User` is its type.
@@ -177,15 +177,62 @@ def unread_count(*, user: User) -> int:
     return _totals(user).unread
 
 
+@dataclass(frozen=True)
+class UnreadCounts:
+    """`unread`: every message `user` has not read (`unread_count`); `badge`: those outside the
+    conversations they muted, what their badge shows."""
+
+    unread: int
+    badge: int
+
+
+def unread_counts(*, user: User) -> UnreadCounts:
+    """The user's unread count and badge count in one precompiled read: the totals row, less the unread
+    counts of their muted conversations' summary rows (a lookup per muted conversation)."""
+
+    def build(user_id: int) -> QuerySet[InboxTotals, tuple[Any, ...]]:
+        muted = ConversationSummary.objects.filter(
+            user=user_id, partner__in=ConversationMute.objects.filter(user=user_id).values("partner")
+        )
+        muted_unread = muted.order_by().values("user").annotate(total=Sum("unread_count")).values("total")
+        return (
+            InboxTotals.objects.filter(user=user_id)
+            .annotate(muted_unread=Coalesce(Subquery(muted_unread), 0))
+            .values_list("unread", "muted_unread")
+        )
+
+    rows = precompiled_rows("unread_counts", build, user.pk)
+    unread, muted_unread = rows[0] if rows else (0, 0)
+    return UnreadCounts(unread=unread, badge=unread - muted_unread)
+
+
+@dataclass(frozen=True)
+class Relation:
+    """What `user` chose about `other`: whether they block them, whether they muted their conversation."""
+
+    blocked: bool
+    muted: bool
+
+
+def relation(*, user: User, other: User) -> Relation:
+    """`user`'s block and mute of `other`, in one query (a thread page shows both)."""
+    row = UserModel.objects.filter(pk=other.pk).values_list(
+        Exists(blocks(blocker=user, blocked=other)),
+        Exists(ConversationMute.objects.filter(user=user, partner=other)),
+    )
+    blocked, muted = row.first() or (False, False)
+    return Relation(blocked=blocked, muted=muted)
+
+
 def _pk(user_or_id: User | int) -> int:
     return user_or_id if isinstance(user_or_id, int) else user_or_id.pk
 
 
-_ROW_FIELDS = ("partner_id", "last_activity_at", "unread_count")
+_ROW_FIELDS = ("partner_id", "last_activity_at", "unread_count", "muted")
 
 
 def conversation_rows(*, user: User, partners: Iterable[User | int] | None = None) -> "ConversationRows":
-    """One row per partner: `{partner_id, last_activity_at, unread_count}`, newest activity first.
+    """One row per partner: `{partner_id, last_activity_at, unread_count, muted}`, newest activity first.
 
     Read from the conversation summary (`ConversationSummary`, kept exact by `messaging.conversations`): a
     page is one range of its `(user, -last_activity_at, -partner)` index, whatever the length of the
@@ -201,7 +248,13 @@ def conversation_rows(*, user: User, partners: Iterable[User | int] | None = Non
 
 
 def _summary_rows(user_id: int) -> QuerySet[ConversationSummary]:
-    return ConversationSummary.objects.filter(user=user_id).order_by("-last_activity_at", "-partner_id")
+    """The user's summary rows, newest activity first, each with whether they muted it (`muted`)."""
+    muted = Exists(ConversationMute.objects.filter(user=user_id, partner=OuterRef("partner")))
+    return (
+        ConversationSummary.objects.filter(user=user_id)
+        .annotate(muted=muted)
+        .order_by("-last_activity_at", "-partner_id")
+    )
 
 
 def has_conversation(*, user_id: Any, partner: Any) -> Exists:
@@ -317,6 +370,7 @@ class Conversation:
     last_message: Message
     unread_count: int
     last_activity_at: datetime
+    muted: bool
 
 
 def attach_last_messages(*, user: User, rows: Iterable[dict[str, Any]]) -> list[Conversation]:
@@ -348,6 +402,7 @@ def attach_last_messages(*, user: User, rows: Iterable[dict[str, Any]]) -> list[
                 last_message=last_message,
                 unread_count=row["unread_count"],
                 last_activity_at=row["last_activity_at"],
+                muted=row["muted"],
             )
         )
     return conversations

@@ -86,6 +86,7 @@ class ConversationSerializer(FastSerializer):
     last_message = MessageSerializer()
     unread_count = serializers.IntegerField()
     last_activity_at = serializers.DateTimeField()
+    muted = serializers.BooleanField(help_text="The caller muted it: its unread messages are not in `badge_count`.")
 
 
 class ParticipantSerializer(UserSerializer):
@@ -201,7 +202,20 @@ class MarkedReadSerializer(serializers.Serializer):
 
 
 class UnreadCountSerializer(serializers.Serializer):
-    unread_count = serializers.IntegerField()
+    """`{unread_count}`, as the legacy API shows it."""
+
+    unread_count = serializers.IntegerField(help_text="Every message the caller has not read.")
+
+
+class UnreadCountsSerializer(UnreadCountSerializer):
+    """`{unread_count, badge_count}` of `GET /api/messages/unread-count`."""
+
+    badge_count = serializers.IntegerField(help_text="Those outside the conversations the caller muted.")
+
+
+class MuteSerializer(serializers.Serializer):
+    user_id = serializers.IntegerField()
+    muted = serializers.BooleanField()
 
 
 class ReportInputSerializer(serializers.Serializer):

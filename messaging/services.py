@@ -20,7 +20,7 @@ from users.models import User
 
 from . import events, selectors
 from .attachments import checked_content_type, sanitize_filename
-from .models import Message, MessageAccessLog, MessageReport, UserBlock
+from .models import ConversationMute, Message, MessageAccessLog, MessageReport, UserBlock
 
 # Queries go to the configured user model (AUTH_USER_MODEL); `User` is its type.
 UserModel = get_user_model()
@@ -262,4 +262,27 @@ def unblock_user(*, user: User, blocked_id: Any) -> bool:
     """Lift a block; whether there was one."""
     blocked = selectors.get_user_or_404(user_id=blocked_id)
     deleted, _ = UserBlock.objects.filter(blocker=user, blocked=blocked).delete()
+    return deleted > 0
+
+
+@transaction.atomic
+def mute_conversation(*, user: User, other_id: Any) -> bool:
+    """`user` mutes their conversation with `other_id`: its messages still arrive and count as unread, but not
+    toward their badge. Whether it is new (muting twice is a no-op). They need not have a message yet."""
+    other = selectors.get_user_or_404(user_id=other_id)
+    if other.pk == user.pk:
+        raise ValidationError({"user_id": ["You cannot mute a conversation with yourself."]})
+    _, created = ConversationMute.objects.get_or_create(user=user, partner=other)
+    if created:
+        events.unread_changed([user.pk])  # the badge may change
+    return created
+
+
+@transaction.atomic
+def unmute_conversation(*, user: User, other_id: Any) -> bool:
+    """Lift a mute; whether there was one."""
+    other = selectors.get_user_or_404(user_id=other_id)
+    deleted, _ = ConversationMute.objects.filter(user=user, partner=other).delete()
+    if deleted:
+        events.unread_changed([user.pk])
     return deleted > 0

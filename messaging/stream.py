@@ -28,6 +28,7 @@ from users.authentication import JWTAuthentication
 
 from . import selectors
 from .broker import UNREACHABLE, TooOld, broker
+from .events import unread_data
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ async def events(request: HttpRequest) -> HttpResponse:
             headers={"WWW-Authenticate": "Bearer"},
         )
     last_id = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id")
-    count: int | None = None
+    count: selectors.UnreadCounts | None = None
     if last_id:
         cursor = last_id
     else:
@@ -95,13 +96,13 @@ def _one_by_one(frames: AsyncIterator[str]) -> Iterator[str]:
         loop.close()
 
 
-def _opening(user) -> tuple[str, int]:
-    """Where a new stream starts, then the count it opens with (in that order, so no event falls between).
+def _opening(user) -> tuple[str, selectors.UnreadCounts]:
+    """Where a new stream starts, then the counts it opens with (in that order, so no event falls between).
 
     Read in the view, on the request's own database connection (under WSGI too): the stream itself only
     ever waits on the broker.
     """
-    return broker().newest_id(user.pk), selectors.unread_count(user=user)
+    return broker().newest_id(user.pk), selectors.unread_counts(user=user)
 
 
 def _release() -> None:
@@ -115,13 +116,13 @@ def _release() -> None:
     connections.close_all()
 
 
-async def _stream(user, cursor: str, count: int | None) -> AsyncIterator[str]:
-    """The frames after `cursor`; first the opening `count` of a new stream (a resumed one has none)."""
+async def _stream(user, cursor: str, count: selectors.UnreadCounts | None) -> AsyncIterator[str]:
+    """The frames after `cursor`; first the opening counts of a new stream (a resumed one has none)."""
     source = broker()
     heartbeat_ms = settings.EVENTS_HEARTBEAT_SECONDS * 1000
     yield "retry: 3000\n\n"
     if count is not None:
-        yield _frame("unread_count", {"unread_count": count})
+        yield _frame("unread_count", unread_data(count))
     while True:
         try:
             found = await source.read(user.pk, cursor, block_ms=heartbeat_ms)

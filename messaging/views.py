@@ -18,13 +18,14 @@ from .serializers import (
     ConversationSerializer,
     MarkedReadSerializer,
     MessageSerializer,
+    MuteSerializer,
     ParticipantQuerySerializer,
     ParticipantSerializer,
     ReportInputSerializer,
     ReportSerializer,
     SearchSerializer,
     SendMessageSerializer,
-    UnreadCountSerializer,
+    UnreadCountsSerializer,
 )
 
 USER_ID = OpenApiParameter("user_id", OpenApiTypes.INT, OpenApiParameter.PATH)
@@ -144,10 +145,39 @@ class MessageViewSet(viewsets.GenericViewSet):
         people = selectors.participants_for(user=request.user, search=query.validated_data["search"])
         return self._paginated(people, ParticipantSerializer)
 
-    @extend_schema(summary="Count unread messages", responses=UnreadCountSerializer)
+    @extend_schema(
+        summary="Mute a conversation",
+        parameters=[USER_ID],
+        request=None,
+        responses={
+            200: MuteSerializer,
+            400: OpenApiResponse(description="You cannot mute a conversation with yourself."),
+            404: NOT_FOUND,
+        },
+        description="Its messages still arrive and count in `unread_count`, but not in `badge_count`."
+        " Idempotent; the caller need not have a message with that user yet.",
+    )
+    @action(detail=False, methods=["put"], url_path=r"with/(?P<user_id>\d+)/mute")
+    def mute(self, request, user_id=None):
+        services.mute_conversation(user=request.user, other_id=user_id)
+        return Response({"user_id": int(user_id), "muted": True})
+
+    @extend_schema(
+        summary="Unmute a conversation",
+        parameters=[USER_ID],
+        responses={204: None, 404: NOT_FOUND},
+        description="Lift the mute (204 whether or not there was one).",
+    )
+    @mute.mapping.delete
+    def unmute(self, request, user_id=None):
+        services.unmute_conversation(user=request.user, other_id=user_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(summary="Count unread messages", responses=UnreadCountsSerializer)
     @action(detail=False, methods=["get"], url_path="unread-count")
     def unread_count(self, request):
-        return Response({"unread_count": selectors.unread_count(user=request.user)})
+        counts = selectors.unread_counts(user=request.user)
+        return Response({"unread_count": counts.unread, "badge_count": counts.badge})
 
     @extend_schema(summary="Read a message", responses={200: MessageSerializer, 404: NOT_FOUND})
     def retrieve(self, request, pk=None):

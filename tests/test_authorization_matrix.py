@@ -379,7 +379,7 @@ def test_outsiders_never_see_the_message_in_lists_threads_or_search(roles, role)
     for other in (sender, recipient):
         for endpoint, ids in visible_ids(client, other).items():
             assert roles.message.pk not in ids, (endpoint, other)
-    assert client.get("/api/messages/unread-count").json() == {"unread_count": 0}
+    assert client.get("/api/messages/unread-count").json() == {"unread_count": 0, "badge_count": 0}
 
 
 @pytest.mark.parametrize("role", PARTIES)
@@ -472,7 +472,7 @@ def test_a_hidden_message_is_hidden_from_both_parties_everywhere(roles):
         ):
             assert SECRET.encode() not in response.content
         assert all(message.pk not in ids for ids in visible_ids(client, other).values())
-        assert client.get("/api/messages/unread-count").json() == {"unread_count": 0}
+        assert client.get("/api/messages/unread-count").json() == {"unread_count": 0, "badge_count": 0}
 
 
 @pytest.mark.parametrize(("deleter", "still_sees"), [("recipient", "sender"), ("sender", "recipient")])

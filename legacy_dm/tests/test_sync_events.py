@@ -39,7 +39,7 @@ def test_an_old_servers_send_reaches_both_parties_after_a_drain(synced, old_serv
     assert [e.type for e in to_bob] == ["message.created", "unread_count"]
     assert (to_bob[0].data["id"], to_bob[0].data["body"]) == (sent, "Written by an old server")
     assert to_bob[0].data["sender"]["id"] == alice and to_bob[0].data["is_read"] is False
-    assert to_bob[1].data == {"unread_count": 2}  # with the carried first message
+    assert to_bob[1].data == {"unread_count": 2, "badge_count": 2}  # with the carried first message
     assert types(events_broker, alice) == ["message.created"]
     assert not SyncEvent.objects.exists()
     assert sync_events.drain() == 0
@@ -55,7 +55,7 @@ def test_old_reads_tell_the_sender_unless_the_reader_hides_receipts_and_deletes_
     sync_events.drain()
     read = read_all(events_broker, alice)[-1]
     assert (read.type, read.data["id"]) == ("message.read", sent) and read.data["read_at"]
-    assert read_all(events_broker, bob)[-1].data == {"unread_count": 1}
+    assert read_all(events_broker, bob)[-1].data == {"unread_count": 1, "badge_count": 1}
 
     # Bob stops sharing read receipts: his next old-side read tells alice nothing.
     User.objects.filter(pk=bob).update(read_receipts=False)
@@ -65,13 +65,13 @@ def test_old_reads_tell_the_sender_unless_the_reader_hides_receipts_and_deletes_
     old_server.read(hidden_read)
     sync_events.drain()
     assert len(read_all(events_broker, alice)) == before
-    assert read_all(events_broker, bob)[-1].data == {"unread_count": 1}
+    assert read_all(events_broker, bob)[-1].data == {"unread_count": 1, "badge_count": 1}
 
     old_server.delete(sent, by="receiver")
     sync_events.drain()
     assert [(e.type, e.data) for e in read_all(events_broker, bob)[-2:]] == [
         ("message.deleted", {"id": sent}),
-        ("unread_count", {"unread_count": 1}),
+        ("unread_count", {"unread_count": 1, "badge_count": 1}),
     ]
     assert types(events_broker, alice)[-1] != "message.deleted"  # alice still has it
 
@@ -91,7 +91,9 @@ def test_an_old_conversation_read_is_one_unread_count(synced, old_server, events
     reads = [e.data["id"] for e in read_all(events_broker, alice) if e.type == "message.read"]
     assert sorted(reads) == sorted([synced["first"], *sent])
     counts = [e.data for e in read_all(events_broker, bob) if e.type == "unread_count"]
-    assert counts[-1] == {"unread_count": 0} and len(counts) == 3 + 1  # one per send, one for the read
+    assert (
+        counts[-1] == {"unread_count": 0, "badge_count": 0} and len(counts) == 3 + 1
+    )  # one per send, one for the read
 
 
 @postgresql_only

@@ -69,7 +69,7 @@ def test_concurrent_sends_and_reads_lose_no_message_and_keep_exact_unread_counts
     for person in people:
         truth = Message.objects.filter(recipient=person, read_at__isnull=True).count()
         response = client_for(person).get("/api/messages/unread-count")
-        assert response.json() == {"unread_count": truth}
+        assert response.json() == {"unread_count": truth, "badge_count": truth}
         rows = selectors.conversation_rows(user=person)
         assert sum(row["unread_count"] for row in rows) == truth
 

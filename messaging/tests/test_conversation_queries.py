@@ -138,7 +138,12 @@ def test_conversation_rows_with_columns(people_and_messages):
     assert triples([rows_of(user)[0]]) == wanted[:1]
     other = people_and_messages[1]
     assert triples(rows_of(other)[:20])[0][2] == other.pk
-    assert set(selectors.conversation_rows(user=user)[:20][0]) == {"partner_id", "last_activity_at", "unread_count"}
+    assert set(selectors.conversation_rows(user=user)[:20][0]) == {
+        "partner_id",
+        "last_activity_at",
+        "unread_count",
+        "muted",
+    }
     with pytest.raises(ValueError):
         selectors.conversation_rows(user=user, partners=[other]).with_columns(me=mark)
 

@@ -30,7 +30,7 @@ def test_a_send_reaches_the_recipient_and_the_senders_devices_and_nobody_else(
     assert [e.type for e in to_alice] == ["message.created", "unread_count"]
     assert to_alice[0].data["id"] == message.pk and to_alice[0].data["body"] == "hello alice"
     assert to_alice[0].data["sender"]["id"] == bob.pk and to_alice[0].data["is_read"] is False
-    assert to_alice[1].data == {"unread_count": 1}
+    assert to_alice[1].data == {"unread_count": 1, "badge_count": 1}
     assert [e.type for e in read_all(events_broker, bob.pk)] == ["message.created"]
     assert read_all(events_broker, carol.pk) == []
 
@@ -45,7 +45,7 @@ def test_reads_tell_the_sender_unless_the_reader_hides_receipts(
         services.mark_message_read(user=alice, message_id=first.pk)
     (read,) = read_all(events_broker, bob.pk)
     assert (read.type, read.data["id"]) == ("message.read", first.pk) and read.data["read_at"]
-    assert [e.data for e in read_all(events_broker, alice.pk)] == [{"unread_count": 1}]
+    assert [e.data for e in read_all(events_broker, alice.pk)] == [{"unread_count": 1, "badge_count": 1}]
 
     alice.read_receipts = False
     alice.save()
@@ -55,7 +55,7 @@ def test_reads_tell_the_sender_unless_the_reader_hides_receipts(
     to_alice = read_all(events_broker, alice.pk)
     assert [(e.type, e.data) for e in to_alice[1:]] == [
         ("conversation.read", {"user_id": bob.pk, "marked_read": 1}),
-        ("unread_count", {"unread_count": 0}),
+        ("unread_count", {"unread_count": 0, "badge_count": 0}),
     ]
     assert Message.objects.get(pk=second.pk).read_at is not None
 
@@ -88,7 +88,7 @@ def test_a_blocked_senders_attempt_publishes_nothing_and_a_delete_tells_only_the
         services.delete_for_user(user=bob, message_id=message.pk)
     assert [(e.type, e.data) for e in read_all(events_broker, bob.pk)] == [
         ("message.deleted", {"id": message.pk}),
-        ("unread_count", {"unread_count": 0}),
+        ("unread_count", {"unread_count": 0, "badge_count": 0}),
     ]
     assert read_all(events_broker, alice.pk) == []  # alice keeps it, and is told nothing
 
@@ -143,7 +143,7 @@ def test_the_stream_delivers_sends_and_reads_and_resumes_exactly(asgi_server):
     alice_stream = EventStream(asgi_server, token_for(alice))
     bob_stream = EventStream(asgi_server, token_for(bob))
     carol_stream = EventStream(asgi_server, token_for(carol))
-    assert alice_stream.next("unread_count")["data"] == {"unread_count": 0}
+    assert alice_stream.next("unread_count")["data"] == {"unread_count": 0, "badge_count": 0}
     assert "id" not in alice_stream.seen[0]  # the opening snapshot has no id to resume from
 
     status, sent = http_json(
@@ -155,7 +155,7 @@ def test_the_stream_delivers_sends_and_reads_and_resumes_exactly(asgi_server):
     assert status == 201
     created = alice_stream.next("message.created")
     assert created["data"]["id"] == sent["id"] and created["data"]["body"] == "live!" and created["id"]
-    assert alice_stream.next("unread_count")["data"] == {"unread_count": 1}
+    assert alice_stream.next("unread_count")["data"] == {"unread_count": 1, "badge_count": 1}
 
     http_json(f"{asgi_server}/api/messages/{sent['id']}/read", method="POST", token=token_for(alice))
     read = bob_stream.next("message.read")
@@ -214,7 +214,7 @@ def test_the_stream_also_streams_under_a_wsgi_server(live_server, settings):
     broker_module.reset_broker()
     alice, bob = UserFactory(username="alice"), UserFactory(username="bob")
     stream = EventStream(live_server.url, token_for(alice))
-    assert stream.next("unread_count")["data"] == {"unread_count": 0}
+    assert stream.next("unread_count")["data"] == {"unread_count": 0, "badge_count": 0}
     status, sent = http_json(
         f"{live_server.url}/api/messages/send",
         method="POST",

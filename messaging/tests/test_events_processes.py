@@ -85,7 +85,7 @@ def test_a_send_on_one_process_reaches_a_stream_held_on_the_other(two_servers):
     alice, bob = UserFactory(username="alice"), UserFactory(username="bob")
     stream = EventStream(second, token_for(alice))
     try:
-        assert stream.next("unread_count")["data"] == {"unread_count": 0}
+        assert stream.next("unread_count")["data"] == {"unread_count": 0, "badge_count": 0}
         status, sent = http_json(
             f"{first}/api/messages/send",
             method="POST",
@@ -95,6 +95,6 @@ def test_a_send_on_one_process_reaches_a_stream_held_on_the_other(two_servers):
         assert status == 201, sent
         created = stream.next("message.created")
         assert (created["data"]["id"], created["data"]["body"]) == (sent["id"], "from the other process")
-        assert stream.next("unread_count")["data"] == {"unread_count": 1}
+        assert stream.next("unread_count")["data"] == {"unread_count": 1, "badge_count": 1}
     finally:
         stream.close()

@@ -32,7 +32,7 @@ def test_conversations_newest_activity_first_with_last_message_and_unread(alice_
     assert [row["last_message"]["body"] for row in rows] == ["carol 2", "reply to bob"]
     assert [row["unread_count"] for row in rows] == [2, 1]
     assert rows[0]["last_activity_at"] == rows[0]["last_message"]["created_at"]
-    assert set(rows[0]) == {"participant", "last_message", "unread_count", "last_activity_at"}
+    assert set(rows[0]) == {"participant", "last_message", "unread_count", "last_activity_at", "muted"}
     assert response.json()["count"] == 2
 
 
@@ -151,11 +151,11 @@ def test_unread_count_and_mark_conversation_read(alice_client, alice, bob, carol
     MessageFactory(sender=bob, recipient=alice, recipient_deleted_at=at(1))  # deleted: never unread
     MessageFactory(sender=alice, recipient=bob)  # sent: not unread for alice
     with django_assert_max_num_queries(2):
-        assert alice_client.get("/api/messages/unread-count").json() == {"unread_count": 4}
+        assert alice_client.get("/api/messages/unread-count").json() == {"unread_count": 4, "badge_count": 4}
     response = alice_client.put(f"/api/messages/mark-conversation-read/{bob.pk}")
     assert response.json() == {"marked_read": 3}
     assert alice_client.put(f"/api/messages/mark-conversation-read/{bob.pk}/").json() == {"marked_read": 0}
-    assert alice_client.get("/api/messages/unread-count/").json() == {"unread_count": 1}
+    assert alice_client.get("/api/messages/unread-count/").json() == {"unread_count": 1, "badge_count": 1}
     assert Message.objects.filter(sender=alice, recipient=bob, read_at__isnull=True).count() == 1
 
 

@@ -105,3 +105,32 @@ def test_a_send_updates_the_other_persons_inbox_thread_and_badges_without_a_relo
     expect(alice_page.locator("nav [data-live-unread]")).to_have_text("2 unread")
     assert alice_page.locator("[data-message-id]").count() == 3
     assert alice_problems == [] and bob_problems == []
+
+
+def test_a_mute_changes_the_badge_live_and_muted_messages_leave_it_alone(live_server, transactional_db, browser):
+    from playwright.sync_api import expect
+
+    alice = UserFactory(username="alice")
+    bob = UserFactory(username="bob", display_name="Bob Builder")
+    carol = UserFactory(username="carol")
+    MessageFactory(sender=bob, recipient=alice, body="one")
+    MessageFactory(sender=carol, recipient=alice, body="two")
+    page, problems = browser.open_page(width=1000, height=800)
+    log_in(page, live_server, "alice")
+    nav_badge = page.locator("nav [data-live-unread]")
+    expect(nav_badge).to_have_text("2 unread")
+    page.evaluate(NO_RELOAD)
+
+    services.mute_conversation(user=alice, other_id=bob.pk)  # from another device, say
+    expect(nav_badge).to_have_text("1 unread")
+    expect(page).to_have_title("(1) Inbox · Relay")
+    services.send_message(sender=bob, recipient_id=alice.pk, body="muted but delivered")
+    bob_row = page.locator(f'a[href="/inbox/with/{bob.pk}/"]')
+    expect(bob_row).to_contain_text("muted but delivered")  # the list is live...
+    expect(bob_row).to_have_attribute("data-unread", "2")
+    expect(nav_badge).to_have_text("1 unread")  # ...the badge leaves it out
+    services.send_message(sender=carol, recipient_id=alice.pk, body="not muted")
+    expect(nav_badge).to_have_text("2 unread")
+    expect(page).to_have_title("(2) Inbox · Relay")
+    assert page.evaluate(SAME_PAGE)
+    assert problems == []

@@ -61,7 +61,7 @@ def test_hidden_message_is_visible_to_nobody(alice_client, bob_client, message):
     Message.objects.filter(pk=message.pk).update(hidden_at=timezone.now(), hidden_reason="spam")
     assert alice_client.get(f"/api/messages/{message.pk}").status_code == 404
     assert bob_client.get(f"/api/messages/{message.pk}").status_code == 404
-    assert bob_client.get("/api/messages/unread-count").json() == {"unread_count": 0}
+    assert bob_client.get("/api/messages/unread-count").json() == {"unread_count": 0, "badge_count": 0}
 
 
 def test_mark_read_by_recipient_is_idempotent(bob_client, message):

@@ -171,6 +171,35 @@ def test_delete_a_conversation_and_see_it_come_back_on_a_new_message(page, live_
     assert page.locator("[data-message-id] .body").all_inner_texts() == ["Back again"]
 
 
+def test_mute_a_conversation_and_its_messages_leave_the_nav_badge(page, live_server, people, artifacts):
+    alice, bob, carol = people
+    log_in(page, live_server, "alice")
+    nav_badge = page.locator("nav [data-live-unread]")
+    assert page.title() == "(3) Inbox · Relay"  # carol's one, bob's two
+    page.locator(f'a[href="/inbox/with/{bob.pk}/"]').click()
+    page.get_by_role("button", name="Mute").click()
+    page.wait_for_url(f"{live_server.url}/inbox/with/{bob.pk}/")
+    assert "not in your badge" in page.locator(".notices").inner_text()
+    assert page.get_by_role("button", name="Unmute").count() == 1
+
+    Message.objects.create(sender=bob, recipient=alice, body="Are you ignoring me?")
+    Message.objects.create(sender=carol, recipient=alice, body="Or Saturday?")
+    page.goto(f"{live_server.url}/inbox/")
+    bob_row = page.locator(f'a[href="/inbox/with/{bob.pk}/"]')
+    assert bob_row.get_attribute("data-unread") == "1" and bob_row.get_attribute("data-muted") == ""
+    assert "Muted" in bob_row.inner_text()
+    assert nav_badge.text_content() == "2 unread" and page.title() == "(2) Inbox · Relay"  # carol's two only
+    page.screenshot(path=artifacts / "muted.png", full_page=True)
+
+    page.locator(f'a[href="/inbox/with/{bob.pk}/"]').click()
+    page.get_by_role("button", name="Unmute").click()
+    page.wait_for_url(f"{live_server.url}/inbox/with/{bob.pk}/")
+    assert "no longer muted" in page.locator(".notices").inner_text()
+    Message.objects.create(sender=bob, recipient=alice, body="Hello?")
+    page.goto(f"{live_server.url}/inbox/")
+    assert page.title() == "(3) Inbox · Relay" and nav_badge.text_content() == "3 unread"
+
+
 def test_report_a_message_from_the_thread(page, live_server, people, artifacts):
     alice, bob, _ = people
     log_in(page, live_server, "alice")

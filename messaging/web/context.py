@@ -1,4 +1,5 @@
-"""What every page's frame shows: the caller's unread count, in the nav and the tab title."""
+"""What every page's frame shows: the caller's badge count (unread outside muted conversations), in the nav and
+the tab title."""
 
 from django.utils.functional import SimpleLazyObject
 
@@ -10,4 +11,4 @@ def unread(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {"nav_unread": SimpleLazyObject(lambda: selectors.unread_count(user=user))}
+    return {"nav_unread": SimpleLazyObject(lambda: selectors.unread_counts(user=user).badge)}

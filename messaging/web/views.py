@@ -180,7 +180,7 @@ def thread(request, user_id):
         "newer_cursor": _cursor_of(paginator.get_previous_link()),
         "form": form,
         "replying_to": replying_to,
-        "is_blocked": selectors.is_blocked(blocker=request.user, blocked=other),
+        "relation": selectors.relation(user=request.user, other=other),
         "is_self": other.pk == request.user.pk,
     }
     return render(request, "messaging/thread.html", context, status=status)
@@ -296,6 +296,26 @@ def attachment(request, message_id):
     """The attachment as a download, with the same headers as the API."""
     message = selectors.access_message(user=request.user, message_id=message_id, with_attachment=True)
     return attachment_response(message)
+
+
+@require_POST
+@page
+def mute(request, user_id):
+    """Mute (`action=mute`) or unmute (`action=unmute`) the conversation with a person, then back to it."""
+    other = selectors.get_user_or_404(user_id=user_id)
+    try:
+        if request.POST.get("action") == "unmute":
+            services.unmute_conversation(user=request.user, other_id=other.pk)
+            messages.success(request, f"Your conversation with {other.public_name} is no longer muted.")
+        else:
+            services.mute_conversation(user=request.user, other_id=other.pk)
+            messages.success(
+                request, f"You muted {other.public_name}: their messages still arrive, but not in your badge."
+            )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("messaging-web:inbox")
+    return redirect(_thread_url(other.pk))
 
 
 @require_POST

@@ -1,6 +1,7 @@
 /* Live pages: the caller's events (GET /api/messages/events, Server-Sent Events) applied to the open page.
  *
- * - unread_count: the nav badge and the tab title, "(3) Inbox · Relay", on every page;
+ * - unread_count: the nav badge and the tab title, "(3) Inbox · Relay", on every page (its badge_count:
+ *   unread messages outside muted conversations);
  * - any change to what a live region shows (the inbox's list, the open thread): the region is fetched again
  *   from the server and swapped in, so the pages are rendered by their templates only, never a second time
  *   here. Opening a thread marks it read; fetching it again does the same, as a reload would.
@@ -103,7 +104,7 @@
   // What each event changes on the open page.
   var handlers = {
     unread_count: function (data) {
-      showUnread(data.unread_count);
+      showUnread(data.badge_count);  // what the nav shows: unread outside muted conversations
     },
     "message.created": function (data) {
       var withPartner = partner() !== null && (data.sender.id === partner() || data.recipient.id === partner());
