@@ -58,43 +58,25 @@ def conversation_for_pair(*, user: User, other: User, opened_by: User | None = N
     )
 
 
-def _pair_lookup(user: User, partners: set[int]) -> QuerySet[LegacyConversation]:
-    return LegacyConversation.objects.filter(
-        Q(user_low_id=user.pk, user_high_id__in=[pk for pk in partners if pk > user.pk])
-        | Q(user_high_id=user.pk, user_low_id__in=[pk for pk in partners if pk < user.pk]),
-        alias_of__isnull=True,
-    )
+def give_ids(*, user: User, partner_ids: Iterable[int]) -> dict[int, LegacyConversation]:
+    """The canonical conversations of `user` with each of `partner_ids`, by partner id, created for pairs that
+    had none (the caller read that they had none; any that had one keep it).
 
-
-def conversations_with(*, user: User, partner_ids: Iterable[int]) -> dict[int, LegacyConversation]:
-    """The canonical conversations of `user` with each of `partner_ids`, by partner id; missing ones are created.
-
-    A constant number of queries for any number of partners: one read, and for pairs without an id yet
-    `give_ids`.
+    Two queries for any number of partners: one insert that ignores pairs a concurrent request (or an earlier
+    one) inserted first, and one read of all those rows.
     """
     partners = {pk for pk in partner_ids if pk != user.pk}  # nobody has a conversation with themselves
-    if not partners:
-        return {}
-    found = {_partner_id(c, user): c for c in _pair_lookup(user, partners)}
-    missing = partners - found.keys()
-    if missing:
-        found.update(give_ids(user=user, partner_ids=missing))
-    return found
-
-
-def give_ids(*, user: User, partner_ids: Iterable[int]) -> dict[int, LegacyConversation]:
-    """Canonical conversations for pairs of `user` that had none (as far as the caller read), by partner id.
-
-    Two queries: one insert that ignores pairs a concurrent request (or an earlier one) inserted first, and
-    one read of all those rows.
-    """
-    partners = {pk for pk in partner_ids if pk != user.pk}
     if not partners:
         return {}
     LegacyConversation.objects.bulk_create(
         [LegacyConversation(**_pair(user.pk, pk)) for pk in sorted(partners)], ignore_conflicts=True
     )
-    return {_partner_id(c, user): c for c in _pair_lookup(user, partners)}
+    pairs = LegacyConversation.objects.filter(
+        Q(user_low_id=user.pk, user_high_id__in=[pk for pk in partners if pk > user.pk])
+        | Q(user_high_id=user.pk, user_low_id__in=[pk for pk in partners if pk < user.pk]),
+        alias_of__isnull=True,
+    )
+    return {_partner_id(c, user): c for c in pairs}
 
 
 def access_conversation(*, user: User, conversation_id: int | str) -> LegacyConversation:

@@ -560,9 +560,5 @@ def blocks(*, blocker: User | int | OuterRef, blocked: User | int | OuterRef) ->
     return UserBlock.objects.filter(blocker=blocker, blocked=blocked)
 
 
-def is_blocked(*, blocker: User | int, blocked: User | int) -> bool:
-    return blocks(blocker=blocker, blocked=blocked).exists()
-
-
 def blocked_users(*, user: User) -> QuerySet[User]:
     return UserModel.objects.filter(blocked_by__blocker=user).order_by("username")

@@ -36,8 +36,7 @@ def test_concurrent_listings_give_each_pair_one_id():
     partners = [UserFactory() for _ in range(20)]
     results, errors = run_at_once(
         lambda i: {
-            pk: c.pk
-            for pk, c in conversations.conversations_with(user=alice, partner_ids=[p.pk for p in partners]).items()
+            pk: c.pk for pk, c in conversations.give_ids(user=alice, partner_ids=[p.pk for p in partners]).items()
         },
         THREADS,
     )

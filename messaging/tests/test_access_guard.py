@@ -129,7 +129,7 @@ def test_delete_for_user_hides_the_message_from_the_deleter_only(roles, deleter,
 def test_the_blocked_user_cannot_send_to_the_blocker_and_is_not_a_participant(roles):
     with pytest.raises(PermissionDenied):
         services.send_message(sender=roles.blocked_user, recipient_id=roles.recipient.pk, body="hi")
-    assert selectors.is_blocked(blocker=roles.recipient, blocked=roles.blocked_user)
+    assert selectors.relation(user=roles.recipient, other=roles.blocked_user).blocked
     participants = set(selectors.participants_for(user=roles.recipient))
     assert roles.blocked_user not in participants and roles.sender in participants
 
