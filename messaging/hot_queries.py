@@ -3,8 +3,8 @@
 Why: compiling a query (its lookups, joins and select list) can cost the ORM several times what the
 database takes to run it. The inbox and thread reads run such queries on every request with other values:
 a conversation list's page, its last messages and the inbox totals (`selectors.ConversationRows`,
-`attach_last_messages`, `_totals`, which the legacy unread count reads too, and `unread_counts`, the totals
-with the badge) and a thread's page
+`attach_last_messages`, `_conversation_count`, and `unread_counts`, the unread and badge counts of every
+surface) and a thread's page
 (`selectors.ThreadPages`), and the legacy conversation list's page with its conversation ids and its
 openings (`legacy_dm.conversations`). BENCHMARKS.md ("Third pass", "Issue 14's targets") has the numbers;
 nothing else pays for the dependency on ORM internals, so only they use this module, and writes never do.
