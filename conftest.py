@@ -1,5 +1,7 @@
 """Project-wide test fixtures."""
 
+import os
+import re
 import uuid
 
 import pytest
@@ -11,6 +13,21 @@ from django.db import close_old_connections
 from messaging import broker as broker_module
 from tests.helpers import REDIS_URL, make_roles, redis_is_up
 from users.tests.factories import UserFactory, client_for
+
+# A test skipped because a service it needs is missing (Redis, Chromium, Playwright, curl) is a failure
+# where RELAY_REQUIRE_SERVICES=1 (`.ci/run` sets it): CI must not pass by not running them.
+NEEDED_SERVICE = re.compile(r"redis|chromium|playwright|curl|python3 is not on PATH", re.IGNORECASE)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.skipped and os.environ.get("RELAY_REQUIRE_SERVICES") == "1":
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        if NEEDED_SERVICE.search(reason):
+            report.outcome = "failed"
+            report.longrepr = f"skipped, but RELAY_REQUIRE_SERVICES=1 requires what it needs: {reason}"
+    return report
 
 
 @pytest.fixture(autouse=True)
