@@ -26,6 +26,7 @@ TARGET_GROUPS = ("conversations", "thread", "unread-count", "search")
 TARGET_P50_MS = 15
 TARGET_P99_MS = 50
 DEEP_CURSOR_POSITION = 5000
+TYPICAL_MESSAGES = 339  # issue 14's typical user: the median number of partners (11) and 339 messages
 
 
 @dataclass
@@ -45,21 +46,22 @@ class Subjects:
 def choose_subjects() -> Subjects:
     heavy = User.objects.get(username="heavy1")
     with connection.cursor() as cursor:
-        # The typical user: an active user with the median number of partners (lowest id among them).
+        # The typical user, issue 14's: an active user with the median number of partners whose history is
+        # nearest TYPICAL_MESSAGES messages (lowest id among equals).
         cursor.execute(
             """
             WITH pairs AS (
-                SELECT sender_id AS u, recipient_id AS p FROM messaging_message
-                UNION SELECT recipient_id, sender_id FROM messaging_message
-            ), per AS (SELECT u, count(*) AS partners FROM pairs GROUP BY u)
-            SELECT per.u, per.partners,
-                   (SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY partners) FROM per)
+                SELECT sender_id AS u, recipient_id AS p, count(*) AS n FROM messaging_message GROUP BY 1, 2
+            ), ends AS (SELECT u, p, n FROM pairs UNION ALL SELECT p, u, n FROM pairs),
+            per AS (SELECT u, count(DISTINCT p) AS partners, sum(n) AS messages FROM ends GROUP BY u)
+            SELECT per.u, per.partners, per.messages
             FROM per JOIN users_user ON users_user.id = per.u
             WHERE users_user.is_active AND users_user.username LIKE 'user%%'
               AND per.partners = (SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY partners) FROM per)
               AND per.u > 7
-            ORDER BY per.u LIMIT 1
-            """
+            ORDER BY abs(per.messages - %s), per.u LIMIT 1
+            """,
+            [TYPICAL_MESSAGES],
         )
         typical_id, typical_partners, _ = cursor.fetchone()
         cursor.execute(
