@@ -95,6 +95,14 @@ def messages_deleted(*, user: User, ids: Iterable[int]) -> None:
     _later(lambda: [*events, _unread(user.pk)])
 
 
+def conversation_deleted(*, user: User, other: User, deleted: int) -> None:
+    """To the deleter's devices: one event for the whole conversation, however many messages it held."""
+    if not deleted:
+        return
+    events = [(user.pk, "conversation.deleted", {"user_id": other.pk, "deleted": deleted})]
+    _later(lambda: [*events, _unread(user.pk)])
+
+
 def messages_hidden(hidden: Iterable[tuple[int, int, int]]) -> None:
     """`hidden`: (id, sender_id, recipient_id) of each message a moderator hid."""
     events = []

@@ -186,8 +186,7 @@ def delete_conversation_for_user(*, user: User, other: User) -> int:
     received = Message.objects.filter(sender=other, recipient=user, recipient_deleted_at__isnull=True).update(
         recipient_deleted_at=now, updated_at=now
     )
-    if sent + received:
-        events.unread_changed([user.pk])
+    events.conversation_deleted(user=user, other=other, deleted=sent + received)
     return sent + received
 
 

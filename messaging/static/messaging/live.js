@@ -123,6 +123,11 @@
         refresh();
       }
     },
+    "conversation.deleted": function (data) {
+      if (data.user_id === partner() || onInbox()) {
+        refresh();
+      }
+    },
     resync: function () {
       refresh();
     },
