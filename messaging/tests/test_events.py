@@ -181,6 +181,33 @@ def test_the_stream_delivers_sends_and_reads_and_resumes_exactly(asgi_server):
 
 
 @postgresql_only
+def test_the_stream_never_carries_a_blocked_senders_message_or_a_hidden_body(asgi_server):
+    alice, bob = UserFactory(username="alice"), UserFactory(username="bob")
+    moderator = UserFactory(username="mod", is_staff=True, is_superuser=True)
+    stream = EventStream(asgi_server, token_for(alice))
+    assert stream.next("unread_count")["data"]["unread_count"] == 0
+    services.block_user(user=alice, blocked_id=bob.pk)
+    status, _ = http_json(
+        f"{asgi_server}/api/messages/send",
+        method="POST",
+        token=token_for(bob),
+        body={"recipient_id": alice.pk, "body": "blocked words"},
+    )
+    assert status == 403
+    services.unblock_user(user=alice, blocked_id=bob.pk)
+    nasty = services.send_message(sender=bob, recipient_id=alice.pk, body="nasty words")
+    assert stream.next("message.created")["data"]["id"] == nasty.pk
+    services.hide_messages(moderator=moderator, messages=[nasty], reason="abuse")
+    hidden = stream.next("message.hidden")
+    assert hidden["data"] == {"id": nasty.pk}
+    assert stream.next("unread_count")["data"]["unread_count"] == 0
+    stream.close()
+    carried = json.dumps([frame["data"] for frame in stream.seen])
+    assert "blocked words" not in carried
+    assert carried.count("nasty words") == 1  # in its message.created only, never after the hide
+
+
+@postgresql_only
 def test_an_id_older_than_the_window_gets_resync(asgi_server, settings):
     settings.EVENTS_RETAINED = 3
     broker_module.reset_broker()
