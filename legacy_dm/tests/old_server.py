@@ -84,6 +84,46 @@ class OldServer:
                 )
         return conversation
 
+    def message(self, message_id: int) -> dict | None:
+        """The `direct_messages` row by column name, as stored."""
+        cursor = self.conn.execute("SELECT * FROM direct_messages WHERE id = %s", (message_id,))
+        row = cursor.fetchone()
+        return (
+            None if row is None else {column.name: value for column, value in zip(cursor.description, row, strict=True)}
+        )
+
+    def served(self, message_id: int) -> dict:
+        """The message as the old service's API served it from its row: pydantic's JSON of the row, with naive
+        UTC times in `isoformat()` and the two users as `{id, username, full_name}`.
+        """
+        row = self.message(message_id)
+        assert row is not None, f"no old row {message_id}"
+
+        def user(user_id: int) -> dict:
+            username, full_name = self.one("SELECT username, full_name FROM users WHERE id = %s", (user_id,))
+            return {"id": user_id, "username": username, "full_name": full_name}
+
+        def time(value: datetime | None) -> str | None:
+            assert value is None or value.tzinfo is None, value  # TIMESTAMP WITHOUT TIME ZONE
+            return None if value is None else value.isoformat()
+
+        return {
+            "id": row["id"],
+            "sender_id": row["sender_id"],
+            "receiver_id": row["receiver_id"],
+            "content": row["content"],
+            "reply_to_id": row["reply_to_id"],
+            "is_read": row["is_read"],
+            "read_at": time(row["read_at"]),
+            "file_name": row["file_name"],
+            "file_type": row["file_type"],
+            "has_attachment": row["file_data"] is not None,
+            "created_at": time(row["created_at"]),
+            "updated_at": time(row["updated_at"]),
+            "sender": user(row["sender_id"]),
+            "receiver": user(row["receiver_id"]),
+        }
+
     def visible(self, user_id: int) -> list[tuple[int, str, bool]]:
         """The old service's rule: what `user_id` sees (id, content, read), newest first."""
         return [

@@ -5,9 +5,16 @@ PostgreSQL only: the sync is PostgreSQL triggers (SQLite refuses it; see the las
 """
 
 import base64
+import http.cookiejar
+import io
+import re
 import threading
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections import Counter
+from datetime import timedelta
 
 import bcrypt
 import pytest
@@ -55,6 +62,38 @@ class Relay:
             messages += page["results"]
             path = page["next"] and page["next"].replace(self.url, "").replace("http://testserver", "")
         return messages
+
+
+class _KeepRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None  # the redirect is the answer to check, not followed
+
+
+class Browser:
+    """Relay's pages over real HTTP, as a browser uses them: a cookie jar, each form's CSRF token posted back."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _KeepRedirects
+        )
+
+    def request(self, path: str, form: dict | None = None) -> tuple[int, str, str | None]:
+        """The status, the page and the redirect's `Location` of a GET, or of a POST of `form`."""
+        data = None if form is None else urllib.parse.urlencode(form).encode()
+        try:
+            with self.opener.open(urllib.request.Request(f"{self.url}{path}", data=data), timeout=30) as response:
+                return response.status, response.read().decode(), None
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode(errors="replace"), error.headers.get("Location")
+
+    def submit(self, path: str, fields: dict) -> tuple[int, str, str | None]:
+        """GET the form at `path`, then POST `fields` with its CSRF token."""
+        status, page, _ = self.request(path)
+        assert status == 200, (path, status)
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+        assert token, page[:300]
+        return self.request(path, {"csrfmiddlewaretoken": token.group(1), **fields})
 
 
 def assert_verified() -> None:
@@ -207,6 +246,131 @@ def test_each_new_write_is_in_the_old_tables_at_once_in_the_old_shape(synced, ol
 
 
 @postgresql_only
+def test_each_legacy_api_write_is_in_the_old_tables_at_once_in_the_old_shape(synced, old_server, live_server):
+    """Sends (a reply with a file, a send into a conversation), reads, a per-user delete and a whole-conversation
+    delete through the legacy API: after each, the old row, served by the old service's rule, is exactly what
+    the legacy API answered, and its unserved columns (bytes, conversation, delete flags) are the old ones.
+    """
+    relay = Relay(live_server.url)
+    alice, bob, conversation = synced["alice"], synced["bob"], synced["conversation"]
+    alice_token, bob_token = relay.login("alice", "alice-old-secret"), relay.login("bob", "bob-old-secret")
+
+    def unserved(message_id: int) -> tuple:
+        row = old_server.message(message_id)
+        return row["conversation_id"], row["file_data"], row["is_deleted_by_sender"], row["is_deleted_by_receiver"]
+
+    sent = relay.call(
+        "POST", "/api/direct-messages/", alice_token, {"receiver_id": bob, "content": "Through the old API"}, expect=201
+    )
+    assert old_server.served(sent["id"]) == sent
+    assert (sent["content"], sent["sender_id"], sent["is_read"], sent["read_at"]) == (
+        "Through the old API",
+        alice,
+        False,
+        None,
+    )
+    assert unserved(sent["id"]) == (conversation, None, False, False)
+
+    reply = relay.call(
+        "POST",
+        "/api/direct-messages/",
+        bob_token,
+        {
+            "receiver_id": alice,
+            "content": "A photo",
+            "reply_to_id": sent["id"],
+            "file_data": base64.b64encode(PNG).decode(),
+            "file_name": "photo.png",
+            "file_type": "image/png",
+        },
+        expect=201,
+    )
+    assert old_server.served(reply["id"]) == reply
+    assert (reply["reply_to_id"], reply["file_name"], reply["file_type"]) == (sent["id"], "photo.png", "image/png")
+    assert unserved(reply["id"]) == (conversation, PNG, False, False)
+
+    # A send into the old conversation id: the old row names that conversation.
+    in_it = relay.call(
+        "POST", f"/api/messaging/conversations/{conversation}/messages", alice_token, {"content": "Into it"}, expect=201
+    )
+    assert unserved(in_it["id"]) == (conversation, None, False, False)
+    assert old_server.served(in_it["id"])["content"] == "Into it"
+
+    # A read: is_read and its naive-UTC read_at, as the legacy API answered them.
+    read = relay.call("PUT", f"/api/direct-messages/{sent['id']}/read", bob_token)
+    assert read["is_read"] is True
+    assert old_server.served(sent["id"]) == read
+    read_at = old_server.message(sent["id"])["read_at"]
+    assert abs(read_at - OldServer.now()) < timedelta(minutes=1)  # UTC, not the server's local time
+
+    # A conversation's read through the old conversation id: the carried "Hello Bob" and "Into it".
+    marked = relay.call("PUT", f"/api/messaging/conversations/{conversation}/read", bob_token)
+    assert marked == {"status": "ok", "marked_read": 2}
+    for message_id in (synced["first"], in_it["id"]):
+        row = old_server.message(message_id)
+        assert row["is_read"] is True and row["read_at"] is not None and row["read_at"].tzinfo is None
+    assert old_server.message(sent["id"])["read_at"] == read_at  # an earlier read keeps its time
+
+    # A per-user delete: the caller's flag only; the other party's old server still serves it.
+    assert relay.call("DELETE", f"/api/direct-messages/{reply['id']}", alice_token) == {"ok": True}
+    assert unserved(reply["id"]) == (conversation, PNG, False, True)
+    assert reply["id"] in {m[0] for m in old_server.visible(bob)}
+    assert reply["id"] not in {m[0] for m in old_server.visible(alice)}
+
+    # A whole-conversation delete, for bob only: his flag on each row of the pair, by his side of it.
+    assert relay.call("DELETE", f"/api/messaging/conversations/{conversation}", bob_token) == {"ok": True}
+    pair = [synced["first"], sent["id"], reply["id"], in_it["id"]]
+    flags = {
+        message_id: (row["is_deleted_by_sender"], row["is_deleted_by_receiver"])
+        for message_id in pair
+        for row in [old_server.message(message_id)]
+    }
+    assert flags == {
+        synced["first"]: (False, True),
+        sent["id"]: (False, True),
+        reply["id"]: (True, True),  # bob sent it; alice had deleted it already
+        in_it["id"]: (False, True),
+    }
+    assert old_server.visible(bob) == []
+    assert [m[0] for m in old_server.visible(alice)] == [in_it["id"], sent["id"], synced["first"]]
+    assert_verified()
+
+
+@postgresql_only
+def test_a_password_changed_on_the_password_page_is_checked_by_the_old_service(synced, old_server, live_server):
+    """Django's password-change page (the API has no password endpoint): the old `users` row gets a bcrypt
+    hash of the new password, which the old service checks, and the old password no longer passes there.
+    """
+    browser = Browser(live_server.url)
+    status, _, location = browser.submit("/accounts/login/", {"username": "alice", "password": "alice-old-secret"})
+    assert (status, location) == (302, "/inbox/")
+    before = old_server.one("SELECT hashed_password FROM users WHERE id = %s", (synced["alice"],))
+
+    status, page, location = browser.submit(
+        "/accounts/password_change/",
+        {
+            "old_password": "alice-old-secret",
+            "new_password1": "alice-page-secret-2",
+            "new_password2": "alice-page-secret-2",
+        },
+    )
+    assert (status, location) == (302, "/accounts/password_change/done/"), page[:500]
+    stored = old_server.one("SELECT hashed_password FROM users WHERE id = %s", (synced["alice"],))
+    assert stored != before and stored.startswith("$2b$")
+    assert bcrypt.checkpw(b"alice-page-secret-2", stored.encode())
+    assert not bcrypt.checkpw(b"alice-old-secret", stored.encode())
+    assert User.objects.get(pk=synced["alice"]).password == f"bcrypt${stored}"  # the same hash on both sides
+
+    # The new side agrees: the new password logs in over the API, the old one no longer does.
+    Relay(live_server.url).login("alice", "alice-page-secret-2")
+    status, _ = http_json(
+        f"{live_server.url}/api/auth/token/", method="POST", body={"username": "alice", "password": "alice-old-secret"}
+    )
+    assert status == 401
+    assert_verified()
+
+
+@postgresql_only
 def test_no_write_echoes_back(synced, old_server, live_server):
     """A mirrored write is not mirrored again: one old row per message, one new row per old row, and the old
     row keeps the old server's exact values (the carry's names are not written back).
@@ -217,62 +381,111 @@ def test_no_write_echoes_back(synced, old_server, live_server):
     assert old_server.one("SELECT COUNT(*) FROM direct_messages") == Message.objects.count()
 
 
-def _api_writer(relay: Relay, token: str, recipient: int, count: int, statuses: Counter, ids: list) -> None:
-    for i in range(count):
+def _api_writer(relay: Relay, tokens: dict, sender: int, recipient: int, numbers: range, *, legacy: bool) -> tuple:
+    """Sends from `sender` through the new API (or the legacy one), every third one read by its recipient
+    through the new API: the statuses of the sends and of the reads, and the ids sent.
+    """
+    sends, reads, ids = Counter(), Counter(), []
+    path, key = ("/api/direct-messages/", "content") if legacy else ("/api/messages/send", "body")
+    for i in numbers:
         status, body = http_json(
-            f"{relay.url}/api/messages/send",
+            f"{relay.url}{path}",
             method="POST",
-            body={"recipient_id": recipient, "body": f"api {i}"},
-            token=token,
+            body={"recipient_id" if not legacy else "receiver_id": recipient, key: f"api {sender} {i}"},
+            token=tokens[sender],
         )
-        statuses[status] += 1
-        if status == 201:
-            ids.append(body["id"])
+        sends[status] += 1
+        if status != 201:
+            continue
+        ids.append(body["id"])
+        if i % 3 == 0:
+            status, _ = http_json(f"{relay.url}/api/messages/{body['id']}/read", method="POST", token=tokens[recipient])
+            reads[status] += 1
+    return sends, reads, ids
 
 
 @postgresql_only
 def test_concurrent_writers_on_both_sides_end_up_on_both_sides(synced, live_server):
-    """4 API threads and 4 old-server threads, 15 sends each, plus reads: every row on both sides, no
-    duplicate id, no 5xx, and the verification passes.
+    """4 API threads (2 on the new API, 2 on the legacy one) and 4 old-server threads, 20 sends each, every
+    third one read: every row on both sides, no duplicate id, no 5xx. Halfway all writers stop at a barrier
+    (the quiesced instant) and `copy_legacy_messages --dry-run --verify` passes with nothing left to copy;
+    then they resume, and the verification passes again at the end.
     """
     relay = Relay(live_server.url)
     alice, bob = synced["alice"], synced["bob"]
     tokens = {alice: relay.login("alice", "alice-old-secret"), bob: relay.login("bob", "bob-old-secret")}
-    per_thread, statuses, api_ids, old_ids = 15, Counter(), [], []
+    writers, per_thread = 8, 20
+    sends, reads, api_ids, old_ids = Counter(), Counter(), [], []
     lock = threading.Lock()
+    at_pause: dict = {}
+
+    def check_while_quiesced() -> None:
+        """Run by one writer thread while every writer waits at the barrier (its own database connection)."""
+        with lock:
+            written = set(api_ids) | set(old_ids)
+        out = io.StringIO()
+        try:
+            call_command("copy_legacy_messages", dry_run=True, verify=True, stdout=out)
+        except CommandError as exc:
+            out.write(f"\n{exc}")
+        new_side = set(Message.objects.filter(pk__in=written).values_list("pk", flat=True))
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT id FROM direct_messages WHERE id = ANY(%s)", [list(written)])
+            old_side = {row[0] for row in cursor.fetchall()}
+        at_pause.update(report=out.getvalue(), written=written, new_side=new_side, old_side=old_side)
+
+    quiesce = threading.Barrier(writers, action=check_while_quiesced, timeout=60)
+    halves = (range(per_thread // 2), range(per_thread // 2, per_thread))
 
     def work(index: int) -> None:
         sender, recipient = (alice, bob) if index % 2 else (bob, alice)
-        if index < 4:
-            mine: list[int] = []
-            _api_writer(relay, tokens[sender], recipient, per_thread, statuses, mine)
-            with lock:
-                api_ids.extend(mine)
-        else:
+        for half, numbers in enumerate(halves):
+            if half:
+                quiesce.wait()
+            if index < 4:
+                sent, read, mine = _api_writer(relay, tokens, sender, recipient, numbers, legacy=index >= 2)
+                with lock:
+                    sends.update(sent)
+                    reads.update(read)
+                    api_ids.extend(mine)
+                continue
             server = OldServer()
             try:
-                for i in range(per_thread):
-                    sent = server.send(sender, recipient, f"old {index} {i}")
+                for i in numbers:
+                    message_id = server.send(sender, recipient, f"old {index} {i}")
                     if i % 3 == 0:
-                        server.read(sent)
+                        server.read(message_id)
                     with lock:
-                        old_ids.append(sent)
+                        old_ids.append(message_id)
             finally:
                 server.close()
 
     started = time.monotonic()
-    _, errors = run_at_once(work, 8, timeout=120)
+    _, errors = run_at_once(work, writers, timeout=120)
     assert errors == []
     assert time.monotonic() - started < 120
-    assert statuses == {201: 4 * per_thread}, statuses
+
+    # The quiesced instant: half of every writer's rows written, all of them on both sides, verified.
+    assert len(at_pause["written"]) == writers * per_thread // 2
+    assert at_pause["new_side"] == at_pause["old_side"] == at_pause["written"]
+    assert "verification passed" in at_pause["report"], at_pause["report"]
+    to_copy = re.search(r"^to copy: (.*)$", at_pause["report"], re.MULTILINE)
+    assert to_copy and set(re.findall(r"\d+", to_copy.group(1))) == {"0"}, at_pause["report"]
+
+    reads_per_thread = len(range(0, per_thread, 3))
+    assert sends == {201: 4 * per_thread} and reads == {200: 4 * reads_per_thread}, (sends, reads)
     assert len(api_ids) == len(set(api_ids)) and len(old_ids) == len(set(old_ids))
     assert not set(api_ids) & set(old_ids)
     everything = set(api_ids) | set(old_ids)
+    assert len(everything) == writers * per_thread
     new_side = set(Message.objects.filter(pk__in=everything).values_list("pk", flat=True))
     with connection.cursor() as cursor:
         cursor.execute("SELECT id FROM direct_messages WHERE id = ANY(%s)", [list(everything)])
         old_side = {row[0] for row in cursor.fetchall()}
+        cursor.execute("SELECT COUNT(*) FROM direct_messages WHERE id = ANY(%s) AND is_read", [list(everything)])
+        old_reads = cursor.fetchone()[0]
     assert new_side == old_side == everything
+    assert old_reads == Message.objects.filter(pk__in=everything, read_at__isnull=False).count() == 8 * reads_per_thread
     assert_verified()
 
 
