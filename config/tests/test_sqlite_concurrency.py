@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import http_json, run_at_once
+from tests.helpers import free_port, http_json, run_at_once
 
 ROOT = Path(__file__).resolve().parents[2]
 PEOPLE = ["alice", "bob", "carol", "dave"]  # seed_data's demo people
@@ -24,12 +24,6 @@ PASSWORD = "relay-demo-pass"
 WRITERS = 8
 REQUESTS_PER_WRITER = 12
 TIME_LIMIT_SECONDS = 120
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -46,7 +40,7 @@ def dev_server(tmp_path):
     env.pop("REDIS_URL", None)
     for command in (["migrate", "--noinput"], ["seed_data"]):
         subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True, capture_output=True)
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
         cwd=ROOT,

@@ -1,4 +1,5 @@
-"""Checks of the old JSON shapes and error formats, shared by the legacy API tests; the live sync's fixtures."""
+"""Checks of the old JSON shapes and error formats, shared by the legacy API tests; the live sync's fixtures;
+the old database of the data-migration tests."""
 
 import re
 
@@ -7,6 +8,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from legacy_dm import sync
+from legacy_dm.tests.old_data import BATCH, HEADROOM, NEW_TABLES, OLD_SCHEMA, OLD_TABLES, fill_old_tables
 from legacy_dm.tests.old_server import OldServer
 
 # Naive UTC as datetime.isoformat() writes it: microseconds when not zero, never a zone.
@@ -125,3 +127,29 @@ def synced(settings, old_server):
     yield {"alice": alice, "bob": bob, "conversation": conversation, "first": first}
     call_command("legacy_sync", "off", verbosity=0)
     assert not sync.is_on(connection)
+
+
+@pytest.fixture
+def old_database(transactional_db, settings):
+    """A database with only the old tables (made with raw SQL, as production has them), filled with messy rows.
+
+    On the way out the database is migrated forward again, so the tests after these find it as usual.
+    """
+    settings.LEGACY_COPY_BATCH_SIZE = BATCH
+    settings.LEGACY_SEQUENCE_HEADROOM = HEADROOM
+    call_command("migrate", "users", "zero", verbosity=0)
+    call_command("migrate", "legacy_dm", "zero", verbosity=0)
+    tables = set(connection.introspection.table_names())
+    assert not tables & {*NEW_TABLES, *OLD_TABLES}
+    with connection.cursor() as cursor:
+        for statement in OLD_SCHEMA[connection.vendor]:
+            cursor.execute(statement)
+        fill_old_tables(cursor)
+    yield
+    # Back to the usual state: fully migrated, old tables empty and made by legacy_dm's own migration.
+    call_command("migrate", fake_initial=True, verbosity=0)
+    with connection.cursor() as cursor:
+        for table in ("conversation_participants", "direct_messages", "conversations", "users"):
+            cursor.execute(f"DELETE FROM {table}")
+    call_command("migrate", "legacy_dm", "zero", verbosity=0)
+    call_command("migrate", verbosity=0)

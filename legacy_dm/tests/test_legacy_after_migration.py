@@ -1,8 +1,9 @@
 """End to end: the old tables, `migrate`, then the legacy API serves every carried row as the old service did.
 
-Uses the old database of the data-migration tests (raw SQL old tables with every messy case). What the old
-service showed is computed from the old row itself; the only differences are the ones data-migration.md
-decides: NULL content becomes "", a read row without `read_at` gets one, a file without a name gets one.
+Uses the old database of the data-migration tests (the `old_database` fixture of `conftest.py`: raw SQL old
+tables with every messy case, from `old_data.py`). What the old service showed is computed from the old row
+itself; the only differences are the ones data-migration.md decides: NULL content becomes "", a read row
+without `read_at` gets one, a file without a name gets one.
 """
 
 from datetime import datetime
@@ -13,7 +14,7 @@ from django.core.management import call_command
 from users.tests.factories import client_for
 
 from .conftest import assert_dm_shape, assert_row_shape
-from .test_carry_old_data import OLD_CONVERSATIONS, OLD_MESSAGES, OLD_USERS, old_database  # noqa: F401
+from .old_data import OLD_CONVERSATIONS, OLD_MESSAGES, OLD_USERS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -25,7 +26,7 @@ def old_time(text):
     return None if text is None else datetime.fromisoformat(text).isoformat()
 
 
-def test_every_carried_message_is_served_in_the_old_shape(old_database):  # noqa: F811
+def test_every_carried_message_is_served_in_the_old_shape(old_database):
     from users.models import User
 
     call_command("migrate", fake_initial=True, verbosity=0)
@@ -63,7 +64,7 @@ def test_every_carried_message_is_served_in_the_old_shape(old_database):  # noqa
     assert served == len(OLD_MESSAGES) - 1  # all but the note to self of carol, who can no longer log in
 
 
-def test_old_conversation_ids_still_name_their_pair(old_database):  # noqa: F811
+def test_old_conversation_ids_still_name_their_pair(old_database):
     from users.models import User
 
     call_command("migrate", fake_initial=True, verbosity=0)

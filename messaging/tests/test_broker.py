@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from messaging import broker as broker_module
-from messaging.tests.test_events import REDIS_URL, redis_is_up
+from tests.helpers import REDIS_URL, redis_is_up
 
 
 @pytest.fixture
