@@ -1,7 +1,6 @@
 """Server log lines are written once: Django's own console handler and the root's do not both print them."""
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -10,11 +9,7 @@ import urllib.request
 
 from django.conf import settings
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.helpers import free_port
 
 
 def test_runserver_logs_a_404_and_its_request_line_once_each(tmp_path):
