@@ -15,8 +15,8 @@ from users.forms import PasswordResetForm
 admin.site.site_header = "Relay moderation console"
 admin.site.site_title = "Relay moderation"
 admin.site.index_title = "Messages, reports and people"
-# The app list beside every page took a quarter of a 1280-px screen from the message list; the home page and
-# the breadcrumbs lead to the same places.
+# No app list beside every page: it takes a quarter of a 1280-px screen from the message list, and the home
+# page and the breadcrumbs lead to the same places.
 admin.site.enable_nav_sidebar = False
 
 

@@ -221,7 +221,7 @@ def _openings_without_messages(user: User) -> list[tuple[int, int, datetime]]:
     """(conversation id, partner id, opened at) of each conversation `user` opened and sees no message in.
 
     Precompiled (`messaging.hot_queries`), as the list's other reads are: it runs on every listing and finds
-    nothing for most users, and the ORM took 0.69 ms to build that query (BENCHMARKS.md, "Issue 14's
+    nothing for most users, so the ORM's compile would cost more than the query (BENCHMARKS.md, "Issue 14's
     targets")."""
 
     def build(user_id: int) -> QuerySet[OpenedConversation, tuple[Any, ...]]:

@@ -1,10 +1,11 @@
 """Search filters (django-filter) and the full-text match: PostgreSQL FTS with ranking, a plain match elsewhere."""
 
 import django_filters
-from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorExact, SearchVectorField
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorExact
 from django.db import connection
 from django.db.models import BooleanField, Expression, Q
 
+from .hot_queries import StoredSearchVector
 from .models import Message
 
 # The configuration of the stored vector (migration 0001): a query must be parsed with the same one.
@@ -13,22 +14,8 @@ SEARCH_CONFIG = "english"
 VISIBLE_TO_LEXEME = "vis {user_id}"
 
 
-class StoredSearchVector(Expression):
-    """`messaging_message.search_tsv`: the body's full-text vector, stored by PostgreSQL (migration 0001),
-    with a `vis <user id>` lexeme for each user who may see the message.
-
-    Not a model field: the generated column exists on PostgreSQL only. Filtering on it uses its GIN index,
-    and ranking reads it instead of parsing every matching body again.
-    """
-
-    output_field = SearchVectorField()
-
-    def as_sql(self, compiler, connection):
-        alias = compiler.query.get_initial_alias()  # the message table of this (sub)query
-        return f"{compiler.quote_name_unless_alias(alias)}.search_tsv", []
-
-
 def body_search_vector():
+    """`messaging_message.search_tsv`, the stored full-text vector (`hot_queries.StoredSearchVector`)."""
     return StoredSearchVector()
 
 

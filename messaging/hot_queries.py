@@ -1,22 +1,27 @@
-"""Precompiled queries: the SQL of a hot read compiled once per database and shape, run with new values.
+"""The one module that touches the ORM's compiler internals, so that a Django upgrade which changes them is
+checked against this module and its tests (`test_hot_queries.py`; the search, list and thread tests use it):
 
-Why: compiling a query (its lookups, joins and select list) can cost the ORM several times what the
-database takes to run it. The inbox and thread reads run such queries on every request with other values:
-a conversation list's page, its last messages and the inbox totals (`selectors.ConversationRows`,
+- `precompiled_rows`: the SQL of a hot read compiled once per database and shape, run with new values;
+- `sql_of`: a queryset's SQL and parameters compiled now, for SQL written around it;
+- `StoredSearchVector`: the search's stored full-text column, named through the compiler's alias for the
+  message table (`messaging.filters` builds the search on it).
+
+Why precompile: compiling a query (its lookups, joins and select list) can cost the ORM several times what
+the database takes to run it. The inbox and thread reads run such queries on every request with other
+values: a conversation list's page, its last messages and the inbox totals (`selectors.ConversationRows`,
 `attach_last_messages`, `_conversation_count`, and `unread_counts`, the unread and badge counts of every
-surface) and a thread's page
-(`selectors.ThreadPages`), and the legacy conversation list's page with its conversation ids and its
-openings (`legacy_dm.conversations`). BENCHMARKS.md ("Third pass", "Issue 14's targets") has the numbers;
-nothing else pays for the dependency on ORM internals, so only they use this module, and writes never do.
-`sql_of` (SQL compiled now, for SQL written around it) serves the conversation summary's triggers and
-rebuild (`messaging.conversations`).
+surface), a thread's page (`selectors.ThreadPages`), and the legacy conversation list's page with its
+conversation ids and its openings (`legacy_dm.conversations`). BENCHMARKS.md ("Third pass", "Issue 14's
+targets") has the numbers; nothing else pays for the dependency on ORM internals, so only these reads use
+`precompiled_rows`, and writes never do. `sql_of` serves the conversation summary's triggers and rebuild
+(`messaging.conversations`).
 
-How: `build(*values)` returns a QuerySet. It is called once per database alias and `key` with stand-ins for
-the values (ids and times that no real value equals); its compiler gives SQL and parameters, and the real
-values are bound where the stand-ins were. Rows are converted by that compiler (`apply_converters`, what its
+How `precompiled_rows` works: `build(*values)` returns a QuerySet. It is called once per database alias and
+`key` with stand-ins for the values (ids and times that no real value equals); its compiler gives SQL and
+parameters, and the real values are bound where the stand-ins were. Rows are converted by that compiler (`apply_converters`, what its
 own `results_iter` does), so they are what the QuerySet itself would give.
 
-Limits:
+Its limits:
 - `key` must name everything that changes the SQL besides the values, such as the number of ids in an
   `__in` lookup: one key, one SQL.
 - Values are ids (ints) and times (aware datetimes) only; anything else is a `TypeError`.
@@ -29,7 +34,9 @@ Limits:
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from django.contrib.postgres.search import SearchVectorField
 from django.db import connections
+from django.db.models import Expression
 
 _STAND_IN_INT = -2_000_000_001  # minus k: never an id (ids are positive) nor another parameter of a query
 # Plus k microseconds: never a stored time; year 2 stays above datetime.min under any UTC offset.
@@ -116,3 +123,19 @@ def precompiled_rows(key, build, *values, using: str = "default") -> list[tuple]
         rows = cursor.fetchall()
     converters = compiled.converters
     return [tuple(row) for row in compiled.compiler.apply_converters(rows, converters)] if converters else rows
+
+
+class StoredSearchVector(Expression):
+    """`messaging_message.search_tsv`: the body's full-text vector, stored by PostgreSQL (migration 0001),
+    with a `vis <user id>` lexeme for each user who may see the message.
+
+    Not a model field: the generated column exists on PostgreSQL only. Filtering on it uses its GIN index,
+    and ranking reads it instead of parsing every matching body again. It is here because naming the column
+    takes the compiler's alias for the message table of the (sub)query at hand, an ORM internal.
+    """
+
+    output_field = SearchVectorField()
+
+    def as_sql(self, compiler, connection):
+        alias = compiler.query.get_initial_alias()  # the message table of this (sub)query
+        return f"{compiler.quote_name_unless_alias(alias)}.search_tsv", []

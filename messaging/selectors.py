@@ -1,7 +1,10 @@
-"""Reads: all that the API, the legacy API and the pages show a user is read here.
+"""Reads: every message, conversation, count and person that the API, the legacy API and the pages show is
+read here, and so are the messages that live events announce.
 
-Every message query is built on the visibility rule of `MessageQuerySet` (messaging/models.py); services read
-only the rows they check or change, and the admin shows moderators every message.
+Every query of what a user sees is built on the visibility rule of `MessageQuerySet` (messaging/models.py).
+Outside this module: services read only the rows they check or change, the admin shows moderators every
+message, `messaging.conversations` reads messages to keep the summary, and `legacy_dm` reads its own tables
+(the conversation-id map, opened conversations, usage counters).
 """
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -65,6 +68,20 @@ def access_message(*, user: User, message_id: Any, with_attachment: bool = False
         raise Http404("No message matches the given query.") from None
 
 
+def messages_to_announce(*, ids: Iterable[int], using: str) -> dict[int, Message]:
+    """The messages `ids` as they are now, by id, whoever may see them: with their people and the message they
+    reply to, without attachment bytes. For announcing writes that ran no Relay code (`legacy_dm.sync.events`):
+    `messaging.events` decides what each viewer is told, so this read applies no visibility rule.
+    """
+    return (
+        Message.objects.using(using)
+        .select_related("sender", "recipient", "reply_to")
+        .without_attachment_bytes()
+        .defer("reply_to__attachment_data")
+        .in_bulk(ids)
+    )
+
+
 def get_user_or_404(*, user_id: Any) -> User:
     """Any existing user (active or not: old threads with deactivated people stay readable).
 
@@ -106,12 +123,12 @@ class ThreadPages:
 
     That is all a cursor paginator asks (`order_by`, `filter(created_at__lt=...)`, a slice), and a slice is
     one query whose SQL is precompiled per order, position lookup and slice bounds
-    (`hot_queries.precompiled_rows`): the ORM took 1.25 ms to compile what PostgreSQL runs in 0.15 ms
-    (BENCHMARKS.md, "Issue 14's targets"). The rows are the QuerySet's columns, built into messages with
-    their people and the message they reply to as `attach_last_messages` builds them; the QuerySet is not
-    even built for them (that alone took 0.4 ms). Anything else (another ordering or filter, a position that is
-    not a time with its offset, an index) goes to the QuerySet. Slice bounds are keys as in
-    `ConversationRows`. `test_thread_pages.py` compares the two.
+    (`hot_queries.precompiled_rows`): compiling it in the ORM costs several times what running it costs
+    PostgreSQL (BENCHMARKS.md, "Issue 14's targets"). The rows are the QuerySet's columns, built into
+    messages with their people and the message they reply to as `attach_last_messages` builds them; the
+    QuerySet is not even built for them, as building it is itself a sizeable part of that cost. Anything else
+    (another ordering or filter, a position that is not a time with its offset, an index) goes to the
+    QuerySet. Slice bounds are keys as in `ConversationRows`. `test_thread_pages.py` compares the two.
     """
 
     def __init__(
@@ -189,8 +206,8 @@ class UnreadCounts:
 def unread_counts(*, user: User) -> UnreadCounts:
     """The user's unread count and badge count in one precompiled read: their `InboxTotals` row (kept by the
     summary's triggers), less the unread counts of their muted conversations' summary rows (a lookup per
-    muted conversation). Precompiled: read on every unread count, event and page, the totals row alone cost
-    the ORM 0.58 ms to compile and run a 0.15 ms read."""
+    muted conversation). Precompiled: it is read on every unread count, event and page, and the ORM's compile
+    costs more than the read itself (BENCHMARKS.md, "Issue 14's targets")."""
 
     def build(user_id: int) -> QuerySet[InboxTotals, tuple[Any, ...]]:
         muted = ConversationSummary.objects.filter(
@@ -279,10 +296,10 @@ class ConversationRows:
     """A page source for paginators (`count()` and slices): the summary's rows, counted from `InboxTotals`
     (one row) rather than by counting a heavy user's thousands of rows.
 
-    The slices of a user's whole list are precompiled (`hot_queries`, one SQL per slice bounds): the ORM
-    took 0.69 ms to compile and run a 0.24 ms page query (BENCHMARKS.md, "Issue 14's targets"). Slice bounds
-    are part of the key, and `hot_queries` starts its cache over past its size, so bounds a client chooses
-    (the legacy `skip`) cost at worst a compile, as the ORM did every time."""
+    The slices of a user's whole list are precompiled (`hot_queries`, one SQL per slice bounds): the ORM's
+    compile costs more than the page query itself (BENCHMARKS.md, "Issue 14's targets"). Slice bounds are
+    part of the key, and `hot_queries` starts its cache over past its size, so bounds a client chooses (the
+    legacy `skip`) cost at worst one compile, which is what the ORM pays on every call."""
 
     ordered = True
 
@@ -310,8 +327,8 @@ class ConversationRows:
 
     @property
     def queryset(self) -> QuerySet[ConversationSummary, dict[str, Any]]:
-        """The rows as a QuerySet, built when asked: building it cost the ORM more than the precompiled
-        page query it is not needed for."""
+        """The rows as a QuerySet, built only when asked: building it costs more than the precompiled page
+        query, which does not need it."""
         if self.rows is not None:
             return self.rows
         rows: QuerySet[ConversationSummary, dict[str, Any]]
@@ -550,7 +567,7 @@ def search_messages(*, user: User, query: str, filters: dict[str, Any]) -> Ranke
     A lazy sequence of messages (`count()`, slices, iteration) that paginators take as a QuerySet.
     """
     queryset = visible_messages(user=user)
-    if filters:  # without any, the FilterSet leaves the messages as they are, and costs 0.7 ms
+    if filters:  # without any, the FilterSet leaves the messages as they are and only costs time
         filterset = MessageSearchFilterSet(data=filters, queryset=queryset, user=user)
         if not filterset.is_valid():
             raise ValidationError(filterset.errors)

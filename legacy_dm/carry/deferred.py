@@ -1,10 +1,10 @@
 """A bulk load into an empty table (PostgreSQL): its secondary indexes and foreign keys set aside, then rebuilt.
 
 Maintaining `messaging_message`'s dozen secondary indexes (the full-text GIN one among them) and checking its
-foreign keys row by row made up most of the carry's time: a million rows took about 160 s that way, where
-building each index once over the loaded table and checking each foreign key with one set-based query takes
-a fraction of it (BENCHMARKS.md, "Legacy data copy"; PostgreSQL's manual, "Populating a Database"). So when a
-table the carry fills is still empty (a fresh `migrate`: nobody reads or writes it yet), the carry sets aside
+foreign keys row by row would be most of the carry's time; building each index once over the loaded table and
+checking each foreign key with one set-based query takes a fraction of it (BENCHMARKS.md, "Legacy data copy";
+PostgreSQL's manual, "Populating a Database"). So when a table the carry fills is still empty (a fresh
+`migrate`: nobody reads or writes it yet), the carry sets aside
 
 - its indexes that enforce nothing (not the primary key, not a unique index: the carry's own anti-joins and
   the pair rule of the conversation map rely on those), and

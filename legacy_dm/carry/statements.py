@@ -2,6 +2,10 @@
 
 Each function returns one statement (or a few) for an id range `[low, high)`, with its parameters. The SQL is
 the same on SQLite and PostgreSQL except for reading naive `TIMESTAMP` columns as UTC.
+
+`SIGNATURES` is a frozen copy of `messaging.attachments`' magic numbers, not an import of them: migration 0003
+runs this SQL, and what a migration did must not change when app code changes later. A signature added to
+`messaging.attachments` applies to new uploads; the carry keeps the list it shipped with.
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ PLACEHOLDER_USERNAME_PREFIX = "deleted-user-"
 OCTET_STREAM = "application/octet-stream"
 
 
-# (signature, offset, content type): a frozen copy of messaging.attachments' list (see the module docstring).
+# (signature, offset, content type), frozen for the migration (see the module docstring). WEBP is in
+# `sniff_sql`, as it needs two checks.
 SIGNATURES: list[tuple[bytes, int, str]] = [
     (b"\x89PNG\r\n\x1a\n", 0, "image/png"),
     (b"\xff\xd8\xff", 0, "image/jpeg"),

@@ -35,8 +35,7 @@ import psycopg
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 from legacy_dm.models import SyncEvent
-from messaging import events
-from messaging.models import Message
+from messaging import events, selectors
 from users.models import User
 
 from . import outbox
@@ -64,13 +63,7 @@ def _publish(rows: list[SyncEvent], *, using: str) -> None:
     The messages are read as they are now: one deleted since is not announced as sent, a read undone since
     is not announced as read (its `unread` row follows).
     """
-    messages = (
-        Message.objects.using(using)
-        .select_related("sender", "recipient", "reply_to")
-        .without_attachment_bytes()
-        .defer("reply_to__attachment_data")
-        .in_bulk({row.message_id for row in rows})
-    )
+    messages = selectors.messages_to_announce(ids={row.message_id for row in rows}, using=using)
 
     def run_key(row: SyncEvent) -> tuple[str, int | None, datetime | None]:
         message = messages.get(row.message_id)
