@@ -16,11 +16,18 @@ own SQL for the rule's querysets (`Message.objects.sent_visible_to(...)`, `unrea
 the database at hand with marker ids that `_render` replaces by the trigger's variables. `rebuild` and
 `verify` group the same halves for many users at once.
 
-**Concurrency (PostgreSQL).** A refresh first takes a transaction-scoped advisory lock on its pair, then
-recomputes in statements of its own, which (READ COMMITTED) see every write committed before the lock was
-granted: two sends to one pair at once, or a read racing a send, leave it exact. The triggers are
-per statement and lock a statement's pairs in one order, so bulk updates (reading a conversation, hiding
-many messages) refresh each pair once. SQLite runs one writer at a time; its triggers are per row.
+**Inserts add, other writes recompute (PostgreSQL).** A new message can only move a pair's last activity
+later and add to its unread count, so an insert statement adds what its new rows contribute (grouped by the
+rule's halves, as `rebuild` groups every message) with one upsert per pair and side: a send costs the same
+however long the conversation. An update or a delete can take a message out of a pair's view, so it
+recomputes the pair from its messages. SQLite runs one writer at a time; its triggers recompute, per row.
+
+**Concurrency (PostgreSQL).** Either way the trigger first takes a transaction-scoped advisory lock on the
+pair. A recomputation then runs in statements of its own, which (READ COMMITTED) see every write committed
+before the lock was granted; an addition applies to the row as the last holder of the lock committed it. Two
+sends to one pair at once, or a read racing a send, leave it exact. The triggers are per statement and lock
+a statement's pairs in one order, so bulk updates (reading a conversation, hiding many messages) refresh
+each pair once.
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ from django.db import connection as default_connection
 from django.db import transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Subquery, Value, When
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -50,6 +58,7 @@ TOTALS = InboxTotals._meta.db_table
 MESSAGES = Message._meta.db_table
 PREFIX = "relay_summary"  # every trigger and function made here is named from it
 REFRESH_FUNCTION = f"{PREFIX}_refresh"
+ADD_FUNCTION = f"{PREFIX}_add"  # PostgreSQL: what new messages add to a pair
 
 # Marker ids, compiled into the refresh query where a trigger's variables go. No real id is one.
 _OWNER = -(2**62) + 101
@@ -117,14 +126,18 @@ def _refresh_query(owner: Any, partner: Any) -> QuerySet[Any, tuple[Any, ...]]:
     )
 
 
-def _grouped(owners: tuple[int, int] | None) -> tuple[str, tuple[Any, ...]]:
+def _grouped(owners: tuple[int, int] | None, *, ids_from: str | None = None) -> tuple[str, tuple[Any, ...]]:
     """SQL of (owner, partner, last activity, unread) for every pair of the owners with ids in `owners`
-    (inclusive; every owner when None), grouped from the two halves of the visibility rule."""
+    (inclusive; every owner when None), grouped from the two halves of the visibility rule; only of the
+    messages whose ids `ids_from` (SQL) selects, when given."""
     sent = Message.objects.sent_visible()
     received = Message.objects.received_visible()
     if owners is not None:
         sent = sent.filter(sender__gte=owners[0], sender__lte=owners[1])
         received = received.filter(recipient__gte=owners[0], recipient__lte=owners[1])
+    if ids_from is not None:
+        sent = sent.filter(pk__in=RawSQL(ids_from, ()))
+        received = received.filter(pk__in=RawSQL(ids_from, ()))
     halves = (
         sent.annotate(owner=F("sender_id"), partner=F("recipient_id"), unread=Value(0))
         .values("owner", "partner", "created_at", "unread")
@@ -148,24 +161,27 @@ def _grouped(owners: tuple[int, int] | None) -> tuple[str, tuple[Any, ...]]:
     )
 
 
-def _render(owner: str, partner: str) -> list[str]:
-    """The refresh of one pair as static SQL, with `owner` and `partner` (SQL expressions) for the ids."""
-    sql, params = sql_of(_refresh_query(_OWNER, _PARTNER))
+def _static(sql: str, params: Sequence[Any], markers: dict[int, str] | None = None) -> str:
+    """`sql` with its parameters written in: each marker id as its SQL expression, other ints as numbers."""
     values = iter(params)
+    markers = markers or {}
 
     def value(match: re.Match[str]) -> str:
         if match.group(0) == "%%":
             return "%"
         param = next(values)
-        if param == _OWNER:
-            return owner
-        if param == _PARTNER:
-            return partner
+        if param in markers:
+            return markers[param]
         if isinstance(param, int) and not isinstance(param, bool):  # psycopg's Int4 too
             return str(int(param))
-        raise TypeError(f"the refresh query has a parameter that is not an id: {param!r}")
+        raise TypeError(f"a summary query has a parameter that is not an id: {param!r}")
 
-    select = _PLACEHOLDER.sub(value, sql)
+    return _PLACEHOLDER.sub(value, sql)
+
+
+def _render(owner: str, partner: str) -> list[str]:
+    """The refresh of one pair as static SQL, with `owner` and `partner` (SQL expressions) for the ids."""
+    select = _static(*sql_of(_refresh_query(_OWNER, _PARTNER)), {_OWNER: owner, _PARTNER: partner})
     pair = f"FROM {TABLE} WHERE user_id = {owner} AND partner_id = {partner}"
 
     def totals(sign: str) -> str:
@@ -193,6 +209,12 @@ def _render(owner: str, partner: str) -> list[str]:
 
 def _postgresql() -> list[str]:
     refresh = ";\n".join(_render("p_owner", "p_partner"))
+    lock = f"""PERFORM pg_advisory_xact_lock(
+                hashtextextended('{PREFIX}:' || LEAST(p_owner, p_partner) || ':' || GREATEST(p_owner, p_partner), 0)
+            )"""
+    # What an insert statement's new messages add to each pair they are visible in, grouped by the rule's
+    # own halves (as `rebuild` groups every message).
+    added = _static(*_grouped(None, ids_from="SELECT id FROM new_rows"))
 
     def pairs(sides: Sides, *, table: str, changed: Sequence[str] = (), ids_of: str = "n") -> list[str]:
         """The pairs of rows of a transition table (`table`: "new", "old", or "update": the two joined as
@@ -217,7 +239,13 @@ def _postgresql() -> list[str]:
     # A message moved to other people (never done, but possible in SQL) also leaves its old pair.
     updated += pairs(both, table="update", changed=("sender_id", "recipient_id"), ids_of="o")
     bodies = {
-        "insert": loop(pairs(both, table="new", ids_of="n")),
+        # New messages only add to a pair: its last activity is the later of the two, its unread count the sum
+        # (no recomputation from the pair's history, which a send would otherwise pay for).
+        "insert": f"""
+            FOR pair IN SELECT a.owner, a.partner, a.last, a.unread FROM ({added}) a(owner, partner, last, unread)
+                    ORDER BY LEAST(a.owner, a.partner), GREATEST(a.owner, a.partner), a.owner LOOP
+                PERFORM {ADD_FUNCTION}(pair.owner, pair.partner, pair.last, pair.unread::bigint);
+            END LOOP;""",
         "update": loop(updated),
         "delete": loop(pairs(both, table="old", ids_of="o")),
     }
@@ -230,11 +258,28 @@ def _postgresql() -> list[str]:
         f"""CREATE OR REPLACE FUNCTION {REFRESH_FUNCTION}(p_owner bigint, p_partner bigint) RETURNS void
         LANGUAGE plpgsql VOLATILE AS $body$
         BEGIN
-            PERFORM pg_advisory_xact_lock(
-                hashtextextended('{PREFIX}:' || LEAST(p_owner, p_partner) || ':' || GREATEST(p_owner, p_partner), 0)
-            );
+            {lock};
             {refresh};
-        END $body$"""
+        END $body$""",
+        f"""CREATE OR REPLACE FUNCTION {ADD_FUNCTION}(
+            p_owner bigint, p_partner bigint, p_last timestamptz, p_unread bigint
+        ) RETURNS void LANGUAGE plpgsql VOLATILE AS $body$
+        DECLARE created boolean;
+        BEGIN
+            {lock};
+            INSERT INTO {TABLE} AS s (user_id, partner_id, last_activity_at, unread_count)
+                VALUES (p_owner, p_partner, p_last, p_unread)
+                ON CONFLICT (user_id, partner_id) DO UPDATE SET
+                    last_activity_at = GREATEST(s.last_activity_at, excluded.last_activity_at),
+                    unread_count = s.unread_count + excluded.unread_count
+                RETURNING (xmax = 0) INTO created;
+            IF created OR p_unread <> 0 THEN
+                INSERT INTO {TOTALS} AS t (user_id, conversations, unread)
+                    VALUES (p_owner, CASE WHEN created THEN 1 ELSE 0 END, p_unread)
+                    ON CONFLICT (user_id) DO UPDATE SET
+                        conversations = t.conversations + excluded.conversations, unread = t.unread + excluded.unread;
+            END IF;
+        END $body$""",
     ]
     for event, body in bodies.items():
         statements += [
@@ -294,6 +339,7 @@ def uninstall(connection: BaseDatabaseWrapper = default_connection) -> None:
                 cursor.execute(f"DROP TRIGGER IF EXISTS {PREFIX}_{event} ON {MESSAGES}")
                 cursor.execute(f"DROP FUNCTION IF EXISTS {PREFIX}_on_{event}()")
             cursor.execute(f"DROP FUNCTION IF EXISTS {REFRESH_FUNCTION}(bigint, bigint)")
+            cursor.execute(f"DROP FUNCTION IF EXISTS {ADD_FUNCTION}(bigint, bigint, timestamptz, bigint)")
         else:
             cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE %s", [f"{PREFIX}_%"])
             for (name,) in cursor.fetchall():
