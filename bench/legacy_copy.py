@@ -126,7 +126,8 @@ def main():
             """,
             [args.users],
         )
-        # Every 997th sender does not exist any more (placeholders); every 10th message replies to the
+        # Each sender writes to 10 receivers in turn (about 100,000 pairs for 1,000,000 rows, issue 14's
+        # shape). Every 997th sender does not exist any more (placeholders); every 10th message replies to the
         # previous one, every 101st to a row that never existed, every 1009th to a later one; every 100th
         # has a 2 KiB attachment (every 300th of them without a name); every 7th has NULL content.
         cursor.execute(
@@ -136,7 +137,7 @@ def main():
                                          is_deleted_by_receiver, created_at, updated_at)
             SELECT i,
                    CASE WHEN i %% 997 = 0 THEN %s + (i %% 50) ELSE 1 + (i %% %s) END,
-                   1 + ((i * 7 + 3) %% %s),
+                   1 + ((i * 7 + 3 + 1009 * ((i / %s) %% 10)) %% %s),
                    NULL,
                    CASE WHEN i %% 7 = 0 THEN NULL
                         ELSE 'message ' || i || ' ' || md5(i::text) || md5((i + 1)::text) END,
@@ -152,14 +153,19 @@ def main():
                    CASE WHEN i %% 4 = 0 THEN timestamp '2020-01-01' + i * interval '1 second' + interval '2 hours' END
             FROM generate_series(1, %s) AS i
             """,
-            [args.users + 1, args.users, args.users, args.rows],
+            [args.users + 1, args.users, args.users, args.users, args.rows],
         )
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE users")
         cursor.execute("VACUUM ANALYZE direct_messages")
         cursor.execute("SELECT pg_size_pretty(pg_total_relation_size('direct_messages'))")
         size = cursor.fetchone()[0]
-    print(f"  filled in {time.monotonic() - started:.1f}s (direct_messages: {size})", flush=True)
+        cursor.execute(
+            "SELECT count(*) FROM (SELECT DISTINCT least(sender_id, receiver_id), greatest(sender_id, receiver_id)"
+            " FROM direct_messages) AS pairs"
+        )
+        pairs = cursor.fetchone()[0]
+    print(f"  filled in {time.monotonic() - started:.1f}s (direct_messages: {size}, {pairs:,} pairs)", flush=True)
     call_command("migrate", "messaging", verbosity=0)
     call_command("migrate", "users", verbosity=0)
     call_command("migrate", "legacy_dm", "0002", verbosity=0)
