@@ -396,7 +396,7 @@ class ConversationReadView(ConversationMixin, LegacyView):
     )
     def put(self, request, conversation_id):
         other = conversations.partner_in(self.get_conversation(), user=request.user)
-        marked = services.mark_conversation_read(user=request.user, other_id=other.pk)
+        marked = services.mark_conversation_read(user=request.user, other=other)
         return Response({"status": "ok", "marked_read": marked})
 
 

@@ -141,9 +141,13 @@ def send_message(
     return message
 
 
-def mark_conversation_read(*, user: User, other_id: Any) -> int:
-    """Mark every unread message from `other_id` to `user` read; the number marked. Idempotent."""
-    other = selectors.get_user_or_404(user_id=other_id)
+def mark_conversation_read(*, user: User, other_id: Any = None, other: User | None = None) -> int:
+    """Mark every unread message from the other person to `user` read; the number marked. Idempotent.
+
+    `other`: that person, when the caller has looked them up already; else `other_id` (a 404 if unknown).
+    """
+    if other is None:
+        other = selectors.get_user_or_404(user_id=other_id)
     now = timezone.now()
     marked = Message.objects.unread_for(user).filter(sender=other).update(read_at=now, updated_at=now)
     events.conversation_read(reader=user, other=other, marked=marked, read_at=now)

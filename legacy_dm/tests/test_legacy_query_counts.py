@@ -107,3 +107,16 @@ def test_messaging_conversation_messages(alice_client, busy_alice, django_assert
     with django_assert_max_num_queries(4):
         response = alice_client.get(f"/api/messaging/conversations/{conversation_id}/messages?limit=100")
     assert len(response.json()) == Message.objects.between(busy_alice, partner).count()
+
+
+def test_messaging_conversation_read_looks_the_partner_up_once(alice_client, busy_alice, django_assert_num_queries):
+    """The conversation names the partner; the service does not look them up again (it did: 5 queries)."""
+    partner = busy_alice.partners[1]  # partner 1 writes to alice: every third message of theirs
+    conversation_id = alice_client.post(
+        "/api/messaging/conversations", {"participant_ids": [partner.pk]}, format="json"
+    ).json()["id"]
+    # The token's user, the conversation with both people, the UPDATE, the usage counter.
+    with django_assert_num_queries(4):
+        response = alice_client.put(f"/api/messaging/conversations/{conversation_id}/read")
+    assert response.status_code == 200 and response.json()["status"] == "ok"
+    assert not Message.objects.unread_for(busy_alice).filter(sender=partner).exists()

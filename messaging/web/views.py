@@ -148,7 +148,7 @@ def thread(request, user_id):
     else:
         form = MessageForm(initial={"reply_to": request.GET.get("reply_to")})
         status = 200
-        services.mark_conversation_read(user=request.user, other_id=other.pk)
+        services.mark_conversation_read(user=request.user, other=other)
 
     paginator = ThreadPagination()
     try:
