@@ -35,6 +35,9 @@ if TYPE_CHECKING:
     from .selectors import UnreadCounts
 
 
+ANNOUNCE_BATCH = 1_000  # messages read per query when announcing many (a moderator's unhide of a spam wave)
+
+
 def _unread(user_id: int) -> tuple[int, str, dict[str, Any]]:
     from users.models import User
 
@@ -112,6 +115,32 @@ def messages_hidden(hidden: Iterable[tuple[int, int, int]]) -> None:
         events += [(recipient_id, "message.hidden", {"id": message_id})]
         recipients.add(recipient_id)
     _later(lambda: [*events, *(_unread(user_id) for user_id in sorted(recipients))])
+
+
+def messages_unhidden(ids: Iterable[int]) -> None:
+    """A moderator's unhide: to each party who sees the message again, its id and the other party's (a page
+    showing that conversation reloads); then the recipients' counts."""
+    ids = sorted(set(ids))
+
+    def build():
+        from users.models import User
+
+        from .selectors import messages_to_announce
+
+        recipients = set()
+        for start in range(0, len(ids), ANNOUNCE_BATCH):
+            messages = messages_to_announce(ids=ids[start : start + ANNOUNCE_BATCH], using="default")
+            for message in messages.values():
+                for viewer, other in (
+                    (message.sender_id, message.recipient_id),
+                    (message.recipient_id, message.sender_id),
+                ):
+                    if message.is_visible_to(User(pk=viewer)):
+                        yield viewer, "message.unhidden", {"id": message.pk, "user_id": other}
+                recipients.add(message.recipient_id)
+        yield from (_unread(user_id) for user_id in sorted(recipients))
+
+    _later(build)
 
 
 def unread_changed(user_ids: Iterable[int]) -> None:

@@ -229,9 +229,9 @@ def unhide_messages(*, moderator: User, messages: Iterable[Message]) -> int:
     unhidden: list[int] = []
     for ids in pk_batches(messages):
         batch = Message.objects.filter(pk__in=ids, hidden_at__isnull=False)
-        unhidden += batch.values_list("recipient_id", flat=True)
+        unhidden += batch.values_list("pk", flat=True)
         batch.update(hidden_at=None, hidden_by=None, hidden_reason="", updated_at=now)
-    events.unread_changed(unhidden)
+    events.messages_unhidden(unhidden)
     return len(unhidden)
 
 

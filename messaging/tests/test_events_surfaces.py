@@ -77,4 +77,24 @@ def test_the_admins_hide_and_unhide_actions_publish(
     with django_capture_on_commit_callbacks(execute=True):
         response = mod_client.post("/admin/messaging/message/", {"action": "unhide_messages", **action})
     assert response.status_code == 302
-    assert types_and_data(events_broker, bob)[-1] == ("unread_count", {"unread_count": 1, "badge_count": 1})
+    # Regression: an unhide published only the recipient's count, so open pages never showed it again.
+    assert types_and_data(events_broker, alice)[-1] == ("message.unhidden", {"id": message.pk, "user_id": bob.pk})
+    assert types_and_data(events_broker, bob)[-2:] == [
+        ("message.unhidden", {"id": message.pk, "user_id": alice.pk}),
+        ("unread_count", {"unread_count": 1, "badge_count": 1}),
+    ]
+
+
+def test_an_unhide_is_not_announced_to_a_party_who_deleted_the_message(
+    events_broker, alice, bob, roles, django_capture_on_commit_callbacks
+):
+    from messaging import services
+
+    message = MessageFactory(sender=alice, recipient=bob, body="gone for bob")
+    services.delete_for_user(user=bob, message_id=message.pk)
+    services.hide_messages(moderator=roles.moderator, messages=[message], reason="abuse")
+    seen_by_bob = len(read_all(events_broker, bob.pk))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.unhide_messages(moderator=roles.moderator, messages=[message])
+    assert ("message.unhidden", {"id": message.pk, "user_id": bob.pk}) in types_and_data(events_broker, alice)
+    assert "message.unhidden" not in [e.type for e in read_all(events_broker, bob.pk)[seen_by_bob:]]

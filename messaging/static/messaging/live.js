@@ -118,6 +118,11 @@
     "message.read": refreshIfShown,
     "message.deleted": refreshIfShown,
     "message.hidden": refreshIfShown,
+    "message.unhidden": function (data) {
+      if (data.user_id === partner() || onInbox()) {
+        refresh();
+      }
+    },
     "conversation.read": function (data) {
       if (data.user_id === partner() || onInbox()) {
         refresh();
