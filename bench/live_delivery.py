@@ -529,7 +529,8 @@ def main(argv=None) -> None:
         "open files limit (ulimit -n)": subprocess.run(
             ["bash", "-c", "ulimit -n"], capture_output=True, text=True
         ).stdout.strip(),
-        "shared": "yes: other agents ran test suites on the same 2 cores during the run (see the spreads)",
+        # Whether anything else ran on the machine meanwhile: the run cannot tell, its caller says.
+        "shared": os.environ.get("BENCH_SHARED", "not recorded (BENCH_SHARED)"),
     }
 
     sender, _ = User.objects.get_or_create(username=SENDER, defaults={"email": "sender@livebench.example"})
