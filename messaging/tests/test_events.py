@@ -131,6 +131,16 @@ def asgi_server(transactional_db, settings):
     broker_module.reset_broker()
 
 
+def send_over_http(server: str, sender, recipient, body: str) -> tuple[int, dict]:
+    """`POST /api/messages/send` as `sender` on `server`: (status, JSON)."""
+    return http_json(
+        f"{server}/api/messages/send",
+        method="POST",
+        token=token_for(sender),
+        body={"recipient_id": recipient.pk, "body": body},
+    )
+
+
 postgresql_only = pytest.mark.skipif(
     connection.vendor != "postgresql",
     reason="the suite's in-memory SQLite cannot be served by a second thread's server and written at once",
@@ -146,12 +156,7 @@ def test_the_stream_delivers_sends_and_reads_and_resumes_exactly(asgi_server):
     assert alice_stream.next("unread_count")["data"] == {"unread_count": 0, "badge_count": 0}
     assert "id" not in alice_stream.seen[0]  # the opening snapshot has no id to resume from
 
-    status, sent = http_json(
-        f"{asgi_server}/api/messages/send",
-        method="POST",
-        token=token_for(bob),
-        body={"recipient_id": alice.pk, "body": "live!"},
-    )
+    status, sent = send_over_http(asgi_server, bob, alice, "live!")
     assert status == 201
     created = alice_stream.next("message.created")
     assert created["data"]["id"] == sent["id"] and created["data"]["body"] == "live!" and created["id"]
@@ -187,12 +192,7 @@ def test_the_stream_never_carries_a_blocked_senders_message_or_a_hidden_body(asg
     stream = EventStream(asgi_server, token_for(alice))
     assert stream.next("unread_count")["data"]["unread_count"] == 0
     services.block_user(user=alice, blocked_id=bob.pk)
-    status, _ = http_json(
-        f"{asgi_server}/api/messages/send",
-        method="POST",
-        token=token_for(bob),
-        body={"recipient_id": alice.pk, "body": "blocked words"},
-    )
+    status, _ = send_over_http(asgi_server, bob, alice, "blocked words")
     assert status == 403
     services.unblock_user(user=alice, blocked_id=bob.pk)
     nasty = services.send_message(sender=bob, recipient_id=alice.pk, body="nasty words")
@@ -242,12 +242,7 @@ def test_the_stream_also_streams_under_a_wsgi_server(live_server, settings):
     alice, bob = UserFactory(username="alice"), UserFactory(username="bob")
     stream = EventStream(live_server.url, token_for(alice))
     assert stream.next("unread_count")["data"] == {"unread_count": 0, "badge_count": 0}
-    status, sent = http_json(
-        f"{live_server.url}/api/messages/send",
-        method="POST",
-        token=token_for(bob),
-        body={"recipient_id": alice.pk, "body": "over WSGI"},
-    )
+    status, sent = send_over_http(live_server.url, bob, alice, "over WSGI")
     assert status == 201
     assert stream.next("message.created")["data"]["id"] == sent["id"]
     assert stream.heartbeat() == ": heartbeat"

@@ -5,6 +5,7 @@ events as the new API, on both brokers.
 import pytest
 from django.urls import reverse
 
+from messaging import services
 from messaging.models import Message
 from messaging.tests.factories import MessageFactory
 from tests.helpers import read_all
@@ -88,8 +89,6 @@ def test_the_admins_hide_and_unhide_actions_publish(
 def test_an_unhide_is_not_announced_to_a_party_who_deleted_the_message(
     events_broker, alice, bob, roles, django_capture_on_commit_callbacks
 ):
-    from messaging import services
-
     message = MessageFactory(sender=alice, recipient=bob, body="gone for bob")
     services.delete_for_user(user=bob, message_id=message.pk)
     services.hide_messages(moderator=roles.moderator, messages=[message], reason="abuse")

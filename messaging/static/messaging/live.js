@@ -101,6 +101,13 @@
     }
   }
 
+  // A change to a whole conversation (`user_id`: the other person): its thread or the inbox shows it.
+  function refreshIfAboutPartner(data) {
+    if (data.user_id === partner() || onInbox()) {
+      refresh();
+    }
+  }
+
   // What each event changes on the open page.
   var handlers = {
     unread_count: function (data) {
@@ -118,21 +125,9 @@
     "message.read": refreshIfShown,
     "message.deleted": refreshIfShown,
     "message.hidden": refreshIfShown,
-    "message.unhidden": function (data) {
-      if (data.user_id === partner() || onInbox()) {
-        refresh();
-      }
-    },
-    "conversation.read": function (data) {
-      if (data.user_id === partner() || onInbox()) {
-        refresh();
-      }
-    },
-    "conversation.deleted": function (data) {
-      if (data.user_id === partner() || onInbox()) {
-        refresh();
-      }
-    },
+    "message.unhidden": refreshIfAboutPartner,
+    "conversation.read": refreshIfAboutPartner,
+    "conversation.deleted": refreshIfAboutPartner,
     resync: function () {
       refresh();
     },
