@@ -2,16 +2,19 @@
 
 import os
 import re
+import threading
+import time
 import uuid
 
 import pytest
+import uvicorn
 from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 
 from messaging import broker as broker_module
-from tests.helpers import REDIS_URL, make_roles, redis_is_up
+from tests.helpers import REDIS_URL, free_port, make_roles, redis_is_up
 from users.tests.factories import UserFactory, client_for
 
 # A test skipped because a service it needs is missing (Redis, Chromium, Playwright, curl) is a failure
@@ -37,6 +40,8 @@ def _fast_and_isolated(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *settings.PASSWORD_HASHERS]
     # A live server's event streams (the pages open one each) notice a closed browser at the next heartbeat.
     settings.EVENTS_HEARTBEAT_SECONDS = 1
+    # pytest-django's live server is a WSGI server with a thread per request: the pages' streams run on it.
+    settings.EVENTS_STREAM_ON_WSGI = True
     cache.clear()
     yield
     cache.clear()
@@ -118,4 +123,39 @@ def events_broker(request, settings):
     settings.EVENTS_KEY_PREFIX = f"relay-test:{uuid.uuid4().hex}"
     broker_module.reset_broker()
     yield broker_module.broker()
+    broker_module.reset_broker()
+
+
+@pytest.fixture
+def asgi_server(transactional_db, settings):
+    """uvicorn serving config.asgi in a thread of this process, on a free port, with a Redis broker."""
+    if not redis_is_up():
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    yield from _serve_asgi(settings, redis_url=REDIS_URL)
+
+
+@pytest.fixture
+def asgi_server_in_memory(transactional_db, settings):
+    """The same with the in-process broker (no REDIS_URL)."""
+    yield from _serve_asgi(settings, redis_url="")
+
+
+def _serve_asgi(settings, *, redis_url: str):
+    settings.REDIS_URL = redis_url
+    settings.EVENTS_KEY_PREFIX = f"relay-test:{uuid.uuid4().hex}"
+    settings.EVENTS_HEARTBEAT_SECONDS = 1
+    broker_module.reset_broker()
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config("config.asgi:application", host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
     broker_module.reset_broker()

@@ -207,6 +207,10 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 EVENTS_RETAINED = env_int("EVENTS_RETAINED", 1000)  # events kept per user for Last-Event-ID resume
 EVENTS_HEARTBEAT_SECONDS = env_int("EVENTS_HEARTBEAT_SECONDS", 15)
 EVENTS_KEY_PREFIX = os.environ.get("EVENTS_KEY_PREFIX", "relay:events")  # Redis keys: <prefix>:<user id>
+EVENTS_STREAMS_PER_USER = env_int("EVENTS_STREAMS_PER_USER", 10)  # past it, a user's oldest open stream ends
+# A stream holds its server thread for as long as it is open: a WSGI server (gunicorn's few threads) refuses
+# streams unless this is on; DEBUG's runserver (scripts/run.sh) has a thread per request and streams.
+EVENTS_STREAM_ON_WSGI = env_bool("EVENTS_STREAM_ON_WSGI", DEBUG)
 
 # --- Messaging -------------------------------------------------------------------------------------------
 MESSAGING_MAX_ATTACHMENT_BYTES = env_int("MESSAGING_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)

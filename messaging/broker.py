@@ -15,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import threading
+import time
 import weakref
 from collections import deque
 from dataclasses import dataclass
@@ -45,15 +47,35 @@ def _key(user_id: int) -> str:
     return f"{settings.EVENTS_KEY_PREFIX}:{user_id}"
 
 
+# What a stream id looks like: two ASCII decimal numbers of 64 bits. `int()` alone would also read `1_000`,
+# full-width digits and numbers Redis refuses, and the read would fail mid-stream instead of resyncing.
+_ID = re.compile(r"([0-9]{1,20})-([0-9]{1,20})")
+_LARGEST = 2**64 - 1
+
+
 def _stream_id(value: str) -> tuple[int, int]:
     """A stream id (`<ms>-<seq>`) as a comparable pair; ValueError for anything else."""
-    ms, _, seq = value.partition("-")
-    return int(ms), int(seq or 0)
+    match = _ID.fullmatch(value)
+    if match is None:
+        raise ValueError(f"not an event id: {value!r}")
+    ms, seq = int(match[1]), int(match[2])
+    if ms > _LARGEST or seq > _LARGEST:
+        raise ValueError(f"not an event id: {value!r}")
+    return ms, seq
 
 
-# XADD, then trim to the window, remembering the newest id trimmed (atomic: a script runs alone), so that a
-# reader can tell exactly whether its id is older than the window.
+def _id_text(pair: tuple[int, int]) -> str:
+    return f"{pair[0]}-{pair[1]}"
+
+
+# Make sure the store has its start (`EPOCH`), XADD, then trim to the window, remembering the newest id
+# trimmed (atomic: a script runs alone), so that a reader can tell exactly whether its id is older than the
+# window.
 PUBLISH = """
+if redis.call('EXISTS', KEYS[3]) == 0 then
+  local now = redis.call('TIME')
+  redis.call('SET', KEYS[3], (tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - 1) .. '-0')
+end
 local id = redis.call('XADD', KEYS[1], '*', 'e', ARGV[1])
 local over = redis.call('XLEN', KEYS[1]) - tonumber(ARGV[2])
 if over > 0 then
@@ -182,11 +204,62 @@ class _Reader:
                 self._task = None
 
 
+# The store's start: an id below every id it will give, set once per Redis dataset (a Redis restarted without
+# its data gets a new one, so ids a client kept from before are told apart from the new ones).
+EPOCH = """
+local epoch = redis.call('GET', KEYS[1])
+if not epoch then
+  local now = redis.call('TIME')
+  epoch = (tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - 1) .. '-0'
+  redis.call('SET', KEYS[1], epoch)
+end
+return epoch
+"""
+
+# A stream opens: remember it with its opening time; past the cap, forget the oldest and return them (each
+# is then told to close). A stream of a process that died stays until it is the oldest: it is closed first.
+OPEN_STREAM = """
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+redis.call('EXPIRE', KEYS[1], 86400)
+local over = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[3])
+if over > 0 then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, over - 1)
+  redis.call('ZREMRANGEBYRANK', KEYS[1], 0, over - 1)
+  return oldest
+end
+return {}
+"""
+
+
+def _later_of(one: str, other: str) -> str:
+    """The later of two ids (a log kept from before its store's start is older than the start)."""
+    return max(one, other, key=_stream_id)
+
+
+def _check_resumable(after: str, *, start: str, newest: str, trimmed: str | None) -> str:
+    """`after` as the broker writes ids, when reading on from it misses nothing; else TooOld.
+
+    Refused: anything but an id; an id from before the store's start (a restart lost what followed it); an id
+    past the newest (not one this store gave); an id older than the window (events after it were dropped).
+    """
+    try:
+        wanted = _stream_id(after)
+    except ValueError:
+        raise TooOld(after) from None
+    if wanted < _stream_id(start) or wanted > _stream_id(newest):
+        raise TooOld(after)
+    if trimmed is not None and wanted < _stream_id(trimmed):
+        raise TooOld(after)
+    return _id_text(wanted)
+
+
 class RedisBroker:
     def __init__(self, url: str, retained: int) -> None:
         self.retained = retained
         self.sync = redis.Redis.from_url(url)
         self._publish = self.sync.register_script(PUBLISH)
+        self._epoch = self.sync.register_script(EPOCH)
+        self._open_stream = self.sync.register_script(OPEN_STREAM)
         self._url = url
         # One asyncio client and one reader per event loop (a client is bound to the loop it first ran on).
         self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[Any, _Reader]] = (
@@ -205,78 +278,147 @@ class RedisBroker:
             self._async[loop] = (client, _Reader(self._url, client))
         return self._async[loop]
 
+    def _epoch_key(self) -> str:
+        return f"{settings.EVENTS_KEY_PREFIX}:epoch"
+
     def publish(self, user_id: int, type_: str, data: dict[str, Any]) -> str:
         payload = json.dumps({"type": type_, "data": data}, separators=(",", ":"))
         key = _key(user_id)
-        event_id = self._publish(keys=[key, f"{key}:trimmed"], args=[payload, self.retained])
+        event_id = self._publish(keys=[key, f"{key}:trimmed", self._epoch_key()], args=[payload, self.retained])
         return event_id.decode()
 
+    def start_id(self) -> str:
+        """An id below every event this store holds or will hold: reading after it reads all that is kept."""
+        return self._epoch(keys=[self._epoch_key()]).decode()
+
     def newest_id(self, user_id: int) -> str:
-        """The id of the newest event kept for `user_id` ("0-0" when none): where a new reader starts."""
+        """The id of the newest event kept for `user_id` (the store's start when none): where a new reader
+        starts."""
         entries = self.sync.xrevrange(_key(user_id), count=1)
-        return entries[0][0].decode() if entries else "0-0"
+        start = self.start_id()
+        return _later_of(entries[0][0].decode(), start) if entries else start
 
     async def read(self, user_id: int, after: str, *, block_ms: int) -> list[Event]:
         """Events after id `after`, oldest first (at most 100); waits up to `block_ms` for the first one.
-        TooOld when events after `after` were dropped from the window.
+        TooOld when reading on from `after` could miss events (`_check_resumable`).
         """
         client, reader = self._for_loop()
         key = _key(user_id)
-        try:
-            wanted = _stream_id(after)
-        except ValueError:
-            raise TooOld(after) from None
         async with client.pipeline(transaction=False) as pipe:
+            pipe.get(self._epoch_key())
             pipe.get(f"{key}:trimmed")
-            pipe.xread({key: after}, count=100)
-            trimmed, answer = await pipe.execute()
-        if trimmed is not None and wanted < _stream_id(trimmed.decode()):
+            pipe.xrevrange(key, count=1)
+            start, trimmed, newest = await pipe.execute()
+        if start is None:  # a Redis without its data: whatever the client had is gone
+            await client.eval(EPOCH, 1, self._epoch_key())
             raise TooOld(after)
+        start = start.decode()
+        after = _check_resumable(
+            after,
+            start=start,
+            newest=_later_of(newest[0][0].decode(), start) if newest else start,
+            trimmed=None if trimmed is None else trimmed.decode(),
+        )
+        answer = await client.xread({key: after}, count=100)
         if answer or not block_ms:
             return [event for _, entries in answer or [] for event in _events(entries)]
         return await reader.wait(key, after, block_ms=block_ms)
 
+    def open_stream(self, user_id: int, stream_id: str, *, cap: int) -> list[str]:
+        """Count a newly opened stream of `user_id`; the ids of the oldest ones past `cap`, to be closed."""
+        closed = self._open_stream(keys=[f"{_key(user_id)}:streams"], args=[time.time(), stream_id, cap])
+        return [value.decode() for value in closed]
+
+    def close_stream(self, user_id: int, stream_id: str) -> None:
+        self.sync.zrem(f"{_key(user_id)}:streams", stream_id)
+
 
 class MemoryBroker:
-    """The same interface in one process: a bounded deque per user; ids `0-<n>` like a stream's."""
+    """The same interface in one process: a bounded deque per user, ids `<ms>-<seq>` like a Redis stream's
+    (so that ids from before a restart are older than the process's start), and readers woken by the
+    publish itself (an idle stream costs no CPU).
+    """
 
     def __init__(self, retained: int) -> None:
         self.retained = retained
         self._lock = threading.Lock()
         self._logs: dict[int, deque[Event]] = {}
-        self._dropped: dict[int, int] = {}
-        self._counter = 0
+        self._dropped: dict[int, str] = {}
+        self._start = (time.time_ns() // 1_000_000 - 1, 0)
+        self._last = self._start
+        self._waiters: dict[int, set[tuple[asyncio.AbstractEventLoop, asyncio.Future]]] = {}
+        self._streams: dict[int, dict[str, None]] = {}  # per user, in opening order
+
+    def _next_id(self) -> str:
+        now = time.time_ns() // 1_000_000
+        ms, seq = self._last
+        self._last = (now, 0) if now > ms else (ms, seq + 1)
+        return _id_text(self._last)
 
     def publish(self, user_id: int, type_: str, data: dict[str, Any]) -> str:
         with self._lock:
-            self._counter += 1
-            event = Event(f"0-{self._counter}", type_, json.loads(json.dumps(data)))
+            event = Event(self._next_id(), type_, json.loads(json.dumps(data)))
             log = self._logs.setdefault(user_id, deque())
             log.append(event)
             while len(log) > self.retained:
-                self._dropped[user_id] = _stream_id(log.popleft().id)[1]
-            return event.id
+                self._dropped[user_id] = log.popleft().id
+            waiters = self._waiters.pop(user_id, set())
+        for loop, found in waiters:
+            loop.call_soon_threadsafe(_settle, found)
+        return event.id
+
+    def start_id(self) -> str:
+        return _id_text(self._start)
 
     def newest_id(self, user_id: int) -> str:
         with self._lock:
             log = self._logs.get(user_id)
-            return log[-1].id if log else "0-0"
+            return log[-1].id if log else self.start_id()
 
     async def read(self, user_id: int, after: str, *, block_ms: int) -> list[Event]:
-        try:
-            wanted = _stream_id(after)
-        except ValueError:
-            raise TooOld(after) from None
-        waited = 0
+        deadline = time.monotonic() + block_ms / 1000
+        loop = asyncio.get_running_loop()
         while True:
+            waiter = (loop, loop.create_future())
             with self._lock:
-                if wanted < (0, self._dropped.get(user_id, 0)):
-                    raise TooOld(after)
-                events = [e for e in self._logs.get(user_id, ()) if _stream_id(e.id) > wanted]
-            if events or waited >= block_ms:
-                return events[:100]
-            await asyncio.sleep(0.02)
-            waited += 20
+                log = self._logs.get(user_id, ())
+                after = _check_resumable(
+                    after,
+                    start=self.start_id(),
+                    newest=log[-1].id if log else self.start_id(),
+                    trimmed=self._dropped.get(user_id),
+                )
+                wanted = _stream_id(after)
+                events = [e for e in log if _stream_id(e.id) > wanted][:100]
+                left = deadline - time.monotonic()
+                if events or left <= 0:
+                    return events
+                self._waiters.setdefault(user_id, set()).add(waiter)
+            try:
+                await asyncio.wait_for(waiter[1], left)
+            except TimeoutError:
+                return []
+            finally:
+                with self._lock:
+                    self._waiters.get(user_id, set()).discard(waiter)
+
+    def open_stream(self, user_id: int, stream_id: str, *, cap: int) -> list[str]:
+        with self._lock:
+            streams = self._streams.setdefault(user_id, {})
+            streams[stream_id] = None
+            closed = list(streams)[: max(0, len(streams) - cap)]
+            for old in closed:
+                del streams[old]
+            return closed
+
+    def close_stream(self, user_id: int, stream_id: str) -> None:
+        with self._lock:
+            self._streams.get(user_id, {}).pop(stream_id, None)
+
+
+def _settle(found: asyncio.Future) -> None:
+    if not found.done():
+        found.set_result(None)
 
 
 _broker: RedisBroker | MemoryBroker | None = None

@@ -8,12 +8,18 @@ may see: a user's log holds events about their own messages, and a hidden messag
 
 | event | to | data |
 |---|---|---|
-| `message.created` | the recipient, and the sender's other devices | the message in the API's shape |
+| `message.created` | the recipient, and the sender's other devices | the message in the API's shape, as the reader sees it when it is delivered |
 | `message.read` | the sender, if the reader shares read receipts | `{id, read_at}` |
 | `conversation.read` | the reader's devices; the other person, if the reader shares read receipts | `{user_id, marked_read}` / `{user_id, read_at}` |
 | `message.deleted` | the deleting user's devices | `{id}` |
 | `message.hidden` | both parties | `{id}` |
 | `unread_count` | whoever's count changed (or badge: a mute) | `{unread_count, badge_count}` (`selectors.unread_counts`) |
+
+The log keeps what happened, not what the reader sees: a `message.created` entry is the message's id, and
+`as_delivered` renders it for the reader when the stream delivers it, under the visibility rule as it is
+then: a message hidden or deleted since is never shown, and the log holds no message bodies. Two more
+entries never reach a client: `auth.changed` (the user's credentials changed: each open stream checks its
+own, `stream.py`) and `stream.closed` (a stream over the per-user cap is told to end).
 
 Publishing never fails a write: a broker that is down is logged (`on_commit(robust=True)`).
 """
@@ -26,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
-from .broker import broker
+from .broker import Event, broker
 
 if TYPE_CHECKING:
     from users.models import User
@@ -68,11 +74,9 @@ def message_sent(message: Message) -> None:
     """
 
     def build():
-        from .serializers import MessageSerializer
-
         for viewer in (message.recipient, message.sender):
             if message.is_visible_to(viewer):
-                yield viewer.pk, "message.created", dict(MessageSerializer(message, context={"viewer": viewer}).data)
+                yield viewer.pk, "message.created", {"id": message.pk}
         yield _unread(message.recipient_id)
 
     _later(build)
@@ -146,6 +150,38 @@ def messages_unhidden(ids: Iterable[int]) -> None:
 def unread_changed(user_ids: Iterable[int]) -> None:
     ids = sorted(set(user_ids))
     _later(lambda: [_unread(user_id) for user_id in ids])
+
+
+def credentials_changed(user_id: int) -> None:
+    """The user logged out, changed or reset the password, was deactivated or deleted: each open stream of
+    theirs checks its own credential before it delivers anything more."""
+    _later(lambda: [(user_id, "auth.changed", {})])
+
+
+# What a stream reads from the log but never sends on (see the module's docstring).
+CONTROL = frozenset({"auth.changed", "stream.closed"})
+
+
+def as_delivered(*, user: User, events: list[Event]) -> list[tuple[str, str | None, dict[str, Any] | None]]:
+    """Each event as `user` is told it now: `(id, type, data)`, with type and data None where it tells them
+    nothing (a control entry, a message they can no longer see): its id still moves their position on.
+    """
+    from .selectors import visible_messages
+    from .serializers import MessageSerializer
+
+    created = [event.data["id"] for event in events if event.type == "message.created"]
+    messages = visible_messages(user=user).in_bulk(created) if created else {}
+    delivered: list[tuple[str, str | None, dict[str, Any] | None]] = []
+    for event in events:
+        if event.type in CONTROL:
+            delivered.append((event.id, None, None))
+        elif event.type == "message.created":
+            message = messages.get(event.data["id"])
+            data = None if message is None else dict(MessageSerializer(message, context={"viewer": user}).data)
+            delivered.append((event.id, None if data is None else event.type, data))
+        else:
+            delivered.append((event.id, event.type, event.data))
+    return delivered
 
 
 def _time(value: datetime) -> str:

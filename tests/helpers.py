@@ -8,16 +8,20 @@ import asyncio
 import http.client
 import importlib
 import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from types import SimpleNamespace
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from django.contrib.auth.models import Group
 from django.db import connection, connections
@@ -224,9 +228,64 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def read_all(source, user_id, after="0-0"):
-    """Every event `source` (a broker) holds for `user_id` after id `after`, without waiting."""
-    return asyncio.run(source.read(user_id, after, block_ms=0))
+def database_url() -> str:
+    """The test database, as a server process's DATABASE_URL."""
+    db = connection.settings_dict
+    password = f":{quote(db['PASSWORD'], safe='')}" if db["PASSWORD"] else ""
+    user = quote(db["USER"] or "", safe="")
+    return f"postgres://{user}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def server_env(**overrides: str) -> dict[str, str]:
+    """The environment of a server process on the test database, with this process's keys."""
+    from django.conf import settings
+
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": database_url(),
+        "EVENTS_KEY_PREFIX": f"relay-test:{uuid.uuid4().hex}",
+        "EVENTS_HEARTBEAT_SECONDS": "1",
+        "SECRET_KEY": settings.SECRET_KEY,
+        "JWT_SIGNING_KEY": settings.JWT_SIGNING_KEY,
+        **overrides,
+    }
+
+
+def wait_for_port(process: subprocess.Popen, port: int, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert process.poll() is None, f"the server on port {port} exited with {process.returncode}"
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"nothing listens on port {port} after {seconds} s")
+
+
+def start_server(command: list[str], env: dict[str, str], port: int) -> subprocess.Popen:
+    """A server process (`python -m uvicorn ...`, `python -m gunicorn ...`) from the project's folder, once it
+    listens on `port`."""
+    from django.conf import settings
+
+    process = subprocess.Popen([sys.executable, "-m", *command], env=env, cwd=settings.BASE_DIR)
+    wait_for_port(process, port)
+    return process
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def read_all(source, user_id, after=None):
+    """Every event `source` (a broker) holds for `user_id` after id `after` (else all it keeps), without waiting."""
+    return asyncio.run(source.read(user_id, after or source.start_id(), block_ms=0))
 
 
 def token_for(user) -> str:
@@ -236,13 +295,26 @@ def token_for(user) -> str:
 class EventStream:
     """An SSE client on a raw HTTP connection: `next(type)` waits for the next event of that type."""
 
-    def __init__(self, url: str, token: str, last_event_id: str | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        token: str | None = None,
+        last_event_id: str | None = None,
+        *,
+        session: str | None = None,
+        path: str = "/api/messages/events",
+    ) -> None:
+        """A stream opened with a Bearer `token`, or with the session cookie `session`."""
         parts = urlsplit(url)
         self.conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
-        headers = {"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}
+        headers = {"Accept": "text/event-stream"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        if session:
+            headers["Cookie"] = f"sessionid={session}"
         if last_event_id:
             headers["Last-Event-ID"] = last_event_id
-        self.conn.request("GET", "/api/messages/events", headers=headers)
+        self.conn.request("GET", path, headers=headers)
         self.response = self.conn.getresponse()
         assert self.response.status == 200
         assert self.response.getheader("Content-Type").startswith("text/event-stream")
@@ -251,7 +323,7 @@ class EventStream:
     def event(self) -> dict:
         frame: dict = {}
         while True:
-            line = self.response.fp.readline().decode()
+            line = self.response.readline().decode()
             if line == "":
                 raise EOFError("stream closed")
             line = line.rstrip("\n")
@@ -271,7 +343,7 @@ class EventStream:
     def heartbeat(self) -> str:
         """The next comment line (a heartbeat); events before it are kept in `seen`."""
         while True:
-            line = self.response.fp.readline().decode()
+            line = self.response.readline().decode()
             if line.startswith(":"):
                 return line.rstrip("\n")
             if line == "":
@@ -282,7 +354,7 @@ class EventStream:
         deadline = time.monotonic() + seconds
         types = []
         while time.monotonic() < deadline:
-            line = self.response.fp.readline().decode()
+            line = self.response.readline().decode()
             if line.startswith("event: "):
                 types.append(line[len("event: ") :].strip())
         return types
@@ -292,6 +364,33 @@ class EventStream:
             frame = self.event()
             if frame["event"] == event_type:
                 return frame
+
+    def rest(self) -> str:
+        """Everything the server sends until it closes the stream."""
+        return self.response.read().decode()
+
+    @staticmethod
+    def refused(url: str, *, token: str | None = None, session: str | None = None) -> int:
+        """The status of a stream that does not open (a 401, say)."""
+        parts = urlsplit(url)
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        if session:
+            headers["Cookie"] = f"sessionid={session}"
+        conn.request("GET", "/api/messages/events", headers=headers)
+        status = conn.getresponse().status
+        conn.close()
+        return status
+
+    @staticmethod
+    def allow_header(url: str) -> str | None:
+        """The `Allow` header of a POST to the stream's URL."""
+        parts = urlsplit(url)
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        conn.request("POST", "/api/messages/events", body=b"", headers={"Content-Type": "application/json"})
+        allow = conn.getresponse().getheader("Allow")
+        conn.close()
+        return allow
 
     def close(self) -> None:
         self.conn.close()

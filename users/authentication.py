@@ -1,8 +1,11 @@
 """Which account a JWT speaks for: the one rule that the API, the legacy API, refresh and verify all apply."""
 
 import re
+from importlib import import_module
 
-from django.contrib.auth import get_user_model
+from django.conf import settings
+from django.contrib.auth import get_user, get_user_model
+from django.http import HttpRequest
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt import authentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
@@ -45,6 +48,19 @@ def user_for_token(token) -> User:
     ):
         raise AuthenticationFailed("The user's password has been changed.", "password_changed")
     return user
+
+
+def user_for_session(session_key: str | None) -> User | None:
+    """The active account the session `session_key` is signed in to now, or None: the session has ended
+    (logged out, expired, flushed), its account is deleted or deactivated, or the password changed since the
+    session signed in (Django's session hash, as `django.contrib.auth.get_user` checks on every request).
+    """
+    if not session_key:
+        return None
+    request = HttpRequest()
+    request.session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    user = get_user(request)
+    return user if user.is_authenticated else None
 
 
 class JWTAuthentication(authentication.JWTAuthentication):

@@ -30,11 +30,12 @@ def test_150_waiting_reads_in_one_loop_each_get_their_own_event(redis_broker):
     only that one, including readers that start waiting while the shared read is in flight.
     """
     users = list(range(1, 151))
+    start = redis_broker.start_id()
 
     async def scenario():
-        early = {user: asyncio.create_task(redis_broker.read(user, "0-0", block_ms=5000)) for user in users[:100]}
+        early = {user: asyncio.create_task(redis_broker.read(user, start, block_ms=5000)) for user in users[:100]}
         await asyncio.sleep(0.2)  # the shared read is blocked on the first 100 keys
-        late = {user: asyncio.create_task(redis_broker.read(user, "0-0", block_ms=5000)) for user in users[100:]}
+        late = {user: asyncio.create_task(redis_broker.read(user, start, block_ms=5000)) for user in users[100:]}
         await asyncio.sleep(0.2)
         ids = {user: redis_broker.publish(user, "unread_count", {"unread_count": user}) for user in users}
         results = {user: await task for user, task in {**early, **late}.items()}

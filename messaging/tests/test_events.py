@@ -3,20 +3,16 @@ against a live ASGI server (uvicorn in this process) with a real Redis.
 """
 
 import json
-import threading
-import time
-import uuid
 
 import pytest
-import uvicorn
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 
 from messaging import broker as broker_module
-from messaging import services
+from messaging import events, services
 from messaging.models import Message
 from messaging.tests.factories import MessageFactory
-from tests.helpers import REDIS_URL, EventStream, free_port, http_json, read_all, redis_is_up, token_for
+from tests.helpers import EventStream, http_json, read_all, token_for
 from users.tests.factories import UserFactory
 
 
@@ -28,8 +24,10 @@ def test_a_send_reaches_the_recipient_and_the_senders_devices_and_nobody_else(
         message = services.send_message(sender=bob, recipient_id=alice.pk, body="hello alice")
     to_alice = read_all(events_broker, alice.pk)
     assert [e.type for e in to_alice] == ["message.created", "unread_count"]
-    assert to_alice[0].data["id"] == message.pk and to_alice[0].data["body"] == "hello alice"
-    assert to_alice[0].data["sender"]["id"] == bob.pk and to_alice[0].data["is_read"] is False
+    assert to_alice[0].data == {"id": message.pk}  # the log keeps what happened, not the body
+    (_, _, shown), _ = events.as_delivered(user=alice, events=to_alice)
+    assert shown["id"] == message.pk and shown["body"] == "hello alice"
+    assert shown["sender"]["id"] == bob.pk and shown["is_read"] is False
     assert to_alice[1].data == {"unread_count": 1, "badge_count": 1}
     assert [e.type for e in read_all(events_broker, bob.pk)] == ["message.created"]
     assert read_all(events_broker, carol.pk) == []
@@ -106,31 +104,6 @@ def test_the_window_is_bounded_and_an_older_id_is_too_old(events_broker, setting
 # --- The stream over real HTTP -----------------------------------------------------------------------------
 
 
-@pytest.fixture
-def asgi_server(transactional_db, settings):
-    """uvicorn serving config.asgi in a thread of this process, on a free port, with a Redis broker."""
-    if not redis_is_up():
-        pytest.skip("no Redis on 127.0.0.1:6379")
-    settings.REDIS_URL = REDIS_URL
-    settings.EVENTS_KEY_PREFIX = f"relay-test:{uuid.uuid4().hex}"
-    settings.EVENTS_HEARTBEAT_SECONDS = 1
-    broker_module.reset_broker()
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config("config.asgi:application", host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    broker_module.reset_broker()
-
-
 def send_over_http(server: str, sender, recipient, body: str) -> tuple[int, dict]:
     """`POST /api/messages/send` as `sender` on `server`: (status, JSON)."""
     return http_json(
@@ -154,7 +127,7 @@ def test_the_stream_delivers_sends_and_reads_and_resumes_exactly(asgi_server):
     bob_stream = EventStream(asgi_server, token_for(bob))
     carol_stream = EventStream(asgi_server, token_for(carol))
     assert alice_stream.next("unread_count")["data"] == {"unread_count": 0, "badge_count": 0}
-    assert "id" not in alice_stream.seen[0]  # the opening snapshot has no id to resume from
+    assert alice_stream.seen[0]["id"]  # the opening snapshot's id is the stream's position
 
     status, sent = send_over_http(asgi_server, bob, alice, "live!")
     assert status == 201
