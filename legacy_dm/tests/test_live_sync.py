@@ -857,3 +857,37 @@ def test_an_old_servers_participant_waits_for_relay_naming_the_same_pair_and_bec
             sorted((carol, bob)),
         )
     assert_copy_verified()
+
+
+@postgresql_only
+def test_the_migration_gives_a_running_sync_the_new_functions_and_maps_what_the_old_ones_left(
+    synced, old_server, live_server
+):
+    """A sync turned on by an earlier version left an old server's new conversation without its pair (its
+    participants' function carried nothing of them, as the earlier one carried nothing for a conversation
+    committed before them): `legacy_dm` 0007 maps it, and the functions it installs map the next one.
+    """
+    relay = Relay(live_server.url)
+    bob = synced["bob"]
+    carol = old_server.register("carol", "carol-old-secret", "Carol")
+    token = relay.login("carol", "carol-old-secret")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE OR REPLACE FUNCTION relay_sync_participants_to_new() RETURNS trigger LANGUAGE plpgsql"
+            " AS $$ BEGIN RETURN NULL; END $$"
+        )
+    left = old_server.new_conversation_row()
+    old_server.join(left, carol)
+    old_server.join(left, bob)
+    relay.call("GET", f"/api/messaging/conversations/{left}", token, expect=404)
+
+    call_command("migrate", "legacy_dm", "0006", verbosity=0)
+    call_command("migrate", "legacy_dm", verbosity=0)
+    assert relay.call("GET", f"/api/messaging/conversations/{left}", token)["id"] == left
+    assert sync.installed_triggers(connection) == sync.expected_triggers(connection)
+    later, message = old_server.start_conversation(
+        carol, bob, "Later", transactions=[["conversation"], ["first"], ["second"], ["message"]]
+    )
+    rows = relay.call("GET", f"/api/messaging/conversations/{later}/messages", token)
+    assert [(row["id"], row["conversation_id"]) for row in rows][-1] == (message, later)
+    assert_copy_verified()
