@@ -131,7 +131,7 @@ def walk(
     batch_size: int,
     lock_timeout_ms: int,
     make_statements: Callable[[int, int], list[Statement]],
-    counted: int | None = -1,
+    counted: int = -1,
     analyze: tuple[str, ...] = (),
     first_todo: str | None = None,
     progress: Progress | None,
@@ -145,6 +145,8 @@ def walk(
     (autovacuum lags, or is off), and with them the planner answers each batch's anti-join with a scan of
     the whole table, which makes the copy quadratic. A handful of ANALYZEs (each reads a sample) keep every
     batch an index lookup.
+
+    The rows a batch wrote are those of its statements from index `counted` on (by default the last one's).
 
     `first_todo` is a query for the lowest id that has work left (NULL when none has): the walk starts at its
     batch, or does nothing. A catch-up after a complete carry so skips the million ids that are done with one
@@ -176,7 +178,7 @@ def walk(
             raise CopyInterrupted(f"stopped before {step} id {low}")
         high = low + batch_size
         counts = run_batch(connection, lock_timeout_ms, make_statements(low, high))
-        rows = sum(counts) if counted is None else counts[counted]
+        rows = sum(counts[counted:])
         result.rows[step] += rows
         if step == "direct_messages":
             result.placeholders += counts[0]

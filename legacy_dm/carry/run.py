@@ -119,7 +119,7 @@ def copy_legacy_data(
         first_todo=FIRST_TODO["conversations"],
         analyze=("legacy_dm_conversation",),
         make_statements=lambda lo, hi: statements.conversations_sql(connection, lo, hi),
-        counted=None,
+        counted=1,  # the inserts; a conversation carried again is deleted first
         **common,
     )
     walk(
@@ -177,7 +177,9 @@ TODO: dict[str, tuple[str, str]] = {
     ),
     "conversations": (
         "c.id",
-        "FROM conversations c WHERE NOT EXISTS (SELECT 1 FROM legacy_dm_conversation lc WHERE lc.id = c.id)",
+        "FROM (SELECT c.id FROM conversations c"
+        " WHERE NOT EXISTS (SELECT 1 FROM legacy_dm_conversation lc WHERE lc.id = c.id)"
+        f" UNION ALL {statements.unpaired_sql()}) c",
     ),
     "replies": (
         "m.id",

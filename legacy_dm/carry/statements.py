@@ -202,16 +202,44 @@ def pairs_sql() -> str:
     """
 
 
+def unpaired_sql(carried: str = "TRUE") -> str:
+    """Ids (`conversation_id`) of carried old conversations `lc` matching `carried` that map to no pair but
+    have exactly two participants now.
+
+    The live sync carries each commit of an old server: a conversation committed before its second
+    participant was carried with fewer than two (`legacy_dm.sync.to_new`). The participants are read only
+    for conversations without a pair (no participant is read where there are none: a fresh carry's batch).
+    """
+    return f"""
+        SELECT p.conversation_id FROM conversation_participants p
+        WHERE p.conversation_id IN (SELECT lc.id FROM legacy_dm_conversation lc
+                                    WHERE lc.user_low_id IS NULL AND lc.alias_of_id IS NULL AND {carried})
+        GROUP BY p.conversation_id
+        HAVING COUNT(DISTINCT p.user_id) = 2
+    """
+
+
 def conversations_sql(connection: BaseDatabaseWrapper, low: int, high: int) -> list[Statement]:
     """The statements carrying the old conversations of ids [low, high): canonical ids, then the rest.
 
+    0. A conversation carried as mapping to no pair that has two participants now (`unpaired_sql`) is
+       carried again: its row goes, and the next statements write it with its pair.
     1. A conversation with exactly two distinct participants names their ordered pair, as the pair's
        canonical id, unless the pair already has an id (an older conversation of the same two people, or
        one the new system gave out): the lowest old id of a pair is its canonical id.
     2. Every other old conversation of the range: a later id of a pair becomes an alias of the pair's
        canonical id (same pair, `alias_of_id` set); a conversation of one or three people maps to no pair.
+
+    Each insert skips a row that a concurrent writer inserted first (`ON CONFLICT DO NOTHING`): the live sync
+    runs them in old servers' transactions while Relay gives pairs their ids (`get_or_create`). A pair whose
+    canonical id another transaction wrote meanwhile is waited for, then the next statement (a new snapshot)
+    makes this id its alias.
     """
     created, updated = utc(connection, "c.created_at"), utc(connection, "c.updated_at")
+    again: Statement = (
+        f"DELETE FROM legacy_dm_conversation WHERE id IN ({unpaired_sql('lc.id >= %s AND lc.id < %s')})",
+        [low, high],
+    )
     canonical: Statement = (
         f"""
         INSERT INTO legacy_dm_conversation (id, user_low_id, user_high_id, created_by_id, created_at, updated_at)
@@ -225,6 +253,7 @@ def conversations_sql(connection: BaseDatabaseWrapper, low: int, high: int) -> l
         WHERE c.id >= %s AND c.id < %s
           AND NOT EXISTS (SELECT 1 FROM legacy_dm_conversation lc WHERE lc.id = c.id)
           AND NOT EXISTS (SELECT 1 FROM legacy_dm_conversation lp WHERE lp.user_low_id = fp.lo AND lp.user_high_id = fp.hi)
+        ON CONFLICT DO NOTHING
         """,
         [low, high, low, high],
     )
@@ -239,10 +268,11 @@ def conversations_sql(connection: BaseDatabaseWrapper, low: int, high: int) -> l
                ON canon.user_low_id = pr.lo AND canon.user_high_id = pr.hi AND canon.alias_of_id IS NULL
         WHERE c.id >= %s AND c.id < %s
           AND NOT EXISTS (SELECT 1 FROM legacy_dm_conversation lc WHERE lc.id = c.id)
+        ON CONFLICT DO NOTHING
         """,
         [low, high, low, high],
     )
-    return [canonical, rest]
+    return [again, canonical, rest]
 
 
 def replies_sql(low: int, high: int) -> Statement:

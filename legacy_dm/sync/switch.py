@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 
 from legacy_dm import carry
-from legacy_dm.carry.batches import Progress, scalar
+from legacy_dm.carry import statements
+from legacy_dm.carry.batches import Progress, run_batch, scalar
 from legacy_dm.carry.sequences import move_sequence
 
 from . import outbox, to_new, to_old
@@ -187,6 +188,29 @@ def install_outbox(connection: BaseDatabaseWrapper, *, lock_timeout_ms: int) -> 
         for statement in outbox.install_sql(GUARD):
             cursor.execute(statement, [])
     return True
+
+
+def replace_functions(connection: BaseDatabaseWrapper, *, lock_timeout_ms: int) -> int | None:
+    """Give a sync that is on this version's old -> new trigger functions (the triggers stay as they are), and
+    carry again the old conversations that an earlier version left mapping to no pair although they have two
+    participants (`carry.statements.unpaired_sql`): how many; None when the sync is off. Idempotent.
+    """
+    if connection.vendor != "postgresql" or not is_on(connection):
+        return None
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL lock_timeout = '{int(lock_timeout_ms)}ms'", [])
+        # Old servers' conversation writes wait for this transaction (those in flight commit first, with the
+        # earlier functions), so what is carried again below is every conversation the earlier ones left.
+        cursor.execute("LOCK TABLE conversations, conversation_participants IN SHARE ROW EXCLUSIVE MODE", [])
+        for statement in to_new.functions_sql(connection):
+            cursor.execute(statement, [])
+        cursor.execute(
+            f"SELECT COUNT(*), MIN(conversation_id), MAX(conversation_id) FROM ({statements.unpaired_sql()}) u", []
+        )
+        count, low, high = cursor.fetchone()
+        if count:
+            run_batch(connection, lock_timeout_ms, statements.conversations_sql(connection, low, high + 1))
+    return int(count)
 
 
 def remove_outbox(connection: BaseDatabaseWrapper, *, lock_timeout_ms: int) -> None:

@@ -5,6 +5,14 @@ transaction, when every row the transaction wrote is there (a conversation and i
 and the users it names). It applies the carry's statements to the written row's id (`render`), so a row an
 old server writes becomes exactly what the carry makes of it, with the same id; an UPDATE brings over what
 old servers change (reads, deletes, a user's name or password) by the carry's merge rules.
+
+An old server outside an explicit transaction commits each statement on its own: a conversation's row, then
+each participant, then its message. Its row is then carried before its participants exist, as mapping to no
+pair; each participant's commit carries the conversation again, and the carry's first statement maps it to
+its pair once it has two (`carry.statements.unpaired_sql`), whatever the order and transactions of the writes.
+Two participants of one conversation committing side by side would each see only their own, so the
+conversation's statements first take a transaction-scoped advisory lock on its id: the second waits for the
+first to commit, and its statements (READ COMMITTED, each with a new snapshot) see both.
 """
 
 from __future__ import annotations
@@ -28,6 +36,9 @@ TRIGGERS = {
     "conversation_participants": ("relay_sync_participants_to_new", "conversation_id"),
 }
 
+# The advisory lock's key prefix, followed by the old conversation's id (see the module docstring).
+CONVERSATION_LOCK = "relay_sync_conversation"
+
 # The columns whose change an UPDATE trigger brings over.
 UPDATED_COLUMNS = {
     "users": ("username", "email", "hashed_password", "full_name", "is_active", "is_superuser"),
@@ -46,10 +57,13 @@ def _bodies(connection: BaseDatabaseWrapper) -> dict[str, str]:
             flat.extend(item if isinstance(item, list) else [item])
         return render_all(connection, flat)
 
-    conversations = run(
+    carried = run(
         statements.conversations_sql(connection, LOW, HIGH),
         statements.conversation_times_sql(connection, LOW, HIGH),
     )
+    conversations = f"""
+            PERFORM pg_advisory_xact_lock(hashtextextended('{CONVERSATION_LOCK}:' || p_low, 0));
+            {carried}"""
     return {
         "relay_sync_users_to_new": f"""
             IF TG_OP = 'INSERT' THEN
@@ -72,13 +86,20 @@ def _bodies(connection: BaseDatabaseWrapper) -> dict[str, str]:
     }
 
 
-def install_sql(connection: BaseDatabaseWrapper, guard: str) -> list[str]:
-    """CREATE FUNCTION and CREATE CONSTRAINT TRIGGER statements of the old -> new direction."""
-    created: list[str] = []
+def functions_sql(connection: BaseDatabaseWrapper) -> list[str]:
+    """CREATE OR REPLACE FUNCTION statements of the old -> new direction."""
     bodies = _bodies(connection)
-    for table, (name, id_column) in TRIGGERS.items():
+    created = []
+    for name, id_column in TRIGGERS.values():
         declare = f"p_low bigint := NEW.{id_column}; p_high bigint := NEW.{id_column} + 1;"
         created.append(function(name, guarded_body(bodies[name], declare=declare)))
+    return created
+
+
+def install_sql(connection: BaseDatabaseWrapper, guard: str) -> list[str]:
+    """CREATE FUNCTION and CREATE CONSTRAINT TRIGGER statements of the old -> new direction."""
+    created = functions_sql(connection)
+    for table, (name, _) in TRIGGERS.items():
         changed = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in UPDATED_COLUMNS[table])
         for event, when in (("INSERT", guard), ("UPDATE", f"{guard} AND ({changed})")):
             created.append(

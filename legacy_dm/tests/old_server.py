@@ -1,5 +1,6 @@
 """The old FastAPI service, played with raw SQL on the old tables: what the live sync's tests write as old servers."""
 
+from contextlib import nullcontext
 from datetime import UTC, datetime
 
 import bcrypt
@@ -76,13 +77,39 @@ class OldServer:
 
     def open_conversation(self, *user_ids: int) -> int:
         with self.conn.transaction():
-            conversation = self.one("INSERT INTO conversations (created_at) VALUES (%s) RETURNING id", (self.now(),))
+            conversation = self.new_conversation_row()
             for user_id in user_ids:
-                self.conn.execute(
-                    "INSERT INTO conversation_participants (conversation_id, user_id, joined_at) VALUES (%s, %s, %s)",
-                    (conversation, user_id, self.now()),
-                )
+                self.join(conversation, user_id)
         return conversation
+
+    def new_conversation_row(self) -> int:
+        return self.one("INSERT INTO conversations (created_at) VALUES (%s) RETURNING id", (self.now(),))
+
+    def join(self, conversation: int, user_id: int) -> None:
+        self.conn.execute(
+            "INSERT INTO conversation_participants (conversation_id, user_id, joined_at) VALUES (%s, %s, %s)",
+            (conversation, user_id, self.now()),
+        )
+
+    def start_conversation(
+        self, first: int, second: int, content: str, *, transactions: list[list[str]]
+    ) -> tuple[int, int]:
+        """A conversation of `first` and `second` and `first`'s message in it, written as the old ORM writes
+        them: `transactions` are the writes ("conversation", "first", "second", "message") in order, grouped
+        by the transaction that commits them (a group of one is a statement in autocommit). Returns the
+        conversation's id and the message's.
+        """
+        written: dict[str, int] = {}
+        for group in transactions:
+            with self.conn.transaction() if len(group) > 1 else nullcontext():
+                for step in group:
+                    if step == "conversation":
+                        written["conversation"] = self.new_conversation_row()
+                    elif step == "message":
+                        written["message"] = self.send(first, second, content, conversation=written["conversation"])
+                    else:
+                        self.join(written["conversation"], first if step == "first" else second)
+        return written["conversation"], written["message"]
 
     def message(self, message_id: int) -> dict | None:
         """The `direct_messages` row by column name, as stored."""

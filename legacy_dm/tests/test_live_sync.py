@@ -19,7 +19,7 @@ from datetime import timedelta
 import bcrypt
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, connections, transaction
 from django.test import override_settings
 
 from legacy_dm import sync
@@ -673,3 +673,221 @@ def test_an_old_servers_message_is_in_the_inbox_when_its_transaction_commits(syn
     old_server.read(sent)
     assert ConversationSummary.objects.get(user_id=bob, partner_id=alice).unread_count == 1
     assert conversations.verify() == []
+
+
+# How an old server may write a new conversation and its first message: the writes in order, grouped by the
+# transaction that commits them (a group of one is a statement in autocommit, as the old ORM writes outside
+# an explicit transaction).
+OLD_CONVERSATION_WRITES = {
+    "each statement on its own": [["conversation"], ["first"], ["second"], ["message"]],
+    "all in one transaction": [["conversation", "first", "second", "message"]],
+    "row and participants together, then the message": [["conversation", "first", "second"], ["message"]],
+    "row, then both participants together": [["conversation"], ["first", "second"], ["message"]],
+    "row with its first participant, then the second": [["conversation", "first"], ["second"], ["message"]],
+    "message before the second participant": [["conversation"], ["first"], ["message"], ["second"]],
+    "message before any participant": [["conversation"], ["message"], ["first"], ["second"]],
+    "second participant with the message": [["conversation"], ["first"], ["second", "message"]],
+}
+
+
+def assert_copy_verified() -> None:
+    """`copy_legacy_messages --dry-run --verify` passes, with nothing left to copy."""
+    out = io.StringIO()
+    try:
+        call_command("copy_legacy_messages", dry_run=True, verify=True, stdout=out)
+    except CommandError as exc:
+        out.write(f"\n{exc}")
+    report = out.getvalue()
+    assert "verification passed" in report, report
+    to_copy = re.search(r"^to copy: (.*)$", report, re.MULTILINE)
+    assert to_copy and set(re.findall(r"\d+", to_copy.group(1))) == {"0"}, report
+
+
+@postgresql_only
+@pytest.mark.parametrize("known_pair", [False, True], ids=["new pair", "pair with an older id"])
+@pytest.mark.parametrize("transactions", OLD_CONVERSATION_WRITES.values(), ids=OLD_CONVERSATION_WRITES)
+def test_an_old_servers_new_conversation_is_served_under_its_id_whatever_its_transactions(
+    synced, old_server, live_server, transactions, known_pair
+):
+    """The conversation an old server creates (its row, its two participants, a message in it), in any order
+    and with any transaction boundaries, is served by the legacy API under the old id once its second
+    participant is written (an alias where the pair already had an id), and the verification passes.
+    """
+    relay = Relay(live_server.url)
+    bob = synced["bob"]
+    first = synced["alice"] if known_pair else old_server.register("carol", "carol-old-secret", "Carol")
+    tokens = {
+        first: relay.login(
+            "alice" if known_pair else "carol", "alice-old-secret" if known_pair else "carol-old-secret"
+        ),
+        bob: relay.login("bob", "bob-old-secret"),
+    }
+
+    conversation, message = old_server.start_conversation(
+        first, bob, "A new old conversation", transactions=transactions
+    )
+
+    for user_id in (first, bob):
+        rows = relay.call("GET", f"/api/messaging/conversations/{conversation}/messages", tokens[user_id])
+        assert [(row["id"], row["conversation_id"]) for row in rows][-1] == (message, conversation)
+        shown = relay.call("GET", f"/api/messaging/conversations/{conversation}", tokens[user_id])
+        assert sorted(person["id"] for person in shown["participants"]) == sorted((first, bob))
+    assert_copy_verified()
+
+
+def wait_for_lock_waiters(count: int) -> None:
+    """Return once `count` sessions of this database wait for a lock (old servers' commits held mid-trigger)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0] >= count:
+                return
+        time.sleep(0.02)
+    raise AssertionError(f"fewer than {count} sessions waited for a lock")
+
+
+@postgresql_only
+def test_two_participants_committed_side_by_side_map_the_conversation_to_its_pair(synced, old_server, live_server):
+    """Two old connections each add one participant of a conversation whose row is committed, and commit at
+    the same moment: the conversation is served under its id, and the verification passes.
+
+    Their commits are held (a third session locks the conversation map) until both are inside the sync's
+    trigger, so each starts while the other's participant is not committed yet. Which one then reads first
+    is up to the scheduler, so it is done for several conversations.
+    """
+    relay = Relay(live_server.url)
+    bob = synced["bob"]
+    carol = old_server.register("carol", "carol-old-secret", "Carol")
+    token = relay.login("carol", "carol-old-secret")
+    errors: list[BaseException] = []
+
+    def commit(server: OldServer) -> None:
+        try:
+            server.conn.execute("COMMIT")
+        except BaseException as exc:  # handed to the test
+            errors.append(exc)
+
+    for _ in range(5):
+        conversation = old_server.new_conversation_row()
+        servers, holder = [OldServer(), OldServer()], OldServer()
+        try:
+            for server, user_id in zip(servers, (carol, bob), strict=True):
+                server.conn.execute("BEGIN")
+                server.join(conversation, user_id)
+            with holder.conn.transaction():
+                holder.conn.execute("LOCK TABLE legacy_dm_conversation IN ACCESS EXCLUSIVE MODE")
+                threads = [threading.Thread(target=commit, args=(server,), daemon=True) for server in servers]
+                for thread in threads:
+                    thread.start()
+                wait_for_lock_waiters(2)
+            for thread in threads:
+                thread.join(timeout=30)
+        finally:
+            for server in (*servers, holder):
+                server.close()
+        assert errors == []
+
+        message = old_server.send(carol, bob, "Its participants committed at once", conversation=conversation)
+        rows = relay.call("GET", f"/api/messaging/conversations/{conversation}/messages", token)
+        assert [(row["id"], row["conversation_id"]) for row in rows][-1] == (message, conversation)
+    assert_copy_verified()
+
+
+@postgresql_only
+def test_an_old_servers_participant_waits_for_relay_naming_the_same_pair_and_becomes_its_alias(
+    synced, old_server, live_server
+):
+    """While an old server adds the second participant of its new conversation, Relay opens a conversation
+    of the same pair (its transaction not yet committed): the old server's write succeeds, once Relay's
+    commits, and its id becomes an alias of the id Relay gave the pair; both ids serve the pair.
+    """
+    from legacy_dm.conversations import open_conversation
+
+    relay = Relay(live_server.url)
+    bob = synced["bob"]
+    carol = old_server.register("carol", "carol-old-secret", "Carol")
+    conversation = old_server.new_conversation_row()
+    old_server.join(conversation, carol)
+    opened, commit_relay, relay_id, errors = threading.Event(), threading.Event(), [], []
+
+    def relay_opens() -> None:
+        try:
+            with transaction.atomic():
+                relay_id.append(open_conversation(user=User.objects.get(pk=carol), participant_id=bob)[0].pk)
+                opened.set()
+                assert commit_relay.wait(timeout=30)
+        except BaseException as exc:  # handed to the test
+            errors.append(exc)
+        finally:
+            opened.set()
+            connections.close_all()
+
+    def old_server_joins() -> None:
+        server = OldServer()
+        try:
+            server.join(conversation, bob)
+        except BaseException as exc:  # handed to the test
+            errors.append(exc)
+        finally:
+            server.close()
+
+    relay_thread = threading.Thread(target=relay_opens, daemon=True)
+    relay_thread.start()
+    assert opened.wait(timeout=30)
+    old_thread = threading.Thread(target=old_server_joins, daemon=True)
+    old_thread.start()
+    try:
+        wait_for_lock_waiters(1)  # the old server's trigger waits for Relay's row of the pair
+    finally:
+        commit_relay.set()
+        relay_thread.join(timeout=30)
+        old_thread.join(timeout=30)
+    assert errors == []
+
+    [pair_id] = relay_id
+    assert pair_id != conversation
+    token = relay.login("carol", "carol-old-secret")
+    for conversation_id in (conversation, pair_id):
+        shown = relay.call("GET", f"/api/messaging/conversations/{conversation_id}", token)
+        assert (shown["id"], sorted(person["id"] for person in shown["participants"])) == (
+            conversation_id,
+            sorted((carol, bob)),
+        )
+    assert_copy_verified()
+
+
+@postgresql_only
+def test_the_migration_gives_a_running_sync_the_new_functions_and_maps_what_the_old_ones_left(
+    synced, old_server, live_server
+):
+    """A sync turned on by an earlier version left an old server's new conversation without its pair (its
+    participants' function carried nothing of them, as the earlier one carried nothing for a conversation
+    committed before them): `legacy_dm` 0007 maps it, and the functions it installs map the next one.
+    """
+    relay = Relay(live_server.url)
+    bob = synced["bob"]
+    carol = old_server.register("carol", "carol-old-secret", "Carol")
+    token = relay.login("carol", "carol-old-secret")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE OR REPLACE FUNCTION relay_sync_participants_to_new() RETURNS trigger LANGUAGE plpgsql"
+            " AS $$ BEGIN RETURN NULL; END $$"
+        )
+    left = old_server.new_conversation_row()
+    old_server.join(left, carol)
+    old_server.join(left, bob)
+    relay.call("GET", f"/api/messaging/conversations/{left}", token, expect=404)
+
+    call_command("migrate", "legacy_dm", "0006", verbosity=0)
+    call_command("migrate", "legacy_dm", verbosity=0)
+    assert relay.call("GET", f"/api/messaging/conversations/{left}", token)["id"] == left
+    assert sync.installed_triggers(connection) == sync.expected_triggers(connection)
+    later, message = old_server.start_conversation(
+        carol, bob, "Later", transactions=[["conversation"], ["first"], ["second"], ["message"]]
+    )
+    rows = relay.call("GET", f"/api/messaging/conversations/{later}/messages", token)
+    assert [(row["id"], row["conversation_id"]) for row in rows][-1] == (message, later)
+    assert_copy_verified()
