@@ -297,6 +297,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "PREPROCESSING_HOOKS": ["config.schema.document_schema_paths"],
+    # Nullable references in the form strict OpenAPI 3.0 validators accept (config.schema.strict_nullables).
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.schema.strict_nullables"],
     # /docs groups operations by resource (config.schema.RESOURCE_TAGS), in this order.
     "TAGS": [
         {"name": "auth", "description": "Tokens, registration and the caller's account."},

@@ -4,7 +4,10 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from openapi_spec_validator.validation import OpenAPIV30SpecValidator
 from rest_framework.test import APIClient
+
+from config.schema import NULL_ONLY
 
 pytestmark = pytest.mark.django_db
 
@@ -64,6 +67,27 @@ def test_legacy_operations_keep_their_tag_and_the_tags_are_described_in_order(sc
     assert all(tag["description"] for tag in schema["tags"])
     used = {tag for _, _, op in operations(schema) for tag in op["tags"]}
     assert used == {*RESOURCES, "legacy"}
+
+
+def _schema_objects(node, where=""):
+    """Every object in the schema document, with where it is."""
+    if isinstance(node, dict):
+        yield where, node
+        for key, value in node.items():
+            yield from _schema_objects(value, f"{where}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _schema_objects(value, f"{where}/{index}")
+
+
+def test_every_nullable_schema_has_a_type_so_strict_validators_accept_null(schema):
+    """OpenAPI 3.0.3: `nullable` means nothing without a `type` beside it; a nullable reference is a `oneOf`
+    of the reference and null (`Message.reply_to`, `Message.attachment`, `LegacyConversation.last_message`)."""
+    untyped = [where for where, node in _schema_objects(schema) if node.get("nullable") is True and "type" not in node]
+    assert untyped == []
+    reply_to = schema["components"]["schemas"]["Message"]["properties"]["reply_to"]
+    assert reply_to["oneOf"] == [{"$ref": "#/components/schemas/ReplyTo"}, NULL_ONLY]
+    OpenAPIV30SpecValidator(schema).validate()
 
 
 def test_the_schema_validates_without_warnings():
