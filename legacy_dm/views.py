@@ -170,7 +170,7 @@ class DirectMessagesView(LegacyView):
     @legacy_schema(
         operation_id="legacy_dm_send",
         request=DirectMessageInputSerializer,
-        responses={201: DirectMessageSerializer},
+        responses={201: DirectMessageSerializer, 403: DetailSerializer},
     )
     def post(self, request):
         data = validated(DirectMessageInputSerializer, request.data)
@@ -371,7 +371,7 @@ class ConversationMessagesView(ConversationMixin, LegacyView):
         operation_id="legacy_conversation_send",
         path=["conversation_id"],
         request=ConversationMessageInputSerializer,
-        responses={201: MessageRowSerializer},
+        responses={201: MessageRowSerializer, 403: DetailSerializer},
     )
     def post(self, request, conversation_id):
         conversation = self.get_conversation()
