@@ -4,15 +4,18 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.parsers import JSONParser
 from config.throttles import SendRateThrottle
 
 from . import selectors, services
 from .attachments import attachment_response
 from .models import Message
 from .pagination import NewestFirstCursorPagination, PageNumberPagination
+from .schema import ATTACHMENT_HEADERS, ATTACHMENT_RESPONSES
 from .serializers import (
     BlockSerializer,
     ConversationSerializer,
@@ -24,6 +27,7 @@ from .serializers import (
     ReportInputSerializer,
     ReportSerializer,
     SearchSerializer,
+    SendMessageMultipartSerializer,
     SendMessageSerializer,
     UnreadCountsSerializer,
 )
@@ -101,10 +105,12 @@ class MessageViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         summary="Send a message",
-        request={"application/json": SendMessageSerializer, "multipart/form-data": SendMessageSerializer},
+        request={"application/json": SendMessageSerializer, "multipart/form-data": SendMessageMultipartSerializer},
         responses={201: MessageSerializer, 400: None, 403: None, 413: None, 429: None},
+        description="JSON, with a file as base64 `attachment: {name, content_type, data}` if any; or"
+        " `multipart/form-data` with the file as the `attachment` part.",
     )
-    @action(detail=False, methods=["post"], url_path="send")
+    @action(detail=False, methods=["post"], url_path="send", parser_classes=[JSONParser, MultiPartParser])
     def send(self, request):
         serializer = SendMessageSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -201,7 +207,8 @@ class MessageViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         summary="Download a message's attachment",
-        responses={(200, "*/*"): OpenApiTypes.BINARY, 404: NOT_FOUND},
+        parameters=ATTACHMENT_HEADERS,
+        responses={**ATTACHMENT_RESPONSES, 404: NOT_FOUND},
         description="The file as a download, with the content type it was stored with (checked against its bytes).",
     )
     @action(detail=True, methods=["get"], url_path="attachment")

@@ -66,6 +66,23 @@ def test_bad_input_is_documented_as_fastapi_422_never_as_a_400_403_or_415(schema
     assert entry["required"] == ["loc", "msg", "type"]
 
 
+def test_every_legacy_operation_has_a_one_line_summary_and_takes_json_only(schema):
+    for method, path, operation in legacy_operations(schema):
+        summary = operation.get("summary", "")
+        assert summary and "\n" not in summary and len(summary) <= 70, (method, path, summary)
+        if "requestBody" in operation:
+            assert list(operation["requestBody"]["content"]) == ["application/json"], (method, path)
+
+
+def test_paging_bounds_and_the_single_participant_are_documented(schema):
+    """What `legacy_dm.errors.paging` and the open-conversation input refuse with a 422 is out of the schema."""
+    parameters = {p["name"]: p["schema"] for p in schema["paths"]["/api/direct-messages/"]["get"]["parameters"]}
+    assert parameters["limit"] == {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}
+    assert parameters["skip"] == {"type": "integer", "minimum": 0, "default": 0}
+    participants = schema["components"]["schemas"]["OpenConversationInputRequest"]["properties"]["participant_ids"]
+    assert (participants["minItems"], participants["maxItems"]) == (1, 1)
+
+
 def test_every_documented_legacy_response_carries_the_deprecation_headers(schema):
     for method, path, operation in legacy_operations(schema):
         for code, response in operation["responses"].items():
@@ -97,7 +114,8 @@ def test_old_times_are_documented_as_naive_strings_that_match_real_answers(schem
 
 
 def test_old_shapes_are_documented_exactly(schema):
-    """Bare arrays for lists, nullable last messages in the message-row shape, any type for an attachment."""
+    """Bare arrays for lists, nullable last messages in the message-row shape, any type for an attachment
+    (`application/octet-stream` first: what a generated client reads as bytes)."""
     paths = schema["paths"]
     for path, item in [
         ("/api/direct-messages/", "DirectMessage"),
@@ -111,7 +129,7 @@ def test_old_shapes_are_documented_exactly(schema):
     last_message = schema["components"]["schemas"]["LegacyConversation"]["properties"]["last_message"]
     assert last_message["oneOf"] == [{"$ref": "#/components/schemas/MessageRow"}, NULL_ONLY]
     attachment = paths["/api/direct-messages/{message_id}/attachment"]["get"]["responses"]["200"]
-    assert list(attachment["content"]) == ["*/*"]
+    assert list(attachment["content"]) == ["application/octet-stream", "*/*"]
 
 
 def test_the_attachment_answers_with_its_own_content_type(alice, bob, alice_client):
