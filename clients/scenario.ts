@@ -92,13 +92,13 @@ check(muted.data?.muted === true, `mute: ${muted.response.status}`);
 
 // Download the file.
 const download = await api.GET("/api/messages/{id}/attachment/", {
-  params: { path: { id: String(upload.data.id) } },
+  params: { path: { id: upload.data.id } },
   parseAs: "arrayBuffer",
 });
 check(download.data && Buffer.from(download.data).equals(Buffer.from(fileBytes)), "download the file");
 
 // Delete one message for yourself.
-const deleted = await api.DELETE("/api/messages/{id}/", { params: { path: { id: String(text.data.id) } } });
+const deleted = await api.DELETE("/api/messages/{id}/", { params: { path: { id: text.data.id } } });
 check(deleted.response.status === 204, `delete: ${deleted.response.status}`);
 
 // Unread count.

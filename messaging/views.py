@@ -33,6 +33,7 @@ from .serializers import (
 )
 
 USER_ID = OpenApiParameter("user_id", OpenApiTypes.INT, OpenApiParameter.PATH)
+MESSAGE_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)  # `lookup_value_regex`: digits
 NOT_FOUND = OpenApiResponse(description="No such message or user, or not visible to the caller.")
 
 
@@ -185,12 +186,15 @@ class MessageViewSet(viewsets.GenericViewSet):
         counts = selectors.unread_counts(user=request.user)
         return Response({"unread_count": counts.unread, "badge_count": counts.badge})
 
-    @extend_schema(summary="Read a message", responses={200: MessageSerializer, 404: NOT_FOUND})
+    @extend_schema(
+        summary="Read a message", parameters=[MESSAGE_ID], responses={200: MessageSerializer, 404: NOT_FOUND}
+    )
     def retrieve(self, request, pk=None):
         return self._message_response(selectors.access_message(user=request.user, message_id=pk))
 
     @extend_schema(
         summary="Delete a message for yourself",
+        parameters=[MESSAGE_ID],
         responses={204: None, 404: NOT_FOUND},
         description="Delete for the caller only.",
     )
@@ -199,7 +203,10 @@ class MessageViewSet(viewsets.GenericViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
-        summary="Mark a message read", request=None, responses={200: MessageSerializer, 403: None, 404: NOT_FOUND}
+        summary="Mark a message read",
+        parameters=[MESSAGE_ID],
+        request=None,
+        responses={200: MessageSerializer, 403: None, 404: NOT_FOUND},
     )
     @action(detail=True, methods=["post"], url_path="read")
     def read(self, request, pk=None):
@@ -207,7 +214,7 @@ class MessageViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         summary="Download a message's attachment",
-        parameters=ATTACHMENT_HEADERS,
+        parameters=[MESSAGE_ID, *ATTACHMENT_HEADERS],
         responses={**ATTACHMENT_RESPONSES, 404: NOT_FOUND},
         description="The file as a download, with the content type it was stored with (checked against its bytes).",
     )
@@ -218,6 +225,7 @@ class MessageViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         summary="Report a message to the moderators",
+        parameters=[MESSAGE_ID],
         request=ReportInputSerializer,
         responses={201: ReportSerializer, 200: ReportSerializer},
     )

@@ -159,9 +159,9 @@ def test_the_openapi_python_client_runs_a_clients_day(day, python_client):
     assert muted.muted is True
 
     # Download the file; delete a message; the unread count.
-    download = operation("messages", "api_messages_attachment_retrieve").sync(str(upload.id), client=api)
+    download = operation("messages", "api_messages_attachment_retrieve").sync(upload.id, client=api)
     assert download.payload.read() == file_bytes
-    deleted = operation("messages", "api_messages_destroy").sync_detailed(str(text.id), client=api)
+    deleted = operation("messages", "api_messages_destroy").sync_detailed(text.id, client=api)
     assert deleted.status_code == 204
     counts = operation("messages", "api_messages_unread_count_retrieve").sync(client=api)
     assert (counts.unread_count, counts.badge_count) == (0, 0)

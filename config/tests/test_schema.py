@@ -173,3 +173,14 @@ def test_the_event_stream_is_documented_as_server_sent_events_with_its_401(schem
     anonymous = SchemaCheckedClient()
     assert anonymous.get("/api/messages/events").status_code == 401
     assert anonymous.get("/api/messages/events", HTTP_AUTHORIZATION="Bearer not-a-token").status_code == 401
+
+
+def test_ids_in_paths_are_integers_and_pages_always_carry_next_and_previous(schema):
+    """As the URLs match them (digits) and as every page answers: what a generated client's types rely on."""
+    for method, path, operation in operations(schema):
+        for parameter in operation.get("parameters", []):
+            if parameter["in"] == "path":
+                assert parameter["schema"]["type"] == "integer", (method, path, parameter["name"])
+    components = schema["components"]["schemas"]
+    assert components["CursorPaginatedMessageList"]["required"] == ["next", "previous", "results"]
+    assert components["PaginatedMessageList"]["required"] == ["count", "next", "previous", "results"]
