@@ -17,9 +17,12 @@ from messaging import broker as broker_module
 from tests.helpers import REDIS_URL, free_port, make_roles, redis_is_up
 from users.tests.factories import UserFactory, client_for
 
-# A test skipped because a service it needs is missing (Redis, Chromium, Playwright, curl) is a failure
+# A test skipped because a service it needs is missing (Redis, Chromium, Playwright, curl, node and the npm
+# packages of clients/) is a failure
 # where RELAY_REQUIRE_SERVICES=1 (`.ci/run` sets it): CI must not pass by not running them.
-NEEDED_SERVICE = re.compile(r"redis|chromium|playwright|curl|python3 is not on PATH", re.IGNORECASE)
+NEEDED_SERVICE = re.compile(
+    r"redis|chromium|playwright|curl|python3 is not on PATH|node is not installed|npm packages", re.IGNORECASE
+)
 
 
 @pytest.hookimpl(wrapper=True)

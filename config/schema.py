@@ -87,6 +87,18 @@ class RelayAutoSchema(AutoSchema):
             statuses.add("429")
         return statuses
 
+    def _get_request_body(self, direction="request"):
+        """A body that may come in more than one content type is documented as not `required`.
+
+        openapi-python-client (0.29.1, the newest) writes a module that does not import for a required body
+        with several content types (it uses `Unset` without importing it); the same body, not required, gives
+        a client that sends each of them. The operation's 400 says what a missing body gets.
+        """
+        body = super()._get_request_body(direction)
+        if body is not None and len(body.get("content", {})) > 1:
+            body.pop("required", None)
+        return body
+
     def get_operation(self, path, path_regex, path_prefix, method, registry):
         operation = super().get_operation(path, path_regex, path_prefix, method, registry)
         if operation is None:
@@ -121,3 +133,36 @@ def document_schema_paths(endpoints, **kwargs):
         (getattr(callback.cls, "schema_path", None) or path, path_regex, method, callback)
         for path, path_regex, method, callback in endpoints
     ]
+
+
+# The one value a nullable reference adds. OpenAPI 3.0.3: `nullable` means something only beside a `type` in
+# the same schema object, so drf-spectacular's `{"allOf": [{"$ref": ...}], "nullable": true}` is an object
+# that may not be null for a strict validator (openapi-core); a reference is made nullable by a `oneOf` of
+# it and this.
+NULL_ONLY = {"type": "object", "nullable": True, "enum": [None]}
+
+
+def _nullable(schema: dict) -> dict:
+    """A nullable schema without a `type` (a reference, or a choice of schemas) as a `oneOf` of its choices
+    and null, which means what it says; other schemas as they are."""
+    if schema.get("nullable") is not True or "type" in schema:
+        return schema
+    choices = schema["allOf"] if len(schema.get("allOf", [])) == 1 else schema.get("oneOf") or schema.get("anyOf")
+    if not choices:
+        return schema
+    rest = {key: value for key, value in schema.items() if key not in ("allOf", "oneOf", "anyOf", "nullable")}
+    return {"oneOf": [*choices, NULL_ONLY], **rest}
+
+
+def _strict_nullables(node):
+    if isinstance(node, dict):
+        return _nullable({key: _strict_nullables(value) for key, value in node.items()})
+    if isinstance(node, list):
+        return [_strict_nullables(value) for value in node]
+    return node
+
+
+def strict_nullables(result, **kwargs):
+    """Every nullable reference in a form strict OpenAPI 3.0 validators read as nullable (a
+    `POSTPROCESSING_HOOKS` hook)."""
+    return _strict_nullables(result)

@@ -251,11 +251,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": [
-        "config.parsers.JSONParser",
-        "rest_framework.parsers.MultiPartParser",
-        "rest_framework.parsers.FormParser",
-    ],
+    # JSON bodies only; `POST /api/messages/send` also takes multipart (a file), and says so in its view.
+    "DEFAULT_PARSER_CLASSES": ["config.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "messaging.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -301,6 +298,13 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "PREPROCESSING_HOOKS": ["config.schema.document_schema_paths"],
+    # Nullable references in the form strict OpenAPI 3.0 validators accept (config.schema.strict_nullables);
+    # the event stream, a plain async view, documented (messaging.schema.document_event_stream).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.schema.strict_nullables",
+        "messaging.schema.document_event_stream",
+    ],
     # /docs groups operations by resource (config.schema.RESOURCE_TAGS), in this order.
     "TAGS": [
         {"name": "auth", "description": "Tokens, registration and the caller's account."},

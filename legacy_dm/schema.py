@@ -21,9 +21,16 @@ class LegacyBearerScheme(SimpleJWTScheme):
     name = "legacyBearerAuth"
 
 
+# The bounds `legacy_dm.errors.paging` enforces (a 422 outside them).
 PAGING = [
-    OpenApiParameter("skip", OpenApiTypes.INT, description="rows to skip (>= 0, default 0)"),
-    OpenApiParameter("limit", OpenApiTypes.INT, description="rows to return (1-100, default 50)"),
+    OpenApiParameter(
+        "skip", {"type": "integer", "minimum": 0, "default": 0}, description="Rows to skip (0 or more; default 0)."
+    ),
+    OpenApiParameter(
+        "limit",
+        {"type": "integer", "minimum": 1, "maximum": 100, "default": 50},
+        description="Rows to return (1 to 100; default 50).",
+    ),
 ]
 
 # Headers of every legacy response (legacy_dm.usage.deprecation_headers).
@@ -70,6 +77,11 @@ class LegacyAutoSchema(RelayAutoSchema):
         "429": (DetailSerializer, "Rate limited; `Retry-After` says when to try again."),
     }
 
+    def map_parsers(self) -> list[str]:
+        """JSON: what the old clients send. A body without a JSON content type is read as JSON too (FastAPI
+        did), a compatibility the schema does not advertise: one content type, one schema."""
+        return ["application/json"]
+
     def error_statuses(self, *, method: str, operation: dict) -> set[str]:
         parameters = operation.get("parameters", [])
         has_body = "requestBody" in operation
@@ -98,14 +110,16 @@ class LegacyAutoSchema(RelayAutoSchema):
         return operation
 
 
-def legacy_schema(*, responses, request=None, paged=False, path=(), **kwargs):
-    """`extend_schema` for a legacy operation: deprecated; its error answers come from `LegacyAutoSchema`."""
+def legacy_schema(*, summary, responses, request=None, paged=False, path=(), headers=(), **kwargs):
+    """`extend_schema` for a legacy operation: deprecated, with its one-line summary; its error answers come
+    from `LegacyAutoSchema`. `headers` are response headers (`OpenApiParameter(..., response=...)`)."""
     parameters = [OpenApiParameter(name, OpenApiTypes.INT, OpenApiParameter.PATH) for name in path]
     return extend_schema(
+        summary=summary,
         deprecated=True,
         tags=["legacy"],
         request=request,
-        parameters=parameters + (PAGING if paged else []),
+        parameters=parameters + (PAGING if paged else []) + list(headers),
         responses=responses,
         **kwargs,
     )

@@ -186,10 +186,23 @@ class DirectMessageInputSerializer(serializers.Serializer):
         }
 
 
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {"type": "integer"},
+        "minItems": 1,
+        "maxItems": 1,
+        "description": "Exactly one other user's id (the caller is implied; the same id twice counts once).",
+    }
+)
+class ParticipantIdsField(serializers.ListField):
+    """The ids of the other participants: exactly one, as `OpenConversationInputSerializer` checks."""
+
+
 class OpenConversationInputSerializer(serializers.Serializer):
     """`POST /api/messaging/conversations`: `{participant_ids: [user_id]}`, exactly one other user."""
 
-    participant_ids = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
+    participant_ids = ParticipantIdsField(child=serializers.IntegerField(), allow_empty=False)
 
     def validate_participant_ids(self, value: list[int]) -> int:
         others = set(value)

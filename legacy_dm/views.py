@@ -10,7 +10,6 @@ from typing import cast
 
 from django.http import Http404
 from django.utils.functional import classproperty
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
@@ -25,6 +24,7 @@ from config.throttles import SendRateThrottle
 from messaging import selectors, services
 from messaging.attachments import attachment_response
 from messaging.models import Message
+from messaging.schema import ATTACHMENT_HEADERS, ATTACHMENT_RESPONSES
 from messaging.serializers import MarkedReadSerializer, UnreadCountSerializer
 from users.authentication import JWTAuthentication
 from users.models import User
@@ -160,7 +160,12 @@ class DirectMessagesView(LegacyView):
     error_locs = DM_ERROR_LOCS
     throttled_methods = frozenset({"POST"})
 
-    @legacy_schema(operation_id="legacy_dm_list", paged=True, responses={200: DirectMessageSerializer(many=True)})
+    @legacy_schema(
+        operation_id="legacy_dm_list",
+        summary="List your messages",
+        paged=True,
+        responses={200: DirectMessageSerializer(many=True)},
+    )
     def get(self, request):
         """The caller's messages, sent and received, newest first."""
         skip, limit = paging(request.query_params)
@@ -169,8 +174,9 @@ class DirectMessagesView(LegacyView):
 
     @legacy_schema(
         operation_id="legacy_dm_send",
+        summary="Send a message",
         request=DirectMessageInputSerializer,
-        responses={201: DirectMessageSerializer},
+        responses={201: DirectMessageSerializer, 403: DetailSerializer},
     )
     def post(self, request):
         data = validated(DirectMessageInputSerializer, request.data)
@@ -183,7 +189,10 @@ class DirectMessageConversationsView(LegacyView):
     successors = {"GET": "/api/messages/conversations"}
 
     @legacy_schema(
-        operation_id="legacy_dm_conversations", paged=True, responses={200: ConversationPartnerSerializer(many=True)}
+        operation_id="legacy_dm_conversations",
+        summary="List the people you have messages with",
+        paged=True,
+        responses={200: ConversationPartnerSerializer(many=True)},
     )
     def get(self, request):
         """`[{user, last_message, unread_count}]`, newest first."""
@@ -200,6 +209,7 @@ class DirectMessageThreadView(LegacyView):
 
     @legacy_schema(
         operation_id="legacy_dm_thread",
+        summary="Read the thread with a user",
         paged=True,
         path=["user_id"],
         responses={200: DirectMessageSerializer(many=True)},
@@ -217,7 +227,12 @@ class DirectMessageThreadReadView(LegacyView):
     successors = {"PUT": "/api/messages/mark-conversation-read/{user_id}"}
     not_found_detail = "User not found"
 
-    @legacy_schema(operation_id="legacy_dm_thread_read", path=["user_id"], responses={200: MarkedReadSerializer})
+    @legacy_schema(
+        operation_id="legacy_dm_thread_read",
+        summary="Mark the thread with a user read",
+        path=["user_id"],
+        responses={200: MarkedReadSerializer},
+    )
     def put(self, request, user_id):
         marked = services.mark_conversation_read(user=request.user, other_id=self.path_int("user_id"))
         return Response({"marked_read": marked})
@@ -227,7 +242,9 @@ class UnreadCountView(LegacyView):
     path = "/api/direct-messages/unread-count"
     successors = {"GET": "/api/messages/unread-count"}
 
-    @legacy_schema(operation_id="legacy_dm_unread_count", responses={200: UnreadCountSerializer})
+    @legacy_schema(
+        operation_id="legacy_dm_unread_count", summary="Count unread messages", responses={200: UnreadCountSerializer}
+    )
     def get(self, request):
         return Response({"unread_count": selectors.unread_count(user=request.user)})
 
@@ -237,11 +254,21 @@ class DirectMessageView(LegacyView):
     successors = {"GET": "/api/messages/{message_id}", "DELETE": "/api/messages/{message_id}"}
     not_found_detail = "Message not found"
 
-    @legacy_schema(operation_id="legacy_dm_retrieve", path=["message_id"], responses={200: DirectMessageSerializer})
+    @legacy_schema(
+        operation_id="legacy_dm_retrieve",
+        summary="Read a message",
+        path=["message_id"],
+        responses={200: DirectMessageSerializer},
+    )
     def get(self, request, message_id):
         return _dm(selectors.access_message(user=request.user, message_id=self.path_int("message_id")))
 
-    @legacy_schema(operation_id="legacy_dm_delete", path=["message_id"], responses={200: OkSerializer})
+    @legacy_schema(
+        operation_id="legacy_dm_delete",
+        summary="Delete a message for yourself",
+        path=["message_id"],
+        responses={200: OkSerializer},
+    )
     def delete(self, request, message_id):
         """Delete for the caller only."""
         services.delete_for_user(user=request.user, message_id=self.path_int("message_id"))
@@ -255,6 +282,7 @@ class DirectMessageReadView(LegacyView):
 
     @legacy_schema(
         operation_id="legacy_dm_read",
+        summary="Mark a message read",
         path=["message_id"],
         responses={200: DirectMessageSerializer, 403: DetailSerializer},
     )
@@ -269,8 +297,10 @@ class DirectMessageAttachmentView(LegacyView):
 
     @legacy_schema(
         operation_id="legacy_dm_attachment",
+        summary="Download a message's attachment",
         path=["message_id"],
-        responses={(200, "*/*"): OpenApiTypes.BINARY},
+        headers=ATTACHMENT_HEADERS,
+        responses=ATTACHMENT_RESPONSES,
         description="The file as a download, with the content type it was stored with.",
     )
     def get(self, request, message_id):
@@ -303,7 +333,10 @@ class ConversationsView(LegacyView):
     error_locs = {"recipient_id": ("body", "participant_ids")}
 
     @legacy_schema(
-        operation_id="legacy_conversation_list", paged=True, responses={200: LegacyConversationSerializer(many=True)}
+        operation_id="legacy_conversation_list",
+        summary="List your conversations",
+        paged=True,
+        responses={200: LegacyConversationSerializer(many=True)},
     )
     def get(self, request):
         """Pairs in which the caller sees a message, and those they opened; newest activity first."""
@@ -313,6 +346,7 @@ class ConversationsView(LegacyView):
 
     @legacy_schema(
         operation_id="legacy_conversation_open",
+        summary="Open the conversation with a user",
         request=OpenConversationInputSerializer,
         responses={200: LegacyConversationSerializer, 201: LegacyConversationSerializer},
     )
@@ -333,6 +367,7 @@ class ConversationView(ConversationMixin, LegacyView):
 
     @legacy_schema(
         operation_id="legacy_conversation_retrieve",
+        summary="Read a conversation",
         path=["conversation_id"],
         responses={200: LegacyConversationSerializer},
     )
@@ -340,7 +375,12 @@ class ConversationView(ConversationMixin, LegacyView):
         view = conversations.conversation_view(user=request.user, conversation=self.get_conversation())
         return Response(LegacyConversationSerializer(view).data)
 
-    @legacy_schema(operation_id="legacy_conversation_delete", path=["conversation_id"], responses={200: OkSerializer})
+    @legacy_schema(
+        operation_id="legacy_conversation_delete",
+        summary="Delete a conversation for yourself",
+        path=["conversation_id"],
+        responses={200: OkSerializer},
+    )
     def delete(self, request, conversation_id):
         """Delete the whole conversation for the caller only."""
         conversations.delete_conversation(user=request.user, conversation=self.get_conversation())
@@ -355,6 +395,7 @@ class ConversationMessagesView(ConversationMixin, LegacyView):
 
     @legacy_schema(
         operation_id="legacy_conversation_messages",
+        summary="Read a conversation's messages",
         paged=True,
         path=["conversation_id"],
         responses={200: MessageRowSerializer(many=True)},
@@ -369,9 +410,10 @@ class ConversationMessagesView(ConversationMixin, LegacyView):
 
     @legacy_schema(
         operation_id="legacy_conversation_send",
+        summary="Send a message in a conversation",
         path=["conversation_id"],
         request=ConversationMessageInputSerializer,
-        responses={201: MessageRowSerializer},
+        responses={201: MessageRowSerializer, 403: DetailSerializer},
     )
     def post(self, request, conversation_id):
         conversation = self.get_conversation()
@@ -392,7 +434,10 @@ class ConversationReadView(ConversationMixin, LegacyView):
     successors = {"PUT": "/api/messages/mark-conversation-read/{user_id}"}
 
     @legacy_schema(
-        operation_id="legacy_conversation_read", path=["conversation_id"], responses={200: ConversationReadSerializer}
+        operation_id="legacy_conversation_read",
+        summary="Mark a conversation read",
+        path=["conversation_id"],
+        responses={200: ConversationReadSerializer},
     )
     def put(self, request, conversation_id):
         other = conversations.partner_in(self.get_conversation(), user=request.user)

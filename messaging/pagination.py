@@ -31,6 +31,13 @@ class StrictPageSizeMixin:
             )
         return size
 
+    def get_paginated_response_schema(self, schema):
+        """Every page has `next` and `previous` (null at the ends): required, so a generated client's type
+        says they are always there."""
+        page = super().get_paginated_response_schema(schema)
+        page["required"] = sorted({*page.get("required", []), "next", "previous"})
+        return page
+
     def get_schema_operation_parameters(self, view):
         """The pagination parameters with their real bounds; an empty value means the default."""
         parameters = super().get_schema_operation_parameters(view)

@@ -6,10 +6,11 @@ from functools import cached_property
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from config.serializers import FastSerializer
+from config.serializers import FastSerializer, StrictBooleanField
 from users.serializers import UserSerializer
 
 from .services import CONTENT_TYPE_ERROR, AttachmentInput, check_attachment_size
@@ -101,22 +102,20 @@ class ParticipantSerializer(UserSerializer):
         return user.last_activity_at is not None
 
 
-@extend_schema_field(
-    {
-        "oneOf": [
-            {"type": "string", "format": "binary", "description": "multipart file"},
-            {
-                "type": "object",
-                "required": ["name", "data"],
-                "properties": {
-                    "name": {"type": "string", "maxLength": 255},
-                    "content_type": {"type": "string", "maxLength": 100},
-                    "data": {"type": "string", "format": "byte", "description": "base64"},
-                },
-            },
-        ]
-    }
-)
+@extend_schema_field(OpenApiTypes.BYTE)
+class Base64Field(serializers.CharField):
+    """Base64 text (`format: byte`); `AttachmentField` decodes it."""
+
+
+class Base64AttachmentSerializer(serializers.Serializer):
+    """A file in a JSON body: `{name, content_type?, data}` with base64 `data` (the schema's shape of it)."""
+
+    name = serializers.CharField(max_length=255)
+    content_type = serializers.CharField(max_length=100, required=False, allow_blank=True, allow_null=True)
+    data = Base64Field(help_text="The file's bytes, base64.")
+
+
+@extend_schema_field(Base64AttachmentSerializer(allow_null=True))
 class AttachmentField(serializers.Field):
     """A multipart file, or `{name, content_type, data}` with base64 `data` in JSON."""
 
@@ -155,7 +154,14 @@ class AttachmentField(serializers.Field):
         return None
 
 
+@extend_schema_field({"type": "string", "format": "binary", "description": "The file, as a multipart part."})
+class AttachmentUploadField(AttachmentField):
+    """`AttachmentField` as a multipart body documents it: a file part."""
+
+
 class SendMessageSerializer(serializers.Serializer):
+    """`POST /api/messages/send` in JSON: the attachment, if any, as base64 (`Base64Attachment`)."""
+
     recipient_id = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
     body = serializers.CharField(required=False, allow_blank=True, default="", max_length=10_000)
     reply_to_id = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=2**31 - 1)
@@ -169,13 +175,19 @@ class SendMessageSerializer(serializers.Serializer):
         return value
 
 
+class SendMessageMultipartSerializer(SendMessageSerializer):
+    """`POST /api/messages/send` as `multipart/form-data`: the same fields, the attachment as a file part."""
+
+    attachment = AttachmentUploadField(required=False, allow_null=True)
+
+
 class SearchSerializer(serializers.Serializer):
     query = serializers.CharField(max_length=200)
     with_user_id = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=2**31 - 1)
     since = serializers.DateTimeField(required=False, allow_null=True)
     until = serializers.DateTimeField(required=False, allow_null=True)
-    has_attachment = serializers.BooleanField(required=False, allow_null=True, default=None)
-    unread = serializers.BooleanField(required=False, allow_null=True, default=None)
+    has_attachment = StrictBooleanField(required=False, allow_null=True, default=None)
+    unread = StrictBooleanField(required=False, allow_null=True, default=None)
 
     def validate(self, attrs):
         if attrs.get("since") and attrs.get("until") and attrs["since"] > attrs["until"]:

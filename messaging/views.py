@@ -4,15 +4,18 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.parsers import JSONParser
 from config.throttles import SendRateThrottle
 
 from . import selectors, services
 from .attachments import attachment_response
 from .models import Message
 from .pagination import NewestFirstCursorPagination, PageNumberPagination
+from .schema import ATTACHMENT_HEADERS, ATTACHMENT_RESPONSES
 from .serializers import (
     BlockSerializer,
     ConversationSerializer,
@@ -24,11 +27,13 @@ from .serializers import (
     ReportInputSerializer,
     ReportSerializer,
     SearchSerializer,
+    SendMessageMultipartSerializer,
     SendMessageSerializer,
     UnreadCountsSerializer,
 )
 
 USER_ID = OpenApiParameter("user_id", OpenApiTypes.INT, OpenApiParameter.PATH)
+MESSAGE_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)  # `lookup_value_regex`: digits
 NOT_FOUND = OpenApiResponse(description="No such message or user, or not visible to the caller.")
 
 
@@ -101,10 +106,12 @@ class MessageViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         summary="Send a message",
-        request={"application/json": SendMessageSerializer, "multipart/form-data": SendMessageSerializer},
+        request={"application/json": SendMessageSerializer, "multipart/form-data": SendMessageMultipartSerializer},
         responses={201: MessageSerializer, 400: None, 403: None, 413: None, 429: None},
+        description="JSON, with a file as base64 `attachment: {name, content_type, data}` if any; or"
+        " `multipart/form-data` with the file as the `attachment` part.",
     )
-    @action(detail=False, methods=["post"], url_path="send")
+    @action(detail=False, methods=["post"], url_path="send", parser_classes=[JSONParser, MultiPartParser])
     def send(self, request):
         serializer = SendMessageSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -179,12 +186,15 @@ class MessageViewSet(viewsets.GenericViewSet):
         counts = selectors.unread_counts(user=request.user)
         return Response({"unread_count": counts.unread, "badge_count": counts.badge})
 
-    @extend_schema(summary="Read a message", responses={200: MessageSerializer, 404: NOT_FOUND})
+    @extend_schema(
+        summary="Read a message", parameters=[MESSAGE_ID], responses={200: MessageSerializer, 404: NOT_FOUND}
+    )
     def retrieve(self, request, pk=None):
         return self._message_response(selectors.access_message(user=request.user, message_id=pk))
 
     @extend_schema(
         summary="Delete a message for yourself",
+        parameters=[MESSAGE_ID],
         responses={204: None, 404: NOT_FOUND},
         description="Delete for the caller only.",
     )
@@ -193,7 +203,10 @@ class MessageViewSet(viewsets.GenericViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
-        summary="Mark a message read", request=None, responses={200: MessageSerializer, 403: None, 404: NOT_FOUND}
+        summary="Mark a message read",
+        parameters=[MESSAGE_ID],
+        request=None,
+        responses={200: MessageSerializer, 403: None, 404: NOT_FOUND},
     )
     @action(detail=True, methods=["post"], url_path="read")
     def read(self, request, pk=None):
@@ -201,7 +214,8 @@ class MessageViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         summary="Download a message's attachment",
-        responses={(200, "*/*"): OpenApiTypes.BINARY, 404: NOT_FOUND},
+        parameters=[MESSAGE_ID, *ATTACHMENT_HEADERS],
+        responses={**ATTACHMENT_RESPONSES, 404: NOT_FOUND},
         description="The file as a download, with the content type it was stored with (checked against its bytes).",
     )
     @action(detail=True, methods=["get"], url_path="attachment")
@@ -211,6 +225,7 @@ class MessageViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         summary="Report a message to the moderators",
+        parameters=[MESSAGE_ID],
         request=ReportInputSerializer,
         responses={201: ReportSerializer, 200: ReportSerializer},
     )

@@ -10,7 +10,7 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 from rest_framework_simplejwt.tokens import UntypedToken
 
-from config.serializers import FastModelSerializer
+from config.serializers import FastModelSerializer, StrictBooleanField
 
 from . import services
 from .authentication import user_for_token
@@ -42,7 +42,7 @@ class ProfileUpdateSerializer(serializers.Serializer):
     """`PATCH /api/auth/me/`: any of the caller's display name and settings."""
 
     display_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
-    read_receipts = serializers.BooleanField(required=False)
+    read_receipts = StrictBooleanField(required=False)
 
 
 class RegisterSerializer(serializers.Serializer):

@@ -3,11 +3,11 @@
 from datetime import timedelta
 
 import pytest
-from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from legacy_dm.views import LEGACY_VIEWS
 from messaging.tests.factories import MessageFactory
+from tests.openapi import SchemaCheckedClient
 from users.tests.factories import DEFAULT_PASSWORD
 
 from .conftest import assert_deprecated
@@ -36,15 +36,15 @@ ENDPOINTS = [
 ]
 
 
-def with_token(token) -> APIClient:
-    client = APIClient()
+def with_token(token) -> SchemaCheckedClient:
+    client = SchemaCheckedClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     return client
 
 
 @pytest.mark.parametrize(("method", "path"), ENDPOINTS)
 def test_no_token_is_401_not_authenticated(method, path):
-    response = getattr(APIClient(), method)(path, {}, format="json")
+    response = getattr(SchemaCheckedClient(), method)(path, {}, format="json")
     assert response.status_code == 401
     assert response.json() == {"detail": "Not authenticated"}
     assert response["WWW-Authenticate"] == "Bearer"
@@ -92,7 +92,7 @@ def test_expired_or_revoked_token_is_401_could_not_validate_credentials(alice, m
 
 
 def test_bearer_without_a_token_is_not_authenticated():
-    client = APIClient()
+    client = SchemaCheckedClient()
     client.credentials(HTTP_AUTHORIZATION="Bearer")
     response = client.get("/api/direct-messages/unread-count")
     assert response.status_code == 401
@@ -101,7 +101,9 @@ def test_bearer_without_a_token_is_not_authenticated():
 
 def test_access_token_from_the_token_endpoint_works(alice, bob):
     MessageFactory(sender=bob, recipient=alice)
-    tokens = APIClient().post("/api/auth/token/", {"username": "alice", "password": DEFAULT_PASSWORD}, format="json")
+    tokens = SchemaCheckedClient().post(
+        "/api/auth/token/", {"username": "alice", "password": DEFAULT_PASSWORD}, format="json"
+    )
     assert tokens.status_code == 200
     response = with_token(tokens.json()["access"]).get("/api/direct-messages/unread-count")
     assert response.status_code == 200
@@ -110,7 +112,7 @@ def test_access_token_from_the_token_endpoint_works(alice, bob):
 
 def test_a_session_login_is_not_a_legacy_credential(alice):
     """Old clients only ever sent bearer tokens; a browser session does not open the legacy API (no CSRF surface)."""
-    client = APIClient()
+    client = SchemaCheckedClient()
     client.force_login(alice)
     assert client.get("/api/direct-messages/unread-count").status_code == 401
 
@@ -202,4 +204,6 @@ def test_answers_are_json_whatever_the_accept_header(alice_client, accept):
         response = alice_client.get(path, HTTP_ACCEPT=accept)
         assert response["Content-Type"] == "application/json", (path, accept)
         assert response.json()
-    assert APIClient().get("/api/direct-messages/", HTTP_ACCEPT=accept).json() == {"detail": "Not authenticated"}
+    assert SchemaCheckedClient().get("/api/direct-messages/", HTTP_ACCEPT=accept).json() == {
+        "detail": "Not authenticated"
+    }

@@ -9,6 +9,7 @@ import re
 import pytest
 from rest_framework.test import APIClient
 
+from config.schema import NULL_ONLY
 from legacy_dm.serializers import OLD_TIME_PATTERN
 from legacy_dm.views import LEGACY_VIEWS
 from messaging.tests.factories import AttachmentMessageFactory, MessageFactory
@@ -18,6 +19,12 @@ from .conftest import assert_deprecated
 pytestmark = pytest.mark.django_db
 
 LEGACY_PREFIXES = ("/api/direct-messages", "/api/messaging")
+# The operations a 403 can answer: a send to someone who blocked the caller, a read mark by the sender.
+FORBIDDEN_BY_THE_RECIPIENT = {
+    ("POST", "/api/direct-messages/"),
+    ("POST", "/api/messaging/conversations/{conversation_id}/messages"),
+    ("PUT", "/api/direct-messages/{message_id}/read"),
+}
 
 
 @pytest.fixture
@@ -54,9 +61,26 @@ def test_bad_input_is_documented_as_fastapi_422_never_as_a_400_403_or_415(schema
                 "$ref": "#/components/schemas/ValidationError"
             }
         assert not {"400", "415"} & responses.keys(), (method, path)
-        assert "403" not in responses or (method, path) == ("PUT", "/api/direct-messages/{message_id}/read")
+        assert "403" not in responses or (method, path) in FORBIDDEN_BY_THE_RECIPIENT, (method, path)
     entry = schema["components"]["schemas"]["ErrorEntry"]
     assert entry["required"] == ["loc", "msg", "type"]
+
+
+def test_every_legacy_operation_has_a_one_line_summary_and_takes_json_only(schema):
+    for method, path, operation in legacy_operations(schema):
+        summary = operation.get("summary", "")
+        assert summary and "\n" not in summary and len(summary) <= 70, (method, path, summary)
+        if "requestBody" in operation:
+            assert list(operation["requestBody"]["content"]) == ["application/json"], (method, path)
+
+
+def test_paging_bounds_and_the_single_participant_are_documented(schema):
+    """What `legacy_dm.errors.paging` and the open-conversation input refuse with a 422 is out of the schema."""
+    parameters = {p["name"]: p["schema"] for p in schema["paths"]["/api/direct-messages/"]["get"]["parameters"]}
+    assert parameters["limit"] == {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}
+    assert parameters["skip"] == {"type": "integer", "minimum": 0, "default": 0}
+    participants = schema["components"]["schemas"]["OpenConversationInputRequest"]["properties"]["participant_ids"]
+    assert (participants["minItems"], participants["maxItems"]) == (1, 1)
 
 
 def test_every_documented_legacy_response_carries_the_deprecation_headers(schema):
@@ -90,7 +114,8 @@ def test_old_times_are_documented_as_naive_strings_that_match_real_answers(schem
 
 
 def test_old_shapes_are_documented_exactly(schema):
-    """Bare arrays for lists, nullable last messages in the message-row shape, any type for an attachment."""
+    """Bare arrays for lists, nullable last messages in the message-row shape, any type for an attachment
+    (`application/octet-stream` first: what a generated client reads as bytes)."""
     paths = schema["paths"]
     for path, item in [
         ("/api/direct-messages/", "DirectMessage"),
@@ -102,9 +127,9 @@ def test_old_shapes_are_documented_exactly(schema):
         documented = paths[path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
         assert documented == {"type": "array", "items": {"$ref": f"#/components/schemas/{item}"}}, path
     last_message = schema["components"]["schemas"]["LegacyConversation"]["properties"]["last_message"]
-    assert last_message["allOf"] == [{"$ref": "#/components/schemas/MessageRow"}] and last_message["nullable"]
+    assert last_message["oneOf"] == [{"$ref": "#/components/schemas/MessageRow"}, NULL_ONLY]
     attachment = paths["/api/direct-messages/{message_id}/attachment"]["get"]["responses"]["200"]
-    assert list(attachment["content"]) == ["*/*"]
+    assert list(attachment["content"]) == ["application/octet-stream", "*/*"]
 
 
 def test_the_attachment_answers_with_its_own_content_type(alice, bob, alice_client):

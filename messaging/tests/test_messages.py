@@ -2,10 +2,10 @@
 
 import pytest
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from messaging.models import Message, MessageReport
 from messaging.tests.factories import AttachmentMessageFactory, MessageFactory
+from tests.openapi import SchemaCheckedClient
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +36,7 @@ def test_a_third_user_gets_404_exactly_like_a_missing_message(carol_client, mess
 
 
 def test_anonymous_gets_401(message):
-    assert APIClient().get(f"/api/messages/{message.pk}").status_code == 401
+    assert SchemaCheckedClient().get(f"/api/messages/{message.pk}").status_code == 401
 
 
 def test_recipient_no_longer_sees_message_after_deleting_it_but_sender_does(alice_client, bob_client, alice, message):
@@ -129,7 +129,7 @@ def test_wrong_method_is_405(alice_client, message):
 
 
 def test_session_authentication_works(alice, message):
-    client = APIClient()
+    client = SchemaCheckedClient()
     client.force_login(alice)
     assert client.get(f"/api/messages/{message.pk}").status_code == 200
 

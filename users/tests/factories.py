@@ -2,8 +2,9 @@
 
 import factory
 from django.contrib.auth import get_user_model
-from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
+
+from tests.openapi import SchemaCheckedClient
 
 DEFAULT_PASSWORD = "correct horse battery staple"
 
@@ -20,8 +21,9 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password(DEFAULT_PASSWORD)
 
 
-def client_for(user) -> APIClient:
-    """An API client that sends `user`'s JWT access token, as real clients (new and old) do."""
-    client = APIClient()
+def client_for(user) -> SchemaCheckedClient:
+    """An API client that sends `user`'s JWT access token, as real clients (new and old) do; every answer it
+    gets must match the OpenAPI schema (`tests.openapi`)."""
+    client = SchemaCheckedClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
     return client

@@ -1,8 +1,8 @@
 """The /api/auth/* endpoints: JWT pair, rotation with blacklist, verify, logout, register, me."""
 
 import pytest
-from rest_framework.test import APIClient
 
+from tests.openapi import SchemaCheckedClient
 from users.tests.factories import DEFAULT_PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -10,7 +10,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def client():
-    return APIClient()
+    return SchemaCheckedClient()
 
 
 @pytest.fixture

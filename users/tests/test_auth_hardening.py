@@ -8,9 +8,9 @@ import jwt
 import pytest
 from django.conf import settings
 from django.utils import timezone
-from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
+from tests.openapi import SchemaCheckedClient
 from users.tests.factories import DEFAULT_PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -29,7 +29,7 @@ def dora(db):
 
 @pytest.fixture
 def api():
-    return APIClient()
+    return SchemaCheckedClient()
 
 
 def me_with(api, token: str):

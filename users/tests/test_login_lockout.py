@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 from django.utils import timezone
-from rest_framework.test import APIClient
 
+from tests.openapi import SchemaCheckedClient
 from users.tests.factories import DEFAULT_PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -36,7 +36,7 @@ def log_in(surface: str, username="dora", password=DEFAULT_PASSWORD, address="19
     """One login attempt through `surface`; the response and whether it logged in."""
     credentials = {"username": username, "password": password}
     if surface == API:
-        response = APIClient().post(API, credentials, format="json", REMOTE_ADDR=address, **headers)
+        response = SchemaCheckedClient().post(API, credentials, format="json", REMOTE_ADDR=address, **headers)
         return response, response.status_code == 200 and "access" in response.json()
     browser = Client()
     response = browser.post(surface, credentials, REMOTE_ADDR=address, **headers)

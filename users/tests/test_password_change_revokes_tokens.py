@@ -3,9 +3,9 @@ answers as the API does (401) for the access tokens the change revoked."""
 
 import pytest
 from django.test import Client
-from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
+from tests.openapi import SchemaCheckedClient
 from users.tests.factories import DEFAULT_PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -23,21 +23,21 @@ def dora(db):
 
 
 def login(username="dora", password=DEFAULT_PASSWORD) -> dict:
-    response = APIClient().post(TOKEN, {"username": username, "password": password}, format="json")
+    response = SchemaCheckedClient().post(TOKEN, {"username": username, "password": password}, format="json")
     assert response.status_code == 200, response.content
     return response.json()
 
 
 def refresh(token: str):
-    return APIClient().post(REFRESH, {"refresh": token}, format="json")
+    return SchemaCheckedClient().post(REFRESH, {"refresh": token}, format="json")
 
 
 def verify(token: str):
-    return APIClient().post(VERIFY, {"token": token}, format="json")
+    return SchemaCheckedClient().post(VERIFY, {"token": token}, format="json")
 
 
 def me(access: str):
-    return APIClient().get(ME, HTTP_AUTHORIZATION=f"Bearer {access}")
+    return SchemaCheckedClient().get(ME, HTTP_AUTHORIZATION=f"Bearer {access}")
 
 
 def assert_every_old_token_is_refused(sessions: list[dict]):

@@ -7,9 +7,9 @@ or a token minted by hand for a test) must be a bad credential on every surface 
 import jwt
 import pytest
 from django.conf import settings
-from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
+from tests.openapi import SchemaCheckedClient
 from users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -53,40 +53,40 @@ def assert_401(response):
 @pytest.mark.parametrize("user_id", NOT_AN_ID, ids=repr)
 def test_an_access_token_whose_user_id_is_not_an_id_is_a_401_everywhere(dora, user_id):
     forged = signed_with_server_key(AccessToken.for_user(dora), user_id)
-    client = APIClient()
+    client = SchemaCheckedClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {forged}")
 
     assert_401(client.get("/api/auth/me/"))
     assert_401(client.get("/api/messages/unread-count"))
     assert_401(client.get("/api/direct-messages/unread-count"))
     assert_401(client.get("/api/messaging/conversations"))
-    assert_401(APIClient().post("/api/auth/token/verify/", {"token": forged}, format="json"))
+    assert_401(SchemaCheckedClient().post("/api/auth/token/verify/", {"token": forged}, format="json"))
 
 
 @pytest.mark.parametrize("user_id", NOT_AN_ID, ids=repr)
 def test_a_refresh_token_whose_user_id_is_not_an_id_is_a_401(dora, user_id):
     forged = signed_with_server_key(RefreshToken.for_user(dora), user_id)
-    assert_401(APIClient().post("/api/auth/token/refresh/", {"refresh": forged}, format="json"))
-    assert_401(APIClient().post("/api/auth/token/verify/", {"token": forged}, format="json"))
+    assert_401(SchemaCheckedClient().post("/api/auth/token/refresh/", {"refresh": forged}, format="json"))
+    assert_401(SchemaCheckedClient().post("/api/auth/token/verify/", {"token": forged}, format="json"))
 
 
 def test_a_token_without_a_user_id_is_a_401(dora):
     payload = dict(AccessToken.for_user(dora).payload)
     del payload["user_id"]
     forged = jwt.encode(payload, settings.SIMPLE_JWT["SIGNING_KEY"], algorithm="HS256")
-    client = APIClient()
+    client = SchemaCheckedClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {forged}")
     assert_401(client.get("/api/auth/me/"))
     assert_401(client.get("/api/direct-messages/unread-count"))
-    assert_401(APIClient().post("/api/auth/token/verify/", {"token": forged}, format="json"))
+    assert_401(SchemaCheckedClient().post("/api/auth/token/verify/", {"token": forged}, format="json"))
 
 
 @pytest.mark.parametrize("as_int", [False, True], ids=["string id", "integer id"])
 def test_a_well_formed_id_still_authenticates(dora, as_int):
     """The baseline: the id as simplejwt writes it (a string of digits), or as a JSON integer."""
     token = signed_with_server_key(AccessToken.for_user(dora), dora.pk if as_int else str(dora.pk))
-    client = APIClient()
+    client = SchemaCheckedClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     assert client.get("/api/auth/me/").json()["username"] == "dora"
     assert client.get("/api/direct-messages/unread-count").status_code == 200
-    assert APIClient().post("/api/auth/token/verify/", {"token": token}, format="json").status_code == 200
+    assert SchemaCheckedClient().post("/api/auth/token/verify/", {"token": token}, format="json").status_code == 200
