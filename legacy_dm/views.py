@@ -2,8 +2,8 @@
 
 Each view parses the old input, calls the same `messaging` selector or service as the new API, and answers
 in the old shape: bare arrays with `skip`/`limit` paging, naive UTC times, FastAPI's error shapes
-(`legacy_dm.errors`). Every response, errors included, carries the deprecation headers and is counted
-(`legacy_dm.usage`).
+(`legacy_dm.errors`). Every response, errors included, carries the deprecation headers; each call of a
+logged-in caller is counted (`legacy_dm.usage`).
 """
 
 from typing import cast
@@ -13,7 +13,7 @@ from django.utils.functional import classproperty
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import APIException, NotFound
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
@@ -61,6 +61,16 @@ class BearerAuthentication(JWTAuthentication):
         if len(header.split()) == 1:
             return None
         return super().get_raw_token(header)
+
+
+class OptionalBearerAuthentication(BearerAuthentication):
+    """The caller of a token that is accepted, else nobody (no 401): for paths that answer anyone alike."""
+
+    def authenticate(self, request):
+        try:
+            return super().authenticate(request)
+        except APIException:
+            return None
 
 
 class UntypedJSONParser(JSONParser):
@@ -136,8 +146,19 @@ class LegacyView(APIView):
         method = request.method.upper()
         for header, value in deprecation_headers(self.successor(method)).items():
             response[header] = value
-        record_call(f"{method if method in _COUNTED_METHODS else 'OTHER'} {self.path}")
+        # Only callers who logged in are counted: the counts are of old clients still in use (which all log
+        # in), and an anonymous request must not cost a database write (anyone could send millions).
+        if _authenticated(request):
+            record_call(f"{method if method in _COUNTED_METHODS else 'OTHER'} {self.path}")
         return response
+
+
+def _authenticated(request) -> bool:
+    """Whether the request came from a logged-in user; a credential that failed is no user."""
+    try:
+        return bool(request.user and request.user.is_authenticated)
+    except APIException:
+        return False
 
 
 # --- /api/direct-messages/* ----------------------------------------------------------------------------------
@@ -404,7 +425,7 @@ class ConversationReadView(ConversationMixin, LegacyView):
 class UnknownLegacyPathView(LegacyView):
     """Any other path under the legacy prefixes: the old service's JSON 404, never an HTML page."""
 
-    authentication_classes = []
+    authentication_classes = [OptionalBearerAuthentication]  # any caller gets the 404; users are counted
     permission_classes = [AllowAny]
     path = "(unknown path)"
 
