@@ -17,6 +17,7 @@ from rest_framework.exceptions import APIException, NotFound
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -153,7 +154,7 @@ class LegacyView(APIView):
         return response
 
 
-def _authenticated(request) -> bool:
+def _authenticated(request: Request) -> bool:
     """Whether the request came from a logged-in user; a credential that failed is no user."""
     try:
         return bool(request.user and request.user.is_authenticated)
