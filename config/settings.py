@@ -280,8 +280,10 @@ SIMPLE_JWT = {
     # A key of its own, so rotating SECRET_KEY (sessions, CSRF) and JWTs can be done separately.
     "SIGNING_KEY": JWT_SIGNING_KEY,
     "AUTH_HEADER_TYPES": ("Bearer",),
-    # Access tokens carry a hash of the password hash: changing the password revokes them.
-    "CHECK_REVOKE_TOKEN": True,
+    # Tokens carry a keyed password version instead of simplejwt's MD5 of the password hash (users.tokens):
+    # changing the password revokes them.
+    "CHECK_REVOKE_TOKEN": False,
+    "TOKEN_OBTAIN_SERIALIZER": "users.serializers.TokenObtainPairSerializer",
     # Refuse deleted and deactivated users' tokens on refresh and verify too (users/serializers.py).
     "TOKEN_REFRESH_SERIALIZER": "users.serializers.TokenRefreshSerializer",
     "TOKEN_VERIFY_SERIALIZER": "users.serializers.TokenVerifySerializer",

@@ -14,6 +14,7 @@ from config.serializers import FastModelSerializer
 
 from . import services
 from .authentication import user_for_token
+from .tokens import RefreshToken
 from .usernames import clean_new_username
 
 User = get_user_model()
@@ -75,9 +76,17 @@ class LogoutSerializer(serializers.Serializer):
     refresh = serializers.CharField()
 
 
+class TokenObtainPairSerializer(jwt_serializers.TokenObtainPairSerializer):
+    """`{username, password}` → `{access, refresh}`, Relay's tokens (`users.tokens`)."""
+
+    token_class = RefreshToken
+
+
 class TokenRefreshSerializer(jwt_serializers.TokenRefreshSerializer):
     """`{refresh}` → `{access, refresh}`: a refresh token of an active account (`user_for_token`), used once
     (`services.rotate_refresh_token`); anything else is a 401."""
+
+    token_class = RefreshToken
 
     def validate(self, attrs):
         refresh = self.token_class(attrs["refresh"])  # signed, unexpired, a refresh token, not blacklisted

@@ -6,8 +6,9 @@ from django.db import IntegrityError, connection, transaction
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
-from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
+
+from users.tokens import RefreshToken
 
 from .usernames import TAKEN, username_taken
 

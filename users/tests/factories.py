@@ -3,7 +3,8 @@
 import factory
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import RefreshToken
+
+from users.tokens import RefreshToken
 
 DEFAULT_PASSWORD = "correct horse battery staple"
 

@@ -9,9 +9,9 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from users.tests.factories import DEFAULT_PASSWORD, UserFactory
+from users.tokens import AccessToken, RefreshToken
 
 pytestmark = pytest.mark.django_db
 

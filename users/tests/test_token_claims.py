@@ -8,9 +8,9 @@ import jwt
 import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from users.tests.factories import UserFactory
+from users.tokens import AccessToken, RefreshToken
 
 pytestmark = pytest.mark.django_db
 
