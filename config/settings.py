@@ -11,6 +11,8 @@ from urllib.parse import unquote, urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from config.devsecrets import development_secrets
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -34,10 +36,15 @@ def env_list(name: str, default: str) -> list[str]:
 # default, and no start without secrets of its own. Without it the defaults suit development.
 PRODUCTION = env_bool("RELAY_PRODUCTION", False)
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = os.environ.get("SECRET_KEY") or (
-    "" if PRODUCTION else "django-insecure-relay-development-key-change-me-in-production"
-)
-JWT_SIGNING_KEY = os.environ.get("JWT_SIGNING_KEY") or ("" if PRODUCTION else SECRET_KEY)
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+JWT_SIGNING_KEY = os.environ.get("JWT_SIGNING_KEY", "")
+# Development: a key not given is this install's own, generated once and kept beside its data
+# (config/devsecrets.py); no key is written in the repository.
+DEV_SECRETS_FILE = Path(os.environ.get("RELAY_DEV_SECRETS_FILE") or BASE_DIR / ".relay-dev-secrets")
+if not PRODUCTION and not (SECRET_KEY and JWT_SIGNING_KEY):
+    _development = development_secrets(DEV_SECRETS_FILE)
+    SECRET_KEY = SECRET_KEY or _development["SECRET_KEY"]
+    JWT_SIGNING_KEY = JWT_SIGNING_KEY or _development["JWT_SIGNING_KEY"]
 BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
 if PRODUCTION:
     if DEBUG:
