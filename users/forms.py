@@ -6,6 +6,7 @@ from django.db.models import Q
 
 from legacy_dm.carry import UNVERIFIABLE_PASSWORD
 
+from .display_names import clean_display_name
 from .serializers import RegisterSerializer
 
 
@@ -42,6 +43,9 @@ class SignupForm(forms.Form):
 class SettingsForm(forms.Form):
     display_name = forms.CharField(label="Display name", max_length=150, required=False)
     read_receipts = forms.BooleanField(label="Let people see when I have read their messages", required=False)
+
+    def clean_display_name(self):
+        return clean_display_name(self.cleaned_data["display_name"])
 
 
 class PasswordResetForm(auth_forms.PasswordResetForm):

@@ -14,6 +14,7 @@ from config.serializers import FastModelSerializer
 
 from . import services
 from .authentication import user_for_token
+from .display_names import clean_display_name
 from .tokens import RefreshToken
 from .usernames import clean_new_username
 
@@ -45,6 +46,9 @@ class ProfileUpdateSerializer(serializers.Serializer):
     display_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
     read_receipts = serializers.BooleanField(required=False)
 
+    def validate_display_name(self, value):
+        return _cleaned_display_name(value)
+
 
 class RegisterSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)  # and the rule of users.usernames
@@ -58,6 +62,9 @@ class RegisterSerializer(serializers.Serializer):
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.messages) from exc
 
+    def validate_display_name(self, value):
+        return _cleaned_display_name(value)
+
     def validate_email(self, value):
         if User.objects.filter(email__iexact=value).exists():
             raise serializers.ValidationError("A user with that email already exists.")
@@ -70,6 +77,14 @@ class RegisterSerializer(serializers.Serializer):
         except Exception as exc:  # django.core.exceptions.ValidationError
             raise serializers.ValidationError({"password": list(exc.messages)}) from exc
         return attrs
+
+
+def _cleaned_display_name(value: str) -> str:
+    """The rule of `users.display_names`, its refusal as the field's error."""
+    try:
+        return clean_display_name(value)
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError(exc.messages) from exc
 
 
 class LogoutSerializer(serializers.Serializer):

@@ -10,6 +10,7 @@ from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from users.tokens import RefreshToken
 
+from .display_names import clean_display_name
 from .usernames import TAKEN, username_taken
 
 User = get_user_model()
@@ -26,7 +27,7 @@ def register_user(*, username: str, email: str, password: str, display_name: str
     transaction takes when it begins (IMMEDIATE). The loser gets the same field error as a taken name.
     """
     _check_old_username_width(username)
-    user = User(username=username, email=email, display_name=display_name.strip())
+    user = User(username=username, email=email, display_name=_display_name(display_name))
     user.set_password(password)
     taken = ValidationError({"username": [TAKEN]})
     try:
@@ -44,7 +45,7 @@ def update_profile(*, user: User, display_name: str | None = None, read_receipts
     """Change the caller's display name and settings; only what is given changes."""
     changes = {}
     if display_name is not None:
-        changes["display_name"] = display_name.strip()
+        changes["display_name"] = _display_name(display_name)
     if read_receipts is not None:
         changes["read_receipts"] = read_receipts
     for field, value in changes.items():
@@ -52,6 +53,14 @@ def update_profile(*, user: User, display_name: str | None = None, read_receipts
     if changes:
         user.save(update_fields=list(changes))
     return user
+
+
+def _display_name(value: str) -> str:
+    """`users.display_names.clean_display_name`, its error reported on the field."""
+    try:
+        return clean_display_name(value)
+    except ValidationError as exc:
+        raise ValidationError({"display_name": exc.messages}) from None
 
 
 def _check_old_username_width(username: str) -> None:
