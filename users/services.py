@@ -11,7 +11,7 @@ from rest_framework_simplejwt.utils import datetime_from_epoch
 from users.tokens import RefreshToken
 
 from .display_names import clean_display_name
-from .usernames import TAKEN, username_taken
+from .usernames import TAKEN, username_refusal, username_skeleton
 
 User = get_user_model()
 
@@ -19,25 +19,25 @@ User = get_user_model()
 def register_user(*, username: str, email: str, password: str, display_name: str = "") -> User:
     """Create an active user with a hashed password.
 
-    The serializer checks that the username is free regardless of case, but two registrations of `Alice`
-    and `alice` at once would both pass that check, and the unique constraint only tells exact names apart
-    (it cannot be made case-insensitive: the old service's table may hold both). So the check runs again
-    inside the transaction that inserts, with registrations of the same name serialised: on PostgreSQL by a
-    transaction-level advisory lock on the lowercased name, on SQLite by the write lock that every
-    transaction takes when it begins (IMMEDIATE). The loser gets the same field error as a taken name.
+    The serializer checks that the username is free regardless of case and of look-alike characters
+    (`users.usernames`), but two registrations of `Alice` and `a1ice` at once would both pass that check,
+    and the unique constraint only tells exact names apart (it cannot be made case-insensitive: the old
+    service's table may hold both). So the check runs again inside the transaction that inserts, with
+    registrations of names of one skeleton serialised: on PostgreSQL by a transaction-level advisory lock
+    on the skeleton, on SQLite by the write lock that every transaction takes when it begins (IMMEDIATE).
+    The loser gets the same field error as a taken name.
     """
     _check_old_username_width(username)
     user = User(username=username, email=email, display_name=_display_name(display_name))
     user.set_password(password)
-    taken = ValidationError({"username": [TAKEN]})
     try:
         with transaction.atomic():
             _serialise_registrations_of(username)
-            if username_taken(username):
-                raise taken
+            if refusal := username_refusal(username):
+                raise ValidationError({"username": [refusal]})
             user.save()
     except IntegrityError:
-        raise taken from None
+        raise ValidationError({"username": [TAKEN]}) from None
     return user
 
 
@@ -72,9 +72,10 @@ def _check_old_username_width(username: str) -> None:
 
 
 def _serialise_registrations_of(username: str) -> None:
+    """Registrations of names with one skeleton (`alice`, `ALICE`, `a1ice`) wait for each other."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(lower(%s), 0))", [username])
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [username_skeleton(username)])
 
 
 def revoke_refresh_tokens(*, user: User) -> int:
