@@ -172,8 +172,8 @@ DM_ERROR_LOCS = {
 }
 
 
-def _dm(message: Message, status_code: int = status.HTTP_200_OK) -> Response:
-    return Response(DirectMessageSerializer(message).data, status=status_code)
+def _dm(message: Message, viewer: User, status_code: int = status.HTTP_200_OK) -> Response:
+    return Response(DirectMessageSerializer(message, context={"viewer": viewer}).data, status=status_code)
 
 
 class DirectMessagesView(LegacyView):
@@ -187,7 +187,8 @@ class DirectMessagesView(LegacyView):
         """The caller's messages, sent and received, newest first."""
         skip, limit = paging(request.query_params)
         messages = selectors.visible_messages(user=request.user).order_by("-created_at", "-id")
-        return Response(DirectMessageSerializer(messages[skip : skip + limit], many=True).data)
+        page = messages[skip : skip + limit]
+        return Response(DirectMessageSerializer(page, many=True, context={"viewer": request.user}).data)
 
     @legacy_schema(
         operation_id="legacy_dm_send",
@@ -197,7 +198,7 @@ class DirectMessagesView(LegacyView):
     def post(self, request):
         data = validated(DirectMessageInputSerializer, request.data)
         message = services.send_message(sender=request.user, **data)
-        return _dm(message, status.HTTP_201_CREATED)
+        return _dm(message, request.user, status.HTTP_201_CREATED)
 
 
 class DirectMessageConversationsView(LegacyView):
@@ -212,7 +213,7 @@ class DirectMessageConversationsView(LegacyView):
         skip, limit = paging(request.query_params)
         rows = selectors.conversation_rows(user=request.user)[skip : skip + limit]
         conversations = selectors.attach_last_messages(user=request.user, rows=rows)
-        return Response(ConversationPartnerSerializer(conversations, many=True).data)
+        return Response(ConversationPartnerSerializer(conversations, many=True, context={"viewer": request.user}).data)
 
 
 class DirectMessageThreadView(LegacyView):
@@ -231,7 +232,8 @@ class DirectMessageThreadView(LegacyView):
         other = selectors.get_user_or_404(user_id=self.path_int("user_id"))
         skip, limit = paging(request.query_params)
         thread = selectors.thread_pages(user=request.user, other=other).reverse()
-        return Response(DirectMessageSerializer(thread[skip : skip + limit], many=True).data)
+        page = thread[skip : skip + limit]
+        return Response(DirectMessageSerializer(page, many=True, context={"viewer": request.user}).data)
 
 
 class DirectMessageThreadReadView(LegacyView):
@@ -261,7 +263,7 @@ class DirectMessageView(LegacyView):
 
     @legacy_schema(operation_id="legacy_dm_retrieve", path=["message_id"], responses={200: DirectMessageSerializer})
     def get(self, request, message_id):
-        return _dm(selectors.access_message(user=request.user, message_id=self.path_int("message_id")))
+        return _dm(selectors.access_message(user=request.user, message_id=self.path_int("message_id")), request.user)
 
     @legacy_schema(operation_id="legacy_dm_delete", path=["message_id"], responses={200: OkSerializer})
     def delete(self, request, message_id):
@@ -281,7 +283,7 @@ class DirectMessageReadView(LegacyView):
         responses={200: DirectMessageSerializer, 403: DetailSerializer},
     )
     def put(self, request, message_id):
-        return _dm(services.mark_message_read(user=request.user, message_id=self.path_int("message_id")))
+        return _dm(services.mark_message_read(user=request.user, message_id=self.path_int("message_id")), request.user)
 
 
 class DirectMessageAttachmentView(LegacyView):
@@ -331,7 +333,7 @@ class ConversationsView(LegacyView):
         """Pairs in which the caller sees a message, and those they opened; newest activity first."""
         skip, limit = paging(request.query_params)
         rows = conversations.conversation_list(user=request.user, skip=skip, limit=limit)
-        return Response(LegacyConversationSerializer(rows, many=True).data)
+        return Response(LegacyConversationSerializer(rows, many=True, context={"viewer": request.user}).data)
 
     @legacy_schema(
         operation_id="legacy_conversation_open",
@@ -345,7 +347,8 @@ class ConversationsView(LegacyView):
         self.link_params["user_id"] = data["participant_id"]
         view = conversations.conversation_view(user=request.user, conversation=conversation)
         return Response(
-            LegacyConversationSerializer(view).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+            LegacyConversationSerializer(view, context={"viewer": request.user}).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
 
@@ -360,7 +363,7 @@ class ConversationView(ConversationMixin, LegacyView):
     )
     def get(self, request, conversation_id):
         view = conversations.conversation_view(user=request.user, conversation=self.get_conversation())
-        return Response(LegacyConversationSerializer(view).data)
+        return Response(LegacyConversationSerializer(view, context={"viewer": request.user}).data)
 
     @legacy_schema(operation_id="legacy_conversation_delete", path=["conversation_id"], responses={200: OkSerializer})
     def delete(self, request, conversation_id):
@@ -387,7 +390,8 @@ class ConversationMessagesView(ConversationMixin, LegacyView):
         skip, limit = paging(request.query_params)
         other = conversations.partner_in(conversation, user=request.user)
         thread = selectors.thread_pages(user=request.user, other=other).reverse()[skip : skip + limit]
-        return Response(MessageRowSerializer(thread, many=True, context={"conversation_id": conversation.pk}).data)
+        context = {"conversation_id": conversation.pk, "viewer": request.user}
+        return Response(MessageRowSerializer(thread, many=True, context=context).data)
 
     @legacy_schema(
         operation_id="legacy_conversation_send",
@@ -404,7 +408,7 @@ class ConversationMessagesView(ConversationMixin, LegacyView):
             body=data["content"],
         )
         return Response(
-            MessageRowSerializer(message, context={"conversation_id": conversation.pk}).data,
+            MessageRowSerializer(message, context={"conversation_id": conversation.pk, "viewer": request.user}).data,
             status=status.HTTP_201_CREATED,
         )
 
