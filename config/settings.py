@@ -161,12 +161,16 @@ LOGOUT_REDIRECT_URL = "/accounts/login/"
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 
 # Brute-force lockout (django-axes) of every way to log in: the login page, the admin's, /api/auth/token/.
-# Failed logins are counted per client address and per username (in the database, so every server process
-# shares the counts); at LOGIN_FAILURE_LIMIT failures for either, logins from that address or for that
-# username are refused (429 with Retry-After) until LOGIN_LOCKOUT_MINUTES pass without a failed attempt.
+# Failed logins are counted per (username, client address) pair and per client address (in the database,
+# so every server process shares the counts); at LOGIN_FAILURE_LIMIT failures of a pair that username is
+# refused from that address, at LOGIN_ADDRESS_FAILURE_LIMIT failures of an address every login from it
+# (429 with Retry-After), until LOGIN_LOCKOUT_MINUTES pass without a failed attempt. No username is locked
+# from everywhere (users/lockout.py).
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10)
+LOGIN_ADDRESS_FAILURE_LIMIT = env_int("LOGIN_ADDRESS_FAILURE_LIMIT", 30)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
-AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]  # in this order: users.lockout.LockoutHandler
+AXES_HANDLER = "users.lockout.LockoutHandler"
 AXES_CLIENT_IP_CALLABLE = "config.throttles.client_address"  # the throttles' rule (NUM_PROXIES)
 AXES_USERNAME_CALLABLE = "users.lockout.attempted_username"
 AXES_LOCKOUT_CALLABLE = "users.lockout.lockout_response"

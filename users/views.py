@@ -19,7 +19,7 @@ from .serializers import LogoutSerializer, MeSerializer, ProfileUpdateSerializer
 @extend_schema_view(post=extend_schema(summary="Log in: get an access and a refresh token"))
 class LoginView(TokenObtainPairView):
     """`{username, password}` → `{access, refresh}`; rate limited per client address, and refused (429) while
-    the brute-force lockout holds for the client's address or the username (`users.lockout`)."""
+    the brute-force lockout holds for the client's address or for the username from it (`users.lockout`)."""
 
     throttle_classes = [SettingsScopedRateThrottle]
     throttle_scope = "login"
