@@ -1,6 +1,7 @@
 """Forms of the account pages. They only parse input: the rules are the API's (`users.serializers`)."""
 
 from django import forms
+from django.contrib.auth import authenticate
 from django.contrib.auth import forms as auth_forms
 from django.db.models import Q
 
@@ -62,3 +63,18 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
             if user.pk not in seen:
                 seen.add(user.pk)
                 yield user
+
+
+class PasswordChangeForm(auth_forms.PasswordChangeForm):
+    """Django's, with the current password checked by `authenticate` (the login's backends and lockout)."""
+
+    def __init__(self, user, *args, request, **kwargs):
+        self.request = request
+        super().__init__(user, *args, **kwargs)
+
+    def clean_old_password(self):
+        old_password = self.cleaned_data["old_password"]
+        checked = authenticate(self.request, username=self.user.get_username(), password=old_password)
+        if checked is None or checked.pk != self.user.pk:
+            raise forms.ValidationError(self.error_messages["password_incorrect"], code="password_incorrect")
+        return old_password
