@@ -8,9 +8,8 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
-from users.tokens import RefreshToken
-
 from .display_names import clean_display_name
+from .tokens import RefreshToken
 from .usernames import TAKEN, username_refusal, username_skeleton
 
 User = get_user_model()
