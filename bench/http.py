@@ -13,9 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from rest_framework_simplejwt.tokens import RefreshToken
-
 from messaging.models import Message
+from users.tokens import RefreshToken
 
 ROOT = Path(__file__).resolve().parent.parent
 WRK_DIR = Path(__file__).resolve().parent / "wrk"

@@ -500,12 +500,12 @@ def main(argv=None) -> None:
     import psycopg
     import redis
     from django.db import connection
-    from rest_framework_simplejwt.tokens import AccessToken
 
     from bench.http import _wait_for_port, run_http
     from bench.inprocess import choose_subjects
     from messaging.models import Message
     from users.models import User
+    from users.tokens import AccessToken
 
     with connection.cursor() as cursor:
         cursor.execute("VACUUM (ANALYZE) messaging_message")

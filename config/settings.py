@@ -11,6 +11,8 @@ from urllib.parse import unquote, urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from config.devsecrets import development_secrets
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -34,10 +36,15 @@ def env_list(name: str, default: str) -> list[str]:
 # default, and no start without secrets of its own. Without it the defaults suit development.
 PRODUCTION = env_bool("RELAY_PRODUCTION", False)
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = os.environ.get("SECRET_KEY") or (
-    "" if PRODUCTION else "django-insecure-relay-development-key-change-me-in-production"
-)
-JWT_SIGNING_KEY = os.environ.get("JWT_SIGNING_KEY") or ("" if PRODUCTION else SECRET_KEY)
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+JWT_SIGNING_KEY = os.environ.get("JWT_SIGNING_KEY", "")
+# Development: a key not given is this install's own, generated once and kept beside its data
+# (config/devsecrets.py); no key is written in the repository.
+DEV_SECRETS_FILE = Path(os.environ.get("RELAY_DEV_SECRETS_FILE") or BASE_DIR / ".relay-dev-secrets")
+if not PRODUCTION and not (SECRET_KEY and JWT_SIGNING_KEY):
+    _development = development_secrets(DEV_SECRETS_FILE)
+    SECRET_KEY = SECRET_KEY or _development["SECRET_KEY"]
+    JWT_SIGNING_KEY = JWT_SIGNING_KEY or _development["JWT_SIGNING_KEY"]
 BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
 if PRODUCTION:
     if DEBUG:
@@ -154,12 +161,16 @@ LOGOUT_REDIRECT_URL = "/accounts/login/"
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 
 # Brute-force lockout (django-axes) of every way to log in: the login page, the admin's, /api/auth/token/.
-# Failed logins are counted per client address and per username (in the database, so every server process
-# shares the counts); at LOGIN_FAILURE_LIMIT failures for either, logins from that address or for that
-# username are refused (429 with Retry-After) until LOGIN_LOCKOUT_MINUTES pass without a failed attempt.
+# Failed logins are counted per (username, client address) pair and per client address (in the database,
+# so every server process shares the counts); at LOGIN_FAILURE_LIMIT failures of a pair that username is
+# refused from that address, at LOGIN_ADDRESS_FAILURE_LIMIT failures of an address every login from it
+# (429 with Retry-After), until LOGIN_LOCKOUT_MINUTES pass without a failed attempt. No username is locked
+# from everywhere (users/lockout.py).
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10)
+LOGIN_ADDRESS_FAILURE_LIMIT = env_int("LOGIN_ADDRESS_FAILURE_LIMIT", 30)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
-AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]  # in this order: users.lockout.LockoutHandler
+AXES_HANDLER = "users.lockout.LockoutHandler"
 AXES_CLIENT_IP_CALLABLE = "config.throttles.client_address"  # the throttles' rule (NUM_PROXIES)
 AXES_USERNAME_CALLABLE = "users.lockout.attempted_username"
 AXES_LOCKOUT_CALLABLE = "users.lockout.lockout_response"
@@ -262,7 +273,9 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "send": os.environ.get("THROTTLE_SEND_RATE", "120/min"),
         "login": os.environ.get("THROTTLE_LOGIN_RATE", "30/min"),
-        "register": os.environ.get("THROTTLE_REGISTER_RATE", "20/hour"),
+        "register": os.environ.get("THROTTLE_REGISTER_RATE", "20/hour"),  # the API and the sign-up page
+        "password_reset": os.environ.get("THROTTLE_PASSWORD_RESET_RATE", "10/hour"),  # per client address
+        "password_reset_email": os.environ.get("THROTTLE_PASSWORD_RESET_EMAIL_RATE", "3/hour"),  # per address
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     # Throttles key on the client address: REMOTE_ADDR, or behind a proxy the address it saw (the
@@ -281,8 +294,10 @@ SIMPLE_JWT = {
     # A key of its own, so rotating SECRET_KEY (sessions, CSRF) and JWTs can be done separately.
     "SIGNING_KEY": JWT_SIGNING_KEY,
     "AUTH_HEADER_TYPES": ("Bearer",),
-    # Access tokens carry a hash of the password hash: changing the password revokes them.
-    "CHECK_REVOKE_TOKEN": True,
+    # Tokens carry a keyed password version instead of simplejwt's MD5 of the password hash (users.tokens):
+    # changing the password revokes them.
+    "CHECK_REVOKE_TOKEN": False,
+    "TOKEN_OBTAIN_SERIALIZER": "users.serializers.TokenObtainPairSerializer",
     # Refuse deleted and deactivated users' tokens on refresh and verify too (users/serializers.py).
     "TOKEN_REFRESH_SERIALIZER": "users.serializers.TokenRefreshSerializer",
     "TOKEN_VERIFY_SERIALIZER": "users.serializers.TokenVerifySerializer",

@@ -1,7 +1,13 @@
 """Throttles whose rates are read from settings when used (not when imported), so they follow the settings,
-and the client address that every limit keys on (these throttles and django-axes' login lockout)."""
+and the client address that every limit keys on (these throttles and django-axes' login lockout).
 
+The pages count against the same limits as the API (`count_attempt`): one limit per kind of way in, whatever
+the surface (the sign-up page and `POST /api/auth/register/` share `register`).
+"""
+
+import hashlib
 import ipaddress
+from types import SimpleNamespace
 
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle, ScopedRateThrottle, UserRateThrottle
@@ -42,3 +48,26 @@ class SendRateThrottle(UserRateThrottle):
 
     def get_ident(self, request):
         return client_address(request)
+
+
+class _KeyedRateThrottle(SettingsScopedRateThrottle):
+    """The scoped throttle on a key other than the client address (an email address), stored hashed."""
+
+    def __init__(self, key: str):
+        self.key = hashlib.sha256(key.encode()).hexdigest()
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.key}
+
+
+def count_attempt(request, scope: str, *, key: str | None = None) -> float | None:
+    """Count one attempt of `scope` (a `DEFAULT_THROTTLE_RATES` name) by the client of `request`, a Django or
+    a DRF request, or on `key` instead; None while within the limit, else the seconds until the next is
+    allowed. The counters are the API's (`SettingsScopedRateThrottle`): a page and an API view of one scope
+    count together.
+    """
+    throttle = SettingsScopedRateThrottle() if key is None else _KeyedRateThrottle(key)
+    view = SimpleNamespace(throttle_scope=scope)
+    if throttle.allow_request(request, view):
+        return None
+    return throttle.wait() or 1.0

@@ -10,7 +10,6 @@ from drf_spectacular.views import SpectacularAPIView
 from config.middleware import content_security_policy
 from config.views import SwaggerDocsView, unknown_api_path
 from users import pages
-from users.forms import PasswordResetForm
 
 admin.site.site_header = "Relay moderation console"
 admin.site.site_title = "Relay moderation"
@@ -48,7 +47,7 @@ urlpatterns = [
     path("accounts/settings/", pages.settings_page, name="accounts-settings"),
     path(
         "accounts/password_change/",
-        content_security_policy(auth_views.PasswordChangeView.as_view()),
+        content_security_policy(pages.PasswordChangeView.as_view()),
         name="password_change",
     ),
     path(
@@ -58,7 +57,7 @@ urlpatterns = [
     ),
     path(
         "accounts/password_reset/",
-        content_security_policy(auth_views.PasswordResetView.as_view(form_class=PasswordResetForm)),
+        content_security_policy(pages.PasswordResetView.as_view()),
         name="password_reset",
     ),
     path(

@@ -54,23 +54,40 @@ class LegacyUserSerializer(FastSerializer):
         return user.display_name or None
 
 
+_OLD_TIME = OldTimeField(allow_null=True)
+
+
 class DirectMessageSerializer(FastSerializer):
-    """A DM in the old shape."""
+    """A DM in the old shape, as `viewer` (the context's) sees it: a read the recipient does not share and
+    the other party's delete are not shown, nor the `updated_at` they set (`Message.read_at_for`,
+    `Message.updated_at_for`, the new API's rule).
+    """
 
     id = serializers.IntegerField()
     sender_id = serializers.IntegerField()
     receiver_id = serializers.IntegerField(source="recipient_id")
     content = serializers.CharField(source="body")
     reply_to_id = serializers.SerializerMethodField()
-    is_read = serializers.BooleanField()
-    read_at = OldTimeField(allow_null=True)
+    is_read = serializers.SerializerMethodField()
+    read_at = serializers.SerializerMethodField()
     file_name = serializers.SerializerMethodField()
     file_type = serializers.SerializerMethodField()
     has_attachment = serializers.BooleanField()
     created_at = OldTimeField()
-    updated_at = OldTimeField(allow_null=True)
+    updated_at = serializers.SerializerMethodField()
     sender = LegacyUserSerializer()
     receiver = LegacyUserSerializer(source="recipient")
+
+    def get_is_read(self, message: Message) -> bool:
+        return message.read_at_for(self.context["viewer"]) is not None
+
+    @extend_schema_field(OldTimeField(allow_null=True))
+    def get_read_at(self, message: Message) -> str | None:
+        return _OLD_TIME.to_representation(message.read_at_for(self.context["viewer"]))
+
+    @extend_schema_field(OldTimeField(allow_null=True))
+    def get_updated_at(self, message: Message) -> str | None:
+        return _OLD_TIME.to_representation(message.updated_at_for(self.context["viewer"]))
 
     def get_reply_to_id(self, message: Message) -> int | None:
         """The replied-to id; for a carried row whose target no longer existed, the old id it named."""
@@ -105,11 +122,15 @@ class MessageRowSerializer(FastSerializer):
     sender_id = serializers.IntegerField()
     content = serializers.CharField(source="body")
     created_at = OldTimeField()
-    is_read = serializers.BooleanField()
+    is_read = serializers.SerializerMethodField()
 
     def get_conversation_id(self, message: Message) -> int:
         conversation_id: int = self.context["conversation_id"]
         return conversation_id
+
+    def get_is_read(self, message: Message) -> bool:
+        """As `viewer` (the context's) may know it (`Message.read_at_for`)."""
+        return message.read_at_for(self.context["viewer"]) is not None
 
 
 class LegacyConversationSerializer(FastSerializer):
@@ -135,7 +156,7 @@ class LegacyConversationSerializer(FastSerializer):
     def _last_message_shape(self) -> tuple[MessageRowSerializer, dict[str, Any]]:
         """One row shape for every conversation of the list (building its fields per row cost more than the
         rest of a long list), and its context, which names the conversation of the row being shown."""
-        context: dict[str, Any] = {"conversation_id": None}
+        context: dict[str, Any] = {"conversation_id": None, "viewer": self.context["viewer"]}
         return MessageRowSerializer(context=context), context
 
 

@@ -2,8 +2,8 @@
 
 Each view parses the old input, calls the same `messaging` selector or service as the new API, and answers
 in the old shape: bare arrays with `skip`/`limit` paging, naive UTC times, FastAPI's error shapes
-(`legacy_dm.errors`). Every response, errors included, carries the deprecation headers and is counted
-(`legacy_dm.usage`).
+(`legacy_dm.errors`). Every response, errors included, carries the deprecation headers; each call of a
+logged-in caller is counted (`legacy_dm.usage`).
 """
 
 from typing import cast
@@ -12,10 +12,11 @@ from django.http import Http404
 from django.utils.functional import classproperty
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import APIException, NotFound
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -61,6 +62,16 @@ class BearerAuthentication(JWTAuthentication):
         if len(header.split()) == 1:
             return None
         return super().get_raw_token(header)
+
+
+class OptionalBearerAuthentication(BearerAuthentication):
+    """The caller of a token that is accepted, else nobody (no 401): for paths that answer anyone alike."""
+
+    def authenticate(self, request):
+        try:
+            return super().authenticate(request)
+        except APIException:
+            return None
 
 
 class UntypedJSONParser(JSONParser):
@@ -136,8 +147,19 @@ class LegacyView(APIView):
         method = request.method.upper()
         for header, value in deprecation_headers(self.successor(method)).items():
             response[header] = value
-        record_call(f"{method if method in _COUNTED_METHODS else 'OTHER'} {self.path}")
+        # Only callers who logged in are counted: the counts are of old clients still in use (which all log
+        # in), and an anonymous request must not cost a database write (anyone could send millions).
+        if _authenticated(request):
+            record_call(f"{method if method in _COUNTED_METHODS else 'OTHER'} {self.path}")
         return response
+
+
+def _authenticated(request: Request) -> bool:
+    """Whether the request came from a logged-in user; a credential that failed is no user."""
+    try:
+        return bool(request.user and request.user.is_authenticated)
+    except APIException:
+        return False
 
 
 # --- /api/direct-messages/* ----------------------------------------------------------------------------------
@@ -150,8 +172,8 @@ DM_ERROR_LOCS = {
 }
 
 
-def _dm(message: Message, status_code: int = status.HTTP_200_OK) -> Response:
-    return Response(DirectMessageSerializer(message).data, status=status_code)
+def _dm(message: Message, viewer: User, status_code: int = status.HTTP_200_OK) -> Response:
+    return Response(DirectMessageSerializer(message, context={"viewer": viewer}).data, status=status_code)
 
 
 class DirectMessagesView(LegacyView):
@@ -170,7 +192,8 @@ class DirectMessagesView(LegacyView):
         """The caller's messages, sent and received, newest first."""
         skip, limit = paging(request.query_params)
         messages = selectors.visible_messages(user=request.user).order_by("-created_at", "-id")
-        return Response(DirectMessageSerializer(messages[skip : skip + limit], many=True).data)
+        page = messages[skip : skip + limit]
+        return Response(DirectMessageSerializer(page, many=True, context={"viewer": request.user}).data)
 
     @legacy_schema(
         operation_id="legacy_dm_send",
@@ -181,7 +204,7 @@ class DirectMessagesView(LegacyView):
     def post(self, request):
         data = validated(DirectMessageInputSerializer, request.data)
         message = services.send_message(sender=request.user, **data)
-        return _dm(message, status.HTTP_201_CREATED)
+        return _dm(message, request.user, status.HTTP_201_CREATED)
 
 
 class DirectMessageConversationsView(LegacyView):
@@ -199,7 +222,7 @@ class DirectMessageConversationsView(LegacyView):
         skip, limit = paging(request.query_params)
         rows = selectors.conversation_rows(user=request.user)[skip : skip + limit]
         conversations = selectors.attach_last_messages(user=request.user, rows=rows)
-        return Response(ConversationPartnerSerializer(conversations, many=True).data)
+        return Response(ConversationPartnerSerializer(conversations, many=True, context={"viewer": request.user}).data)
 
 
 class DirectMessageThreadView(LegacyView):
@@ -219,7 +242,8 @@ class DirectMessageThreadView(LegacyView):
         other = selectors.get_user_or_404(user_id=self.path_int("user_id"))
         skip, limit = paging(request.query_params)
         thread = selectors.thread_pages(user=request.user, other=other).reverse()
-        return Response(DirectMessageSerializer(thread[skip : skip + limit], many=True).data)
+        page = thread[skip : skip + limit]
+        return Response(DirectMessageSerializer(page, many=True, context={"viewer": request.user}).data)
 
 
 class DirectMessageThreadReadView(LegacyView):
@@ -261,7 +285,7 @@ class DirectMessageView(LegacyView):
         responses={200: DirectMessageSerializer},
     )
     def get(self, request, message_id):
-        return _dm(selectors.access_message(user=request.user, message_id=self.path_int("message_id")))
+        return _dm(selectors.access_message(user=request.user, message_id=self.path_int("message_id")), request.user)
 
     @legacy_schema(
         operation_id="legacy_dm_delete",
@@ -287,7 +311,7 @@ class DirectMessageReadView(LegacyView):
         responses={200: DirectMessageSerializer, 403: DetailSerializer},
     )
     def put(self, request, message_id):
-        return _dm(services.mark_message_read(user=request.user, message_id=self.path_int("message_id")))
+        return _dm(services.mark_message_read(user=request.user, message_id=self.path_int("message_id")), request.user)
 
 
 class DirectMessageAttachmentView(LegacyView):
@@ -342,7 +366,7 @@ class ConversationsView(LegacyView):
         """Pairs in which the caller sees a message, and those they opened; newest activity first."""
         skip, limit = paging(request.query_params)
         rows = conversations.conversation_list(user=request.user, skip=skip, limit=limit)
-        return Response(LegacyConversationSerializer(rows, many=True).data)
+        return Response(LegacyConversationSerializer(rows, many=True, context={"viewer": request.user}).data)
 
     @legacy_schema(
         operation_id="legacy_conversation_open",
@@ -357,7 +381,8 @@ class ConversationsView(LegacyView):
         self.link_params["user_id"] = data["participant_id"]
         view = conversations.conversation_view(user=request.user, conversation=conversation)
         return Response(
-            LegacyConversationSerializer(view).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+            LegacyConversationSerializer(view, context={"viewer": request.user}).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
 
@@ -373,7 +398,7 @@ class ConversationView(ConversationMixin, LegacyView):
     )
     def get(self, request, conversation_id):
         view = conversations.conversation_view(user=request.user, conversation=self.get_conversation())
-        return Response(LegacyConversationSerializer(view).data)
+        return Response(LegacyConversationSerializer(view, context={"viewer": request.user}).data)
 
     @legacy_schema(
         operation_id="legacy_conversation_delete",
@@ -406,7 +431,8 @@ class ConversationMessagesView(ConversationMixin, LegacyView):
         skip, limit = paging(request.query_params)
         other = conversations.partner_in(conversation, user=request.user)
         thread = selectors.thread_pages(user=request.user, other=other).reverse()[skip : skip + limit]
-        return Response(MessageRowSerializer(thread, many=True, context={"conversation_id": conversation.pk}).data)
+        context = {"conversation_id": conversation.pk, "viewer": request.user}
+        return Response(MessageRowSerializer(thread, many=True, context=context).data)
 
     @legacy_schema(
         operation_id="legacy_conversation_send",
@@ -424,7 +450,7 @@ class ConversationMessagesView(ConversationMixin, LegacyView):
             body=data["content"],
         )
         return Response(
-            MessageRowSerializer(message, context={"conversation_id": conversation.pk}).data,
+            MessageRowSerializer(message, context={"conversation_id": conversation.pk, "viewer": request.user}).data,
             status=status.HTTP_201_CREATED,
         )
 
@@ -449,7 +475,7 @@ class ConversationReadView(ConversationMixin, LegacyView):
 class UnknownLegacyPathView(LegacyView):
     """Any other path under the legacy prefixes: the old service's JSON 404, never an HTML page."""
 
-    authentication_classes = []
+    authentication_classes = [OptionalBearerAuthentication]  # any caller gets the 404; users are counted
     permission_classes = [AllowAny]
     path = "(unknown path)"
 

@@ -274,6 +274,21 @@ class Message(models.Model):
             return self.read_at
         return self.read_at if self.recipient.read_receipts else None
 
+    def updated_at_for(self, viewer: "User | None") -> datetime | None:
+        """When the message last changed, as `viewer` may know it. A change that is the other party's own
+        (their delete for themselves; their read, unless `read_at_for` shows it to `viewer`) does not show:
+        when it is the last change, the last one `viewer` may know of is given instead (their own read, or
+        None). No viewer: the admin's view.
+        """
+        if self.updated_at is None or viewer is None:
+            return self.updated_at
+        shown_read = self.read_at_for(viewer)
+        others_delete = self.recipient_deleted_at if viewer.pk == self.sender_id else self.sender_deleted_at
+        private = {others_delete, None if shown_read is not None else self.read_at} - {None}
+        if viewer.pk == self.sender_id == self.recipient_id or self.updated_at not in private:
+            return self.updated_at
+        return shown_read
+
     def partner_of(self, user: "User") -> "User":
         """The other party of this message, seen from `user`."""
         return self.recipient if self.sender_id == user.pk else self.sender

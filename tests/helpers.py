@@ -26,7 +26,6 @@ from urllib.parse import quote, urlsplit
 from django.contrib.auth.models import Group
 from django.db import connection, connections
 from django.utils import timezone
-from rest_framework_simplejwt.tokens import RefreshToken
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -40,6 +39,7 @@ from messaging import services
 from messaging.models import Message
 from messaging.tests.factories import AttachmentMessageFactory
 from users.tests.factories import UserFactory
+from users.tokens import RefreshToken
 
 # The authorization roles around one message: its two parties, a third user, a moderator (staff of the
 # Moderators group, as `seed_data` makes one), a user the recipient has blocked, and an anonymous caller.

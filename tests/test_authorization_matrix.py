@@ -12,12 +12,12 @@ no party either. The rules behind every surface (`access_message` and the servic
 import pytest
 from django.test import Client
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from legacy_dm.conversations import conversation_for_pair
 from messaging import services
 from messaging.models import Message
 from tests.helpers import OUTSIDERS, PARTIES, ROLES, SECRET
+from users.tokens import RefreshToken
 
 pytestmark = pytest.mark.django_db
 

@@ -1,7 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm
+from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
 
+from .display_names import clean_display_name
 from .models import User
 from .usernames import clean_new_username
 
@@ -16,9 +18,20 @@ class UserCreationForm(AdminUserCreationForm):
         return clean_new_username(self.cleaned_data["username"])
 
 
+class UserChangeForm(DjangoUserChangeForm):
+    """Django's change-user form, with the rule for display names (`users.display_names`)."""
+
+    class Meta(DjangoUserChangeForm.Meta):
+        model = User
+
+    def clean_display_name(self):
+        return clean_display_name(self.cleaned_data["display_name"])
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     add_form = UserCreationForm
+    form = UserChangeForm
     list_display = ["username", "display_name", "email", "is_active", "is_staff", "date_joined"]
     search_fields = ["username", "display_name", "email"]
     fieldsets = DjangoUserAdmin.fieldsets + (("Relay", {"fields": ["display_name"]}),)

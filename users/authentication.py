@@ -10,7 +10,8 @@ from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt import authentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
-from rest_framework_simplejwt.utils import get_md5_hash_password
+
+from .tokens import password_version_matches
 
 User = get_user_model()
 
@@ -34,8 +35,8 @@ def user_for_token(token) -> User:
     """The active account `token` was issued to, else `AuthenticationFailed` (a 401).
 
     Refused: a user id claim that is missing or not an id, a deleted or deactivated account, and a token
-    issued before the account's password last changed (CHECK_REVOKE_TOKEN: tokens carry a hash of the
-    password hash; refresh tokens pass it on to the access tokens they mint, so both kinds are checked).
+    issued before the account's password last changed (tokens carry a keyed password version,
+    `users.tokens`; refresh tokens pass it on to the access tokens they mint, so both kinds are checked).
     """
     user_id = user_id_from_claim(token.payload.get(jwt_settings.USER_ID_CLAIM))
     if user_id is None:
@@ -43,9 +44,7 @@ def user_for_token(token) -> User:
     user = User.objects.filter(pk=user_id).first()
     if user is None or not jwt_settings.USER_AUTHENTICATION_RULE(user):
         raise AuthenticationFailed("No active account found for the given token.", "no_active_account")
-    if jwt_settings.CHECK_REVOKE_TOKEN and token.payload.get(jwt_settings.REVOKE_TOKEN_CLAIM) != get_md5_hash_password(
-        user.password
-    ):
+    if not password_version_matches(token, user):
         raise AuthenticationFailed("The user's password has been changed.", "password_changed")
     return user
 

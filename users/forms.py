@@ -1,11 +1,13 @@
 """Forms of the account pages. They only parse input: the rules are the API's (`users.serializers`)."""
 
 from django import forms
+from django.contrib.auth import authenticate
 from django.contrib.auth import forms as auth_forms
 from django.db.models import Q
 
 from legacy_dm.carry import UNVERIFIABLE_PASSWORD
 
+from .display_names import clean_display_name
 from .serializers import RegisterSerializer
 
 
@@ -43,6 +45,9 @@ class SettingsForm(forms.Form):
     display_name = forms.CharField(label="Display name", max_length=150, required=False)
     read_receipts = forms.BooleanField(label="Let people see when I have read their messages", required=False)
 
+    def clean_display_name(self):
+        return clean_display_name(self.cleaned_data["display_name"])
+
 
 class PasswordResetForm(auth_forms.PasswordResetForm):
     """Django's, also for carried accounts whose old hash no hasher could verify: they set a new password
@@ -58,3 +63,18 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
             if user.pk not in seen:
                 seen.add(user.pk)
                 yield user
+
+
+class PasswordChangeForm(auth_forms.PasswordChangeForm):
+    """Django's, with the current password checked by `authenticate` (the login's backends and lockout)."""
+
+    def __init__(self, user, *args, request, **kwargs):
+        self.request = request
+        super().__init__(user, *args, **kwargs)
+
+    def clean_old_password(self):
+        old_password = self.cleaned_data["old_password"]
+        checked = authenticate(self.request, username=self.user.get_username(), password=old_password)
+        if checked is None or checked.pk != self.user.pk:
+            raise forms.ValidationError(self.error_messages["password_incorrect"], code="password_incorrect")
+        return old_password

@@ -1,15 +1,43 @@
-"""The answer to a login refused by the brute-force lockout (django-axes), on every way to log in.
+"""The brute-force lockout (django-axes) of every way to log in: what it counts, and its answer.
 
-django-axes counts failed logins per client address and per username (`AXES_*` in config/settings.py) on
-the login page, the admin's and `/api/auth/token/` alike, since all three log in through `authenticate`.
-Once either count reaches LOGIN_FAILURE_LIMIT, logins from that address or for that username are refused,
-even with the right password, until LOGIN_LOCKOUT_MINUTES have passed without a failed attempt.
+django-axes counts failed logins (`AXES_*` in config/settings.py) on the login page, the admin's and
+`/api/auth/token/` alike, since all three log in through `authenticate`, in two ways:
+
+- per (username, client address) pair: at LOGIN_FAILURE_LIMIT failures that username is refused from that
+  address;
+- per client address, whatever the usernames: at LOGIN_ADDRESS_FAILURE_LIMIT failures every login from
+  that address is refused.
+
+Both refuse the right password too, until LOGIN_LOCKOUT_MINUTES have passed without a failed attempt. A
+username is never locked on its own: failing logins with someone's name locks the addresses they came from,
+not that person, who still logs in from their own address.
 """
 
+from axes.handlers.database import AxesDatabaseHandler
 from django.conf import settings
+from django.db.models import Sum
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from rest_framework.exceptions import Throttled
+
+
+class LockoutHandler(AxesDatabaseHandler):
+    """django-axes' database handler with a limit per lockout parameter set.
+
+    axes compares the largest count of its parameter sets (`AXES_LOCKOUT_PARAMETERS`: the pair, then the
+    address) with one limit (`AXES_FAILURE_LIMIT`, the pair's). The address has a limit of its own
+    (`LOGIN_ADDRESS_FAILURE_LIMIT`), so its count is reported as reaching the pair's limit once it reaches
+    its own, and as nothing before.
+    """
+
+    def get_failures(self, request, credentials=None) -> int:
+        pair, address = (
+            attempts.aggregate(total=Sum("failures_since_start"))["total"] or 0
+            for attempts in self.get_user_attempts(request, credentials)
+        )
+        if address >= settings.LOGIN_ADDRESS_FAILURE_LIMIT:
+            return max(pair, settings.AXES_FAILURE_LIMIT)
+        return pair
 
 
 def retry_after_seconds() -> int:

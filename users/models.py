@@ -3,7 +3,10 @@
 from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.models import AbstractUser
 from django.db import models, transaction
+from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
+
+from .usernames import skeleton_of
 
 
 class User(AbstractUser):
@@ -32,6 +35,12 @@ class User(AbstractUser):
         db_table = "users_user"
         verbose_name = "user"
         verbose_name_plural = "users"
+        indexes = [
+            # A new username's check (users.usernames: the same name in any case, or a look-alike) is two
+            # index lookups, not a scan of every user.
+            models.Index(Upper("username"), name="user_username_upper_idx"),
+            models.Index(skeleton_of("username"), name="user_username_skeleton_idx"),
+        ]
 
     def __str__(self):
         return self.username

@@ -1,26 +1,46 @@
-"""The account pages: sign up and settings (login, logout and the password pages are Django's views)."""
+"""The account pages: sign up and settings, and Django's password pages with Relay's limits (login and logout
+are Django's views)."""
+
+import math
 
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from config.middleware import content_security_policy
+from config.throttles import count_attempt
 
 from . import services
-from .forms import SettingsForm, SignupForm
+from .forms import PasswordChangeForm, PasswordResetForm, SettingsForm, SignupForm
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+def too_many(request, *, title: str, wait: float, what: str) -> HttpResponse:
+    """429 with Retry-After and a page saying how long to wait."""
+    seconds = max(1, math.ceil(wait))
+    minutes = -(-seconds // 60)
+    when = f"{minutes} minute{'s' if minutes != 1 else ''}" if seconds >= 60 else f"{seconds} seconds"
+    message = f"Too many {what}. Try again in {when}."
+    response = render(request, "registration/too_many.html", {"title": title, "message": message}, status=429)
+    response["Retry-After"] = str(seconds)
+    return response
 
 
 @require_http_methods(["GET", "POST"])
 @content_security_policy
 def signup(request):
-    """A new account, by the same rules and service as `POST /api/auth/register/`; then logged in."""
+    """A new account, by the same rules, service and rate limit (`register`, per client address) as
+    `POST /api/auth/register/`; then logged in."""
     if request.user.is_authenticated:
         return redirect("messaging-web:inbox")
+    if request.method == "POST" and (wait := count_attempt(request, "register")) is not None:
+        return too_many(request, title="Too many sign-ups", wait=wait, what="accounts created from this address")
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -51,3 +71,30 @@ def settings_page(request):
             return redirect("accounts-settings")
         return render(request, "registration/settings.html", {"form": form, "nav": "settings"}, status=400)
     return render(request, "registration/settings.html", {"form": form, "nav": "settings"})
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's, mailing at most THROTTLE_PASSWORD_RESET_RATE requests per client address and
+    THROTTLE_PASSWORD_RESET_EMAIL_RATE per email address (counted whether or not an account has that address,
+    so the limit tells nothing about who has an account)."""
+
+    form_class = PasswordResetForm
+
+    def post(self, request, *args, **kwargs):
+        wait = count_attempt(request, "password_reset")
+        email = request.POST.get("email", "")
+        if wait is None and email.strip():
+            wait = count_attempt(request, "password_reset_email", key=email.strip().lower())
+        if wait is not None:
+            return too_many(request, title="Too many password resets", wait=wait, what="password reset requests")
+        return super().post(request, *args, **kwargs)
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's, checking the current password through `authenticate`, so that guesses of it are failed logins
+    to the brute-force lockout (users.lockout): they count and are refused as on the login page."""
+
+    form_class = PasswordChangeForm
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "request": self.request}

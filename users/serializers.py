@@ -14,6 +14,8 @@ from config.serializers import FastModelSerializer, StrictBooleanField
 
 from . import services
 from .authentication import user_for_token
+from .display_names import clean_display_name
+from .tokens import RefreshToken
 from .usernames import clean_new_username
 
 User = get_user_model()
@@ -44,6 +46,9 @@ class ProfileUpdateSerializer(serializers.Serializer):
     display_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
     read_receipts = StrictBooleanField(required=False)
 
+    def validate_display_name(self, value):
+        return _cleaned_display_name(value)
+
 
 class RegisterSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)  # and the rule of users.usernames
@@ -56,6 +61,9 @@ class RegisterSerializer(serializers.Serializer):
             return clean_new_username(value)
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.messages) from exc
+
+    def validate_display_name(self, value):
+        return _cleaned_display_name(value)
 
     def validate_email(self, value):
         if User.objects.filter(email__iexact=value).exists():
@@ -71,13 +79,29 @@ class RegisterSerializer(serializers.Serializer):
         return attrs
 
 
+def _cleaned_display_name(value: str) -> str:
+    """The rule of `users.display_names`, its refusal as the field's error."""
+    try:
+        return clean_display_name(value)
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError(exc.messages) from exc
+
+
 class LogoutSerializer(serializers.Serializer):
     refresh = serializers.CharField()
+
+
+class TokenObtainPairSerializer(jwt_serializers.TokenObtainPairSerializer):
+    """`{username, password}` → `{access, refresh}`, Relay's tokens (`users.tokens`)."""
+
+    token_class = RefreshToken
 
 
 class TokenRefreshSerializer(jwt_serializers.TokenRefreshSerializer):
     """`{refresh}` → `{access, refresh}`: a refresh token of an active account (`user_for_token`), used once
     (`services.rotate_refresh_token`); anything else is a 401."""
+
+    token_class = RefreshToken
 
     def validate(self, attrs):
         refresh = self.token_class(attrs["refresh"])  # signed, unexpired, a refresh token, not blacklisted

@@ -6,10 +6,11 @@ from django.db import IntegrityError, connection, transaction
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
-from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
-from .usernames import TAKEN, username_taken
+from .display_names import clean_display_name
+from .tokens import RefreshToken
+from .usernames import TAKEN, username_refusal, username_skeleton
 
 User = get_user_model()
 
@@ -17,25 +18,25 @@ User = get_user_model()
 def register_user(*, username: str, email: str, password: str, display_name: str = "") -> User:
     """Create an active user with a hashed password.
 
-    The serializer checks that the username is free regardless of case, but two registrations of `Alice`
-    and `alice` at once would both pass that check, and the unique constraint only tells exact names apart
-    (it cannot be made case-insensitive: the old service's table may hold both). So the check runs again
-    inside the transaction that inserts, with registrations of the same name serialised: on PostgreSQL by a
-    transaction-level advisory lock on the lowercased name, on SQLite by the write lock that every
-    transaction takes when it begins (IMMEDIATE). The loser gets the same field error as a taken name.
+    The serializer checks that the username is free regardless of case and of look-alike characters
+    (`users.usernames`), but two registrations of `Alice` and `a1ice` at once would both pass that check,
+    and the unique constraint only tells exact names apart (it cannot be made case-insensitive: the old
+    service's table may hold both). So the check runs again inside the transaction that inserts, with
+    registrations of names of one skeleton serialised: on PostgreSQL by a transaction-level advisory lock
+    on the skeleton, on SQLite by the write lock that every transaction takes when it begins (IMMEDIATE).
+    The loser gets the same field error as a taken name.
     """
     _check_old_username_width(username)
-    user = User(username=username, email=email, display_name=display_name.strip())
+    user = User(username=username, email=email, display_name=_display_name(display_name))
     user.set_password(password)
-    taken = ValidationError({"username": [TAKEN]})
     try:
         with transaction.atomic():
             _serialise_registrations_of(username)
-            if username_taken(username):
-                raise taken
+            if refusal := username_refusal(username):
+                raise ValidationError({"username": [refusal]})
             user.save()
     except IntegrityError:
-        raise taken from None
+        raise ValidationError({"username": [TAKEN]}) from None
     return user
 
 
@@ -43,7 +44,7 @@ def update_profile(*, user: User, display_name: str | None = None, read_receipts
     """Change the caller's display name and settings; only what is given changes."""
     changes = {}
     if display_name is not None:
-        changes["display_name"] = display_name.strip()
+        changes["display_name"] = _display_name(display_name)
     if read_receipts is not None:
         changes["read_receipts"] = read_receipts
     for field, value in changes.items():
@@ -51,6 +52,14 @@ def update_profile(*, user: User, display_name: str | None = None, read_receipts
     if changes:
         user.save(update_fields=list(changes))
     return user
+
+
+def _display_name(value: str) -> str:
+    """`users.display_names.clean_display_name`, its error reported on the field."""
+    try:
+        return clean_display_name(value)
+    except ValidationError as exc:
+        raise ValidationError({"display_name": exc.messages}) from None
 
 
 def _check_old_username_width(username: str) -> None:
@@ -62,9 +71,10 @@ def _check_old_username_width(username: str) -> None:
 
 
 def _serialise_registrations_of(username: str) -> None:
+    """Registrations of names with one skeleton (`alice`, `ALICE`, `a1ice`) wait for each other."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(lower(%s), 0))", [username])
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [username_skeleton(username)])
 
 
 def revoke_refresh_tokens(*, user: User) -> int:

@@ -6,10 +6,10 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import TokenError
-from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView, TokenVerifyView
 
 from config.throttles import SettingsScopedRateThrottle
+from users.tokens import RefreshToken
 
 from . import services
 from .lockout import LoginLockedOut
@@ -19,7 +19,7 @@ from .serializers import LogoutSerializer, MeSerializer, ProfileUpdateSerializer
 @extend_schema_view(post=extend_schema(summary="Log in: get an access and a refresh token"))
 class LoginView(TokenObtainPairView):
     """`{username, password}` → `{access, refresh}`; rate limited per client address, and refused (429) while
-    the brute-force lockout holds for the client's address or the username (`users.lockout`)."""
+    the brute-force lockout holds for the client's address or for the username from it (`users.lockout`)."""
 
     throttle_classes = [SettingsScopedRateThrottle]
     throttle_scope = "login"

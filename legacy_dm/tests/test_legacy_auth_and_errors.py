@@ -3,12 +3,12 @@
 from datetime import timedelta
 
 import pytest
-from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from legacy_dm.views import LEGACY_VIEWS
 from messaging.tests.factories import MessageFactory
 from tests.openapi import SchemaCheckedClient
 from users.tests.factories import DEFAULT_PASSWORD
+from users.tokens import AccessToken, RefreshToken
 
 from .conftest import assert_deprecated
 

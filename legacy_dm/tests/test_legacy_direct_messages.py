@@ -409,7 +409,8 @@ def test_delete_is_per_user(alice_client, bob_client, alice, bob):
     assert alice_client.get("/api/direct-messages/").json() == []
     still = bob_client.get(f"/api/direct-messages/{message.pk}")
     assert still.status_code == 200
-    assert still.json()["updated_at"] is not None  # the row changed
+    # Alice's delete is hers alone: Bob's copy does not say when (`Message.updated_at_for`).
+    assert still.json()["updated_at"] is None
     assert alice_client.delete(f"/api/direct-messages/{message.pk}").status_code == 404
 
 

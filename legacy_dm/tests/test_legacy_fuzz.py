@@ -14,13 +14,13 @@ from dataclasses import dataclass
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from config.wsgi import application
 from legacy_dm.conversations import conversation_for_pair
 from messaging.tests.factories import AttachmentMessageFactory, MessageFactory
 from tests.helpers import FUZZ_CHECKS
 from users.tests.factories import UserFactory
+from users.tokens import RefreshToken
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("keep_test_connection")]
 

@@ -35,14 +35,28 @@ def test_each_call_is_counted_under_its_endpoint_template(alice_client, alice, b
     assert usage.first_called_at < usage.last_called_at  # the second call moved it
 
 
-def test_errors_and_unauthenticated_calls_are_counted_too(alice_client):
-    APIClient().get("/api/messaging/conversations")
+def test_errors_of_authenticated_calls_are_counted_too(alice_client):
     alice_client.get("/api/messaging/conversations?limit=0")
     alice_client.get("/api/messaging/conversations/999")
     alice_client.get("/api/messaging/nowhere")
-    assert calls("GET /api/messaging/conversations") == 2
+    assert calls("GET /api/messaging/conversations") == 1
     assert calls("GET /api/messaging/conversations/{conversation_id}") == 1
     assert calls("GET (unknown path)") == 1
+
+
+def test_anonymous_calls_write_no_counter(alice_client):
+    """A 401 (no token, a bad token, any path) costs no write: anyone could otherwise make the server write
+    a row per request, and the counts are of the old clients still in use, which all log in."""
+    anonymous = APIClient()
+    forged = APIClient()
+    forged.credentials(HTTP_AUTHORIZATION="Bearer not-a-token")
+    for client in (anonymous, forged):
+        assert client.get("/api/messaging/conversations").status_code == 401
+        assert client.post("/api/direct-messages/", {}, format="json").status_code == 401
+        assert client.get("/api/messaging/nowhere").status_code == 404  # the old service's answer
+    assert not LegacyEndpointUsage.objects.exists()
+    alice_client.get("/api/messaging/conversations")
+    assert calls("GET /api/messaging/conversations") == 1
 
 
 def test_counting_an_endpoint_already_seen_is_one_update(alice_client):

@@ -12,12 +12,12 @@ import os
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from config.wsgi import application
 from messaging.tests.factories import AttachmentMessageFactory, MessageFactory
 from tests.helpers import FUZZ_CHECKS
 from users.tests.factories import UserFactory
+from users.tokens import RefreshToken
 
 # Requests go through the WSGI application inside the test transaction (see `keep_test_connection`).
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("keep_test_connection")]

@@ -16,7 +16,6 @@ from urllib.parse import quote
 import pytest
 from django.db import connection
 from django.test import Client
-from rest_framework_simplejwt.tokens import AccessToken
 
 from messaging import broker as broker_module
 from messaging import services
@@ -31,6 +30,7 @@ from tests.helpers import (
 )
 from users.models import User
 from users.tests.factories import UserFactory
+from users.tokens import AccessToken
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="the servers cannot share the suite's in-memory SQLite"

@@ -2,9 +2,9 @@
 
 import factory
 from django.contrib.auth import get_user_model
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from tests.openapi import SchemaCheckedClient
+from users.tokens import RefreshToken
 
 DEFAULT_PASSWORD = "correct horse battery staple"
 

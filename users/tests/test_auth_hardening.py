@@ -8,10 +8,10 @@ import jwt
 import pytest
 from django.conf import settings
 from django.utils import timezone
-from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from tests.openapi import SchemaCheckedClient
 from users.tests.factories import DEFAULT_PASSWORD, UserFactory
+from users.tokens import AccessToken, RefreshToken
 
 pytestmark = pytest.mark.django_db
 

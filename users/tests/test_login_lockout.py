@@ -1,7 +1,9 @@
 """Guessing passwords is limited on every way to log in: the login page, the admin's and the token endpoint.
 
-Failed logins are counted per client address and per username, across all three; at the limit, the right
-password is refused too (429, Retry-After, a message saying why) until the cool-off has passed.
+Failed logins are counted per (username, address) pair and per address, across all three; at either limit,
+the right password is refused too (429, Retry-After, a message saying why) until the cool-off has passed.
+No one can lock a person out from everywhere: failures with their username lock the addresses they come
+from, not the person.
 """
 
 from datetime import timedelta
@@ -15,7 +17,8 @@ from users.tests.factories import DEFAULT_PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
 
-LIMIT = 4
+LIMIT = 4  # per (username, address)
+ADDRESS_LIMIT = 6  # per address, whatever the usernames
 COOL_OFF = timedelta(minutes=15)
 PAGE, ADMIN, API = "/accounts/login/", "/admin/login/", "/api/auth/token/"
 SURFACES = [PAGE, ADMIN, API]
@@ -24,6 +27,7 @@ SURFACES = [PAGE, ADMIN, API]
 @pytest.fixture(autouse=True)
 def lockout(settings):
     settings.AXES_FAILURE_LIMIT = LIMIT
+    settings.LOGIN_ADDRESS_FAILURE_LIMIT = ADDRESS_LIMIT
     settings.AXES_COOLOFF_TIME = COOL_OFF
 
 
@@ -80,19 +84,30 @@ def test_failures_count_across_the_three_ways_to_log_in(dora):
 
 
 @pytest.mark.parametrize("surface", SURFACES)
-def test_a_username_is_locked_whatever_address_the_guesses_come_from(dora, surface):
+def test_a_username_is_locked_from_the_address_that_guessed_it(dora, surface):
     UserFactory(username="bob", is_staff=True)
-    for n in range(LIMIT):
+    fail(surface, LIMIT, address="203.0.113.9")
+    assert_locked_out(*log_in(surface, address="203.0.113.9"))
+    # Another account from that address is not affected (the address itself is below its limit)...
+    assert log_in(surface, username="bob", address="203.0.113.9")[1]
+    # ...nor the same account from its owner's own address.
+    assert log_in(surface, address="192.0.2.50")[1]
+
+
+@pytest.mark.parametrize("surface", SURFACES)
+def test_failures_with_someones_username_from_many_addresses_do_not_lock_them_out(dora, surface):
+    """An attacker cannot lock a person out from everywhere by failing logins with their username."""
+    for n in range(3 * LIMIT):
         log_in(surface, password="wrong", address=f"203.0.113.{n}")
-    assert_locked_out(*log_in(surface, address="192.0.2.50"))
-    # Another account from that fresh address is not affected.
-    assert log_in(surface, username="bob", address="192.0.2.50")[1]
+    assert log_in(surface, address="192.0.2.50")[1]
 
 
 @pytest.mark.parametrize("surface", SURFACES)
 def test_an_address_is_locked_whatever_usernames_it_tries(dora, surface):
-    for n in range(LIMIT):
+    for n in range(ADDRESS_LIMIT - 1):
         log_in(surface, username=f"someone{n}", password="wrong")
+    assert log_in(surface)[1]  # below the address's limit
+    log_in(surface, username="someone-else", password="wrong")
     assert_locked_out(*log_in(surface))
     # The same account from another address is not affected.
     assert log_in(surface, address="192.0.2.60")[1]
@@ -111,7 +126,7 @@ def test_the_lockout_ends_after_the_cool_off(dora, surface):
 @pytest.mark.parametrize("surface", SURFACES)
 def test_a_forged_x_forwarded_for_does_not_escape_the_lockout(dora, surface):
     """Without a proxy in front (NUM_PROXIES=0) the client's own X-Forwarded-For is not believed."""
-    for n in range(LIMIT):
+    for n in range(ADDRESS_LIMIT):
         log_in(surface, username=f"someone{n}", password="wrong", HTTP_X_FORWARDED_FOR=f"10.0.0.{n}")
     assert_locked_out(*log_in(surface, username="dora", HTTP_X_FORWARDED_FOR="10.0.0.99"))
 
@@ -120,7 +135,7 @@ def test_a_forged_x_forwarded_for_does_not_escape_the_lockout(dora, surface):
 def test_behind_a_proxy_the_address_the_proxy_saw_is_locked(dora, surface, settings):
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
     proxy = {"address": "10.1.1.1"}
-    for n in range(LIMIT):
+    for n in range(ADDRESS_LIMIT):
         log_in(surface, f"someone{n}", "wrong", **proxy, HTTP_X_FORWARDED_FOR=f"10.9.9.{n}, 198.51.100.7")
     assert_locked_out(*log_in(surface, **proxy, HTTP_X_FORWARDED_FOR="198.51.100.7"))
     assert log_in(surface, **proxy, HTTP_X_FORWARDED_FOR="198.51.100.8")[1]

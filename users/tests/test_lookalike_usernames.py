@@ -9,6 +9,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from users.tests.factories import DEFAULT_PASSWORD, UserFactory
+from users.usernames import LOOKALIKE
 
 pytestmark = pytest.mark.django_db
 
@@ -43,6 +44,57 @@ def test_a_lookalike_of_an_existing_username_is_refused(alice, lookalike):
     assert response.status_code == 400, response.content
     assert response.json()["username"], response.json()
     assert User.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("existing", "lookalike"),
+    [
+        ("alice", "aIice"),  # capital i
+        ("alice", "a1ice"),  # digit one
+        ("alice", "AL1CE"),
+        ("alice", "aiice"),
+        ("bob", "b0b"),  # digit zero
+        ("bob", "B0B"),
+        ("mary", "rnary"),  # r n reads as m
+        ("wendy", "vvendy"),  # v v reads as w
+        ("sam", "5am"),
+        ("lily", "1i1y"),
+    ],
+)
+def test_an_ascii_lookalike_of_an_existing_username_is_refused(db, existing, lookalike):
+    UserFactory(username=existing)
+    response = register(lookalike)
+    assert response.status_code == 400, response.content
+    assert response.json() == {"username": [LOOKALIKE]}
+    assert not User.objects.filter(username=lookalike).exists()
+
+
+@pytest.mark.parametrize("name", ["alicia", "bobby", "marry", "wendi", "a1ice2", "b0bcat"])
+def test_names_that_only_share_a_part_register(db, name):
+    UserFactory(username="alice")
+    UserFactory(username="bob")
+    assert register(name).status_code == 201
+
+
+def test_the_sign_up_page_refuses_lookalikes_too(db):
+    UserFactory(username="alice")
+    response = Client().post(
+        "/accounts/signup/",
+        {"username": "a1ice", "email": "a1@example.com", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
+    )
+    assert response.status_code == 400
+    assert LOOKALIKE in response.content.decode().replace("&#x27;", "'")
+    assert not User.objects.filter(username="a1ice").exists()
+
+
+def test_carried_lookalikes_stay_and_log_in(db):
+    """Old names sharing a skeleton (both carried) are not renamed; each still logs in."""
+    for name in ("bob", "b0b"):
+        UserFactory(username=name)
+    for name in ("bob", "b0b"):
+        response = APIClient().post("/api/auth/token/", {"username": name, "password": DEFAULT_PASSWORD}, format="json")
+        assert response.status_code == 200, response.content
+    assert register("B0b").status_code == 400
 
 
 def test_the_refusals_say_why(alice):
@@ -95,7 +147,7 @@ def admin_add(browser, username: str):
     )
 
 
-@pytest.mark.parametrize("lookalike", ["\uff41\uff4c\uff49\uff43\uff45", "al\u0131ce", "ALICE"])
+@pytest.mark.parametrize("lookalike", ["\uff41\uff4c\uff49\uff43\uff45", "al\u0131ce", "ALICE", "a1ice"])
 def test_the_admin_refuses_lookalikes_too(admin_browser, alice, lookalike):
     response = admin_add(admin_browser, lookalike)
     assert response.status_code == 200  # the form again, with its error

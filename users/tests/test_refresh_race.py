@@ -12,10 +12,10 @@ from collections import Counter
 import pytest
 from django.db import connection
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from tests.helpers import run_at_once
 from users.tests.factories import UserFactory
+from users.tokens import RefreshToken
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

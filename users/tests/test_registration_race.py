@@ -1,4 +1,4 @@
-"""Registrations of one name in different cases at once: exactly one account, the others a 400.
+"""Registrations of one name in different cases, or of look-alikes, at once: exactly one account, the others a 400.
 
 Real concurrent HTTP against a live server (each request in its own thread and database connection).
 PostgreSQL only, as for the refresh race: the suite's in-memory SQLite database cannot serve concurrent
@@ -56,3 +56,21 @@ def test_one_name_registered_in_several_cases_at_once_makes_exactly_one_account(
             if status == 400
         ), answers
         assert get_user_model().objects.filter(username__iexact=f"racer{round_}").count() == 1
+
+
+LOOKALIKES = ["lily", "1ily", "Iily", "li1y", "LILY", "l1ly", "1i1y", "IiIy"]
+
+
+def test_lookalike_names_registered_at_once_make_exactly_one_account(live_server, settings):
+    """`lily`, `1ily`, `IiIy`...: one skeleton, so one lock and one account (users.usernames)."""
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "register": "10000/hour"},
+    }
+    url = f"{live_server.url}/api/auth/register/"
+    for round_ in ("a", "b", "c"):
+        names = [f"{name}{round_}" for name in LOOKALIKES]
+        answers, errors = run_at_once(lambda index, names=names: register(url, names[index], index), len(names))
+        assert errors == []
+        assert sorted(status for status, _ in answers) == [201] + [400] * (len(names) - 1), answers
+        assert get_user_model().objects.filter(username__in=names).count() == 1

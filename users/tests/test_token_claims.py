@@ -7,10 +7,10 @@ or a token minted by hand for a test) must be a bad credential on every surface 
 import jwt
 import pytest
 from django.conf import settings
-from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from tests.openapi import SchemaCheckedClient
 from users.tests.factories import UserFactory
+from users.tokens import AccessToken, RefreshToken
 
 pytestmark = pytest.mark.django_db
 
