@@ -3,6 +3,7 @@
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.contrib.rest_framework_simplejwt import TokenObtainPairSerializerExtension
 from rest_framework import serializers
 from rest_framework_simplejwt import serializers as jwt_serializers
 from rest_framework_simplejwt.exceptions import InvalidToken
@@ -95,6 +96,12 @@ class TokenObtainPairSerializer(jwt_serializers.TokenObtainPairSerializer):
     """`{username, password}` → `{access, refresh}`, Relay's tokens (`users.tokens`)."""
 
     token_class = RefreshToken
+
+
+class TokenObtainPairSchema(TokenObtainPairSerializerExtension):
+    """In the OpenAPI schema, the shape of simplejwt's own serializer (its extension matches that class only)."""
+
+    target_class = "users.serializers.TokenObtainPairSerializer"
 
 
 class TokenRefreshSerializer(jwt_serializers.TokenRefreshSerializer):
