@@ -320,17 +320,22 @@ def test_a_refused_stream_answers_in_the_apis_shapes(asgi_server):
 
 
 def test_idle_streams_on_the_in_process_broker_cost_no_cpu(transactional_db):
-    """20 open idle streams on uvicorn without Redis: the process uses almost no CPU (before: polling, about
-    half a core)."""
-    users = [UserFactory(username=f"idle{i}") for i in range(20)]
+    """20 open idle streams of a user with 300 events kept, on uvicorn without Redis: the process uses almost
+    no CPU (before: each stream polled the log every 20 ms, a large share of a core)."""
+    alice, bob = UserFactory(username="alice"), UserFactory(username="bob")
     port = free_port()
+    server = f"http://127.0.0.1:{port}"
     command = ["uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
     command += ["--log-level", "warning", "--lifespan", "off"]
-    env = server_env(EVENTS_HEARTBEAT_SECONDS="30")
+    env = server_env(EVENTS_HEARTBEAT_SECONDS="30", EVENTS_STREAMS_PER_USER="20", THROTTLE_SEND_RATE="1000/min")
     env.pop("REDIS_URL", None)
     process = start_server(command, env, port)
     try:
-        streams = [EventStream(f"http://127.0.0.1:{port}", token_for(user)) for user in users]
+        for i in range(150):  # each send logs two events for alice (the message and her count)
+            body = {"recipient_id": alice.pk, "body": f"number {i}"}
+            status, _ = http_json(f"{server}/api/messages/send", method="POST", token=token_for(bob), body=body)
+            assert status == 201
+        streams = [EventStream(server, token_for(alice)) for _ in range(20)]
         for stream in streams:
             opened(stream)
         time.sleep(0.5)
