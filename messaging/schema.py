@@ -44,9 +44,13 @@ EVENTS_OPERATION = {
     "description": (
         "Server-Sent Events (`text/event-stream`), open until the client or the server closes it. The stream"
         " begins with a `retry:` line (the reconnection delay in milliseconds), then events: `event: <type>`,"
-        " `data: <JSON>` and, on those that can be resumed from, `id: <position>`; a comment line (`:`) is a"
-        " heartbeat. Reconnect with `Last-Event-ID` (or `?last_event_id=`) to get what came after that id,"
-        " or a `resync` event when it is too old: reload through the REST API, then carry on."
+        " `data: <JSON>` and `id: <position>` (an `id:`-only frame moves the position past an event the reader"
+        " may no longer see); a comment line (`:`) is a heartbeat. Reconnect with `Last-Event-ID` (or"
+        " `?last_event_id=`) to get what came after that id, or a `resync` event when it cannot be resumed"
+        " from: reload through the REST API, then carry on. The server ends a stream with `stream.ended`"
+        " `{reason}` when its credential ends (`credentials_ended`, `token_expired`: sign in or refresh, then"
+        " resume), when a newer stream of the user takes its place (`too_many_streams`) or when it restarts"
+        " (`server_restarting`). Served by the ASGI server only: a WSGI server answers 503."
     ),
     "tags": ["messages"],
     "parameters": [
@@ -78,7 +82,9 @@ EVENTS_OPERATION = {
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/DetailError"}}},
         },
         "503": {
-            "description": "Live events are unavailable right now (the event broker cannot be reached).",
+            "description": "Live events are unavailable right now (the event broker cannot be reached:"
+            " `Retry-After`), or this is a WSGI server, which does not serve the stream"
+            " (`code: stream_not_served_here`).",
             "headers": {"Retry-After": _RETRY_AFTER},
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/DetailError"}}},
         },
