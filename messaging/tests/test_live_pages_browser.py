@@ -134,3 +134,22 @@ def test_a_mute_changes_the_badge_live_and_muted_messages_leave_it_alone(live_se
     expect(page).to_have_title("(2) Inbox · Relay")
     assert page.evaluate(SAME_PAGE)
     assert problems == []
+
+
+def test_a_page_whose_session_ended_stops_its_live_updates_and_says_so(live_server, transactional_db, browser):
+    """A password change elsewhere ends the page's session: its stream ends (`stream.ended`) and live.js
+    stops instead of reconnecting into a 401, and tells the reader; a later message never reaches the page."""
+    from playwright.sync_api import expect
+
+    alice, bob = UserFactory(username="alice"), UserFactory(username="bob", display_name="Bob Builder")
+    page, problems = browser.open_page(width=1000, height=800)
+    log_in(page, live_server, "alice")
+    page.evaluate(NO_RELOAD)
+    alice.set_password("changed somewhere else")
+    alice.save()
+    expect(page.locator("[data-live-status]")).to_have_text("You have been signed out; reload to sign in again.")
+    services.send_message(sender=bob, recipient_id=alice.pk, body="not for a signed-out page")
+    page.wait_for_timeout(1500)
+    assert "not for a signed-out page" not in page.content()
+    assert page.evaluate(SAME_PAGE)
+    assert problems == []

@@ -131,6 +131,20 @@
     resync: function () {
       refresh();
     },
+    // The server ended the stream. On a restart EventSource reconnects by itself and resumes; when the
+    // session has ended (a logout elsewhere, a password change) or a newer tab took this stream's place,
+    // reconnecting would only be refused or take that place back: stop, and say so.
+    "stream.ended": function (data) {
+      if (data.reason === "server_restarting") {
+        return;
+      }
+      source.close();
+      announce(
+        data.reason === "too_many_streams"
+          ? "Live updates are paused in this tab (too many open tabs); reload to resume."
+          : "You have been signed out; reload to sign in again."
+      );
+    },
   };
 
   var source = new EventSource(eventsUrl);
