@@ -28,6 +28,8 @@ from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
+READ_COUNT = 100  # the most events one read returns
+
 # What a broker that cannot be reached raises (a refused or broken connection, a Redis error).
 UNREACHABLE = (OSError, redis.RedisError)
 
@@ -68,14 +70,19 @@ def _id_text(pair: tuple[int, int]) -> str:
     return f"{pair[0]}-{pair[1]}"
 
 
-# Make sure the store has its start (`EPOCH`), XADD, then trim to the window, remembering the newest id
-# trimmed (atomic: a script runs alone), so that a reader can tell exactly whether its id is older than the
-# window.
-PUBLISH = """
-if redis.call('EXISTS', KEYS[3]) == 0 then
+# The store's start: an id below every id it will give, set once per Redis dataset (a Redis restarted without
+# its data gets a new one, so ids a client kept from before are told apart from the new ones). KEYS[#KEYS]
+# is the key that holds it.
+_SET_EPOCH = """
+if redis.call('EXISTS', KEYS[#KEYS]) == 0 then
   local now = redis.call('TIME')
-  redis.call('SET', KEYS[3], (tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - 1) .. '-0')
-end
+  redis.call('SET', KEYS[#KEYS], (tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - 1) .. '-0')
+end"""
+
+# Make sure the store has its start, XADD, then trim to the window, remembering the newest id trimmed
+# (atomic: a script runs alone), so that a reader can tell exactly whether its id is older than the window.
+PUBLISH = f"""
+{_SET_EPOCH}
 local id = redis.call('XADD', KEYS[1], '*', 'e', ARGV[1])
 local over = redis.call('XLEN', KEYS[1]) - tonumber(ARGV[2])
 if over > 0 then
@@ -204,16 +211,10 @@ class _Reader:
                 self._task = None
 
 
-# The store's start: an id below every id it will give, set once per Redis dataset (a Redis restarted without
-# its data gets a new one, so ids a client kept from before are told apart from the new ones).
-EPOCH = """
-local epoch = redis.call('GET', KEYS[1])
-if not epoch then
-  local now = redis.call('TIME')
-  epoch = (tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - 1) .. '-0'
-  redis.call('SET', KEYS[1], epoch)
-end
-return epoch
+# The store's start (`_SET_EPOCH`), for a reader.
+EPOCH = f"""
+{_SET_EPOCH}
+return redis.call('GET', KEYS[1])
 """
 
 # A stream opens: remember it with its opening time; past the cap, forget the oldest and return them (each
@@ -299,7 +300,7 @@ class RedisBroker:
         return _later_of(entries[0][0].decode(), start) if entries else start
 
     async def read(self, user_id: int, after: str, *, block_ms: int) -> list[Event]:
-        """Events after id `after`, oldest first (at most 100); waits up to `block_ms` for the first one.
+        """Events after id `after`, oldest first (at most READ_COUNT); waits up to `block_ms` for the first one.
         TooOld when reading on from `after` could miss events (`_check_resumable`).
         """
         client, reader = self._for_loop()
@@ -319,7 +320,7 @@ class RedisBroker:
             newest=_later_of(newest[0][0].decode(), start) if newest else start,
             trimmed=None if trimmed is None else trimmed.decode(),
         )
-        answer = await client.xread({key: after}, count=100)
+        answer = await client.xread({key: after}, count=READ_COUNT)
         if answer or not block_ms:
             return [event for _, entries in answer or [] for event in _events(entries)]
         return await reader.wait(key, after, block_ms=block_ms)
@@ -329,8 +330,9 @@ class RedisBroker:
         closed = self._open_stream(keys=[f"{_key(user_id)}:streams"], args=[time.time(), stream_id, cap])
         return [value.decode() for value in closed]
 
-    def close_stream(self, user_id: int, stream_id: str) -> None:
-        self.sync.zrem(f"{_key(user_id)}:streams", stream_id)
+    async def close_stream(self, user_id: int, stream_id: str) -> None:
+        client, _ = self._for_loop()
+        await client.zrem(f"{_key(user_id)}:streams", stream_id)
 
 
 class MemoryBroker:
@@ -389,7 +391,7 @@ class MemoryBroker:
                     trimmed=self._dropped.get(user_id),
                 )
                 wanted = _stream_id(after)
-                events = [e for e in log if _stream_id(e.id) > wanted][:100]
+                events = [e for e in log if _stream_id(e.id) > wanted][:READ_COUNT]
                 left = deadline - time.monotonic()
                 if events or left <= 0:
                     return events
@@ -411,7 +413,7 @@ class MemoryBroker:
                 del streams[old]
             return closed
 
-    def close_stream(self, user_id: int, stream_id: str) -> None:
+    async def close_stream(self, user_id: int, stream_id: str) -> None:
         with self._lock:
             self._streams.get(user_id, {}).pop(stream_id, None)
 

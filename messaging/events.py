@@ -17,7 +17,8 @@ may see: a user's log holds events about their own messages, and a hidden messag
 
 The log keeps what happened, not what the reader sees: a `message.created` entry is the message's id, and
 `as_delivered` renders it for the reader when the stream delivers it, under the visibility rule as it is
-then: a message hidden or deleted since is never shown, and the log holds no message bodies. Two more
+then: a message hidden or deleted since is never shown, and the log holds no message bodies. Reads are
+shown under the read-receipt rule as it is then: a reader who stopped sharing them is not replayed. Two more
 entries never reach a client: `auth.changed` (the user's credentials changed: each open stream checks its
 own, `stream.py`) and `stream.closed` (a stream over the per-user cap is told to end).
 
@@ -164,23 +165,44 @@ CONTROL = frozenset({"auth.changed", "stream.closed"})
 
 def as_delivered(*, user: User, events: list[Event]) -> list[tuple[str, str | None, dict[str, Any] | None]]:
     """Each event as `user` is told it now: `(id, type, data)`, with type and data None where it tells them
-    nothing (a control entry, a message they can no longer see): its id still moves their position on.
+    nothing now (a control entry, a message they can no longer see, a read its reader no longer shares): its
+    id still moves their position on.
     """
+    from users.models import User as UserModel
+
     from .selectors import visible_messages
     from .serializers import MessageSerializer
 
-    created = [event.data["id"] for event in events if event.type == "message.created"]
-    messages = visible_messages(user=user).in_bulk(created) if created else {}
+    about = [event.data["id"] for event in events if event.type in ("message.created", "message.read")]
+    messages = visible_messages(user=user).in_bulk(about) if about else {}
+    # A reader's `conversation.read` as the other person sees it carries `read_at`: shown while they share.
+    readers = {
+        event.data["user_id"] for event in events if event.type == "conversation.read" and "read_at" in event.data
+    }
+    sharing = (
+        set(UserModel.objects.filter(pk__in=readers, read_receipts=True).values_list("pk", flat=True))
+        if readers
+        else set()
+    )
+
+    def shown(event: Event) -> dict[str, Any] | None:
+        if event.type in CONTROL:
+            return None
+        if event.type == "message.created":
+            message = messages.get(event.data["id"])
+            return None if message is None else dict(MessageSerializer(message, context={"viewer": user}).data)
+        if event.type == "message.read":
+            message = messages.get(event.data["id"])
+            read_at = None if message is None else message.read_at_for(user)
+            return None if read_at is None else {"id": message.pk, "read_at": _time(read_at)}
+        if event.type == "conversation.read" and "read_at" in event.data and event.data["user_id"] not in sharing:
+            return None
+        return event.data
+
     delivered: list[tuple[str, str | None, dict[str, Any] | None]] = []
     for event in events:
-        if event.type in CONTROL:
-            delivered.append((event.id, None, None))
-        elif event.type == "message.created":
-            message = messages.get(event.data["id"])
-            data = None if message is None else dict(MessageSerializer(message, context={"viewer": user}).data)
-            delivered.append((event.id, None if data is None else event.type, data))
-        else:
-            delivered.append((event.id, event.type, event.data))
+        data = shown(event)
+        delivered.append((event.id, None if data is None else event.type, data))
     return delivered
 
 

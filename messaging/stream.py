@@ -50,7 +50,7 @@ from users.authentication import JWTAuthentication, user_for_session, user_for_t
 from users.models import User
 
 from . import selectors
-from .broker import UNREACHABLE, Event, TooOld, broker
+from .broker import READ_COUNT, UNREACHABLE, Event, TooOld, broker
 from .events import as_delivered, unread_data
 from .exceptions import exception_handler
 
@@ -59,6 +59,7 @@ logger = logging.getLogger(__name__)
 RETRY_MS = 3000  # the reconnect delay a client is told at the start of every stream
 RETRY_AFTER_RESTART_MS = 1000  # ... and when the server ends its streams to stop
 RETRY_AFTER_REPLACED_MS = 60_000  # ... and when a newer stream of the user took this one's place
+RETRY_AFTER_OUTAGE_MS = 10_000  # ... and when the broker stopped answering
 DELIVERY_CHUNK = 20  # events rendered at a time: what a slow reader can pin in memory
 
 
@@ -214,17 +215,19 @@ def _one_by_one(steps: Steps) -> Iterator[str]:
 
 
 def _opening(user: User, stream_id: str, *, resuming_from: str | None) -> tuple[str, selectors.UnreadCounts | None]:
-    """Count the new stream (ending the user's oldest past the cap), then where it starts and, for a new
-    reader, the counts it opens with (in that order, so no event falls between).
+    """Where the new stream starts and, for a new reader, the counts it opens with (in that order, so no event
+    falls between); then count the stream, ending the user's oldest past the cap (last: nothing after it can
+    fail and leave the stream counted).
 
     Read in the view, on the request's own database connection (under WSGI too).
     """
     source = broker()
+    cursor, count = (
+        (resuming_from, None) if resuming_from else (source.newest_id(user.pk), selectors.unread_counts(user=user))
+    )
     for replaced in source.open_stream(user.pk, stream_id, cap=settings.EVENTS_STREAMS_PER_USER):
         source.publish(user.pk, "stream.closed", {"stream": replaced})
-    if resuming_from:
-        return resuming_from, None
-    return source.newest_id(user.pk), selectors.unread_counts(user=user)
+    return cursor, count
 
 
 def _release() -> None:
@@ -255,9 +258,17 @@ async def _stream(credential: Credential, stream_id: str, cursor: str, count: se
             try:
                 found = await _next_events(source, user.pk, cursor, wait)
             except TooOld:
-                cursor = yield Blocking(source.newest_id, (user.pk,))
+                newest = yield Blocking(_newest_id, (source, user.pk))
+                if newest is None:
+                    yield _ended("events_unavailable", RETRY_AFTER_OUTAGE_MS)
+                    return
+                cursor = newest
                 yield _frame("resync", {"reason": "missed events are no longer kept; reload through the API"}, cursor)
                 continue
+            except UNREACHABLE:
+                logger.warning("The event broker is unreachable: an open stream ends", exc_info=True)
+                yield _ended("events_unavailable", RETRY_AFTER_OUTAGE_MS)
+                return
             if found is None:
                 yield _ended("server_restarting", RETRY_AFTER_RESTART_MS)
                 return
@@ -268,7 +279,9 @@ async def _stream(credential: Credential, stream_id: str, cursor: str, count: se
             if expired:
                 yield _ended("token_expired", code="token_not_valid")
                 return
-            due = time.monotonic() - checked >= heartbeat
+            # Checked before anything is delivered: at the heartbeat, on a credentials event in this read, and
+            # on every full read (a reader far behind may have such an event further on).
+            due = time.monotonic() - checked >= heartbeat or len(found) >= READ_COUNT
             if due or any(e.type == "auth.changed" for e in found):
                 if not (yield Blocking(credential.is_valid)):
                     yield _ended("credentials_ended", code="token_not_valid")
@@ -286,9 +299,18 @@ async def _stream(credential: Credential, stream_id: str, cursor: str, count: se
             cursor = found[-1].id
     finally:
         try:
-            source.close_stream(user.pk, stream_id)
-        except UNREACHABLE:
+            await asyncio.wait_for(source.close_stream(user.pk, stream_id), 2)
+        except (*UNREACHABLE, TimeoutError):
             logger.warning("The event broker is unreachable: a closed stream stays counted", exc_info=True)
+
+
+def _newest_id(source, user_id: int) -> str | None:
+    """The newest id of the user's log, or None when the broker cannot be reached."""
+    try:
+        return source.newest_id(user_id)
+    except UNREACHABLE:
+        logger.warning("The event broker is unreachable: an open stream ends", exc_info=True)
+        return None
 
 
 def _delivered(user: User, events: list[Event]) -> list[tuple[str, str | None, dict[str, Any] | None]]:

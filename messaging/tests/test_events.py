@@ -59,6 +59,24 @@ def test_reads_tell_the_sender_unless_the_reader_hides_receipts(
 
 
 @pytest.mark.django_db
+def test_a_replay_shows_no_read_whose_reader_has_since_stopped_sharing_receipts(
+    events_broker, alice, bob, django_capture_on_commit_callbacks
+):
+    first = MessageFactory(sender=alice, recipient=bob, body="one")
+    MessageFactory(sender=alice, recipient=bob, body="two")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.mark_message_read(user=bob, message_id=first.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.mark_conversation_read(user=bob, other_id=alice.pk)
+    logged = read_all(events_broker, alice.pk)
+    assert [t for _, t, _ in events.as_delivered(user=alice, events=logged)] == ["message.read", "conversation.read"]
+
+    bob.read_receipts = False
+    bob.save(update_fields=["read_receipts"])
+    assert [t for _, t, _ in events.as_delivered(user=alice, events=logged)] == [None, None]
+
+
+@pytest.mark.django_db
 def test_a_hidden_message_is_announced_to_both_without_its_body(
     events_broker, alice, bob, roles, django_capture_on_commit_callbacks
 ):

@@ -131,19 +131,14 @@
     resync: function () {
       refresh();
     },
-    // The server ended the stream. On a restart EventSource reconnects by itself and resumes; when the
-    // session has ended (a logout elsewhere, a password change) or a newer tab took this stream's place,
-    // reconnecting would only be refused or take that place back: stop, and say so.
+    // The server ended the stream. EventSource reconnects by itself and resumes: after a restart, and after
+    // a credential change that left this session signed in (the reconnect carries the session's new key).
+    // Only when a newer tab took this stream's place would a reconnect take that place back: stop there.
     "stream.ended": function (data) {
-      if (data.reason === "server_restarting") {
-        return;
+      if (data.reason === "too_many_streams") {
+        source.close();
+        announce("Live updates are paused in this tab (too many open tabs); reload to resume.");
       }
-      source.close();
-      announce(
-        data.reason === "too_many_streams"
-          ? "Live updates are paused in this tab (too many open tabs); reload to resume."
-          : "You have been signed out; reload to sign in again."
-      );
     },
   };
 
@@ -152,6 +147,12 @@
     source.addEventListener(type, function (event) {
       handlers[type](JSON.parse(event.data));
     });
+  });
+  // A reconnect refused for good (the session has ended: signed out, or the password changed elsewhere).
+  source.addEventListener("error", function () {
+    if (source.readyState === EventSource.CLOSED) {
+      announce("Live updates have stopped; reload the page.");
+    }
   });
   // Leaving the page closes the stream at once (a WSGI server holds a thread for each open one).
   window.addEventListener("pagehide", function () {
