@@ -28,6 +28,7 @@ class FaviconView(RedirectView):
 
 urlpatterns = [
     path("favicon.ico", FaviconView.as_view()),
+    path("admin/login/", pages.login_rate_limited(admin.site.login), name="admin-login"),
     path("admin/", admin.site.urls),
     path("api/auth/", include("users.urls")),
     path("api/", include("messaging.urls")),
@@ -39,7 +40,9 @@ urlpatterns = [
     re_path(r"^api/(?P<path>[\s\S]*)$", unknown_api_path, name="api-unknown"),
     path(
         "accounts/login/",
-        content_security_policy(auth_views.LoginView.as_view(redirect_authenticated_user=True)),
+        content_security_policy(
+            pages.login_rate_limited(auth_views.LoginView.as_view(redirect_authenticated_user=True))
+        ),
         name="accounts-login",
     ),
     path("accounts/logout/", content_security_policy(auth_views.LogoutView.as_view()), name="accounts-logout"),

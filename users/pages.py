@@ -1,7 +1,8 @@
-"""The account pages: sign up and settings, and Django's password pages with Relay's limits (login and logout
-are Django's views)."""
+"""The account pages: sign up and settings, and Django's login and password pages with Relay's limits (logout
+is Django's view)."""
 
 import math
+from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth import login
@@ -30,6 +31,19 @@ def too_many(request, *, title: str, wait: float, what: str) -> HttpResponse:
     response = render(request, "registration/too_many.html", {"title": title, "message": message}, status=429)
     response["Retry-After"] = str(seconds)
     return response
+
+
+def login_rate_limited(view):
+    """A login view whose attempts (POSTs) count against `/api/auth/token/`'s limit (`login`, per client
+    address): the login page, the admin's and the API share one counter."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if request.method == "POST" and (wait := count_attempt(request, "login")) is not None:
+            return too_many(request, title="Too many logins", wait=wait, what="logins from this address")
+        return view(request, *args, **kwargs)
+
+    return wrapped
 
 
 @require_http_methods(["GET", "POST"])

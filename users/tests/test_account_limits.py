@@ -180,3 +180,22 @@ def test_the_right_current_password_changes_it(lockout, alice):
     assert change_password(browser, DEFAULT_PASSWORD).status_code == 302
     alice.refresh_from_db()
     assert alice.check_password("a different horse, battery and staple")
+
+
+# --- logins -------------------------------------------------------------------------------------------------
+
+
+def test_the_login_page_the_admins_and_the_api_share_one_login_rate_per_address(rates):
+    """Before, only `/api/auth/token/` counted logins: the login page and the admin's took any number."""
+    rates(login="3/min")
+    user = UserFactory(username="dora")
+    form = {"username": "dora", "password": DEFAULT_PASSWORD}
+    assert APIClient().post("/api/auth/token/", form, format="json", REMOTE_ADDR=ADDRESS).status_code == 200
+    assert Client().post("/accounts/login/", form, REMOTE_ADDR=ADDRESS).status_code == 302
+    user.is_staff = True
+    user.save()
+    assert Client().post("/admin/login/", form, REMOTE_ADDR=ADDRESS).status_code == 302
+    for path in ("/accounts/login/", "/admin/login/"):
+        assert_too_many(Client().post(path, form, REMOTE_ADDR=ADDRESS), "Too many logins from this address")
+    assert APIClient().post("/api/auth/token/", form, format="json", REMOTE_ADDR=ADDRESS).status_code == 429
+    assert Client().post("/accounts/login/", form, REMOTE_ADDR="198.51.100.99").status_code == 302  # another address
