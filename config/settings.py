@@ -275,7 +275,7 @@ REST_FRAMEWORK = {
         "login": os.environ.get("THROTTLE_LOGIN_RATE", "30/min"),
         "register": os.environ.get("THROTTLE_REGISTER_RATE", "20/hour"),  # the API and the sign-up page
         "password_reset": os.environ.get("THROTTLE_PASSWORD_RESET_RATE", "10/hour"),  # per client address
-        "password_reset_email": os.environ.get("THROTTLE_PASSWORD_RESET_EMAIL_RATE", "3/hour"),  # per address
+        "password_reset_email": os.environ.get("THROTTLE_PASSWORD_RESET_EMAIL_RATE", "1/min"),  # per address
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     # Throttles key on the client address: REMOTE_ADDR, or behind a proxy the address it saw (the
