@@ -3,10 +3,10 @@
 One uvicorn process (`config.asgi`, one worker, a real Redis under a key prefix of this run's own) serves a
 small database (`relay_streambench`: created and migrated the first time, `--users` users). An httpx client
 in this process opens `--streams` streams (Bearer JWT, spread over the users, so no user's cap is reached)
-and reads each one's opening; the VmRSS of the server before and after, per stream, is the result. Then a
-slow reader: one user receives `--backlog` messages of 10,000 characters (the most a body may hold), and a client resumes that user's
-stream from the start of the log and reads nothing; the server's VmRSS growth while it waits is what such
-a reader pins. With
+and reads each one's opening; the VmRSS of the server before and after, per stream, is the result. Then slow
+readers: one user receives `--backlog` messages of 10,000 characters (the most a body may hold) through one
+process, and twenty clients resume that user's stream from the start of the log on a fresh second process
+and read nothing; that process's VmRSS growth per reader is what such a reader pins. With
 `--baseline DIR` (a checkout of another revision, e.g. `git worktree add /tmp/base 41cbfb6`) the same is
 measured for that code in the same run, the two alternating round by round; tokens are minted by each
 checkout's own code.
@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import statistics
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -126,63 +128,42 @@ async def _hold(streams: int, keys: list[str], opened: asyncio.Event, done: asyn
         return len(tasks)
 
 
-def _slow_reader(server: subprocess.Popen, prefix: str, keys: list[str], backlog: int) -> int:
-    """KiB the server holds for a reader that resumes a long backlog of large messages and reads nothing."""
-    import socket
-
-    import redis
-
-    sender, reader = keys[1], keys[2]
-    reader_id = httpx.get(
-        f"http://127.0.0.1:{PORT}/api/auth/me/", headers={"Authorization": f"Bearer {reader}"}, timeout=10
-    ).json()["id"]
-    body = "x" * 10_000
-    with httpx.Client(base_url=f"http://127.0.0.1:{PORT}", timeout=30) as client:
-        for _ in range(backlog):
-            sent = client.post(
-                "/api/messages/send",
-                json={"recipient_id": reader_id, "body": body},
-                headers={"Authorization": f"Bearer {sender}"},
-            )
-            assert sent.status_code == 201, sent.text
-    # Where this code's log starts: its start id where it has one, else "0-0" (the code before issue 25).
-    start = redis.Redis.from_url(REDIS_URL).get(f"{prefix}:epoch")
-    position = start.decode() if start else "0-0"
-    time.sleep(0.5)
-    before = _rss_kib(server.pid)
-    sock = socket.create_connection(("127.0.0.1", PORT))
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    request = (
-        f"GET /api/messages/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {reader}\r\n"
-        f"Last-Event-ID: {position}\r\n\r\n"
-    )
-    sock.sendall(request.encode())
-    time.sleep(3)
-    pinned = _rss_kib(server.pid) - before
-    sock.close()
-    return pinned
-
-
-def measure(code_dir: Path, streams: int, keys: list[str], backlog: int) -> tuple[float, int]:
-    """KiB of server RSS per open stream for the code in `code_dir`, and KiB a slow reader pins."""
-    prefix = f"relay-bench:{uuid.uuid4().hex}"
-    env = _env(EVENTS_KEY_PREFIX=prefix, EVENTS_HEARTBEAT_SECONDS="60", THROTTLE_SEND_RATE="100000/min")
-    command = [_python(code_dir), "-m", "uvicorn", "config.asgi:application", "--port", str(PORT)]
+@contextlib.contextmanager
+def _server(code_dir: Path, env: dict[str, str], port: int) -> Iterator[subprocess.Popen]:
+    """uvicorn serving `code_dir`'s `config.asgi` on `port`, once it answers."""
+    command = [_python(code_dir), "-m", "uvicorn", "config.asgi:application", "--port", str(port)]
     server = subprocess.Popen([*command, "--log-level", "warning", "--lifespan", "off"], cwd=code_dir, env=env)
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                httpx.get(f"http://127.0.0.1:{PORT}/api/messages/unread-count", timeout=1)
+                httpx.get(f"http://127.0.0.1:{port}/api/messages/unread-count", timeout=1)
                 break
             except httpx.HTTPError:
                 time.sleep(0.2)
-        # Warm the process (imports, the first connection, the broker's loop state) with one stream.
-        warm = httpx.Client(timeout=10)
-        with warm.stream(
-            "GET", f"http://127.0.0.1:{PORT}/api/messages/events", headers={"Authorization": f"Bearer {keys[0]}"}
-        ) as r:
-            next(r.iter_lines())
+        yield server
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def _open_one(port: int, key: str) -> None:
+    """One stream, to its opening, then closed: warms a fresh process (imports, connections, the loop)."""
+    headers = {"Authorization": f"Bearer {key}"}
+    url = f"http://127.0.0.1:{port}/api/messages/events"
+    with httpx.Client(timeout=10) as client, client.stream("GET", url, headers=headers) as response:
+        next(response.iter_lines())
+
+
+def per_stream(code_dir: Path, streams: int, keys: list[str]) -> float:
+    """KiB of server RSS per open stream for the code in `code_dir`."""
+    env = _env(EVENTS_KEY_PREFIX=f"relay-bench:{uuid.uuid4().hex}", EVENTS_HEARTBEAT_SECONDS="60")
+    with _server(code_dir, env, PORT) as server:
+        _open_one(PORT, keys[0])
         time.sleep(0.5)
         before = _rss_kib(server.pid)
 
@@ -196,15 +177,57 @@ def measure(code_dir: Path, streams: int, keys: list[str], backlog: int) -> tupl
             await holder
             return after
 
-        after = asyncio.run(run())
-        return (after - before) / streams, _slow_reader(server, prefix, keys, backlog)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        return (asyncio.run(run()) - before) / streams
+
+
+SLOW_READERS = 20
+
+
+def slow_readers(code_dir: Path, keys: list[str], backlog: int) -> float:
+    """KiB a reader pins who resumes a long backlog of large messages and reads nothing. The backlog is sent
+    through one process; the readers open on a fresh second one (sharing Redis and the database), so that
+    what the sends allocated and freed does not hide what the readers hold."""
+    import socket
+
+    import redis
+
+    prefix = f"relay-bench:{uuid.uuid4().hex}"
+    env = _env(EVENTS_KEY_PREFIX=prefix, EVENTS_HEARTBEAT_SECONDS="60", THROTTLE_SEND_RATE="100000/min")
+    sender, reader = keys[1], keys[2]
+    with _server(code_dir, env, PORT):
+        reader_id = httpx.get(
+            f"http://127.0.0.1:{PORT}/api/auth/me/", headers={"Authorization": f"Bearer {reader}"}, timeout=10
+        ).json()["id"]
+        with httpx.Client(base_url=f"http://127.0.0.1:{PORT}", timeout=30) as client:
+            for _ in range(backlog):
+                sent = client.post(
+                    "/api/messages/send",
+                    json={"recipient_id": reader_id, "body": "x" * 10_000},
+                    headers={"Authorization": f"Bearer {sender}"},
+                )
+                assert sent.status_code == 201, sent.text
+    # Where this code's log starts: its start id where it has one, else "0-0" (the code before issue 25).
+    start = redis.Redis.from_url(REDIS_URL).get(f"{prefix}:epoch")
+    position = start.decode() if start else "0-0"
+    with _server(code_dir, env, PORT + 1) as server:
+        _open_one(PORT + 1, keys[0])
+        time.sleep(0.5)
+        before = _rss_kib(server.pid)
+        sockets = []
+        for _ in range(SLOW_READERS):
+            sock = socket.create_connection(("127.0.0.1", PORT + 1))
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            request = (
+                f"GET /api/messages/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {reader}\r\n"
+                f"Last-Event-ID: {position}\r\n\r\n"
+            )
+            sock.sendall(request.encode())
+            sockets.append(sock)
+        time.sleep(3)
+        pinned = (_rss_kib(server.pid) - before) / SLOW_READERS
+        for sock in sockets:
+            sock.close()
+        return pinned
 
 
 def main() -> None:
@@ -221,18 +244,19 @@ def main() -> None:
     prepare(ROOT, args.users)
     keys = {name: tokens(code, args.users) for name, code in codes.items()}
     results: dict[str, list[float]] = {name: [] for name in codes}
-    pinned: dict[str, list[int]] = {name: [] for name in codes}
+    pinned: dict[str, list[float]] = {name: [] for name in codes}
     for round_ in range(args.rounds):
         for name, code in codes.items():
-            per_stream, slow = measure(code, args.streams, keys[name], args.backlog)
-            results[name].append(per_stream)
+            cost = per_stream(code, args.streams, keys[name])
+            slow = slow_readers(code, keys[name], args.backlog)
+            results[name].append(cost)
             pinned[name].append(slow)
-            print(f"round {round_ + 1}: {name}: {per_stream:.1f} KiB per open stream; a slow reader pins {slow} KiB")
+            print(f"round {round_ + 1}: {name}: {cost:.1f} KiB per open stream; a slow reader pins {slow:.0f} KiB")
     for name, values in results.items():
         spread = f"{min(values):.1f}-{max(values):.1f}"
         print(
             f"{name}: median {statistics.median(values):.1f} KiB per stream (range {spread}); a slow reader"
-            f" pins median {statistics.median(pinned[name]):.0f} KiB (range {min(pinned[name])}-{max(pinned[name])})"
+            f" pins median {statistics.median(pinned[name]):.0f} KiB (range {min(pinned[name]):.0f}-{max(pinned[name]):.0f})"
             f" over {len(values)} rounds"
         )
 

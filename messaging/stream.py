@@ -60,7 +60,7 @@ RETRY_MS = 3000  # the reconnect delay a client is told at the start of every st
 RETRY_AFTER_RESTART_MS = 1000  # ... and when the server ends its streams to stop
 RETRY_AFTER_REPLACED_MS = 60_000  # ... and when a newer stream of the user took this one's place
 RETRY_AFTER_OUTAGE_MS = 10_000  # ... and when the broker stopped answering
-DELIVERY_CHUNK = 20  # events rendered at a time: what a slow reader can pin in memory
+DELIVERY_CHUNK = 5  # events rendered at a time: what a slow reader can pin in memory
 
 
 @dataclass
