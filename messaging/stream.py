@@ -40,7 +40,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
-from django.db import close_old_connections, connections
+from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
@@ -131,13 +131,13 @@ async def events(request: HttpRequest) -> HttpResponse:
             status=503,
         )
     try:
-        credential = await sync_to_async(_credential)(request)
+        credential = await _blocking(under_asgi, Blocking(_credential, (request,)))
     except (AuthenticationFailed, NotAuthenticated) as exc:
         return _refusal(exc)
     last_id = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id")
     stream_id = uuid.uuid4().hex
     try:
-        cursor, count = await sync_to_async(_opening)(credential.user, stream_id, resuming_from=last_id)
+        cursor, count = await _blocking(under_asgi, Blocking(_opening, (credential.user, stream_id, last_id)))
     except UNREACHABLE:
         logger.warning("The event broker is unreachable: no event stream", exc_info=True)
         return JsonResponse(
@@ -145,7 +145,6 @@ async def events(request: HttpRequest) -> HttpResponse:
             status=503,
             headers={"Retry-After": "10"},
         )
-    await sync_to_async(_release)()
     steps = _stream(credential, stream_id, cursor, count)
     return StreamingHttpResponse(
         _on_loop(steps) if under_asgi else _one_by_one(steps),
@@ -184,6 +183,16 @@ async def _on_loop(steps: Steps) -> AsyncIterator[str]:
         await steps.aclose()
 
 
+async def _blocking(under_asgi: bool, step: Blocking) -> Any:
+    """Run the view's own blocking step. Under ASGI in a shared worker thread (as the stream's steps), not in
+    the request's thread: Django keeps that thread for the whole request, and whatever the step leaves in it
+    (a database connection, the stack it touched) would stay for as long as the stream is open. Under WSGI
+    in the request's thread, on its database connection."""
+    if under_asgi:
+        return await sync_to_async(_with_connection, thread_sensitive=False)(step)
+    return await sync_to_async(step.function)(*step.args)
+
+
 def _with_connection(step: Blocking) -> Any:
     close_old_connections()
     try:
@@ -214,7 +223,7 @@ def _one_by_one(steps: Steps) -> Iterator[str]:
         loop.close()
 
 
-def _opening(user: User, stream_id: str, *, resuming_from: str | None) -> tuple[str, selectors.UnreadCounts | None]:
+def _opening(user: User, stream_id: str, resuming_from: str | None) -> tuple[str, selectors.UnreadCounts | None]:
     """Where the new stream starts and, for a new reader, the counts it opens with (in that order, so no event
     falls between); then count the stream, ending the user's oldest past the cap (last: nothing after it can
     fail and leave the stream counted).
@@ -228,17 +237,6 @@ def _opening(user: User, stream_id: str, *, resuming_from: str | None) -> tuple[
     for replaced in source.open_stream(user.pk, stream_id, cap=settings.EVENTS_STREAMS_PER_USER):
         source.publish(user.pk, "stream.closed", {"stream": replaced})
     return cursor, count
-
-
-def _release() -> None:
-    """Close this request thread's database connections: nothing after the opening needs them.
-
-    Django's ASGI handler runs each request's sync code in a thread of that request's own, and a connection
-    belongs to its thread until `request_finished`: for a stream, when it ends, hours later. Without this,
-    every open stream held a PostgreSQL connection (1,000 streams, 1,000 connections, far past a default
-    `max_connections` of 100: bench/live_delivery.py failed its opens with "too many clients").
-    """
-    connections.close_all()
 
 
 async def _stream(credential: Credential, stream_id: str, cursor: str, count: selectors.UnreadCounts | None) -> Steps:
