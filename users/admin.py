@@ -19,10 +19,17 @@ class UserCreationForm(AdminUserCreationForm):
 
 
 class UserChangeForm(DjangoUserChangeForm):
-    """Django's change-user form, with the rule for display names (`users.display_names`)."""
+    """Django's change-user form, with the rules for display names (`users.display_names`) and, when the
+    username changes, for new usernames (`users.usernames`: no look-alike of someone else's)."""
 
     class Meta(DjangoUserChangeForm.Meta):
         model = User
+
+    def clean_username(self):
+        username = self.cleaned_data["username"]
+        if username == self.instance.username:
+            return username  # a carried name stays as it was
+        return clean_new_username(username, renaming=self.instance.pk)
 
     def clean_display_name(self):
         return clean_display_name(self.cleaned_data["display_name"])

@@ -49,14 +49,16 @@ def skeleton_of(field: str) -> Func:
     return expression
 
 
-def username_refusal(username: str) -> str | None:
-    """Why `username` cannot be a new user's name because of someone else's (`TAKEN`, `LOOKALIKE`), or None."""
+def username_refusal(username: str, *, renaming: int | None = None) -> str | None:
+    """Why `username` cannot be a new user's name because of someone else's (`TAKEN`, `LOOKALIKE`), or None.
+    `renaming`: the id of a user being renamed, whose own name is no one else's."""
     # One statement, so that both answers come from one snapshot: a name registered between two queries
     # would otherwise be a look-alike of the name it is.
     same_name = Q(username__iexact=username)
     nearest = (
         get_user_model()
-        .objects.alias(skeleton=skeleton_of("username"))
+        .objects.exclude(pk=renaming)
+        .alias(skeleton=skeleton_of("username"))
         .filter(same_name | Q(skeleton=username_skeleton(username)))
         .annotate(same_name=ExpressionWrapper(same_name, output_field=BooleanField()))
         .order_by("-same_name")
@@ -68,13 +70,14 @@ def username_refusal(username: str) -> str | None:
     return TAKEN if nearest else LOOKALIKE
 
 
-def clean_new_username(username: str) -> str:
-    """`username` in the form it is stored in, or `ValidationError` saying what is wrong with it."""
+def clean_new_username(username: str, *, renaming: int | None = None) -> str:
+    """`username` in the form it is stored in, or `ValidationError` saying what is wrong with it; `renaming`:
+    the id of the user who is to get it (the admin's change form)."""
     User = get_user_model()
     username = User.normalize_username(username)
     if len(username) > MAX_LENGTH:  # NFKC can lengthen a name (ﬃ is three letters)
         raise ValidationError(f"Ensure this field has no more than {MAX_LENGTH} characters.", code="max_length")
     ASCIIUsernameValidator(message=NOT_ASCII)(username)
-    if refusal := username_refusal(username):
+    if refusal := username_refusal(username, renaming=renaming):
         raise ValidationError(refusal, code="unique")
     return username

@@ -158,3 +158,30 @@ def test_the_admin_refuses_lookalikes_too(admin_browser, alice, lookalike):
 def test_the_admin_still_creates_ordinary_users(admin_browser):
     assert admin_add(admin_browser, "newcomer").status_code == 302
     assert User.objects.filter(username="newcomer").exists()
+
+
+def admin_rename(browser, user, username: str):
+    """The admin's change form for `user`, posted with a new username and everything else as it was."""
+    form = browser.get(f"/admin/users/user/{user.pk}/change/").context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None and name != "password"}
+    data.update(
+        username=username, date_joined_0="2026-01-01", date_joined_1="00:00:00", last_login_0="", last_login_1=""
+    )
+    (
+        data.pop("date_joined", None),
+        data.pop("last_login", None),
+        data.pop("groups", None),
+        data.pop("user_permissions", None),
+    )
+    return browser.post(f"/admin/users/user/{user.pk}/change/", data)
+
+
+def test_the_admins_rename_refuses_a_lookalike_but_keeps_or_changes_the_users_own_name(admin_browser, alice):
+    """Before, the change form renamed anyone to `a1ice` beside `alice`."""
+    bob = UserFactory(username="bob")
+    response = admin_rename(admin_browser, bob, "a1ice")
+    assert response.status_code == 200 and response.context["adminform"].form.errors["username"]
+    assert User.objects.get(pk=bob.pk).username == "bob"
+    assert admin_rename(admin_browser, alice, "alice").status_code == 302  # unchanged: fine
+    assert admin_rename(admin_browser, bob, "b0bby").status_code == 302  # a look-alike of no one else's
+    assert User.objects.get(pk=bob.pk).username == "b0bby"
