@@ -14,6 +14,7 @@ from rest_framework import serializers
 from config.serializers import FastSerializer
 from messaging.models import Message
 from messaging.serializers import AttachmentField, MarkedReadSerializer
+from users.display_names import shown_display_name
 from users.models import User
 
 from .conversations import ConversationView
@@ -51,7 +52,7 @@ class LegacyUserSerializer(FastSerializer):
     full_name = serializers.SerializerMethodField()
 
     def get_full_name(self, user: User) -> str | None:
-        return user.display_name or None
+        return shown_display_name(user.display_name) or None
 
 
 _OLD_TIME = OldTimeField(allow_null=True)

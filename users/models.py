@@ -6,6 +6,7 @@ from django.db import models, transaction
 from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
+from .display_names import shown_display_name
 from .usernames import skeleton_of
 
 
@@ -80,5 +81,6 @@ class User(AbstractUser):
 
     @property
     def public_name(self) -> str:
-        """The name shown to other users: the display name, or the username when none is set."""
-        return self.display_name or self.username
+        """The name shown to other users: the display name (shown by its rule, `users.display_names`), or the
+        username when none is set."""
+        return shown_display_name(self.display_name) or self.username

@@ -102,3 +102,23 @@ def test_what_others_read_is_the_cleaned_name(dora):
     people = client_for(reader).get("/api/messages/participants", {"search": "dora"}).json()
     names = [person["display_name"] for person in people.get("results", people)]
     assert names == ["Dora IT support"]
+
+
+@pytest.mark.parametrize(("sent", "stored"), [p for p in ALL if p.id != "nfc"])
+def test_a_name_no_relay_surface_set_is_shown_by_the_same_rule(dora, sent, stored):
+    """A name carried from the old service or written by an old server during the live sync (set here by SQL,
+    past every form) reaches the other party cleaned: the new API, the old API's `full_name`, the pages.
+    Before, it was shown as it was stored."""
+    from messaging.tests.factories import MessageFactory
+
+    reader = UserFactory(username="reader")
+    MessageFactory(sender=dora, recipient=reader, body="hello")
+    User.objects.filter(pk=dora.pk).update(display_name=sent)
+    shown = stored or "dora"
+    people = client_for(reader).get("/api/messages/participants", {"search": "dora"}).json()
+    assert [person["display_name"] for person in people.get("results", people)] == [shown]
+    old = client_for(reader).get("/api/direct-messages/conversations").json()
+    assert [row["user"]["full_name"] for row in old] == [stored or None]
+    page = Client()
+    page.force_login(reader)
+    assert f'<span class="partner">{shown}</span>' in page.get("/inbox/").content.decode()
