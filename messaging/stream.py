@@ -166,14 +166,13 @@ Steps = AsyncGenerator["str | Blocking", Any]
 
 
 async def _on_loop(steps: Steps) -> AsyncIterator[str]:
-    """The stream for an ASGI server: blocking steps run in a shared worker thread, with the database
-    connection handled as a request's would be (`CONN_MAX_AGE`)."""
+    """The stream for an ASGI server: blocking steps run in a shared worker thread (`_in_worker_thread`)."""
     reply = None
     try:
         while True:
             step = await steps.asend(reply)
             if isinstance(step, Blocking):
-                reply = await sync_to_async(_with_connection, thread_sensitive=False)(step)
+                reply = await _in_worker_thread(step)
             else:
                 reply = None
                 yield step
@@ -189,16 +188,22 @@ async def _blocking(under_asgi: bool, step: Blocking) -> Any:
     (a database connection, the stack it touched) would stay for as long as the stream is open. Under WSGI
     in the request's thread, on its database connection."""
     if under_asgi:
-        return await sync_to_async(_with_connection, thread_sensitive=False)(step)
+        return await _in_worker_thread(step)
     return await sync_to_async(step.function)(*step.args)
 
 
-def _with_connection(step: Blocking) -> Any:
-    close_old_connections()
-    try:
-        return step.function(*step.args)
-    finally:
+async def _in_worker_thread(step: Blocking) -> Any:
+    """`step` in a thread shared by every stream of the process, with the database connection handled as a
+    request's would be (`CONN_MAX_AGE`)."""
+
+    def run() -> Any:
         close_old_connections()
+        try:
+            return step.function(*step.args)
+        finally:
+            close_old_connections()
+
+    return await sync_to_async(run, thread_sensitive=False)()
 
 
 def _one_by_one(steps: Steps) -> Iterator[str]:

@@ -45,11 +45,16 @@ def retry_after_seconds() -> int:
     return int(settings.AXES_COOLOFF_TIME.total_seconds())
 
 
+def in_minutes(seconds: int) -> str:
+    """A wait in whole minutes, rounded up: "1 minute", "15 minutes"."""
+    minutes = -(-seconds // 60)
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
 def lockout_message() -> str:
-    minutes = -(-retry_after_seconds() // 60)
     return (
         "Too many failed login attempts for this account or from this address. "
-        f"Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+        f"Try again in {in_minutes(retry_after_seconds())}."
     )
 
 

@@ -18,6 +18,7 @@ from config.throttles import count_attempt
 
 from . import services
 from .forms import PasswordChangeForm, PasswordResetForm, SettingsForm, SignupForm
+from .lockout import in_minutes
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
@@ -25,8 +26,7 @@ MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 def too_many(request, *, title: str, wait: float, what: str) -> HttpResponse:
     """429 with Retry-After and a page saying how long to wait."""
     seconds = max(1, math.ceil(wait))
-    minutes = -(-seconds // 60)
-    when = f"{minutes} minute{'s' if minutes != 1 else ''}" if seconds >= 60 else f"{seconds} seconds"
+    when = in_minutes(seconds) if seconds >= 60 else f"{seconds} seconds"
     message = f"Too many {what}. Try again in {when}."
     response = render(request, "registration/too_many.html", {"title": title, "message": message}, status=429)
     response["Retry-After"] = str(seconds)
