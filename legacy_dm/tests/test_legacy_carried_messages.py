@@ -1,6 +1,6 @@
 """A message carried over by the data migration is served exactly as the old service served it.
 
-The rows are made as the migration makes them (see ../shared/spec/data-migration.md): same id, recorded as
+The rows are made as the migration makes them (see docs/spec/data-migration.md): same id, recorded as
 `legacy_id`, naive UTC times read as UTC, `read_at` filled for read rows, messy rows kept.
 """
 

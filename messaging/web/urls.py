@@ -1,4 +1,4 @@
-"""URLs of the inbox pages (see ../shared/spec/pages.md)."""
+"""URLs of the inbox pages (see docs/spec/pages.md)."""
 
 from django.urls import path
 from django.views.generic import RedirectView
