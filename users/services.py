@@ -22,8 +22,7 @@ def register_user(*, username: str, email: str, password: str, display_name: str
     (`users.usernames`), but two registrations of `Alice` and `a1ice` at once would both pass that check,
     and the unique constraint only tells exact names apart (it cannot be made case-insensitive: the old
     service's table may hold both). So the check runs again inside the transaction that inserts, with
-    registrations of names of one skeleton serialised: on PostgreSQL by a transaction-level advisory lock
-    on the skeleton, on SQLite by the write lock that every transaction takes when it begins (IMMEDIATE).
+    registrations of names of one skeleton serialised by a transaction-level advisory lock on the skeleton.
     The loser gets the same field error as a taken name.
     """
     _check_old_username_width(username)
@@ -72,9 +71,8 @@ def _check_old_username_width(username: str) -> None:
 
 def _serialise_registrations_of(username: str) -> None:
     """Registrations of names with one skeleton (`alice`, `ALICE`, `a1ice`) wait for each other."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [username_skeleton(username)])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [username_skeleton(username)])
 
 
 def revoke_refresh_tokens(*, user: User) -> int:

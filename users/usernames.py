@@ -42,7 +42,7 @@ def username_skeleton(username: str) -> str:
 
 
 def skeleton_of(field: str) -> Func:
-    """`username_skeleton` of a column, as SQL (LOWER and nested REPLACE: the same on SQLite and PostgreSQL)."""
+    """`username_skeleton` of a column, as SQL (LOWER and nested REPLACE)."""
     expression: Func = Lower(F(field))
     for alike, folded in SKELETON_FOLDS:
         expression = Replace(expression, Value(alike), Value(folded))

@@ -3,7 +3,7 @@
 With `server_side_binding` (settings: DB_PREPARED_STATEMENTS) a statement takes at most 65,535 parameters,
 which Django 5.2 does not know: `bulk_create`, `bulk_update`, the deletion collector and `in_bulk` would send
 every object in one statement and fail past the limit (a log entry per message of a large moderation
-action is 7 parameters each). Declaring the limit makes them batch, as they do on SQLite. Django 6.1 does
+action is 7 parameters each). Declaring the limit makes them batch. Django 6.1 does
 the same itself (ticket #36822); this module can go once the project is on it.
 """
 

@@ -14,7 +14,6 @@ from datetime import timedelta
 from urllib.parse import quote
 
 import pytest
-from django.db import connection
 from django.test import Client
 
 from messaging import broker as broker_module
@@ -31,10 +30,6 @@ from tests.helpers import (
 from users.models import User
 from users.tests.factories import UserFactory
 from users.tokens import AccessToken
-
-pytestmark = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="the servers cannot share the suite's in-memory SQLite"
-)
 
 SLOW_HEARTBEAT = 30  # longer than any test waits: what ends a stream sooner is not the heartbeat's re-check
 
