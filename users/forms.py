@@ -5,9 +5,8 @@ from django.contrib.auth import authenticate
 from django.contrib.auth import forms as auth_forms
 from django.db.models import Q
 
-from legacy_dm.carry import UNVERIFIABLE_PASSWORD
-
 from .display_names import clean_display_name
+from .passwords import UNVERIFIABLE_PASSWORD
 from .serializers import RegisterSerializer
 
 

@@ -9,6 +9,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from .display_names import clean_display_name
+from .extensions import username_refusals
 from .tokens import RefreshToken
 from .usernames import TAKEN, username_refusal, username_skeleton
 
@@ -25,7 +26,7 @@ def register_user(*, username: str, email: str, password: str, display_name: str
     registrations of names of one skeleton serialised by a transaction-level advisory lock on the skeleton.
     The loser gets the same field error as a taken name.
     """
-    _check_old_username_width(username)
+    _check_other_apps_username_rules(username)
     user = User(username=username, email=email, display_name=_display_name(display_name))
     user.set_password(password)
     try:
@@ -61,12 +62,12 @@ def _display_name(value: str) -> str:
         raise ValidationError({"display_name": exc.messages}) from None
 
 
-def _check_old_username_width(username: str) -> None:
-    """While the live sync runs, a new user is mirrored to the old `users` table, whose names are shorter."""
-    from legacy_dm import sync  # legacy_dm's models import this app's
-
-    if len(username) > sync.OLD_USERNAME_MAX and sync.is_on(connection):
-        raise ValidationError({"username": [f"Ensure this field has no more than {sync.OLD_USERNAME_MAX} characters."]})
+def _check_other_apps_username_rules(username: str) -> None:
+    """Rules other apps add (`users.extensions`): while the live sync runs, a new user is mirrored to the old
+    `users` table, whose names are shorter."""
+    refusals = username_refusals(connection, username)
+    if refusals:
+        raise ValidationError({"username": refusals})
 
 
 def _serialise_registrations_of(username: str) -> None:

@@ -2,7 +2,7 @@
 
 simplejwt's `CHECK_REVOKE_TOKEN` puts an MD5 of the password hash in every token, readable by anyone who
 holds one (a JWT is signed, not encrypted), and for the carried accounts whose password is the constant
-unusable marker (`legacy_dm.carry.UNVERIFIABLE_PASSWORD`) that value is the same for every one of them and
+unusable marker (`users.passwords.UNVERIFIABLE_PASSWORD`) that value is the same for every one of them and
 known to all. Relay's tokens carry `PASSWORD_CLAIM` instead: an HMAC-SHA256, under the JWT signing key, of
 the user's id and password hash (`password_version`). It changes whenever the password does, so a token
 minted before a change is refused (`users.authentication.user_for_token`), and without the signing key it
