@@ -1,6 +1,6 @@
 """Relay settings: every value that differs between machines is read from the environment here, and only here.
 
-See README.md ("Configuration") for the list of environment variables.
+docs/operations.md ("Settings") lists every environment variable read here, with its default.
 """
 
 import os
@@ -33,7 +33,7 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-# RELAY_PRODUCTION=1 is the production profile (README "Production settings"): every HTTPS protection on by
+# RELAY_PRODUCTION=1 is the production profile (docs/operations.md, "The production profile"): every HTTPS protection on by
 # default, and no start without secrets of its own. Without it the defaults suit development.
 PRODUCTION = env_bool("RELAY_PRODUCTION", False)
 DEBUG = env_bool("DEBUG", False)
@@ -322,7 +322,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
-# --- Security (production values come from the environment; see README "Production settings") -----------
+# --- Security (production values come from the environment; docs/operations.md) -----------
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", PRODUCTION or (not DEBUG and env_bool("HTTPS", False)))
