@@ -125,7 +125,7 @@ async def events(request: HttpRequest) -> HttpResponse:
     if not under_asgi and not settings.EVENTS_STREAM_ON_WSGI:
         return JsonResponse(
             {
-                "detail": "The event stream is served by the ASGI server only (docs/live-events.md, "Serving it").",
+                "detail": "The event stream is served by the ASGI server only (docs/live-events.md, Serving it).",
                 "code": "stream_not_served_here",
             },
             status=503,
