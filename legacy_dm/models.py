@@ -19,9 +19,7 @@ class NaiveUTCDateTimeField(models.DateTimeField):
     """The old schema's `TIMESTAMP` (without time zone), holding UTC; read as aware UTC datetimes."""
 
     def db_type(self, connection):
-        if connection.vendor == "postgresql":
-            return "timestamp"
-        return super().db_type(connection)
+        return "timestamp"
 
     def from_db_value(self, value, expression, connection):
         if value is not None and timezone.is_naive(value):
@@ -30,7 +28,7 @@ class NaiveUTCDateTimeField(models.DateTimeField):
 
     def get_db_prep_value(self, value, connection, prepared=False):
         value = super().get_db_prep_value(value, connection, prepared)
-        if connection.vendor == "postgresql" and hasattr(value, "tzinfo") and value.tzinfo is not None:
+        if hasattr(value, "tzinfo") and value.tzinfo is not None:
             value = value.astimezone(UTC).replace(tzinfo=None)
         return value
 

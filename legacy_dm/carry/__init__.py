@@ -18,7 +18,7 @@ This package is written to be safe for that use and must stay so:
 How it copies (see also README "Migrating the old database"):
 
 - tables are walked by primary-key range (`batch_size` ids per batch), each batch one `INSERT ... SELECT`
-  in its own short transaction; on PostgreSQL each batch first does `SET LOCAL lock_timeout`, so a batch
+  in its own short transaction; each batch first does `SET LOCAL lock_timeout`, so a batch
   waits seconds, not minutes, for a lock (and is retried a few times when it times out);
 - every `INSERT` copies only ids that are not there yet (`NOT EXISTS`), so an interrupted or repeated run
   copies exactly what is missing;
@@ -26,11 +26,10 @@ How it copies (see also README "Migrating the old database"):
   message of the same or an earlier batch is linked at once), then the conversation-id map (the lowest old
   id of a pair is its canonical id, later ids of the same pair its aliases), then a pass linking replies to
   later ids, then the id sequences are moved past the carried ids plus a headroom;
-- on PostgreSQL a table that is still empty when its step starts (a fresh `migrate`) is loaded with its
+- a table that is still empty when its step starts (a fresh `migrate`) is loaded with its
   secondary indexes and foreign keys set aside and rebuilt once every row is in (`deferred`), batches run
   without JIT and commit without waiting for the disk, and the filled tables are `VACUUM (ANALYZE)`d at the
-  end (BENCHMARKS.md, "Legacy data copy");
-- the SQL is the same on SQLite and PostgreSQL except for reading naive `TIMESTAMP` columns as UTC.
+  end (BENCHMARKS.md, "Legacy data copy").
 
 Its modules, one job each: `batches` (walking id ranges, one transaction per batch), `statements` (the SQL
 per table), `passwords` (the password rule), `sequences`, `deferred` (indexes and foreign keys set aside

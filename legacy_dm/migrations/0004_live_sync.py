@@ -14,7 +14,7 @@ from legacy_dm import sync
 
 def start_sync(apps, schema_editor):
     connection = schema_editor.connection
-    if connection.vendor != "postgresql" or not sync.old_tables_hold_rows(connection):
+    if not sync.old_tables_hold_rows(connection):
         return
     sync.turn_on(
         connection,

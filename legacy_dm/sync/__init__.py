@@ -15,8 +15,7 @@ disagree:
   and `manage.py legacy_sync_events` (`events`) publishes the services' own events for it.
 
 `manage.py legacy_sync status|on|off` shows and switches it (`switch`); the data migration turns it on when it
-carried an old database that holds rows; `off` is the cut-over. SQLite (where old production servers never
-ran) has no sync: `on` refuses there with a clear message.
+carried an old database that holds rows; `off` is the cut-over.
 
 Like `legacy_dm.carry`, this package is safe for migrations to import: raw SQL only, no models. The one
 exception is `events`, the outbox's drain, which publishes through `messaging.events`; nothing in the
@@ -24,7 +23,6 @@ package imports it.
 """
 
 from .switch import (
-    SQLITE_REFUSAL,
     SyncReport,
     SyncUnavailable,
     expected_triggers,
@@ -43,7 +41,6 @@ from .to_old import OLD_FULL_NAME_MAX, OLD_USERNAME_MAX, old_email_sql
 __all__ = [
     "OLD_FULL_NAME_MAX",
     "OLD_USERNAME_MAX",
-    "SQLITE_REFUSAL",
     "SyncReport",
     "SyncUnavailable",
     "expected_triggers",

@@ -20,10 +20,6 @@ if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
     from django.db.backends.utils import CursorWrapper
 
-SQLITE_REFUSAL = (
-    "the live sync runs on PostgreSQL only (old production servers never ran on SQLite); on SQLite, carry "
-    "rows with `manage.py copy_legacy_messages`"
-)
 OLD_TABLES = ("users", "conversations", "conversation_participants", "direct_messages")
 
 
@@ -52,8 +48,6 @@ def expected_triggers(connection: BaseDatabaseWrapper) -> int:
 
 def installed_triggers(connection: BaseDatabaseWrapper) -> int:
     """How many of the sync's triggers the database has (all of them when on, none when off)."""
-    if connection.vendor != "postgresql":
-        return 0
     names = [name for _, name in trigger_names()]
     with connection.cursor() as cursor:
         cursor.execute("SELECT COUNT(*) FROM pg_trigger WHERE NOT tgisinternal AND tgname = ANY(%s)", [names])
@@ -136,8 +130,6 @@ def turn_on(
        either side reaches the other, and old servers' sends, reads and deletes are noted in the outbox
        for `legacy_sync_events` (`outbox`).
     """
-    if connection.vendor != "postgresql":
-        raise SyncUnavailable(SQLITE_REFUSAL)
     if is_on(connection):
         return SyncReport(False, {}, {})
 
@@ -180,7 +172,7 @@ def install_outbox(connection: BaseDatabaseWrapper, *, lock_timeout_ms: int) -> 
     """Give a sync that is on the outbox's triggers (one turned on before `legacy_dm` 0005 made the outbox);
     True when it did. Idempotent.
     """
-    if connection.vendor != "postgresql" or not is_on(connection):
+    if not is_on(connection):
         return False
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
         cursor.execute(f"SET LOCAL lock_timeout = '{int(lock_timeout_ms)}ms'", [])
@@ -195,7 +187,7 @@ def replace_functions(connection: BaseDatabaseWrapper, *, lock_timeout_ms: int) 
     carry again the old conversations that an earlier version left mapping to no pair although they have two
     participants (`carry.statements.unpaired_sql`): how many; None when the sync is off. Idempotent.
     """
-    if connection.vendor != "postgresql" or not is_on(connection):
+    if not is_on(connection):
         return None
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
         cursor.execute(f"SET LOCAL lock_timeout = '{int(lock_timeout_ms)}ms'", [])
@@ -215,8 +207,6 @@ def replace_functions(connection: BaseDatabaseWrapper, *, lock_timeout_ms: int) 
 
 def remove_outbox(connection: BaseDatabaseWrapper, *, lock_timeout_ms: int) -> None:
     """Drop the outbox's triggers (before its table goes), leaving the rest of the sync as it is."""
-    if connection.vendor != "postgresql":
-        return
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
         cursor.execute(f"SET LOCAL lock_timeout = '{int(lock_timeout_ms)}ms'", [])
         _drop_outbox(cursor)

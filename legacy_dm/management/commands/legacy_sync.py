@@ -56,8 +56,6 @@ class Command(BaseCommand):
             self.stdout.write(self.status(connection))
 
     def status(self, connection: Any) -> str:
-        if connection.vendor != "postgresql":
-            return f"legacy sync: off ({sync.SQLITE_REFUSAL})"
         installed, expected = sync.installed_triggers(connection), sync.expected_triggers(connection)
         if installed == 0:
             state = "off"
