@@ -168,7 +168,10 @@ def _check_users(connection: BaseDatabaseWrapper) -> TableCheck:
     )
     new = _stream(
         connection,
-        f"SELECT n.id AS id, n.username, {sync.old_email_sql('n')} AS email, n.display_name, n.is_active,"
+        # The email as the sync writes it to the old table (0009's `relay_sync_users_user_to_old`).
+        "SELECT n.id AS id, n.username,"
+        " CASE WHEN n.email = '' OR EXISTS (SELECT 1 FROM users o WHERE o.email = n.email AND o.id <> n.id)"
+        " THEN 'user-' || CAST(n.id AS TEXT) || '@users.invalid' ELSE n.email END AS email, n.display_name, n.is_active,"
         " n.is_superuser, n.is_staff, n.date_joined"
         " FROM users_user n WHERE EXISTS (SELECT 1 FROM users u WHERE u.id = n.id) {after} ORDER BY n.id",
         "n.id",

@@ -52,20 +52,6 @@ def password_sql(connection: BaseDatabaseWrapper, column: str) -> tuple[Statemen
     return (password, [*password_params, UNVERIFIABLE_PASSWORD]), (kept, kept_params)
 
 
-def old_hash_sql(column: str) -> Statement:
-    """SQL (PostgreSQL) for the old service's form of the new-side hash in `column`: a hash of one of the
-    `VERIFIABLE_PASSWORDS` forms without its Django prefix (the carry's rule, backwards), else NULL (a hash
-    that old servers cannot check). While the sync runs new passwords are bcrypt (`users.models.User`).
-    """
-    whens: list[str] = []
-    params: list[SQLParam] = []
-    for prefix, pattern in VERIFIABLE_PASSWORDS:
-        start = len(prefix) + 1
-        whens.append(f"WHEN substr({column}, 1, %s) = %s AND substr({column}, %s) ~ %s THEN substr({column}, %s)")
-        params += [len(prefix), prefix, start, pattern, start]
-    return "CASE " + " ".join(whens) + " END", params
-
-
 def unverifiable_passwords(connection: BaseDatabaseWrapper) -> list[tuple[int, str]]:
     """Carried users (id, username) whose old hash no Django hasher verifies: they must set a new password."""
     with connection.cursor() as cursor:

@@ -9,8 +9,6 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 from django.db import OperationalError, transaction
 
-from config.db import BULK_LOAD
-
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
     from django.db.backends.utils import CursorWrapper
@@ -20,7 +18,10 @@ LOCK_RETRIES = 3
 # A transaction-local PostgreSQL setting, 'on' while a write is the sync's or the carry's own: the sync's
 # triggers (`legacy_dm.sync`) skip such writes, so a carried or mirrored row never echoes back.
 SYNCING = "relay.syncing"
-# The carry is a bulk load (config.db.BULK_LOAD): its callers rebuild the conversation summary afterwards.
+# A transaction-local setting that marks a bulk load (its value is `config.db.BULK_LOAD`'s, written out: a
+# migration imports no app code): the conversation summary's triggers skip the carry's rows, and the carry's
+# callers rebuild the summary afterwards.
+BULK_LOAD = "relay.bulk_load"
 
 
 # The steps of a copy, in order ("state" only runs when asked: see `state_sql`).
