@@ -554,7 +554,8 @@ def test_while_the_sync_runs_new_passwords_are_bcrypt_and_after_it_they_upgrade(
     call_command("legacy_sync", "on", verbosity=0)
 
 
-def test_a_fresh_database_has_no_triggers(capsys):
+def test_a_fresh_database_has_the_sync_off(capsys):
+    """A fresh database has the sync's triggers (migration 0009), none of them enabled."""
     assert sync.installed_triggers(connection) == 0
     call_command("legacy_sync", "status")
     assert "legacy sync: off" in capsys.readouterr().out

@@ -204,7 +204,7 @@ def unpaired_sql(carried: str = "TRUE") -> str:
     have exactly two participants now.
 
     The live sync carries each commit of an old server: a conversation committed before its second
-    participant was carried with fewer than two (`legacy_dm.sync.to_new`). The participants are read only
+    participant was carried with fewer than two (migration 0008's functions). The participants are read only
     for conversations without a pair (no participant is read where there are none: a fresh carry's batch).
     """
     return f"""
