@@ -28,3 +28,11 @@ def test_migrations_import_only_django_the_standard_library_and_their_own_packag
         if name.split(".")[0] not in allowed and not name.startswith("legacy_dm.migrations")
     }
     assert not found
+
+
+def test_the_frozen_carry_marks_unverifiable_passwords_as_users_expects():
+    """The carry (frozen with its migration) and `users` (the reset page mails such users) name one marker."""
+    from legacy_dm.carry import UNVERIFIABLE_PASSWORD as carried
+    from users.passwords import UNVERIFIABLE_PASSWORD
+
+    assert carried == UNVERIFIABLE_PASSWORD
