@@ -9,7 +9,7 @@ of the user's history.
 table: the services, the live sync's rows from old servers (written by PostgreSQL triggers, where no Relay
 code runs), the carry's catch-ups, fixtures and the shell. The triggers and their functions are literal
 PL/pgSQL in the migrations (messaging 0003, 0006, and 0007, which says how they work); this module only
-switches them off and on (`uninstall`, `install`).
+lets a connection's writes skip them (`uninstall`) and keep them again (`install`).
 
 **Rebuild and verify.** `rebuild` recomputes the summary from the messages, a range of users at a time, and
 `verify` lists where it disagrees with such a recomputation (`manage.py rebuild_conversations [--verify]`).
@@ -30,8 +30,6 @@ from django.db import transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 BATCH_USERS = 2_000
-
-TRIGGERS = ("relay_summary_insert", "relay_summary_update", "relay_summary_delete")  # messaging 0003
 
 # Every (owner, partner, last activity, unread) of the owners with ids from %(low)s to %(high)s, from the
 # messages visible to them: the sender's half and the recipient's half of the visibility rule.
@@ -110,18 +108,18 @@ ORDER BY partner_id IS NULL, user_id, partner_id
 
 
 def install(connection: BaseDatabaseWrapper = default_connection) -> None:
-    """Switch the summary's triggers on again after `uninstall` (they are on from messaging 0003)."""
+    """The connection's writes keep the summary again, after `uninstall`."""
     with connection.cursor() as cursor:
-        for trigger in TRIGGERS:
-            cursor.execute(f"ALTER TABLE messaging_message ENABLE TRIGGER {trigger}")
+        cursor.execute("SELECT set_config('relay.bulk_load', 'off', false)")
 
 
 def uninstall(connection: BaseDatabaseWrapper = default_connection) -> None:
-    """Switch the summary's triggers off (a bulk load that rebuilds afterwards, a test of drift): writes to
-    the messages then leave the summary as it is until `rebuild`. Transactional, like any DDL."""
+    """The connection's writes leave the summary as it is until `rebuild` (a load that rebuilds afterwards, a
+    test of drift), until `install` or the connection's end: the triggers (defined by the migrations) skip a
+    bulk load, marked by the setting `relay.bulk_load`, here set for the session rather than a transaction.
+    Like any setting, it is undone when its transaction rolls back; other connections are unaffected."""
     with connection.cursor() as cursor:
-        for trigger in TRIGGERS:
-            cursor.execute(f"ALTER TABLE messaging_message DISABLE TRIGGER {trigger}")
+        cursor.execute("SELECT set_config('relay.bulk_load', 'on', false)")
 
 
 def _owner_ranges(connection: BaseDatabaseWrapper, batch: int) -> Iterator[tuple[int, int]]:
