@@ -149,10 +149,16 @@ def test_every_installed_function_is_the_one_the_migrations_write_down():
     written, _, defined_in = written_down()
     present, _ = installed()
     present = {name: body for name, body in present.items() if name not in NOT_YET_WRITTEN_DOWN}
-    assert sorted(present.keys() - written.keys()) == [], "installed, but written in no migration's RunSQL"
-    assert sorted(written.keys() - present.keys()) == [], "written in a migration, but not installed"
-    differing = [f"{name} (last written in {defined_in[name]})" for name in written if written[name] != present[name]]
-    assert differing == [], "installed with another body than the migrations write"
+    mismatches = {
+        "installed, written in no migration's RunSQL": sorted(present.keys() - written.keys()),
+        "written in a migration, not installed": sorted(written.keys() - present.keys()),
+        "installed with another body than the migration that last writes it": [
+            f"{name} ({defined_in[name]})"
+            for name in sorted(written.keys() & present.keys())
+            if written[name] != present[name]
+        ],
+    }
+    assert mismatches == dict.fromkeys(mismatches, [])
 
 
 @pytest.mark.django_db
@@ -160,10 +166,16 @@ def test_every_installed_trigger_is_the_one_the_migrations_write_down():
     _, written, _ = written_down()
     _, present = installed()
     present = {key: value for key, value in present.items() if value[0] not in NOT_YET_WRITTEN_DOWN}
-    assert sorted(present.keys() - written.keys()) == [], "installed, but written in no migration's RunSQL"
-    assert sorted(written.keys() - present.keys()) == [], "written in a migration, but not installed"
-    differing = {key: (written[key], present[key]) for key in written if written[key] != present[key]}
-    assert differing == {}, "(function, (timing and events, level)) as written and as installed"
+    mismatches = {
+        "installed, written in no migration's RunSQL": sorted(present.keys() - written.keys()),
+        "written in a migration, not installed": sorted(written.keys() - present.keys()),
+        "(function, (timing and events, level)) as written, and as installed": [
+            (key, written[key], present[key])
+            for key in sorted(written.keys() & present.keys())
+            if written[key] != present[key]
+        ],
+    }
+    assert mismatches == dict.fromkeys(mismatches, [])
 
 
 def test_the_migrations_write_down_the_summary_functions():
