@@ -586,3 +586,11 @@ def test_an_interrupted_fresh_carry_rebuilds_what_it_set_aside_on_the_next_run_o
     assert result.rows["direct_messages"] == len(OLD_MESSAGES)
     assert result.rebuilt and set(result.rebuilt) <= set(migrated["legacy_dm_conversation"])
     assert {table: _schema_of(table) for table in migrated} == migrated
+
+
+def test_the_frozen_carry_marks_unverifiable_passwords_as_users_expects():
+    """The carry (frozen with its migration) and `users` (the reset page mails such users) name one marker."""
+    from legacy_dm.carry import UNVERIFIABLE_PASSWORD as carried
+    from users.passwords import UNVERIFIABLE_PASSWORD
+
+    assert carried == UNVERIFIABLE_PASSWORD
