@@ -16,9 +16,10 @@ from rest_framework.throttling import BaseThrottle, ScopedRateThrottle, UserRate
 from rest_framework.views import APIView
 
 
-def _as_drf(request: HttpRequest) -> Request:
+def as_drf_request(request: HttpRequest) -> Request:
     """`request` as DRF's throttles are typed to take it. They read only `META` and `user`, which a Django
-    request has too, so the pages (and django-axes) pass theirs as they are."""
+    request has too, so the pages (and django-axes) pass theirs as they are: a DRF `Request` made of it
+    would have no user (its authenticators are the API's)."""
     return cast(Request, request)
 
 
@@ -29,7 +30,7 @@ def client_address(request: HttpRequest) -> str:
     An entry that is not an IP address (a proxy that does not append one) counts as REMOTE_ADDR rather than
     as a name the client chose.
     """
-    address = BaseThrottle().get_ident(_as_drf(request))
+    address = BaseThrottle().get_ident(as_drf_request(request))
     try:
         ipaddress.ip_address(address)
     except ValueError:
@@ -85,6 +86,6 @@ def count_attempt(request: HttpRequest, scope: str, *, key: str | None = None) -
     """
     throttle = SettingsScopedRateThrottle() if key is None else _KeyedRateThrottle(key)
     view = APIView(throttle_scope=scope)  # what a scoped throttle reads of a view
-    if throttle.allow_request(_as_drf(request), view):
+    if throttle.allow_request(as_drf_request(request), view):
         return None
     return throttle.wait() or 1.0
