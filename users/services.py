@@ -1,6 +1,5 @@
 """Writes on users."""
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from rest_framework_simplejwt.exceptions import TokenError
@@ -10,10 +9,9 @@ from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from .display_names import clean_display_name
 from .extensions import username_refusals
+from .models import User
 from .tokens import RefreshToken
 from .usernames import TAKEN, username_refusal, username_skeleton
-
-User = get_user_model()
 
 
 def register_user(*, username: str, email: str, password: str, display_name: str = "") -> User:
@@ -42,7 +40,7 @@ def register_user(*, username: str, email: str, password: str, display_name: str
 
 def update_profile(*, user: User, display_name: str | None = None, read_receipts: bool | None = None) -> User:
     """Change the caller's display name and settings; only what is given changes."""
-    changes = {}
+    changes: dict[str, object] = {}
     if display_name is not None:
         changes["display_name"] = _display_name(display_name)
     if read_receipts is not None:
