@@ -1,0 +1,409 @@
+"""`python -m bench.compare`: two checkouts side by side, the same data, the same machine, alternating rounds.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/relay_bench \\
+        python -m bench.compare --base /work/wt-base --head /work/main [--rounds 3] [--output table.md]
+
+Prints a markdown table (ready for BENCHMARKS.md) of every in-process case and HTTP load: per checkout the
+median of the rounds and their spread (lowest-highest), and head/base. The HTTP loads also show their
+fraction of the floor in the same pass (`bench/floor.py`) and the CPU per request of gunicorn's workers and of
+PostgreSQL's backends. A change past 15% for the worse (issue 26's limit) is marked. Raw numbers: --json
+(default artifacts/bench_compare.json under this checkout).
+
+How it runs:
+- Databases: `<name>_base` and `<name>_head` on DATABASE_URL's server (`<name>` is DATABASE_URL's
+  database, which is not touched). `<name>_base` is made once and migrated by the base checkout, and the
+  base checkout's own `bench/generate.py` loads the 1M-message dataset into it (about 2.5 minutes, the first
+  time; kept after). `<name>_head` is copied from it afresh on every run (`CREATE DATABASE ... TEMPLATE`)
+  and migrated by the head checkout: the head's code runs on the base's data as production would after the
+  upgrade. Both are then `VACUUM (ANALYZE)`d.
+- Each round runs one pass per checkout, in alternating order (base, head; head, base; ...), so a drift of
+  the machine's load falls on both. A pass (`bench/checkout_pass.py`) is a process of its own in the
+  checkout, with the checkout's virtualenv (`.venv`, else this Python): the checkout's own in-process cases
+  (`bench/inprocess.py`, `--inprocess quick`: up to 30 requests per case; `full`: up to 200), then this
+  package's HTTP loads (`bench/http.py`: gunicorn as in README's production line, wrk `-t2 -c16`,
+  `--http-duration` seconds per load, the floors among them). The HTTP server picks a free port.
+- The base database keeps whatever a previous run left in it: `--fresh` drops it and loads the data again
+  (needed when the base checkout changes its schema, or the database was made by another base).
+- Environment: passed on to both. Set `REDIS_URL` (and an `EVENTS_KEY_PREFIX` of the run's own) to measure
+  as production runs, with the throttle counters and the events in Redis.
+
+With the defaults (3 rounds, quick in-process, 8 s per load) a run takes about 13 minutes on 2 cores
+(base = head: the noise level). `--base` and `--head` may be the same checkout.
+"""
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+HERE = Path(__file__).resolve().parent
+ALIAS = "relay_bench"  # this package's name inside a pass, beside the measured checkout's own `bench`
+LIMIT = 0.15  # issue 26: no target may regress by more than 15%
+
+
+def _log(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _python(checkout: Path) -> str:
+    venv = checkout / ".venv" / "bin" / "python"
+    return str(venv) if venv.exists() else sys.executable
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _describe(checkout: Path) -> str:
+    """`<short commit> <subject>`, and whether the work tree has uncommitted changes."""
+
+    def git(*args):
+        return subprocess.run(["git", "-C", str(checkout), *args], capture_output=True, text=True).stdout.strip()
+
+    dirty = " (plus uncommitted changes)" if git("status", "--porcelain", "--untracked-files=no") else ""
+    return f"{git('log', '-1', '--format=%h %s')[:100]}{dirty}"
+
+
+class Databases:
+    """The two databases on DATABASE_URL's server and an administrative connection to it."""
+
+    def __init__(self, url: str):
+        parts = urlsplit(url)
+        name = parts.path.lstrip("/") or "relay_bench"
+        self.names = {"base": f"{name}_base", "head": f"{name}_head"}
+        self.urls = {side: urlunsplit(parts._replace(path="/" + db)) for side, db in self.names.items()}
+        self.admin_url = urlunsplit(parts._replace(path="/postgres"))
+
+    def admin(self, *statements: str, database: str | None = None) -> list:
+        import psycopg
+
+        url = self.admin_url if database is None else self.urls[database]
+        with psycopg.connect(url, autocommit=True) as conn:
+            rows = []
+            for statement in statements:
+                cursor = conn.execute(statement)
+                rows = cursor.fetchall() if cursor.description else []
+            return rows
+
+    def exists(self, side: str) -> bool:
+        return bool(self.admin(f"SELECT 1 FROM pg_database WHERE datname = '{self.names[side]}'"))
+
+    def server_version(self) -> str:
+        return self.admin("SHOW server_version")[0][0]
+
+
+def _run(command: list[str], *, checkout: Path, env: dict) -> None:
+    completed = subprocess.run(command, cwd=checkout, env=env)  # noqa: S603
+    if completed.returncode:
+        raise SystemExit(f"failed ({completed.returncode}) in {checkout}: {' '.join(command)}")
+
+
+def _pass_env(shim: Path, url: str, port: int) -> dict:
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    env["DATABASE_URL"] = url
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(shim), os.environ.get("PYTHONPATH")]))
+    env["BENCH_HTTP_PORT"] = str(port)
+    return env
+
+
+def prepare(databases: Databases, checkouts: dict[str, Path], shim: Path, *, fresh: bool) -> None:
+    """Base: created, migrated by base, loaded by base's generator; head: a copy of it, migrated by head."""
+    port = _free_port()
+    base, head = checkouts["base"], checkouts["head"]
+    if fresh:
+        databases.admin(f'DROP DATABASE IF EXISTS "{databases.names["base"]}" WITH (FORCE)')
+    if not databases.exists("base"):
+        _log(f"prepare: creating {databases.names['base']}")
+        databases.admin(f'CREATE DATABASE "{databases.names["base"]}"')
+    env = _pass_env(shim, databases.urls["base"], port)
+    _log(f"prepare: migrating {databases.names['base']} with {base}")
+    _run([_python(base), "manage.py", "migrate", "--noinput", "-v0"], checkout=base, env=env)
+    _run([_python(base), "-m", f"{ALIAS}.checkout_pass", "--prepare"], checkout=base, env=env)
+    _log(f"prepare: copying it to {databases.names['head']} and migrating that with {head}")
+    databases.admin(
+        f'DROP DATABASE IF EXISTS "{databases.names["head"]}" WITH (FORCE)',
+        f'CREATE DATABASE "{databases.names["head"]}" TEMPLATE "{databases.names["base"]}" STRATEGY FILE_COPY',
+    )
+    env = _pass_env(shim, databases.urls["head"], port)
+    _run([_python(head), "manage.py", "migrate", "--noinput", "-v0"], checkout=head, env=env)
+    databases.admin("VACUUM (ANALYZE)", database="head")
+
+
+def run_pass(side: str, checkout: Path, url: str, shim: Path, args) -> dict:
+    with tempfile.NamedTemporaryFile(suffix=".json") as output:
+        command = [
+            _python(checkout),
+            "-m",
+            f"{ALIAS}.checkout_pass",
+            "--output",
+            output.name,
+            "--inprocess",
+            args.inprocess,
+            "--http-duration",
+            str(args.http_duration),
+            "--connections",
+            str(args.connections),
+        ]
+        _run(command, checkout=checkout, env=_pass_env(shim, url, _free_port()))
+        return json.loads(Path(output.name).read_text())
+
+
+# The table.
+
+
+def _median(values: list[float]) -> float | None:
+    values = [v for v in values if v is not None and v == v]  # no None, no NaN
+    return statistics.median(values) if values else None
+
+
+def _number(value: float | None, digits: int) -> str:
+    return "–" if value is None else f"{value:,.{digits}f}"
+
+
+def _cell(values: list, digits: int) -> str:
+    """`median (lowest–highest)` of the rounds."""
+    values = [v for v in values if v is not None and v == v]
+    if not values:
+        return "–"
+    middle = _number(statistics.median(values), digits)
+    if len(values) == 1:
+        return middle
+    return f"{middle} ({_number(min(values), digits)}–{_number(max(values), digits)})"
+
+
+def _change(base: float | None, head: float | None, *, higher_is_better: bool) -> tuple[str, str]:
+    """head/base and a word on it: worse past LIMIT is marked."""
+    if not base or head is None:
+        return "–", ""
+    ratio = head / base
+    worse = ratio < 1 / (1 + LIMIT) if higher_is_better else ratio > 1 + LIMIT
+    better = ratio > 1 + LIMIT if higher_is_better else ratio < 1 / (1 + LIMIT)
+    if higher_is_better:
+        percent = abs(ratio - 1) * 100
+        word = "slower" if ratio < 1 else "faster"
+    else:
+        percent = abs(1 - ratio) * 100
+        word = "slower" if ratio > 1 else "faster"
+    verdict = f"**{word} by {percent:.0f}%**" if worse else (f"{word} by {percent:.0f}%" if better else "within 15%")
+    return f"{ratio:.2f}", verdict
+
+
+def _table(header: tuple, rows: list[tuple]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return lines + ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+
+
+def _names(runs: dict[str, list[dict]], key: str) -> list[str]:
+    """Every name measured under `key` by either side, in the order they ran (base's first)."""
+    names: list[str] = []
+    for side in ("base", "head"):
+        for run in runs[side]:
+            section = run[key]
+            for name in section.get("loads", []) if key == "http" else section:
+                if name not in names:
+                    names.append(name)
+    return names
+
+
+def render(*, runs: dict[str, list[dict]], meta: dict) -> str:
+    out = [
+        f"### Side by side: base `{meta['base']}` against head `{meta['head']}`",
+        "",
+        f"Produced by `{meta['command']}` on {meta['when']} ({meta['minutes']:.0f} minutes): {meta['rounds']} rounds,",
+        "the checkouts alternating (base then head, then head then base, ...), each pass a process of its own in",
+        f"its checkout. Data: `{meta['databases']['base']}`, made by the base checkout's generator (10,000 users,",
+        f"1,000,000 messages), and `{meta['databases']['head']}`, a copy of it migrated by the head checkout.",
+        "Cells: the median of the rounds (lowest–highest). A change past 15% for the worse is in bold.",
+        "",
+        f"- base: `{meta['base_path']}`, {meta['base_commit']}",
+        f"- head: `{meta['head_path']}`, {meta['head_commit']}",
+        *[f"- {key}: {value}" for key, value in meta["machine"].items()],
+        "",
+    ]
+    http_names = _names(runs, "http")
+    if http_names:
+        first = next(run["http"] for side in ("base", "head") for run in runs[side] if run["http"].get("loads"))
+        out += [
+            "#### HTTP: req/s and fraction of the floor",
+            "",
+            f"`{first['command']}` with `DJANGO_SETTINGS_MODULE=bench.floor_settings` (the app's URLs plus the",
+            f"floors), `wrk -t2 -c{first['connections']} -d{first['duration_s']}s` per load, the typical user's JWT.",
+            "The send's floor is the authenticated insert of one row into a table without triggers; the reads' is",
+            "the authenticated GET of a constant; the fraction is each pass's own. CPU: milliseconds per request of",
+            "gunicorn's workers and of PostgreSQL's backends.",
+            "",
+        ]
+        rows = []
+        for name in http_names:
+            got = {side: [run["http"].get(name) for run in runs[side] if run["http"].get(name)] for side in runs}
+            rate = {side: [g["requests_per_s"] for g in got[side]] for side in got}
+            fraction = {side: [g["fraction_of_floor"] for g in got[side]] for side in got}
+            ratio, verdict = _change(_median(rate["base"]), _median(rate["head"]), higher_is_better=True)
+            cpu = {
+                side: f"{_number(_median([g['worker_cpu_ms_per_request'] for g in got[side]]), 2)} / "
+                f"{_number(_median([g['database_cpu_ms_per_request'] for g in got[side]]), 2)}"
+                for side in got
+            }
+            errors = sum(g["non_2xx"] + g["socket_errors"] for side in got for g in got[side])
+            is_floor = all(g["floor"] is None for side in got for g in got[side])
+            rows.append(
+                (
+                    name,
+                    _cell(rate["base"], 0),
+                    _cell(rate["head"], 0),
+                    ratio,
+                    verdict,
+                    "1" if is_floor else _cell(fraction["base"], 2),
+                    "1" if is_floor else _cell(fraction["head"], 2),
+                    cpu["base"],
+                    cpu["head"],
+                    errors,
+                )
+            )
+        out += _table(
+            (
+                "load",
+                "base req/s",
+                "head req/s",
+                "head/base",
+                "change",
+                "base: fraction of floor",
+                "head: fraction of floor",
+                "base CPU ms gunicorn / PostgreSQL",
+                "head CPU ms gunicorn / PostgreSQL",
+                "non-2xx + socket errors",
+            ),
+            rows,
+        )
+        out.append("")
+    case_names = _names(runs, "inprocess")
+    if case_names:
+        out += [
+            "#### In-process: milliseconds per request",
+            "",
+            "Each checkout's own `bench/inprocess.py` cases (DRF's APIClient, the whole Django stack, no socket),",
+            "paired by name; p50 is wall time, CPU the Django process's CPU time per request (without",
+            "PostgreSQL's: less sensitive to the other load on a shared machine).",
+            "",
+        ]
+        rows = []
+        for name in case_names:
+            got = {side: [run["inprocess"][name] for run in runs[side] if name in run["inprocess"]] for side in runs}
+            p50 = {side: [g["p50"] for g in got[side]] for side in got}
+            cpu = {side: [g["cpu_p50"] for g in got[side]] for side in got}
+            ratio, verdict = _change(_median(p50["base"]), _median(p50["head"]), higher_is_better=False)
+            cpu_ratio, _ = _change(_median(cpu["base"]), _median(cpu["head"]), higher_is_better=False)
+            queries = {side: sorted({g["queries"] for g in got[side]}) for side in got}
+            errors = sum(g["errors"] for side in got for g in got[side])
+            rows.append(
+                (
+                    name,
+                    _cell(p50["base"], 2),
+                    _cell(p50["head"], 2),
+                    ratio,
+                    verdict,
+                    _cell(cpu["base"], 2),
+                    _cell(cpu["head"], 2),
+                    cpu_ratio,
+                    " → ".join("/".join(str(q) for q in queries[side]) or "–" for side in ("base", "head")),
+                    errors,
+                )
+            )
+        out += _table(
+            (
+                "case",
+                "base p50 ms",
+                "head p50 ms",
+                "head/base",
+                "change",
+                "base CPU ms",
+                "head CPU ms",
+                "head/base CPU",
+                "queries base → head",
+                "errors",
+            ),
+            rows,
+        )
+        out.append("")
+    return "\n".join(out)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.compare", description=__doc__.splitlines()[0])
+    parser.add_argument("--base", required=True, type=Path, help="the checkout measured as before")
+    parser.add_argument("--head", required=True, type=Path, help="the checkout measured as after")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--inprocess", choices=("quick", "full", "none"), default="quick")
+    parser.add_argument("--http-duration", type=int, default=6, help="seconds of wrk per load (0: no HTTP)")
+    parser.add_argument("--fresh", action="store_true", help="drop the base database and load the data again")
+    parser.add_argument("--connections", type=int, default=16, help="wrk's connections")
+    parser.add_argument("--output", help="also write the markdown to this file")
+    parser.add_argument("--json", default=str(HERE.parent / "artifacts" / "bench_compare.json"), help="raw numbers")
+    args = parser.parse_args(argv)
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        parser.error("set DATABASE_URL to a PostgreSQL server and a database name to derive the run's from")
+    checkouts = {"base": args.base.resolve(), "head": args.head.resolve()}
+    for checkout in checkouts.values():
+        if not (checkout / "manage.py").exists():
+            parser.error(f"{checkout} is not a Relay checkout (no manage.py)")
+    started = time.perf_counter()
+    databases = Databases(url)
+    machine = {
+        "load average at start (1/5/15 min)": " ".join(Path("/proc/loadavg").read_text().split()[:3]),
+        "nproc": os.cpu_count(),
+        "postgresql": databases.server_version(),
+        "redis": "REDIS_URL set (throttle counters and events in Redis)"
+        if os.environ.get("REDIS_URL")
+        else "none (REDIS_URL unset: in-process broker and cache)",
+    }
+    runs: dict[str, list[dict]] = {"base": [], "head": []}
+    with tempfile.TemporaryDirectory() as shim_dir:
+        shim = Path(shim_dir)
+        (shim / ALIAS).symlink_to(HERE, target_is_directory=True)
+        prepare(databases, checkouts, shim, fresh=args.fresh)
+        for round_ in range(args.rounds):
+            order = ("base", "head") if round_ % 2 == 0 else ("head", "base")
+            for side in order:
+                _log(
+                    f"round {round_ + 1}/{args.rounds}: {side} ({checkouts[side]}), {time.perf_counter() - started:.0f} s"
+                )
+                runs[side].append(run_pass(side, checkouts[side], databases.urls[side], shim, args))
+    machine["load average at end (1/5/15 min)"] = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    meta = {
+        "command": "DATABASE_URL=... python -m bench.compare " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "minutes": (time.perf_counter() - started) / 60,
+        "rounds": args.rounds,
+        "databases": databases.names,
+        "base": _describe(checkouts["base"]).split()[0],
+        "head": _describe(checkouts["head"]).split()[0],
+        "base_path": checkouts["base"],
+        "head_path": checkouts["head"],
+        "base_commit": _describe(checkouts["base"]),
+        "head_commit": _describe(checkouts["head"]),
+        "machine": machine,
+    }
+    text = render(runs=runs, meta=meta)
+    print(text)
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps({"meta": meta, "runs": runs}, default=str, indent=1))
+        _log(f"raw numbers: {args.json}")
+    if args.output:
+        Path(args.output).write_text(text)
+        _log(f"written: {args.output}")
+
+
+if __name__ == "__main__":
+    main()
