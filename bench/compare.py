@@ -71,7 +71,8 @@ def _describe(checkout: Path) -> str:
         return subprocess.run(["git", "-C", str(checkout), *args], capture_output=True, text=True).stdout.strip()
 
     dirty = " (plus uncommitted changes)" if git("status", "--porcelain", "--untracked-files=no") else ""
-    return f"{git('log', '-1', '--format=%h %s')[:100]}{dirty}"
+    line = git("log", "-1", "--format=%h %s")
+    return f"{line if len(line) <= 80 else line[:79] + '…'}{dirty}"
 
 
 class Databases:
@@ -181,21 +182,29 @@ def _cell(values: list, digits: int) -> str:
     return f"{middle} ({_number(min(values), digits)}–{_number(max(values), digits)})"
 
 
-def _change(base: float | None, head: float | None, *, higher_is_better: bool) -> tuple[str, str]:
-    """head/base and a word on it: worse past LIMIT is marked."""
-    if not base or head is None:
+def _paired(runs: dict[str, list[dict]], value) -> list[float]:
+    """head/base of each round: the round's two passes ran back to back, so a ratio compares like with like
+    better than a ratio of medians does when the machine's load changes from minute to minute."""
+    ratios = []
+    for base_run, head_run in zip(runs["base"], runs["head"], strict=False):
+        base, head = value(base_run), value(head_run)
+        if base and head is not None and base == base and head == head:  # no zero, None or NaN
+            ratios.append(head / base)
+    return ratios
+
+
+def _change(ratios: list[float], *, higher_is_better: bool) -> tuple[str, str]:
+    """The rounds' head/base (median and spread) and a word on the median: worse past LIMIT is marked."""
+    if not ratios:
         return "–", ""
-    ratio = head / base
+    ratio = statistics.median(ratios)
     worse = ratio < 1 / (1 + LIMIT) if higher_is_better else ratio > 1 + LIMIT
     better = ratio > 1 + LIMIT if higher_is_better else ratio < 1 / (1 + LIMIT)
-    if higher_is_better:
-        percent = abs(ratio - 1) * 100
-        word = "slower" if ratio < 1 else "faster"
-    else:
-        percent = abs(1 - ratio) * 100
-        word = "slower" if ratio > 1 else "faster"
+    slower = ratio < 1 if higher_is_better else ratio > 1
+    percent = abs(ratio - 1) * 100 if higher_is_better or slower else (1 - ratio) * 100
+    word = "slower" if slower else "faster"
     verdict = f"**{word} by {percent:.0f}%**" if worse else (f"{word} by {percent:.0f}%" if better else "within 15%")
-    return f"{ratio:.2f}", verdict
+    return _cell(ratios, 2), verdict
 
 
 def _table(header: tuple, rows: list[tuple]) -> list[str]:
@@ -223,11 +232,13 @@ def render(*, runs: dict[str, list[dict]], meta: dict) -> str:
         "the checkouts alternating (base then head, then head then base, ...), each pass a process of its own in",
         f"its checkout. Data: `{meta['databases']['base']}`, made by the base checkout's generator (10,000 users,",
         f"1,000,000 messages), and `{meta['databases']['head']}`, a copy of it migrated by the head checkout.",
-        "Cells: the median of the rounds (lowest–highest). A change past 15% for the worse is in bold.",
+        "Cells: the median of the rounds (lowest–highest); head/base is the median of each round's ratio (its",
+        "two passes ran back to back). A change past 15% for the worse is in bold.",
         "",
         f"- base: `{meta['base_path']}`, {meta['base_commit']}",
         f"- head: `{meta['head_path']}`, {meta['head_commit']}",
         *[f"- {key}: {value}" for key, value in meta["machine"].items()],
+        *[f"- subject {key}: {value}" for key, value in meta["facts"].items()],
         "",
     ]
     http_names = _names(runs, "http")
@@ -248,7 +259,10 @@ def render(*, runs: dict[str, list[dict]], meta: dict) -> str:
             got = {side: [run["http"].get(name) for run in runs[side] if run["http"].get(name)] for side in runs}
             rate = {side: [g["requests_per_s"] for g in got[side]] for side in got}
             fraction = {side: [g["fraction_of_floor"] for g in got[side]] for side in got}
-            ratio, verdict = _change(_median(rate["base"]), _median(rate["head"]), higher_is_better=True)
+            ratio, verdict = _change(
+                _paired(runs, lambda run, name=name: (run["http"].get(name) or {}).get("requests_per_s")),
+                higher_is_better=True,
+            )
             cpu = {
                 side: f"{_number(_median([g['worker_cpu_ms_per_request'] for g in got[side]]), 2)} / "
                 f"{_number(_median([g['database_cpu_ms_per_request'] for g in got[side]]), 2)}"
@@ -301,8 +315,14 @@ def render(*, runs: dict[str, list[dict]], meta: dict) -> str:
             got = {side: [run["inprocess"][name] for run in runs[side] if name in run["inprocess"]] for side in runs}
             p50 = {side: [g["p50"] for g in got[side]] for side in got}
             cpu = {side: [g["cpu_p50"] for g in got[side]] for side in got}
-            ratio, verdict = _change(_median(p50["base"]), _median(p50["head"]), higher_is_better=False)
-            cpu_ratio, _ = _change(_median(cpu["base"]), _median(cpu["head"]), higher_is_better=False)
+            ratio, verdict = _change(
+                _paired(runs, lambda run, name=name: (run["inprocess"].get(name) or {}).get("p50")),
+                higher_is_better=False,
+            )
+            cpu_ratio, _ = _change(
+                _paired(runs, lambda run, name=name: (run["inprocess"].get(name) or {}).get("cpu_p50")),
+                higher_is_better=False,
+            )
             queries = {side: sorted({g["queries"] for g in got[side]}) for side in got}
             errors = sum(g["errors"] for side in got for g in got[side])
             rows.append(
@@ -393,6 +413,7 @@ def main(argv=None) -> None:
         "base_commit": _describe(checkouts["base"]),
         "head_commit": _describe(checkouts["head"]),
         "machine": machine,
+        "facts": next((run["facts"] for run in runs["base"]), {}),
     }
     text = render(runs=runs, meta=meta)
     print(text)
