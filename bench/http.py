@@ -175,8 +175,8 @@ class CpuMeter:
 
 # The loads, in the order they run. Reads first: the send adds messages to the bench user's conversations,
 # which the conversation list would then group as well (it was a third slower measured after it). Each
-# floor runs right before the loads measured against it. `path` may be None: resolved per run (legacy
-# URLs only exist in builds with the legacy API).
+# floor runs right before the loads measured against it. A load whose URL the build does not serve (the
+# legacy lists of a build without the legacy API) is skipped and named in the result.
 FLOOR_READ = "floor: authenticated GET of a constant"
 FLOOR_INSERT = "floor: authenticated insert of one row"
 SEND_BODY = "wrk: see you at the meeting tomorrow"
@@ -227,7 +227,8 @@ def run_http(
     all by default), stop the server, remove what the loads wrote. `env`: extra environment for the server.
 
     The result: the server command and load parameters, then per load wrk's numbers (`parse_wrk`), the wrk
-    command, `worker_cpu_s` (each worker's CPU seconds during the load), `database_cpu_s` (the backends',
+    command, `worker_cpu_s` (each worker's CPU seconds during the load: an idle worker shows wrk's keep-alive
+    connections spread unevenly), `database_cpu_s` (the backends',
     None when PostgreSQL is not on this machine), `floor` (its floor's name) and `fraction_of_floor`.
     """
     if not shutil.which("wrk"):
