@@ -1,4 +1,4 @@
-"""One pass of `python -m bench.compare` over one checkout; the comparison starts it, once per checkout and round.
+"""One checkout's side of `python -m bench.compare`: the comparison starts one per checkout and drives both.
 
 It runs in a process whose working directory and first import path are the measured checkout, so `config`,
 the apps and `bench` are that checkout's; this package (the comparison's own `bench`) is importable beside
@@ -9,7 +9,7 @@ package's (`bench/http.py`), the same for both checkouts.
 
     --prepare: make sure the database holds the benchmark data (the checkout's own `bench.generate`), then
                VACUUM ANALYZE it.
-    otherwise: measure, and write the results as JSON to --output.
+    otherwise: measure one case or load at a time, as the comparison asks (`serve`).
 """
 
 import argparse
@@ -74,8 +74,8 @@ ORDER BY t
 def inbox_at_scale(*, quick: bool) -> dict:
     """The conversation list, in-process, for the users nearest 10, 100, 1,000 and 10,000 partners (the rows of
     `bench.scaling`, issue 14's inbox-at-scale targets, without its optional giant1: the dataset's largest
-    user, heavy1, has about 6,800). Partners are counted from the messages, so both checkouts pick the same
-    users whatever their summary tables hold.
+    user, heavy1, has about 6,800): per row's name, a call that measures it. Partners are counted from the
+    messages, so both checkouts pick the same users whatever their summary tables hold.
     """
     from django.contrib.auth import get_user_model
     from django.db import connection
@@ -87,75 +87,116 @@ def inbox_at_scale(*, quick: bool) -> dict:
         cursor.execute(PARTNERS_SQL, [list(SCALE_TARGETS)])
         chosen = cursor.fetchall()
     users = get_user_model().objects.in_bulk([user_id for _, user_id, _, _ in chosen])
-    results = {}
-    for target, user_id, partners, username in chosen:
+
+    def measure(user) -> dict:
         client = APIClient()
-        client.force_authenticate(users[user_id])
+        client.force_authenticate(user)
         errors = []
 
-        def call(i, client=client, errors=errors):
+        def call(i):
             response = client.get("/api/messages/conversations")
             if response.status_code != 200:
                 errors.append(f"{response.status_code} {response.content[:200]!r}")
 
         result = time_call(call, iterations=30 if quick else 100, warmup=5, budget_s=3 if quick else 8)
         result["errors"], result["first_error"] = len(errors), errors[0] if errors else ""
-        results[f"inbox at scale: conversations, ~{target:,} partners ({username}, {partners:,})"] = result
-    return results
+        return result
+
+    return {
+        f"inbox at scale: conversations, ~{target:,} partners ({username}, {partners:,})": (
+            lambda user=users[user_id]: measure(user)
+        )
+        for target, user_id, partners, username in chosen
+    }
 
 
-def measure(*, inprocess_mode: str, http_duration: int, connections: int) -> dict:
-    """The checkout's in-process cases and this package's HTTP loads, on the data as it is."""
+MARK = "@@relay-bench@@ "  # the start of a reply on stdout (anything else there is passed on as a log)
+
+
+def _reply(value) -> None:
+    sys.stdout.write(MARK + json.dumps(value, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def serve(*, inprocess_mode: str, http_duration: int, connections: int) -> None:
+    """Answer the comparison's requests, one JSON line each on stdin, one reply each on stdout: first the
+    cases, loads and subjects on offer, then `{"do": "case", "name": ...}` (one in-process case),
+    `{"do": "http-start"}`, `{"do": "load", "name": ...}` (one HTTP load), `{"do": "http-stop"}`,
+    `{"do": "vacuum"}`, `{"do": "quit"}`. The comparison interleaves two such processes case by case.
+    """
     from django.db import connection
 
     from bench import inprocess
 
-    from .http import run_http
+    from .http import LOADS, HttpBench
 
     def vacuum():
-        # The last pass's writes (undone, but dead rows) would slow the reads: every pass starts the same.
+        # Earlier writes (undone, but dead rows) would slow the reads: every round starts the same.
         with connection.cursor() as cursor:
             cursor.execute("VACUUM (ANALYZE) messaging_message")
 
-    started = time.perf_counter()
     vacuum()
     subjects = inprocess.choose_subjects()
-    results: dict = {"facts": subjects.facts, "inprocess": {}, "http": {}}
+    quick = inprocess_mode == "quick"
+    cases = {}
     if inprocess_mode != "none":
-        cases = inprocess.relay_cases(subjects)
+        relay = inprocess.relay_cases(subjects)
         legacy, _notes = inprocess.legacy_cases(subjects)
-        for case in [*cases, *legacy]:
-            result = inprocess.run_case(case, quick=inprocess_mode == "quick")
-            results["inprocess"][case.name] = result
-        results["inprocess"].update(inbox_at_scale(quick=inprocess_mode == "quick"))
-        for name, result in results["inprocess"].items():
-            _log(
-                f"  {name:<58} p50 {result['p50']:7.2f} ms  cpu {result['cpu_p50']:6.2f} ms  "
-                f"queries {result['queries']}  errors {result['errors']}"
-            )
+        cases = {case.name: (lambda case=case: inprocess.run_case(case, quick=quick)) for case in [*relay, *legacy]}
+        cases.update(inbox_at_scale(quick=quick))
+    http = HttpBench(subjects=subjects, connections=connections, log=_log)
+    loads, skipped = [], []
     if http_duration:
-        results["http"] = run_http(subjects=subjects, duration=http_duration, connections=connections, log=_log)
-        vacuum()
-    results["seconds"] = time.perf_counter() - started
-    return results
+        if reason := http.unavailable():
+            raise SystemExit(reason)
+        loads, skipped = http.served(list(LOADS))
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=Path.cwd())
+    _reply(
+        {
+            "facts": subjects.facts,
+            "cases": list(cases),
+            "loads": loads,
+            "skipped_loads": skipped,
+            "commit": commit.stdout.strip(),
+        }
+    )
+    try:
+        for line in sys.stdin:
+            request = json.loads(line)
+            if request["do"] == "case":
+                started = time.perf_counter()
+                result = cases[request["name"]]()
+                _log(f"  {request['name']:<58} p50 {result['p50']:7.2f} ms ({time.perf_counter() - started:.0f} s)")
+                _reply(result)
+            elif request["do"] == "http-start":
+                http.start()
+                _reply({})
+            elif request["do"] == "load":
+                _reply(http.measure(request["name"], http_duration))
+            elif request["do"] == "http-stop":
+                http.stop()
+                _reply({key: value for key, value in http.results.items() if not isinstance(value, dict)})
+            elif request["do"] == "vacuum":
+                vacuum()
+                _reply({})
+            elif request["do"] == "quit":
+                break
+    finally:
+        http.stop()
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m relay_bench.checkout_pass", description=__doc__.splitlines()[0])
     parser.add_argument("--prepare", action="store_true")
-    parser.add_argument("--output", help="JSON file for the results")
     parser.add_argument("--inprocess", choices=("quick", "full", "none"), default="quick")
-    parser.add_argument("--http-duration", type=int, default=8)
+    parser.add_argument("--http-duration", type=int, default=5)
     parser.add_argument("--connections", type=int, default=16)
     args = parser.parse_args(argv)
     _setup_django()
     if args.prepare:
         prepare()
-        return
-    results = measure(inprocess_mode=args.inprocess, http_duration=args.http_duration, connections=args.connections)
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=Path.cwd())
-    results["commit"] = commit.stdout.strip()
-    Path(args.output).write_text(json.dumps(results, default=str))
+    else:
+        serve(inprocess_mode=args.inprocess, http_duration=args.http_duration, connections=args.connections)
 
 
 if __name__ == "__main__":

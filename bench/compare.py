@@ -16,12 +16,15 @@ How it runs:
   time; kept after). `<name>_head` is copied from it afresh on every run (`CREATE DATABASE ... TEMPLATE`)
   and migrated by the head checkout: the head's code runs on the base's data as production would after the
   upgrade. Both are then `VACUUM (ANALYZE)`d.
-- Each round runs one pass per checkout, in alternating order (base, head; head, base; ...), so a drift of
-  the machine's load falls on both. A pass (`bench/checkout_pass.py`) is a process of its own in the
-  checkout, with the checkout's virtualenv (`.venv`, else this Python): the checkout's own in-process cases
-  (`bench/inprocess.py`, `--inprocess quick`: up to 30 requests per case; `full`: up to 200), then this
-  package's HTTP loads (`bench/http.py`: gunicorn as in README's production line, wrk `-t2 -c16`,
-  `--http-duration` seconds per load, the floors among them). The HTTP server picks a free port.
+- One process per checkout (`bench/checkout_pass.py`), in the checkout, with its virtualenv (`.venv`, else
+  this Python), each with its own HTTP server and port. This tool asks them for one measurement at a time
+  and alternates between them: each in-process case and each HTTP load runs on both checkouts back to back,
+  the first of the two alternating from one case to the next and from one round to the next, so a burst of
+  other load on the machine falls on both; head/base is the median of the rounds' paired ratios. The cases
+  are the checkout's own (`bench/inprocess.py`, paired by name; `--inprocess quick`: up to 30 requests per
+  case, `full`: up to 200), plus the inbox-at-scale rows; the HTTP loads are this package's
+  (`bench/http.py`: gunicorn as in README's production line, wrk `-t2 -c16`, `--http-duration` seconds per
+  load, the floors among them).
 - The base database keeps whatever a previous run left in it: `--fresh` drops it and loads the data again
   (needed when the base checkout changes its schema, or the database was made by another base).
 - Environment: passed on to both. Set `REDIS_URL` (and an `EVENTS_KEY_PREFIX` of the run's own) to measure
@@ -43,6 +46,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+from .checkout_pass import MARK
 
 HERE = Path(__file__).resolve().parent
 ALIAS = "relay_bench"  # this package's name inside a pass, beside the measured checkout's own `bench`
@@ -140,23 +145,81 @@ def prepare(databases: Databases, checkouts: dict[str, Path], shim: Path, *, fre
     databases.admin("VACUUM (ANALYZE)", database="head")
 
 
-def run_pass(side: str, checkout: Path, url: str, shim: Path, args) -> dict:
-    with tempfile.NamedTemporaryFile(suffix=".json") as output:
-        command = [
-            _python(checkout),
-            "-m",
-            f"{ALIAS}.checkout_pass",
-            "--output",
-            output.name,
-            "--inprocess",
-            args.inprocess,
-            "--http-duration",
-            str(args.http_duration),
-            "--connections",
-            str(args.connections),
-        ]
-        _run(command, checkout=checkout, env=_pass_env(shim, url, _free_port()))
-        return json.loads(Path(output.name).read_text())
+class Side:
+    """One checkout's `checkout_pass` process, asked for one case or load at a time."""
+
+    def __init__(self, name: str, checkout: Path, url: str, shim: Path, args):
+        self.name = name
+        command = [_python(checkout), "-m", f"{ALIAS}.checkout_pass", "--inprocess", args.inprocess]
+        command += ["--http-duration", str(args.http_duration), "--connections", str(args.connections)]
+        self.process = subprocess.Popen(  # noqa: S603
+            command,
+            cwd=checkout,
+            env=_pass_env(shim, url, _free_port()),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.offer = self._read()
+
+    def _read(self) -> dict:
+        while True:
+            line = self.process.stdout.readline()
+            if not line:
+                raise SystemExit(f"the {self.name} checkout's process ended ({self.process.wait()})")
+            if line.startswith(MARK):
+                return json.loads(line[len(MARK) :])
+            sys.stderr.write(line)
+
+    def ask(self, **request) -> dict:
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        return self._read()
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.stdin.write(json.dumps({"do": "quit"}) + "\n")
+            self.process.stdin.close()
+            self.process.wait(timeout=120)
+
+
+def _order(round_: int, index: int) -> tuple[str, str]:
+    """Which side goes first: alternating from one case to the next and from one round to the next."""
+    return ("base", "head") if (round_ + index) % 2 == 0 else ("head", "base")
+
+
+def run_rounds(sides: dict[str, Side], rounds: int, started: float) -> dict[str, list[dict]]:
+    """Every case, then every load, of both sides back to back, in alternating order; `rounds` times."""
+
+    def union(key):
+        names = []
+        for side in ("base", "head"):
+            names += [name for name in sides[side].offer[key] if name not in names]
+        return names
+
+    cases, loads = union("cases"), union("loads")
+    runs: dict[str, list[dict]] = {"base": [], "head": []}
+    for round_ in range(rounds):
+        _log(f"round {round_ + 1}/{rounds}, {time.perf_counter() - started:.0f} s")
+        got = {side: {"facts": sides[side].offer["facts"], "inprocess": {}, "http": {}} for side in sides}
+        for side in sides:
+            sides[side].ask(do="vacuum")
+        for index, name in enumerate(cases):
+            for side in _order(round_, index):
+                if name in sides[side].offer["cases"]:
+                    got[side]["inprocess"][name] = sides[side].ask(do="case", name=name)
+        if loads:
+            for side in sides:
+                sides[side].ask(do="http-start")
+            for index, name in enumerate(loads):
+                for side in _order(round_, index):
+                    if name in sides[side].offer["loads"]:
+                        got[side]["http"][name] = sides[side].ask(do="load", name=name)
+            for side in sides:
+                got[side]["http"].update(sides[side].ask(do="http-stop"))
+        for side in sides:
+            runs[side].append(got[side])
+    return runs
 
 
 # The table.
@@ -198,12 +261,13 @@ def _change(ratios: list[float], *, higher_is_better: bool) -> tuple[str, str]:
     if not ratios:
         return "–", ""
     ratio = statistics.median(ratios)
-    worse = ratio < 1 / (1 + LIMIT) if higher_is_better else ratio > 1 + LIMIT
-    better = ratio > 1 + LIMIT if higher_is_better else ratio < 1 / (1 + LIMIT)
+    # On the measured quantity itself: req/s down by more than 15%, or milliseconds up by more than 15%.
     slower = ratio < 1 if higher_is_better else ratio > 1
-    percent = abs(ratio - 1) * 100 if higher_is_better or slower else (1 - ratio) * 100
+    percent = abs(ratio - 1) * 100
     word = "slower" if slower else "faster"
-    verdict = f"**{word} by {percent:.0f}%**" if worse else (f"{word} by {percent:.0f}%" if better else "within 15%")
+    verdict = f"{word} by {percent:.0f}%" if percent > LIMIT * 100 else "within 15%"
+    if slower and percent > LIMIT * 100:
+        verdict = f"**{verdict}**"
     return _cell(ratios, 2), verdict
 
 
@@ -364,7 +428,7 @@ def main(argv=None) -> None:
     parser.add_argument("--head", required=True, type=Path, help="the checkout measured as after")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--inprocess", choices=("quick", "full", "none"), default="quick")
-    parser.add_argument("--http-duration", type=int, default=6, help="seconds of wrk per load (0: no HTTP)")
+    parser.add_argument("--http-duration", type=int, default=5, help="seconds of wrk per load (0: no HTTP)")
     parser.add_argument("--fresh", action="store_true", help="drop the base database and load the data again")
     parser.add_argument("--connections", type=int, default=16, help="wrk's connections")
     parser.add_argument("--output", help="also write the markdown to this file")
@@ -387,18 +451,19 @@ def main(argv=None) -> None:
         if os.environ.get("REDIS_URL")
         else "none (REDIS_URL unset: in-process broker and cache)",
     }
-    runs: dict[str, list[dict]] = {"base": [], "head": []}
     with tempfile.TemporaryDirectory() as shim_dir:
         shim = Path(shim_dir)
         (shim / ALIAS).symlink_to(HERE, target_is_directory=True)
         prepare(databases, checkouts, shim, fresh=args.fresh)
-        for round_ in range(args.rounds):
-            order = ("base", "head") if round_ % 2 == 0 else ("head", "base")
-            for side in order:
-                _log(
-                    f"round {round_ + 1}/{args.rounds}: {side} ({checkouts[side]}), {time.perf_counter() - started:.0f} s"
-                )
-                runs[side].append(run_pass(side, checkouts[side], databases.urls[side], shim, args))
+        sides = {}
+        try:
+            for side in ("base", "head"):
+                _log(f"starting the {side} checkout's process ({checkouts[side]})")
+                sides[side] = Side(side, checkouts[side], databases.urls[side], shim, args)
+            runs = run_rounds(sides, args.rounds, started)
+        finally:
+            for side in sides.values():
+                side.close()
     machine["load average at end (1/5/15 min)"] = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     meta = {
         "command": "DATABASE_URL=... python -m bench.compare " + " ".join(argv if argv is not None else sys.argv[1:]),

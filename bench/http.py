@@ -213,6 +213,117 @@ def _port_free(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
+class HttpBench:
+    """One benchmark server (gunicorn, or uvicorn) with the floors, loaded one load at a time: `start`, then
+    `measure(name)` for names of LOADS (a floor before the loads measured against it), then `stop`, which
+    removes what the loads wrote. `results` collects the measurements, as `run_http` returns them.
+    """
+
+    def __init__(self, *, subjects, connections: int = 16, server: str = "gunicorn", env=None, log=print):
+        self.subjects, self.connections, self.server, self.log = subjects, connections, server, log
+        self.workers = 2
+        self.command = server_command(server, workers=self.workers, connections=connections)
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": SETTINGS,
+            "THROTTLE_SEND_RATE": "1000000/min",
+            "DB_CONN_MAX_AGE": "600",
+            "DEBUG": "0",
+            "LOG_LEVEL": "ERROR",
+            **(env or {}),
+        }
+        self.process = None
+        self.results: dict = {}
+
+    def unavailable(self) -> str | None:
+        """Why this machine cannot run the loads, or None."""
+        if not shutil.which("wrk"):
+            return "wrk is not installed (apt-get install -y wrk)"
+        if self.command is None:
+            return f"{self.server} is not installed (pip install -r requirements.txt)"
+        return None
+
+    def served(self, names) -> tuple[list[str], list[str]]:
+        """`names` split into the loads this build serves and those it does not."""
+        served = [name for name in names if _resolves(LOADS[name]["path"])]
+        return served, [name for name in names if name not in served]
+
+    def start(self) -> None:
+        if not _port_free(PORT):
+            raise RuntimeError(f"port {PORT} is taken: set BENCH_HTTP_PORT to a free one")
+        floor.ensure_table()
+        self.before = Message.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        self.process = subprocess.Popen(self.command, cwd=ROOT, env=self.env, start_new_session=True)  # noqa: S603
+        self.results = {
+            "command": " ".join([self.server, *self.command[1:]]),
+            "settings": SETTINGS,
+            "workers": self.workers,
+            "connections": self.connections,
+            "loads": [],
+        }
+        _wait_for_port(PORT)
+        self.token = str(RefreshToken.for_user(self.subjects.typical).access_token)
+        # Unmeasured: both workers booted (the port opens before they have loaded Django: on a busy machine
+        # the first seconds answered nothing, then timed out), their connections open and the hot
+        # statements prepared.
+        for _ in range(15):
+            warm = parse_wrk(self._wrk(FLOOR_READ, 2)[1])
+            if warm["requests"] and not warm["socket_errors"] and not warm["non_2xx"]:
+                break
+        self._wrk("unread-count (typical user)", 3)
+
+    def _wrk(self, name: str, seconds: int) -> tuple[list[str], str]:
+        load = LOADS[name]
+        script = "post.lua" if load["method"] == "POST" else "get.lua"
+        body = load.get("body")
+        if body == "send":
+            body = {"recipient_id": self.subjects.typical_partner.pk, "body": SEND_BODY}
+        extra = {"BENCH_PATH": load["path"], "BENCH_BODY": json.dumps(body) if body else ""}
+        wrk = ["wrk", "-t2", f"-c{self.connections}", f"-d{seconds}s", "--latency", "-s", str(WRK_DIR / script)]
+        wrk.append(f"http://127.0.0.1:{PORT}")
+        with tempfile.TemporaryDirectory() as scratch:
+            env = {**os.environ, "BENCH_TOKEN": self.token, **extra}
+            output = subprocess.run(wrk, env=env, cwd=scratch, capture_output=True, text=True, check=True).stdout
+        return wrk, output
+
+    def measure(self, name: str, duration: int) -> dict:
+        time.sleep(0.5)  # the requests the last load left in flight are answered
+        meter = CpuMeter(self.process.pid, database=self.env["DB_CONN_MAX_AGE"] != "0")
+        wrk, output = self._wrk(name, duration)
+        result = parse_wrk(output)
+        result.update(meter.stop())
+        result["wrk"] = " ".join(wrk)
+        requests = result["requests"]
+        result["worker_cpu_ms_per_request"] = sum(result["worker_cpu_s"]) * 1000 / requests if requests else None
+        result["database_cpu_ms_per_request"] = (
+            result["database_cpu_s"] * 1000 / requests if requests and result["database_cpu_s"] is not None else None
+        )
+        result["floor"] = LOADS[name]["floor"]
+        floor_result = self.results.get(result["floor"]) if result["floor"] else None
+        result["fraction_of_floor"] = (
+            result["requests_per_s"] / floor_result["requests_per_s"]
+            if floor_result and floor_result["requests_per_s"]
+            else None
+        )
+        self.results[name] = result
+        self.results["loads"].append(name)
+        self.results["duration_s"] = duration
+        fraction = f", {result['fraction_of_floor']:.2f} of its floor" if result["fraction_of_floor"] else ""
+        self.log(
+            f"  {self.server} {name}: {result['requests_per_s']:.0f} req/s{fraction}, non-2xx {result['non_2xx']}, "
+            f"socket errors {result['socket_errors']}"
+        )
+        return result
+
+    def stop(self) -> None:
+        if self.process is not None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=30)
+            self.process = None
+            Message.objects.filter(id__gt=self.before).delete()
+            floor.ensure_table()
+
+
 def run_http(
     *,
     subjects,
@@ -228,106 +339,17 @@ def run_http(
 
     The result: the server command and load parameters, then per load wrk's numbers (`parse_wrk`), the wrk
     command, `worker_cpu_s` (each worker's CPU seconds during the load: an idle worker shows wrk's keep-alive
-    connections spread unevenly), `database_cpu_s` (the backends',
-    None when PostgreSQL is not on this machine), `floor` (its floor's name) and `fraction_of_floor`.
+    connections spread unevenly), `database_cpu_s` (the backends', None when PostgreSQL is not on this
+    machine), `floor` (its floor's name) and `fraction_of_floor`.
     """
-    if not shutil.which("wrk"):
-        return {"skipped": "wrk is not installed (apt-get install -y wrk)"}
-    workers = 2
-    command = server_command(server, workers=workers, connections=connections)
-    if command is None:
-        return {"skipped": f"{server} is not installed (pip install -r requirements.txt)"}
-    if not _port_free(PORT):
-        raise RuntimeError(f"port {PORT} is taken: set BENCH_HTTP_PORT to a free one")
-    wanted = [name for name in LOADS if loads is None or name in loads]
-    skipped = [name for name in wanted if not _resolves(LOADS[name]["path"])]
-    wanted = [name for name in wanted if name not in skipped]
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": SETTINGS,
-        "THROTTLE_SEND_RATE": "1000000/min",
-        "DB_CONN_MAX_AGE": "600",
-        "DEBUG": "0",
-        "LOG_LEVEL": "ERROR",
-        **(env or {}),
-    }
-    floor.ensure_table()
-    before = Message.objects.order_by("-id").values_list("id", flat=True).first() or 0
-    process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)  # noqa: S603
-    results = {
-        "command": " ".join([server, *command[1:]]),
-        "settings": SETTINGS,
-        "workers": workers,
-        "connections": connections,
-        "duration_s": duration,
-        "loads": wanted,
-        "skipped_loads": skipped,
-    }
+    bench = HttpBench(subjects=subjects, connections=connections, server=server, env=env, log=log)
+    if reason := bench.unavailable():
+        return {"skipped": reason}
+    wanted, skipped = bench.served([name for name in LOADS if loads is None or name in loads])
+    bench.start()
     try:
-        _wait_for_port(PORT)
-        token = str(RefreshToken.for_user(subjects.typical).access_token)
-        send_body = {"recipient_id": subjects.typical_partner.pk, "body": SEND_BODY}
-
-        def run_wrk(name, seconds):
-            load = LOADS[name]
-            script = "post.lua" if load["method"] == "POST" else "get.lua"
-            body = send_body if load.get("body") == "send" else load.get("body")
-            extra = {"BENCH_PATH": load["path"], "BENCH_BODY": json.dumps(body) if body else ""}
-            with tempfile.TemporaryDirectory() as scratch:
-                wrk = [
-                    "wrk",
-                    "-t2",
-                    f"-c{connections}",
-                    f"-d{seconds}s",
-                    "--latency",
-                    "-s",
-                    str(WRK_DIR / script),
-                    f"http://127.0.0.1:{PORT}",
-                ]
-                wrk_env = {**os.environ, "BENCH_TOKEN": token, **extra}
-                output = subprocess.run(
-                    wrk, env=wrk_env, cwd=scratch, capture_output=True, text=True, check=True
-                ).stdout
-            return wrk, output
-
-        # Unmeasured: both workers booted (the port opens before they have loaded Django: on a busy machine
-        # the first seconds answered nothing, then timed out), their connections open and the hot
-        # statements prepared.
-        for _ in range(15):
-            warm = parse_wrk(run_wrk(FLOOR_READ, 2)[1])
-            if warm["requests"] and not warm["socket_errors"] and not warm["non_2xx"]:
-                break
-        run_wrk("unread-count (typical user)", 3)
         for name in wanted:
-            time.sleep(0.5)  # the requests the last load left in flight are answered
-            meter = CpuMeter(process.pid, database=env["DB_CONN_MAX_AGE"] != "0")
-            wrk, output = run_wrk(name, duration)
-            result = parse_wrk(output)
-            result.update(meter.stop())
-            result["wrk"] = " ".join(wrk)
-            requests = result["requests"]
-            result["worker_cpu_ms_per_request"] = sum(result["worker_cpu_s"]) * 1000 / requests if requests else None
-            result["database_cpu_ms_per_request"] = (
-                result["database_cpu_s"] * 1000 / requests
-                if requests and result["database_cpu_s"] is not None
-                else None
-            )
-            result["floor"] = LOADS[name]["floor"]
-            floor_result = results.get(result["floor"]) if result["floor"] else None
-            result["fraction_of_floor"] = (
-                result["requests_per_s"] / floor_result["requests_per_s"]
-                if floor_result and floor_result["requests_per_s"]
-                else None
-            )
-            results[name] = result
-            fraction = f", {result['fraction_of_floor']:.2f} of its floor" if result["fraction_of_floor"] else ""
-            log(
-                f"  {server} {name}: {result['requests_per_s']:.0f} req/s{fraction}, non-2xx {result['non_2xx']}, "
-                f"socket errors {result['socket_errors']}"
-            )
+            bench.measure(name, duration)
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
-        Message.objects.filter(id__gt=before).delete()
-        floor.ensure_table()
-    return results
+        bench.stop()
+    return {**bench.results, "duration_s": duration, "skipped_loads": skipped}
