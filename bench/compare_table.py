@@ -38,6 +38,13 @@ def _paired(runs: dict[str, list[dict]], value) -> list[float]:
     return ratios
 
 
+def _cpu_per_request(load: dict | None) -> float | None:
+    """Milliseconds of CPU per request, gunicorn's workers and PostgreSQL's backends together."""
+    if not load or load.get("worker_cpu_ms_per_request") is None:
+        return None
+    return load["worker_cpu_ms_per_request"] + (load.get("database_cpu_ms_per_request") or 0.0)
+
+
 def _change(ratios: list[float], *, higher_is_better: bool) -> tuple[str, str]:
     """The rounds' head/base (median and spread) and a word on the median: worse past LIMIT is marked."""
     if not ratios:
@@ -100,7 +107,8 @@ def render(*, runs: dict[str, list[dict]], meta: dict) -> str:
             f"floors), `wrk -t2 -c{first['connections']} -d{first['duration_s']}s` per load, the typical user's JWT.",
             "The send's floor is the authenticated insert of one row into a table without triggers; the reads' is",
             "the authenticated GET of a constant; the fraction is each round's own. CPU: milliseconds per request of",
-            "gunicorn's workers and of PostgreSQL's backends.",
+            "gunicorn's workers and of PostgreSQL's backends, and head/base of their sum: less sensitive than req/s to",
+            "the other load on a shared machine.",
             "",
         ]
         rows = []
@@ -118,6 +126,10 @@ def render(*, runs: dict[str, list[dict]], meta: dict) -> str:
                 for side in got
             }
             errors = sum(g["non_2xx"] + g["socket_errors"] for side in got for g in got[side])
+            cpu_ratio, _ = _change(
+                _paired(runs, lambda run, name=name: _cpu_per_request(run["http"].get(name))),
+                higher_is_better=False,
+            )
             is_floor = all(g["floor"] is None for side in got for g in got[side])
             rows.append(
                 (
@@ -130,6 +142,7 @@ def render(*, runs: dict[str, list[dict]], meta: dict) -> str:
                     "1" if is_floor else _cell(fraction["head"], 2),
                     cpu["base"],
                     cpu["head"],
+                    cpu_ratio,
                     errors,
                 )
             )
@@ -144,6 +157,7 @@ def render(*, runs: dict[str, list[dict]], meta: dict) -> str:
                 "head: fraction of floor",
                 "base CPU ms gunicorn / PostgreSQL",
                 "head CPU ms gunicorn / PostgreSQL",
+                "head/base CPU per request",
                 "non-2xx + socket errors",
             ),
             rows,
