@@ -5,7 +5,7 @@
 
 Prints a markdown table (ready for BENCHMARKS.md) of every in-process case and HTTP load: per checkout the
 median of the rounds and their spread (lowest-highest), and head/base. The HTTP loads also show their
-fraction of the floor in the same pass (`bench/floor.py`) and the CPU per request of gunicorn's workers and of
+fraction of the floor in the same round (`bench/floor.py`) and the CPU per request of gunicorn's workers and of
 PostgreSQL's backends. A change past 15% for the worse (issue 26's limit) is marked. Raw numbers: --json
 (default artifacts/bench_compare.json under this checkout).
 
