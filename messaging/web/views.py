@@ -4,6 +4,7 @@ Services report problems with `ValidationError`, `PermissionDenied`, `Http404` o
 here they become form errors, messages-framework notices or the 404 page, never a 500.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import wraps
@@ -347,39 +348,51 @@ def attachment(request: AuthenticatedHttpRequest, message_id: int) -> HttpRespon
     return attachment_response(message)
 
 
+Action = Callable[[User], str]  # does something to a person and answers the notice to show
+
+
+def _switch(
+    request: AuthenticatedHttpRequest, user_id: int, undo_action: str, do: Action, undo: Action
+) -> HttpResponse:
+    """Run `undo` when the form's `action` is `undo_action`, else `do`, each with the person and answering the
+    notice to show; then back to their thread (to the inbox when the service refused, with its reason)."""
+    other = selectors.get_user_or_404(user_id=user_id)
+    try:
+        notice = (undo if request.POST.get("action") == undo_action else do)(other)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("messaging-web:inbox")
+    messages.success(request, notice)
+    return redirect(_thread_url(other.pk))
+
+
 @require_POST
 @page
 def mute(request: AuthenticatedHttpRequest, user_id: int) -> HttpResponse:
     """Mute (`action=mute`) or unmute (`action=unmute`) the conversation with a person, then back to it."""
-    other = selectors.get_user_or_404(user_id=user_id)
-    try:
-        if request.POST.get("action") == "unmute":
-            services.unmute_conversation(user=request.user, other_id=other.pk)
-            messages.success(request, f"Your conversation with {other.public_name} is no longer muted.")
-        else:
-            services.mute_conversation(user=request.user, other_id=other.pk)
-            messages.success(
-                request, f"You muted {other.public_name}: their messages still arrive, but not in your badge."
-            )
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-        return redirect("messaging-web:inbox")
-    return redirect(_thread_url(other.pk))
+
+    def do(other: User) -> str:
+        services.mute_conversation(user=request.user, other_id=other.pk)
+        return f"You muted {other.public_name}: their messages still arrive, but not in your badge."
+
+    def undo(other: User) -> str:
+        services.unmute_conversation(user=request.user, other_id=other.pk)
+        return f"Your conversation with {other.public_name} is no longer muted."
+
+    return _switch(request, user_id, "unmute", do, undo)
 
 
 @require_POST
 @page
 def block(request: AuthenticatedHttpRequest, user_id: int) -> HttpResponse:
     """Block (`action=block`) or unblock (`action=unblock`) a person, then back to their thread."""
-    other = selectors.get_user_or_404(user_id=user_id)
-    try:
-        if request.POST.get("action") == "unblock":
-            services.unblock_user(user=request.user, blocked_id=other.pk)
-            messages.success(request, f"You unblocked {other.public_name}.")
-        else:
-            services.block_user(user=request.user, blocked_id=other.pk)
-            messages.success(request, f"You blocked {other.public_name}. They can no longer send you messages.")
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-        return redirect("messaging-web:inbox")
-    return redirect(_thread_url(other.pk))
+
+    def do(other: User) -> str:
+        services.block_user(user=request.user, blocked_id=other.pk)
+        return f"You blocked {other.public_name}. They can no longer send you messages."
+
+    def undo(other: User) -> str:
+        services.unblock_user(user=request.user, blocked_id=other.pk)
+        return f"You unblocked {other.public_name}."
+
+    return _switch(request, user_id, "unblock", do, undo)
