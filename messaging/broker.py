@@ -103,12 +103,10 @@ def _events(entries) -> list[Event]:
     return events
 
 
+@dataclass(slots=True, eq=False)
 class _Waiter:
-    __slots__ = ("after", "found")
-
-    def __init__(self, after: str, found: asyncio.Future) -> None:
-        self.after = after
-        self.found = found
+    after: str  # the id it has read up to
+    found: asyncio.Future  # set to its events
 
 
 class _Reader:
@@ -125,7 +123,6 @@ class _Reader:
     """
 
     BLOCK_MS = 5000
-    WAKE_TTL_S = 3600  # a wake stream outlives its reader by at most this much (its process may die)
 
     def __init__(self, url: str, control) -> None:
         import redis.asyncio
@@ -154,9 +151,10 @@ class _Reader:
                 self._woken = True
                 async with self._control.pipeline(transaction=False) as pipe:
                     pipe.xadd(self._wake_key, {"w": 1}, maxlen=1)
-                    pipe.expire(self._wake_key, self.WAKE_TTL_S)
+                    pipe.expire(self._wake_key, 3600)  # outlives a reader whose process died by an hour
                     await pipe.execute()
-            return await asyncio.wait_for(asyncio.shield(waiter.found), block_ms / 1000)
+            async with asyncio.timeout(block_ms / 1000):
+                return await waiter.found
         except TimeoutError:
             return []
         finally:
@@ -175,8 +173,11 @@ class _Reader:
         this = asyncio.current_task()
         try:
             while self._waiters:
+                # A waiter answered already whose task has not run yet is not asked for again.
                 streams = {
-                    key: min((w.after for w in waiting), key=_stream_id) for key, waiting in self._waiters.items()
+                    key: min(afters, key=_stream_id)
+                    for key, waiting in self._waiters.items()
+                    if (afters := [w.after for w in waiting if not w.found.done()])
                 }
                 self._reading, self._woken = set(streams), False
                 streams[self._wake_key] = self._wake_seen
@@ -193,8 +194,7 @@ class _Reader:
                         mine = [e for e in events if _stream_id(e.id) > wanted]
                         if mine and not waiter.found.done():
                             waiter.found.set_result(mine)
-        except asyncio.CancelledError:
-            raise
+                await asyncio.sleep(0)  # the answered waiters take their events before the next read is built
         except Exception as exc:  # Redis is down: every waiting stream fails, as its own read would have
             for waiting in self._waiters.values():
                 for waiter in waiting:
