@@ -83,7 +83,7 @@ class LegacyView(APIView):
     throttled_methods: frozenset = frozenset()
 
     @classproperty
-    def path(cls) -> str:
+    def path(cls: "type[LegacyView]") -> str:
         """The old service's spelling of the endpoint's path (`/api/direct-messages/{message_id}`), as the
         URLconf declares it: the name its calls are counted under, and where the schema documents it."""
         from .urls import OLD_PATHS  # here, not at the top: the URLconf imports the views
