@@ -18,6 +18,7 @@ import logging
 import re
 import threading
 import time
+import uuid
 import weakref
 from collections import deque
 from dataclasses import dataclass
@@ -102,12 +103,10 @@ def _events(entries) -> list[Event]:
     return events
 
 
+@dataclass(slots=True, eq=False)
 class _Waiter:
-    __slots__ = ("after", "found")
-
-    def __init__(self, after: str, found: asyncio.Future) -> None:
-        self.after = after
-        self.found = found
+    after: str  # the id it has read up to
+    found: asyncio.Future  # set to its events
 
 
 class _Reader:
@@ -116,9 +115,11 @@ class _Reader:
     A connection per waiting stream (the first design) ran into redis-py's pool limit (100 connections:
     `MaxConnectionsError` past 100 open streams in a process) and cost a Redis connection per stream. Here
     each waiter gives its key and the id it has read up to; the one read asks for every key from the lowest
-    id waiting on it and hands each waiter the entries after its own id. A waiter whose key is not in the
-    read in flight wakes it (`CLIENT UNBLOCK`, from another connection), so that the read starts over with
-    its key: nothing is missed meanwhile, since the read asks from the waiter's id.
+    id waiting on it and hands each waiter the entries after its own id.
+
+    The read also asks for this reader's wake stream, after the last wake entry it saw. A waiter whose key is
+    not in the read in flight adds an entry there: the read returns at once (blocked already or not yet), and
+    the next read asks for the new key too, from the waiter's id, so nothing is missed meanwhile.
     """
 
     BLOCK_MS = 5000
@@ -126,9 +127,9 @@ class _Reader:
     def __init__(self, url: str, control) -> None:
         import redis.asyncio
 
-        self._control = control  # the loop's other client: sends the CLIENT UNBLOCK
-        # One connection, so that CLIENT ID names the one the read blocks on (a pool of one rather than
-        # `single_connection_client`, whose connection complains when collected after its loop closed).
+        self._control = control  # the loop's client for short commands: adds the wake entries
+        # The read's own connection: a pool of one rather than `single_connection_client`, whose connection
+        # complains when collected after its loop closed.
         pool = redis.asyncio.BlockingConnectionPool.from_url(
             url, max_connections=1, socket_timeout=self.BLOCK_MS / 1000 + 10
         )
@@ -136,9 +137,9 @@ class _Reader:
         self._waiters: dict[str, list[_Waiter]] = {}
         self._task: asyncio.Task | None = None
         self._reading: set[str] = set()  # the keys of the read in flight
-        self._connection_id: int | None = None
-        self._generation = 0  # counts the reads started
-        self._woken = False
+        self._woken = False  # a wake entry was added since the read in flight started
+        self._wake_key = f"{settings.EVENTS_KEY_PREFIX}:wake:{uuid.uuid4().hex}"
+        self._wake_seen = "0-0"  # the newest wake entry a read returned
 
     async def wait(self, key: str, after: str, *, block_ms: int) -> list[Event]:
         waiter = _Waiter(after, asyncio.get_running_loop().create_future())
@@ -147,8 +148,13 @@ class _Reader:
             if self._task is None:
                 self._task = asyncio.create_task(self._run())
             elif key not in self._reading and self._reading and not self._woken:
-                await self._wake()
-            return await asyncio.wait_for(asyncio.shield(waiter.found), block_ms / 1000)
+                self._woken = True
+                async with self._control.pipeline(transaction=False) as pipe:
+                    pipe.xadd(self._wake_key, {"w": 1}, maxlen=1)
+                    pipe.expire(self._wake_key, 3600)  # outlives a reader whose process died by an hour
+                    await pipe.execute()
+            async with asyncio.timeout(block_ms / 1000):
+                return await waiter.found
         except TimeoutError:
             return []
         finally:
@@ -163,43 +169,32 @@ class _Reader:
                 self._task.cancel()
                 self._task = None
 
-    async def _wake(self) -> None:
-        """End the read in flight early. Its command may not have reached Redis yet (nothing is blocked
-        then, and CLIENT UNBLOCK answers 0): try again until it is, or until a new read has started (that
-        one asks for every key waiting now).
-        """
-        self._woken = True
-        generation = self._generation
-        for _ in range(200):
-            if await self._control.client_unblock(self._connection_id):
-                return
-            await asyncio.sleep(0.001)
-            if self._generation != generation:
-                return
-
     async def _run(self) -> None:
         this = asyncio.current_task()
         try:
             while self._waiters:
-                self._connection_id = await self._client.client_id()
-                # From here to the XREAD nothing awaits: a waiter that comes later sees `_reading` without
-                # its key and wakes the read.
+                # A waiter answered already whose task has not run yet is not asked for again.
                 streams = {
-                    key: min((w.after for w in waiting), key=_stream_id) for key, waiting in self._waiters.items()
+                    key: min(afters, key=_stream_id)
+                    for key, waiting in self._waiters.items()
+                    if (afters := [w.after for w in waiting if not w.found.done()])
                 }
                 self._reading, self._woken = set(streams), False
-                self._generation += 1
-                answer = await self._client.xread(streams, count=100, block=self.BLOCK_MS)
+                streams[self._wake_key] = self._wake_seen
+                answer = await self._client.xread(streams, count=READ_COUNT, block=self.BLOCK_MS)
                 self._reading = set()
                 for raw_key, entries in answer or []:
+                    key = raw_key.decode()
+                    if key == self._wake_key:
+                        self._wake_seen = entries[-1][0].decode()
+                        continue
                     events = _events(entries)
-                    for waiter in self._waiters.get(raw_key.decode(), []):
+                    for waiter in self._waiters.get(key, []):
                         wanted = _stream_id(waiter.after)
                         mine = [e for e in events if _stream_id(e.id) > wanted]
                         if mine and not waiter.found.done():
                             waiter.found.set_result(mine)
-        except asyncio.CancelledError:
-            raise
+                await asyncio.sleep(0)  # the answered waiters take their events before the next read is built
         except Exception as exc:  # Redis is down: every waiting stream fails, as its own read would have
             for waiting in self._waiters.values():
                 for waiter in waiting:

@@ -12,7 +12,9 @@ may see: a user's log holds events about their own messages, and a hidden messag
 | `message.read` | the sender, if the reader shares read receipts | `{id, read_at}` |
 | `conversation.read` | the reader's devices; the other person, if the reader shares read receipts | `{user_id, marked_read}` / `{user_id, read_at}` |
 | `message.deleted` | the deleting user's devices | `{id}` |
+| `conversation.deleted` | the deleting user's devices: one for a whole conversation | `{user_id, deleted}` |
 | `message.hidden` | both parties | `{id}` |
+| `message.unhidden` | each party who sees the message again | `{id, user_id}` (the other party) |
 | `unread_count` | whoever's count changed (or badge: a mute) | `{unread_count, badge_count}` (`selectors.unread_counts`) |
 
 The log keeps what happened, not what the reader sees: a `message.created` entry is the message's id, and
@@ -20,7 +22,8 @@ The log keeps what happened, not what the reader sees: a `message.created` entry
 then: a message hidden or deleted since is never shown, and the log holds no message bodies. Reads are
 shown under the read-receipt rule as it is then: a reader who stopped sharing them is not replayed. Two more
 entries never reach a client: `auth.changed` (the user's credentials changed: each open stream checks its
-own, `stream.py`) and `stream.closed` (a stream over the per-user cap is told to end).
+own, `stream.py`) and `stream.closed` (a stream over the per-user cap is told to end). The stream itself
+adds what no log holds: its opening `unread_count`, `resync` and `stream.ended` (`stream.py`).
 
 Publishing never fails a write: a broker that is down is logged (`on_commit(robust=True)`).
 """
