@@ -30,7 +30,7 @@ Publishing never fails a write: a broker that is down is logged (`on_commit(robu
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -48,7 +48,10 @@ if TYPE_CHECKING:
 ANNOUNCE_BATCH = 1_000  # messages read per query when announcing many (a moderator's unhide of a spam wave)
 
 
-def _unread(user_id: int) -> tuple[int, str, dict[str, Any]]:
+Published = tuple[int, str, dict[str, Any]]  # to whom, the event's type, its data
+
+
+def _unread(user_id: int) -> Published:
     from users.models import User
 
     from .selectors import unread_counts
@@ -61,7 +64,7 @@ def unread_data(counts: UnreadCounts) -> dict[str, int]:
     return {"unread_count": counts.unread, "badge_count": counts.badge}
 
 
-def _later(builder) -> None:
+def _later(builder: Callable[[], list[Published]]) -> None:
     """Build the events after the commit (they read what the transaction wrote), then publish them."""
 
     def send() -> None:
@@ -95,7 +98,7 @@ def messages_read(*, reader: User, messages: Iterable[Message], read_at: datetim
 def conversation_read(*, reader: User, other: User, marked: int, read_at: datetime) -> None:
     if not marked:
         return
-    events = [(reader.pk, "conversation.read", {"user_id": other.pk, "marked_read": marked})]
+    events: list[Published] = [(reader.pk, "conversation.read", {"user_id": other.pk, "marked_read": marked})]
     if reader.read_receipts:
         events.append((other.pk, "conversation.read", {"user_id": reader.pk, "read_at": _time(read_at)}))
     _later(lambda: [*events, _unread(reader.pk)])
@@ -197,7 +200,7 @@ def as_delivered(*, user: User, events: list[Event]) -> list[tuple[str, str | No
         if event.type == "message.read":
             message = messages.get(event.data["id"])
             read_at = None if message is None else message.read_at_for(user)
-            return None if read_at is None else {"id": message.pk, "read_at": _time(read_at)}
+            return None if message is None or read_at is None else {"id": message.pk, "read_at": _time(read_at)}
         if event.type == "conversation.read" and "read_at" in event.data and event.data["user_id"] not in sharing:
             return None
         return event.data

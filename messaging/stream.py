@@ -52,9 +52,10 @@ from users.authentication import JWTAuthentication, user_for_session, user_for_t
 from users.models import User
 
 from . import selectors
-from .broker import READ_COUNT, UNREACHABLE, Event, MemoryBroker, RedisBroker, TooOld, broker
+from .broker import READ_COUNT, UNREACHABLE, Event, RedisBroker, TooOld, broker
 from .events import as_delivered, unread_data
 from .exceptions import exception_handler
+from .memory_broker import MemoryBroker
 
 logger = logging.getLogger(__name__)
 
