@@ -50,7 +50,7 @@ def relay_reference(subjects, *, quick: bool) -> dict:
         ("thread (typical)", subjects.typical, subjects.typical_partner),
     ):
         results[key] = time_call(
-            lambda i, a=a, b=b: list(selectors.thread_pages(user=a, other=b)[0:51]), iterations=iterations, budget_s=5
+            lambda i, a=a, b=b: list(selectors.thread_between(user=a, other=b)[0:51]), iterations=iterations, budget_s=5
         )
     return results
 

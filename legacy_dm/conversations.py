@@ -27,7 +27,6 @@ from django.db.models.functions import Greatest, Least
 from django.http import Http404
 
 from messaging import selectors, services
-from messaging.hot_queries import precompiled_rows
 
 from .models import LegacyConversation, OpenedConversation
 
@@ -169,7 +168,7 @@ def _empty_view(conversation: LegacyConversation, participants: list[User]) -> C
 
 
 def _views(*, user: User, rows: Iterable[ConversationRow]) -> list[ConversationView]:
-    """Views of the conversations of `rows` (from `conversation_rows`, with the `_CONVERSATION_COLUMNS` of
+    """Views of the conversations of `rows` (from `conversation_rows`, with the `_conversation_columns` of
     their conversation), with their last visible message."""
     conversations = {row["partner_id"]: row for row in rows}
     views = []
@@ -197,45 +196,30 @@ def conversation_view(*, user: User, conversation: LegacyConversation) -> Conver
     return views[0] if views else _empty_view(conversation, _participants(user, other))
 
 
-def _conversation_column(field: str) -> selectors.RowColumn:
-    """`field` of the canonical conversation of a summary row's pair (None while the pair has none)."""
-
-    def column(user_id: int) -> Subquery:
-        user = Value(user_id, output_field=BigIntegerField())
-        pair = LegacyConversation.objects.filter(
-            user_low=Least(user, OuterRef("partner")), user_high=Greatest(user, OuterRef("partner")), alias_of=None
-        )
-        return Subquery(pair.values(field))
-
-    return column
-
-
-# The conversation of each row of a list, read with the rows (one index lookup each, in the same query).
-_CONVERSATION_COLUMNS = {
-    "conversation_id": _conversation_column("id"),
-    "conversation_created_at": _conversation_column("created_at"),
-}
+def _conversation_columns(user: User) -> dict[str, Subquery]:
+    """The id and creation time of the canonical conversation of each summary row's pair (None while the pair
+    has none): read with the rows, one index lookup each, in the same query."""
+    user_id = Value(user.pk, output_field=BigIntegerField())
+    pair = LegacyConversation.objects.filter(
+        user_low=Least(user_id, OuterRef("partner")), user_high=Greatest(user_id, OuterRef("partner")), alias_of=None
+    )
+    return {
+        "conversation_id": Subquery(pair.values("id")),
+        "conversation_created_at": Subquery(pair.values("created_at")),
+    }
 
 
-def _openings_without_messages(user: User) -> list[tuple[int, int, datetime]]:
-    """(conversation id, partner id, opened at) of each conversation `user` opened and sees no message in.
-
-    Precompiled (`messaging.hot_queries`), as the list's other reads are: it runs on every listing and finds
-    nothing for most users, so the ORM's compile would cost more than the query (BENCHMARKS.md, "Issue 14's
-    targets")."""
-
-    def build(user_id: int) -> QuerySet[OpenedConversation, tuple[Any, ...]]:
-        partner = Case(
-            When(conversation__user_low=user_id, then=F("conversation__user_high")), default=F("conversation__user_low")
-        )
-        return (
-            OpenedConversation.objects.filter(user=user_id)
-            .annotate(partner=partner)
-            .exclude(selectors.has_conversation(user_id=user_id, partner=OuterRef("partner")))
-            .values_list("conversation_id", "partner", "opened_at")
-        )
-
-    return precompiled_rows(("legacy_openings_without_messages",), build, user.pk)
+def _openings_without_messages(user: User) -> QuerySet[OpenedConversation, tuple[int, int, datetime]]:
+    """(conversation id, partner id, opened at) of each conversation `user` opened and sees no message in."""
+    partner = Case(
+        When(conversation__user_low=user.pk, then=F("conversation__user_high")), default=F("conversation__user_low")
+    )
+    return (
+        OpenedConversation.objects.filter(user=user.pk)
+        .annotate(partner=partner)
+        .exclude(selectors.has_conversation(user_id=user.pk, partner=OuterRef("partner")))
+        .values_list("conversation_id", "partner", "opened_at")
+    )
 
 
 def conversation_list(*, user: User, skip: int, limit: int) -> list[ConversationView]:
@@ -250,7 +234,7 @@ def conversation_list(*, user: User, skip: int, limit: int) -> list[Conversation
 
     # The page is among the first skip + limit rows of each kind. One more row is read in case the user's own
     # self-pair (carried messages to oneself) is among them: it has no conversation id and is left out.
-    head = selectors.conversation_rows(user=user).with_columns(**_CONVERSATION_COLUMNS)[: skip + limit + 1]
+    head = selectors.conversation_rows(user=user).annotate(**_conversation_columns(user))[: skip + limit + 1]
     rows = [row for row in head if row["partner_id"] != user.pk][: skip + limit]
     entries: list[tuple[datetime, int, ConversationRow | int]]
     entries = [(row["last_activity_at"], row["partner_id"], row) for row in rows]

@@ -11,7 +11,6 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from config.serializers import FastSerializer
 from messaging.models import Message
 from messaging.serializers import AttachmentField, MarkedReadSerializer
 from users.display_names import shown_display_name
@@ -44,7 +43,7 @@ class OldTimeField(serializers.DateTimeField):
         return value.astimezone(UTC).replace(tzinfo=None).isoformat()
 
 
-class LegacyUserSerializer(FastSerializer):
+class LegacyUserSerializer(serializers.Serializer):
     """`{"id", "username", "full_name"}`: `full_name` is the display name, or null when none was set."""
 
     id = serializers.IntegerField()
@@ -58,7 +57,7 @@ class LegacyUserSerializer(FastSerializer):
 _OLD_TIME = OldTimeField(allow_null=True)
 
 
-class DirectMessageSerializer(FastSerializer):
+class DirectMessageSerializer(serializers.Serializer):
     """A DM in the old shape, as `viewer` (the context's) sees it: a read the recipient does not share and
     the other party's delete are not shown, nor the `updated_at` they set (`Message.read_at_for`,
     `Message.updated_at_for`, the new API's rule).
@@ -104,7 +103,7 @@ class DirectMessageSerializer(FastSerializer):
         return message.attachment_content_type if message.has_attachment else None
 
 
-class ConversationPartnerSerializer(FastSerializer):
+class ConversationPartnerSerializer(serializers.Serializer):
     """A row of `GET /api/direct-messages/conversations` (from `messaging.selectors.Conversation`)."""
 
     user = LegacyUserSerializer(source="participant")
@@ -112,7 +111,7 @@ class ConversationPartnerSerializer(FastSerializer):
     unread_count = serializers.IntegerField()
 
 
-class MessageRowSerializer(FastSerializer):
+class MessageRowSerializer(serializers.Serializer):
     """A message of the conversation-based API: `{id, conversation_id, sender_id, content, created_at, is_read}`.
 
     `conversation_id` comes from the context: every message of a pair belongs to the pair's conversation.
@@ -134,7 +133,7 @@ class MessageRowSerializer(FastSerializer):
         return message.read_at_for(self.context["viewer"]) is not None
 
 
-class LegacyConversationSerializer(FastSerializer):
+class LegacyConversationSerializer(serializers.Serializer):
     """A conversation of `/api/messaging/*` (from `legacy_dm.conversations.ConversationView`)."""
 
     id = serializers.IntegerField()

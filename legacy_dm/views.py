@@ -241,7 +241,7 @@ class DirectMessageThreadView(LegacyView):
         """The thread with that user, oldest first."""
         other = selectors.get_user_or_404(user_id=self.path_int("user_id"))
         skip, limit = paging(request.query_params)
-        thread = selectors.thread_pages(user=request.user, other=other).reverse()
+        thread = selectors.thread_between(user=request.user, other=other).reverse()
         page = thread[skip : skip + limit]
         return Response(DirectMessageSerializer(page, many=True, context={"viewer": request.user}).data)
 
@@ -430,7 +430,7 @@ class ConversationMessagesView(ConversationMixin, LegacyView):
         conversation = self.get_conversation()
         skip, limit = paging(request.query_params)
         other = conversations.partner_in(conversation, user=request.user)
-        thread = selectors.thread_pages(user=request.user, other=other).reverse()[skip : skip + limit]
+        thread = selectors.thread_between(user=request.user, other=other).reverse()[skip : skip + limit]
         context = {"conversation_id": conversation.pk, "viewer": request.user}
         return Response(MessageRowSerializer(thread, many=True, context=context).data)
 

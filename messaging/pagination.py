@@ -4,7 +4,9 @@ A `page_size` that is not an integer between 1 and the maximum is a 400, not sil
 """
 
 from datetime import UTC
+from functools import cached_property, partial
 
+from django.core.paginator import Paginator
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework import pagination, serializers
@@ -50,8 +52,26 @@ class StrictPageSizeMixin:
         return parameters
 
 
+class CountedPaginator(Paginator):
+    """Django's paginator over a QuerySet whose number of rows is known already (`count`): a user's number of
+    conversations is one row of their totals, where a COUNT reads an index entry per conversation."""
+
+    def __init__(self, object_list, per_page, *, count: int, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self._known_count = count
+
+    @cached_property
+    def count(self) -> int:
+        return self._known_count
+
+
 class PageNumberPagination(StrictPageSizeMixin, pagination.PageNumberPagination):
     page_size = 20
+
+    def paginate_counted(self, queryset, request, *, count: int, view=None):
+        """`paginate_queryset` for a QuerySet of `count` rows (`CountedPaginator`): the page is its one query."""
+        self.django_paginator_class = partial(CountedPaginator, count=count)
+        return self.paginate_queryset(queryset, request, view=view)
 
 
 class NewestFirstCursorPagination(StrictPageSizeMixin, pagination.CursorPagination):

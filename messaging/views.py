@@ -73,7 +73,12 @@ class MessageViewSet(viewsets.GenericViewSet):
     @action(detail=False, methods=["get"], url_path="conversations")
     def conversations(self, request):
         """One row per person the caller has messages with, newest activity first."""
-        rows = self.paginator.paginate_queryset(selectors.conversation_rows(user=request.user), request, view=self)
+        rows = self.paginator.paginate_counted(
+            selectors.conversation_rows(user=request.user),
+            request,
+            count=selectors.conversation_count(user=request.user),
+            view=self,
+        )
         conversations = selectors.attach_last_messages(user=request.user, rows=rows)
         data = ConversationSerializer(conversations, many=True, context=self.get_serializer_context()).data
         return self.paginator.get_paginated_response(data)
@@ -87,7 +92,7 @@ class MessageViewSet(viewsets.GenericViewSet):
     @action(detail=False, methods=["get"], url_path=r"with/(?P<user_id>\d+)")
     def with_user(self, request, user_id=None):
         other = selectors.get_user_or_404(user_id=user_id)
-        thread = selectors.thread_pages(user=request.user, other=other)
+        thread = selectors.thread_between(user=request.user, other=other)
         return self._paginated(thread, MessageSerializer)
 
     @extend_schema(

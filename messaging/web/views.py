@@ -25,7 +25,7 @@ from config.throttles import SendRateThrottle
 from .. import selectors, services
 from ..attachments import attachment_response
 from ..broker import events_cursor
-from ..pagination import NewestFirstCursorPagination
+from ..pagination import CountedPaginator, NewestFirstCursorPagination
 from .forms import ComposeForm, MessageForm, PeopleSearchForm, ReportForm, SearchForm
 
 PAGE_SIZE = 20
@@ -117,7 +117,8 @@ def inbox(request):
     """Conversations, newest activity first, with the last message and the number unread (the total is the
     frame's `nav_unread`)."""
     rows = selectors.conversation_rows(user=request.user)
-    page_obj = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    count = selectors.conversation_count(user=request.user)
+    page_obj = CountedPaginator(rows, PAGE_SIZE, count=count).get_page(request.GET.get("page"))
     conversations = selectors.attach_last_messages(user=request.user, rows=page_obj.object_list)
     return render(
         request,
@@ -153,7 +154,7 @@ def thread(request, user_id):
     paginator = ThreadPagination()
     try:
         newest_first = paginator.paginate_queryset(
-            selectors.thread_pages(user=request.user, other=other), Request(request)
+            selectors.thread_between(user=request.user, other=other), Request(request)
         )
     except NotFound:
         raise Http404("Invalid cursor.") from None
