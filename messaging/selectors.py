@@ -183,14 +183,16 @@ def conversation_rows(
 
     Read from the conversation summary (`ConversationSummary`, kept exact by `messaging.conversations`): a
     page is one range of its `(user, -last_activity_at, -partner)` index, whatever the length of the
-    user's history, and the count an index-only count of the user's rows. Pair it with `attach_last_messages`
-    for the page shown. `partners` (users or ids) narrows it to those conversations.
+    user's history; `conversation_count` is their number. Pair it with `attach_last_messages` for the page
+    shown. `partners` (users or ids) narrows it to those conversations.
     """
     muted = Exists(ConversationMute.objects.filter(user=user.pk, partner=OuterRef("partner")))
     rows = ConversationSummary.objects.filter(user=user.pk)
     if partners is not None:
         rows = rows.filter(partner__in=[_pk(partner) for partner in partners])
-    return rows.annotate(muted=muted).order_by("-last_activity_at", "-partner_id").values(*_ROW_FIELDS)
+    listed: QuerySet[ConversationSummary, dict[str, Any]]
+    listed = rows.annotate(muted=muted).order_by("-last_activity_at", "-partner_id").values(*_ROW_FIELDS)
+    return listed
 
 
 def has_conversation(*, user_id: Any, partner: Any) -> Exists:
