@@ -254,7 +254,7 @@ def _openings_without_messages(user: User) -> list[tuple[int, int, datetime]]:
     """(conversation id, partner id, opened at) of each conversation `user` opened and sees no message in."""
     with connection.cursor() as cursor:
         cursor.execute(_OPENINGS_WITHOUT_MESSAGES_SQL, {"user": user.pk})
-        return cursor.fetchall()
+        return [(conversation_id, partner_id, opened_at) for conversation_id, partner_id, opened_at in cursor]
 
 
 def conversation_list(*, user: User, skip: int, limit: int) -> list[ConversationView]:
