@@ -53,25 +53,36 @@ class StrictPageSizeMixin:
 
 
 class CountedPaginator(Paginator):
-    """Django's paginator over a QuerySet whose number of rows is known already (`count`): a user's number of
-    conversations is one row of their totals, where a COUNT reads an index entry per conversation."""
+    """Django's paginator over rows that a function reads a page of, `read(offset, limit)` (one literal query),
+    whose number is known already (`count`): a user's conversations are counted by one row of their totals and
+    read a page at a time (`selectors.conversation_count`, `selectors.conversation_page`)."""
 
-    def __init__(self, object_list, per_page, *, count: int, **kwargs):
-        super().__init__(object_list, per_page, **kwargs)
-        self._known_count = count
+    def __init__(self, read, per_page, *, count: int, **kwargs):
+        super().__init__((), per_page, **kwargs)
+        self._read, self._known_count = read, count
 
     @cached_property
     def count(self) -> int:
         return self._known_count
 
+    def page(self, number):
+        """Django's `Paginator.page`, the slice of the object list read by `read`."""
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
+        return self._get_page(self._read(bottom, top - bottom) if top > bottom else [], number, self)
+
 
 class PageNumberPagination(StrictPageSizeMixin, pagination.PageNumberPagination):
     page_size = 20
 
-    def paginate_counted(self, queryset, request, *, count: int, view=None):
-        """`paginate_queryset` for a QuerySet of `count` rows (`CountedPaginator`): the page is its one query."""
+    def paginate_counted(self, read, request, *, count: int, view=None):
+        """`paginate_queryset` over rows that `read(offset, limit)` reads, `count` of them (`CountedPaginator`):
+        the same pages, links and errors as over a QuerySet."""
         self.django_paginator_class = partial(CountedPaginator, count=count)
-        return self.paginate_queryset(queryset, request, view=view)
+        return self.paginate_queryset(read, request, view=view)
 
 
 class NewestFirstCursorPagination(StrictPageSizeMixin, pagination.CursorPagination):
@@ -103,3 +114,53 @@ class NewestFirstCursorPagination(StrictPageSizeMixin, pagination.CursorPaginati
                     {self.cursor_query_param: [serializers.DateTimeField.default_error_messages["overflow"]]}
                 ) from None
         return cursor
+
+    def paginate_thread(self, read_page, request, view=None):
+        """DRF's `paginate_queryset` for a page source that is not a QuerySet: `read_page(newest_first=,
+        before=, after=, offset=, limit=)` reads one page (`selectors.thread_page`, one literal query). The
+        cursors, pages and links are DRF's: this is its method with the QuerySet's three steps (order, filter
+        by the cursor's position, slice) given to `read_page` in one call."""
+        self.request = request
+        self.page_size = self.get_page_size(request)
+        self.base_url = request.build_absolute_uri()
+        self.ordering = self.get_ordering(request, None, view)
+        self.cursor = self.decode_cursor(request)
+        offset, reverse, current_position = self.cursor if self.cursor is not None else (0, False, None)
+        bound = None
+        if current_position is not None:
+            bound = parse_datetime(current_position)  # checked by `decode_cursor`
+            if timezone.is_naive(bound):  # as the ORM takes a naive time: in the current time zone
+                bound = timezone.make_aware(bound)
+        # Newest first, older than the position; a reverse cursor reads oldest first, newer than it.
+        results = read_page(
+            newest_first=not reverse,
+            before=None if reverse else bound,
+            after=bound if reverse else None,
+            offset=offset,
+            limit=self.page_size + 1,
+        )
+        self.page = list(results[: self.page_size])
+        if len(results) > len(self.page):
+            has_following_position = True
+            following_position = self._get_position_from_instance(results[-1], self.ordering)
+        else:
+            has_following_position = False
+            following_position = None
+        if reverse:
+            self.page = list(reversed(self.page))
+            self.has_next = (current_position is not None) or (offset > 0)
+            self.has_previous = has_following_position
+            if self.has_next:
+                self.next_position = current_position
+            if self.has_previous:
+                self.previous_position = following_position
+        else:
+            self.has_next = has_following_position
+            self.has_previous = (current_position is not None) or (offset > 0)
+            if self.has_next:
+                self.next_position = following_position
+            if self.has_previous:
+                self.previous_position = current_position
+        if (self.has_previous or self.has_next) and self.template is not None:
+            self.display_page_controls = True
+        return self.page

@@ -22,6 +22,7 @@ from django.http import Http404
 from config.db import planned_per_call
 from users.models import User
 
+from . import list_reads
 from .filters import MessageSearchFilterSet, ranked_matches
 from .models import ConversationMute, ConversationSummary, Message, UserBlock
 from .sequences import PrefetchedSequence
@@ -98,6 +99,41 @@ def thread_between(*, user: User, other: User | int) -> QuerySet[Message]:
         .defer(*_DEFERRED)
         .order_by("-created_at", "-id")
     )
+
+
+def thread_page(
+    *,
+    user: User,
+    other: User | int,
+    newest_first: bool,
+    offset: int,
+    limit: int,
+    before: datetime | None = None,
+    after: datetime | None = None,
+) -> list[Message]:
+    """A page of `thread_between(user, other)`: `limit` messages from `offset`, newest or oldest first, sent
+    before `before` and after `after` (None: no bound). The cursor paginators' and the legacy slices' read:
+    one literal query (`list_reads.thread_page`); a thread with oneself (carried old rows only, its own rule)
+    is read from the QuerySet."""
+    other_id = _pk(other)
+    if other_id != user.pk:
+        return list_reads.thread_page(
+            user_id=user.pk,
+            other_id=other_id,
+            newest_first=newest_first,
+            offset=offset,
+            limit=limit,
+            before=before,
+            after=after,
+        )
+    thread = thread_between(user=user, other=other_id)
+    if not newest_first:
+        thread = thread.reverse()
+    if before is not None:
+        thread = thread.filter(created_at__lt=before)
+    if after is not None:
+        thread = thread.filter(created_at__gt=after)
+    return list(thread[offset : offset + limit])
 
 
 def unread_count(*, user: User) -> int:
@@ -195,6 +231,29 @@ def conversation_rows(
     return listed
 
 
+# A page of `conversation_rows` of the user's whole list: one range of `summary_recent_idx`. Literal SQL: the
+# API's and the pages' inbox read it on every request, and the ORM took longer to build and compile it than
+# PostgreSQL takes to run it. `test_reads_sql.py` compares it with `conversation_rows`.
+_CONVERSATION_PAGE_SQL = """
+SELECT summary.partner_id, summary.last_activity_at, summary.unread_count,
+       EXISTS (
+           SELECT 1 FROM messaging_conversation_mute AS mute
+           WHERE mute.user_id = summary.user_id AND mute.partner_id = summary.partner_id
+       ) AS muted
+FROM messaging_conversation_summary AS summary
+WHERE summary.user_id = %(user)s
+ORDER BY summary.last_activity_at DESC, summary.partner_id DESC
+LIMIT %(limit)s OFFSET %(offset)s
+"""
+
+
+def conversation_page(*, user: User, offset: int, limit: int) -> list[dict[str, Any]]:
+    """`conversation_rows(user=user)[offset : offset + limit]`, in one literal query."""
+    with connection.cursor() as cursor:
+        cursor.execute(_CONVERSATION_PAGE_SQL, {"user": user.pk, "offset": offset, "limit": limit})
+        return [dict(zip(_ROW_FIELDS, row, strict=True)) for row in cursor.fetchall()]
+
+
 def has_conversation(*, user_id: Any, partner: Any) -> Exists:
     """Whether `user_id` has a conversation with `partner` (ids or expressions, such as an `OuterRef`): a
     summary row, that is a message of the pair that they see. For filters of other apps' queries."""
@@ -245,66 +304,10 @@ def attach_last_messages(*, user: User, rows: Iterable[dict[str, Any]]) -> list[
     return conversations
 
 
-# What a list loads of a message (every column but the attachment bytes), of its people (what the surfaces
-# show of a person) and of the message it replies to; `test_reads_sql.py` checks them against the models.
-_MESSAGE_COLUMNS = (
-    "id", "sender_id", "recipient_id", "body", "reply_to_id", "attachment_name", "attachment_content_type",
-    "attachment_size", "created_at", "updated_at", "read_at", "sender_deleted_at", "recipient_deleted_at",
-    "hidden_at", "hidden_by_id", "hidden_reason", "legacy_id", "legacy_reply_to_id", "legacy_file_name",
-)  # fmt: skip
-_PERSON_COLUMNS = ("id", "username", "display_name", "read_receipts")
-
-# The visible messages of `user` with some partners at some times: `visible_messages` with that filter, its
-# joins written out. Literal SQL: a conversation list runs it on every request, and the ORM took about four
-# times as long to build and compile it (the visibility rule, the pairs, three joins) as PostgreSQL takes to
-# run it. Each half is an index lookup per partner and time (`msg_sender_pair_idx`, `msg_recipient_pair_idx`).
-_MESSAGES_AT_SQL = """
-SELECT message.id, message.sender_id, message.recipient_id, message.body, message.reply_to_id,
-       message.attachment_name, message.attachment_content_type, message.attachment_size,
-       message.created_at, message.updated_at, message.read_at, message.sender_deleted_at,
-       message.recipient_deleted_at, message.hidden_at, message.hidden_by_id, message.hidden_reason,
-       message.legacy_id, message.legacy_reply_to_id, message.legacy_file_name,
-       sender.id, sender.username, sender.display_name, sender.read_receipts,
-       recipient.id, recipient.username, recipient.display_name, recipient.read_receipts,
-       reply.id, reply.sender_id, reply.recipient_id, reply.body, reply.reply_to_id,
-       reply.attachment_name, reply.attachment_content_type, reply.attachment_size,
-       reply.created_at, reply.updated_at, reply.read_at, reply.sender_deleted_at,
-       reply.recipient_deleted_at, reply.hidden_at, reply.hidden_by_id, reply.hidden_reason,
-       reply.legacy_id, reply.legacy_reply_to_id, reply.legacy_file_name
-FROM messaging_message AS message
-JOIN users_user AS sender ON sender.id = message.sender_id
-JOIN users_user AS recipient ON recipient.id = message.recipient_id
-LEFT JOIN messaging_message AS reply ON reply.id = message.reply_to_id
-WHERE message.hidden_at IS NULL
-  AND message.created_at = ANY(%(times)s::timestamptz[])
-  AND ((message.sender_id = %(user)s AND message.sender_deleted_at IS NULL
-        AND message.recipient_id = ANY(%(partners)s::bigint[]))
-    OR (message.recipient_id = %(user)s AND message.recipient_deleted_at IS NULL
-        AND message.sender_id = ANY(%(partners)s::bigint[])))
-"""
-
-
 def _messages_at(*, user: User, partner_ids: list[int], times: list[datetime]) -> list[Message]:
     """The messages visible to `user`, exchanged with one of `partner_ids`, sent at one of `times`: what
-    `visible_messages` gives for that filter, with the same fields loaded (no attachment bytes, the listed
-    fields of people). `test_reads_sql.py` compares the two."""
-    with connection.cursor() as cursor:
-        cursor.execute(_MESSAGES_AT_SQL, {"user": user.pk, "partners": partner_ids, "times": times})
-        rows = cursor.fetchall()
-    return [_message_from_row(row, db=connection.alias) for row in rows]
-
-
-def _message_from_row(row: tuple[Any, ...], *, db: str) -> Message:
-    """A message with its people and the message it replies to, from a row of `_MESSAGES_AT_SQL`, built as a
-    QuerySet builds instances (`Model.from_db`)."""
-    people = len(_PERSON_COLUMNS)
-    cut = len(_MESSAGE_COLUMNS)
-    message = Message.from_db(db, _MESSAGE_COLUMNS, row[:cut])
-    message.sender = UserModel.from_db(db, _PERSON_COLUMNS, row[cut : cut + people])
-    message.recipient = UserModel.from_db(db, _PERSON_COLUMNS, row[cut + people : cut + 2 * people])
-    reply = row[cut + 2 * people :]
-    message.reply_to = None if reply[0] is None else Message.from_db(db, _MESSAGE_COLUMNS, reply)
-    return message
+    `visible_messages` gives for that filter, loaded the same (`list_reads.messages_at`, literal SQL)."""
+    return list_reads.messages_at(user_id=user.pk, partner_ids=partner_ids, times=times)
 
 
 def participants_for(*, user: User, search: str = "") -> QuerySet[User]:

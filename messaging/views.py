@@ -1,5 +1,7 @@
 """The /api/messages/* endpoints: parse input, call one selector or service, shape the output."""
 
+from functools import partial
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
@@ -31,6 +33,11 @@ from .serializers import (
     SendMessageSerializer,
     UnreadCountsSerializer,
 )
+
+
+def _conversation_page(user, offset, limit):
+    return selectors.conversation_page(user=user, offset=offset, limit=limit)
+
 
 USER_ID = OpenApiParameter("user_id", OpenApiTypes.INT, OpenApiParameter.PATH)
 MESSAGE_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)  # `lookup_value_regex`: digits
@@ -74,7 +81,7 @@ class MessageViewSet(viewsets.GenericViewSet):
     def conversations(self, request):
         """One row per person the caller has messages with, newest activity first."""
         rows = self.paginator.paginate_counted(
-            selectors.conversation_rows(user=request.user),
+            partial(_conversation_page, request.user),
             request,
             count=selectors.conversation_count(user=request.user),
             view=self,
@@ -92,8 +99,11 @@ class MessageViewSet(viewsets.GenericViewSet):
     @action(detail=False, methods=["get"], url_path=r"with/(?P<user_id>\d+)")
     def with_user(self, request, user_id=None):
         other = selectors.get_user_or_404(user_id=user_id)
-        thread = selectors.thread_between(user=request.user, other=other)
-        return self._paginated(thread, MessageSerializer)
+        page = self.paginator.paginate_thread(
+            partial(selectors.thread_page, user=request.user, other=other), request, view=self
+        )
+        data = MessageSerializer(page, many=True, context=self.get_serializer_context()).data
+        return self.paginator.get_paginated_response(data)
 
     @extend_schema(
         summary="Delete a whole conversation for yourself",

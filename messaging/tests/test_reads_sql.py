@@ -9,7 +9,7 @@ from django.db.models import Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from messaging import selectors
+from messaging import list_reads, selectors
 from messaging.models import ConversationMute, ConversationSummary, InboxTotals, Message
 from messaging.tests.factories import AttachmentMessageFactory, MessageFactory
 from users.tests.factories import UserFactory
@@ -68,6 +68,15 @@ def test_unread_counts_are_the_orm_definitions(people):
         assert selectors.unread_counts(user=user) == selectors.UnreadCounts(unread=unread, badge=unread - muted_unread)
 
 
+def test_a_conversation_page_is_the_slice_of_the_conversation_rows(people):
+    """`_CONVERSATION_PAGE_SQL`: `conversation_rows` (the ORM definition) sliced."""
+    for user in [*people, UserFactory()]:
+        rows = list(selectors.conversation_rows(user=user))
+        for offset, limit in ((0, 1), (0, 20), (1, 2), (3, 100), (len(rows), 5)):
+            assert selectors.conversation_page(user=user, offset=offset, limit=limit) == rows[offset : offset + limit]
+    assert any(row["muted"] for row in selectors.conversation_page(user=people[0], offset=0, limit=100))
+
+
 def test_the_conversation_count_is_the_number_of_conversation_rows(people):
     for user in [*people, UserFactory()]:
         assert selectors.conversation_count(user=user) == selectors.conversation_rows(user=user).count()
@@ -116,9 +125,9 @@ def test_the_literal_column_lists_are_the_models():
     """A field added to a model is added to the literal SQL too (in the models' order, which `from_db` needs)."""
     assert (
         tuple(field.attname for field in Message._meta.concrete_fields if field.name != "attachment_data")
-        == selectors._MESSAGE_COLUMNS
+        == list_reads.MESSAGE_COLUMNS
     )
     assert (
         tuple(field.attname for field in UserModel._meta.concrete_fields if field.name in selectors._LISTED_USER_FIELDS)
-        == selectors._PERSON_COLUMNS
+        == list_reads.PERSON_COLUMNS
     )

@@ -4,7 +4,7 @@ Services report problems with `ValidationError`, `PermissionDenied`, `Http404` o
 here they become form errors, messages-framework notices or the 404 page, never a 500.
 """
 
-from functools import wraps
+from functools import partial, wraps
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from django.contrib import messages
@@ -116,9 +116,12 @@ def _thread_url(user_id, message_id=None) -> str:
 def inbox(request):
     """Conversations, newest activity first, with the last message and the number unread (the total is the
     frame's `nav_unread`)."""
-    rows = selectors.conversation_rows(user=request.user)
+
+    def read(offset, limit):
+        return selectors.conversation_page(user=request.user, offset=offset, limit=limit)
+
     count = selectors.conversation_count(user=request.user)
-    page_obj = CountedPaginator(rows, PAGE_SIZE, count=count).get_page(request.GET.get("page"))
+    page_obj = CountedPaginator(read, PAGE_SIZE, count=count).get_page(request.GET.get("page"))
     conversations = selectors.attach_last_messages(user=request.user, rows=page_obj.object_list)
     return render(
         request,
@@ -153,8 +156,8 @@ def thread(request, user_id):
 
     paginator = ThreadPagination()
     try:
-        newest_first = paginator.paginate_queryset(
-            selectors.thread_between(user=request.user, other=other), Request(request)
+        newest_first = paginator.paginate_thread(
+            partial(selectors.thread_page, user=request.user, other=other), Request(request)
         )
     except NotFound:
         raise Http404("Invalid cursor.") from None
