@@ -1,6 +1,9 @@
 """Pagination set once for the API: page numbers for lists, cursors for threads.
 
-A `page_size` that is not an integer between 1 and the maximum is a 400, not silently replaced.
+A `page_size` that is not an integer between 1 and the maximum is a 400, not silently replaced. DRF's
+paginators take QuerySets; the two reads written as literal SQL are paginated by DRF's own logic too, given a
+function that reads one page: the inbox (`PageNumberPagination.paginate_counted`) and a thread
+(`NewestFirstCursorPagination.paginate_thread`).
 """
 
 from datetime import UTC
