@@ -8,6 +8,8 @@ has prepared (it is emptied and filled with the benchmark data when it doesn't h
 Steps: data (bench/generate.py), in-process latency and query counts (bench/inprocess.py), EXPLAIN ANALYZE
 of the hot queries (bench/plans.py), HTTP throughput under gunicorn + wrk (bench/http.py), django-postman and
 pinax-messages on the same data in their own virtualenvs (bench/competitors/). Options skip any of them.
+The HTTP loads run beside two floors on the same stack (bench/floor.py) and are reported as fractions of them.
+`python -m bench.compare` runs the in-process cases and the HTTP loads of two checkouts side by side.
 """
 
 import argparse

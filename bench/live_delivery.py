@@ -50,6 +50,8 @@ START_MARK = "<!-- bench:live:start -->"
 END_MARK = "<!-- bench:live:end -->"
 SENDER = "livebench-sender"
 WRK_DIR = ROOT / "bench" / "wrk"
+# bench/http.py's loads that compare the two servers (the floors apart).
+HTTP_LOADS = ("send", "conversations (typical user)", "unread-count (typical user)")
 
 
 def log(line: str) -> None:
@@ -457,7 +459,7 @@ def _render(*, machine, args, rounds, servers_cmp, listeners, elapsed) -> str:
         out.append("")
         out.append("| endpoint | server | req/s | spread | p50 ms | p99 ms | worker CPU s | non-2xx | socket errors |")
         out.append("|---|---|---|---|---|---|---|---|---|")
-        for name in ("send", "conversations (typical user)", "unread-count (reference)"):
+        for name in HTTP_LOADS:
             for server in ("gunicorn", "uvicorn"):
                 got = [run[name] for run in servers_cmp[server]]
                 rates = [g["requests_per_s"] for g in got]
@@ -557,7 +559,14 @@ def main(argv=None) -> None:
                 for server in ("gunicorn", "uvicorn"):
                     log(f"http round {round_ + 1}: {server}")
                     env = _server_env(redis_url, prefix, server=server)
-                    got = run_http(subjects=subjects, duration=args.http_duration, server=server, env=env, log=log)
+                    got = run_http(
+                        subjects=subjects,
+                        duration=args.http_duration,
+                        server=server,
+                        env=env,
+                        loads=HTTP_LOADS,
+                        log=log,
+                    )
                     if "skipped" in got:
                         raise SystemExit(got["skipped"])
                     servers_cmp[server].append(got)

@@ -1,7 +1,11 @@
 """Relay's own `check --deploy` warnings, next to Django's: what Django cannot know about this project."""
 
+from collections.abc import Sequence
+from typing import Any
+
+from django.apps import AppConfig
 from django.conf import settings
-from django.core.checks import Tags, Warning, register
+from django.core.checks import CheckMessage, Tags, Warning, register
 
 MIDDLEWARE_CSP = "config.middleware.ContentSecurityPolicyMiddleware"
 # HS256 wants a key of at least 256 bits; 32 random characters is the floor.
@@ -9,9 +13,11 @@ MIN_JWT_KEY_LENGTH = 32
 
 
 @register(Tags.security, deploy=True)
-def check_jwt_signing_key(app_configs, **kwargs):
-    key = settings.SIMPLE_JWT.get("SIGNING_KEY") or ""
-    errors = []
+def check_jwt_signing_key(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
+    key = settings.SIMPLE_JWT.get("SIGNING_KEY")
+    if not isinstance(key, str):
+        key = ""
+    errors: list[CheckMessage] = []
     if key == settings.SECRET_KEY:
         errors.append(
             Warning(
@@ -32,7 +38,7 @@ def check_jwt_signing_key(app_configs, **kwargs):
 
 
 @register(Tags.security, deploy=True)
-def check_content_security_policy(app_configs, **kwargs):
+def check_content_security_policy(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
     if MIDDLEWARE_CSP not in settings.MIDDLEWARE or not getattr(settings, "CONTENT_SECURITY_POLICY", ""):
         return [
             Warning(
@@ -45,7 +51,7 @@ def check_content_security_policy(app_configs, **kwargs):
 
 
 @register(Tags.security, deploy=True)
-def check_client_address(app_configs, **kwargs):
+def check_client_address(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
     if settings.REST_FRAMEWORK.get("NUM_PROXIES") is None:
         return [
             Warning(

@@ -1,5 +1,6 @@
 """Database helpers shared by the apps."""
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.db import connections
@@ -11,7 +12,7 @@ BULK_LOAD = "relay.bulk_load"
 
 
 @contextmanager
-def planned_per_call(using: str = "default"):
+def planned_per_call(using: str = "default") -> Iterator[None]:
     """Run the queries inside without prepared statements: PostgreSQL plans each one for its parameters.
 
     With `DB_PREPARED_STATEMENTS` (settings), psycopg prepares a statement that a connection has run 5 times,
@@ -35,11 +36,9 @@ def planned_per_call(using: str = "default"):
 
 
 def describe_database(using: str = "default") -> str:
-    """Which database a connection uses and where, for people (never the password): the SQLite file's path,
-    or the PostgreSQL server, database and user."""
+    """Which database a connection uses and where, for people (never the password): the PostgreSQL server
+    (or the embedded server's socket folder), database and user."""
     settings_dict = connections[using].settings_dict
-    if connections[using].vendor == "sqlite":
-        return f"SQLite, file {settings_dict['NAME']}"
     host = settings_dict.get("HOST") or "localhost (socket)"
     port = f":{settings_dict['PORT']}" if settings_dict.get("PORT") else ""
     user = f" as {settings_dict['USER']}" if settings_dict.get("USER") else ""

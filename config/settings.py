@@ -1,6 +1,6 @@
 """Relay settings: every value that differs between machines is read from the environment here, and only here.
 
-See README.md ("Configuration") for the list of environment variables.
+docs/operations.md ("Settings") lists every environment variable read here, with its default.
 """
 
 import os
@@ -11,6 +11,7 @@ from urllib.parse import unquote, urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from config import embedded_db
 from config.devsecrets import development_secrets
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -32,7 +33,7 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-# RELAY_PRODUCTION=1 is the production profile (README "Production settings"): every HTTPS protection on by
+# RELAY_PRODUCTION=1 is the production profile (docs/operations.md, "The production profile"): every HTTPS protection on by
 # default, and no start without secrets of its own. Without it the defaults suit development.
 PRODUCTION = env_bool("RELAY_PRODUCTION", False)
 DEBUG = env_bool("DEBUG", False)
@@ -106,32 +107,21 @@ TEMPLATES = [
     },
 ]
 
-# SQLite file by default (the embedded default); PostgreSQL (psycopg 3) when DATABASE_URL is set.
+# PostgreSQL (psycopg 3), the only database: the server DATABASE_URL names, or else the embedded server of
+# config/embedded_db.py (started on demand, data under .relay/postgres).
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+        os.environ.get("DATABASE_URL") or embedded_db.url(),
         conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
     )
 }
-# SQLite as a server database (the embedded default that every new user runs first): WAL lets readers go on
-# while one connection writes; IMMEDIATE transactions take the write lock when they begin, so two requests
-# that read and then write never deadlock on upgrading their locks (SQLite answers that at once with
-# "database is locked", whatever the timeout); and a writer waits up to SQLITE_BUSY_TIMEOUT seconds for
-# the lock instead of failing.
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["ENGINE"] = "config.sqlite"  # Django's, flushing messages first (config/sqlite/base.py)
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        transaction_mode="IMMEDIATE",
-        timeout=env_int("SQLITE_BUSY_TIMEOUT", 20),
-        init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
-    )
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured(f"DATABASE_URL must name a PostgreSQL database, not {DATABASES['default']['ENGINE']}")
 # PostgreSQL: parameters bound by the server and statements prepared by psycopg once a connection has run
 # them 5 times, so with DB_CONN_MAX_AGE the hot queries skip PostgreSQL's parser and planner (planning cost
 # more than running most of them). Queries whose best plan depends on their parameters opt out
 # (config.db.planned_per_call). Off (DB_PREPARED_STATEMENTS=0) behind a pooler that can't keep them.
-DB_PREPARED_STATEMENTS = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(
-    "DB_PREPARED_STATEMENTS", True
-)
+DB_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", True)
 if DB_PREPARED_STATEMENTS:
     DATABASES["default"]["ENGINE"] = "config.postgresql"  # Django's, batching to the 65,535-parameter limit
     DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
@@ -332,7 +322,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
-# --- Security (production values come from the environment; see README "Production settings") -----------
+# --- Security (production values come from the environment; docs/operations.md) -----------
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", PRODUCTION or (not DEBUG and env_bool("HTTPS", False)))

@@ -7,34 +7,52 @@ the surface (the sign-up page and `POST /api/auth/register/` share `register`).
 
 import hashlib
 import ipaddress
-from types import SimpleNamespace
+from typing import cast
 
+from django.http import HttpRequest
+from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle, ScopedRateThrottle, UserRateThrottle
+from rest_framework.views import APIView
 
 
-def client_address(request) -> str:
+def as_drf_request(request: HttpRequest) -> Request:
+    """`request` as DRF's throttles are typed to take it. They read only `META` and `user`, which a Django
+    request has too, so the pages (and django-axes) pass theirs as they are: a DRF `Request` made of it
+    would have no user (its authenticators are the API's)."""
+    return cast(Request, request)
+
+
+def client_address(request: HttpRequest) -> str:
     """REMOTE_ADDR, or behind a proxy the address it saw: DRF's rule, the X-Forwarded-For entry NUM_PROXIES
     from the right (with NUM_PROXIES=0 a client's own X-Forwarded-For is never believed).
 
     An entry that is not an IP address (a proxy that does not append one) counts as REMOTE_ADDR rather than
     as a name the client chose.
     """
-    address = BaseThrottle().get_ident(request)
+    address = BaseThrottle().get_ident(as_drf_request(request))
     try:
         ipaddress.ip_address(address)
     except ValueError:
-        return request.META.get("REMOTE_ADDR", "")
+        remote_address: str = request.META.get("REMOTE_ADDR", "")
+        return remote_address
     return address
+
+
+def _configured_rate(scope: str | None) -> str | None:
+    """The rate of `scope` in `DEFAULT_THROTTLE_RATES` as the settings say now."""
+    # djangorestframework-stubs types the rates as numbers; DRF's are strings such as "30/min".
+    rates = cast(dict[str, str | None], api_settings.DEFAULT_THROTTLE_RATES)
+    return rates.get(scope) if scope is not None else None
 
 
 class SettingsScopedRateThrottle(ScopedRateThrottle):
     """DRF's scoped throttle (`throttle_scope` on the view), rates from `DEFAULT_THROTTLE_RATES`."""
 
-    def get_rate(self):
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+    def get_rate(self) -> str | None:
+        return _configured_rate(self.scope)
 
-    def get_ident(self, request):
+    def get_ident(self, request: Request) -> str:
         return client_address(request)
 
 
@@ -43,31 +61,31 @@ class SendRateThrottle(UserRateThrottle):
 
     scope = "send"
 
-    def get_rate(self):
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+    def get_rate(self) -> str | None:
+        return _configured_rate(self.scope)
 
-    def get_ident(self, request):
+    def get_ident(self, request: Request) -> str:
         return client_address(request)
 
 
 class _KeyedRateThrottle(SettingsScopedRateThrottle):
     """The scoped throttle on a key other than the client address (an email address), stored hashed."""
 
-    def __init__(self, key: str):
+    def __init__(self, key: str) -> None:
         self.key = hashlib.sha256(key.encode()).hexdigest()
 
-    def get_cache_key(self, request, view):
+    def get_cache_key(self, request: Request, view: APIView) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.key}
 
 
-def count_attempt(request, scope: str, *, key: str | None = None) -> float | None:
+def count_attempt(request: HttpRequest, scope: str, *, key: str | None = None) -> float | None:
     """Count one attempt of `scope` (a `DEFAULT_THROTTLE_RATES` name) by the client of `request`, a Django or
     a DRF request, or on `key` instead; None while within the limit, else the seconds until the next is
     allowed. The counters are the API's (`SettingsScopedRateThrottle`): a page and an API view of one scope
     count together.
     """
     throttle = SettingsScopedRateThrottle() if key is None else _KeyedRateThrottle(key)
-    view = SimpleNamespace(throttle_scope=scope)
-    if throttle.allow_request(request, view):
+    view = APIView(throttle_scope=scope)  # what a scoped throttle reads of a view
+    if throttle.allow_request(as_drf_request(request), view):
         return None
     return throttle.wait() or 1.0

@@ -6,33 +6,13 @@ Their initial migration lets a fresh database get empty ones, and an existing da
 `migrate --fake-initial`.
 """
 
-from datetime import UTC
-
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Now
 from django.utils import timezone
 
-
-class NaiveUTCDateTimeField(models.DateTimeField):
-    """The old schema's `TIMESTAMP` (without time zone), holding UTC; read as aware UTC datetimes."""
-
-    def db_type(self, connection):
-        if connection.vendor == "postgresql":
-            return "timestamp"
-        return super().db_type(connection)
-
-    def from_db_value(self, value, expression, connection):
-        if value is not None and timezone.is_naive(value):
-            return value.replace(tzinfo=UTC)
-        return value
-
-    def get_db_prep_value(self, value, connection, prepared=False):
-        value = super().get_db_prep_value(value, connection, prepared)
-        if connection.vendor == "postgresql" and hasattr(value, "tzinfo") and value.tzinfo is not None:
-            value = value.astimezone(UTC).replace(tzinfo=None)
-        return value
+from legacy_dm.migrations._fields import NaiveUTCDateTimeField
 
 
 class OldUser(models.Model):

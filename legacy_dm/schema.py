@@ -5,6 +5,8 @@ UTC times), FastAPI's 422 for bad input of any kind (body, query or path) instea
 `{"detail": ...}` for the other errors, and the `Deprecation`/`Link` headers on every response.
 """
 
+import re
+
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -17,7 +19,7 @@ from .serializers import DetailSerializer, ValidationErrorSerializer
 class LegacyBearerScheme(SimpleJWTScheme):
     """The legacy views read the same simplejwt access tokens as the new API."""
 
-    target_class = "legacy_dm.views.BearerAuthentication"
+    target_class = "legacy_dm.endpoint.BearerAuthentication"
     name = "legacyBearerAuth"
 
 
@@ -52,6 +54,7 @@ WWW_AUTHENTICATE = {
     "description": "The old service's bearer challenge.",
 }
 RETRY_AFTER = {"schema": {"type": "integer"}, "description": "Seconds to wait."}
+PATH_ID = re.compile(r"\{(\w+)\}")
 
 
 class LegacyAutoSchema(RelayAutoSchema):
@@ -76,6 +79,12 @@ class LegacyAutoSchema(RelayAutoSchema):
         ),
         "429": (DetailSerializer, "Rate limited; `Retry-After` says when to try again."),
     }
+
+    def get_override_parameters(self):
+        """Every `{name}` in the old path is an integer id (the URLconf matches any segment there, so that
+        another value is the old service's 422 rather than a 404)."""
+        ids = [OpenApiParameter(name, OpenApiTypes.INT, OpenApiParameter.PATH) for name in PATH_ID.findall(self.path)]
+        return ids + super().get_override_parameters()
 
     def map_parsers(self) -> list[str]:
         """JSON: what the old clients send. A body without a JSON content type is read as JSON too (FastAPI
@@ -110,16 +119,15 @@ class LegacyAutoSchema(RelayAutoSchema):
         return operation
 
 
-def legacy_schema(*, summary, responses, request=None, paged=False, path=(), headers=(), **kwargs):
-    """`extend_schema` for a legacy operation: deprecated, with its one-line summary; its error answers come
-    from `LegacyAutoSchema`. `headers` are response headers (`OpenApiParameter(..., response=...)`)."""
-    parameters = [OpenApiParameter(name, OpenApiTypes.INT, OpenApiParameter.PATH) for name in path]
+def legacy_schema(*, summary, responses, request=None, paged=False, headers=(), **kwargs):
+    """`extend_schema` for a legacy operation: deprecated, with its one-line summary; its path ids and error
+    answers come from `LegacyAutoSchema`. `headers` are response headers (`OpenApiParameter(..., response=...)`)."""
     return extend_schema(
         summary=summary,
         deprecated=True,
         tags=["legacy"],
         request=request,
-        parameters=parameters + (PAGING if paged else []) + list(headers),
+        parameters=(PAGING if paged else []) + list(headers),
         responses=responses,
         **kwargs,
     )

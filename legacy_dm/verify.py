@@ -2,8 +2,7 @@
 
 Both sides are read in id order, in chunks (memory stays flat), and each row is turned into a canonical tuple
 in Python: the old row as the copy promises to carry it, the new row as it was carried. Hashing those tuples
-in Python means the checksum is the same on SQLite and PostgreSQL, whatever each returns for booleans,
-timestamps or bytes. Where the two sides differ, the ids that differ are listed.
+in Python means the checksum does not depend on how the driver returns booleans, timestamps or bytes. Where the two sides differ, the ids that differ are listed.
 
 The checksum covers what a message *is* (sender, recipient, body, attachment bytes and name, reply, time).
 Its read and delete state only ever moves one way, and the new system moves it too once it serves users, so
@@ -36,7 +35,7 @@ SHOWN_IDS = 10
 
 
 def _dt(value: datetime | str | None) -> str | None:
-    """A timestamp as canonical UTC text; naive values (the old side, SQLite) are UTC."""
+    """A timestamp as canonical UTC text; naive values (the old side) are UTC."""
     if value is None:
         return None
     if isinstance(value, str):
@@ -50,7 +49,7 @@ def _dt(value: datetime | str | None) -> str | None:
 
 
 def _digest(data: bytes | memoryview | str | None) -> str | None:
-    """SHA-256 (hex) of attachment bytes; PostgreSQL already hands over the hex digest (see `_bytes_sql`)."""
+    """SHA-256 (hex) of attachment bytes; the queries already hand over the hex digest (see `_bytes_sql`)."""
     if data is None or isinstance(data, str):
         return data
     return hashlib.sha256(bytes(data)).hexdigest()
@@ -169,7 +168,10 @@ def _check_users(connection: BaseDatabaseWrapper) -> TableCheck:
     )
     new = _stream(
         connection,
-        f"SELECT n.id AS id, n.username, {sync.old_email_sql('n')} AS email, n.display_name, n.is_active,"
+        # The email as the sync writes it to the old table (0009's `relay_sync_users_user_to_old`).
+        "SELECT n.id AS id, n.username,"
+        " CASE WHEN n.email = '' OR EXISTS (SELECT 1 FROM users o WHERE o.email = n.email AND o.id <> n.id)"
+        " THEN 'user-' || CAST(n.id AS TEXT) || '@users.invalid' ELSE n.email END AS email, n.display_name, n.is_active,"
         " n.is_superuser, n.is_staff, n.date_joined"
         " FROM users_user n WHERE EXISTS (SELECT 1 FROM users u WHERE u.id = n.id) {after} ORDER BY n.id",
         "n.id",
@@ -208,10 +210,8 @@ def _old_file_name(row_id: int, file_data: object, file_name: str | None) -> str
 
 
 def _bytes_sql(connection: BaseDatabaseWrapper, column: str) -> str:
-    """The attachment bytes to hash: on PostgreSQL their SHA-256 (hex), so megabytes never cross the wire."""
-    if connection.vendor == "postgresql":
-        return f"encode(sha256({column}), 'hex')"
-    return column
+    """The attachment bytes to hash: their SHA-256 (hex), so megabytes never cross the wire."""
+    return f"encode(sha256({column}), 'hex')"
 
 
 def _check_messages(connection: BaseDatabaseWrapper) -> TableCheck:

@@ -9,31 +9,24 @@ logged-in caller is counted (`legacy_dm.usage`).
 from typing import cast
 
 from django.http import Http404
-from django.utils.functional import classproperty
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.exceptions import APIException, NotFound
-from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.permissions import AllowAny, IsAuthenticated
-from rest_framework.renderers import JSONRenderer
-from rest_framework.request import Request
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from config.parsers import JSONParser
-from config.throttles import SendRateThrottle
 from messaging import selectors, services
 from messaging.attachments import attachment_response
 from messaging.models import Message
 from messaging.schema import ATTACHMENT_HEADERS, ATTACHMENT_RESPONSES
 from messaging.serializers import MarkedReadSerializer, UnreadCountSerializer
-from users.authentication import JWTAuthentication
 from users.models import User
 
 from . import conversations
-from .errors import exception_handler, paging, parse_int, validated
+from .endpoint import LegacyView, OptionalBearerAuthentication
+from .errors import paging, validated
 from .models import LegacyConversation
-from .schema import LegacyAutoSchema, legacy_schema
+from .schema import legacy_schema
 from .serializers import (
     ConversationMessageInputSerializer,
     ConversationPartnerSerializer,
@@ -46,121 +39,6 @@ from .serializers import (
     OkSerializer,
     OpenConversationInputSerializer,
 )
-from .usage import deprecation_headers, record_call
-
-_COUNTED_METHODS = {"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"}
-
-
-class BearerAuthentication(JWTAuthentication):
-    """simplejwt's access tokens, with the old service's reading of a header without a token.
-
-    `Authorization: Bearer` alone was "Not authenticated" for the old service (no credentials at all),
-    not a bad credential.
-    """
-
-    def get_raw_token(self, header):
-        if len(header.split()) == 1:
-            return None
-        return super().get_raw_token(header)
-
-
-class OptionalBearerAuthentication(BearerAuthentication):
-    """The caller of a token that is accepted, else nobody (no 401): for paths that answer anyone alike."""
-
-    def authenticate(self, request):
-        try:
-            return super().authenticate(request)
-        except APIException:
-            return None
-
-
-class UntypedJSONParser(JSONParser):
-    """A body sent without a JSON content type is read as JSON, as FastAPI read it (else a 422, not a 415)."""
-
-    media_type = "*/*"
-
-
-class JSONOnlyNegotiation(DefaultContentNegotiation):
-    """The old service answered JSON whatever the `Accept` header said: never an HTML page, never a 406."""
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        return renderers[0], renderers[0].media_type
-
-
-class LegacyView(APIView):
-    """An endpoint of the old service: its path, its successors in the new API, its error shapes.
-
-    `successors` maps a method to the new endpoint that replaces it; `{message_id}`/`{user_id}` in it are
-    filled from the path or from what the view found (`self.link_params`), else `successor_index` is named.
-    """
-
-    authentication_classes = [BearerAuthentication]  # old clients send `Authorization: Bearer <access>`
-    permission_classes = [IsAuthenticated]
-    parser_classes = [JSONParser, UntypedJSONParser]
-    renderer_classes = [JSONRenderer]
-    content_negotiation_class = JSONOnlyNegotiation
-    # The old service answered OPTIONS like any method an endpoint lacks (405), not with DRF's metadata.
-    http_method_names = [name for name in APIView.http_method_names if name != "options"]
-    schema = LegacyAutoSchema()
-    path = ""
-    successors: dict[str, str] = {}
-    successor_index = "/api/messages/conversations"
-    # The 404 text of the old service, and where the services' field errors are reported.
-    not_found_detail = "Not Found"
-    error_locs: dict[str, tuple] = {}
-    throttled_methods: frozenset = frozenset()
-
-    @classproperty
-    def schema_path(cls) -> str | None:
-        """The old service's spelling of the path, for the OpenAPI schema (`config.schema.document_schema_paths`)."""
-        return cls.path if cls.path.startswith("/") else None
-
-    def initial(self, request, *args, **kwargs):
-        self.link_params: dict[str, int] = {}
-        super().initial(request, *args, **kwargs)
-
-    def get_exception_handler(self):
-        return exception_handler
-
-    def get_authenticate_header(self, request):
-        return "Bearer"
-
-    def get_throttles(self):
-        if self.request.method in self.throttled_methods:
-            return [SendRateThrottle()]
-        return super().get_throttles()
-
-    def path_int(self, name: str) -> int:
-        return parse_int(self.kwargs[name], loc=("path", name))
-
-    def successor(self, method: str) -> str:
-        template = self.successors.get(method) or next(iter(self.successors.values()), self.successor_index)
-        params = {**self.kwargs, **getattr(self, "link_params", {})}
-        params = {key: value for key, value in params.items() if str(value).isdigit()}
-        try:
-            return template.format(**params)
-        except (KeyError, IndexError):
-            return self.successor_index
-
-    def finalize_response(self, request, response, *args, **kwargs):
-        response = super().finalize_response(request, response, *args, **kwargs)
-        method = request.method.upper()
-        for header, value in deprecation_headers(self.successor(method)).items():
-            response[header] = value
-        # Only callers who logged in are counted: the counts are of old clients still in use (which all log
-        # in), and an anonymous request must not cost a database write (anyone could send millions).
-        if _authenticated(request):
-            record_call(f"{method if method in _COUNTED_METHODS else 'OTHER'} {self.path}")
-        return response
-
-
-def _authenticated(request: Request) -> bool:
-    """Whether the request came from a logged-in user; a credential that failed is no user."""
-    try:
-        return bool(request.user and request.user.is_authenticated)
-    except APIException:
-        return False
-
 
 # --- /api/direct-messages/* ----------------------------------------------------------------------------------
 
@@ -177,7 +55,6 @@ def _dm(message: Message, viewer: User, status_code: int = status.HTTP_200_OK) -
 
 
 class DirectMessagesView(LegacyView):
-    path = "/api/direct-messages/"
     successors = {"GET": "/api/messages/conversations", "POST": "/api/messages/send"}
     error_locs = DM_ERROR_LOCS
     throttled_methods = frozenset({"POST"})
@@ -208,7 +85,6 @@ class DirectMessagesView(LegacyView):
 
 
 class DirectMessageConversationsView(LegacyView):
-    path = "/api/direct-messages/conversations"
     successors = {"GET": "/api/messages/conversations"}
 
     @legacy_schema(
@@ -226,7 +102,6 @@ class DirectMessageConversationsView(LegacyView):
 
 
 class DirectMessageThreadView(LegacyView):
-    path = "/api/direct-messages/conversation/{user_id}"
     successors = {"GET": "/api/messages/with/{user_id}"}
     not_found_detail = "User not found"
 
@@ -234,7 +109,6 @@ class DirectMessageThreadView(LegacyView):
         operation_id="legacy_dm_thread",
         summary="Read the thread with a user",
         paged=True,
-        path=["user_id"],
         responses={200: DirectMessageSerializer(many=True)},
     )
     def get(self, request, user_id):
@@ -246,14 +120,12 @@ class DirectMessageThreadView(LegacyView):
 
 
 class DirectMessageThreadReadView(LegacyView):
-    path = "/api/direct-messages/conversation/{user_id}/read"
     successors = {"PUT": "/api/messages/mark-conversation-read/{user_id}"}
     not_found_detail = "User not found"
 
     @legacy_schema(
         operation_id="legacy_dm_thread_read",
         summary="Mark the thread with a user read",
-        path=["user_id"],
         responses={200: MarkedReadSerializer},
     )
     def put(self, request, user_id):
@@ -262,7 +134,6 @@ class DirectMessageThreadReadView(LegacyView):
 
 
 class UnreadCountView(LegacyView):
-    path = "/api/direct-messages/unread-count"
     successors = {"GET": "/api/messages/unread-count"}
 
     @legacy_schema(
@@ -273,14 +144,12 @@ class UnreadCountView(LegacyView):
 
 
 class DirectMessageView(LegacyView):
-    path = "/api/direct-messages/{message_id}"
     successors = {"GET": "/api/messages/{message_id}", "DELETE": "/api/messages/{message_id}"}
     not_found_detail = "Message not found"
 
     @legacy_schema(
         operation_id="legacy_dm_retrieve",
         summary="Read a message",
-        path=["message_id"],
         responses={200: DirectMessageSerializer},
     )
     def get(self, request, message_id):
@@ -289,7 +158,6 @@ class DirectMessageView(LegacyView):
     @legacy_schema(
         operation_id="legacy_dm_delete",
         summary="Delete a message for yourself",
-        path=["message_id"],
         responses={200: OkSerializer},
     )
     def delete(self, request, message_id):
@@ -299,14 +167,12 @@ class DirectMessageView(LegacyView):
 
 
 class DirectMessageReadView(LegacyView):
-    path = "/api/direct-messages/{message_id}/read"
     successors = {"PUT": "/api/messages/{message_id}/read"}
     not_found_detail = "Message not found"
 
     @legacy_schema(
         operation_id="legacy_dm_read",
         summary="Mark a message read",
-        path=["message_id"],
         responses={200: DirectMessageSerializer, 403: DetailSerializer},
     )
     def put(self, request, message_id):
@@ -314,14 +180,12 @@ class DirectMessageReadView(LegacyView):
 
 
 class DirectMessageAttachmentView(LegacyView):
-    path = "/api/direct-messages/{message_id}/attachment"
     successors = {"GET": "/api/messages/{message_id}/attachment"}
     not_found_detail = "Message not found"
 
     @legacy_schema(
         operation_id="legacy_dm_attachment",
         summary="Download a message's attachment",
-        path=["message_id"],
         headers=ATTACHMENT_HEADERS,
         responses=ATTACHMENT_RESPONSES,
         description="The file as a download, with the content type it was stored with.",
@@ -351,7 +215,6 @@ class ConversationMixin(LegacyView):
 
 
 class ConversationsView(LegacyView):
-    path = "/api/messaging/conversations"
     successors = {"GET": "/api/messages/conversations", "POST": "/api/messages/with/{user_id}"}
     error_locs = {"recipient_id": ("body", "participant_ids")}
 
@@ -386,13 +249,11 @@ class ConversationsView(LegacyView):
 
 
 class ConversationView(ConversationMixin, LegacyView):
-    path = "/api/messaging/conversations/{conversation_id}"
     successors = {"GET": "/api/messages/with/{user_id}", "DELETE": "/api/messages/with/{user_id}"}
 
     @legacy_schema(
         operation_id="legacy_conversation_retrieve",
         summary="Read a conversation",
-        path=["conversation_id"],
         responses={200: LegacyConversationSerializer},
     )
     def get(self, request, conversation_id):
@@ -402,7 +263,6 @@ class ConversationView(ConversationMixin, LegacyView):
     @legacy_schema(
         operation_id="legacy_conversation_delete",
         summary="Delete a conversation for yourself",
-        path=["conversation_id"],
         responses={200: OkSerializer},
     )
     def delete(self, request, conversation_id):
@@ -412,7 +272,6 @@ class ConversationView(ConversationMixin, LegacyView):
 
 
 class ConversationMessagesView(ConversationMixin, LegacyView):
-    path = "/api/messaging/conversations/{conversation_id}/messages"
     successors = {"GET": "/api/messages/with/{user_id}", "POST": "/api/messages/send"}
     error_locs = {"recipient_id": ("path", "conversation_id"), "body": ("body", "content")}
     throttled_methods = frozenset({"POST"})
@@ -421,7 +280,6 @@ class ConversationMessagesView(ConversationMixin, LegacyView):
         operation_id="legacy_conversation_messages",
         summary="Read a conversation's messages",
         paged=True,
-        path=["conversation_id"],
         responses={200: MessageRowSerializer(many=True)},
     )
     def get(self, request, conversation_id):
@@ -436,7 +294,6 @@ class ConversationMessagesView(ConversationMixin, LegacyView):
     @legacy_schema(
         operation_id="legacy_conversation_send",
         summary="Send a message in a conversation",
-        path=["conversation_id"],
         request=ConversationMessageInputSerializer,
         responses={201: MessageRowSerializer, 403: DetailSerializer},
     )
@@ -455,13 +312,11 @@ class ConversationMessagesView(ConversationMixin, LegacyView):
 
 
 class ConversationReadView(ConversationMixin, LegacyView):
-    path = "/api/messaging/conversations/{conversation_id}/read"
     successors = {"PUT": "/api/messages/mark-conversation-read/{user_id}"}
 
     @legacy_schema(
         operation_id="legacy_conversation_read",
         summary="Mark a conversation read",
-        path=["conversation_id"],
         responses={200: ConversationReadSerializer},
     )
     def put(self, request, conversation_id):

@@ -2,9 +2,13 @@
 
 import re
 import unicodedata
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from django.http import Http404, HttpResponse
+
+if TYPE_CHECKING:
+    from .models import Message  # the model's own properties use this module
 
 OCTET_STREAM = "application/octet-stream"
 
@@ -91,13 +95,13 @@ def content_disposition(filename: str) -> str:
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
-def attachment_response(message) -> HttpResponse:
+def attachment_response(message: "Message") -> HttpResponse:
     """The attachment of `message` as a download: never rendered inline, never sniffed.
 
     The name and type are checked again here, as on the way in: rows carried from the old system kept the
     name and type the old clients claimed, and a header must never carry what a client wrote unchecked.
     """
-    if not message.has_attachment:
+    if not message.has_attachment or message.attachment_data is None:  # both or neither (the table's check)
         raise Http404("This message has no attachment.")
     data = bytes(message.attachment_data)
     response = HttpResponse(data, content_type=checked_content_type(message.attachment_content_type, data))

@@ -18,13 +18,21 @@ import logging
 import re
 import threading
 import time
+import uuid
 import weakref
-from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import redis
 from django.conf import settings
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis as AsyncRedis
+    from redis.typing import KeyT, StreamIdT
+
+    from users.models import User
+
+    from .memory_broker import MemoryBroker
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +102,11 @@ return id
 """
 
 
-def _events(entries) -> list[Event]:
+# What XREAD and XRANGE answer: (id, fields) entries, and for XREAD the stream's key with them (bytes).
+Entries = list[tuple[bytes, dict[bytes, bytes]]]
+
+
+def _events(entries: Entries) -> list[Event]:
     events = []
     for entry_id, fields in entries:
         body = json.loads(fields[b"e"])
@@ -102,12 +114,10 @@ def _events(entries) -> list[Event]:
     return events
 
 
+@dataclass(slots=True, eq=False)
 class _Waiter:
-    __slots__ = ("after", "found")
-
-    def __init__(self, after: str, found: asyncio.Future) -> None:
-        self.after = after
-        self.found = found
+    after: str  # the id it has read up to
+    found: asyncio.Future[list[Event]]  # set to its events
 
 
 class _Reader:
@@ -116,19 +126,21 @@ class _Reader:
     A connection per waiting stream (the first design) ran into redis-py's pool limit (100 connections:
     `MaxConnectionsError` past 100 open streams in a process) and cost a Redis connection per stream. Here
     each waiter gives its key and the id it has read up to; the one read asks for every key from the lowest
-    id waiting on it and hands each waiter the entries after its own id. A waiter whose key is not in the
-    read in flight wakes it (`CLIENT UNBLOCK`, from another connection), so that the read starts over with
-    its key: nothing is missed meanwhile, since the read asks from the waiter's id.
+    id waiting on it and hands each waiter the entries after its own id.
+
+    The read also asks for this reader's wake stream, after the last wake entry it saw. A waiter whose key is
+    not in the read in flight adds an entry there: the read returns at once (blocked already or not yet), and
+    the next read asks for the new key too, from the waiter's id, so nothing is missed meanwhile.
     """
 
     BLOCK_MS = 5000
 
-    def __init__(self, url: str, control) -> None:
+    def __init__(self, url: str, control: AsyncRedis) -> None:
         import redis.asyncio
 
-        self._control = control  # the loop's other client: sends the CLIENT UNBLOCK
-        # One connection, so that CLIENT ID names the one the read blocks on (a pool of one rather than
-        # `single_connection_client`, whose connection complains when collected after its loop closed).
+        self._control = control  # the loop's client for short commands: adds the wake entries
+        # The read's own connection: a pool of one rather than `single_connection_client`, whose connection
+        # complains when collected after its loop closed.
         pool = redis.asyncio.BlockingConnectionPool.from_url(
             url, max_connections=1, socket_timeout=self.BLOCK_MS / 1000 + 10
         )
@@ -136,9 +148,9 @@ class _Reader:
         self._waiters: dict[str, list[_Waiter]] = {}
         self._task: asyncio.Task | None = None
         self._reading: set[str] = set()  # the keys of the read in flight
-        self._connection_id: int | None = None
-        self._generation = 0  # counts the reads started
-        self._woken = False
+        self._woken = False  # a wake entry was added since the read in flight started
+        self._wake_key = f"{settings.EVENTS_KEY_PREFIX}:wake:{uuid.uuid4().hex}"
+        self._wake_seen = "0-0"  # the newest wake entry a read returned
 
     async def wait(self, key: str, after: str, *, block_ms: int) -> list[Event]:
         waiter = _Waiter(after, asyncio.get_running_loop().create_future())
@@ -147,8 +159,13 @@ class _Reader:
             if self._task is None:
                 self._task = asyncio.create_task(self._run())
             elif key not in self._reading and self._reading and not self._woken:
-                await self._wake()
-            return await asyncio.wait_for(asyncio.shield(waiter.found), block_ms / 1000)
+                self._woken = True
+                async with self._control.pipeline(transaction=False) as pipe:
+                    pipe.xadd(self._wake_key, {"w": 1}, maxlen=1)
+                    pipe.expire(self._wake_key, 3600)  # outlives a reader whose process died by an hour
+                    await pipe.execute()
+            async with asyncio.timeout(block_ms / 1000):
+                return await waiter.found
         except TimeoutError:
             return []
         finally:
@@ -163,43 +180,34 @@ class _Reader:
                 self._task.cancel()
                 self._task = None
 
-    async def _wake(self) -> None:
-        """End the read in flight early. Its command may not have reached Redis yet (nothing is blocked
-        then, and CLIENT UNBLOCK answers 0): try again until it is, or until a new read has started (that
-        one asks for every key waiting now).
-        """
-        self._woken = True
-        generation = self._generation
-        for _ in range(200):
-            if await self._control.client_unblock(self._connection_id):
-                return
-            await asyncio.sleep(0.001)
-            if self._generation != generation:
-                return
-
     async def _run(self) -> None:
         this = asyncio.current_task()
         try:
             while self._waiters:
-                self._connection_id = await self._client.client_id()
-                # From here to the XREAD nothing awaits: a waiter that comes later sees `_reading` without
-                # its key and wakes the read.
-                streams = {
-                    key: min((w.after for w in waiting), key=_stream_id) for key, waiting in self._waiters.items()
+                # A waiter answered already whose task has not run yet is not asked for again.
+                streams: dict[KeyT, StreamIdT] = {
+                    key: min(afters, key=_stream_id)
+                    for key, waiting in self._waiters.items()
+                    if (afters := [w.after for w in waiting if not w.found.done()])
                 }
-                self._reading, self._woken = set(streams), False
-                self._generation += 1
-                answer = await self._client.xread(streams, count=100, block=self.BLOCK_MS)
+                self._reading, self._woken = {str(key) for key in streams}, False
+                streams[self._wake_key] = self._wake_seen
+                read = await self._client.xread(streams, count=READ_COUNT, block=self.BLOCK_MS)
+                # The client speaks RESP2: XREAD answers a list of [key, entries], or nothing.
+                answer = cast("list[tuple[bytes, Entries]] | None", read)
                 self._reading = set()
                 for raw_key, entries in answer or []:
+                    key = raw_key.decode()
+                    if key == self._wake_key:
+                        self._wake_seen = entries[-1][0].decode()
+                        continue
                     events = _events(entries)
-                    for waiter in self._waiters.get(raw_key.decode(), []):
+                    for waiter in self._waiters.get(key, []):
                         wanted = _stream_id(waiter.after)
                         mine = [e for e in events if _stream_id(e.id) > wanted]
                         if mine and not waiter.found.done():
                             waiter.found.set_result(mine)
-        except asyncio.CancelledError:
-            raise
+                await asyncio.sleep(0)  # the answered waiters take their events before the next read is built
         except Exception as exc:  # Redis is down: every waiting stream fails, as its own read would have
             for waiting in self._waiters.values():
                 for waiter in waiting:
@@ -285,17 +293,18 @@ class RedisBroker:
     def publish(self, user_id: int, type_: str, data: dict[str, Any]) -> str:
         payload = json.dumps({"type": type_, "data": data}, separators=(",", ":"))
         key = _key(user_id)
-        event_id = self._publish(keys=[key, f"{key}:trimmed", self._epoch_key()], args=[payload, self.retained])
+        event_id: bytes = self._publish(keys=[key, f"{key}:trimmed", self._epoch_key()], args=[payload, self.retained])
         return event_id.decode()
 
     def start_id(self) -> str:
         """An id below every event this store holds or will hold: reading after it reads all that is kept."""
-        return self._epoch(keys=[self._epoch_key()]).decode()
+        start: bytes = self._epoch(keys=[self._epoch_key()])
+        return start.decode()
 
     def newest_id(self, user_id: int) -> str:
         """The id of the newest event kept for `user_id` (the store's start when none): where a new reader
         starts."""
-        entries = self.sync.xrevrange(_key(user_id), count=1)
+        entries = cast(Entries, self.sync.xrevrange(_key(user_id), count=1))  # RESP2: a list of entries
         start = self.start_id()
         return _later_of(entries[0][0].decode(), start) if entries else start
 
@@ -335,100 +344,14 @@ class RedisBroker:
         await client.zrem(f"{_key(user_id)}:streams", stream_id)
 
 
-class MemoryBroker:
-    """The same interface in one process: a bounded deque per user, ids `<ms>-<seq>` like a Redis stream's
-    (so that ids from before a restart are older than the process's start), and readers woken by the
-    publish itself (an idle stream costs no CPU).
-    """
-
-    def __init__(self, retained: int) -> None:
-        self.retained = retained
-        self._lock = threading.Lock()
-        self._logs: dict[int, deque[Event]] = {}
-        self._dropped: dict[int, str] = {}
-        self._start = (time.time_ns() // 1_000_000 - 1, 0)
-        self._last = self._start
-        self._waiters: dict[int, set[tuple[asyncio.AbstractEventLoop, asyncio.Future]]] = {}
-        self._streams: dict[int, dict[str, None]] = {}  # per user, in opening order
-
-    def _next_id(self) -> str:
-        now = time.time_ns() // 1_000_000
-        ms, seq = self._last
-        self._last = (now, 0) if now > ms else (ms, seq + 1)
-        return _id_text(self._last)
-
-    def publish(self, user_id: int, type_: str, data: dict[str, Any]) -> str:
-        with self._lock:
-            event = Event(self._next_id(), type_, json.loads(json.dumps(data)))
-            log = self._logs.setdefault(user_id, deque())
-            log.append(event)
-            while len(log) > self.retained:
-                self._dropped[user_id] = log.popleft().id
-            waiters = self._waiters.pop(user_id, set())
-        for loop, found in waiters:
-            loop.call_soon_threadsafe(_settle, found)
-        return event.id
-
-    def start_id(self) -> str:
-        return _id_text(self._start)
-
-    def newest_id(self, user_id: int) -> str:
-        with self._lock:
-            log = self._logs.get(user_id)
-            return log[-1].id if log else self.start_id()
-
-    async def read(self, user_id: int, after: str, *, block_ms: int) -> list[Event]:
-        deadline = time.monotonic() + block_ms / 1000
-        loop = asyncio.get_running_loop()
-        while True:
-            waiter = (loop, loop.create_future())
-            with self._lock:
-                log = self._logs.get(user_id, ())
-                after = _check_resumable(
-                    after,
-                    start=self.start_id(),
-                    newest=log[-1].id if log else self.start_id(),
-                    trimmed=self._dropped.get(user_id),
-                )
-                wanted = _stream_id(after)
-                events = [e for e in log if _stream_id(e.id) > wanted][:READ_COUNT]
-                left = deadline - time.monotonic()
-                if events or left <= 0:
-                    return events
-                self._waiters.setdefault(user_id, set()).add(waiter)
-            try:
-                await asyncio.wait_for(waiter[1], left)
-            except TimeoutError:
-                return []
-            finally:
-                with self._lock:
-                    self._waiters.get(user_id, set()).discard(waiter)
-
-    def open_stream(self, user_id: int, stream_id: str, *, cap: int) -> list[str]:
-        with self._lock:
-            streams = self._streams.setdefault(user_id, {})
-            streams[stream_id] = None
-            closed = list(streams)[: max(0, len(streams) - cap)]
-            for old in closed:
-                del streams[old]
-            return closed
-
-    async def close_stream(self, user_id: int, stream_id: str) -> None:
-        with self._lock:
-            self._streams.get(user_id, {}).pop(stream_id, None)
-
-
-def _settle(found: asyncio.Future) -> None:
-    if not found.done():
-        found.set_result(None)
-
-
 _broker: RedisBroker | MemoryBroker | None = None
 _broker_lock = threading.Lock()
 
 
 def broker() -> RedisBroker | MemoryBroker:
     """The process's broker: Redis when `REDIS_URL` is set, else in memory."""
+    from .memory_broker import MemoryBroker
+
     global _broker
     with _broker_lock:
         if _broker is None:
@@ -438,7 +361,7 @@ def broker() -> RedisBroker | MemoryBroker:
         return _broker
 
 
-def events_cursor(user) -> str | None:
+def events_cursor(user: User) -> str | None:
     """The newest event id of `user`, or None when the broker cannot be reached (a page still renders; its
     live updates start from the stream's own opening instead)."""
     try:

@@ -12,7 +12,9 @@ may see: a user's log holds events about their own messages, and a hidden messag
 | `message.read` | the sender, if the reader shares read receipts | `{id, read_at}` |
 | `conversation.read` | the reader's devices; the other person, if the reader shares read receipts | `{user_id, marked_read}` / `{user_id, read_at}` |
 | `message.deleted` | the deleting user's devices | `{id}` |
+| `conversation.deleted` | the deleting user's devices: one for a whole conversation | `{user_id, deleted}` |
 | `message.hidden` | both parties | `{id}` |
+| `message.unhidden` | each party who sees the message again | `{id, user_id}` (the other party) |
 | `unread_count` | whoever's count changed (or badge: a mute) | `{unread_count, badge_count}` (`selectors.unread_counts`) |
 
 The log keeps what happened, not what the reader sees: a `message.created` entry is the message's id, and
@@ -20,14 +22,15 @@ The log keeps what happened, not what the reader sees: a `message.created` entry
 then: a message hidden or deleted since is never shown, and the log holds no message bodies. Reads are
 shown under the read-receipt rule as it is then: a reader who stopped sharing them is not replayed. Two more
 entries never reach a client: `auth.changed` (the user's credentials changed: each open stream checks its
-own, `stream.py`) and `stream.closed` (a stream over the per-user cap is told to end).
+own, `stream.py`) and `stream.closed` (a stream over the per-user cap is told to end). The stream itself
+adds what no log holds: its opening `unread_count`, `resync` and `stream.ended` (`stream.py`).
 
 Publishing never fails a write: a broker that is down is logged (`on_commit(robust=True)`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -45,7 +48,10 @@ if TYPE_CHECKING:
 ANNOUNCE_BATCH = 1_000  # messages read per query when announcing many (a moderator's unhide of a spam wave)
 
 
-def _unread(user_id: int) -> tuple[int, str, dict[str, Any]]:
+Published = tuple[int, str, dict[str, Any]]  # to whom, the event's type, its data
+
+
+def _unread(user_id: int) -> Published:
     from users.models import User
 
     from .selectors import unread_counts
@@ -58,7 +64,7 @@ def unread_data(counts: UnreadCounts) -> dict[str, int]:
     return {"unread_count": counts.unread, "badge_count": counts.badge}
 
 
-def _later(builder) -> None:
+def _later(builder: Callable[[], list[Published]]) -> None:
     """Build the events after the commit (they read what the transaction wrote), then publish them."""
 
     def send() -> None:
@@ -92,7 +98,7 @@ def messages_read(*, reader: User, messages: Iterable[Message], read_at: datetim
 def conversation_read(*, reader: User, other: User, marked: int, read_at: datetime) -> None:
     if not marked:
         return
-    events = [(reader.pk, "conversation.read", {"user_id": other.pk, "marked_read": marked})]
+    events: list[Published] = [(reader.pk, "conversation.read", {"user_id": other.pk, "marked_read": marked})]
     if reader.read_receipts:
         events.append((other.pk, "conversation.read", {"user_id": reader.pk, "read_at": _time(read_at)}))
     _later(lambda: [*events, _unread(reader.pk)])
@@ -194,7 +200,7 @@ def as_delivered(*, user: User, events: list[Event]) -> list[tuple[str, str | No
         if event.type == "message.read":
             message = messages.get(event.data["id"])
             read_at = None if message is None else message.read_at_for(user)
-            return None if read_at is None else {"id": message.pk, "read_at": _time(read_at)}
+            return None if message is None or read_at is None else {"id": message.pk, "read_at": _time(read_at)}
         if event.type == "conversation.read" and "read_at" in event.data and event.data["user_id"] not in sharing:
             return None
         return event.data

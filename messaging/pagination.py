@@ -6,16 +6,23 @@ function that reads one page: the inbox (`PageNumberPagination.paginate_counted`
 (`NewestFirstCursorPagination.paginate_thread`).
 """
 
+from collections.abc import Callable, Sequence
 from datetime import UTC
 from functools import cached_property, partial
+from typing import Any, cast
 
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework import pagination, serializers
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.request import Request
+from rest_framework.views import APIView
 
 MAX_PAGE_SIZE = 100
+
+# Reads one page of a list: `read(offset, limit)`.
+ReadPage = Callable[[int, int], list[Any]]
 
 
 class StrictPageSizeMixin:
@@ -60,7 +67,7 @@ class CountedPaginator(Paginator):
     whose number is known already (`count`): a user's conversations are counted by one row of their totals and
     read a page at a time (`selectors.conversation_count`, `selectors.conversation_page`)."""
 
-    def __init__(self, read, per_page, *, count: int, **kwargs):
+    def __init__(self, read: ReadPage, per_page: int, *, count: int, **kwargs: Any) -> None:
         super().__init__((), per_page, **kwargs)
         self._read, self._known_count = read, count
 
@@ -68,24 +75,26 @@ class CountedPaginator(Paginator):
     def count(self) -> int:
         return self._known_count
 
-    def page(self, number):
+    def page(self, number: int | str) -> Page:
         """Django's `Paginator.page`, the slice of the object list read by `read`."""
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
         top = bottom + self.per_page
         if top + self.orphans >= self.count:
             top = self.count
-        return self._get_page(self._read(bottom, top - bottom) if top > bottom else [], number, self)
+        return Page(self._read(bottom, top - bottom) if top > bottom else [], number, self)
 
 
 class PageNumberPagination(StrictPageSizeMixin, pagination.PageNumberPagination):
     page_size = 20
 
-    def paginate_counted(self, read, request, *, count: int, view=None):
+    def paginate_counted(
+        self, read: ReadPage, request: Request, *, count: int, view: APIView | None = None
+    ) -> list[Any] | None:
         """`paginate_queryset` over rows that `read(offset, limit)` reads, `count` of them (`CountedPaginator`):
         the same pages, links and errors as over a QuerySet."""
-        self.django_paginator_class = partial(CountedPaginator, count=count)
-        return self.paginate_queryset(read, request, view=view)
+        self.django_paginator_class = cast("type[Paginator]", partial(CountedPaginator, count=count))
+        return self.paginate_queryset(cast("Sequence[Any]", read), request, view=view)
 
 
 class NewestFirstCursorPagination(StrictPageSizeMixin, pagination.CursorPagination):
@@ -118,7 +127,9 @@ class NewestFirstCursorPagination(StrictPageSizeMixin, pagination.CursorPaginati
                 ) from None
         return cursor
 
-    def paginate_thread(self, read_page, request, view=None):
+    def paginate_thread(
+        self, read_page: Callable[..., list[Any]], request: Request, view: APIView | None = None
+    ) -> list[Any]:
         """DRF's `paginate_queryset` for a page source that is not a QuerySet: `read_page(newest_first=,
         before=, after=, offset=, limit=)` reads one page (`selectors.thread_page`, one literal query). The
         cursors, pages and links are DRF's: this is its method with the QuerySet's three steps (order, filter
@@ -126,14 +137,13 @@ class NewestFirstCursorPagination(StrictPageSizeMixin, pagination.CursorPaginati
         self.request = request
         self.page_size = self.get_page_size(request)
         self.base_url = request.build_absolute_uri()
-        self.ordering = self.get_ordering(request, None, view)
         self.cursor = self.decode_cursor(request)
-        offset, reverse, current_position = self.cursor if self.cursor is not None else (0, False, None)
-        bound = None
-        if current_position is not None:
-            bound = parse_datetime(current_position)  # checked by `decode_cursor`
-            if timezone.is_naive(bound):  # as the ORM takes a naive time: in the current time zone
-                bound = timezone.make_aware(bound)
+        offset, reverse = (self.cursor.offset, self.cursor.reverse) if self.cursor is not None else (0, False)
+        # DRF's positions are the text of an instance's ordering field (its stubs say int).
+        current_position = cast("str | None", self.cursor.position if self.cursor is not None else None)
+        bound = parse_datetime(current_position) if current_position is not None else None  # `decode_cursor` checked it
+        if bound is not None and timezone.is_naive(bound):  # as the ORM takes a naive time: in the current time zone
+            bound = timezone.make_aware(bound)
         # Newest first, older than the position; a reverse cursor reads oldest first, newer than it.
         results = read_page(
             newest_first=not reverse,

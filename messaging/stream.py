@@ -35,24 +35,27 @@ import uuid
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from types import FrameType
+from typing import Any, cast
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 from django.db import close_old_connections
-from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponseBase, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
+from rest_framework.request import Request
 from rest_framework_simplejwt.tokens import Token
 
 from users.authentication import JWTAuthentication, user_for_session, user_for_token
 from users.models import User
 
 from . import selectors
-from .broker import READ_COUNT, UNREACHABLE, Event, TooOld, broker
+from .broker import READ_COUNT, UNREACHABLE, Event, RedisBroker, TooOld, broker
 from .events import as_delivered, unread_data
 from .exceptions import exception_handler
+from .memory_broker import MemoryBroker
 
 logger = logging.getLogger(__name__)
 
@@ -89,10 +92,11 @@ class Credential:
 
 def _credential(request: HttpRequest) -> Credential:
     """The caller's credential; `AuthenticationFailed` or `NotAuthenticated` when there is none."""
-    found = JWTAuthentication().authenticate(request)
+    found = JWTAuthentication().authenticate(Request(request))
     if found is not None:
         user, token = found
-        return Credential(user=user, token=token)
+        # `JWTAuthentication.get_user` returns a `User`; simplejwt types it as its own TypeVar.
+        return Credential(user=cast(User, user), token=token)
     if request.user.is_authenticated:
         return Credential(user=request.user, session_key=request.session.session_key)
     raise NotAuthenticated()
@@ -116,7 +120,7 @@ def _ended(reason: str, retry_ms: int | None = None, **data: Any) -> str:
 
 
 @csrf_exempt
-async def events(request: HttpRequest) -> HttpResponse:
+async def events(request: HttpRequest) -> HttpResponseBase:
     if request.method != "GET":
         return JsonResponse({"detail": f'Method "{request.method}" not allowed.'}, status=405, headers={"Allow": "GET"})
     under_asgi = isinstance(request, ASGIRequest)
@@ -125,7 +129,7 @@ async def events(request: HttpRequest) -> HttpResponse:
     if not under_asgi and not settings.EVENTS_STREAM_ON_WSGI:
         return JsonResponse(
             {
-                "detail": "The event stream is served by the ASGI server only (README, Production).",
+                "detail": "The event stream is served by the ASGI server only (docs/live-events.md, Serving it).",
                 "code": "stream_not_served_here",
             },
             status=503,
@@ -255,7 +259,7 @@ async def _stream(credential: Credential, stream_id: str, cursor: str, count: se
         if count is not None:
             yield _frame("unread_count", unread_data(count), cursor)
         while True:
-            wait = heartbeat
+            wait: float = heartbeat
             if credential.expires_at is not None:
                 wait = max(0.0, min(wait, credential.expires_at - time.time()))
             try:
@@ -307,7 +311,7 @@ async def _stream(credential: Credential, stream_id: str, cursor: str, count: se
             logger.warning("The event broker is unreachable: a closed stream stays counted", exc_info=True)
 
 
-def _newest_id(source, user_id: int) -> str | None:
+def _newest_id(source: RedisBroker | MemoryBroker, user_id: int) -> str | None:
     """The newest id of the user's log, or None when the broker cannot be reached."""
     try:
         return source.newest_id(user_id)
@@ -320,7 +324,9 @@ def _delivered(user: User, events: list[Event]) -> list[tuple[str, str | None, d
     return as_delivered(user=user, events=events)
 
 
-async def _next_events(source, user_id: int, cursor: str, wait: float) -> list[Event] | None:
+async def _next_events(
+    source: RedisBroker | MemoryBroker, user_id: int, cursor: str, wait: float
+) -> list[Event] | None:
     """The events after `cursor` (waiting up to `wait` seconds for one), or None when the server is stopping."""
     stopping = _stopping()
     if stopping.is_set():
@@ -374,12 +380,17 @@ def _end_streams_on_exit_signals() -> None:
         return
     for signum in (signal.SIGTERM, signal.SIGINT):
         previous = signal.getsignal(signum)
-        if not callable(previous) or getattr(previous, "ends_streams", False):
+        if not callable(previous) or isinstance(previous, _EndStreamsFirst):
             continue  # the default action ends the process anyway; or wrapped already
+        signal.signal(signum, _EndStreamsFirst(previous))
 
-        def handler(number, frame, previous=previous):
-            end_streams()
-            previous(number, frame)
 
-        handler.ends_streams = True  # type: ignore[attr-defined]
-        signal.signal(signum, handler)
+@dataclass(frozen=True)
+class _EndStreamsFirst:
+    """A signal handler: end the open streams, then do what `previous` (the server's handler) does."""
+
+    previous: Callable[[int, FrameType | None], Any]
+
+    def __call__(self, number: int, frame: FrameType | None) -> None:
+        end_streams()
+        self.previous(number, frame)

@@ -1,17 +1,26 @@
 """The /api/messages/* endpoints: parse input, call one selector or service, shape the output."""
 
 from functools import partial
+from typing import Any, TypeVar, cast
 
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import QuerySet
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
+from rest_framework.pagination import BasePagination
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from config.parsers import JSONParser
 from config.throttles import SendRateThrottle
+from users.models import User
+from users.requests import AuthenticatedRequest
 
 from . import selectors, services
 from .attachments import attachment_response
@@ -34,8 +43,10 @@ from .serializers import (
     UnreadCountsSerializer,
 )
 
+PaginatorKind = TypeVar("PaginatorKind", bound=BasePagination)
 
-def _conversation_page(user, offset, limit):
+
+def _conversation_page(user: User, offset: int, limit: int) -> list[dict[str, Any]]:
     return selectors.conversation_page(user=user, offset=offset, limit=limit)
 
 
@@ -44,43 +55,63 @@ MESSAGE_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)  # 
 NOT_FOUND = OpenApiResponse(description="No such message or user, or not visible to the caller.")
 
 
-class MessageViewSet(viewsets.GenericViewSet):
+class MessageViewSet(viewsets.GenericViewSet[Message]):
     """Direct messages of the authenticated user."""
 
+    request: AuthenticatedRequest  # every action is behind `IsAuthenticated` (the API's default)
     serializer_class = MessageSerializer
     lookup_value_regex = r"\d+"
+    # Every list by page number; threads by cursor (`with_user`: stable while messages arrive).
+    pagination_class = PageNumberPagination
 
-    @property
-    def pagination_class(self):
-        """Threads page by cursor (stable while messages arrive); every other list by page number."""
-        return NewestFirstCursorPagination if getattr(self, "action", None) == "with_user" else PageNumberPagination
-
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Message]:
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
             return Message.objects.none()
         return selectors.visible_messages(user=self.request.user)
 
-    def get_throttles(self):
+    def get_throttles(self) -> list[BaseThrottle]:
         if self.action == "send":
             return [SendRateThrottle()]
         return super().get_throttles()
 
-    def get_serializer_context(self):
+    def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), "viewer": self.request.user}
 
-    def _message_response(self, message, status_code=status.HTTP_200_OK):
+    def _message_response(self, message: Message, status_code: int = status.HTTP_200_OK) -> Response:
         return Response(MessageSerializer(message, context=self.get_serializer_context()).data, status=status_code)
 
-    def _paginated(self, queryset, serializer_class):
-        page = self.paginator.paginate_queryset(queryset, self.request, view=self)
-        data = serializer_class(page, many=True, context=self.get_serializer_context()).data
-        return self.paginator.get_paginated_response(data)
+    def _list_paginator(self) -> BasePagination:
+        if self.paginator is None:
+            raise ImproperlyConfigured("MessageViewSet pages every list (pagination_class).")
+        return self.paginator
+
+    def _paginator_of(self, kind: type[PaginatorKind]) -> PaginatorKind:
+        """This action's paginator, of the class that its list is read with."""
+        paginator = self._list_paginator()
+        if not isinstance(paginator, kind):
+            raise ImproperlyConfigured(f"{self.action} pages with {kind.__name__}.")
+        return paginator
+
+    def _page(self, items: object) -> list[Any]:
+        """The page of `items` that the request asks for.
+
+        DRF's paginators take a QuerySet or anything with `count()` (or `len()`) and slices, such as the page
+        sources of `messaging.selectors`; its stubs name only QuerySets and sequences, hence the cast.
+        """
+        return self._list_paginator().paginate_queryset(cast("QuerySet[Any]", items), self.request, view=self) or []
+
+    def _paginated_response(self, data: Any) -> Response:
+        return self._list_paginator().get_paginated_response(data)
+
+    def _paginated(self, items: object, serializer_class: type[BaseSerializer[Any]]) -> Response:
+        data = serializer_class(self._page(items), many=True, context=self.get_serializer_context()).data
+        return self._paginated_response(data)
 
     @extend_schema(summary="List conversations", responses=ConversationSerializer(many=True))
     @action(detail=False, methods=["get"], url_path="conversations")
-    def conversations(self, request):
+    def conversations(self, request: AuthenticatedRequest) -> Response:
         """One row per person the caller has messages with, newest activity first."""
-        rows = self.paginator.paginate_counted(
+        rows = self._paginator_of(PageNumberPagination).paginate_counted(
             partial(_conversation_page, request.user),
             request,
             count=selectors.conversation_count(user=request.user),
@@ -88,7 +119,7 @@ class MessageViewSet(viewsets.GenericViewSet):
         )
         conversations = selectors.attach_last_messages(user=request.user, rows=rows)
         data = ConversationSerializer(conversations, many=True, context=self.get_serializer_context()).data
-        return self.paginator.get_paginated_response(data)
+        return self._paginated_response(data)
 
     @extend_schema(
         summary="Read the thread with a user",
@@ -96,14 +127,16 @@ class MessageViewSet(viewsets.GenericViewSet):
         responses={200: MessageSerializer(many=True), 404: NOT_FOUND},
         description="The thread with that user, newest first, cursor-paginated.",
     )
-    @action(detail=False, methods=["get"], url_path=r"with/(?P<user_id>\d+)")
-    def with_user(self, request, user_id=None):
+    @action(
+        detail=False, methods=["get"], url_path=r"with/(?P<user_id>\d+)", pagination_class=NewestFirstCursorPagination
+    )
+    def with_user(self, request: AuthenticatedRequest, user_id: str) -> Response:
         other = selectors.get_user_or_404(user_id=user_id)
-        page = self.paginator.paginate_thread(
+        page = self._paginator_of(NewestFirstCursorPagination).paginate_thread(
             partial(selectors.thread_page, user=request.user, other=other), request, view=self
         )
         data = MessageSerializer(page, many=True, context=self.get_serializer_context()).data
-        return self.paginator.get_paginated_response(data)
+        return self._paginated_response(data)
 
     @extend_schema(
         summary="Delete a whole conversation for yourself",
@@ -114,7 +147,7 @@ class MessageViewSet(viewsets.GenericViewSet):
         " only new messages, when either side writes again.",
     )
     @with_user.mapping.delete
-    def delete_conversation(self, request, user_id=None):
+    def delete_conversation(self, request: AuthenticatedRequest, user_id: str) -> Response:
         other = selectors.get_user_or_404(user_id=user_id)
         services.delete_conversation_for_user(user=request.user, other=other)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -127,7 +160,7 @@ class MessageViewSet(viewsets.GenericViewSet):
         " `multipart/form-data` with the file as the `attachment` part.",
     )
     @action(detail=False, methods=["post"], url_path="send", parser_classes=[JSONParser, MultiPartParser])
-    def send(self, request):
+    def send(self, request: AuthenticatedRequest) -> Response:
         serializer = SendMessageSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         message = services.send_message(sender=request.user, **serializer.validated_data)
@@ -140,13 +173,13 @@ class MessageViewSet(viewsets.GenericViewSet):
         responses={200: MarkedReadSerializer, 404: NOT_FOUND},
     )
     @action(detail=False, methods=["put"], url_path=r"mark-conversation-read/(?P<user_id>\d+)")
-    def mark_conversation_read(self, request, user_id=None):
+    def mark_conversation_read(self, request: AuthenticatedRequest, user_id: str) -> Response:
         marked = services.mark_conversation_read(user=request.user, other_id=user_id)
         return Response({"marked_read": marked})
 
     @extend_schema(summary="Search messages", request=SearchSerializer, responses=MessageSerializer(many=True))
     @action(detail=False, methods=["post"], url_path="search")
-    def search(self, request):
+    def search(self, request: AuthenticatedRequest) -> Response:
         """Messages visible to the caller matching `query`, best match first."""
         serializer = SearchSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -161,7 +194,7 @@ class MessageViewSet(viewsets.GenericViewSet):
         responses=ParticipantSerializer(many=True),
     )
     @action(detail=False, methods=["get"], url_path="participants")
-    def participants(self, request):
+    def participants(self, request: AuthenticatedRequest) -> Response:
         query = ParticipantQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         people = selectors.participants_for(user=request.user, search=query.validated_data["search"])
@@ -180,7 +213,7 @@ class MessageViewSet(viewsets.GenericViewSet):
         " Idempotent; the caller need not have a message with that user yet.",
     )
     @action(detail=False, methods=["put"], url_path=r"with/(?P<user_id>\d+)/mute")
-    def mute(self, request, user_id=None):
+    def mute(self, request: AuthenticatedRequest, user_id: str) -> Response:
         services.mute_conversation(user=request.user, other_id=user_id)
         return Response({"user_id": int(user_id), "muted": True})
 
@@ -191,20 +224,20 @@ class MessageViewSet(viewsets.GenericViewSet):
         description="Lift the mute (204 whether or not there was one).",
     )
     @mute.mapping.delete
-    def unmute(self, request, user_id=None):
+    def unmute(self, request: AuthenticatedRequest, user_id: str) -> Response:
         services.unmute_conversation(user=request.user, other_id=user_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(summary="Count unread messages", responses=UnreadCountsSerializer)
     @action(detail=False, methods=["get"], url_path="unread-count")
-    def unread_count(self, request):
+    def unread_count(self, request: AuthenticatedRequest) -> Response:
         counts = selectors.unread_counts(user=request.user)
         return Response({"unread_count": counts.unread, "badge_count": counts.badge})
 
     @extend_schema(
         summary="Read a message", parameters=[MESSAGE_ID], responses={200: MessageSerializer, 404: NOT_FOUND}
     )
-    def retrieve(self, request, pk=None):
+    def retrieve(self, request: AuthenticatedRequest, pk: str) -> Response:
         return self._message_response(selectors.access_message(user=request.user, message_id=pk))
 
     @extend_schema(
@@ -213,7 +246,7 @@ class MessageViewSet(viewsets.GenericViewSet):
         responses={204: None, 404: NOT_FOUND},
         description="Delete for the caller only.",
     )
-    def destroy(self, request, pk=None):
+    def destroy(self, request: AuthenticatedRequest, pk: str) -> Response:
         services.delete_for_user(user=request.user, message_id=pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -224,7 +257,7 @@ class MessageViewSet(viewsets.GenericViewSet):
         responses={200: MessageSerializer, 403: None, 404: NOT_FOUND},
     )
     @action(detail=True, methods=["post"], url_path="read")
-    def read(self, request, pk=None):
+    def read(self, request: AuthenticatedRequest, pk: str) -> Response:
         return self._message_response(services.mark_message_read(user=request.user, message_id=pk))
 
     @extend_schema(
@@ -234,7 +267,7 @@ class MessageViewSet(viewsets.GenericViewSet):
         description="The file as a download, with the content type it was stored with (checked against its bytes).",
     )
     @action(detail=True, methods=["get"], url_path="attachment")
-    def attachment(self, request, pk=None):
+    def attachment(self, request: AuthenticatedRequest, pk: str) -> HttpResponse:
         message = selectors.access_message(user=request.user, message_id=pk, with_attachment=True)
         return attachment_response(message)
 
@@ -245,7 +278,7 @@ class MessageViewSet(viewsets.GenericViewSet):
         responses={201: ReportSerializer, 200: ReportSerializer},
     )
     @action(detail=True, methods=["post"], url_path="report")
-    def report(self, request, pk=None):
+    def report(self, request: AuthenticatedRequest, pk: str) -> Response:
         serializer = ReportInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         report, created = services.report_message(
@@ -275,7 +308,7 @@ class BlockView(APIView):
         },
         operation_id="users_block_create",
     )
-    def post(self, request, user_id=None):
+    def post(self, request: AuthenticatedRequest, user_id: str) -> Response:
         block, created = services.block_user(user=request.user, blocked_id=user_id)
         return Response(BlockSerializer(block).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
@@ -286,6 +319,6 @@ class BlockView(APIView):
         description="Lift the block (204 whether or not there was one).",
         operation_id="users_block_destroy",
     )
-    def delete(self, request, user_id=None):
+    def delete(self, request: AuthenticatedRequest, user_id: str) -> Response:
         services.unblock_user(user=request.user, blocked_id=user_id)
         return Response(status=status.HTTP_204_NO_CONTENT)

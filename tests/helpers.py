@@ -233,7 +233,10 @@ def database_url() -> str:
     db = connection.settings_dict
     password = f":{quote(db['PASSWORD'], safe='')}" if db["PASSWORD"] else ""
     user = quote(db["USER"] or "", safe="")
-    return f"postgres://{user}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    # A socket folder (the embedded server's) is a host too, percent-encoded.
+    host = quote(db["HOST"] or "127.0.0.1", safe="")
+    port = f":{db['PORT']}" if db["PORT"] else ""
+    return f"postgres://{user}{password}@{host}{port}/{db['NAME']}"
 
 
 def server_env(**overrides: str) -> dict[str, str]:

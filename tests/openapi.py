@@ -9,6 +9,7 @@ streaming answer (`/api/messages/events`, which never ends) are left to the test
 
 import json
 import re
+import threading
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -22,11 +23,19 @@ from rest_framework.test import APIClient
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 METHODS = ("get", "put", "post", "delete", "patch")
+# drf-spectacular's first schema generation in a process is not thread-safe (it loads its extensions), and
+# the concurrency tests' first answers arrive in several threads at once: one thread generates it.
+_GENERATING = threading.Lock()
+
+
+def schema() -> dict:
+    """The schema exactly as `/api/schema/?format=json` serves it."""
+    with _GENERATING:
+        return _schema()
 
 
 @cache
-def schema() -> dict:
-    """The schema exactly as `/api/schema/?format=json` serves it."""
+def _schema() -> dict:
     generated = SchemaGenerator().get_schema(request=None, public=True)
     return json.loads(OpenApiJsonRenderer().render(generated))
 

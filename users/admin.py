@@ -41,4 +41,4 @@ class UserAdmin(DjangoUserAdmin):
     form = UserChangeForm
     list_display = ["username", "display_name", "email", "is_active", "is_staff", "date_joined"]
     search_fields = ["username", "display_name", "email"]
-    fieldsets = DjangoUserAdmin.fieldsets + (("Relay", {"fields": ["display_name"]}),)
+    fieldsets = (*(DjangoUserAdmin.fieldsets or ()), ("Relay", {"fields": ["display_name"]}))

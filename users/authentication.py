@@ -4,16 +4,16 @@ import re
 from importlib import import_module
 
 from django.conf import settings
-from django.contrib.auth import get_user, get_user_model
+from django.contrib.auth import get_user
 from django.http import HttpRequest
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt import authentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.tokens import Token
 
+from .models import User
 from .tokens import password_version_matches
-
-User = get_user_model()
 
 # simplejwt writes the id as a string of ASCII digits; a JSON integer is the same id. Anything else (`"1e0"`,
 # `[5]`, `true`, `1.0`, other scripts' digits, which `int()` would read) is not an id: the ORM would raise on
@@ -31,7 +31,7 @@ def user_id_from_claim(value: object) -> int | None:
     return None
 
 
-def user_for_token(token) -> User:
+def user_for_token(token: Token) -> User:
     """The active account `token` was issued to, else `AuthenticationFailed` (a 401).
 
     Refused: a user id claim that is missing or not an id, a deleted or deactivated account, and a token
@@ -59,13 +59,15 @@ def user_for_session(session_key: str | None) -> User | None:
     request = HttpRequest()
     request.session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
     user = get_user(request)
-    return user if user.is_authenticated else None
+    return user if isinstance(user, User) and user.is_authenticated else None
 
 
 class JWTAuthentication(authentication.JWTAuthentication):
     """simplejwt's bearer-token authentication, finding the user by `user_for_token`."""
 
-    def get_user(self, validated_token):
+    # simplejwt declares the return as a TypeVar that no argument binds (`AuthUser`), which no concrete
+    # type can override.
+    def get_user(self, validated_token: Token) -> User:  # type: ignore[override]
         return user_for_token(validated_token)
 
 

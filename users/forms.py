@@ -1,13 +1,16 @@
 """Forms of the account pages. They only parse input: the rules are the API's (`users.serializers`)."""
 
+from collections.abc import Iterator
+from typing import Any
+
 from django import forms
 from django.contrib.auth import authenticate
 from django.contrib.auth import forms as auth_forms
 from django.db.models import Q
 
-from legacy_dm.carry import UNVERIFIABLE_PASSWORD
-
 from .display_names import clean_display_name
+from .models import User
+from .passwords import UNVERIFIABLE_PASSWORD
 from .serializers import RegisterSerializer
 
 
@@ -23,8 +26,9 @@ class SignupForm(forms.Form):
 
     field_of = {"username": "username", "email": "email", "password": "password1"}
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if self.errors:
             return data
         if data["password1"] != data["password2"]:
@@ -45,7 +49,7 @@ class SettingsForm(forms.Form):
     display_name = forms.CharField(label="Display name", max_length=150, required=False)
     read_receipts = forms.BooleanField(label="Let people see when I have read their messages", required=False)
 
-    def clean_display_name(self):
+    def clean_display_name(self) -> str:
         return clean_display_name(self.cleaned_data["display_name"])
 
 
@@ -54,11 +58,9 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
     this way (their password is unusable, which Django's form otherwise skips).
     """
 
-    def get_users(self, email):
-        carried = auth_forms.UserModel._default_manager.filter(
-            Q(email__iexact=email), is_active=True, password=UNVERIFIABLE_PASSWORD
-        )
-        seen = set()
+    def get_users(self, email: str) -> Iterator[User]:
+        carried = User._default_manager.filter(Q(email__iexact=email), is_active=True, password=UNVERIFIABLE_PASSWORD)
+        seen: set[int] = set()
         for user in [*super().get_users(email), *carried]:
             if user.pk not in seen:
                 seen.add(user.pk)

@@ -3,10 +3,15 @@
 import base64
 import binascii
 import hashlib
+from typing import TYPE_CHECKING, Any
 
+import bcrypt
 from django.conf import settings
 from django.contrib.auth.hashers import BasePasswordHasher, BCryptPasswordHasher, mask_hash
 from django.utils.crypto import constant_time_compare
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class LegacyBCryptPasswordHasher(BCryptPasswordHasher):
@@ -21,12 +26,14 @@ class LegacyBCryptPasswordHasher(BCryptPasswordHasher):
     `LEGACY_BCRYPT_ROUNDS` cost (the old service's 12 by default), so that old servers can check it.
     """
 
+    # A property, so the cost follows the settings; django-stubs declares `rounds` a plain attribute.
     @property
     def rounds(self) -> int:  # type: ignore[override]
         return int(getattr(settings, "LEGACY_BCRYPT_ROUNDS", 12))
 
-    def encode(self, password, salt):
-        bcrypt = self._load_library()
+    # django-stubs types every hasher's salt as str; bcrypt's is bytes (Django's `BCryptSHA256PasswordHasher.salt`
+    # returns `bcrypt.gensalt()`, and its `verify` passes the stored hash's bytes).
+    def encode(self, password: str, salt: bytes) -> str:  # type: ignore[override]
         data = bcrypt.hashpw(password.encode()[:72], salt)
         return f"{self.algorithm}${data.decode('ascii')}"
 
@@ -57,11 +64,11 @@ class PasslibPBKDF2SHA512PasswordHasher(BasePasswordHasher):
             raise ValueError("not a passlib pbkdf2-sha512 hash")
         return int(rounds), _ab64_decode(salt), _ab64_decode(checksum)
 
-    def encode(self, password, salt, rounds: int = 25_000):
+    def encode(self, password: str, salt: str, rounds: int = 25_000) -> str:
         checksum = hashlib.pbkdf2_hmac("sha512", password.encode(), salt.encode(), rounds)
         return f"{self.algorithm}${self.algorithm}${rounds}${_ab64_encode(salt.encode())}${_ab64_encode(checksum)}"
 
-    def verify(self, password, encoded):
+    def verify(self, password: str, encoded: str) -> bool:
         try:
             rounds, salt, checksum = self._parts(encoded)
         except (ValueError, binascii.Error):
@@ -69,11 +76,11 @@ class PasslibPBKDF2SHA512PasswordHasher(BasePasswordHasher):
         computed = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, rounds, dklen=len(checksum))
         return constant_time_compare(computed, checksum)
 
-    def decode(self, encoded):
+    def decode(self, encoded: str) -> dict[str, Any]:
         rounds, salt, checksum = self._parts(encoded)
         return {"algorithm": self.algorithm, "iterations": rounds, "salt": salt, "hash": checksum}
 
-    def safe_summary(self, encoded):
+    def safe_summary(self, encoded: str) -> "dict[StrOrPromise, Any]":
         decoded = self.decode(encoded)
         return {
             "algorithm": decoded["algorithm"],
@@ -82,8 +89,8 @@ class PasslibPBKDF2SHA512PasswordHasher(BasePasswordHasher):
             "hash": mask_hash(_ab64_encode(decoded["hash"])),
         }
 
-    def must_update(self, encoded):
+    def must_update(self, encoded: str) -> bool:
         return True
 
-    def harden_runtime(self, password, encoded):
+    def harden_runtime(self, password: str, encoded: str) -> None:
         """Nothing to even out: these hashes are only ever verified, and upgraded on the first login."""

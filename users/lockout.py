@@ -13,10 +13,12 @@ username is never locked on its own: failing logins with someone's name locks th
 not that person, who still logs in from their own address.
 """
 
+from typing import Any
+
 from axes.handlers.database import AxesDatabaseHandler
 from django.conf import settings
 from django.db.models import Sum
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from rest_framework.exceptions import Throttled
 
@@ -30,7 +32,7 @@ class LockoutHandler(AxesDatabaseHandler):
     its own, and as nothing before.
     """
 
-    def get_failures(self, request, credentials=None) -> int:
+    def get_failures(self, request: HttpRequest, credentials: dict[str, Any] | None = None) -> int:
         pair, address = (
             attempts.aggregate(total=Sum("failures_since_start"))["total"] or 0
             for attempts in self.get_user_attempts(request, credentials)
@@ -63,12 +65,15 @@ class LoginLockedOut(Throttled):
 
     default_code = "login_locked_out"
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(wait=retry_after_seconds(), detail=lockout_message())
 
 
-def lockout_response(request, original_response=None, credentials=None) -> HttpResponse:
+def lockout_response(
+    request: HttpRequest, original_response: HttpResponse | None = None, credentials: dict[str, Any] | None = None
+) -> HttpResponse:
     """The pages' answer (`AXES_LOCKOUT_CALLABLE`, called by AxesMiddleware): 429, Retry-After, and why."""
+    response: HttpResponse
     if request.path.startswith("/api/"):
         response = JsonResponse({"detail": lockout_message(), "code": LoginLockedOut.default_code}, status=429)
     else:
@@ -77,7 +82,7 @@ def lockout_response(request, original_response=None, credentials=None) -> HttpR
     return response
 
 
-def attempted_username(request, credentials=None) -> str | None:
+def attempted_username(request: HttpRequest, credentials: dict[str, Any] | None = None) -> str | None:
     """The username a login attempt names (`AXES_USERNAME_CALLABLE`), cut to the 255 characters axes stores.
 
     `/api/auth/token/` takes a username of any length; none longer than 150 characters exists.

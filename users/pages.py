@@ -9,7 +9,7 @@ from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
@@ -23,7 +23,7 @@ from .lockout import in_minutes
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
-def too_many(request, *, title: str, wait: float, what: str) -> HttpResponse:
+def too_many(request: HttpRequest, *, title: str, wait: float, what: str) -> HttpResponse:
     """429 with Retry-After and a page saying how long to wait."""
     seconds = max(1, math.ceil(wait))
     when = in_minutes(seconds) if seconds >= 60 else f"{seconds} seconds"

@@ -9,11 +9,15 @@ returns, and Django upgrades each bcrypt hash on its owner's next login.
 
 from django.db import DEFAULT_DB_ALIAS, connections
 
+from .extensions import preferred_hasher_name
+
 SYNC_HASHER = "bcrypt"  # LegacyBCryptPasswordHasher's algorithm
+# The password of a carried user whose old hash no hasher verifies (the carry sets it; no login matches it):
+# the password reset page still mails such a user (`users.forms`).
+UNVERIFIABLE_PASSWORD = "!legacy-unverifiable"
 
 
 def preferred_hasher(using: str = DEFAULT_DB_ALIAS) -> str:
-    """The hasher name for `make_password`/`check_password`'s `preferred`."""
-    from legacy_dm import sync  # legacy_dm's models import this app's
-
-    return SYNC_HASHER if sync.is_on(connections[using]) else "default"
+    """The hasher name for `make_password`/`check_password`'s `preferred` (`legacy_dm` registers the live
+    sync's rule: `SYNC_HASHER` while it runs)."""
+    return preferred_hasher_name(connections[using])

@@ -75,7 +75,7 @@ class RegisterSerializer(serializers.Serializer):
         candidate = User(username=attrs["username"], email=attrs["email"], display_name=attrs["display_name"])
         try:
             validate_password(attrs["password"], user=candidate)
-        except Exception as exc:  # django.core.exceptions.ValidationError
+        except DjangoValidationError as exc:
             raise serializers.ValidationError({"password": list(exc.messages)}) from exc
         return attrs
 

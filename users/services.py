@@ -1,6 +1,5 @@
 """Writes on users."""
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from rest_framework_simplejwt.exceptions import TokenError
@@ -9,10 +8,10 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from .display_names import clean_display_name
+from .extensions import username_refusals
+from .models import User
 from .tokens import RefreshToken
 from .usernames import TAKEN, username_refusal, username_skeleton
-
-User = get_user_model()
 
 
 def register_user(*, username: str, email: str, password: str, display_name: str = "") -> User:
@@ -22,11 +21,10 @@ def register_user(*, username: str, email: str, password: str, display_name: str
     (`users.usernames`), but two registrations of `Alice` and `a1ice` at once would both pass that check,
     and the unique constraint only tells exact names apart (it cannot be made case-insensitive: the old
     service's table may hold both). So the check runs again inside the transaction that inserts, with
-    registrations of names of one skeleton serialised: on PostgreSQL by a transaction-level advisory lock
-    on the skeleton, on SQLite by the write lock that every transaction takes when it begins (IMMEDIATE).
+    registrations of names of one skeleton serialised by a transaction-level advisory lock on the skeleton.
     The loser gets the same field error as a taken name.
     """
-    _check_old_username_width(username)
+    _check_other_apps_username_rules(username)
     user = User(username=username, email=email, display_name=_display_name(display_name))
     user.set_password(password)
     try:
@@ -42,7 +40,7 @@ def register_user(*, username: str, email: str, password: str, display_name: str
 
 def update_profile(*, user: User, display_name: str | None = None, read_receipts: bool | None = None) -> User:
     """Change the caller's display name and settings; only what is given changes."""
-    changes = {}
+    changes: dict[str, object] = {}
     if display_name is not None:
         changes["display_name"] = _display_name(display_name)
     if read_receipts is not None:
@@ -62,19 +60,18 @@ def _display_name(value: str) -> str:
         raise ValidationError({"display_name": exc.messages}) from None
 
 
-def _check_old_username_width(username: str) -> None:
-    """While the live sync runs, a new user is mirrored to the old `users` table, whose names are shorter."""
-    from legacy_dm import sync  # legacy_dm's models import this app's
-
-    if len(username) > sync.OLD_USERNAME_MAX and sync.is_on(connection):
-        raise ValidationError({"username": [f"Ensure this field has no more than {sync.OLD_USERNAME_MAX} characters."]})
+def _check_other_apps_username_rules(username: str) -> None:
+    """Rules other apps add (`users.extensions`): while the live sync runs, a new user is mirrored to the old
+    `users` table, whose names are shorter."""
+    refusals = username_refusals(connection, username)
+    if refusals:
+        raise ValidationError({"username": refusals})
 
 
 def _serialise_registrations_of(username: str) -> None:
     """Registrations of names with one skeleton (`alice`, `ALICE`, `a1ice`) wait for each other."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [username_skeleton(username)])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [username_skeleton(username)])
 
 
 def revoke_refresh_tokens(*, user: User) -> int:

@@ -2,7 +2,7 @@
 
 simplejwt's `CHECK_REVOKE_TOKEN` puts an MD5 of the password hash in every token, readable by anyone who
 holds one (a JWT is signed, not encrypted), and for the carried accounts whose password is the constant
-unusable marker (`legacy_dm.carry.UNVERIFIABLE_PASSWORD`) that value is the same for every one of them and
+unusable marker (`users.passwords.UNVERIFIABLE_PASSWORD`) that value is the same for every one of them and
 known to all. Relay's tokens carry `PASSWORD_CLAIM` instead: an HMAC-SHA256, under the JWT signing key, of
 the user's id and password hash (`password_version`). It changes whenever the password does, so a token
 minted before a change is refused (`users.authentication.user_for_token`), and without the signing key it
@@ -17,22 +17,26 @@ Every token is made through these classes (login: `users.serializers.TokenObtain
 """
 
 import hmac
+from typing import TYPE_CHECKING
 
 from django.utils.crypto import salted_hmac
 from rest_framework_simplejwt import tokens
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
+
 PASSWORD_CLAIM = "pwv"
 _SALT = "users.tokens.password_version"
 
 
-def password_version(user) -> str:
+def password_version(user: "AbstractBaseUser") -> str:
     """The value of `PASSWORD_CLAIM` for `user` as it is now: changes with the password hash."""
     value = f"{user.pk}:{user.password}"
     return salted_hmac(_SALT, value, secret=jwt_settings.SIGNING_KEY, algorithm="sha256").hexdigest()
 
 
-def password_version_matches(token, user) -> bool:
+def password_version_matches(token: tokens.Token, user: "AbstractBaseUser") -> bool:
     """Whether `token` was minted for `user`'s current password (False for a claim of any other type)."""
     claim = token.payload.get(PASSWORD_CLAIM)
     return isinstance(claim, str) and hmac.compare_digest(claim.encode(), password_version(user).encode())
@@ -54,5 +58,7 @@ class AccessToken(tokens.AccessToken, PasswordVersionedToken):
     pass
 
 
+# mypy finds simplejwt's own `BlacklistMixin.for_user` and `Token.for_user` incompatible in any class that
+# adds a second `Token` base (a stub gap of simplejwt's, not of this class).
 class RefreshToken(tokens.RefreshToken, PasswordVersionedToken):  # type: ignore[misc]
     access_token_class = AccessToken

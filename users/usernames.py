@@ -42,7 +42,7 @@ def username_skeleton(username: str) -> str:
 
 
 def skeleton_of(field: str) -> Func:
-    """`username_skeleton` of a column, as SQL (LOWER and nested REPLACE: the same on SQLite and PostgreSQL)."""
+    """`username_skeleton` of a column, as SQL (LOWER and nested REPLACE)."""
     expression: Func = Lower(F(field))
     for alike, folded in SKELETON_FOLDS:
         expression = Replace(expression, Value(alike), Value(folded))
@@ -55,10 +55,11 @@ def username_refusal(username: str, *, renaming: int | None = None) -> str | Non
     # One statement, so that both answers come from one snapshot: a name registered between two queries
     # would otherwise be a look-alike of the name it is.
     same_name = Q(username__iexact=username)
+    others = get_user_model().objects.all()
+    if renaming is not None:
+        others = others.exclude(pk=renaming)
     nearest = (
-        get_user_model()
-        .objects.exclude(pk=renaming)
-        .alias(skeleton=skeleton_of("username"))
+        others.alias(skeleton=skeleton_of("username"))
         .filter(same_name | Q(skeleton=username_skeleton(username)))
         .annotate(same_name=ExpressionWrapper(same_name, output_field=BooleanField()))
         .order_by("-same_name")

@@ -3,22 +3,21 @@
 With `server_side_binding` (settings: DB_PREPARED_STATEMENTS) a statement takes at most 65,535 parameters,
 which Django 5.2 does not know: `bulk_create`, `bulk_update`, the deletion collector and `in_bulk` would send
 every object in one statement and fail past the limit (a log entry per message of a large moderation
-action is 7 parameters each). Declaring the limit makes them batch, as they do on SQLite. Django 6.1 does
-the same itself (ticket #36822); this module can go once the project is on it.
+action is 7 parameters each). Declaring the limit makes them batch. Django 6.1 does the same itself
+(ticket #36822); this module can go once the project is on it.
 """
 
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.postgresql import base, features, operations
-from django.utils.functional import cached_property
 
 SERVER_SIDE_PARAMETER_LIMIT = 2**16 - 1
 
 
 class DatabaseFeatures(features.DatabaseFeatures):
-    @cached_property
-    def max_query_params(self):
-        if self.connection.settings_dict["OPTIONS"].get("server_side_binding"):
-            return SERVER_SIDE_PARAMETER_LIMIT
-        return None
+    def __init__(self, connection: BaseDatabaseWrapper) -> None:
+        super().__init__(connection)
+        if connection.settings_dict["OPTIONS"].get("server_side_binding"):
+            self.max_query_params = SERVER_SIDE_PARAMETER_LIMIT
 
 
 class DatabaseOperations(operations.DatabaseOperations):

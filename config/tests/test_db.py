@@ -8,10 +8,7 @@ from messaging import selectors
 from messaging.tests.factories import MessageFactory
 from users.tests.factories import UserFactory
 
-postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements: PostgreSQL")
 
-
-@postgresql_only
 @pytest.mark.django_db
 def test_statements_run_five_times_on_a_connection_are_prepared():
     connection.ensure_connection()
@@ -25,7 +22,6 @@ def test_statements_run_five_times_on_a_connection_are_prepared():
         assert cursor.fetchone()[0] == 1
 
 
-@postgresql_only
 @pytest.mark.django_db
 def test_planned_per_call_prepares_nothing_inside_and_restores_the_threshold():
     connection.ensure_connection()
@@ -40,7 +36,6 @@ def test_planned_per_call_prepares_nothing_inside_and_restores_the_threshold():
     assert connection.connection.prepare_threshold == 5
 
 
-@postgresql_only
 @pytest.mark.django_db
 def test_the_ranking_of_a_search_is_never_prepared():
     user, other = UserFactory(), UserFactory()

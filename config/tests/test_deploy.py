@@ -1,4 +1,4 @@
-"""`manage.py check --deploy` is clean with the production settings of README "Production settings"."""
+"""`manage.py check --deploy` is clean with the production settings of docs/operations.md ("The production profile")."""
 
 import os
 import secrets

@@ -1,5 +1,5 @@
-"""`manage.py flush` empties every table whatever order the tables come in (regression: on SQLite it failed
-with "CHECK constraint failed: unread" when the summary's tables were emptied before the messages)."""
+"""`manage.py flush` empties every table whatever order the tables come in: the summary's tables, kept by
+triggers on the messages, end empty with them."""
 
 import itertools
 

@@ -9,13 +9,13 @@ import urllib.request
 
 from django.conf import settings
 
-from tests.helpers import free_port
+from tests.helpers import database_url, free_port
 
 
-def test_runserver_logs_a_404_and_its_request_line_once_each(tmp_path):
+def test_runserver_logs_a_404_and_its_request_line_once_each(db):
     """With DEBUG on (as scripts/run.sh serves), a warning and a request line each appear exactly once."""
     port = free_port()
-    env = {**os.environ, "DEBUG": "1", "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+    env = {**os.environ, "DEBUG": "1", "DATABASE_URL": database_url()}
     env.pop("RELAY_PRODUCTION", None)
     server = subprocess.Popen(
         [sys.executable, "manage.py", "runserver", "--noreload", "--skip-checks", f"127.0.0.1:{port}"],

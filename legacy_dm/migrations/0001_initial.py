@@ -5,7 +5,7 @@ import django.db.models.functions.datetime
 from django.conf import settings
 from django.db import migrations, models
 
-import legacy_dm.models
+import legacy_dm.migrations._fields
 
 OLD_TABLES = ("direct_messages", "conversation_participants", "conversations", "users")
 
@@ -42,9 +42,11 @@ class Migration(migrations.Migration):
                 ("id", models.AutoField(primary_key=True, serialize=False)),
                 (
                     "created_at",
-                    legacy_dm.models.NaiveUTCDateTimeField(db_default=django.db.models.functions.datetime.Now()),
+                    legacy_dm.migrations._fields.NaiveUTCDateTimeField(
+                        db_default=django.db.models.functions.datetime.Now()
+                    ),
                 ),
-                ("updated_at", legacy_dm.models.NaiveUTCDateTimeField(null=True)),
+                ("updated_at", legacy_dm.migrations._fields.NaiveUTCDateTimeField(null=True)),
             ],
             options={
                 "db_table": "conversations",
@@ -63,14 +65,16 @@ class Migration(migrations.Migration):
                 ("file_type", models.CharField(max_length=100, null=True)),
                 ("reply_to_id", models.IntegerField(null=True)),
                 ("is_read", models.BooleanField(db_default=False, default=False)),
-                ("read_at", legacy_dm.models.NaiveUTCDateTimeField(null=True)),
+                ("read_at", legacy_dm.migrations._fields.NaiveUTCDateTimeField(null=True)),
                 ("is_deleted_by_sender", models.BooleanField(db_default=False, default=False)),
                 ("is_deleted_by_receiver", models.BooleanField(db_default=False, default=False)),
                 (
                     "created_at",
-                    legacy_dm.models.NaiveUTCDateTimeField(db_default=django.db.models.functions.datetime.Now()),
+                    legacy_dm.migrations._fields.NaiveUTCDateTimeField(
+                        db_default=django.db.models.functions.datetime.Now()
+                    ),
                 ),
-                ("updated_at", legacy_dm.models.NaiveUTCDateTimeField(null=True)),
+                ("updated_at", legacy_dm.migrations._fields.NaiveUTCDateTimeField(null=True)),
             ],
             options={
                 "db_table": "direct_messages",
@@ -88,7 +92,9 @@ class Migration(migrations.Migration):
                 ("is_superuser", models.BooleanField(db_default=False, default=False)),
                 (
                     "created_at",
-                    legacy_dm.models.NaiveUTCDateTimeField(db_default=django.db.models.functions.datetime.Now()),
+                    legacy_dm.migrations._fields.NaiveUTCDateTimeField(
+                        db_default=django.db.models.functions.datetime.Now()
+                    ),
                 ),
             ],
             options={
@@ -101,9 +107,11 @@ class Migration(migrations.Migration):
                 ("id", models.AutoField(primary_key=True, serialize=False)),
                 (
                     "joined_at",
-                    legacy_dm.models.NaiveUTCDateTimeField(db_default=django.db.models.functions.datetime.Now()),
+                    legacy_dm.migrations._fields.NaiveUTCDateTimeField(
+                        db_default=django.db.models.functions.datetime.Now()
+                    ),
                 ),
-                ("last_read_at", legacy_dm.models.NaiveUTCDateTimeField(null=True)),
+                ("last_read_at", legacy_dm.migrations._fields.NaiveUTCDateTimeField(null=True)),
                 (
                     "conversation",
                     models.ForeignKey(on_delete=django.db.models.deletion.DO_NOTHING, to="legacy_dm.oldconversation"),

@@ -142,7 +142,7 @@ def old_database(transactional_db, settings):
     tables = set(connection.introspection.table_names())
     assert not tables & {*NEW_TABLES, *OLD_TABLES}
     with connection.cursor() as cursor:
-        for statement in OLD_SCHEMA[connection.vendor]:
+        for statement in OLD_SCHEMA:
             cursor.execute(statement)
         fill_old_tables(cursor)
     yield

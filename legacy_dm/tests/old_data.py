@@ -8,83 +8,44 @@ import bcrypt
 HEADROOM = 1000
 BATCH = 4  # small, so that the dozen old messages take several batches
 
-# The old schema exactly as production has it (legacy.md), and its SQLite equivalent.
-OLD_SCHEMA = {
-    "postgresql": [
-        """CREATE TABLE users (
-          id SERIAL PRIMARY KEY,
-          username VARCHAR(50) NOT NULL UNIQUE,
-          email VARCHAR(255) NOT NULL UNIQUE,
-          hashed_password VARCHAR(255) NOT NULL,
-          full_name VARCHAR(100),
-          is_active BOOLEAN NOT NULL DEFAULT TRUE,
-          is_superuser BOOLEAN NOT NULL DEFAULT FALSE,
-          created_at TIMESTAMP NOT NULL DEFAULT now())""",
-        """CREATE TABLE conversations (
-          id SERIAL PRIMARY KEY,
-          created_at TIMESTAMP NOT NULL DEFAULT now(),
-          updated_at TIMESTAMP)""",
-        """CREATE TABLE conversation_participants (
-          id SERIAL PRIMARY KEY,
-          conversation_id INTEGER NOT NULL REFERENCES conversations(id),
-          user_id INTEGER NOT NULL REFERENCES users(id),
-          joined_at TIMESTAMP NOT NULL DEFAULT now(),
-          last_read_at TIMESTAMP)""",
-        """CREATE TABLE direct_messages (
-          id SERIAL PRIMARY KEY,
-          sender_id INTEGER NOT NULL,
-          receiver_id INTEGER NOT NULL,
-          conversation_id INTEGER,
-          content TEXT,
-          file_data BYTEA,
-          file_name VARCHAR(255),
-          file_type VARCHAR(100),
-          reply_to_id INTEGER,
-          is_read BOOLEAN NOT NULL DEFAULT FALSE,
-          read_at TIMESTAMP,
-          is_deleted_by_sender BOOLEAN NOT NULL DEFAULT FALSE,
-          is_deleted_by_receiver BOOLEAN NOT NULL DEFAULT FALSE,
-          created_at TIMESTAMP NOT NULL DEFAULT now(),
-          updated_at TIMESTAMP)""",
-    ],
-    "sqlite": [
-        """CREATE TABLE users (
-          id INTEGER PRIMARY KEY AUTOINCREMENT,
-          username VARCHAR(50) NOT NULL UNIQUE,
-          email VARCHAR(255) NOT NULL UNIQUE,
-          hashed_password VARCHAR(255) NOT NULL,
-          full_name VARCHAR(100),
-          is_active BOOLEAN NOT NULL DEFAULT 1,
-          is_superuser BOOLEAN NOT NULL DEFAULT 0,
-          created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)""",
-        """CREATE TABLE conversations (
-          id INTEGER PRIMARY KEY AUTOINCREMENT,
-          created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
-          updated_at TIMESTAMP)""",
-        """CREATE TABLE conversation_participants (
-          id INTEGER PRIMARY KEY AUTOINCREMENT,
-          conversation_id INTEGER NOT NULL REFERENCES conversations(id),
-          user_id INTEGER NOT NULL REFERENCES users(id),
-          joined_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
-          last_read_at TIMESTAMP)""",
-        """CREATE TABLE direct_messages (
-          id INTEGER PRIMARY KEY AUTOINCREMENT,
-          sender_id INTEGER NOT NULL,
-          receiver_id INTEGER NOT NULL,
-          conversation_id INTEGER,
-          content TEXT,
-          file_data BLOB,
-          file_name VARCHAR(255),
-          file_type VARCHAR(100),
-          reply_to_id INTEGER,
-          is_read BOOLEAN NOT NULL DEFAULT 0,
-          read_at TIMESTAMP,
-          is_deleted_by_sender BOOLEAN NOT NULL DEFAULT 0,
-          is_deleted_by_receiver BOOLEAN NOT NULL DEFAULT 0,
-          created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
-          updated_at TIMESTAMP)""",
-    ],
-}
+# The old schema exactly as production has it (legacy.md).
+OLD_SCHEMA = [
+    """CREATE TABLE users (
+      id SERIAL PRIMARY KEY,
+      username VARCHAR(50) NOT NULL UNIQUE,
+      email VARCHAR(255) NOT NULL UNIQUE,
+      hashed_password VARCHAR(255) NOT NULL,
+      full_name VARCHAR(100),
+      is_active BOOLEAN NOT NULL DEFAULT TRUE,
+      is_superuser BOOLEAN NOT NULL DEFAULT FALSE,
+      created_at TIMESTAMP NOT NULL DEFAULT now())""",
+    """CREATE TABLE conversations (
+      id SERIAL PRIMARY KEY,
+      created_at TIMESTAMP NOT NULL DEFAULT now(),
+      updated_at TIMESTAMP)""",
+    """CREATE TABLE conversation_participants (
+      id SERIAL PRIMARY KEY,
+      conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+      user_id INTEGER NOT NULL REFERENCES users(id),
+      joined_at TIMESTAMP NOT NULL DEFAULT now(),
+      last_read_at TIMESTAMP)""",
+    """CREATE TABLE direct_messages (
+      id SERIAL PRIMARY KEY,
+      sender_id INTEGER NOT NULL,
+      receiver_id INTEGER NOT NULL,
+      conversation_id INTEGER,
+      content TEXT,
+      file_data BYTEA,
+      file_name VARCHAR(255),
+      file_type VARCHAR(100),
+      reply_to_id INTEGER,
+      is_read BOOLEAN NOT NULL DEFAULT FALSE,
+      read_at TIMESTAMP,
+      is_deleted_by_sender BOOLEAN NOT NULL DEFAULT FALSE,
+      is_deleted_by_receiver BOOLEAN NOT NULL DEFAULT FALSE,
+      created_at TIMESTAMP NOT NULL DEFAULT now(),
+      updated_at TIMESTAMP)""",
+]
 
 ALICE_PASSWORD = "old-secret-of-alice"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(40))

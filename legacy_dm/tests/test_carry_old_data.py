@@ -132,15 +132,15 @@ def test_migrate_carries_every_old_row_and_back(old_database):
     call_command("migrate", fake_initial=True, verbosity=0)
     _assert_everything_carried(started, datetime.now(UTC))
     assert _snapshot_old_tables() == before
-    if connection.vendor == "postgresql":  # vacuumed after the load: the visibility map covers the new rows
-        with connection.cursor() as cursor:
-            for table in ("messaging_message", "messaging_conversation_summary", "messaging_inbox_totals"):
-                cursor.execute("SELECT relallvisible FROM pg_class WHERE relname = %s", [table])
-                assert cursor.fetchone()[0] > 0, table
+    # Vacuumed after the load: the visibility map covers the new rows.
+    with connection.cursor() as cursor:
+        for table in ("messaging_message", "messaging_conversation_summary", "messaging_inbox_totals"):
+            cursor.execute("SELECT relallvisible FROM pg_class WHERE relname = %s", [table])
+            assert cursor.fetchone()[0] > 0, table
     # The migration turned the live sync on (PostgreSQL: test_live_sync.py); from here on, after the cut-over.
-    assert sync.is_on(connection) is (connection.vendor == "postgresql")
-    if connection.vendor == "postgresql":  # every trigger, the outbox's too (0004 turns it on, 0006 adds those)
-        assert sync.installed_triggers(connection) == len(sync.trigger_names())
+    assert sync.is_on(connection)
+    # Every trigger, the outbox's too (0004 turns it on, 0006 adds those).
+    assert sync.installed_triggers(connection) == len(sync.trigger_names())
     call_command("legacy_sync", "off", verbosity=0)
 
     # The old password logs in through the API, and Django upgrades the hash on that login.
@@ -173,22 +173,17 @@ def test_migrate_carries_every_old_row_and_back(old_database):
     call_command("migrate", verbosity=0)
     _assert_everything_carried(started, datetime.now(UTC))
     assert Message.objects.count() == len(OLD_MESSAGES) + 1
-    if connection.vendor == "postgresql":
-        # The sync came on again, and first wrote what the new system wrote meanwhile to the old tables.
-        assert sync.is_on(connection)
-        after = _snapshot_old_tables()
-        assert [row for row in after["direct_messages"] if row[0] != new_message.id] == before["direct_messages"]
-        assert [row[4] for row in after["direct_messages"] if row[0] == new_message.id] == [new_message.body]
-        assert Message.objects.get(pk=new_message.id).legacy_id == new_message.id
-    else:
-        assert _snapshot_old_tables() == before
+    # The sync came on again, and first wrote what the new system wrote meanwhile to the old tables.
+    assert sync.is_on(connection)
+    after = _snapshot_old_tables()
+    assert [row for row in after["direct_messages"] if row[0] != new_message.id] == before["direct_messages"]
+    assert [row[4] for row in after["direct_messages"] if row[0] == new_message.id] == [new_message.body]
+    assert Message.objects.get(pk=new_message.id).legacy_id == new_message.id
     call_command("copy_legacy_messages", "--verify", verbosity=0)
 
 
 def test_carried_messages_are_found_by_search_by_those_who_may_see_them(old_database):
-    """The search vector exists before the carry, and the carry's inserts fill it (on PostgreSQL a generated
-    column): a carried message is found by the people who may see it, and not by one who deleted it.
-    """
+    """The search vector exists before the carry, and the carry's inserts fill it (a generated column): a carried message is found by the people who may see it, and not by one who deleted it."""
     call_command("migrate", fake_initial=True, verbosity=0)
 
     def found(user_id: int, query: str) -> set[int]:
@@ -368,7 +363,6 @@ def test_catch_up_carries_what_old_servers_wrote_after_the_migration(old_databas
     assert list(LegacyConversation.objects.values_list("id", flat=True)) == [bob_and_dave.id]
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="lock_timeout is PostgreSQL's")
 def test_a_batch_waits_for_a_lock_only_briefly_and_the_copy_resumes(old_database):
     """A batch blocked by another session's lock gives up after `lock_timeout` (and a few retries), not minutes."""
     import psycopg
@@ -543,7 +537,6 @@ def _schema_of(table: str) -> dict[str, str]:
     return definitions
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the set-aside is PostgreSQL's")
 def test_an_interrupted_fresh_carry_rebuilds_what_it_set_aside_on_the_next_run_or_the_removal(old_database):
     """Into an empty table the carry loads without secondary indexes and foreign keys; interrupted, the ledger
     keeps their definitions; the next run rebuilds every one exactly, and so does removing the carried rows.
@@ -593,3 +586,11 @@ def test_an_interrupted_fresh_carry_rebuilds_what_it_set_aside_on_the_next_run_o
     assert result.rows["direct_messages"] == len(OLD_MESSAGES)
     assert result.rebuilt and set(result.rebuilt) <= set(migrated["legacy_dm_conversation"])
     assert {table: _schema_of(table) for table in migrated} == migrated
+
+
+def test_the_frozen_carry_marks_unverifiable_passwords_as_users_expects():
+    """The carry (frozen with its migration) and `users` (the reset page mails such users) name one marker."""
+    from legacy_dm.carry import UNVERIFIABLE_PASSWORD as carried
+    from users.passwords import UNVERIFIABLE_PASSWORD
+
+    assert carried == UNVERIFIABLE_PASSWORD

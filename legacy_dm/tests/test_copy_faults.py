@@ -1,7 +1,6 @@
 """The legacy copy under faults: a copy process killed mid-batch (SIGKILL), while old servers keep writing.
 
-PostgreSQL only: the copy runs in a separate process, which must see the test database (pytest-django's
-SQLite test database lives in memory, inside this process).
+The copy runs in a separate process, which sees the test database.
 """
 
 import os
@@ -11,16 +10,11 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 from django.core.management import call_command
 from django.db import connection
 
 from legacy_dm import verify
 from messaging.models import Message
-
-pytestmark = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="the copy runs in another process; needs a shared PostgreSQL database"
-)
 
 ROOT = Path(__file__).resolve().parents[2]
 OLD_USERS = 40

@@ -1,17 +1,13 @@
 """Concurrent first requests for a pair's conversation get one id (PostgreSQL: real concurrent transactions)."""
 
 import pytest
-from django.db import connection
 
 from legacy_dm import conversations
 from legacy_dm.models import LegacyConversation, OpenedConversation
 from tests.helpers import run_at_once
 from users.tests.factories import UserFactory
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite serialises writers; needs PostgreSQL"),
-]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 THREADS = 8
 

@@ -1,7 +1,5 @@
 """The live sync: an old server (raw SQL on the old tables, exactly as the FastAPI service wrote them) and
 Relay (real HTTP against a live server) side by side, each seeing the other's writes at once.
-
-PostgreSQL only: the sync is PostgreSQL triggers (SQLite refuses it; see the last test).
 """
 
 import base64
@@ -31,8 +29,6 @@ from tests.helpers import http_json, run_at_once
 from users.models import User
 
 pytestmark = pytest.mark.django_db(transaction=True)
-postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="the live sync is PostgreSQL's")
-
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(64))
 
 
@@ -101,7 +97,6 @@ def assert_verified() -> None:
     assert outcome.ok, outcome.report()
 
 
-@postgresql_only
 def test_each_old_write_is_visible_through_the_new_apis_at_once(synced, old_server, live_server):
     relay = Relay(live_server.url)
     alice, bob = synced["alice"], synced["bob"]
@@ -147,7 +142,6 @@ def test_each_old_write_is_visible_through_the_new_apis_at_once(synced, old_serv
     assert_verified()
 
 
-@postgresql_only
 def test_each_new_write_is_in_the_old_tables_at_once_in_the_old_shape(synced, old_server, live_server):
     relay = Relay(live_server.url)
     alice, bob = synced["alice"], synced["bob"]
@@ -245,7 +239,6 @@ def test_each_new_write_is_in_the_old_tables_at_once_in_the_old_shape(synced, ol
     assert_verified()
 
 
-@postgresql_only
 def test_each_legacy_api_write_is_in_the_old_tables_at_once_in_the_old_shape(synced, old_server, live_server):
     """Sends (a reply with a file, a send into a conversation), reads, a per-user delete and a whole-conversation
     delete through the legacy API: after each, the old row, served by the old service's rule, is exactly what
@@ -336,7 +329,6 @@ def test_each_legacy_api_write_is_in_the_old_tables_at_once_in_the_old_shape(syn
     assert_verified()
 
 
-@postgresql_only
 def test_a_password_changed_on_the_password_page_is_checked_by_the_old_service(synced, old_server, live_server):
     """Django's password-change page (the API has no password endpoint): the old `users` row gets a bcrypt
     hash of the new password, which the old service checks, and the old password no longer passes there.
@@ -370,7 +362,6 @@ def test_a_password_changed_on_the_password_page_is_checked_by_the_old_service(s
     assert_verified()
 
 
-@postgresql_only
 def test_no_write_echoes_back(synced, old_server, live_server):
     """A mirrored write is not mirrored again: one old row per message, one new row per old row, and the old
     row keeps the old server's exact values (the carry's names are not written back).
@@ -404,7 +395,6 @@ def _api_writer(relay: Relay, tokens: dict, sender: int, recipient: int, numbers
     return sends, reads, ids
 
 
-@postgresql_only
 def test_concurrent_writers_on_both_sides_end_up_on_both_sides(synced, live_server):
     """4 API threads (2 on the new API, 2 on the legacy one) and 4 old-server threads, 20 sends each, every
     third one read: every row on both sides, no duplicate id, no 5xx. Halfway all writers stop at a barrier
@@ -489,7 +479,6 @@ def test_concurrent_writers_on_both_sides_end_up_on_both_sides(synced, live_serv
     assert_verified()
 
 
-@postgresql_only
 def test_rollback_routes_traffic_back_and_loses_nothing(synced, old_server, live_server):
     """After writes on both sides, the old service's rule shows every user exactly what the new API showed
     them; old-side writes while the new servers are down are there when they come back.
@@ -518,7 +507,6 @@ def test_rollback_routes_traffic_back_and_loses_nothing(synced, old_server, live
     call_command("copy_legacy_messages", dry_run=True, verify=True, verbosity=0)
 
 
-@postgresql_only
 def test_cut_over_stops_both_directions_and_on_catches_up(synced, old_server, live_server, capsys):
     relay = Relay(live_server.url)
     alice, bob = synced["alice"], synced["bob"]
@@ -549,7 +537,6 @@ def test_cut_over_stops_both_directions_and_on_catches_up(synced, old_server, li
     assert_verified()
 
 
-@postgresql_only
 @override_settings(LEGACY_BCRYPT_ROUNDS=4)
 def test_while_the_sync_runs_new_passwords_are_bcrypt_and_after_it_they_upgrade(synced, live_server):
     relay = Relay(live_server.url)
@@ -567,16 +554,13 @@ def test_while_the_sync_runs_new_passwords_are_bcrypt_and_after_it_they_upgrade(
     call_command("legacy_sync", "on", verbosity=0)
 
 
-def test_a_fresh_database_has_no_triggers_and_sqlite_refuses(capsys):
+def test_a_fresh_database_has_the_sync_off(capsys):
+    """A fresh database has the sync's triggers (migration 0009), none of them enabled."""
     assert sync.installed_triggers(connection) == 0
     call_command("legacy_sync", "status")
     assert "legacy sync: off" in capsys.readouterr().out
-    if connection.vendor == "sqlite":
-        with pytest.raises(CommandError, match="PostgreSQL only"):
-            call_command("legacy_sync", "on")
 
 
-@postgresql_only
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_any_sequence_of_writes_on_both_sides_reads_the_same_on_both(synced, old_server, live_server, seed):
     """A random sequence of sends, reads, deletes, conversation deletes and hides, each on a random side:
@@ -644,7 +628,6 @@ def test_any_sequence_of_writes_on_both_sides_reads_the_same_on_both(synced, old
     assert_verified()
 
 
-@postgresql_only
 def test_rows_deleted_on_the_new_side_leave_the_old_tables(synced, old_server):
     """An admin deleting a message, or a user who has none (messages protect their users), deletes the old
     rows too: old servers must not serve what Relay no longer holds.
@@ -661,7 +644,6 @@ def test_rows_deleted_on_the_new_side_leave_the_old_tables(synced, old_server):
     assert_verified()
 
 
-@postgresql_only
 def test_an_old_servers_message_is_in_the_inbox_when_its_transaction_commits(synced, old_server):
     alice, bob = synced["alice"], synced["bob"]
     """The summary's triggers fire on the rows the sync's triggers write, in the old server's transaction."""
@@ -703,7 +685,6 @@ def assert_copy_verified() -> None:
     assert to_copy and set(re.findall(r"\d+", to_copy.group(1))) == {"0"}, report
 
 
-@postgresql_only
 @pytest.mark.parametrize("known_pair", [False, True], ids=["new pair", "pair with an older id"])
 @pytest.mark.parametrize("transactions", OLD_CONVERSATION_WRITES.values(), ids=OLD_CONVERSATION_WRITES)
 def test_an_old_servers_new_conversation_is_served_under_its_id_whatever_its_transactions(
@@ -749,7 +730,6 @@ def wait_for_lock_waiters(count: int) -> None:
     raise AssertionError(f"fewer than {count} sessions waited for a lock")
 
 
-@postgresql_only
 def test_two_participants_committed_side_by_side_map_the_conversation_to_its_pair(synced, old_server, live_server):
     """Two old connections each add one participant of a conversation whose row is committed, and commit at
     the same moment: the conversation is served under its id, and the verification passes.
@@ -796,7 +776,6 @@ def test_two_participants_committed_side_by_side_map_the_conversation_to_its_pai
     assert_copy_verified()
 
 
-@postgresql_only
 def test_an_old_servers_participant_waits_for_relay_naming_the_same_pair_and_becomes_its_alias(
     synced, old_server, live_server
 ):
@@ -859,7 +838,6 @@ def test_an_old_servers_participant_waits_for_relay_naming_the_same_pair_and_bec
     assert_copy_verified()
 
 
-@postgresql_only
 def test_the_migration_gives_a_running_sync_the_new_functions_and_maps_what_the_old_ones_left(
     synced, old_server, live_server
 ):

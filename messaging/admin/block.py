@@ -17,5 +17,4 @@ class UserBlockAdmin(ReadOnlyAdmin):
     search_fields = ["blocker__username", "blocked__username"]
     date_hierarchy = "created_at"
     show_full_result_count = False
-    fields = ["blocker", "blocked", "created_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("blocker", "blocked", "created_at")

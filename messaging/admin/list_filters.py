@@ -71,5 +71,6 @@ class DeletedFilter(admin.SimpleListFilter):
             "any": by_sender | by_recipient,
             "no": ~by_sender & ~by_recipient,
         }
-        condition = conditions.get(self.value())
+        value = self.value()
+        condition = conditions.get(value) if value is not None else None
         return queryset.filter(condition) if condition is not None else queryset

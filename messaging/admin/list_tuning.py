@@ -6,18 +6,26 @@ the indexes.
 """
 
 from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING
 
+from django.contrib import admin
 from django.contrib.admin.views.main import SEARCH_VAR
 from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import Max, Min, OrderBy, Q
+from django.db.models import Max, Min, OrderBy, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.functional import cached_property
 
 from ..filters import body_matches
-from ..models import MessageQuerySet
+from ..models import Message, MessageQuerySet
+
+if TYPE_CHECKING:
+    # What `LargeTableListMixin` is mixed into, for the type checker (`super()`); at run time a plain class.
+    _MessageAdmin = admin.ModelAdmin[Message]
+else:
+    _MessageAdmin = object
 
 User = get_user_model()
 
@@ -35,17 +43,17 @@ class EstimatedCountPaginator(Paginator):
     """
 
     @cached_property
-    def count(self):
-        query = getattr(self.object_list, "query", None)
-        if connection.vendor == "postgresql" and query is not None and not query.where:
+    def count(self) -> int:
+        if isinstance(self.object_list, QuerySet) and not self.object_list.query.where:
             with connection.cursor() as cursor:
                 cursor.execute(
                     "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
                     [self.object_list.model._meta.db_table],
                 )
                 row = cursor.fetchone()
-            if row and row[0] >= ESTIMATE_ABOVE_ROWS:
-                return row[0]
+            estimate: int | None = row[0] if row else None
+            if estimate is not None and estimate >= ESTIMATE_ABOVE_ROWS:
+                return estimate
         return super().count
 
 
@@ -103,7 +111,7 @@ def _aggregate_of_matches(aggregate):
     return aggregate
 
 
-class LargeTableListMixin:
+class LargeTableListMixin(_MessageAdmin):
     """The ordering and the search of the message list (mixed into `MessageAdmin`)."""
 
     def get_ordering(self, request):

@@ -15,8 +15,7 @@ from .report import EXCERPT_CHARS
 
 class ReportInline(admin.TabularInline):
     model = MessageReport
-    fields = ["reporter", "reason", "status", "created_at", "resolved_by", "resolved_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("reporter", "reason", "status", "created_at", "resolved_by", "resolved_at")
     extra = 0
     can_delete = False
     show_change_link = True
@@ -58,7 +57,7 @@ class MessageAdmin(ReadAuditMixin, MessageModerationMixin, LargeTableListMixin, 
     list_per_page = 50
     inlines = [ReportInline]
     # Nothing a user wrote is editable here; moderation acts through the actions.
-    fields = [
+    fields = readonly_fields = (
         "sender",
         "recipient",
         "created_at",
@@ -73,8 +72,7 @@ class MessageAdmin(ReadAuditMixin, MessageModerationMixin, LargeTableListMixin, 
         "hidden_by",
         "hidden_reason",
         "legacy_id",
-    ]
-    readonly_fields = fields
+    )
 
     def get_queryset(self, request):
         report_count = (

@@ -3,19 +3,34 @@
 Every write goes through `messaging.services`, and each changed object gets an entry in Django's admin log.
 """
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Model
+from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
+from users.requests import AuthenticatedHttpRequest
+
 from .. import services
-from ..models import MessageReport
+from ..models import Message, MessageReport
+
+if TYPE_CHECKING:
+    # What the mixins below are mixed into, for the type checker (`super()`, `message_user`, `model`); at run
+    # time they are plain classes.
+    _MessageAdmin = admin.ModelAdmin[Message]
+    _ReportAdmin = admin.ModelAdmin[MessageReport]
+else:
+    _MessageAdmin = _ReportAdmin = object
 
 
-def log_changes(request, objects, message: str) -> None:
+def log_changes(request: AuthenticatedHttpRequest, objects: Sequence[Model], message: str) -> None:
     """Django's admin log (each object's History): one CHANGE entry per object, in as few INSERTs as the
     database backend allows (`config.postgresql` batches them under PostgreSQL's parameter limit).
 
@@ -65,16 +80,16 @@ def messages_for_log_entries(messages):
 
 
 class ResolvesReports:
-    def has_resolve_permission(self, request):
+    def has_resolve_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("messaging.change_messagereport")
 
 
-class MessageModerationMixin(ResolvesReports):
+class MessageModerationMixin(ResolvesReports, _MessageAdmin):
     """The actions of the message list (mixed into `MessageAdmin`), and the hide button of its change page."""
 
     actions = ["hide_messages", "unhide_messages", "resolve_reports"]
 
-    def has_hide_permission(self, request):
+    def has_hide_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("messaging.hide_message")
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
@@ -136,7 +151,7 @@ class MessageModerationMixin(ResolvesReports):
         self.message_user(request, f"{resolved} report(s) resolved.", messages.SUCCESS)
 
 
-class ReportModerationMixin(ResolvesReports):
+class ReportModerationMixin(ResolvesReports, _ReportAdmin):
     """The actions of the report list (mixed into `MessageReportAdmin`)."""
 
     actions = ["resolve", "dismiss"]

@@ -1,12 +1,20 @@
 """The read audit: a moderator opening a private message in the admin is recorded (`MessageAccessLog`)."""
 
+from typing import TYPE_CHECKING, Any
+
 from django.contrib import admin
 
 from .. import services
 from ..models import MessageAccessLog
 
+if TYPE_CHECKING:
+    # What the mixin is mixed into, for the type checker (`super()`); at run time it is a plain class.
+    _ModelAdmin = admin.ModelAdmin[Any]
+else:
+    _ModelAdmin = object
 
-class ReadAuditMixin:
+
+class ReadAuditMixin(_ModelAdmin):
     """Records who opened the message a change page shows, and when."""
 
     def audited_message(self, obj):

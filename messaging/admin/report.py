@@ -23,7 +23,7 @@ class MessageReportAdmin(ReadAuditMixin, ReportModerationMixin, admin.ModelAdmin
     date_hierarchy = "created_at"
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
-    fields = [
+    fields = readonly_fields = (
         "reporter",
         "reason",
         "status",
@@ -37,8 +37,7 @@ class MessageReportAdmin(ReadAuditMixin, ReportModerationMixin, admin.ModelAdmin
         "message_body",
         "message_attachment",
         "message_hidden",
-    ]
-    readonly_fields = fields
+    )
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("message__attachment_data")

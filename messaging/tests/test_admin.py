@@ -60,8 +60,7 @@ def test_moderators_group_migration_is_reversible():
     """Backwards removes the group; forwards again recreates it with its permissions."""
     migration = importlib.import_module("messaging.migrations.0002_moderators_group")
     apps = MigrationExecutor(connection).loader.project_state(("messaging", "0002_moderators_group")).apps
-    # The functions only read `schema_editor.connection`; a real schema editor cannot open inside the
-    # test's transaction on SQLite.
+    # The functions only read `schema_editor.connection`.
     schema_editor = SimpleNamespace(connection=connection)
     migration.delete_moderators_group(apps, schema_editor)
     assert not Group.objects.filter(name="Moderators").exists()
@@ -275,7 +274,6 @@ def test_blocks_are_listed(mod_client, alice, bob):
     assert response.context["cl"].result_count == 1
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the estimate reads PostgreSQL's pg_class")
 def test_unfiltered_list_of_a_large_table_uses_the_planner_estimate(
     mod_client, alice, bob, monkeypatch, django_assert_max_num_queries
 ):

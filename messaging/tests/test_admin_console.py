@@ -139,7 +139,7 @@ def test_favicon_is_the_sites_icon(client):
 
 
 def test_nobody_lifts_a_block_in_the_admin_not_even_a_superuser(client, alice, bob):
-    """A block is its blocker's decision (README): the admin lists and shows blocks, read-only for everyone."""
+    """A block is its blocker's decision (docs/api.md): the admin lists and shows blocks, read-only for everyone."""
     block = UserBlock.objects.create(blocker=alice, blocked=bob)
     client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
     changelist = client.get("/admin/messaging/userblock/")

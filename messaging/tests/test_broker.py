@@ -58,3 +58,23 @@ def test_a_read_after_an_id_returns_what_is_kept_without_waiting_and_times_out_e
     kept, idle = asyncio.run(scenario())
     assert [e.id for e in kept] == [second]
     assert idle == []
+
+
+def test_a_reader_joining_a_blocked_read_gets_its_event_without_waiting_for_the_read_to_end(redis_broker):
+    """The shared read blocks for seconds (`_Reader.BLOCK_MS`); a reader of another key that joins it wakes it,
+    so the next read asks for that key too and its event arrives well within a one-second wait."""
+    start = redis_broker.start_id()
+
+    async def scenario():
+        first = asyncio.create_task(redis_broker.read(1, start, block_ms=10_000))
+        await asyncio.sleep(0.3)  # the shared read is blocked on user 1's key alone
+        joined = asyncio.create_task(redis_broker.read(2, start, block_ms=1000))
+        await asyncio.sleep(0.1)
+        event_id = redis_broker.publish(2, "unread_count", {"unread_count": 1})
+        got = await joined
+        redis_broker.publish(1, "unread_count", {"unread_count": 1})
+        await first
+        return event_id, got
+
+    event_id, got = asyncio.run(scenario())
+    assert [e.id for e in got] == [event_id]

@@ -1,23 +1,19 @@
 """Many clients at once against PostgreSQL: no message lost, every unread count exact, nothing read twice.
 
 Threads are real concurrent clients (each its own database connection, committing for real) going through
-the whole HTTP stack. SQLite serialises writers on one file lock, so these races only exist on PostgreSQL.
+the whole HTTP stack.
 """
 
 from collections import Counter
 
 import pytest
-from django.db import connection
 
 from messaging import selectors
 from messaging.models import Message
 from tests.helpers import run_at_once
 from users.tests.factories import UserFactory, client_for
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers need PostgreSQL"),
-]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 THREADS = 8
 SENDS_PER_THREAD = 25

@@ -6,7 +6,6 @@ import json
 
 import pytest
 from django.core.exceptions import PermissionDenied
-from django.db import connection
 
 from messaging import broker as broker_module
 from messaging import events, services
@@ -132,13 +131,6 @@ def send_over_http(server: str, sender, recipient, body: str) -> tuple[int, dict
     )
 
 
-postgresql_only = pytest.mark.skipif(
-    connection.vendor != "postgresql",
-    reason="the suite's in-memory SQLite cannot be served by a second thread's server and written at once",
-)
-
-
-@postgresql_only
 def test_the_stream_delivers_sends_and_reads_and_resumes_exactly(asgi_server):
     alice, bob, carol = UserFactory(username="alice"), UserFactory(username="bob"), UserFactory(username="carol")
     alice_stream = EventStream(asgi_server, token_for(alice))
@@ -176,7 +168,6 @@ def test_the_stream_delivers_sends_and_reads_and_resumes_exactly(asgi_server):
     carol_stream.close()
 
 
-@postgresql_only
 def test_the_stream_never_carries_a_blocked_senders_message_or_a_hidden_body(asgi_server):
     alice, bob = UserFactory(username="alice"), UserFactory(username="bob")
     moderator = UserFactory(username="mod", is_staff=True, is_superuser=True)
@@ -198,7 +189,6 @@ def test_the_stream_never_carries_a_blocked_senders_message_or_a_hidden_body(asg
     assert carried.count("nasty words") == 1  # in its message.created only, never after the hide
 
 
-@postgresql_only
 def test_an_id_older_than_the_window_gets_resync(asgi_server, settings):
     settings.EVENTS_RETAINED = 3
     broker_module.reset_broker()
@@ -216,7 +206,6 @@ def test_an_id_older_than_the_window_gets_resync(asgi_server, settings):
     assert first.pk < later.pk
 
 
-@postgresql_only
 def test_the_stream_needs_a_login(asgi_server):
     status, body = http_json(f"{asgi_server}/api/messages/events")
     assert status == 401 and body["detail"]
@@ -224,7 +213,6 @@ def test_the_stream_needs_a_login(asgi_server):
     assert status == 401
 
 
-@postgresql_only
 def test_the_stream_also_streams_under_a_wsgi_server(live_server, settings):
     """runserver (scripts/run.sh) and gunicorn are WSGI servers: frames go out one by one there too."""
     settings.REDIS_URL = ""

@@ -1,12 +1,10 @@
 """Fan-out across server processes: two uvicorn processes sharing one Redis, a send on one is delivered to a
 stream held on the other.
 
-PostgreSQL and Redis only: both processes serve the test database, so the test's rows are committed
-(`transactional_db`) and the in-memory SQLite of the suite is out of their reach.
+Both processes serve the test database, so the test's rows are committed (`transactional_db`).
 """
 
 import pytest
-from django.db import connection
 
 from tests.helpers import (
     REDIS_URL,
@@ -20,10 +18,6 @@ from tests.helpers import (
     token_for,
 )
 from users.tests.factories import UserFactory
-
-pytestmark = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="server processes cannot share the suite's in-memory SQLite"
-)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from messaging.models import Message, UserBlock
@@ -235,7 +234,6 @@ def search_page(client, page, **payload):
     return response.json() if response.status_code == 200 else None
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="ranking is PostgreSQL full-text search")
 def test_search_ranks_better_matches_first_then_newest(alice_client, alice, bob):
     once_new = MessageFactory(sender=bob, recipient=alice, body="the budget is fine", created_at=at(1))
     twice_old = MessageFactory(sender=bob, recipient=alice, body="budget, budget and more budgets", created_at=at(90))
@@ -244,7 +242,6 @@ def test_search_ranks_better_matches_first_then_newest(alice_client, alice, bob)
     assert [m["id"] for m in results] == [twice_old.pk, once_new.pk, once_old.pk]
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the stored vector is a PostgreSQL generated column")
 def test_search_follows_a_changed_body(alice_client, alice, bob):
     """The stored search vector is kept by the database: a changed body is found by its new words only."""
     message = MessageFactory(sender=bob, recipient=alice, body="lunch on friday")
@@ -295,10 +292,10 @@ def test_search_follows_deletes_hides_and_unhides_for_each_side(alice, bob, caro
 
 @pytest.mark.parametrize("query", ["the", "!", "-", "the and of", "-the", '"the"', "OR", "!!! ... ???"])
 def test_search_made_only_of_stop_words_or_punctuation_matches_nothing(client, alice_client, alice, bob, query):
-    """Such a query has no word to look for, so it finds nothing (on PostgreSQL it parses to an empty query).
+    """Such a query has no word to look for, so it finds nothing (it parses to an empty query).
 
     It must not fall back to the stored vector's visibility lexeme alone, which names every message the
-    caller can see. The bodies hold none of the query's characters, so SQLite's substring match agrees.
+    caller can see.
     """
     MessageFactory(sender=alice, recipient=bob, body="budget review")
     MessageFactory(sender=bob, recipient=alice, body="lunch plans")

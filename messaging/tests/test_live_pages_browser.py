@@ -1,16 +1,11 @@
 """Live pages in a real Chromium: two people in two browser contexts, and what each sees without a reload.
 
 The pages' live.js holds `/api/messages/events` open (the live server is a WSGI server: the in-process
-broker serves it) and fetches a live region again when an event changes it.
-
-PostgreSQL only: two people's pages write at once (a send, and the other page's refetch marking it read),
-and the suite's in-memory SQLite answers concurrent writers "database table is locked" (its shared-cache
-table locks ignore the busy timeout). The file database of scripts/run.sh waits instead
-(config/tests/test_sqlite_concurrency.py).
+broker serves it) and fetches a live region again when an event changes it. Two people's pages write at
+once (a send, and the other page's refetch marking it read).
 """
 
 import pytest
-from django.db import connection
 
 from messaging import services
 from messaging.models import Message
@@ -18,10 +13,7 @@ from messaging.tests.factories import MessageFactory
 from tests.browser import BROWSER_TEST, chromium
 from users.tests.factories import DEFAULT_PASSWORD, UserFactory
 
-pytestmark = [
-    *BROWSER_TEST,
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers need a server database"),
-]
+pytestmark = BROWSER_TEST
 
 NO_RELOAD = "window.__still_this_page = true"
 SAME_PAGE = "window.__still_this_page === true"

@@ -50,7 +50,7 @@ def test_seed_data_prints_the_database_links_for_the_address_and_every_login(add
     call_command("seed_data", "--addr", addr, stdout=out)
     printed = out.getvalue()
     database = connection.settings_dict["NAME"]
-    assert ("SQLite, file" if connection.vendor == "sqlite" else "PostgreSQL, database") in printed
+    assert "PostgreSQL, database" in printed
     assert str(database) in printed
     for path in ("/inbox/", "/docs", "/admin/"):
         assert f"{url}{path}" in printed

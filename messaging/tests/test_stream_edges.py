@@ -14,7 +14,6 @@ from datetime import timedelta
 from urllib.parse import quote
 
 import pytest
-from django.db import connection
 from django.test import Client
 
 from messaging import broker as broker_module
@@ -31,10 +30,6 @@ from tests.helpers import (
 from users.models import User
 from users.tests.factories import UserFactory
 from users.tokens import AccessToken
-
-pytestmark = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="the servers cannot share the suite's in-memory SQLite"
-)
 
 SLOW_HEARTBEAT = 30  # longer than any test waits: what ends a stream sooner is not the heartbeat's re-check
 
@@ -143,7 +138,7 @@ def test_a_jwt_stream_ends_at_its_tokens_expiry_and_resumes_with_a_fresh_token(a
 
 
 def test_gunicorn_refuses_every_form_of_the_stream_and_keeps_its_threads(transactional_db):
-    """README's gunicorn, with its threads cut to two: streams on every URL form answer at once (503), and the
+    """The production gunicorn line (docs/operations.md), with its threads cut to two: streams on every URL form answer at once (503), and the
     API still answers. Before, two streams held both threads and everything else waited."""
     alice = UserFactory(username="alice")
     port = free_port()
@@ -181,7 +176,7 @@ def test_past_the_cap_a_users_oldest_stream_ends(asgi_server, settings):
 
 
 def test_sigterm_ends_open_streams_with_a_retry_hint_and_uvicorn_exits(transactional_db):
-    """README's uvicorn line (two workers): told to stop while a stream is open, it ends the stream and exits
+    """The production uvicorn line (docs/operations.md) (two workers): told to stop while a stream is open, it ends the stream and exits
     in seconds. Before, it waited for the stream for ever."""
     alice = UserFactory(username="alice")
     port = free_port()

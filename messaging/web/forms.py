@@ -1,10 +1,17 @@
 """Forms of the inbox pages. They only parse input: every rule about messages is checked by the services."""
 
+from typing import Any
+
 from django import forms
+from django.db.models import QuerySet
+
+from users.models import User
 
 
 class MessageForm(forms.Form):
     """A reply in a thread: a body, an optional file, optionally the message it answers."""
+
+    refused_status = 400  # the status of the page showing the form when it is refused (429: sending too fast)
 
     body = forms.CharField(label="Message", required=False, strip=False, widget=forms.Textarea(attrs={"rows": 4}))
     attachment = forms.FileField(label="Attachment (optional)", required=False)
@@ -12,7 +19,7 @@ class MessageForm(forms.Form):
 
 
 class ParticipantChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, user):
+    def label_from_instance(self, user: User) -> str:
         return f"{user.display_name} (@{user.username})" if user.display_name else user.username
 
 
@@ -21,11 +28,10 @@ class ComposeForm(MessageForm):
 
     field_order = ["recipient", "body", "attachment"]
 
-    def __init__(self, *args, participants, **kwargs):
+    def __init__(self, *args: Any, participants: QuerySet[User], **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.fields["recipient"] = ParticipantChoiceField(
-            label="To", queryset=participants, empty_label="Choose a person"
-        )
+        self.recipient_field = ParticipantChoiceField(label="To", queryset=participants, empty_label="Choose a person")
+        self.fields["recipient"] = self.recipient_field
         self.order_fields(self.field_order)
 
 

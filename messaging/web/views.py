@@ -4,27 +4,36 @@ Services report problems with `ValidationError`, `PermissionDenied`, `Http404` o
 here they become form errors, messages-framework notices or the 404 page, never a 500.
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from functools import partial, wraps
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from rest_framework.exceptions import NotFound
 from rest_framework.exceptions import ValidationError as APIValidationError
 from rest_framework.request import Request
+from rest_framework.views import APIView
 
 from config.middleware import content_security_policy
-from config.throttles import SendRateThrottle
+from config.throttles import SendRateThrottle, as_drf_request
+from users.models import User
+from users.requests import AuthenticatedHttpRequest
 
 from .. import selectors, services
 from ..attachments import attachment_response
 from ..broker import events_cursor
+from ..models import Message
 from ..pagination import CountedPaginator, NewestFirstCursorPagination
 from .forms import ComposeForm, MessageForm, PeopleSearchForm, ReportForm, SearchForm
 
@@ -55,7 +64,36 @@ class ThreadPagination(NewestFirstCursorPagination):
     """The API's keyset pagination of threads, with a fixed page size for the pages."""
 
     page_size = 30
-    page_size_query_param = None
+
+    def get_page_size(self, request: Request) -> int:
+        return self.page_size
+
+
+@dataclass(frozen=True)
+class ThreadEntry:
+    """A message of the thread page, with what its viewer may know of it: the preview of the message it
+    replies to (None where they may not see that one) and when it was read (`Message.read_at_for`)."""
+
+    message: Message
+    reply_preview: str | None
+    read_at: datetime | None
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """A message found by the search page, with the other person of its conversation."""
+
+    message: Message
+    partner: User
+
+
+def _messages_of(detail: object) -> list[str]:
+    """The messages of a DRF error's `detail`, however nested."""
+    if isinstance(detail, dict):
+        return [text for value in detail.values() for text in _messages_of(value)]
+    if isinstance(detail, list):
+        return [text for value in detail for text in _messages_of(value)]
+    return [str(detail)]
 
 
 def _cursor_of(link: str | None) -> str | None:
@@ -67,19 +105,20 @@ def _cursor_of(link: str | None) -> str | None:
 # --- Sending (shared by the thread's reply form and the compose page) --------------------------------------
 
 
-def _attachment_input(upload) -> services.AttachmentInput | None:
+def _attachment_input(upload: UploadedFile | None) -> services.AttachmentInput | None:
     if not upload:
         return None
-    services.check_attachment_size(upload.size)  # before the bytes are read
-    return services.AttachmentInput(name=upload.name, content_type=upload.content_type or "", data=upload.read())
+    # An upload always has a size and a name; Django types them optional (a file object may lack them).
+    services.check_attachment_size(upload.size or 0)  # before the bytes are read
+    return services.AttachmentInput(name=upload.name or "", content_type=upload.content_type or "", data=upload.read())
 
 
-def _send_from_form(request, form, *, recipient_id):
+def _send_from_form(request: AuthenticatedHttpRequest, form: MessageForm, *, recipient_id: int) -> Message | None:
     """Send the message of a valid form; on a refusal, put the reason on the form and return None."""
     throttle = SendRateThrottle()
-    if not throttle.allow_request(request, None):
+    if not throttle.allow_request(as_drf_request(request), APIView()):  # the rate is per user, of no view
         wait = throttle.wait()
-        form.status_code = 429
+        form.refused_status = 429
         form.add_error(None, f"You are sending messages too fast. Try again in {int(wait or 1) + 1} seconds.")
         return None
     try:
@@ -95,15 +134,17 @@ def _send_from_form(request, form, *, recipient_id):
     except PermissionDenied as exc:
         form.add_error(None, str(exc) or "You cannot send a message to this person.")
     except ValidationError as exc:
-        errors = exc.message_dict if hasattr(exc, "error_dict") else {None: exc.messages}
-        field_of = {"body": "body", "recipient_id": "recipient", "attachment": "attachment"}
-        for key, field_errors in errors.items():
+        errors: list[tuple[str | None, list[str]]] = (
+            [*exc.message_dict.items()] if hasattr(exc, "error_dict") else [(None, exc.messages)]
+        )
+        field_of: dict[str | None, str] = {"body": "body", "recipient_id": "recipient", "attachment": "attachment"}
+        for key, field_errors in errors:
             field = field_of.get(key)
             form.add_error(field if field in form.fields else None, field_errors)
     return None
 
 
-def _thread_url(user_id, message_id=None) -> str:
+def _thread_url(user_id: int, message_id: int | None = None) -> str:
     url = reverse("messaging-web:thread", args=[user_id])
     return f"{url}#message-{message_id}" if message_id else url
 
@@ -113,11 +154,11 @@ def _thread_url(user_id, message_id=None) -> str:
 
 @require_GET
 @page
-def inbox(request):
+def inbox(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Conversations, newest activity first, with the last message and the number unread (the total is the
     frame's `nav_unread`)."""
 
-    def read(offset, limit):
+    def read(offset: int, limit: int) -> list[dict[str, Any]]:
         return selectors.conversation_page(user=request.user, offset=offset, limit=limit)
 
     count = selectors.conversation_count(user=request.user)
@@ -136,7 +177,7 @@ def inbox(request):
 
 @require_http_methods(["GET", "POST"])
 @page
-def thread(request, user_id):
+def thread(request: AuthenticatedHttpRequest, user_id: int) -> HttpResponse:
     """The conversation with one person, newest at the bottom; a reply form; opening it marks it read."""
     other = selectors.get_user_or_404(user_id=user_id)
     # The old system let people message themselves; those carried messages are shown (read-only) here, as the
@@ -148,7 +189,7 @@ def thread(request, user_id):
             if message is not None:
                 messages.success(request, "Message sent.")
                 return redirect(_thread_url(other.pk, message.pk))
-        status = getattr(form, "status_code", 400)
+        status = form.refused_status
     else:
         form = MessageForm(initial={"reply_to": request.GET.get("reply_to")})
         status = 200
@@ -162,12 +203,15 @@ def thread(request, user_id):
     except NotFound:
         raise Http404("Invalid cursor.") from None
     except APIValidationError as exc:
-        return render(request, "400.html", {"detail": " ".join(exc.detail["cursor"])}, status=400)
-    thread_messages = list(reversed(newest_first))
-    for message in thread_messages:
-        reply_to = message.reply_to
-        message.reply_preview = reply_to.preview_for(request.user) if reply_to is not None else None
-        message.shown_read_at = message.read_at_for(request.user)
+        return render(request, "400.html", {"detail": " ".join(_messages_of(exc.detail))}, status=400)
+    thread_messages = [
+        ThreadEntry(
+            message=message,
+            reply_preview=message.reply_to.preview_for(request.user) if message.reply_to is not None else None,
+            read_at=message.read_at_for(request.user),
+        )
+        for message in reversed(newest_first or [])
+    ]
 
     replying_to = None
     reply_to_id = form["reply_to"].value()
@@ -192,7 +236,7 @@ def thread(request, user_id):
 
 @require_http_methods(["GET", "POST"])
 @page
-def compose(request):
+def compose(request: AuthenticatedHttpRequest) -> HttpResponse:
     """A new message to one of the participants; `?search=` narrows the list, `?to=` preselects."""
     people_form = PeopleSearchForm(request.GET)
     search = people_form.cleaned_data["search"] if people_form.is_valid() else ""
@@ -206,11 +250,11 @@ def compose(request):
             if message is not None:
                 messages.success(request, f"Message sent to {recipient.public_name}.")
                 return redirect(_thread_url(recipient.pk, message.pk))
-        status = getattr(form, "status_code", 400)
+        status = form.refused_status
     else:
         form = ComposeForm(initial={"recipient": request.GET.get("to")}, participants=all_participants)
     # Validation used every participant; the list shown is the search's first matches.
-    form.fields["recipient"].queryset = selectors.participants_for(user=request.user, search=search)[
+    form.recipient_field.queryset = selectors.participants_for(user=request.user, search=search)[
         :MAX_LISTED_PARTICIPANTS
     ]
     return render(
@@ -223,11 +267,12 @@ def compose(request):
 
 @require_GET
 @page
-def search(request):
+def search(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Messages matching `?q=`, best match first, each linking to its thread."""
     form = SearchForm(request.GET)
     query = form.cleaned_data["q"].strip() if form.is_valid() else ""
     page_obj = None
+    hits: list[SearchHit] = []
     if query:
         try:
             results = selectors.search_messages(user=request.user, query=query, filters={})
@@ -235,18 +280,24 @@ def search(request):
             form.add_error(None, exc.messages)
         else:
             page_obj = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
-            for message in page_obj.object_list:
-                message.partner = message.partner_of(request.user)
+            hits = [SearchHit(message=message, partner=message.partner_of(request.user)) for message in page_obj]
     return render(
         request,
         "messaging/search.html",
-        {"nav": "search", "form": form, "query": query, "page_obj": page_obj, "page_query": urlencode({"q": query})},
+        {
+            "nav": "search",
+            "form": form,
+            "query": query,
+            "page_obj": page_obj,
+            "hits": hits,
+            "page_query": urlencode({"q": query}),
+        },
     )
 
 
 @require_POST
 @page
-def delete_message(request, message_id):
+def delete_message(request: AuthenticatedHttpRequest, message_id: int) -> HttpResponse:
     """Delete a message for the caller only, then back to the thread."""
     message = selectors.access_message(user=request.user, message_id=message_id)
     partner = message.partner_of(request.user)
@@ -257,7 +308,7 @@ def delete_message(request, message_id):
 
 @require_http_methods(["GET", "POST"])
 @page
-def delete_conversation(request, user_id):
+def delete_conversation(request: AuthenticatedHttpRequest, user_id: int) -> HttpResponse:
     """Ask, then delete the whole conversation with one person for the caller only (`POST`)."""
     other = selectors.get_user_or_404(user_id=user_id)
     if request.method == "POST":
@@ -272,7 +323,7 @@ def delete_conversation(request, user_id):
 
 @require_http_methods(["GET", "POST"])
 @page
-def report(request, message_id):
+def report(request: AuthenticatedHttpRequest, message_id: int) -> HttpResponse:
     """Report a message someone else sent to the moderators: a reason, then back to the thread."""
     message = selectors.access_message(user=request.user, message_id=message_id)
     partner = message.partner_of(request.user)
@@ -296,45 +347,57 @@ def report(request, message_id):
 
 @require_GET
 @page
-def attachment(request, message_id):
+def attachment(request: AuthenticatedHttpRequest, message_id: int) -> HttpResponse:
     """The attachment as a download, with the same headers as the API."""
     message = selectors.access_message(user=request.user, message_id=message_id, with_attachment=True)
     return attachment_response(message)
 
 
+Action = Callable[[User], str]  # does something to a person and answers the notice to show
+
+
+def _switch(
+    request: AuthenticatedHttpRequest, user_id: int, undo_action: str, do: Action, undo: Action
+) -> HttpResponse:
+    """Run `undo` when the form's `action` is `undo_action`, else `do`, each with the person and answering the
+    notice to show; then back to their thread (to the inbox when the service refused, with its reason)."""
+    other = selectors.get_user_or_404(user_id=user_id)
+    try:
+        notice = (undo if request.POST.get("action") == undo_action else do)(other)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("messaging-web:inbox")
+    messages.success(request, notice)
+    return redirect(_thread_url(other.pk))
+
+
 @require_POST
 @page
-def mute(request, user_id):
+def mute(request: AuthenticatedHttpRequest, user_id: int) -> HttpResponse:
     """Mute (`action=mute`) or unmute (`action=unmute`) the conversation with a person, then back to it."""
-    other = selectors.get_user_or_404(user_id=user_id)
-    try:
-        if request.POST.get("action") == "unmute":
-            services.unmute_conversation(user=request.user, other_id=other.pk)
-            messages.success(request, f"Your conversation with {other.public_name} is no longer muted.")
-        else:
-            services.mute_conversation(user=request.user, other_id=other.pk)
-            messages.success(
-                request, f"You muted {other.public_name}: their messages still arrive, but not in your badge."
-            )
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-        return redirect("messaging-web:inbox")
-    return redirect(_thread_url(other.pk))
+
+    def do(other: User) -> str:
+        services.mute_conversation(user=request.user, other_id=other.pk)
+        return f"You muted {other.public_name}: their messages still arrive, but not in your badge."
+
+    def undo(other: User) -> str:
+        services.unmute_conversation(user=request.user, other_id=other.pk)
+        return f"Your conversation with {other.public_name} is no longer muted."
+
+    return _switch(request, user_id, "unmute", do, undo)
 
 
 @require_POST
 @page
-def block(request, user_id):
+def block(request: AuthenticatedHttpRequest, user_id: int) -> HttpResponse:
     """Block (`action=block`) or unblock (`action=unblock`) a person, then back to their thread."""
-    other = selectors.get_user_or_404(user_id=user_id)
-    try:
-        if request.POST.get("action") == "unblock":
-            services.unblock_user(user=request.user, blocked_id=other.pk)
-            messages.success(request, f"You unblocked {other.public_name}.")
-        else:
-            services.block_user(user=request.user, blocked_id=other.pk)
-            messages.success(request, f"You blocked {other.public_name}. They can no longer send you messages.")
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-        return redirect("messaging-web:inbox")
-    return redirect(_thread_url(other.pk))
+
+    def do(other: User) -> str:
+        services.block_user(user=request.user, blocked_id=other.pk)
+        return f"You blocked {other.public_name}. They can no longer send you messages."
+
+    def undo(other: User) -> str:
+        services.unblock_user(user=request.user, blocked_id=other.pk)
+        return f"You unblocked {other.public_name}."
+
+    return _switch(request, user_id, "unblock", do, undo)

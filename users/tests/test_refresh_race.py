@@ -10,20 +10,13 @@ import urllib.request
 from collections import Counter
 
 import pytest
-from django.db import connection
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from tests.helpers import run_at_once
 from users.tests.factories import UserFactory
 from users.tokens import RefreshToken
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    # The suite's SQLite database is in memory with a shared cache, whose table locks ("database table is
-    # locked") no busy timeout waits for: a live server cannot serve it concurrently. The rule under test is
-    # the blacklist's unique key, the same on every database.
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent requests need PostgreSQL here"),
-]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 PARALLEL = 12
 ROUNDS = 3

@@ -1,8 +1,6 @@
 """Registrations of one name in different cases, or of look-alikes, at once: exactly one account, the others a 400.
 
 Real concurrent HTTP against a live server (each request in its own thread and database connection).
-PostgreSQL only, as for the refresh race: the suite's in-memory SQLite database cannot serve concurrent
-requests; on SQLite files the IMMEDIATE transactions serialise registrations (config/settings.py).
 """
 
 import json
@@ -11,14 +9,10 @@ import urllib.request
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection
 
 from tests.helpers import run_at_once
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent requests need PostgreSQL here"),
-]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 SPELLINGS = ["racer", "Racer", "RACER", "rAcer", "raCer", "racEr", "raceR", "RaCeR"]
 ROUNDS = 3

@@ -7,10 +7,10 @@ to rows already carried, and moves the sequences again. `--verify` compares old 
 checksum) and exits non-zero with a report when they differ.
 """
 
+import dataclasses
 import time
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
@@ -72,8 +72,10 @@ class Command(BaseCommand):
         self, *args: Any, batch_size: int | None, verify: bool, dry_run: bool, database: str, **options: Any
     ) -> None:
         connection = connections[database]
-        batch_size = batch_size or settings.LEGACY_COPY_BATCH_SIZE
-        if batch_size < 1:
+        carry_options = carry.CarryOptions.from_settings()
+        if batch_size:
+            carry_options = dataclasses.replace(carry_options, batch_size=batch_size)
+        if carry_options.batch_size < 1:
             raise CommandError("--batch-size must be at least 1")
 
         missing = carry.missing_counts(connection)
@@ -87,13 +89,7 @@ class Command(BaseCommand):
             started = time.monotonic()
             try:
                 result = carry.copy_legacy_data(
-                    connection,
-                    batch_size=batch_size,
-                    headroom=settings.LEGACY_SEQUENCE_HEADROOM,
-                    lock_timeout_ms=settings.LEGACY_LOCK_TIMEOUT_MS,
-                    now=timezone.now(),
-                    progress=bar,
-                    sync_state=True,
+                    connection, **carry_options.as_kwargs(), now=timezone.now(), progress=bar, sync_state=True
                 )
             except carry.CopyConflict as exc:
                 raise CommandError(str(exc)) from exc

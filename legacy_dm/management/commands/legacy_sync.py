@@ -2,7 +2,6 @@
 
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
@@ -27,13 +26,7 @@ class Command(BaseCommand):
         connection = connections[database]
         if action == "on":
             try:
-                report = sync.turn_on(
-                    connection,
-                    batch_size=settings.LEGACY_COPY_BATCH_SIZE,
-                    headroom=settings.LEGACY_SEQUENCE_HEADROOM,
-                    lock_timeout_ms=settings.LEGACY_LOCK_TIMEOUT_MS,
-                    now=timezone.now(),
-                )
+                report = sync.turn_on(connection, carry.CarryOptions.from_settings(), now=timezone.now())
             except (sync.SyncUnavailable, carry.CopyConflict) as exc:
                 raise CommandError(f"legacy sync not turned on: {exc}") from exc
             conversations.rebuild_after_bulk_load(connection=connection)  # what the catch-up carried
@@ -46,25 +39,19 @@ class Command(BaseCommand):
             self.stdout.write(f"written to the old tables (new rows of while it was off): {backfilled}")
             self.stdout.write("legacy sync: on")
         elif action == "off":
-            changed = sync.turn_off(
-                connection,
-                headroom=settings.LEGACY_SEQUENCE_HEADROOM,
-                lock_timeout_ms=settings.LEGACY_LOCK_TIMEOUT_MS,
-            )
+            changed = sync.turn_off(connection, carry.CarryOptions.from_settings())
             self.stdout.write("legacy sync: off" if changed else "legacy sync: already off")
         else:
             self.stdout.write(self.status(connection))
 
     def status(self, connection: Any) -> str:
-        if connection.vendor != "postgresql":
-            return f"legacy sync: off ({sync.SQLITE_REFUSAL})"
         installed, expected = sync.installed_triggers(connection), sync.expected_triggers(connection)
         if installed == 0:
             state = "off"
         elif installed == expected:
             state = "on"
         else:
-            state = f"BROKEN ({installed} of {expected} triggers; run `legacy_sync off`, then `on`)"
+            state = f"BROKEN ({installed} of {expected} triggers enabled; run `legacy_sync off`, then `on`)"
         missing = carry.missing_counts(connection)
         behind = ", ".join(f"{step} {count}" for step, count in missing.items())
         waiting = SyncEvent.objects.using(connection.alias).count()

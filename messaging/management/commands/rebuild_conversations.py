@@ -1,4 +1,8 @@
-"""`manage.py rebuild_conversations [--verify] [--install]`: the conversation summary from the messages."""
+"""`manage.py rebuild_conversations [--verify] [--install]`: the conversation summary from the messages.
+
+The triggers that keep it in step are defined by the migrations (messaging 0003, 0006, 0007); `--install`
+makes this connection's writes keep it again after `messaging.conversations.uninstall` (then rebuilds).
+"""
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -14,7 +18,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--verify", action="store_true", help="compare only; exit 1 on any difference")
         parser.add_argument(
-            "--install", action="store_true", help="(re)create the triggers that keep it in step, then rebuild"
+            "--install",
+            action="store_true",
+            help="this connection's writes keep it again (after conversations.uninstall), then rebuild",
         )
         parser.add_argument("--batch", type=int, default=conversations.BATCH_USERS, help="users per transaction")
 
@@ -34,6 +40,6 @@ class Command(BaseCommand):
             return
         if install:
             conversations.install()
-            self.stdout.write("Triggers installed.")
+            self.stdout.write("Writes keep the summary.")
         written = conversations.rebuild(batch=batch)
         self.stdout.write(f"Rebuilt: {written} conversation rows.")

@@ -116,7 +116,7 @@ class Command(BaseCommand):
 
     def _write_conversations(self, people):
         start = timezone.now() - timedelta(hours=len(SCRIPT))
-        written = []
+        written: list[Message] = []
         for index, (sender, recipient, body, reply_index, read) in enumerate(SCRIPT):
             attachment = None
             if body.startswith("See the attached plan"):

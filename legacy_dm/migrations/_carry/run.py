@@ -70,7 +70,7 @@ def copy_legacy_data(
     `sync_state` also brings over reads and deletes that old servers made to rows after they were carried
     (the catch-up command asks for it; the migration copies rows as they are when it runs).
 
-    On PostgreSQL a table that is still empty when its step starts is loaded with its secondary indexes and
+    A table that is still empty when its step starts is loaded with its secondary indexes and
     foreign keys set aside, and they are rebuilt once every step is done (`deferred`); an interrupted run
     leaves them in the ledger, and the next run (or the rollback) rebuilds them.
     """
@@ -144,7 +144,7 @@ def copy_legacy_data(
     if result.rebuilt:
         result.seconds["rebuild"] = time.monotonic() - started
     result.sequences = move_sequences(connection, headroom=headroom, lock_timeout_ms=lock_timeout_ms)
-    if connection.vendor == "postgresql" and any(result.rows.values()):
+    if any(result.rows.values()):
         started = time.monotonic()
         tidy_after_load(connection, lock_timeout_ms)
         result.seconds["vacuum"] = time.monotonic() - started

@@ -1,7 +1,6 @@
 """The SQL that carries old rows: users, placeholder users, messages, the conversation-id map, replies, state.
 
-Each function returns one statement (or a few) for an id range `[low, high)`, with its parameters. The SQL is
-the same on SQLite and PostgreSQL except for reading naive `TIMESTAMP` columns as UTC.
+Each function returns one statement (or a few) for an id range `[low, high)`, with its parameters.
 
 `SIGNATURES` is a frozen copy of `messaging.attachments`' magic numbers, not an import of them: migration 0003
 runs this SQL, and what a migration did must not change when app code changes later. A signature added to
@@ -47,9 +46,7 @@ SIGNATURES: list[tuple[bytes, int, str]] = [
 
 def utc(connection: BaseDatabaseWrapper, column: str) -> str:
     """A naive old `TIMESTAMP` column read as UTC, as the new timezone-aware columns store it."""
-    if connection.vendor == "postgresql":
-        return f"({column} AT TIME ZONE 'UTC')"
-    return column  # SQLite stores both as naive UTC text
+    return f"({column} AT TIME ZONE 'UTC')"
 
 
 def sniff_sql(data: str) -> tuple[str, list[SQLParam]]:
@@ -207,7 +204,7 @@ def unpaired_sql(carried: str = "TRUE") -> str:
     have exactly two participants now.
 
     The live sync carries each commit of an old server: a conversation committed before its second
-    participant was carried with fewer than two (`legacy_dm.sync.to_new`). The participants are read only
+    participant was carried with fewer than two (migration 0008's functions). The participants are read only
     for conversations without a pair (no participant is read where there are none: a fresh carry's batch).
     """
     return f"""
@@ -291,9 +288,7 @@ def replies_sql(low: int, high: int) -> Statement:
 
 def greatest(connection: BaseDatabaseWrapper, a: str, b: str) -> str:
     """The later of two timestamps, either of which may be NULL."""
-    if connection.vendor == "postgresql":
-        return f"GREATEST({a}, {b})"  # ignores NULLs
-    return f"max(COALESCE({a}, {b}), COALESCE({b}, {a}))"
+    return f"GREATEST({a}, {b})"  # ignores NULLs
 
 
 def lost_state(m: str, dm: str) -> str:

@@ -1,4 +1,4 @@
-"""A bulk load into an empty table (PostgreSQL): its secondary indexes and foreign keys set aside, then rebuilt.
+"""A bulk load into an empty table: its secondary indexes and foreign keys set aside, then rebuilt.
 
 Maintaining `messaging_message`'s dozen secondary indexes (the full-text GIN one among them) and checking its
 foreign keys row by row would be most of the carry's time; building each index once over the loaded table and
@@ -45,8 +45,6 @@ BUILD_MEMORY = "512MB"
 
 def pending(connection: BaseDatabaseWrapper, table: str | None = None) -> bool:
     """Whether indexes or constraints (of `table`, or of any table) are set aside and not rebuilt yet."""
-    if connection.vendor != "postgresql":
-        return False
     with connection.cursor() as cursor:
         if not scalar(cursor, "SELECT to_regclass(%s) IS NOT NULL", [LEDGER]):
             return False
@@ -60,11 +58,11 @@ def _lock(cursor: CursorWrapper, lock_timeout_ms: int) -> None:
 
 
 def set_aside(connection: BaseDatabaseWrapper, table: str, *, source: str, lock_timeout_ms: int) -> int:
-    """If `table` is empty and the old table `source` is not (PostgreSQL, outside a caller's transaction),
+    """If `table` is empty and the old table `source` is not (outside a caller's transaction),
     record and drop `table`'s foreign keys and the indexes that enforce nothing, in one transaction; how many
     were set aside.
     """
-    if connection.vendor != "postgresql" or connection.in_atomic_block or pending(connection, table):
+    if connection.in_atomic_block or pending(connection, table):
         return 0
     with connection.cursor() as cursor:
         if not scalar(cursor, f"SELECT EXISTS (SELECT 1 FROM {source})"):

@@ -15,7 +15,7 @@ UNVERIFIABLE_PASSWORD = "!legacy-unverifiable"
 
 
 # The old password hashes that Django verifies: (Django's prefix, the form, as a regular expression that
-# PostgreSQL's `~` and Python's `re` (SQLite's REGEXP, as Django registers it) read alike). Django stores a
+# PostgreSQL's `~` and Python's `re` read alike). Django stores a
 # hash as its hasher's algorithm name, then the hash's own text. Each form bounds its cost parameters, so a
 # hostile old row cannot make one login run for minutes (bcrypt cost <= 15; argon2 memory < 1 GiB;
 # pbkdf2 rounds < 1,000,000). Anything else (a disabled account's "!", an empty or broken hash, another
@@ -41,9 +41,8 @@ def password_sql(connection: BaseDatabaseWrapper, column: str) -> tuple[Statemen
     """SQL (and its parameters) for what the old hash in `column` becomes: the new `password`, and the kept
     `legacy_password` (NULL where the hash was carried as one Django verifies).
     """
-    match = "~" if connection.vendor == "postgresql" else "REGEXP"
     tests: list[tuple[str, list[SQLParam], str]] = [
-        (f"{column} {match} %s AND length({column}) <= %s", [pattern, PASSWORD_COLUMN - len(prefix)], prefix)
+        (f"{column} ~ %s AND length({column}) <= %s", [pattern, PASSWORD_COLUMN - len(prefix)], prefix)
         for prefix, pattern in VERIFIABLE_PASSWORDS
     ]
     password = "CASE " + " ".join(f"WHEN {test} THEN %s || {column}" for test, _, _ in tests) + " ELSE %s END"
@@ -51,20 +50,6 @@ def password_sql(connection: BaseDatabaseWrapper, column: str) -> tuple[Statemen
     kept = "CASE " + " ".join(f"WHEN {test} THEN NULL" for test, _, _ in tests) + f" ELSE COALESCE({column}, '') END"
     kept_params = [value for _, params, _ in tests for value in params]
     return (password, [*password_params, UNVERIFIABLE_PASSWORD]), (kept, kept_params)
-
-
-def old_hash_sql(column: str) -> Statement:
-    """SQL (PostgreSQL) for the old service's form of the new-side hash in `column`: a hash of one of the
-    `VERIFIABLE_PASSWORDS` forms without its Django prefix (the carry's rule, backwards), else NULL (a hash
-    that old servers cannot check). While the sync runs new passwords are bcrypt (`users.models.User`).
-    """
-    whens: list[str] = []
-    params: list[SQLParam] = []
-    for prefix, pattern in VERIFIABLE_PASSWORDS:
-        start = len(prefix) + 1
-        whens.append(f"WHEN substr({column}, 1, %s) = %s AND substr({column}, %s) ~ %s THEN substr({column}, %s)")
-        params += [len(prefix), prefix, start, pattern, start]
-    return "CASE " + " ".join(whens) + " END", params
 
 
 def unverifiable_passwords(connection: BaseDatabaseWrapper) -> list[tuple[int, str]]:

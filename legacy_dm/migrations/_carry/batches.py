@@ -9,8 +9,6 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 from django.db import OperationalError, transaction
 
-from config.db import BULK_LOAD
-
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
     from django.db.backends.utils import CursorWrapper
@@ -20,7 +18,10 @@ LOCK_RETRIES = 3
 # A transaction-local PostgreSQL setting, 'on' while a write is the sync's or the carry's own: the sync's
 # triggers (`legacy_dm.sync`) skip such writes, so a carried or mirrored row never echoes back.
 SYNCING = "relay.syncing"
-# The carry is a bulk load (config.db.BULK_LOAD): its callers rebuild the conversation summary afterwards.
+# A transaction-local setting that marks a bulk load (its value is `config.db.BULK_LOAD`'s, written out: a
+# migration imports no app code): the conversation summary's triggers skip the carry's rows, and the carry's
+# callers rebuild the summary afterwards.
+BULK_LOAD = "relay.bulk_load"
 
 
 # The steps of a copy, in order ("state" only runs when asked: see `state_sql`).
@@ -89,11 +90,11 @@ def id_range(connection: BaseDatabaseWrapper, table: str, column: str = "id") ->
 
 
 def run_batch(connection: BaseDatabaseWrapper, lock_timeout_ms: int, statements: list[Statement]) -> list[int]:
-    """Run `statements` in one short transaction (with a PostgreSQL lock timeout); their row counts.
+    """Run `statements` in one short transaction (with a lock timeout); their row counts.
 
     A batch that could not get its lock in time is rolled back and retried a few times before giving up.
 
-    On PostgreSQL a batch also turns off JIT compilation: a batch's estimated cost is far above
+    A batch also turns off JIT compilation: a batch's estimated cost is far above
     `jit_above_cost`, so the server would compile its expressions afresh for every batch, which took about
     0.9 s per batch, longer than copying the batch's rows (BENCHMARKS.md, "Legacy data copy"). A batch that is
     its own transaction (not one nested in a caller's, such as `legacy_sync on`'s) commits without waiting
@@ -104,13 +105,12 @@ def run_batch(connection: BaseDatabaseWrapper, lock_timeout_ms: int, statements:
     for attempt in range(1, LOCK_RETRIES + 1):
         try:
             with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
-                if connection.vendor == "postgresql":
-                    cursor.execute(f"SET LOCAL lock_timeout = '{int(lock_timeout_ms)}ms'", [])
-                    cursor.execute("SET LOCAL jit = off", [])
-                    if own_transaction:
-                        cursor.execute("SET LOCAL synchronous_commit = off", [])
-                    cursor.execute("SELECT set_config(%s, 'on', true)", [SYNCING])
-                    cursor.execute("SELECT set_config(%s, 'on', true)", [BULK_LOAD])
+                cursor.execute(f"SET LOCAL lock_timeout = '{int(lock_timeout_ms)}ms'", [])
+                cursor.execute("SET LOCAL jit = off", [])
+                if own_transaction:
+                    cursor.execute("SET LOCAL synchronous_commit = off", [])
+                cursor.execute("SELECT set_config(%s, 'on', true)", [SYNCING])
+                cursor.execute("SELECT set_config(%s, 'on', true)", [BULK_LOAD])
                 counts = []
                 for sql, params in statements:
                     cursor.execute(sql, params)
@@ -140,7 +140,7 @@ def walk(
 ) -> None:
     """Walk `table`'s ids in ranges of `batch_size`, one transaction per range.
 
-    On PostgreSQL the tables in `analyze` get fresh statistics first and each time this walk has doubled
+    The tables in `analyze` get fresh statistics first and each time this walk has doubled
     what it wrote: a new table's statistics still say "empty" while it grows by millions of rows
     (autovacuum lags, or is off), and with them the planner answers each batch's anti-join with a scan of
     the whole table, which makes the copy quadratic. A handful of ANALYZEs (each reads a sample) keep every
@@ -160,16 +160,15 @@ def walk(
     low = first_id
     if first_todo is not None:
         with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                cursor.execute(f"SET LOCAL lock_timeout = '{int(lock_timeout_ms)}ms'", [])
-                cursor.execute("SET LOCAL jit = off", [])
+            cursor.execute(f"SET LOCAL lock_timeout = '{int(lock_timeout_ms)}ms'", [])
+            cursor.execute("SET LOCAL jit = off", [])
             todo = scalar(cursor, first_todo)
         if todo is None:
             result.seconds[step] = result.seconds.get(step, 0.0) + time.monotonic() - started
             return
         low = max(first_id, first_id + (int(todo) - first_id) // batch_size * batch_size)
     analyze_at = None
-    if connection.vendor == "postgresql" and analyze:
+    if analyze:
         run_batch(connection, lock_timeout_ms, [(f"ANALYZE {', '.join(analyze)}", [])])
         analyze_at = batch_size
     while low <= last_id:

@@ -15,32 +15,17 @@ if TYPE_CHECKING:
 
 def move_sequence(connection: BaseDatabaseWrapper, table: str, target: int) -> int:
     """Make `table`'s next generated id greater than `target` (never moves it backwards); the new last value."""
-    current: int | None  # raw database values: PostgreSQL's bigint, SQLite's integer
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            sequence = scalar(cursor, "SELECT pg_get_serial_sequence(%s, 'id')", [table])
-            if sequence is None:
-                return 0
-            cursor.execute(f"SELECT last_value, is_called FROM {sequence}", [])
-            last_value, is_called = cursor.fetchone()
-            current = last_value if is_called else last_value - 1
-            if current < target:
-                cursor.execute("SELECT setval(%s, %s, true)", [sequence, target])
-                current = target
-            return current
-        if connection.vendor == "sqlite":
-            exists = scalar(cursor, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'sqlite_sequence'")
-            if not exists:
-                return 0
-            current = scalar(cursor, "SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
-            if current is None:
-                cursor.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (%s, %s)", [table, target])
-                return target
-            if current < target:
-                cursor.execute("UPDATE sqlite_sequence SET seq = %s WHERE name = %s", [target, table])
-                current = target
-            return current
-    return 0
+        sequence = scalar(cursor, "SELECT pg_get_serial_sequence(%s, 'id')", [table])
+        if sequence is None:
+            return 0
+        cursor.execute(f"SELECT last_value, is_called FROM {sequence}", [])
+        last_value, is_called = cursor.fetchone()
+        current = int(last_value if is_called else last_value - 1)
+        if current < target:
+            cursor.execute("SELECT setval(%s, %s, true)", [sequence, target])
+            current = target
+        return current
 
 
 def move_sequences(connection: BaseDatabaseWrapper, *, headroom: int, lock_timeout_ms: int = 5_000) -> dict[str, int]:
@@ -51,8 +36,7 @@ def move_sequences(connection: BaseDatabaseWrapper, *, headroom: int, lock_timeo
     """
     moved: dict[str, int] = {}
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(f"SET LOCAL lock_timeout = '{int(lock_timeout_ms)}ms'", [])
+        cursor.execute(f"SET LOCAL lock_timeout = '{int(lock_timeout_ms)}ms'", [])
         max_user = max(
             scalar(cursor, "SELECT MAX(id) FROM users") or 0,
             scalar(cursor, "SELECT MAX(id) FROM users_user WHERE password = %s", [PLACEHOLDER_PASSWORD]) or 0,

