@@ -39,9 +39,9 @@ def relay_reference(subjects, *, quick: bool) -> dict:
 
     def inbox(user):
         def call(i):
-            rows = selectors.conversation_rows(user=user)
-            rows.count()
-            return selectors.attach_last_messages(user=user, rows=rows[:20])
+            selectors.conversation_count(user=user)
+            rows = selectors.conversation_page(user=user, offset=0, limit=20)
+            return selectors.attach_last_messages(user=user, rows=rows)
 
         return call
 
@@ -57,7 +57,9 @@ def relay_reference(subjects, *, quick: bool) -> dict:
         ("thread (typical)", subjects.typical, subjects.typical_partner),
     ):
         results[key] = time_call(
-            lambda i, a=a, b=b: list(selectors.thread_pages(user=a, other=b)[0:51]), iterations=iterations, budget_s=5
+            lambda i, a=a, b=b: selectors.thread_page(user=a, other=b, newest_first=True, offset=0, limit=51),
+            iterations=iterations,
+            budget_s=5,
         )
     return results
 
@@ -269,8 +271,8 @@ def render(
             "`Message.objects.thread(user, Q(thread=...))` (the whole thread: postman does not paginate it),",
             "`inbox_unread_count(user)`; pinax `Thread.ordered(Thread.inbox(user))` with `latest_message` (what its",
             "inbox view renders), `thread.messages.all()`, `Thread.unread(user).count()`. Relay's side is its",
-            "selectors doing the same (no HTTP, no serialization): `conversation_rows` count + page of 20 +",
-            '`attach_last_messages`; `thread_pages(...)[0:51]` (a cursor page of 50 as the paginator reads it); `unread_count`. "thread" is the',
+            "selectors doing the same (no HTTP, no serialization): `conversation_count` + `conversation_page` of 20 +",
+            '`attach_last_messages`; `thread_page(..., limit=51)` (a cursor page of 50 as the paginator reads it); `unread_count`. "thread" is the',
             "10,000-message one, \"thread (typical)\" the typical user's with its busiest partner (issue 14's target:",
             ">= 1.5x postman). Ratio = their p50 / Relay's p50.",
             "",

@@ -21,13 +21,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from django.db import transaction
-from django.db.models import BigIntegerField, Case, F, OuterRef, Q, QuerySet, Subquery, Value, When
-from django.db.models.functions import Greatest, Least
+from django.db import connection, transaction
+from django.db.models import Q
 from django.http import Http404
 
 from messaging import selectors, services
-from messaging.hot_queries import precompiled_rows
 
 from .models import LegacyConversation, OpenedConversation
 
@@ -169,8 +167,8 @@ def _empty_view(conversation: LegacyConversation, participants: list[User]) -> C
 
 
 def _views(*, user: User, rows: Iterable[ConversationRow]) -> list[ConversationView]:
-    """Views of the conversations of `rows` (from `conversation_rows`, with the `_CONVERSATION_COLUMNS` of
-    their conversation), with their last visible message."""
+    """Views of the conversations of `rows` (of `conversation_rows`, with `conversation_id` and
+    `conversation_created_at`), with their last visible message."""
     conversations = {row["partner_id"]: row for row in rows}
     views = []
     for row in selectors.attach_last_messages(user=user, rows=conversations.values()):
@@ -197,45 +195,66 @@ def conversation_view(*, user: User, conversation: LegacyConversation) -> Conver
     return views[0] if views else _empty_view(conversation, _participants(user, other))
 
 
-def _conversation_column(field: str) -> selectors.RowColumn:
-    """`field` of the canonical conversation of a summary row's pair (None while the pair has none)."""
+# The first rows of `user`'s `messaging.selectors.conversation_rows`, each with its pair's canonical
+# conversation (its id and creation; NULL while the pair has none). Literal SQL, as the list's other reads:
+# it runs on every listing, and building and compiling it in the ORM (the rows, the mute, the pair's lookup)
+# cost about as much as the rest of the list's Python. `test_legacy_reads_sql.py` compares it with its ORM
+# definition.
+_LISTED_ROWS_SQL = """
+SELECT summary.partner_id, summary.last_activity_at, summary.unread_count,
+       EXISTS (
+           SELECT 1 FROM messaging_conversation_mute AS mute
+           WHERE mute.user_id = summary.user_id AND mute.partner_id = summary.partner_id
+       ) AS muted,
+       pair.id, pair.created_at
+FROM messaging_conversation_summary AS summary
+LEFT JOIN legacy_dm_conversation AS pair
+  ON pair.user_low_id = LEAST(summary.user_id, summary.partner_id)
+ AND pair.user_high_id = GREATEST(summary.user_id, summary.partner_id)
+ AND pair.alias_of_id IS NULL
+WHERE summary.user_id = %(user)s
+ORDER BY summary.last_activity_at DESC, summary.partner_id DESC
+LIMIT %(limit)s
+"""
+_LISTED_ROW_FIELDS = (
+    "partner_id",
+    "last_activity_at",
+    "unread_count",
+    "muted",
+    "conversation_id",
+    "conversation_created_at",
+)
 
-    def column(user_id: int) -> Subquery:
-        user = Value(user_id, output_field=BigIntegerField())
-        pair = LegacyConversation.objects.filter(
-            user_low=Least(user, OuterRef("partner")), user_high=Greatest(user, OuterRef("partner")), alias_of=None
-        )
-        return Subquery(pair.values(field))
 
-    return column
+def _listed_rows(user: User, *, limit: int) -> list[ConversationRow]:
+    """The first `limit` rows of `user`'s conversation list, each with its pair's canonical conversation."""
+    with connection.cursor() as cursor:
+        cursor.execute(_LISTED_ROWS_SQL, {"user": user.pk, "limit": limit})
+        return [dict(zip(_LISTED_ROW_FIELDS, row, strict=True)) for row in cursor.fetchall()]
 
 
-# The conversation of each row of a list, read with the rows (one index lookup each, in the same query).
-_CONVERSATION_COLUMNS = {
-    "conversation_id": _conversation_column("id"),
-    "conversation_created_at": _conversation_column("created_at"),
-}
+# (conversation id, partner id, opened at) of each conversation `user` opened and sees no message in (no
+# summary row of the pair). Literal SQL: it runs on every listing and finds nothing for most users.
+_OPENINGS_WITHOUT_MESSAGES_SQL = """
+SELECT opened.conversation_id, partner.id, opened.opened_at
+FROM legacy_dm_opened_conversation AS opened
+JOIN legacy_dm_conversation AS pair ON pair.id = opened.conversation_id
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN pair.user_low_id = %(user)s THEN pair.user_high_id ELSE pair.user_low_id END AS id
+) AS partner
+WHERE opened.user_id = %(user)s
+  AND NOT EXISTS (
+      SELECT 1 FROM messaging_conversation_summary AS summary
+      WHERE summary.user_id = %(user)s AND summary.partner_id = partner.id
+  )
+"""
 
 
 def _openings_without_messages(user: User) -> list[tuple[int, int, datetime]]:
-    """(conversation id, partner id, opened at) of each conversation `user` opened and sees no message in.
-
-    Precompiled (`messaging.hot_queries`), as the list's other reads are: it runs on every listing and finds
-    nothing for most users, so the ORM's compile would cost more than the query (BENCHMARKS.md, "Issue 14's
-    targets")."""
-
-    def build(user_id: int) -> QuerySet[OpenedConversation, tuple[Any, ...]]:
-        partner = Case(
-            When(conversation__user_low=user_id, then=F("conversation__user_high")), default=F("conversation__user_low")
-        )
-        return (
-            OpenedConversation.objects.filter(user=user_id)
-            .annotate(partner=partner)
-            .exclude(selectors.has_conversation(user_id=user_id, partner=OuterRef("partner")))
-            .values_list("conversation_id", "partner", "opened_at")
-        )
-
-    return precompiled_rows(("legacy_openings_without_messages",), build, user.pk)
+    """(conversation id, partner id, opened at) of each conversation `user` opened and sees no message in."""
+    with connection.cursor() as cursor:
+        cursor.execute(_OPENINGS_WITHOUT_MESSAGES_SQL, {"user": user.pk})
+        return [(conversation_id, partner_id, opened_at) for conversation_id, partner_id, opened_at in cursor]
 
 
 def conversation_list(*, user: User, skip: int, limit: int) -> list[ConversationView]:
@@ -250,7 +269,7 @@ def conversation_list(*, user: User, skip: int, limit: int) -> list[Conversation
 
     # The page is among the first skip + limit rows of each kind. One more row is read in case the user's own
     # self-pair (carried messages to oneself) is among them: it has no conversation id and is left out.
-    head = selectors.conversation_rows(user=user).with_columns(**_CONVERSATION_COLUMNS)[: skip + limit + 1]
+    head = _listed_rows(user, limit=skip + limit + 1)
     rows = [row for row in head if row["partner_id"] != user.pk][: skip + limit]
     entries: list[tuple[datetime, int, ConversationRow | int]]
     entries = [(row["last_activity_at"], row["partner_id"], row) for row in rows]

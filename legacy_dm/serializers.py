@@ -5,13 +5,11 @@ inside. Times are naive UTC (`2026-11-20T09:14:03.120000`), as the old service w
 """
 
 from datetime import UTC, datetime
-from functools import cached_property
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from config.serializers import FastSerializer
 from messaging.models import Message
 from messaging.serializers import AttachmentField, MarkedReadSerializer
 from users.display_names import shown_display_name
@@ -44,7 +42,7 @@ class OldTimeField(serializers.DateTimeField):
         return value.astimezone(UTC).replace(tzinfo=None).isoformat()
 
 
-class LegacyUserSerializer(FastSerializer):
+class LegacyUserSerializer(serializers.Serializer):
     """`{"id", "username", "full_name"}`: `full_name` is the display name, or null when none was set."""
 
     id = serializers.IntegerField()
@@ -58,7 +56,7 @@ class LegacyUserSerializer(FastSerializer):
 _OLD_TIME = OldTimeField(allow_null=True)
 
 
-class DirectMessageSerializer(FastSerializer):
+class DirectMessageSerializer(serializers.Serializer):
     """A DM in the old shape, as `viewer` (the context's) sees it: a read the recipient does not share and
     the other party's delete are not shown, nor the `updated_at` they set (`Message.read_at_for`,
     `Message.updated_at_for`, the new API's rule).
@@ -103,8 +101,12 @@ class DirectMessageSerializer(FastSerializer):
     def get_file_type(self, message: Message) -> str | None:
         return message.attachment_content_type if message.has_attachment else None
 
+    def to_representation(self, instance: Message) -> dict[str, Any]:
+        # The declarations above state the shape (and the schema); `direct_message_data` renders it.
+        return direct_message_data(instance, viewer=self.context["viewer"])
 
-class ConversationPartnerSerializer(FastSerializer):
+
+class ConversationPartnerSerializer(serializers.Serializer):
     """A row of `GET /api/direct-messages/conversations` (from `messaging.selectors.Conversation`)."""
 
     user = LegacyUserSerializer(source="participant")
@@ -112,7 +114,7 @@ class ConversationPartnerSerializer(FastSerializer):
     unread_count = serializers.IntegerField()
 
 
-class MessageRowSerializer(FastSerializer):
+class MessageRowSerializer(serializers.Serializer):
     """A message of the conversation-based API: `{id, conversation_id, sender_id, content, created_at, is_read}`.
 
     `conversation_id` comes from the context: every message of a pair belongs to the pair's conversation.
@@ -133,8 +135,14 @@ class MessageRowSerializer(FastSerializer):
         """As `viewer` (the context's) may know it (`Message.read_at_for`)."""
         return message.read_at_for(self.context["viewer"]) is not None
 
+    def to_representation(self, instance: Message) -> dict[str, Any]:
+        # The declarations above state the shape (and the schema); `message_row_data` renders it.
+        return message_row_data(
+            instance, conversation_id=self.context["conversation_id"], viewer=self.context["viewer"]
+        )
 
-class LegacyConversationSerializer(FastSerializer):
+
+class LegacyConversationSerializer(serializers.Serializer):
     """A conversation of `/api/messaging/*` (from `legacy_dm.conversations.ConversationView`)."""
 
     id = serializers.IntegerField()
@@ -149,16 +157,68 @@ class LegacyConversationSerializer(FastSerializer):
         if row.last_message is None:
             return None
         # Every message of a pair belongs to the pair's conversation: the row's, not one from the context.
-        shape, context = self._last_message_shape
-        context["conversation_id"] = row.id
-        return shape.to_representation(row.last_message)
+        return message_row_data(row.last_message, conversation_id=row.id, viewer=self.context["viewer"])
 
-    @cached_property
-    def _last_message_shape(self) -> tuple[MessageRowSerializer, dict[str, Any]]:
-        """One row shape for every conversation of the list (building its fields per row cost more than the
-        rest of a long list), and its context, which names the conversation of the row being shown."""
-        context: dict[str, Any] = {"conversation_id": None, "viewer": self.context["viewer"]}
-        return MessageRowSerializer(context=context), context
+    def to_representation(self, instance: ConversationView) -> dict[str, Any]:
+        # The declarations above state the shape (and the schema); `legacy_conversation_data` renders it.
+        return legacy_conversation_data(instance, viewer=self.context["viewer"])
+
+
+# The old shapes of a message and of a conversation, written out: the old lists render up to 100 of them, and
+# DRF's loop over the declared fields (an attribute lookup, a `to_representation` and a `None` check per
+# field, method fields, nested serializers) took about as long again as the rest of a list's request.
+# `test_legacy_shapes.py` holds each equal to DRF's rendering of its declarations.
+
+
+def _legacy_user(user: User) -> dict[str, Any]:
+    return {"id": user.pk, "username": user.username, "full_name": shown_display_name(user.display_name) or None}
+
+
+def direct_message_data(message: Message, *, viewer: User) -> dict[str, Any]:
+    """`DirectMessageSerializer`'s rendering of `message` for `viewer`."""
+    read_at = message.read_at_for(viewer)
+    has_attachment = message.has_attachment
+    return {
+        "id": message.pk,
+        "sender_id": message.sender_id,
+        "receiver_id": message.recipient_id,
+        "content": message.body,
+        "reply_to_id": message.reply_to_id if message.reply_to_id is not None else message.legacy_reply_to_id,
+        "is_read": read_at is not None,
+        "read_at": _OLD_TIME.to_representation(read_at),
+        "file_name": message.attachment_name if has_attachment else (message.legacy_file_name or None),
+        "file_type": message.attachment_content_type if has_attachment else None,
+        "has_attachment": has_attachment,
+        "created_at": _OLD_TIME.to_representation(message.created_at),
+        "updated_at": _OLD_TIME.to_representation(message.updated_at_for(viewer)),
+        "sender": _legacy_user(message.sender),
+        "receiver": _legacy_user(message.recipient),
+    }
+
+
+def message_row_data(message: Message, *, conversation_id: int, viewer: User) -> dict[str, Any]:
+    """`MessageRowSerializer`'s rendering of `message` of the conversation `conversation_id` for `viewer`."""
+    return {
+        "id": message.pk,
+        "conversation_id": conversation_id,
+        "sender_id": message.sender_id,
+        "content": message.body,
+        "created_at": _OLD_TIME.to_representation(message.created_at),
+        "is_read": message.read_at_for(viewer) is not None,
+    }
+
+
+def legacy_conversation_data(row: ConversationView, *, viewer: User) -> dict[str, Any]:
+    """`LegacyConversationSerializer`'s rendering of a conversation for `viewer`."""
+    last = row.last_message
+    return {
+        "id": row.id,
+        "participants": [_legacy_user(person) for person in row.participants],
+        "last_message": None if last is None else message_row_data(last, conversation_id=row.id, viewer=viewer),
+        "unread_count": row.unread_count,
+        "created_at": _OLD_TIME.to_representation(row.created_at),
+        "updated_at": _OLD_TIME.to_representation(row.updated_at),
+    }
 
 
 # --- input ---------------------------------------------------------------------------------------------------

@@ -96,7 +96,7 @@ class DirectMessageConversationsView(LegacyView):
     def get(self, request):
         """`[{user, last_message, unread_count}]`, newest first."""
         skip, limit = paging(request.query_params)
-        rows = selectors.conversation_rows(user=request.user)[skip : skip + limit]
+        rows = selectors.conversation_page(user=request.user, offset=skip, limit=limit)
         conversations = selectors.attach_last_messages(user=request.user, rows=rows)
         return Response(ConversationPartnerSerializer(conversations, many=True, context={"viewer": request.user}).data)
 
@@ -115,8 +115,7 @@ class DirectMessageThreadView(LegacyView):
         """The thread with that user, oldest first."""
         other = selectors.get_user_or_404(user_id=self.path_int("user_id"))
         skip, limit = paging(request.query_params)
-        thread = selectors.thread_pages(user=request.user, other=other).reverse()
-        page = thread[skip : skip + limit]
+        page = selectors.thread_page(user=request.user, other=other, newest_first=False, offset=skip, limit=limit)
         return Response(DirectMessageSerializer(page, many=True, context={"viewer": request.user}).data)
 
 
@@ -288,7 +287,7 @@ class ConversationMessagesView(ConversationMixin, LegacyView):
         conversation = self.get_conversation()
         skip, limit = paging(request.query_params)
         other = conversations.partner_in(conversation, user=request.user)
-        thread = selectors.thread_pages(user=request.user, other=other).reverse()[skip : skip + limit]
+        thread = selectors.thread_page(user=request.user, other=other, newest_first=False, offset=skip, limit=limit)
         context = {"conversation_id": conversation.pk, "viewer": request.user}
         return Response(MessageRowSerializer(thread, many=True, context=context).data)
 

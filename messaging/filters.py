@@ -1,11 +1,9 @@
-"""Search filters (django-filter) and the full-text match: PostgreSQL FTS with ranking, a plain match elsewhere."""
+"""Search filters (django-filter) and the full-text match: PostgreSQL full-text search with ranking."""
 
 import django_filters
-from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorExact
-from django.db import connection
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorExact, SearchVectorField
 from django.db.models import BooleanField, Expression, Q
 
-from .hot_queries import StoredSearchVector
 from .models import Message
 
 # The configuration of the stored vector (migration 0001): a query must be parsed with the same one.
@@ -14,8 +12,24 @@ SEARCH_CONFIG = "english"
 VISIBLE_TO_LEXEME = "vis {user_id}"
 
 
-def body_search_vector():
-    """`messaging_message.search_tsv`, the stored full-text vector (`hot_queries.StoredSearchVector`)."""
+class StoredSearchVector(Expression):
+    """`messaging_message.search_tsv`: the body's full-text vector, stored by PostgreSQL (migration 0001),
+    with a `vis <user id>` lexeme for each user who may see the message.
+
+    Not a model field: it is a generated column that the migration adds in SQL. Filtering on it uses its GIN
+    index, and ranking reads it instead of parsing every matching body again. The column is named through the
+    alias of the message table in the (sub)query at hand, which the compiler gives.
+    """
+
+    output_field = SearchVectorField()
+
+    def as_sql(self, compiler, connection):
+        alias = compiler.query.get_initial_alias()  # the message table of this (sub)query
+        return f"{compiler.quote_name_unless_alias(alias)}.search_tsv", []
+
+
+def body_search_vector() -> StoredSearchVector:
+    """`messaging_message.search_tsv`, the stored full-text vector."""
     return StoredSearchVector()
 
 
@@ -52,16 +66,10 @@ class MatchesVisibleTo(Expression):
         )
 
 
-def body_matches(query: str):
-    """A filter condition: the body matches `query`, as the search does (no ranking).
-
-    Full text on PostgreSQL (the stored vector and its GIN index), a case-insensitive substring elsewhere.
-    """
-    if connection.vendor == "postgresql":
-        return SearchVectorExact(
-            body_search_vector(), SearchQuery(query, search_type="websearch", config=SEARCH_CONFIG)
-        )
-    return Q(body__icontains=query)
+def body_matches(query: str) -> SearchVectorExact:
+    """A filter condition: the body matches `query`, as the search does (no ranking): the stored vector and its
+    GIN index."""
+    return SearchVectorExact(body_search_vector(), SearchQuery(query, search_type="websearch", config=SEARCH_CONFIG))
 
 
 class MessageSearchFilterSet(django_filters.FilterSet):
@@ -96,14 +104,12 @@ def ranked_matches(queryset, query: str, *, user):
     """The messages of `queryset` (messages visible to `user`) matching `query`, best match first (newest
     first among equals).
 
-    On PostgreSQL the match is looked up with `user`'s lexeme (`MatchesVisibleTo`); `queryset` still states
-    the visibility rule, so the lexeme only makes the lookup fast and never widens the result.
+    The match is looked up with `user`'s lexeme (`MatchesVisibleTo`); `queryset` still states the visibility
+    rule, so the lexeme only makes the lookup fast and never widens the result.
     """
-    if connection.vendor == "postgresql":
-        search_query = SearchQuery(query, search_type="websearch", config=SEARCH_CONFIG)
-        return (
-            queryset.filter(MatchesVisibleTo(search_query, user.pk))
-            .annotate(rank=SearchRank(body_search_vector(), search_query))
-            .order_by("-rank", "-created_at", "-id")
-        )
-    return queryset.filter(body__icontains=query).order_by("-created_at", "-id")
+    search_query = SearchQuery(query, search_type="websearch", config=SEARCH_CONFIG)
+    return (
+        queryset.filter(MatchesVisibleTo(search_query, user.pk))
+        .annotate(rank=SearchRank(body_search_vector(), search_query))
+        .order_by("-rank", "-created_at", "-id")
+    )

@@ -1,16 +1,28 @@
 """Pagination set once for the API: page numbers for lists, cursors for threads.
 
-A `page_size` that is not an integer between 1 and the maximum is a 400, not silently replaced.
+A `page_size` that is not an integer between 1 and the maximum is a 400, not silently replaced. DRF's
+paginators take QuerySets; the two reads written as literal SQL are paginated by DRF's own logic too, given a
+function that reads one page: the inbox (`PageNumberPagination.paginate_counted`) and a thread
+(`NewestFirstCursorPagination.paginate_thread`).
 """
 
+from collections.abc import Callable, Sequence
 from datetime import UTC
+from functools import cached_property, partial
+from typing import Any, cast
 
+from django.core.paginator import Page, Paginator
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework import pagination, serializers
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.request import Request
+from rest_framework.views import APIView
 
 MAX_PAGE_SIZE = 100
+
+# Reads one page of a list: `read(offset, limit)`.
+ReadPage = Callable[[int, int], list[Any]]
 
 
 class StrictPageSizeMixin:
@@ -50,8 +62,39 @@ class StrictPageSizeMixin:
         return parameters
 
 
+class CountedPaginator(Paginator):
+    """Django's paginator over rows that a function reads a page of, `read(offset, limit)` (one literal query),
+    whose number is known already (`count`): a user's conversations are counted by one row of their totals and
+    read a page at a time (`selectors.conversation_count`, `selectors.conversation_page`)."""
+
+    def __init__(self, read: ReadPage, per_page: int, *, count: int, **kwargs: Any) -> None:
+        super().__init__((), per_page, **kwargs)
+        self._read, self._known_count = read, count
+
+    @cached_property
+    def count(self) -> int:
+        return self._known_count
+
+    def page(self, number: int | str) -> Page:
+        """Django's `Paginator.page`, the slice of the object list read by `read`."""
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
+        return Page(self._read(bottom, top - bottom) if top > bottom else [], number, self)
+
+
 class PageNumberPagination(StrictPageSizeMixin, pagination.PageNumberPagination):
     page_size = 20
+
+    def paginate_counted(
+        self, read: ReadPage, request: Request, *, count: int, view: APIView | None = None
+    ) -> list[Any] | None:
+        """`paginate_queryset` over rows that `read(offset, limit)` reads, `count` of them (`CountedPaginator`):
+        the same pages, links and errors as over a QuerySet."""
+        self.django_paginator_class = cast("type[Paginator]", partial(CountedPaginator, count=count))
+        return self.paginate_queryset(cast("Sequence[Any]", read), request, view=view)
 
 
 class NewestFirstCursorPagination(StrictPageSizeMixin, pagination.CursorPagination):
@@ -83,3 +126,54 @@ class NewestFirstCursorPagination(StrictPageSizeMixin, pagination.CursorPaginati
                     {self.cursor_query_param: [serializers.DateTimeField.default_error_messages["overflow"]]}
                 ) from None
         return cursor
+
+    def paginate_thread(
+        self, read_page: Callable[..., list[Any]], request: Request, view: APIView | None = None
+    ) -> list[Any]:
+        """DRF's `paginate_queryset` for a page source that is not a QuerySet: `read_page(newest_first=,
+        before=, after=, offset=, limit=)` reads one page (`selectors.thread_page`, one literal query). The
+        cursors, pages and links are DRF's: this is its method with the QuerySet's three steps (order, filter
+        by the cursor's position, slice) given to `read_page` in one call."""
+        self.request = request
+        self.page_size = self.get_page_size(request)
+        self.base_url = request.build_absolute_uri()
+        self.cursor = self.decode_cursor(request)
+        offset, reverse = (self.cursor.offset, self.cursor.reverse) if self.cursor is not None else (0, False)
+        # DRF's positions are the text of an instance's ordering field (its stubs say int).
+        current_position = cast("str | None", self.cursor.position if self.cursor is not None else None)
+        bound = parse_datetime(current_position) if current_position is not None else None  # `decode_cursor` checked it
+        if bound is not None and timezone.is_naive(bound):  # as the ORM takes a naive time: in the current time zone
+            bound = timezone.make_aware(bound)
+        # Newest first, older than the position; a reverse cursor reads oldest first, newer than it.
+        results = read_page(
+            newest_first=not reverse,
+            before=None if reverse else bound,
+            after=bound if reverse else None,
+            offset=offset,
+            limit=self.page_size + 1,
+        )
+        self.page = list(results[: self.page_size])
+        if len(results) > len(self.page):
+            has_following_position = True
+            following_position = self._get_position_from_instance(results[-1], self.ordering)
+        else:
+            has_following_position = False
+            following_position = None
+        if reverse:
+            self.page = list(reversed(self.page))
+            self.has_next = (current_position is not None) or (offset > 0)
+            self.has_previous = has_following_position
+            if self.has_next:
+                self.next_position = current_position
+            if self.has_previous:
+                self.previous_position = following_position
+        else:
+            self.has_next = has_following_position
+            self.has_previous = (current_position is not None) or (offset > 0)
+            if self.has_next:
+                self.next_position = following_position
+            if self.has_previous:
+                self.previous_position = current_position
+        if (self.has_previous or self.has_next) and self.template is not None:
+            self.display_page_controls = True
+        return self.page

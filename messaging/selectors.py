@@ -7,26 +7,24 @@ message, `messaging.conversations` reads messages to keep the summary, and `lega
 (the conversation-id map, opened conversations, usage counters).
 """
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When, Window
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When, Window
 from django.db.models.functions import Coalesce, Lower, NullIf
 from django.http import Http404
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from config.db import planned_per_call
 from users.models import User
 
+from . import list_reads
 from .filters import MessageSearchFilterSet, ranked_matches
-from .hot_queries import precompiled_rows
-from .models import ConversationMute, ConversationSummary, InboxTotals, Message, UserBlock
+from .models import ConversationMute, ConversationSummary, Message, UserBlock
 from .sequences import PrefetchedSequence
 
 # Queries go to the configured user model (AUTH_USER_MODEL); `User` is its type.
@@ -103,90 +101,39 @@ def thread_between(*, user: User, other: User | int) -> QuerySet[Message]:
     )
 
 
-def thread_pages(*, user: User, other: User | int) -> "ThreadPages | QuerySet[Message]":
-    """`thread_between` as the thread's pages are read: the API's and the pages' cursor paginators and the
-    legacy API's `skip`/`limit` slices. The same messages, loaded the same way; a thread with oneself (its own
-    visibility rule, `thread_visible_to`) stays a plain QuerySet."""
+def thread_page(
+    *,
+    user: User,
+    other: User | int,
+    newest_first: bool,
+    offset: int,
+    limit: int,
+    before: datetime | None = None,
+    after: datetime | None = None,
+) -> list[Message]:
+    """A page of `thread_between(user, other)`: `limit` messages from `offset`, newest or oldest first, sent
+    before `before` and after `after` (None: no bound). The cursor paginators' and the legacy slices' read:
+    one literal query (`list_reads.thread_page`); a thread with oneself (carried old rows only, its own rule)
+    is read from the QuerySet."""
     other_id = _pk(other)
-    if other_id == user.pk:
-        return thread_between(user=user, other=other_id)
-    return ThreadPages(user=user, other_id=other_id)
-
-
-_NEWEST_FIRST = ("-created_at", "-id")
-_OLDEST_FIRST = ("created_at", "id")
-_POSITION_LOOKUPS = ("created_at__lt", "created_at__gt")
-
-
-class ThreadPages:
-    """A page source for a thread: ordered newest or oldest first, from a position in time, one slice.
-
-    That is all a cursor paginator asks (`order_by`, `filter(created_at__lt=...)`, a slice), and a slice is
-    one query whose SQL is precompiled per order, position lookup and slice bounds
-    (`hot_queries.precompiled_rows`): compiling it in the ORM costs several times what running it costs
-    PostgreSQL (BENCHMARKS.md, "Issue 14's targets"). The rows are the QuerySet's columns, built into
-    messages with their people and the message they reply to as `attach_last_messages` builds them; the
-    QuerySet is not even built for them, as building it is itself a sizeable part of that cost. Anything else
-    (another ordering or filter, a position that is not a time with its offset, an index) goes to the
-    QuerySet. Slice bounds are keys as in `ConversationRows`. `test_thread_pages.py` compares the two.
-    """
-
-    def __init__(
-        self,
-        *,
-        user: User,
-        other_id: int,
-        ordering: tuple[str, ...] = _NEWEST_FIRST,
-        position: tuple[str, datetime] | None = None,
-    ):
-        self.user, self.other_id = user, other_id
-        self.ordering, self.position = ordering, position
-
-    def _again(self, **changes: Any) -> "ThreadPages":
-        state: dict[str, Any] = {"ordering": self.ordering, "position": self.position, **changes}
-        return ThreadPages(user=self.user, other_id=self.other_id, **state)
-
-    def queryset(self) -> QuerySet[Message]:
-        """The same reads as the QuerySet they are."""
-        thread = thread_between(user=self.user, other=self.other_id).order_by(*self.ordering)
-        return thread.filter(**{self.position[0]: self.position[1]}) if self.position else thread
-
-    def order_by(self, *fields: str) -> "ThreadPages | QuerySet[Message]":
-        if fields in (_NEWEST_FIRST, _OLDEST_FIRST) and self.position is None:
-            return self._again(ordering=fields)
-        return self.queryset().order_by(*fields)
-
-    def reverse(self) -> "ThreadPages | QuerySet[Message]":
-        return self.order_by(*(_OLDEST_FIRST if self.ordering == _NEWEST_FIRST else _NEWEST_FIRST))
-
-    def filter(self, **lookups: Any) -> "ThreadPages | QuerySet[Message]":
-        if self.position is None and len(lookups) == 1:
-            ((lookup, value),) = lookups.items()
-            at = parse_datetime(value) if isinstance(value, str) else value
-            if lookup in _POSITION_LOOKUPS and isinstance(at, datetime) and timezone.is_aware(at):
-                return self._again(position=(lookup, at))
-        return self.queryset().filter(**lookups)
-
-    def __getitem__(self, index: Any) -> Any:
-        bounds = _slice_bounds(index)
-        if bounds is None:
-            return self.queryset()[index]
-        start, stop = bounds
-        ordering, lookup = self.ordering, self.position[0] if self.position else None
-
-        def build(user_id: int, other_id: int, *at: datetime) -> QuerySet[Message, tuple[Any, ...]]:
-            thread = Message.objects.thread_visible_to(UserModel(pk=user_id), other_id).order_by(*ordering)
-            if lookup:
-                thread = thread.filter(**{lookup: at[0]})
-            return thread.values_list(*_ROW_COLUMNS)[start:stop]
-
-        at = (self.position[1],) if self.position else ()
-        rows = precompiled_rows(("thread", ordering, lookup, start, stop), build, self.user.pk, self.other_id, *at)
-        db = connection.alias
-        return [_message_from_row(row, db=db) for row in rows]
-
-    def __iter__(self) -> Iterator[Message]:
-        return iter(self.queryset())
+    if other_id != user.pk:
+        return list_reads.thread_page(
+            user_id=user.pk,
+            other_id=other_id,
+            newest_first=newest_first,
+            offset=offset,
+            limit=limit,
+            before=before,
+            after=after,
+        )
+    thread = thread_between(user=user, other=other_id)
+    if not newest_first:
+        thread = thread.reverse()
+    if before is not None:
+        thread = thread.filter(created_at__lt=before)
+    if after is not None:
+        thread = thread.filter(created_at__gt=after)
+    return list(thread[offset : offset + limit])
 
 
 def unread_count(*, user: User) -> int:
@@ -203,26 +150,41 @@ class UnreadCounts:
     badge: int
 
 
+# The unread count less what the muted conversations hold. Literal SQL: it runs on every unread count, live
+# event and page, and building and compiling it in the ORM costs several times what PostgreSQL takes to run it.
+# `test_reads_sql.py` compares it with its ORM definition.
+_UNREAD_COUNTS_SQL = """
+SELECT totals.unread,
+       totals.unread - COALESCE((
+           SELECT sum(summary.unread_count)
+           FROM messaging_conversation_summary AS summary
+           JOIN messaging_conversation_mute AS mute
+             ON mute.user_id = summary.user_id AND mute.partner_id = summary.partner_id
+           WHERE summary.user_id = totals.user_id
+       ), 0)
+FROM messaging_inbox_totals AS totals
+WHERE totals.user_id = %s
+"""
+
+
 def unread_counts(*, user: User) -> UnreadCounts:
-    """The user's unread count and badge count in one precompiled read: their `InboxTotals` row (kept by the
-    summary's triggers), less the unread counts of their muted conversations' summary rows (a lookup per
-    muted conversation). Precompiled: it is read on every unread count, event and page, and the ORM's compile
-    costs more than the read itself (BENCHMARKS.md, "Issue 14's targets")."""
+    """The user's unread count and badge count in one read: their `InboxTotals` row (kept by the summary's
+    triggers), less the unread counts of their muted conversations' summary rows (a lookup per muted
+    conversation). No totals row: zeros."""
+    with connection.cursor() as cursor:
+        cursor.execute(_UNREAD_COUNTS_SQL, [user.pk])
+        row = cursor.fetchone()
+    unread, badge = row or (0, 0)
+    return UnreadCounts(unread=unread, badge=badge)
 
-    def build(user_id: int) -> QuerySet[InboxTotals, tuple[Any, ...]]:
-        muted = ConversationSummary.objects.filter(
-            user=user_id, partner__in=ConversationMute.objects.filter(user=user_id).values("partner")
-        )
-        muted_unread = muted.order_by().values("user").annotate(total=Sum("unread_count")).values("total")
-        return (
-            InboxTotals.objects.filter(user=user_id)
-            .annotate(muted_unread=Coalesce(Subquery(muted_unread), 0))
-            .values_list("unread", "muted_unread")
-        )
 
-    rows = precompiled_rows("unread_counts", build, user.pk)
-    unread, muted_unread = rows[0] if rows else (0, 0)
-    return UnreadCounts(unread=unread, badge=unread - muted_unread)
+def conversation_count(*, user: User) -> int:
+    """How many conversations `user` has (the rows of `conversation_rows`): their `InboxTotals` row, one
+    lookup, where counting a heavy user's summary rows reads thousands of index entries."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT conversations FROM messaging_inbox_totals WHERE user_id = %s", [user.pk])
+        row = cursor.fetchone()
+    return row[0] if row else 0
 
 
 @dataclass(frozen=True)
@@ -250,138 +212,52 @@ def _pk(user_or_id: User | int) -> int:
 _ROW_FIELDS = ("partner_id", "last_activity_at", "unread_count", "muted")
 
 
-def conversation_rows(*, user: User, partners: Iterable[User | int] | None = None) -> "ConversationRows":
+def conversation_rows(
+    *, user: User, partners: Iterable[User | int] | None = None
+) -> QuerySet[ConversationSummary, dict[str, Any]]:
     """One row per partner: `{partner_id, last_activity_at, unread_count, muted}`, newest activity first.
 
     Read from the conversation summary (`ConversationSummary`, kept exact by `messaging.conversations`): a
     page is one range of its `(user, -last_activity_at, -partner)` index, whatever the length of the
-    user's history, and the count an index-only count of the user's rows (a window count over the page
-    query would read every row of a heavy user's). Pair it with `attach_last_messages` for the page
+    user's history; `conversation_count` is their number. Pair it with `attach_last_messages` for the page
     shown. `partners` (users or ids) narrows it to those conversations.
     """
+    muted = Exists(ConversationMute.objects.filter(user=user.pk, partner=OuterRef("partner")))
+    rows = ConversationSummary.objects.filter(user=user.pk)
     if partners is not None:
-        narrowed = _summary_rows(user.pk).filter(partner__in=[_pk(partner) for partner in partners])
-        rows = narrowed.values(*_ROW_FIELDS)
-        return ConversationRows(rows=rows, count=rows.count)
-    return ConversationRows(user_id=user.pk, count=lambda: _conversation_count(user))
+        rows = rows.filter(partner__in=[_pk(partner) for partner in partners])
+    listed: QuerySet[ConversationSummary, dict[str, Any]]
+    listed = rows.annotate(muted=muted).order_by("-last_activity_at", "-partner_id").values(*_ROW_FIELDS)
+    return listed
 
 
-def _summary_rows(user_id: int) -> QuerySet[ConversationSummary]:
-    """The user's summary rows, newest activity first, each with whether they muted it (`muted`)."""
-    muted = Exists(ConversationMute.objects.filter(user=user_id, partner=OuterRef("partner")))
-    return (
-        ConversationSummary.objects.filter(user=user_id)
-        .annotate(muted=muted)
-        .order_by("-last_activity_at", "-partner_id")
-    )
+# A page of `conversation_rows` of the user's whole list: one range of `summary_recent_idx`. Literal SQL: the
+# API's and the pages' inbox read it on every request, and the ORM took longer to build and compile it than
+# PostgreSQL takes to run it. `test_reads_sql.py` compares it with `conversation_rows`.
+_CONVERSATION_PAGE_SQL = """
+SELECT summary.partner_id, summary.last_activity_at, summary.unread_count,
+       EXISTS (
+           SELECT 1 FROM messaging_conversation_mute AS mute
+           WHERE mute.user_id = summary.user_id AND mute.partner_id = summary.partner_id
+       ) AS muted
+FROM messaging_conversation_summary AS summary
+WHERE summary.user_id = %(user)s
+ORDER BY summary.last_activity_at DESC, summary.partner_id DESC
+LIMIT %(limit)s OFFSET %(offset)s
+"""
 
 
-def _listed_rows(user_id: int, columns: dict[str, "RowColumn"]) -> QuerySet[ConversationSummary]:
-    """`_summary_rows` with the extra `columns` of `ConversationRows.with_columns`."""
-    return _summary_rows(user_id).annotate(**{name: column(user_id) for name, column in columns.items()})
+def conversation_page(*, user: User, offset: int, limit: int) -> list[dict[str, Any]]:
+    """`conversation_rows(user=user)[offset : offset + limit]`, in one literal query."""
+    with connection.cursor() as cursor:
+        cursor.execute(_CONVERSATION_PAGE_SQL, {"user": user.pk, "offset": offset, "limit": limit})
+        return [dict(zip(_ROW_FIELDS, row, strict=True)) for row in cursor.fetchall()]
 
 
 def has_conversation(*, user_id: Any, partner: Any) -> Exists:
     """Whether `user_id` has a conversation with `partner` (ids or expressions, such as an `OuterRef`): a
     summary row, that is a message of the pair that they see. For filters of other apps' queries."""
     return Exists(ConversationSummary.objects.filter(user=user_id, partner=partner))
-
-
-# An extra column of `ConversationRows.with_columns`: the expression of a summary row's column, given the
-# user's id (the partner is `OuterRef("partner")` in a subquery, or `F("partner")`).
-RowColumn = Callable[[int], Any]
-
-
-class ConversationRows:
-    """A page source for paginators (`count()` and slices): the summary's rows, counted from `InboxTotals`
-    (one row) rather than by counting a heavy user's thousands of rows.
-
-    The slices of a user's whole list are precompiled (`hot_queries`, one SQL per slice bounds): the ORM's
-    compile costs more than the page query itself (BENCHMARKS.md, "Issue 14's targets"). Slice bounds are
-    part of the key, and `hot_queries` starts its cache over past its size, so bounds a client chooses (the
-    legacy `skip`) cost at worst one compile, which is what the ORM pays on every call."""
-
-    ordered = True
-
-    def __init__(
-        self,
-        *,
-        count: Callable[[], int],
-        user_id: int | None = None,
-        rows: QuerySet[ConversationSummary, dict[str, Any]] | None = None,
-        columns: dict[str, RowColumn] | None = None,
-    ):
-        """The whole list of `user_id`, or the narrowed `rows`."""
-        self._count = count
-        self.user_id = user_id
-        self.rows = rows
-        self.columns = columns or {}
-
-    def with_columns(self, **columns: RowColumn) -> "ConversationRows":
-        """These rows with more columns, `name=expression(user_id)`, such as another app's id of the pair.
-
-        A name is part of the precompiled query's key: it must name one expression, always the same."""
-        if self.rows is not None:
-            raise ValueError("extra columns are for a user's whole list")
-        return ConversationRows(count=self._count, user_id=self.user_id, columns={**self.columns, **columns})
-
-    @property
-    def queryset(self) -> QuerySet[ConversationSummary, dict[str, Any]]:
-        """The rows as a QuerySet, built only when asked: building it costs more than the precompiled page
-        query, which does not need it."""
-        if self.rows is not None:
-            return self.rows
-        rows: QuerySet[ConversationSummary, dict[str, Any]]
-        rows = _listed_rows(cast(int, self.user_id), self.columns).values(*_ROW_FIELDS, *self.columns)
-        return rows
-
-    def count(self) -> int:
-        return self._count()
-
-    def __len__(self) -> int:
-        return self.count()
-
-    def __getitem__(self, index: Any) -> Any:
-        bounds = _slice_bounds(index)
-        if self.rows is not None or bounds is None:
-            return self.queryset[index]
-        start, stop = bounds
-        columns = self.columns
-        fields = (*_ROW_FIELDS, *columns)
-
-        def build(user_id: int) -> QuerySet[ConversationSummary, tuple[Any, ...]]:
-            return _listed_rows(user_id, columns).values_list(*fields)[start:stop]
-
-        rows = precompiled_rows(("conversation_rows", start, stop, *columns), build, self.user_id)
-        return [dict(zip(fields, row, strict=True)) for row in rows]
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        return iter(self.queryset)
-
-
-def _slice_bounds(index: Any) -> tuple[int, int] | None:
-    """`(start, stop)` of a slice that a precompiled read answers (ints, no step, 0 <= start < stop); None
-    for any other index, which the QuerySet answers (an empty slice without a query)."""
-    if (
-        isinstance(index, slice)
-        and index.step is None
-        and isinstance(index.start, int | None)
-        and isinstance(index.stop, int)
-        and 0 <= (index.start or 0) < index.stop
-    ):
-        return index.start or 0, index.stop
-    return None
-
-
-def _conversation_count(user: User) -> int:
-    """How many conversations `user` has: their `InboxTotals` row (zero without one), precompiled as the
-    unread counts are (`unread_counts`)."""
-
-    def build(user_id: int) -> QuerySet[InboxTotals, tuple[Any, ...]]:
-        return InboxTotals.objects.filter(user=user_id).values_list("conversations")
-
-    rows = precompiled_rows("inbox_conversations", build, user.pk)
-    return rows[0][0] if rows else 0
 
 
 @dataclass
@@ -428,64 +304,10 @@ def attach_last_messages(*, user: User, rows: Iterable[dict[str, Any]]) -> list[
     return conversations
 
 
-# What `visible_messages` loads of a listed message, its people and the message it replies to.
-_MESSAGE_COLUMNS = [f.attname for f in Message._meta.concrete_fields if f.name != "attachment_data"]
-_PERSON_COLUMNS = [f.attname for f in UserModel._meta.concrete_fields if f.name in _LISTED_USER_FIELDS]
-_ROW_LAYOUT: tuple[tuple[str, type[Message] | type[User], list[str]], ...] = (
-    ("message", Message, _MESSAGE_COLUMNS),
-    ("sender", UserModel, _PERSON_COLUMNS),
-    ("recipient", UserModel, _PERSON_COLUMNS),
-    ("reply_to", Message, _MESSAGE_COLUMNS),
-)
-_ROW_COLUMNS = [
-    column if part == "message" else f"{part}__{column}"
-    for part, _, part_columns in _ROW_LAYOUT
-    for column in part_columns
-]
-
-
 def _messages_at(*, user: User, partner_ids: list[int], times: list[datetime]) -> list[Message]:
-    """The messages visible to `user`, exchanged with one of `partner_ids`, sent at one of `times`.
-
-    The messages `visible_messages` would give for that filter, with the same columns loaded (their people
-    and the message they reply to joined in). A conversation list asks this on every request, and compiling
-    the query (the visibility rule, the pairs, three joins) takes the ORM about four times as long as
-    PostgreSQL takes to run it: it is precompiled per number of partners and times
-    (`hot_queries.precompiled_rows`), and `Model.from_db` builds the instances as a QuerySet does.
-    `test_last_messages_are_loaded_as_the_lists_load_messages` compares them with `visible_messages`.
-    """
-
-    def build(user_id: int, *values: Any) -> QuerySet[Message, tuple[Any, ...]]:
-        partners, at = values[: len(partner_ids)], values[len(partner_ids) :]
-        return (
-            Message.objects.visible_to(user_id)
-            .filter(
-                Q(sender=user_id, recipient__in=partners) | Q(sender__in=partners, recipient=user_id), created_at__in=at
-            )
-            .order_by()  # picked per partner by the caller: no ORDER BY to compile or sort
-            .values_list(*_ROW_COLUMNS)
-        )
-
-    rows = precompiled_rows(("messages_at", len(partner_ids), len(times)), build, user.pk, *partner_ids, *times)
-    db = connection.alias
-    return [_message_from_row(row, db=db) for row in rows]
-
-
-def _message_from_row(row: Sequence[Any], *, db: str) -> Message:
-    """A message with its people and the message it replies to, from a row of `_ROW_COLUMNS` (`_messages_at`,
-    `ThreadPages`)."""
-    objects: dict[str, Message | User] = {}
-    start = 0
-    for part, model, columns in _ROW_LAYOUT:
-        values = row[start : start + len(columns)]
-        start += len(columns)
-        if values[0] is not None:  # the primary key; None: no message replied to
-            objects[part] = model.from_db(db, columns, values)
-    # The parts' models are those of `_ROW_LAYOUT`: messages for "message" and "reply_to", users for the people.
-    message = cast(Message, objects["message"])
-    message.sender, message.recipient = cast(User, objects["sender"]), cast(User, objects["recipient"])
-    message.reply_to = cast(Message | None, objects.get("reply_to"))
-    return message
+    """The messages visible to `user`, exchanged with one of `partner_ids`, sent at one of `times`: what
+    `visible_messages` gives for that filter, loaded the same (`list_reads.messages_at`, literal SQL)."""
+    return list_reads.messages_at(user_id=user.pk, partner_ids=partner_ids, times=times)
 
 
 def participants_for(*, user: User, search: str = "") -> QuerySet[User]:

@@ -1,6 +1,7 @@
 """The /api/messages/* endpoints: parse input, call one selector or service, shape the output."""
 
-from typing import Any, cast
+from functools import partial
+from typing import Any, TypeVar, cast
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import QuerySet
@@ -18,6 +19,7 @@ from rest_framework.views import APIView
 
 from config.parsers import JSONParser
 from config.throttles import SendRateThrottle
+from users.models import User
 from users.requests import AuthenticatedRequest
 
 from . import selectors, services
@@ -40,6 +42,13 @@ from .serializers import (
     SendMessageSerializer,
     UnreadCountsSerializer,
 )
+
+PaginatorKind = TypeVar("PaginatorKind", bound=BasePagination)
+
+
+def _conversation_page(user: User, offset: int, limit: int) -> list[dict[str, Any]]:
+    return selectors.conversation_page(user=user, offset=offset, limit=limit)
+
 
 USER_ID = OpenApiParameter("user_id", OpenApiTypes.INT, OpenApiParameter.PATH)
 MESSAGE_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)  # `lookup_value_regex`: digits
@@ -76,6 +85,13 @@ class MessageViewSet(viewsets.GenericViewSet[Message]):
             raise ImproperlyConfigured("MessageViewSet pages every list (pagination_class).")
         return self.paginator
 
+    def _paginator_of(self, kind: type[PaginatorKind]) -> PaginatorKind:
+        """This action's paginator, of the class that its list is read with."""
+        paginator = self._list_paginator()
+        if not isinstance(paginator, kind):
+            raise ImproperlyConfigured(f"{self.action} pages with {kind.__name__}.")
+        return paginator
+
     def _page(self, items: object) -> list[Any]:
         """The page of `items` that the request asks for.
 
@@ -95,7 +111,12 @@ class MessageViewSet(viewsets.GenericViewSet[Message]):
     @action(detail=False, methods=["get"], url_path="conversations")
     def conversations(self, request: AuthenticatedRequest) -> Response:
         """One row per person the caller has messages with, newest activity first."""
-        rows = self._page(selectors.conversation_rows(user=request.user))
+        rows = self._paginator_of(PageNumberPagination).paginate_counted(
+            partial(_conversation_page, request.user),
+            request,
+            count=selectors.conversation_count(user=request.user),
+            view=self,
+        )
         conversations = selectors.attach_last_messages(user=request.user, rows=rows)
         data = ConversationSerializer(conversations, many=True, context=self.get_serializer_context()).data
         return self._paginated_response(data)
@@ -111,8 +132,11 @@ class MessageViewSet(viewsets.GenericViewSet[Message]):
     )
     def with_user(self, request: AuthenticatedRequest, user_id: str) -> Response:
         other = selectors.get_user_or_404(user_id=user_id)
-        thread = selectors.thread_pages(user=request.user, other=other)
-        return self._paginated(thread, MessageSerializer)
+        page = self._paginator_of(NewestFirstCursorPagination).paginate_thread(
+            partial(selectors.thread_page, user=request.user, other=other), request, view=self
+        )
+        data = MessageSerializer(page, many=True, context=self.get_serializer_context()).data
+        return self._paginated_response(data)
 
     @extend_schema(
         summary="Delete a whole conversation for yourself",

@@ -11,7 +11,7 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 from rest_framework_simplejwt.tokens import UntypedToken
 
-from config.serializers import FastModelSerializer, StrictBooleanField
+from config.serializers import StrictBooleanField
 
 from . import services
 from .authentication import user_for_token
@@ -22,7 +22,7 @@ from .usernames import clean_new_username
 User = get_user_model()
 
 
-class UserSerializer(FastModelSerializer):
+class UserSerializer(serializers.ModelSerializer):
     """`{"id", "username", "display_name"}`; `display_name` falls back to the username."""
 
     display_name = serializers.CharField(source="public_name", read_only=True)

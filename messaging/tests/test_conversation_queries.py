@@ -79,7 +79,7 @@ def test_conversation_rows_match_the_visibility_rule(people_and_messages):
         def triples(rows):
             return [(r["partner_id"], r["last_activity_at"], r["unread_count"]) for r in rows]
 
-        # Read without a count, and after one (served from the rows read with the count).
+        # Read without a count, and after one.
         assert triples(selectors.conversation_rows(user=user)) == wanted
         assert triples(selectors.conversation_rows(user=user)[1:3]) == wanted[1:3]
         rows = selectors.conversation_rows(user=user)
@@ -87,20 +87,17 @@ def test_conversation_rows_match_the_visibility_rule(people_and_messages):
         assert triples(rows) == wanted
         assert triples(rows[1:3]) == wanted[1:3]
         assert triples([rows[0]]) == wanted[:1]
-        # A count that read fewer rows than there are: later slices go back to the database.
         rows = selectors.conversation_rows(user=user)
-        rows.prefetch = 2
         assert rows.count() == len(expected)
         assert triples(rows[:2]) == wanted[:2]
         assert triples(rows[1:4]) == wanted[1:4]
         assert triples(rows[3:]) == wanted[3:]
         assert triples(rows) == wanted
-        # Slices of the whole list are precompiled reads (selectors.ConversationRows): the same rows.
         size = len(expected)
         for start, stop in ((0, 1), (0, 20), (2, 2), (1, size + 5), (size, size + 3), (None, 3)):
             assert triples(selectors.conversation_rows(user=user)[start:stop]) == wanted[start:stop]
-        # The count and the unread count come from the totals row, precompiled too.
-        assert selectors.conversation_rows(user=user).count() == size
+        # The count and the unread count come from the totals row.
+        assert selectors.conversation_count(user=user) == size
         assert selectors.unread_count(user=user) == sum(row["unread_count"] for row in expected)
 
 
@@ -113,8 +110,8 @@ def test_conversation_rows_narrowed_to_partners(people_and_messages):
 
 
 def test_conversation_rows_with_columns(people_and_messages):
-    """Extra columns (`with_columns`, as the legacy list reads its conversation ids) come with the rows, the
-    same from a precompiled slice and from the QuerySet, and never with the plain list's SQL."""
+    """Extra columns (annotations, as the legacy list reads its conversation ids) come with the rows, and never
+    with the plain list's."""
     user = people_and_messages[0]
     names = {person.pk: person.username for person in people_and_messages}
 
@@ -130,10 +127,10 @@ def test_conversation_rows_with_columns(people_and_messages):
         return [(r["partner_id"], r["partner_name"], r["me"]) for r in rows]
 
     def rows_of(person):
-        return selectors.conversation_rows(user=person).with_columns(partner_name=username, me=mark)
+        return selectors.conversation_rows(user=person).annotate(partner_name=username(person.pk), me=mark(person.pk))
 
-    assert triples(rows_of(user)[:20]) == wanted[:20]  # precompiled
-    assert triples(rows_of(user)) == wanted  # the QuerySet
+    assert triples(rows_of(user)[:20]) == wanted[:20]
+    assert triples(rows_of(user)) == wanted
     assert triples(rows_of(user)[2:2]) == []
     assert triples([rows_of(user)[0]]) == wanted[:1]
     other = people_and_messages[1]
@@ -144,8 +141,6 @@ def test_conversation_rows_with_columns(people_and_messages):
         "unread_count",
         "muted",
     }
-    with pytest.raises(ValueError):
-        selectors.conversation_rows(user=user, partners=[other]).with_columns(me=mark)
 
 
 def test_last_message_of_each_conversation_is_the_newest_visible_one(people_and_messages):
@@ -156,7 +151,7 @@ def test_last_message_of_each_conversation_is_the_newest_visible_one(people_and_
 
 
 def test_last_messages_are_loaded_as_the_lists_load_messages(people_and_messages):
-    """`attach_last_messages` builds its messages from a precompiled query: the same values, the same deferred
+    """`attach_last_messages` builds its messages from a literal query: the same values, the same deferred
     fields (no attachment bytes, only the listed fields of people) as `visible_messages` gives."""
     user, other = people_and_messages[:2]
     replied = MessageFactory(sender=other, recipient=user, body="the question")

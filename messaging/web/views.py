@@ -7,7 +7,8 @@ here they become form errors, messages-framework notices or the 404 page, never 
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import wraps
+from functools import partial, wraps
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from django.contrib import messages
@@ -33,7 +34,7 @@ from .. import selectors, services
 from ..attachments import attachment_response
 from ..broker import events_cursor
 from ..models import Message
-from ..pagination import NewestFirstCursorPagination
+from ..pagination import CountedPaginator, NewestFirstCursorPagination
 from .forms import ComposeForm, MessageForm, PeopleSearchForm, ReportForm, SearchForm
 
 PAGE_SIZE = 20
@@ -156,8 +157,12 @@ def _thread_url(user_id: int, message_id: int | None = None) -> str:
 def inbox(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Conversations, newest activity first, with the last message and the number unread (the total is the
     frame's `nav_unread`)."""
-    rows = selectors.conversation_rows(user=request.user)
-    page_obj = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+
+    def read(offset: int, limit: int) -> list[dict[str, Any]]:
+        return selectors.conversation_page(user=request.user, offset=offset, limit=limit)
+
+    count = selectors.conversation_count(user=request.user)
+    page_obj = CountedPaginator(read, PAGE_SIZE, count=count).get_page(request.GET.get("page"))
     conversations = selectors.attach_last_messages(user=request.user, rows=page_obj.object_list)
     return render(
         request,
@@ -192,8 +197,8 @@ def thread(request: AuthenticatedHttpRequest, user_id: int) -> HttpResponse:
 
     paginator = ThreadPagination()
     try:
-        newest_first = paginator.paginate_queryset(
-            selectors.thread_pages(user=request.user, other=other), Request(request)
+        newest_first = paginator.paginate_thread(
+            partial(selectors.thread_page, user=request.user, other=other), Request(request)
         )
     except NotFound:
         raise Http404("Invalid cursor.") from None

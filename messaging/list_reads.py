@@ -1,0 +1,155 @@
+"""The message reads of lists written as literal SQL: a thread's pages and the conversation list's last
+messages. Each loads what `selectors.visible_messages` loads (every column of the message but the attachment
+bytes, the listed fields of its people, the message it replies to) and builds the instances as a QuerySet
+does (`Model.from_db`). `test_reads_sql.py` compares each with its ORM definition.
+
+Why literal SQL: these run on every list request, and building and compiling them in the ORM (the visibility
+rule, the pair, three joins) took longer than PostgreSQL takes to run them; measured side by side, the ORM
+forms made a thread page and a conversation list 15-30% more costly (BENCHMARKS.md).
+"""
+
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import connection
+
+from .models import Message
+
+UserModel = get_user_model()
+
+# In the models' order, which `from_db` needs (`test_reads_sql.py` checks them against the models).
+MESSAGE_COLUMNS = (
+    "id", "sender_id", "recipient_id", "body", "reply_to_id", "attachment_name", "attachment_content_type",
+    "attachment_size", "created_at", "updated_at", "read_at", "sender_deleted_at", "recipient_deleted_at",
+    "hidden_at", "hidden_by_id", "hidden_reason", "legacy_id", "legacy_reply_to_id", "legacy_file_name",
+)  # fmt: skip
+PERSON_COLUMNS = ("id", "username", "display_name", "read_receipts")
+
+# The visible messages of `user` with some partners at some times (the conversation list's last messages).
+# Each half is an index lookup per partner and time (`msg_sender_pair_idx`, `msg_recipient_pair_idx`).
+_MESSAGES_AT_SQL = """
+SELECT message.id, message.sender_id, message.recipient_id, message.body, message.reply_to_id,
+       message.attachment_name, message.attachment_content_type, message.attachment_size,
+       message.created_at, message.updated_at, message.read_at, message.sender_deleted_at,
+       message.recipient_deleted_at, message.hidden_at, message.hidden_by_id, message.hidden_reason,
+       message.legacy_id, message.legacy_reply_to_id, message.legacy_file_name,
+       sender.id, sender.username, sender.display_name, sender.read_receipts,
+       recipient.id, recipient.username, recipient.display_name, recipient.read_receipts,
+       reply.id, reply.sender_id, reply.recipient_id, reply.body, reply.reply_to_id,
+       reply.attachment_name, reply.attachment_content_type, reply.attachment_size,
+       reply.created_at, reply.updated_at, reply.read_at, reply.sender_deleted_at,
+       reply.recipient_deleted_at, reply.hidden_at, reply.hidden_by_id, reply.hidden_reason,
+       reply.legacy_id, reply.legacy_reply_to_id, reply.legacy_file_name
+FROM messaging_message AS message
+JOIN users_user AS sender ON sender.id = message.sender_id
+JOIN users_user AS recipient ON recipient.id = message.recipient_id
+LEFT JOIN messaging_message AS reply ON reply.id = message.reply_to_id
+WHERE message.hidden_at IS NULL
+  AND message.created_at = ANY(%(times)s::timestamptz[])
+  AND ((message.sender_id = %(user)s AND message.sender_deleted_at IS NULL
+        AND message.recipient_id = ANY(%(partners)s::bigint[]))
+    OR (message.recipient_id = %(user)s AND message.recipient_deleted_at IS NULL
+        AND message.sender_id = ANY(%(partners)s::bigint[])))
+"""
+
+# A page of the thread of `user` with `other` (never `user`: `thread_visible_to`'s form of the rule), newest
+# first, older than `before` and newer than `after` (NULL: no bound). One ordered range of `msg_pair_time_idx`:
+# the bounds are index conditions whatever their values, so a prepared statement's generic plan keeps them.
+_THREAD_NEWEST_FIRST_SQL = """
+SELECT message.id, message.sender_id, message.recipient_id, message.body, message.reply_to_id,
+       message.attachment_name, message.attachment_content_type, message.attachment_size,
+       message.created_at, message.updated_at, message.read_at, message.sender_deleted_at,
+       message.recipient_deleted_at, message.hidden_at, message.hidden_by_id, message.hidden_reason,
+       message.legacy_id, message.legacy_reply_to_id, message.legacy_file_name,
+       sender.id, sender.username, sender.display_name, sender.read_receipts,
+       recipient.id, recipient.username, recipient.display_name, recipient.read_receipts,
+       reply.id, reply.sender_id, reply.recipient_id, reply.body, reply.reply_to_id,
+       reply.attachment_name, reply.attachment_content_type, reply.attachment_size,
+       reply.created_at, reply.updated_at, reply.read_at, reply.sender_deleted_at,
+       reply.recipient_deleted_at, reply.hidden_at, reply.hidden_by_id, reply.hidden_reason,
+       reply.legacy_id, reply.legacy_reply_to_id, reply.legacy_file_name
+FROM messaging_message AS message
+JOIN users_user AS sender ON sender.id = message.sender_id
+JOIN users_user AS recipient ON recipient.id = message.recipient_id
+LEFT JOIN messaging_message AS reply ON reply.id = message.reply_to_id
+WHERE LEAST(message.sender_id, message.recipient_id) = LEAST(%(user)s::bigint, %(other)s::bigint)
+  AND GREATEST(message.sender_id, message.recipient_id) = GREATEST(%(user)s::bigint, %(other)s::bigint)
+  AND message.created_at < COALESCE(%(before)s::timestamptz, 'infinity')
+  AND message.created_at > COALESCE(%(after)s::timestamptz, '-infinity')
+  AND message.hidden_at IS NULL
+  AND NOT (message.sender_id = %(user)s AND message.sender_deleted_at IS NOT NULL)
+  AND NOT (message.recipient_id = %(user)s AND message.recipient_deleted_at IS NOT NULL)
+ORDER BY message.created_at DESC, message.id DESC
+LIMIT %(limit)s OFFSET %(offset)s
+"""
+
+# The same page, oldest first (the same index, read backwards).
+_THREAD_OLDEST_FIRST_SQL = """
+SELECT message.id, message.sender_id, message.recipient_id, message.body, message.reply_to_id,
+       message.attachment_name, message.attachment_content_type, message.attachment_size,
+       message.created_at, message.updated_at, message.read_at, message.sender_deleted_at,
+       message.recipient_deleted_at, message.hidden_at, message.hidden_by_id, message.hidden_reason,
+       message.legacy_id, message.legacy_reply_to_id, message.legacy_file_name,
+       sender.id, sender.username, sender.display_name, sender.read_receipts,
+       recipient.id, recipient.username, recipient.display_name, recipient.read_receipts,
+       reply.id, reply.sender_id, reply.recipient_id, reply.body, reply.reply_to_id,
+       reply.attachment_name, reply.attachment_content_type, reply.attachment_size,
+       reply.created_at, reply.updated_at, reply.read_at, reply.sender_deleted_at,
+       reply.recipient_deleted_at, reply.hidden_at, reply.hidden_by_id, reply.hidden_reason,
+       reply.legacy_id, reply.legacy_reply_to_id, reply.legacy_file_name
+FROM messaging_message AS message
+JOIN users_user AS sender ON sender.id = message.sender_id
+JOIN users_user AS recipient ON recipient.id = message.recipient_id
+LEFT JOIN messaging_message AS reply ON reply.id = message.reply_to_id
+WHERE LEAST(message.sender_id, message.recipient_id) = LEAST(%(user)s::bigint, %(other)s::bigint)
+  AND GREATEST(message.sender_id, message.recipient_id) = GREATEST(%(user)s::bigint, %(other)s::bigint)
+  AND message.created_at < COALESCE(%(before)s::timestamptz, 'infinity')
+  AND message.created_at > COALESCE(%(after)s::timestamptz, '-infinity')
+  AND message.hidden_at IS NULL
+  AND NOT (message.sender_id = %(user)s AND message.sender_deleted_at IS NOT NULL)
+  AND NOT (message.recipient_id = %(user)s AND message.recipient_deleted_at IS NOT NULL)
+ORDER BY message.created_at, message.id
+LIMIT %(limit)s OFFSET %(offset)s
+"""
+
+
+def _messages(sql: str, params: dict[str, Any]) -> list[Message]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return [_message_from_row(row, db=connection.alias) for row in rows]
+
+
+def _message_from_row(row: tuple[Any, ...], *, db: str) -> Message:
+    """A message with its people and the message it replies to, from a row of the statements above."""
+    people, cut = len(PERSON_COLUMNS), len(MESSAGE_COLUMNS)
+    message = Message.from_db(db, MESSAGE_COLUMNS, row[:cut])
+    message.sender = UserModel.from_db(db, PERSON_COLUMNS, row[cut : cut + people])
+    message.recipient = UserModel.from_db(db, PERSON_COLUMNS, row[cut + people : cut + 2 * people])
+    reply = row[cut + 2 * people :]
+    message.reply_to = None if reply[0] is None else Message.from_db(db, MESSAGE_COLUMNS, reply)
+    return message
+
+
+def messages_at(*, user_id: int, partner_ids: list[int], times: list[datetime]) -> list[Message]:
+    """The messages visible to `user_id`, exchanged with one of `partner_ids`, sent at one of `times`."""
+    return _messages(_MESSAGES_AT_SQL, {"user": user_id, "partners": partner_ids, "times": times})
+
+
+def thread_page(
+    *,
+    user_id: int,
+    other_id: int,
+    newest_first: bool,
+    offset: int,
+    limit: int,
+    before: datetime | None = None,
+    after: datetime | None = None,
+) -> list[Message]:
+    """`limit` messages from `offset` of the thread of `user_id` with `other_id` (another user) as
+    `user_id` sees it, sent before `before` and after `after`, newest or oldest first."""
+    if other_id == user_id:
+        raise ValueError("a thread with oneself has its own rule (`MessageQuerySet.thread_visible_to`)")
+    params = {"user": user_id, "other": other_id, "before": before, "after": after, "limit": limit, "offset": offset}
+    return _messages(_THREAD_NEWEST_FIRST_SQL if newest_first else _THREAD_OLDEST_FIRST_SQL, params)

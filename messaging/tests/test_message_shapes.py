@@ -1,0 +1,55 @@
+"""`message_data` and `conversation_data` render what DRF renders from the declared serializers."""
+
+import itertools
+
+import pytest
+from django.utils import timezone
+from rest_framework import serializers
+
+from messaging import selectors
+from messaging.models import Message
+from messaging.serializers import ConversationSerializer, MessageSerializer, conversation_data, message_data
+from messaging.tests.factories import AttachmentMessageFactory, MessageFactory
+from users.tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _declared(serializer_class, instance, viewer):
+    """DRF's own rendering: its loop over the declared fields (the serializer's `to_representation` skipped)."""
+    return serializers.Serializer.to_representation(serializer_class(context={"viewer": viewer}), instance)
+
+
+def test_a_message_renders_as_its_declarations_for_every_viewer():
+    """Replies (visible, deleted by a viewer, hidden), attachments, reads with and without read receipts, a
+    display name and none, for the sender, the recipient, a stranger and no viewer (the admin)."""
+    alice = UserFactory(display_name="Alice A.")
+    bob, carol = UserFactory(display_name="", read_receipts=False), UserFactory()
+    now = timezone.now()
+    question = MessageFactory(sender=bob, recipient=alice, read_at=now)
+    deleted = MessageFactory(sender=alice, recipient=bob, sender_deleted_at=now)
+    hidden = MessageFactory(sender=alice, recipient=bob, hidden_at=now, hidden_reason="spam")
+    for (sender, recipient), reply_to, read_at, factory in itertools.product(
+        ((alice, bob), (bob, alice)),
+        (None, question, deleted, hidden),
+        (None, now),
+        (MessageFactory, AttachmentMessageFactory),
+    ):
+        factory(sender=sender, recipient=recipient, reply_to=reply_to, read_at=read_at, updated_at=read_at)
+    checked = 0
+    for message in Message.objects.select_related("sender", "recipient", "reply_to"):
+        for viewer in (alice, bob, carol, None):
+            assert message_data(message, viewer=viewer) == _declared(MessageSerializer, message, viewer)
+            checked += 1
+    assert checked > 100
+
+
+def test_a_conversation_renders_as_its_declarations():
+    alice, bob = UserFactory(display_name="Alice A."), UserFactory()
+    MessageFactory(sender=bob, recipient=alice)
+    AttachmentMessageFactory(sender=alice, recipient=bob, read_at=timezone.now())
+    for user in (alice, bob):
+        conversations = selectors.attach_last_messages(user=user, rows=selectors.conversation_rows(user=user))
+        assert conversations
+        for conversation in conversations:
+            assert conversation_data(conversation, viewer=user) == _declared(ConversationSerializer, conversation, user)

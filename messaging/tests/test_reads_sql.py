@@ -1,0 +1,133 @@
+"""The reads written as literal SQL (`messaging.selectors`) return what their ORM definitions return."""
+
+import random
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db.models import Q, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from messaging import list_reads, selectors
+from messaging.models import ConversationMute, ConversationSummary, InboxTotals, Message
+from messaging.tests.factories import AttachmentMessageFactory, MessageFactory
+from users.tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+UserModel = get_user_model()
+
+
+@pytest.fixture
+def people():
+    """Five people, 200 messages between them with deletes on both sides, hidden ones, unread ones, replies,
+    attachments, equal times, carried messages to oneself, and some muted conversations."""
+    people = [UserFactory() for _ in range(5)]
+    randomizer = random.Random(26)
+    start = timezone.now() - timedelta(days=3)
+    messages: list[Message] = []
+    for n in range(200):
+        sender, recipient = randomizer.sample(people, 2)
+        created_at = start + timedelta(minutes=randomizer.randrange(0, 300) // 5 * 5)
+        roll = randomizer.random()
+        factory = AttachmentMessageFactory if n % 9 == 0 else MessageFactory
+        messages.append(
+            factory(
+                sender=sender,
+                recipient=recipient,
+                created_at=created_at,
+                read_at=None if roll < 0.4 else created_at,
+                sender_deleted_at=created_at if 0.4 <= roll < 0.5 else None,
+                recipient_deleted_at=created_at if 0.5 <= roll < 0.6 else None,
+                hidden_at=created_at if 0.6 <= roll < 0.65 else None,
+                hidden_reason="spam" if 0.6 <= roll < 0.65 else "",
+                reply_to=randomizer.choice(messages) if messages and n % 4 == 0 else None,
+            )
+        )
+        if n % 40 == 0:
+            MessageFactory(sender=sender, recipient=sender, created_at=created_at, legacy_id=50_000 + n)
+    for user, partner in ((people[0], people[1]), (people[0], people[2]), (people[3], people[0])):
+        ConversationMute.objects.create(user=user, partner=partner)
+    return people
+
+
+def test_unread_counts_are_the_orm_definitions(people):
+    """`_UNREAD_COUNTS_SQL`: the totals row's unread count, less the unread counts of muted conversations."""
+    for user in [*people, UserFactory()]:  # the last has no totals row
+        muted = ConversationSummary.objects.filter(
+            user=user, partner__in=ConversationMute.objects.filter(user=user).values("partner")
+        )
+        muted_unread = muted.order_by().values("user").annotate(total=Sum("unread_count")).values("total")
+        row = (
+            InboxTotals.objects.filter(user=user)
+            .annotate(muted_unread=Coalesce(Subquery(muted_unread), 0))
+            .values_list("unread", "muted_unread")
+            .first()
+        )
+        unread, muted_unread = row or (0, 0)
+        assert selectors.unread_counts(user=user) == selectors.UnreadCounts(unread=unread, badge=unread - muted_unread)
+
+
+def test_a_conversation_page_is_the_slice_of_the_conversation_rows(people):
+    """`_CONVERSATION_PAGE_SQL`: `conversation_rows` (the ORM definition) sliced."""
+    for user in [*people, UserFactory()]:
+        rows = list(selectors.conversation_rows(user=user))
+        for offset, limit in ((0, 1), (0, 20), (1, 2), (3, 100), (len(rows), 5)):
+            assert selectors.conversation_page(user=user, offset=offset, limit=limit) == rows[offset : offset + limit]
+    assert any(row["muted"] for row in selectors.conversation_page(user=people[0], offset=0, limit=100))
+
+
+def test_the_conversation_count_is_the_number_of_conversation_rows(people):
+    for user in [*people, UserFactory()]:
+        assert selectors.conversation_count(user=user) == selectors.conversation_rows(user=user).count()
+
+
+def _loaded(message: Message) -> tuple:
+    """What a list loaded of a message: its deferred fields, its columns, its people and its reply."""
+    columns = tuple(
+        getattr(message, field.attname) for field in Message._meta.concrete_fields if field.name != "attachment_data"
+    )
+    people = tuple(
+        (person.get_deferred_fields(), person.pk, person.username, person.display_name, person.read_receipts)
+        for person in (message.sender, message.recipient)
+    )
+    reply = message.reply_to
+    replied = None
+    if reply is not None:
+        replied = (
+            reply.get_deferred_fields(),
+            tuple(getattr(reply, f.attname) for f in Message._meta.concrete_fields if f.name != "attachment_data"),
+        )
+    return message.get_deferred_fields(), columns, people, replied
+
+
+def test_messages_at_are_the_orm_definitions(people):
+    """`_MESSAGES_AT_SQL`: the messages `visible_messages` gives for partners and times, loaded the same."""
+    times = sorted(set(Message.objects.values_list("created_at", flat=True)))
+    for user in people:
+        for partners, at in (
+            ([p.pk for p in people if p != user], times),
+            ([people[1].pk, user.pk], times[::3]),
+            ([people[2].pk], times[:1]),
+        ):
+            expected = (
+                selectors.visible_messages(user=user)
+                .filter(Q(sender=user, recipient__in=partners) | Q(sender__in=partners, recipient=user))
+                .filter(created_at__in=at)
+                .order_by("pk")
+            )
+            got = sorted(selectors._messages_at(user=user, partner_ids=partners, times=at), key=lambda m: m.pk)
+            assert [_loaded(m) for m in got] == [_loaded(m) for m in expected]
+            assert got or not expected
+
+
+def test_the_literal_column_lists_are_the_models():
+    """A field added to a model is added to the literal SQL too (in the models' order, which `from_db` needs)."""
+    assert (
+        tuple(field.attname for field in Message._meta.concrete_fields if field.name != "attachment_data")
+        == list_reads.MESSAGE_COLUMNS
+    )
+    assert (
+        tuple(field.attname for field in UserModel._meta.concrete_fields if field.name in selectors._LISTED_USER_FIELDS)
+        == list_reads.PERSON_COLUMNS
+    )
