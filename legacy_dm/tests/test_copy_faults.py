@@ -15,17 +15,12 @@ from django.db import connection
 
 from legacy_dm import verify
 from messaging.models import Message
+from tests.helpers import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 OLD_USERS = 40
 OLD_MESSAGES = 60_000
 BATCH = 300
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 def _carried() -> int:
@@ -76,7 +71,7 @@ def _old_server_writes(first_id: int, count: int):
 def test_copy_killed_mid_batch_resumes_to_an_exact_verified_copy(transactional_db):
     """SIGKILL a running copy: every committed batch stays, none is half-written, and a rerun completes it."""
     _fill_old_tables()
-    env = {**os.environ, "DATABASE_URL": _database_url(), "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "DATABASE_URL": database_url(), "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
         [sys.executable, "manage.py", "copy_legacy_messages", "--batch-size", str(BATCH)],
         cwd=ROOT,
