@@ -1,10 +1,15 @@
 """Search filters (django-filter) and the full-text match: PostgreSQL full-text search with ranking."""
 
+from typing import TYPE_CHECKING, Any
+
 import django_filters
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorExact, SearchVectorField
-from django.db.models import BooleanField, Expression, Q
+from django.db.models import BooleanField, Expression, Q, QuerySet
 
-from .models import Message
+from .models import Message, MessageQuerySet
+
+if TYPE_CHECKING:
+    from users.models import User
 
 # The configuration of the stored vector (migration 0001): a query must be parsed with the same one.
 SEARCH_CONFIG = "english"
@@ -83,24 +88,24 @@ class MessageSearchFilterSet(django_filters.FilterSet):
 
     class Meta:
         model = Message
-        fields = []
+        fields: list[str] = []
 
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args: Any, user: "User", **kwargs: Any) -> None:
         self.user = user
         super().__init__(*args, **kwargs)
 
-    def filter_with_user(self, queryset, name, value):
+    def filter_with_user(self, queryset: MessageQuerySet, name: str, value: Any) -> MessageQuerySet:
         return queryset.between(self.user, int(value))
 
-    def filter_has_attachment(self, queryset, name, value):
+    def filter_has_attachment(self, queryset: MessageQuerySet, name: str, value: bool) -> MessageQuerySet:
         return queryset.filter(attachment_size__isnull=not value)
 
-    def filter_unread(self, queryset, name, value):
+    def filter_unread(self, queryset: MessageQuerySet, name: str, value: bool) -> MessageQuerySet:
         unread = Q(recipient=self.user, read_at__isnull=True)
         return queryset.filter(unread) if value else queryset.exclude(unread)
 
 
-def ranked_matches(queryset, query: str, *, user):
+def ranked_matches(queryset: QuerySet[Message], query: str, *, user: "User") -> QuerySet[Message]:
     """The messages of `queryset` (messages visible to `user`) matching `query`, best match first (newest
     first among equals).
 

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q, Value
+from django.db.models import F, OuterRef, Q, Value
 from django.db.models.functions import Greatest, Least
 from django.utils import timezone
 
@@ -23,7 +23,7 @@ KEPT_BY_SENDER = Q(sender_deleted_at__isnull=True)
 KEPT_BY_RECIPIENT = Q(recipient_deleted_at__isnull=True)
 
 
-def short_time(moment) -> str:
+def short_time(moment: datetime) -> str:
     """A time as people read it in lists: `1 Dec 14:00` this year, `1 Dec 2023 14:00` before (local time)."""
     local = timezone.localtime(moment)
     year = "" if local.year == timezone.localtime().year else f" {local.year}"
@@ -36,15 +36,15 @@ SENT_VISIBLE = NOT_HIDDEN & KEPT_BY_SENDER
 RECEIVED_VISIBLE = NOT_HIDDEN & KEPT_BY_RECIPIENT
 
 
-def _sent_visible(user) -> Q:
+def _sent_visible(user: "User") -> Q:
     return NOT_HIDDEN & Q(sender=user) & KEPT_BY_SENDER
 
 
-def _received_visible(user) -> Q:
+def _received_visible(user: "User") -> Q:
     return NOT_HIDDEN & Q(recipient=user) & KEPT_BY_RECIPIENT
 
 
-def _visible(user) -> Q:
+def _visible(user: "User") -> Q:
     return _sent_visible(user) | _received_visible(user)
 
 
@@ -53,7 +53,7 @@ PREVIEW_CHARS = 100
 
 
 class MessageQuerySet(models.QuerySet["Message"]):
-    def visible_to(self, user) -> "MessageQuerySet":
+    def visible_to(self, user: "User") -> "MessageQuerySet":
         """The one visibility rule: what `user` may see.
 
         A message is visible to its sender unless the sender deleted it, and to its recipient unless the
@@ -69,22 +69,22 @@ class MessageQuerySet(models.QuerySet["Message"]):
         """Every message as its recipient sees it: the received half of the rule, for all recipients."""
         return self.filter(RECEIVED_VISIBLE)
 
-    def sent_visible_to(self, user) -> "MessageQuerySet":
+    def sent_visible_to(self, user: "User") -> "MessageQuerySet":
         """The half of `visible_to(user)` that `user` sent (served by an index-only scan on PostgreSQL)."""
         return self.filter(_sent_visible(user))
 
-    def received_visible_to(self, user) -> "MessageQuerySet":
+    def received_visible_to(self, user: "User") -> "MessageQuerySet":
         """The half of `visible_to(user)` that `user` received (served by an index-only scan on PostgreSQL)."""
         return self.filter(_received_visible(user))
 
-    def unread_for(self, user) -> "MessageQuerySet":
+    def unread_for(self, user: "User") -> "MessageQuerySet":
         """Received by `user`, visible to them and not read."""
         return self.received_visible_to(user).filter(read_at__isnull=True)
 
-    def between(self, user, other) -> "MessageQuerySet":
+    def between(self, user: "User | int", other: "User | int") -> "MessageQuerySet":
         return self.filter(Q(sender=user, recipient=other) | Q(sender=other, recipient=user))
 
-    def in_pair(self, user_id, other_id) -> "MessageQuerySet":
+    def in_pair(self, user_id: int, other_id: "int | OuterRef") -> "MessageQuerySet":
         """The messages of the pair {user_id, other_id}, either direction: the same rows as `between`.
 
         Written on (least, greatest) of the two ids so that one index (`msg_pair_time_idx`) holds both
@@ -95,7 +95,7 @@ class MessageQuerySet(models.QuerySet["Message"]):
             pair_low=Least("sender_id", "recipient_id"), pair_high=Greatest("sender_id", "recipient_id")
         ).filter(pair_low=Least(Value(user_id), other_id), pair_high=Greatest(Value(user_id), other_id))
 
-    def thread_visible_to(self, user, other_id) -> "MessageQuerySet":
+    def thread_visible_to(self, user: "User", other_id: "int | OuterRef") -> "MessageQuerySet":
         """`visible_to(user)` within the pair {user, other_id}, newest-first ready: exactly the same rows.
 
         Inside one pair every message is either sent or received by `user`, so the rule reads "not hidden,
@@ -229,7 +229,7 @@ class Message(models.Model):
             self.recipient_id == user_id and self.recipient_deleted_at is None
         )
 
-    def preview_for(self, viewer) -> str | None:
+    def preview_for(self, viewer: "User | int | None") -> str | None:
         """The first characters of the body as quoted in a reply; None where `viewer` may not see the message."""
         if viewer is None or not self.is_visible_to(viewer):
             return None

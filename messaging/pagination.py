@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework import pagination, serializers
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.pagination import Cursor
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
@@ -25,32 +26,33 @@ MAX_PAGE_SIZE = 100
 ReadPage = Callable[[int, int], list[Any]]
 
 
-class StrictPageSizeMixin:
-    page_size_query_param = "page_size"
-    max_page_size = MAX_PAGE_SIZE
+class StrictPageSizeMixin(pagination.BasePagination):
+    page_size: int
+    # Typed as DRF's paginators declare them, which a subclass of both must match.
+    page_size_query_param: str | None = "page_size"
+    max_page_size: int | None = MAX_PAGE_SIZE
 
-    def get_page_size(self, request):
-        raw = request.query_params.get(self.page_size_query_param)
-        if raw is None or raw == "":
+    def get_page_size(self, request: Request) -> int:
+        param, maximum = self.page_size_query_param, self.max_page_size
+        raw = request.query_params.get(param) if param is not None else None
+        if param is None or raw is None or raw == "":
             return self.page_size
         try:
             size = int(raw)
         except (TypeError, ValueError):
             size = 0
-        if not 1 <= size <= self.max_page_size:
-            raise ValidationError(
-                {self.page_size_query_param: [f"Must be an integer between 1 and {self.max_page_size}."]}
-            )
+        if size < 1 or (maximum is not None and size > maximum):
+            raise ValidationError({param: [f"Must be an integer between 1 and {maximum}."]})
         return size
 
-    def get_paginated_response_schema(self, schema):
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
         """Every page has `next` and `previous` (null at the ends): required, so a generated client's type
         says they are always there."""
         page = super().get_paginated_response_schema(schema)
         page["required"] = sorted({*page.get("required", []), "next", "previous"})
         return page
 
-    def get_schema_operation_parameters(self, view):
+    def get_schema_operation_parameters(self, view: APIView) -> list[Any]:
         """The pagination parameters with their real bounds; an empty value means the default."""
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:
@@ -103,7 +105,7 @@ class NewestFirstCursorPagination(StrictPageSizeMixin, pagination.CursorPaginati
     page_size = 50
     ordering = ("-created_at", "-id")
 
-    def decode_cursor(self, request):
+    def decode_cursor(self, request: Request) -> Cursor | None:
         """DRF's decoding, plus a check that the position is a time the database can compare with.
 
         A position that is not a time is a 404 like any bad cursor. A time whose offset takes it past the
@@ -113,7 +115,8 @@ class NewestFirstCursorPagination(StrictPageSizeMixin, pagination.CursorPaginati
         cursor = super().decode_cursor(request)
         if cursor is not None and cursor.position is not None:
             try:
-                position = parse_datetime(cursor.position)
+                # DRF's positions are the text of an instance's ordering field (its stubs say int).
+                position = parse_datetime(cast("str", cursor.position))
             except ValueError:
                 position = None
             if position is None:

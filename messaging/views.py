@@ -117,7 +117,8 @@ class MessageViewSet(viewsets.GenericViewSet[Message]):
             count=selectors.conversation_count(user=request.user),
             view=self,
         )
-        conversations = selectors.attach_last_messages(user=request.user, rows=rows)
+        # None only from a paginator without a page size, which the API's never is (`_page` reads it so too).
+        conversations = selectors.attach_last_messages(user=request.user, rows=rows or [])
         data = ConversationSerializer(conversations, many=True, context=self.get_serializer_context()).data
         return self._paginated_response(data)
 
