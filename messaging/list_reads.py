@@ -26,9 +26,9 @@ MESSAGE_COLUMNS = (
 )  # fmt: skip
 PERSON_COLUMNS = ("id", "username", "display_name", "read_receipts")
 
-# The visible messages of `user` with some partners at some times (the conversation list's last messages).
-# Each half is an index lookup per partner and time (`msg_sender_pair_idx`, `msg_recipient_pair_idx`).
-_MESSAGES_AT_SQL = """
+# What each read loads: the message (every column but the attachment bytes), its people's listed fields and
+# the message it replies to, in `_message_from_row`'s order.
+_SELECT = """
 SELECT message.id, message.sender_id, message.recipient_id, message.body, message.reply_to_id,
        message.attachment_name, message.attachment_content_type, message.attachment_size,
        message.created_at, message.updated_at, message.read_at, message.sender_deleted_at,
@@ -45,6 +45,13 @@ FROM messaging_message AS message
 JOIN users_user AS sender ON sender.id = message.sender_id
 JOIN users_user AS recipient ON recipient.id = message.recipient_id
 LEFT JOIN messaging_message AS reply ON reply.id = message.reply_to_id
+"""
+
+# The visible messages of `user` with some partners at some times (the conversation list's last messages).
+# Each half is an index lookup per partner and time (`msg_sender_pair_idx`, `msg_recipient_pair_idx`).
+_MESSAGES_AT_SQL = (
+    _SELECT
+    + """
 WHERE message.hidden_at IS NULL
   AND message.created_at = ANY(%(times)s::timestamptz[])
   AND ((message.sender_id = %(user)s AND message.sender_deleted_at IS NULL
@@ -52,27 +59,15 @@ WHERE message.hidden_at IS NULL
     OR (message.recipient_id = %(user)s AND message.recipient_deleted_at IS NULL
         AND message.sender_id = ANY(%(partners)s::bigint[])))
 """
+)
 
-# A page of the thread of `user` with `other` (never `user`: `thread_visible_to`'s form of the rule), newest
-# first, older than `before` and newer than `after` (NULL: no bound). One ordered range of `msg_pair_time_idx`:
-# the bounds are index conditions whatever their values, so a prepared statement's generic plan keeps them.
-_THREAD_NEWEST_FIRST_SQL = """
-SELECT message.id, message.sender_id, message.recipient_id, message.body, message.reply_to_id,
-       message.attachment_name, message.attachment_content_type, message.attachment_size,
-       message.created_at, message.updated_at, message.read_at, message.sender_deleted_at,
-       message.recipient_deleted_at, message.hidden_at, message.hidden_by_id, message.hidden_reason,
-       message.legacy_id, message.legacy_reply_to_id, message.legacy_file_name,
-       sender.id, sender.username, sender.display_name, sender.read_receipts,
-       recipient.id, recipient.username, recipient.display_name, recipient.read_receipts,
-       reply.id, reply.sender_id, reply.recipient_id, reply.body, reply.reply_to_id,
-       reply.attachment_name, reply.attachment_content_type, reply.attachment_size,
-       reply.created_at, reply.updated_at, reply.read_at, reply.sender_deleted_at,
-       reply.recipient_deleted_at, reply.hidden_at, reply.hidden_by_id, reply.hidden_reason,
-       reply.legacy_id, reply.legacy_reply_to_id, reply.legacy_file_name
-FROM messaging_message AS message
-JOIN users_user AS sender ON sender.id = message.sender_id
-JOIN users_user AS recipient ON recipient.id = message.recipient_id
-LEFT JOIN messaging_message AS reply ON reply.id = message.reply_to_id
+# A page of the thread of `user` with `other` (never `user`: `thread_visible_to`'s form of the rule), older
+# than `before` and newer than `after` (NULL: no bound), newest or oldest first. One ordered range of
+# `msg_pair_time_idx` (read backwards for the oldest first): the bounds are index conditions whatever their
+# values, so a prepared statement's generic plan keeps them.
+_THREAD = (
+    _SELECT
+    + """
 WHERE LEAST(message.sender_id, message.recipient_id) = LEAST(%(user)s::bigint, %(other)s::bigint)
   AND GREATEST(message.sender_id, message.recipient_id) = GREATEST(%(user)s::bigint, %(other)s::bigint)
   AND message.created_at < COALESCE(%(before)s::timestamptz, 'infinity')
@@ -80,38 +75,12 @@ WHERE LEAST(message.sender_id, message.recipient_id) = LEAST(%(user)s::bigint, %
   AND message.hidden_at IS NULL
   AND NOT (message.sender_id = %(user)s AND message.sender_deleted_at IS NOT NULL)
   AND NOT (message.recipient_id = %(user)s AND message.recipient_deleted_at IS NOT NULL)
-ORDER BY message.created_at DESC, message.id DESC
-LIMIT %(limit)s OFFSET %(offset)s
 """
-
-# The same page, oldest first (the same index, read backwards).
-_THREAD_OLDEST_FIRST_SQL = """
-SELECT message.id, message.sender_id, message.recipient_id, message.body, message.reply_to_id,
-       message.attachment_name, message.attachment_content_type, message.attachment_size,
-       message.created_at, message.updated_at, message.read_at, message.sender_deleted_at,
-       message.recipient_deleted_at, message.hidden_at, message.hidden_by_id, message.hidden_reason,
-       message.legacy_id, message.legacy_reply_to_id, message.legacy_file_name,
-       sender.id, sender.username, sender.display_name, sender.read_receipts,
-       recipient.id, recipient.username, recipient.display_name, recipient.read_receipts,
-       reply.id, reply.sender_id, reply.recipient_id, reply.body, reply.reply_to_id,
-       reply.attachment_name, reply.attachment_content_type, reply.attachment_size,
-       reply.created_at, reply.updated_at, reply.read_at, reply.sender_deleted_at,
-       reply.recipient_deleted_at, reply.hidden_at, reply.hidden_by_id, reply.hidden_reason,
-       reply.legacy_id, reply.legacy_reply_to_id, reply.legacy_file_name
-FROM messaging_message AS message
-JOIN users_user AS sender ON sender.id = message.sender_id
-JOIN users_user AS recipient ON recipient.id = message.recipient_id
-LEFT JOIN messaging_message AS reply ON reply.id = message.reply_to_id
-WHERE LEAST(message.sender_id, message.recipient_id) = LEAST(%(user)s::bigint, %(other)s::bigint)
-  AND GREATEST(message.sender_id, message.recipient_id) = GREATEST(%(user)s::bigint, %(other)s::bigint)
-  AND message.created_at < COALESCE(%(before)s::timestamptz, 'infinity')
-  AND message.created_at > COALESCE(%(after)s::timestamptz, '-infinity')
-  AND message.hidden_at IS NULL
-  AND NOT (message.sender_id = %(user)s AND message.sender_deleted_at IS NOT NULL)
-  AND NOT (message.recipient_id = %(user)s AND message.recipient_deleted_at IS NOT NULL)
-ORDER BY message.created_at, message.id
-LIMIT %(limit)s OFFSET %(offset)s
-"""
+)
+_THREAD_NEWEST_FIRST_SQL = (
+    _THREAD + "ORDER BY message.created_at DESC, message.id DESC\nLIMIT %(limit)s OFFSET %(offset)s\n"
+)
+_THREAD_OLDEST_FIRST_SQL = _THREAD + "ORDER BY message.created_at, message.id\nLIMIT %(limit)s OFFSET %(offset)s\n"
 
 
 def _messages(sql: str, params: dict[str, Any]) -> list[Message]:
