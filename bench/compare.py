@@ -23,7 +23,7 @@ How it runs:
   other load on the machine falls on both; head/base is the median of the rounds' paired ratios. The cases
   are the checkout's own (`bench/inprocess.py`, paired by name; `--inprocess quick`: up to 30 requests per
   case, `full`: up to 200), plus the inbox-at-scale rows; the HTTP loads are this package's
-  (`bench/http.py`: gunicorn as in README's production line, wrk `-t2 -c16`, `--http-duration` seconds per
+  (`bench/http.py`: gunicorn as in docs/operations.md's production line, wrk `-t2 -c16`, `--http-duration` seconds per
   load, the floors among them).
 - The base database keeps whatever a previous run left in it: `--fresh` drops it and loads the data again
   (needed when the base checkout changes its schema, or the database was made by another base).
