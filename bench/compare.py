@@ -23,8 +23,9 @@ How it runs:
   other load on the machine falls on both; head/base is the median of the rounds' paired ratios. The cases
   are the checkout's own (`bench/inprocess.py`, paired by name; `--inprocess quick`: up to 30 requests per
   case, `full`: up to 200), plus the inbox-at-scale rows; the HTTP loads are this package's
-  (`bench/http.py`: gunicorn as in README's production line, wrk `-t2 -c16`, `--http-duration` seconds per
-  load, the floors among them).
+  (`bench/http.py`: gunicorn as in docs/operations.md's production line, wrk `-t2 -c16`, `--http-duration` seconds per
+  load, the floors among them). `--case TEXT` (repeatable) keeps only the in-process cases whose name contains
+  it: with `--http-duration 0`, a case re-run alone over more rounds.
 - The base database keeps whatever a previous run left in it: `--fresh` drops it and loads the data again
   (needed when the base checkout changes its schema, or the database was made by another base).
 - Environment: passed on to both. Set `REDIS_URL` (and an `EVENTS_KEY_PREFIX` of the run's own) to measure
@@ -189,8 +190,11 @@ def _order(round_: int, index: int) -> tuple[str, str]:
     return ("base", "head") if (round_ + index) % 2 == 0 else ("head", "base")
 
 
-def run_rounds(sides: dict[str, Side], rounds: int, started: float) -> dict[str, list[dict]]:
-    """Every case, then every load, of both sides back to back, in alternating order; `rounds` times."""
+def run_rounds(
+    sides: dict[str, Side], rounds: int, started: float, only: list[str] | None = None
+) -> dict[str, list[dict]]:
+    """Every case (or those whose name contains one of `only`), then every load, of both sides back to back, in
+    alternating order; `rounds` times."""
 
     def union(key):
         names = []
@@ -199,6 +203,8 @@ def run_rounds(sides: dict[str, Side], rounds: int, started: float) -> dict[str,
         return names
 
     cases, loads = union("cases"), union("loads")
+    if only:
+        cases = [name for name in cases if any(part in name for part in only)]
     runs: dict[str, list[dict]] = {"base": [], "head": []}
     for round_ in range(rounds):
         _log(f"round {round_ + 1}/{rounds}, {time.perf_counter() - started:.0f} s")
@@ -232,6 +238,9 @@ def main(argv=None) -> None:
     parser.add_argument("--http-duration", type=int, default=5, help="seconds of wrk per load (0: no HTTP)")
     parser.add_argument("--fresh", action="store_true", help="drop the base database and load the data again")
     parser.add_argument("--connections", type=int, default=16, help="wrk's connections")
+    parser.add_argument(
+        "--case", action="append", help="only the in-process cases whose name contains this (repeatable)"
+    )
     parser.add_argument("--output", help="also write the markdown to this file")
     parser.add_argument("--json", default=str(HERE.parent / "artifacts" / "bench_compare.json"), help="raw numbers")
     args = parser.parse_args(argv)
@@ -261,7 +270,7 @@ def main(argv=None) -> None:
             for side in ("base", "head"):
                 _log(f"starting the {side} checkout's process ({checkouts[side]})")
                 sides[side] = Side(side, checkouts[side], databases.urls[side], shim, args)
-            runs = run_rounds(sides, args.rounds, started)
+            runs = run_rounds(sides, args.rounds, started, args.case)
         finally:
             for side in sides.values():
                 side.close()

@@ -1,4 +1,4 @@
-"""HTTP throughput: Relay under gunicorn (README's production line: 2 workers, gthread, 4 threads; or uvicorn
+"""HTTP throughput: Relay under gunicorn (docs/operations.md's production line: 2 workers, gthread, 4 threads; or uvicorn
 serving config.asgi, 2 workers) on loopback, loaded by `wrk` with a JWT for a bench user, beside two floors.
 
 The server runs `bench.floor_settings`: Relay's settings and URLs plus the floors of `bench/floor.py`, two

@@ -9,7 +9,7 @@ same run:
    `INSERT INTO messaging_message ... SELECT` (plus users) in a single transaction, into the table with all
    its indexes and constraints: the plain way for a database to move these rows; then the new tables (and
    Django's migration records) are dropped again, leaving the old database as it was;
-2. migrate: `manage.py migrate --fake-initial`, exactly as README's runbook says, in its own process: every
+2. migrate: `manage.py migrate --fake-initial`, exactly as docs/migration.md's runbook says, in its own process: every
    new table created, the carry (`legacy_dm` 0003: batches of `LEGACY_COPY_BATCH_SIZE` ids, one transaction
    each, placeholders, reply linking, the indexes and foreign keys set aside and rebuilt, sequences,
    `VACUUM (ANALYZE)`), then the live sync turned on (0004, with its catch-up copies).

@@ -167,7 +167,7 @@ def render(
         "## Benchmark results (python -m bench)",
         "",
         f"Produced by `{command.strip()}` on {when} ({elapsed / 60:.1f} minutes).",
-        'Regenerate with the same command (see README, "Benchmarks"); everything between the markers is rewritten.',
+        'Regenerate with the same command (docs/development.md, "Benchmarks"); everything between the markers is rewritten.',
         "",
         "### Machine",
         "",
