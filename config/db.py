@@ -19,7 +19,7 @@ def planned_per_call(using: str = "default") -> Iterator[None]:
     and PostgreSQL may then run it with one generic plan for every parameter. That suits lookups by id and
     user, and not a query whose best plan changes with its parameters by orders of magnitude: a full-text
     search for a common word (tens of thousands of postings) against a rare one. On the benchmark data the
-    generic plan makes a typical user's common-word search 2-4x slower (BENCHMARKS.md).
+    generic plan makes a typical user's common-word search 2-4x slower.
     """
     wrapper = connections[using]
     wrapper.ensure_connection()

@@ -52,7 +52,7 @@ _COUNT_ONE_MORE = (
 
 def _count_one_more(endpoint: str, now: datetime) -> bool:
     """The increment of an existing counter, as SQL: it runs on every legacy call, and the ORM's `update()`
-    adds its compile to the statement's own cost (BENCHMARKS.md, "Issue 14's targets"). False: no row yet."""
+    adds its compile to the statement's own cost. False: no row yet."""
     connection = connections[router.db_for_write(LegacyEndpointUsage)]
     with connection.cursor() as cursor:
         cursor.execute(_COUNT_ONE_MORE, [now, endpoint])

@@ -5,7 +5,7 @@ does (`Model.from_db`). `test_reads_sql.py` compares each with its ORM definitio
 
 Why literal SQL: these run on every list request, and building and compiling them in the ORM (the visibility
 rule, the pair, three joins) took longer than PostgreSQL takes to run them; measured side by side, the ORM
-forms made a thread page and a conversation list 15-30% more costly (BENCHMARKS.md).
+forms made a thread page and a conversation list 15-30% more costly in CPU per request.
 """
 
 from datetime import datetime

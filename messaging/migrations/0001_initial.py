@@ -7,7 +7,7 @@ vector is a PostgreSQL generated column, which a model field cannot express, so 
 `messaging_message.search_tsv` holds the body's full-text vector plus one lexeme per user the message is
 visible to (`vis <user id>` for the sender unless they deleted it, and for the recipient unless they deleted
 it; none once a moderator hides it), with a GIN index. A search asks the index for the query's words AND the
-searcher's lexeme, and the index intersects the two itself (BENCHMARKS.md, the third pass). The lexeme
+searcher's lexeme, and the index intersects the two itself. The lexeme
 contains a space, which no parsed word can: a user's query can never produce it. Its rule is the visibility
 rule of `messaging.models` (`NOT_HIDDEN`, `KEPT_BY_SENDER`, `KEPT_BY_RECIPIENT`), frozen here as a migration
 must be; search keeps filtering with that rule too, so the lexeme only makes the lookup fast and can never

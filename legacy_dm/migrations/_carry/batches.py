@@ -96,7 +96,7 @@ def run_batch(connection: BaseDatabaseWrapper, lock_timeout_ms: int, statements:
 
     A batch also turns off JIT compilation: a batch's estimated cost is far above
     `jit_above_cost`, so the server would compile its expressions afresh for every batch, which took about
-    0.9 s per batch, longer than copying the batch's rows (BENCHMARKS.md, "Legacy data copy"). A batch that is
+    0.9 s per batch, longer than copying the batch's rows. A batch that is
     its own transaction (not one nested in a caller's, such as `legacy_sync on`'s) commits without waiting
     for its WAL to reach the disk (`synchronous_commit = off`): a crash can lose only the last batches'
     commits, never a half batch, and the next run copies them again, as it copies whatever is missing.

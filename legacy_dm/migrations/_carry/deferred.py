@@ -2,8 +2,8 @@
 
 Maintaining `messaging_message`'s dozen secondary indexes (the full-text GIN one among them) and checking its
 foreign keys row by row would be most of the carry's time; building each index once over the loaded table and
-checking each foreign key with one set-based query takes a fraction of it (BENCHMARKS.md, "Legacy data copy";
-PostgreSQL's manual, "Populating a Database"). So when a table the carry fills is still empty (a fresh
+checking each foreign key with one set-based query takes a fraction of it (PostgreSQL's manual,
+"Populating a Database"). So when a table the carry fills is still empty (a fresh
 `migrate`: nobody reads or writes it yet), the carry sets aside
 
 - its indexes that enforce nothing (not the primary key, not a unique index: the carry's own anti-joins and
