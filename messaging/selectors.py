@@ -397,6 +397,42 @@ def search_messages(*, user: User, query: str, filters: dict[str, Any]) -> Ranke
     return RankedResults(ranked_matches(queryset, query, user=user))
 
 
+# Every column of users_user in the model's order (which `from_db` needs; `test_reads_sql.py` checks them).
+USER_COLUMNS = (
+    "id", "last_login", "is_superuser", "username", "first_name", "last_name", "email", "is_staff",
+    "is_active", "date_joined", "password", "display_name", "read_receipts", "legacy_password",
+)  # fmt: skip
+
+# The person a send goes to, if active, and whether they block the sender. Literal SQL: it runs on every send,
+# and the ORM's form of it (`recipient_with_block`) cost several times its run in building and compiling.
+_RECIPIENT_SQL = """
+SELECT person.id, person.last_login, person.is_superuser, person.username, person.first_name,
+       person.last_name, person.email, person.is_staff, person.is_active, person.date_joined,
+       person.password, person.display_name, person.read_receipts, person.legacy_password,
+       EXISTS (SELECT 1 FROM messaging_block AS block
+               WHERE block.blocker_id = person.id AND block.blocked_id = %(sender)s) AS blocks_sender
+FROM users_user AS person
+WHERE person.id = %(recipient)s AND person.is_active
+"""
+
+
+def recipient_with_block(*, sender_id: int, recipient_id: int) -> QuerySet[User]:
+    """The ORM definition of `recipient_for_send`: the active user `recipient_id`, annotated `blocks_sender`."""
+    return UserModel.objects.filter(is_active=True, pk=recipient_id).annotate(
+        blocks_sender=Exists(blocks(blocker=OuterRef("pk"), blocked=sender_id))
+    )
+
+
+def recipient_for_send(*, sender_id: int, recipient_id: int) -> tuple[User, bool] | None:
+    """The active user `recipient_id` and whether they block `sender_id`; None if no such active user."""
+    with connection.cursor() as cursor:
+        cursor.execute(_RECIPIENT_SQL, {"sender": sender_id, "recipient": recipient_id})
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return User.from_db(connection.alias, USER_COLUMNS, row[:-1]), bool(row[-1])
+
+
 def blocks(*, blocker: User | int | OuterRef, blocked: User | int | OuterRef) -> QuerySet[UserBlock]:
     """The block of `blocked` by `blocker` (either may be an expression such as `OuterRef("pk")`)."""
     return UserBlock.objects.filter(blocker=blocker, blocked=blocked)

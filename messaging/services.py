@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, Model, OuterRef
+from django.db.models import Model
 from django.utils import timezone
 
 from users.models import User
@@ -79,19 +79,16 @@ def active_recipient(*, sender: User, recipient_id: Any) -> User:
         pk = int(recipient_id)
     except (TypeError, ValueError, OverflowError):
         pk = None
-    recipient = None
+    found = None
     if pk is not None and 0 < pk <= _MAX_ID:
         # The block is read with the recipient: one query per send, not two.
-        recipient = (
-            UserModel.objects.filter(is_active=True, pk=pk)
-            .annotate(blocks_sender=Exists(selectors.blocks(blocker=OuterRef("pk"), blocked=sender.pk)))
-            .first()
-        )
-    if recipient is None:
+        found = selectors.recipient_for_send(sender_id=sender.pk, recipient_id=pk)
+    if found is None:
         raise ValidationError({"recipient_id": ["No active user with this id."]})
+    recipient, blocks_sender = found
     if recipient.pk == sender.pk:
         raise ValidationError({"recipient_id": ["You cannot send a message to yourself."]})
-    if recipient.blocks_sender:
+    if blocks_sender:
         raise PermissionDenied("This user does not accept messages from you.")
     return recipient
 

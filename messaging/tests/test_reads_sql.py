@@ -10,7 +10,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from messaging import list_reads, selectors
-from messaging.models import ConversationMute, ConversationSummary, InboxTotals, Message
+from messaging.models import ConversationMute, ConversationSummary, InboxTotals, Message, UserBlock
 from messaging.tests.factories import AttachmentMessageFactory, MessageFactory
 from users.tests.factories import UserFactory
 
@@ -131,3 +131,34 @@ def test_the_literal_column_lists_are_the_models():
         tuple(field.attname for field in UserModel._meta.concrete_fields if field.name in selectors._LISTED_USER_FIELDS)
         == list_reads.PERSON_COLUMNS
     )
+    assert tuple(field.attname for field in UserModel._meta.concrete_fields) == selectors.USER_COLUMNS
+
+
+def test_the_recipient_of_a_send_is_read_as_its_orm_definition_reads_it():
+    """Active or not, blocking the sender or not (or blocked by them, or blocking someone else), every
+    column of the person and the block flag are what `recipient_with_block` answers."""
+    sender, other = UserFactory(), UserFactory()
+    people = {
+        "active": UserFactory(),
+        "inactive": UserFactory(is_active=False),
+        "blocks the sender": UserFactory(),
+        "blocked by the sender": UserFactory(),
+        "blocks someone else": UserFactory(),
+        "inactive and blocks the sender": UserFactory(is_active=False),
+    }
+    UserBlock.objects.create(blocker=people["blocks the sender"], blocked=sender)
+    UserBlock.objects.create(blocker=sender, blocked=people["blocked by the sender"])
+    UserBlock.objects.create(blocker=people["blocks someone else"], blocked=other)
+    UserBlock.objects.create(blocker=people["inactive and blocks the sender"], blocked=sender)
+    for case, person in [*people.items(), ("the sender", sender), ("nobody", None)]:
+        recipient_id = person.pk if person else 10**12
+        expected = selectors.recipient_with_block(sender_id=sender.pk, recipient_id=recipient_id).first()
+        got = selectors.recipient_for_send(sender_id=sender.pk, recipient_id=recipient_id)
+        if expected is None:
+            assert got is None, case
+            continue
+        assert got is not None, case
+        user, blocks_sender = got
+        assert blocks_sender == expected.blocks_sender, case
+        columns = [field.attname for field in UserModel._meta.concrete_fields]
+        assert [getattr(user, c) for c in columns] == [getattr(expected, c) for c in columns], case
