@@ -21,6 +21,7 @@ from django.http import Http404
 
 from config.db import planned_per_call
 from users.models import User
+from users.selectors import USER_COLUMNS
 
 from . import list_reads
 from .filters import MessageSearchFilterSet, ranked_matches
@@ -397,12 +398,6 @@ def search_messages(*, user: User, query: str, filters: dict[str, Any]) -> Ranke
     return RankedResults(ranked_matches(queryset, query, user=user))
 
 
-# Every column of users_user in the model's order (which `from_db` needs; `test_reads_sql.py` checks them).
-USER_COLUMNS = (
-    "id", "last_login", "is_superuser", "username", "first_name", "last_name", "email", "is_staff",
-    "is_active", "date_joined", "password", "display_name", "read_receipts", "legacy_password",
-)  # fmt: skip
-
 # The person a send goes to, if active, and whether they block the sender. Literal SQL: it runs on every send,
 # and the ORM's form of it (`recipient_with_block`) cost several times its run in building and compiling.
 _RECIPIENT_SQL = """
@@ -430,7 +425,7 @@ def recipient_for_send(*, sender_id: int, recipient_id: int) -> tuple[User, bool
         row = cursor.fetchone()
     if row is None:
         return None
-    return User.from_db(connection.alias, USER_COLUMNS, row[:-1]), bool(row[-1])
+    return User.from_db(connection.alias, USER_COLUMNS, row[:-1]), bool(row[-1])  # users.selectors' columns
 
 
 def blocks(*, blocker: User | int | OuterRef, blocked: User | int | OuterRef) -> QuerySet[UserBlock]:

@@ -13,6 +13,7 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import Token
 
 from .models import User
+from .selectors import user_by_id
 from .tokens import password_version_matches
 
 # simplejwt writes the id as a string of ASCII digits; a JSON integer is the same id. Anything else (`"1e0"`,
@@ -41,7 +42,7 @@ def user_for_token(token: Token) -> User:
     user_id = user_id_from_claim(token.payload.get(jwt_settings.USER_ID_CLAIM))
     if user_id is None:
         raise InvalidToken("Token contained no recognizable user identification")
-    user = User.objects.filter(pk=user_id).first()
+    user = user_by_id(user_id)
     if user is None or not jwt_settings.USER_AUTHENTICATION_RULE(user):
         raise AuthenticationFailed("No active account found for the given token.", "no_active_account")
     if not password_version_matches(token, user):

@@ -131,7 +131,6 @@ def test_the_literal_column_lists_are_the_models():
         tuple(field.attname for field in UserModel._meta.concrete_fields if field.name in selectors._LISTED_USER_FIELDS)
         == list_reads.PERSON_COLUMNS
     )
-    assert tuple(field.attname for field in UserModel._meta.concrete_fields) == selectors.USER_COLUMNS
 
 
 def test_the_recipient_of_a_send_is_read_as_its_orm_definition_reads_it():
