@@ -121,3 +121,10 @@ def test_a_short_jwt_signing_key_is_a_deploy_warning():
     )
     assert result.returncode != 0
     assert "relay.W002" in result.stderr
+
+
+def test_production_profile_refuses_to_start_without_a_database_url():
+    """Production never falls back to the embedded server of a development checkout."""
+    result = run_manage("check", RELAY_PRODUCTION="1", SECRET_KEY=secret(), JWT_SIGNING_KEY=secret(), DATABASE_URL="")
+    assert result.returncode != 0
+    assert "DATABASE_URL must name the PostgreSQL database in production" in result.stderr
