@@ -7,12 +7,13 @@ the surface (the sign-up page and `POST /api/auth/register/` share `register`).
 
 import hashlib
 import ipaddress
+import math
 from typing import cast
 
 from django.http import HttpRequest
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
-from rest_framework.throttling import BaseThrottle, ScopedRateThrottle, UserRateThrottle
+from rest_framework.throttling import BaseThrottle, ScopedRateThrottle, SimpleRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 
@@ -46,7 +47,39 @@ def _configured_rate(scope: str | None) -> str | None:
     return rates.get(scope) if scope is not None else None
 
 
-class SettingsScopedRateThrottle(ScopedRateThrottle):
+class SteadyRateThrottle(SimpleRateThrottle):
+    """DRF's rate throttle with one number per key instead of a list of every request's time.
+
+    DRF keeps, per key, the time of each request of the last period and reads and writes the whole list on
+    every request: at a limit of N a minute, up to N numbers. Here a key holds one time, when its count is
+    back to zero (the generic cell rate algorithm): each request allowed moves it one interval (the period
+    over N) later, and a request is refused while it is more than one period away. So up to N requests pass
+    at once, then one per interval as the count drains, and a refused request waits exactly until the next
+    one may pass.
+    """
+
+    cache_format = "throttle-rate_%(scope)s_%(ident)s"  # a number, not DRF's list: keys of their own
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        now = self.timer()
+        interval = self.duration / self.num_requests
+        empty_at = max(cast(float, self.cache.get(self.key, now)), now) + interval
+        if empty_at - now > self.duration:
+            self.retry_after = empty_at - now - self.duration
+            return False
+        self.cache.set(self.key, empty_at, math.ceil(empty_at - now))
+        return True
+
+    def wait(self) -> float | None:
+        return getattr(self, "retry_after", None)
+
+
+class SettingsScopedRateThrottle(ScopedRateThrottle, SteadyRateThrottle):
     """DRF's scoped throttle (`throttle_scope` on the view), rates from `DEFAULT_THROTTLE_RATES`."""
 
     def get_rate(self) -> str | None:
@@ -56,7 +89,7 @@ class SettingsScopedRateThrottle(ScopedRateThrottle):
         return client_address(request)
 
 
-class SendRateThrottle(UserRateThrottle):
+class SendRateThrottle(UserRateThrottle, SteadyRateThrottle):
     """Sending is rate limited per user (`THROTTLE_SEND_RATE`)."""
 
     scope = "send"
