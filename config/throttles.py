@@ -59,6 +59,10 @@ class SteadyRateThrottle(SimpleRateThrottle):
     """
 
     cache_format = "throttle-rate_%(scope)s_%(ident)s"  # a number, not DRF's list: keys of their own
+    # Set by DRF's __init__ from the rate (None only without a rate, which passes every request).
+    num_requests: int
+    duration: int
+    retry_after: float | None = None
 
     def allow_request(self, request: Request, view: APIView) -> bool:
         if self.rate is None:
@@ -76,7 +80,7 @@ class SteadyRateThrottle(SimpleRateThrottle):
         return True
 
     def wait(self) -> float | None:
-        return getattr(self, "retry_after", None)
+        return self.retry_after
 
 
 class SettingsScopedRateThrottle(ScopedRateThrottle, SteadyRateThrottle):
