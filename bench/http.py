@@ -307,16 +307,8 @@ class HttpBench:
         threads = 2
         if requests:
             extra.update(BENCH_METHOD=load["method"], BENCH_REQUESTS=str(requests), BENCH_THREADS=str(threads))
-        wrk = [
-            "wrk",
-            f"-t{threads}",
-            f"-c{self.connections}",
-            f"-d{seconds}s",
-            "--latency",
-            "-s",
-            str(WRK_DIR / script),
-        ]
-        wrk.append(f"http://127.0.0.1:{PORT}")
+        wrk = ["wrk", f"-t{threads}", f"-c{self.connections}", f"-d{seconds}s", "--latency"]
+        wrk += ["-s", str(WRK_DIR / script), f"http://127.0.0.1:{PORT}"]
         with tempfile.TemporaryDirectory() as scratch:
             env = {**os.environ, "BENCH_TOKEN": self.token, **extra}
             if requests:
@@ -342,10 +334,10 @@ class HttpBench:
             result["seconds"] = elapsed
             result["complete"] = elapsed is not None
             result["requests_per_s"] = result["requests"] / elapsed if elapsed else result["requests_per_s"]
-        requests = result["requests"]
-        result["worker_cpu_ms_per_request"] = sum(result["worker_cpu_s"]) * 1000 / requests if requests else None
+        answered = result["requests"]
+        result["worker_cpu_ms_per_request"] = sum(result["worker_cpu_s"]) * 1000 / answered if answered else None
         result["database_cpu_ms_per_request"] = (
-            result["database_cpu_s"] * 1000 / requests if requests and result["database_cpu_s"] is not None else None
+            result["database_cpu_s"] * 1000 / answered if answered and result["database_cpu_s"] is not None else None
         )
         result["floor"] = LOADS[name]["floor"]
         floor_result = self.results.get(result["floor"]) if result["floor"] else None
