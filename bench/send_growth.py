@@ -8,15 +8,15 @@ Issue 27's targets: `POST /api/messages/send` at 0.5 of the authenticated-insert
 conversation grows (the 1,000th send into one conversation as fast as the first), with sync off and with the
 live sync on", shown by "a run of 10,000 sends into one pair, reported in steps of 1,000". Prints a markdown
 table per sync state (step by step: req/s, latency, the fraction of the floor, CPU per send, on both
-checkouts) and a summary line per checkout: req/s of the last step over the first, the median fraction of
-the floor. Raw numbers: --json (default artifacts/bench_send_growth.json under this checkout).
+checkouts) and a summary line per checkout: req/s and CPU per send of the last step over the first (1 is
+flat; on a shared machine the CPU is the steadier), the median fraction of the floor. Raw numbers: --json (default artifacts/bench_send_growth.json under this checkout).
 
 How it runs:
 - Databases: `<name>_base` and `<name>_head` on DATABASE_URL's server (`<name>` is DATABASE_URL's database),
   each migrated by its checkout: `bench.compare`'s (relay_bench_base and relay_bench_head), or small ones.
   Turning the live sync on the first time in a database writes every new row the old tables lack into them
-  (`legacy_sync on`'s backfill: on compare's 1,000,000 messages, many minutes, and the old tables hold the rows
-  from then on), so measure on copies of compare's databases (`createdb -T relay_bench_base relay_growth_base`
+  (`legacy_sync on`'s backfill: on compare's 1,000,000 messages, over 14 minutes, and the old tables hold the
+  rows from then on), so measure on copies of compare's databases (`createdb -T relay_bench_base relay_growth_base`
   and the same for head, DATABASE_URL naming relay_growth) and leave those as they are.
 - One process per checkout (this module with `--serve`, in the checkout, with its virtualenv and this package
   beside it as `relay_bench`, as `bench.compare` runs them), each with its own gunicorn: `bench/http.py`'s
@@ -34,8 +34,9 @@ How it runs:
 - Afterwards each process removes the sends (as `bench/http.py` does after its loads) and its pairs, stops its
   server and puts the sync back as it found it.
 
-A default run (10,000 sends per checkout and sync state) took about N minutes on 2 shared cores. `--base` and
-`--head` may be the same checkout: the noise level.
+A default run (10,000 sends per checkout and sync state) took 8 minutes on 2 shared cores (load average 6-9),
+4 per sync state, on compare's data as on small databases. `--base` and `--head` may be the same checkout:
+the noise level.
 """
 
 import argparse
