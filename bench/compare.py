@@ -148,12 +148,14 @@ def prepare(databases: Databases, checkouts: dict[str, Path], shim: Path, *, fre
 
 
 class Side:
-    """One checkout's `checkout_pass` process, asked for one case or load at a time."""
+    """One checkout's process (`python -m relay_bench.<module> <arguments>` in the checkout, its database's
+    URL in DATABASE_URL), asked for one thing at a time: a JSON line on its stdin, a reply line (MARK) on its
+    stdout. The first reply is its offer. `bench.checkout_pass` serves this tool, `bench.send_growth` its own.
+    """
 
-    def __init__(self, name: str, checkout: Path, url: str, shim: Path, args):
+    def __init__(self, name: str, checkout: Path, url: str, shim: Path, module: str, arguments: list[str]):
         self.name = name
-        command = [_python(checkout), "-m", f"{ALIAS}.checkout_pass", "--inprocess", args.inprocess]
-        command += ["--http-duration", str(args.http_duration), "--connections", str(args.connections)]
+        command = [_python(checkout), "-m", f"{ALIAS}.{module}", *arguments]
         self.process = subprocess.Popen(  # noqa: S603
             command,
             cwd=checkout,
@@ -269,7 +271,9 @@ def main(argv=None) -> None:
         try:
             for side in ("base", "head"):
                 _log(f"starting the {side} checkout's process ({checkouts[side]})")
-                sides[side] = Side(side, checkouts[side], databases.urls[side], shim, args)
+                arguments = ["--inprocess", args.inprocess, "--http-duration", str(args.http_duration)]
+                arguments += ["--connections", str(args.connections)]
+                sides[side] = Side(side, checkouts[side], databases.urls[side], shim, "checkout_pass", arguments)
             runs = run_rounds(sides, args.rounds, started, args.case)
         finally:
             for side in sides.values():

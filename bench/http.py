@@ -71,6 +71,27 @@ def parse_wrk(output: str) -> dict:
     }
 
 
+def _wrk_counted(command: list[str], *, env: dict, cwd: str, threads: int) -> tuple[str, float | None]:
+    """Run wrk with `count.lua` until each of its `threads` has printed that it is done, then interrupt it (wrk
+    waits out its -d otherwise; on SIGINT it prints its numbers and ends). Its output and the seconds from
+    its start to the last thread's end (None when -d ended it first).
+    """
+    started = time.perf_counter()
+    process = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.PIPE, text=True)  # noqa: S603
+    lines, done, elapsed = [], 0, None
+    for line in process.stdout:
+        if line.startswith("@@thread-done"):
+            done += 1
+            if done == threads:
+                elapsed = time.perf_counter() - started
+                process.send_signal(signal.SIGINT)
+        else:
+            lines.append(line)
+    if process.wait():
+        raise subprocess.CalledProcessError(process.returncode, command, "".join(lines))
+    return "".join(lines), elapsed
+
+
 def server_command(server: str, *, workers: int, connections: int) -> list[str] | None:
     """The command that serves Relay on PORT with `workers` processes: gunicorn (WSGI) or uvicorn (ASGI,
     config.asgi); None when that server is not installed in this virtualenv.
@@ -272,31 +293,51 @@ class HttpBench:
                 break
         self._wrk("unread-count (typical user)", 3)
 
-    def _wrk(self, name: str, seconds: int) -> tuple[list[str], str]:
+    def _wrk(self, name: str, seconds: int, requests: int | None = None) -> tuple[list[str], str, float | None]:
+        """Run wrk on the load `name` for `seconds`, or for exactly `requests` requests (`count.lua`, with
+        `seconds` as the limit); wrk's command, its output, and for a count the seconds it took (None when the
+        limit came first).
+        """
         load = LOADS[name]
-        script = "post.lua" if load["method"] == "POST" else "get.lua"
+        script = "count.lua" if requests else "post.lua" if load["method"] == "POST" else "get.lua"
         body = load.get("body")
         if body == "send":
             body = {"recipient_id": self.subjects.typical_partner.pk, "body": SEND_BODY}
         extra = {"BENCH_PATH": load["path"], "BENCH_BODY": json.dumps(body) if body else ""}
-        wrk = ["wrk", "-t2", f"-c{self.connections}", f"-d{seconds}s", "--latency", "-s", str(WRK_DIR / script)]
-        wrk.append(f"http://127.0.0.1:{PORT}")
+        threads = 2
+        if requests:
+            extra.update(BENCH_METHOD=load["method"], BENCH_REQUESTS=str(requests), BENCH_THREADS=str(threads))
+        wrk = ["wrk", f"-t{threads}", f"-c{self.connections}", f"-d{seconds}s", "--latency"]
+        wrk += ["-s", str(WRK_DIR / script), f"http://127.0.0.1:{PORT}"]
         with tempfile.TemporaryDirectory() as scratch:
             env = {**os.environ, "BENCH_TOKEN": self.token, **extra}
+            if requests:
+                output, elapsed = _wrk_counted(wrk, env=env, cwd=scratch, threads=threads)
+                return wrk, output, elapsed
             output = subprocess.run(wrk, env=env, cwd=scratch, capture_output=True, text=True, check=True).stdout
-        return wrk, output
+        return wrk, output, None
 
-    def measure(self, name: str, duration: int) -> dict:
+    def measure(self, name: str, duration: int | None = None, *, requests: int | None = None) -> dict:
+        """Load `name` for `duration` seconds, or for exactly `requests` requests (its req/s: `requests` over
+        the seconds they took); wrk's numbers, CPU per request and the fraction of the load's floor (the
+        floor's last measurement: measure it first).
+        """
         time.sleep(0.5)  # the requests the last load left in flight are answered
         meter = CpuMeter(self.process.pid, database=self.env["DB_CONN_MAX_AGE"] != "0")
-        wrk, output = self._wrk(name, duration)
+        # A count's time limit: at least 2 requests/s (a lost request would otherwise hold it for long).
+        seconds = duration if requests is None else max(30, requests // 2)
+        wrk, output, elapsed = self._wrk(name, seconds, requests)
         result = parse_wrk(output)
         result.update(meter.stop())
         result["wrk"] = " ".join(wrk)
-        requests = result["requests"]
-        result["worker_cpu_ms_per_request"] = sum(result["worker_cpu_s"]) * 1000 / requests if requests else None
+        if requests is not None:
+            result["seconds"] = elapsed
+            result["complete"] = elapsed is not None
+            result["requests_per_s"] = result["requests"] / elapsed if elapsed else result["requests_per_s"]
+        answered = result["requests"]
+        result["worker_cpu_ms_per_request"] = sum(result["worker_cpu_s"]) * 1000 / answered if answered else None
         result["database_cpu_ms_per_request"] = (
-            result["database_cpu_s"] * 1000 / requests if requests and result["database_cpu_s"] is not None else None
+            result["database_cpu_s"] * 1000 / answered if answered and result["database_cpu_s"] is not None else None
         )
         result["floor"] = LOADS[name]["floor"]
         floor_result = self.results.get(result["floor"]) if result["floor"] else None
@@ -307,7 +348,8 @@ class HttpBench:
         )
         self.results[name] = result
         self.results["loads"].append(name)
-        self.results["duration_s"] = duration
+        if duration is not None:
+            self.results["duration_s"] = duration
         fraction = f", {result['fraction_of_floor']:.2f} of its floor" if result["fraction_of_floor"] else ""
         self.log(
             f"  {self.server} {name}: {result['requests_per_s']:.0f} req/s{fraction}, non-2xx {result['non_2xx']}, "
