@@ -87,18 +87,25 @@ if redis.call('EXISTS', KEYS[#KEYS]) == 0 then
   redis.call('SET', KEYS[#KEYS], (tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - 1) .. '-0')
 end"""
 
-# Make sure the store has its start, XADD, then trim to the window, remembering the newest id trimmed
-# (atomic: a script runs alone), so that a reader can tell exactly whether its id is older than the window.
+# Make sure the store has its start; then for each event, XADD to its user's log and trim the log to the
+# window, remembering the newest id trimmed (atomic: a script runs alone), so that a reader can tell exactly
+# whether its id is older than the window. KEYS: each event's log and its trimmed-id key, then the start's;
+# ARGV: the window, then each event's payload. Returns the ids, in order.
 PUBLISH = f"""
 {_SET_EPOCH}
-local id = redis.call('XADD', KEYS[1], '*', 'e', ARGV[1])
-local over = redis.call('XLEN', KEYS[1]) - tonumber(ARGV[2])
-if over > 0 then
-  local old = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', over)
-  redis.call('SET', KEYS[2], old[#old][1])
-  redis.call('XTRIM', KEYS[1], 'MAXLEN', ARGV[2])
+local ids = {{}}
+for i = 2, #ARGV do
+  local log, trimmed = KEYS[2 * i - 3], KEYS[2 * i - 2]
+  local id = redis.call('XADD', log, '*', 'e', ARGV[i])
+  local over = redis.call('XLEN', log) - tonumber(ARGV[1])
+  if over > 0 then
+    local old = redis.call('XRANGE', log, '-', '+', 'COUNT', over)
+    redis.call('SET', trimmed, old[#old][1])
+    redis.call('XTRIM', log, 'MAXLEN', ARGV[1])
+  end
+  ids[#ids + 1] = id
 end
-return id
+return ids
 """
 
 
@@ -291,10 +298,16 @@ class RedisBroker:
         return f"{settings.EVENTS_KEY_PREFIX}:epoch"
 
     def publish(self, user_id: int, type_: str, data: dict[str, Any]) -> str:
-        payload = json.dumps({"type": type_, "data": data}, separators=(",", ":"))
-        key = _key(user_id)
-        event_id: bytes = self._publish(keys=[key, f"{key}:trimmed", self._epoch_key()], args=[payload, self.retained])
-        return event_id.decode()
+        return self.publish_many([(user_id, type_, data)])[0]
+
+    def publish_many(self, events: list[tuple[int, str, dict[str, Any]]]) -> list[str]:
+        """Add each of `events` (to whom, its type, its data) to its user's log, in order, in one round trip."""
+        keys, payloads = [], []
+        for user_id, type_, data in events:
+            keys += [_key(user_id), f"{_key(user_id)}:trimmed"]
+            payloads.append(json.dumps({"type": type_, "data": data}, separators=(",", ":")))
+        event_ids: list[bytes] = self._publish(keys=[*keys, self._epoch_key()], args=[self.retained, *payloads])
+        return [event_id.decode() for event_id in event_ids]
 
     def start_id(self) -> str:
         """An id below every event this store holds or will hold: reading after it reads all that is kept."""

@@ -15,12 +15,15 @@ may see: a user's log holds events about their own messages, and a hidden messag
 | `conversation.deleted` | the deleting user's devices: one for a whole conversation | `{user_id, deleted}` |
 | `message.hidden` | both parties | `{id}` |
 | `message.unhidden` | each party who sees the message again | `{id, user_id}` (the other party) |
-| `unread_count` | whoever's count changed (or badge: a mute) | `{unread_count, badge_count}` (`selectors.unread_counts`) |
+| `unread_count` | whoever's count changed (or badge: a mute) | `{unread_count, badge_count}` (`selectors.unread_counts`), as they are when it is delivered |
 
 The log keeps what happened, not what the reader sees: a `message.created` entry is the message's id, and
 `as_delivered` renders it for the reader when the stream delivers it, under the visibility rule as it is
 then: a message hidden or deleted since is never shown, and the log holds no message bodies. Reads are
-shown under the read-receipt rule as it is then: a reader who stopped sharing them is not replayed. Two more
+shown under the read-receipt rule as it is then: a reader who stopped sharing them is not replayed. An
+`unread_count` entry says only that the counts changed: the stream reads them when it delivers it, once per
+batch of events read together, on the batch's last such entry (the earlier ones would repeat it), so a write
+costs no count and a user with no open stream none at all. Two more
 entries never reach a client: `auth.changed` (the user's credentials changed: each open stream checks its
 own, `stream.py`) and `stream.closed` (a stream over the per-user cap is told to end). The stream itself
 adds what no log holds: its opening `unread_count`, `resync` and `stream.ended` (`stream.py`).
@@ -52,11 +55,8 @@ Published = tuple[int, str, dict[str, Any]]  # to whom, the event's type, its da
 
 
 def _unread(user_id: int) -> Published:
-    from users.models import User
-
-    from .selectors import unread_counts
-
-    return (user_id, "unread_count", unread_data(unread_counts(user=User(pk=user_id))))
+    """The user's counts changed: the stream reads them when it delivers this (`as_delivered`)."""
+    return (user_id, "unread_count", {})
 
 
 def unread_data(counts: UnreadCounts) -> dict[str, int]:
@@ -68,9 +68,8 @@ def _later(builder: Callable[[], list[Published]]) -> None:
     """Build the events after the commit (they read what the transaction wrote), then publish them."""
 
     def send() -> None:
-        target = broker()
-        for user_id, type_, data in builder():
-            target.publish(user_id, type_, data)
+        if published := list(builder()):
+            broker().publish_many(published)
 
     transaction.on_commit(send, robust=True)
 
@@ -176,7 +175,7 @@ def as_delivered(*, user: User, events: list[Event]) -> list[tuple[str, str | No
     """
     from users.models import User as UserModel
 
-    from .selectors import visible_messages
+    from .selectors import unread_counts, visible_messages
     from .serializers import MessageSerializer
 
     about = [event.data["id"] for event in events if event.type in ("message.created", "message.read")]
@@ -191,9 +190,15 @@ def as_delivered(*, user: User, events: list[Event]) -> list[tuple[str, str | No
         else set()
     )
 
+    # The counts as they are now, once, on the batch's last `unread_count` (an earlier one would say the same).
+    last_count = next((event for event in reversed(events) if event.type == "unread_count"), None)
+    counts = None if last_count is None else unread_data(unread_counts(user=user))
+
     def shown(event: Event) -> dict[str, Any] | None:
         if event.type in CONTROL:
             return None
+        if event.type == "unread_count":
+            return counts if event is last_count else None
         if event.type == "message.created":
             message = messages.get(event.data["id"])
             return None if message is None else dict(MessageSerializer(message, context={"viewer": user}).data)

@@ -47,6 +47,9 @@ class MemoryBroker:
             loop.call_soon_threadsafe(_settle, found)
         return event.id
 
+    def publish_many(self, events: list[tuple[int, str, dict[str, Any]]]) -> list[str]:
+        return [self.publish(user_id, type_, data) for user_id, type_, data in events]
+
     def start_id(self) -> str:
         return _id_text(self._start)
 

@@ -291,6 +291,15 @@ def read_all(source, user_id, after=None):
     return asyncio.run(source.read(user_id, after or source.start_id(), block_ms=0))
 
 
+def delivered(source, user) -> list[tuple[str, dict]]:
+    """What a stream of `user` delivers of every event `source` holds for them, read now in one batch: (type,
+    data), without the entries it passes over (`messaging.events.as_delivered`)."""
+    from messaging.events import as_delivered
+
+    shown = as_delivered(user=user, events=read_all(source, user.pk))
+    return [(type_, data) for _, type_, data in shown if type_ is not None and data is not None]
+
+
 def token_for(user) -> str:
     return str(RefreshToken.for_user(user).access_token)
 

@@ -8,13 +8,13 @@ from django.urls import reverse
 from messaging import services
 from messaging.models import Message
 from messaging.tests.factories import MessageFactory
-from tests.helpers import read_all
+from tests.helpers import delivered, read_all
 
 pytestmark = pytest.mark.django_db
 
 
 def types_and_data(broker, user):
-    return [(e.type, e.data) for e in read_all(broker, user.pk)]
+    return delivered(broker, user)
 
 
 def test_legacy_send_and_read_publish_what_the_new_api_does(

@@ -265,3 +265,14 @@ def test_send_query_count(alice_client, bob, django_assert_num_queries):
     with django_assert_num_queries(5) as captured:
         response = send(alice_client, recipient_id=bob.pk, body="counted")
     assert response.status_code == 201, [query["sql"] for query in captured.captured_queries]
+
+
+def test_publishing_a_sends_events_reads_nothing(
+    alice_client, bob, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    """The events after the commit (the message's id to both, the recipient's `unread_count`) read nothing:
+    a stream reads the counts when it delivers them. Fails on 67cd5e0, where every send read the recipient's
+    counts after its commit (6 queries), whether or not they had a stream open."""
+    with django_assert_num_queries(5), django_capture_on_commit_callbacks(execute=True) as published:
+        assert send(alice_client, recipient_id=bob.pk, body="counted").status_code == 201
+    assert len(published) == 1
