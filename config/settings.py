@@ -198,7 +198,7 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 # server processes set REDIS_URL so that every process counts against the same limits.
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["REDIS_URL"]}
+        {"BACKEND": "config.cache.SharedClientRedisCache", "LOCATION": os.environ["REDIS_URL"]}
         if os.environ.get("REDIS_URL")
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )

@@ -39,3 +39,26 @@ def test_with_redis_url_a_counter_set_by_one_process_is_seen_by_another():
     reader = cache_in_a_new_process(env)
     assert writer["backend"].endswith("RedisCache")
     assert reader["seen"] == "x"
+
+
+@pytest.mark.skipif(not redis_is_up(), reason="no Redis server on 127.0.0.1:6379")
+def test_the_redis_cache_makes_one_client_and_works_through_it_from_every_thread():
+    """Django's Redis cache made a `redis.Redis` (with its table of response callbacks) per operation;
+    `config.cache` keeps one per connection pool."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from config.cache import SharedClientRedisCache
+
+    cache = SharedClientRedisCache("redis://127.0.0.1:6379/15", {"KEY_PREFIX": "relay-test-shared-client"})
+    assert cache._cache.get_client() is cache._cache.get_client(write=True)
+
+    def count(n: int) -> None:
+        cache.set(f"n{n}", n, 30)
+        cache.incr("total") if cache.get("total") is not None else cache.add("total", 0, 30)
+
+    cache.set("total", 0, 30)
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(count, range(200)))
+    assert cache.get("total") == 200
+    assert cache.get_many([f"n{n}" for n in range(200)]) == {f"n{n}": n for n in range(200)}
+    cache.delete_many([f"n{n}" for n in range(200)] + ["total"])
