@@ -134,3 +134,16 @@ def test_concurrent_sends_and_reads_of_one_pair_leave_it_exact(transactional_db)
     assert conversations.verify() == []
     unread = Message.objects.unread_for(alice).count()
     assert summary(alice, bob)[1] == unread
+
+
+@pytest.mark.django_db
+def test_the_summary_tables_are_vacuumed_after_a_thousand_dead_rows():
+    """Every send updates rows of both tables; PostgreSQL's default waits for a fifth of a table to be dead."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, reloptions FROM pg_class"
+            " WHERE relname IN ('messaging_conversation_summary', 'messaging_inbox_totals') ORDER BY relname"
+        )
+        options = {name: set(values) for name, values in cursor.fetchall()}
+    often = {"autovacuum_vacuum_scale_factor=0", "autovacuum_vacuum_threshold=1000"}
+    assert often <= options["messaging_conversation_summary"] and often <= options["messaging_inbox_totals"]
