@@ -57,7 +57,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--request", choices=REQUESTS, default="send")
     parser.add_argument("--requests", "--sends", type=int, default=300, help="requests per run (--sends: the old name)")
-    parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--top", type=int, default=25, help="0: the timings only, no profile")
     parser.add_argument("--user", help="the username the lists are read as (default: profile-typical, made here)")
     args = parser.parse_args()
 
@@ -89,10 +89,7 @@ def main() -> None:
     expected = 201 if method == "POST" else 200
 
     def request() -> None:
-        if method == "POST":
-            response = client.post(path, payload, format="json")
-        else:
-            response = client.get(path)
+        response = client.post(path, payload, format="json") if method == "POST" else client.get(path)
         assert response.status_code == expected, response.content
 
     for _ in range(50):  # warm-up: imports, prepared statements, caches
@@ -123,6 +120,8 @@ def main() -> None:
     for sql in queries:
         print(f"  {' '.join(sql.split())[:160]}")
 
+    if args.top == 0:  # the timings only
+        return
     profiler = cProfile.Profile()
     wall, cpu = time.perf_counter(), time.process_time()
     profiler.enable()

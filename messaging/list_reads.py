@@ -1,7 +1,7 @@
-"""The message reads of lists written as literal SQL: a thread's pages and the conversation list's last
-messages. Each loads what `selectors.visible_messages` loads (every column of the message but the attachment
-bytes, the listed fields of its people, the message it replies to) and builds the instances as a QuerySet
-does (`Model.from_db`). `test_reads_sql.py` compares each with its ORM definition.
+"""The message reads of lists written as literal SQL: a thread's pages, the conversation list's last messages,
+and its pages with their last messages. Each loads what `selectors.visible_messages` loads (every column of the
+message but the attachment bytes, the listed fields of its people, the message it replies to) and builds the
+instances as a QuerySet does (`Model.from_db`). `test_reads_sql.py` compares each with its ORM definition.
 
 Why literal SQL: these run on every list request, and building and compiling them in the ORM (the visibility
 rule, the pair, three joins) took longer than PostgreSQL takes to run them; measured side by side, the ORM
@@ -28,8 +28,8 @@ PERSON_COLUMNS = ("id", "username", "display_name", "read_receipts")
 
 # What each read loads: the message (every column but the attachment bytes), its people's listed fields and
 # the message it replies to, in `_message_from_row`'s order.
-_SELECT = """
-SELECT message.id, message.sender_id, message.recipient_id, message.body, message.reply_to_id,
+_COLUMNS = """
+       message.id, message.sender_id, message.recipient_id, message.body, message.reply_to_id,
        message.attachment_name, message.attachment_content_type, message.attachment_size,
        message.created_at, message.updated_at, message.read_at, message.sender_deleted_at,
        message.recipient_deleted_at, message.hidden_at, message.hidden_by_id, message.hidden_reason,
@@ -41,11 +41,16 @@ SELECT message.id, message.sender_id, message.recipient_id, message.body, messag
        reply.created_at, reply.updated_at, reply.read_at, reply.sender_deleted_at,
        reply.recipient_deleted_at, reply.hidden_at, reply.hidden_by_id, reply.hidden_reason,
        reply.legacy_id, reply.legacy_reply_to_id, reply.legacy_file_name
-FROM messaging_message AS message
+"""
+_SELECT = (
+    "SELECT"
+    + _COLUMNS
+    + """FROM messaging_message AS message
 JOIN users_user AS sender ON sender.id = message.sender_id
 JOIN users_user AS recipient ON recipient.id = message.recipient_id
 LEFT JOIN messaging_message AS reply ON reply.id = message.reply_to_id
 """
+)
 
 # The visible messages of `user` with some partners at some times (the conversation list's last messages).
 # Each half is an index lookup per partner and time (`msg_sender_pair_idx`, `msg_recipient_pair_idx`).
@@ -60,6 +65,50 @@ WHERE message.hidden_at IS NULL
         AND message.sender_id = ANY(%(partners)s::bigint[])))
 """
 )
+
+# A page of the conversation list of `user` (`selectors.conversation_page`: one range of `summary_recent_idx`),
+# each row with its last visible message as `selectors.attach_last_messages` finds it: of the pair, sent at the
+# row's `last_activity_at`, visible to `user`, the highest id among equals (a lookup of each of the two pair
+# indexes per row, `msg_sender_pair_idx` and `msg_recipient_pair_idx`). The page is cut before the lookups, so
+# an offset skips summary rows only. A row whose message is not found has NULL message columns.
+_CONVERSATIONS_PAGE_SQL = (
+    """
+SELECT page.partner_id, page.last_activity_at, page.unread_count, page.muted,"""
+    + _COLUMNS
+    + """FROM (
+    SELECT summary.partner_id, summary.last_activity_at, summary.unread_count,
+           EXISTS (
+               SELECT 1 FROM messaging_conversation_mute AS mute
+               WHERE mute.user_id = summary.user_id AND mute.partner_id = summary.partner_id
+           ) AS muted
+    FROM messaging_conversation_summary AS summary
+    WHERE summary.user_id = %(user)s
+    ORDER BY summary.last_activity_at DESC, summary.partner_id DESC
+    LIMIT %(limit)s OFFSET %(offset)s
+) AS page
+LEFT JOIN LATERAL (
+    SELECT message.id, message.sender_id, message.recipient_id, message.body, message.reply_to_id,
+           message.attachment_name, message.attachment_content_type, message.attachment_size,
+           message.created_at, message.updated_at, message.read_at, message.sender_deleted_at,
+           message.recipient_deleted_at, message.hidden_at, message.hidden_by_id, message.hidden_reason,
+           message.legacy_id, message.legacy_reply_to_id, message.legacy_file_name
+    FROM messaging_message AS message
+    WHERE message.created_at = page.last_activity_at
+      AND message.hidden_at IS NULL
+      AND ((message.sender_id = %(user)s AND message.sender_deleted_at IS NULL
+            AND message.recipient_id = page.partner_id)
+        OR (message.recipient_id = %(user)s AND message.recipient_deleted_at IS NULL
+            AND message.sender_id = page.partner_id))
+    ORDER BY message.id DESC
+    LIMIT 1
+) AS message ON true
+LEFT JOIN users_user AS sender ON sender.id = message.sender_id
+LEFT JOIN users_user AS recipient ON recipient.id = message.recipient_id
+LEFT JOIN messaging_message AS reply ON reply.id = message.reply_to_id
+ORDER BY page.last_activity_at DESC, page.partner_id DESC
+"""
+)
+CONVERSATION_ROW_FIELDS = ("partner_id", "last_activity_at", "unread_count", "muted")
 
 # A page of the thread of `user` with `other` (never `user`: `thread_visible_to`'s form of the rule), older
 # than `before` and newer than `after` (NULL: no bound), newest or oldest first. One ordered range of
@@ -122,3 +171,19 @@ def thread_page(
         raise ValueError("a thread with oneself has its own rule (`MessageQuerySet.thread_visible_to`)")
     params = {"user": user_id, "other": other_id, "before": before, "after": after, "limit": limit, "offset": offset}
     return _messages(_THREAD_NEWEST_FIRST_SQL if newest_first else _THREAD_OLDEST_FIRST_SQL, params)
+
+
+def conversations_page(*, user_id: int, offset: int, limit: int) -> list[tuple[dict[str, Any], Message | None]]:
+    """`limit` rows from `offset` of the conversation list of `user_id` (`CONVERSATION_ROW_FIELDS`), each with
+    its last visible message (None if there is none)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_CONVERSATIONS_PAGE_SQL, {"user": user_id, "offset": offset, "limit": limit})
+        rows = cursor.fetchall()
+    cut = len(CONVERSATION_ROW_FIELDS)
+    return [
+        (
+            dict(zip(CONVERSATION_ROW_FIELDS, row[:cut], strict=True)),
+            None if row[cut] is None else _message_from_row(row[cut:], db=connection.alias),
+        )
+        for row in rows
+    ]
