@@ -96,7 +96,7 @@ class DirectMessageConversationsView(LegacyView):
     def get(self, request):
         """`[{user, last_message, unread_count}]`, newest first."""
         skip, limit = paging(request.query_params)
-        conversations = selectors.conversations_page(user=request.user, offset=skip, limit=limit)
+        conversations = selectors.conversations_page(user=request.user, offset=skip, limit=limit).conversations
         return Response(ConversationPartnerSerializer(conversations, many=True, context={"viewer": request.user}).data)
 
 

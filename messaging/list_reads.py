@@ -70,22 +70,26 @@ WHERE message.hidden_at IS NULL
 # each row with its last visible message as `selectors.attach_last_messages` finds it: of the pair, sent at the
 # row's `last_activity_at`, visible to `user`, the highest id among equals (a lookup of each of the two pair
 # indexes per row, `msg_sender_pair_idx` and `msg_recipient_pair_idx`). The page is cut before the lookups, so
-# an offset skips summary rows only. A row whose message is not found has NULL message columns.
+# an offset skips summary rows only. A row whose message is not found has NULL message columns. Each row also
+# carries the number of the user's conversations (`selectors.conversation_count`: their totals row), which the
+# paginator needs: from the totals row, so that a page past the end is one row of NULLs with the number, and a
+# user without a totals row has no row and no conversations.
 _CONVERSATIONS_PAGE_SQL = (
     """
-SELECT page.partner_id, page.last_activity_at, page.unread_count, page.muted,"""
+SELECT totals.conversations, page.partner_id, page.last_activity_at, page.unread_count, page.muted,"""
     + _COLUMNS
-    + """FROM (
+    + """FROM messaging_inbox_totals AS totals
+LEFT JOIN LATERAL (
     SELECT summary.partner_id, summary.last_activity_at, summary.unread_count,
            EXISTS (
                SELECT 1 FROM messaging_conversation_mute AS mute
                WHERE mute.user_id = summary.user_id AND mute.partner_id = summary.partner_id
            ) AS muted
     FROM messaging_conversation_summary AS summary
-    WHERE summary.user_id = %(user)s
+    WHERE summary.user_id = totals.user_id
     ORDER BY summary.last_activity_at DESC, summary.partner_id DESC
     LIMIT %(limit)s OFFSET %(offset)s
-) AS page
+) AS page ON true
 LEFT JOIN LATERAL (
     SELECT message.id, message.sender_id, message.recipient_id, message.body, message.reply_to_id,
            message.attachment_name, message.attachment_content_type, message.attachment_size,
@@ -105,6 +109,7 @@ LEFT JOIN LATERAL (
 LEFT JOIN users_user AS sender ON sender.id = message.sender_id
 LEFT JOIN users_user AS recipient ON recipient.id = message.recipient_id
 LEFT JOIN messaging_message AS reply ON reply.id = message.reply_to_id
+WHERE totals.user_id = %(user)s
 ORDER BY page.last_activity_at DESC, page.partner_id DESC
 """
 )
@@ -173,17 +178,22 @@ def thread_page(
     return _messages(_THREAD_NEWEST_FIRST_SQL if newest_first else _THREAD_OLDEST_FIRST_SQL, params)
 
 
-def conversations_page(*, user_id: int, offset: int, limit: int) -> list[tuple[dict[str, Any], Message | None]]:
+def conversations_page(
+    *, user_id: int, offset: int, limit: int
+) -> tuple[list[tuple[dict[str, Any], Message | None]], int]:
     """`limit` rows from `offset` of the conversation list of `user_id` (`CONVERSATION_ROW_FIELDS`), each with
-    its last visible message (None if there is none)."""
+    its last visible message (None if there is none), and the number of all their conversations."""
     with connection.cursor() as cursor:
         cursor.execute(_CONVERSATIONS_PAGE_SQL, {"user": user_id, "offset": offset, "limit": limit})
         rows = cursor.fetchall()
-    cut = len(CONVERSATION_ROW_FIELDS)
-    return [
+    count = rows[0][0] if rows else 0
+    cut = 1 + len(CONVERSATION_ROW_FIELDS)
+    page = [
         (
-            dict(zip(CONVERSATION_ROW_FIELDS, row[:cut], strict=True)),
+            dict(zip(CONVERSATION_ROW_FIELDS, row[1:cut], strict=True)),
             None if row[cut] is None else _message_from_row(row[cut:], db=connection.alias),
         )
         for row in rows
+        if row[1] is not None  # the one row of a page past the end
     ]
+    return page, count

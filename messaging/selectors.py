@@ -305,12 +305,21 @@ def attach_last_messages(*, user: User, rows: Iterable[dict[str, Any]]) -> list[
     return conversations
 
 
-def conversations_page(*, user: User, offset: int, limit: int) -> list[Conversation]:
-    """`attach_last_messages(user=user, rows=conversation_page(user=user, offset=offset, limit=limit))`, in one
-    literal query (`list_reads.conversations_page`): the lists read it on every request, and two round trips
-    with the rows passed back as arrays cost more than the join."""
+@dataclass(frozen=True)
+class ConversationPage:
+    """A page of a user's conversations, and how many they have in all (`conversation_count`)."""
+
+    conversations: list[Conversation]
+    count: int
+
+
+def conversations_page(*, user: User, offset: int, limit: int) -> ConversationPage:
+    """`attach_last_messages(user=user, rows=conversation_page(user=user, offset=offset, limit=limit))` and
+    `conversation_count(user=user)`, in one literal query (`list_reads.conversations_page`): the lists read them
+    on every request, and three round trips, the rows passed back as arrays, cost more than the joins."""
+    rows, count = list_reads.conversations_page(user_id=user.pk, offset=offset, limit=limit)
     conversations = []
-    for row, last_message in list_reads.conversations_page(user_id=user.pk, offset=offset, limit=limit):
+    for row, last_message in rows:
         if last_message is None:  # only if the summary disagreed with the messages
             continue
         conversations.append(
@@ -322,7 +331,7 @@ def conversations_page(*, user: User, offset: int, limit: int) -> list[Conversat
                 muted=row["muted"],
             )
         )
-    return conversations
+    return ConversationPage(conversations=conversations, count=count)
 
 
 def _messages_at(*, user: User, partner_ids: list[int], times: list[datetime]) -> list[Message]:

@@ -86,7 +86,7 @@ def test_a_conversation_of_the_direct_messages_list_renders_as_its_declarations(
     MessageFactory(sender=bob, recipient=alice)
     AttachmentMessageFactory(sender=alice, recipient=carol, reply_to=MessageFactory(sender=carol, recipient=alice))
     for viewer in (alice, bob, carol):
-        listed = selectors.conversations_page(user=viewer, offset=0, limit=10)
+        listed = selectors.conversations_page(user=viewer, offset=0, limit=10).conversations
         assert listed
         for conversation in listed:
             assert conversation_partner_data(conversation, viewer=viewer) == _declared(
