@@ -28,7 +28,7 @@ PERSON_COLUMNS = ("id", "username", "display_name", "read_receipts")
 
 # What each read loads: the message (every column but the attachment bytes), its people's listed fields and
 # the message it replies to, in `_message_from_row`'s order.
-_COLUMNS = """
+COLUMNS = """
        message.id, message.sender_id, message.recipient_id, message.body, message.reply_to_id,
        message.attachment_name, message.attachment_content_type, message.attachment_size,
        message.created_at, message.updated_at, message.read_at, message.sender_deleted_at,
@@ -44,7 +44,7 @@ _COLUMNS = """
 """
 _SELECT = (
     "SELECT"
-    + _COLUMNS
+    + COLUMNS
     + """FROM messaging_message AS message
 JOIN users_user AS sender ON sender.id = message.sender_id
 JOIN users_user AS recipient ON recipient.id = message.recipient_id
@@ -66,30 +66,13 @@ WHERE message.hidden_at IS NULL
 """
 )
 
-# A page of the conversation list of `user` (`selectors.conversation_page`: one range of `summary_recent_idx`),
-# each row with its last visible message as `selectors.attach_last_messages` finds it: of the pair, sent at the
-# row's `last_activity_at`, visible to `user`, the highest id among equals (a lookup of each of the two pair
-# indexes per row, `msg_sender_pair_idx` and `msg_recipient_pair_idx`). The page is cut before the lookups, so
-# an offset skips summary rows only. A row whose message is not found has NULL message columns. Each row also
-# carries the number of the user's conversations (`selectors.conversation_count`: their totals row), which the
-# paginator needs: from the totals row, so that a page past the end is one row of NULLs with the number, and a
-# user without a totals row has no row and no conversations.
-_CONVERSATIONS_PAGE_SQL = (
-    """
-SELECT totals.conversations, page.partner_id, page.last_activity_at, page.unread_count, page.muted,"""
-    + _COLUMNS
-    + """FROM messaging_inbox_totals AS totals
-LEFT JOIN LATERAL (
-    SELECT summary.partner_id, summary.last_activity_at, summary.unread_count,
-           EXISTS (
-               SELECT 1 FROM messaging_conversation_mute AS mute
-               WHERE mute.user_id = summary.user_id AND mute.partner_id = summary.partner_id
-           ) AS muted
-    FROM messaging_conversation_summary AS summary
-    WHERE summary.user_id = totals.user_id
-    ORDER BY summary.last_activity_at DESC, summary.partner_id DESC
-    LIMIT %(limit)s OFFSET %(offset)s
-) AS page ON true
+# The columns (`COLUMNS`) of the last visible message of each row of a page of conversations: a subquery `page`
+# of `user`'s (`%(user)s`) conversation list with its `partner_id` and `last_activity_at`. Each row's is its last
+# visible message as `selectors.attach_last_messages` finds it: of the pair, sent at the row's
+# `last_activity_at`, visible to `user`, the highest id among equals (an index lookup per row,
+# `msg_created_idx`); with its people and the message it replies to. NULL columns where there is none. For the
+# conversation lists' literal pages: `_CONVERSATIONS_PAGE_SQL` here, `legacy_dm.conversations`' listing.
+LAST_MESSAGE_JOINS = """
 LEFT JOIN LATERAL (
     SELECT message.id, message.sender_id, message.recipient_id, message.body, message.reply_to_id,
            message.attachment_name, message.attachment_content_type, message.attachment_size,
@@ -109,7 +92,33 @@ LEFT JOIN LATERAL (
 LEFT JOIN users_user AS sender ON sender.id = message.sender_id
 LEFT JOIN users_user AS recipient ON recipient.id = message.recipient_id
 LEFT JOIN messaging_message AS reply ON reply.id = message.reply_to_id
-WHERE totals.user_id = %(user)s
+"""
+
+# A page of the conversation list of `user` (`selectors.conversation_page`: one range of `summary_recent_idx`),
+# each row with its last visible message (`LAST_MESSAGE_JOINS`). The page is cut before the lookups, so an
+# offset skips summary rows only. Each row also
+# carries the number of the user's conversations (`selectors.conversation_count`: their totals row), which the
+# paginator needs: from the totals row, so that a page past the end is one row of NULLs with the number, and a
+# user without a totals row has no row and no conversations.
+_CONVERSATIONS_PAGE_SQL = (
+    """
+SELECT totals.conversations, page.partner_id, page.last_activity_at, page.unread_count, page.muted,"""
+    + COLUMNS
+    + """FROM messaging_inbox_totals AS totals
+LEFT JOIN LATERAL (
+    SELECT summary.partner_id, summary.last_activity_at, summary.unread_count,
+           EXISTS (
+               SELECT 1 FROM messaging_conversation_mute AS mute
+               WHERE mute.user_id = summary.user_id AND mute.partner_id = summary.partner_id
+           ) AS muted
+    FROM messaging_conversation_summary AS summary
+    WHERE summary.user_id = totals.user_id
+    ORDER BY summary.last_activity_at DESC, summary.partner_id DESC
+    LIMIT %(limit)s OFFSET %(offset)s
+) AS page ON true
+"""
+    + LAST_MESSAGE_JOINS
+    + """WHERE totals.user_id = %(user)s
 ORDER BY page.last_activity_at DESC, page.partner_id DESC
 """
 )
@@ -189,11 +198,13 @@ def conversations_page(
     count = rows[0][0] if rows else 0
     cut = 1 + len(CONVERSATION_ROW_FIELDS)
     page = [
-        (
-            dict(zip(CONVERSATION_ROW_FIELDS, row[1:cut], strict=True)),
-            None if row[cut] is None else _message_from_row(row[cut:], db=connection.alias),
-        )
+        (dict(zip(CONVERSATION_ROW_FIELDS, row[1:cut], strict=True)), last_message_from_row(row[cut:]))
         for row in rows
         if row[1] is not None  # the one row of a page past the end
     ]
     return page, count
+
+
+def last_message_from_row(columns: tuple[Any, ...]) -> Message | None:
+    """The message of `COLUMNS` as `LAST_MESSAGE_JOINS` gives them (the end of a row), or None."""
+    return None if columns[0] is None else _message_from_row(columns, db=connection.alias)
