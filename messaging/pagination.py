@@ -21,6 +21,9 @@ from rest_framework.views import APIView
 
 MAX_PAGE_SIZE = 100
 
+# The largest offset PostgreSQL takes (bigint).
+_LARGEST_OFFSET = 2**63 - 1
+
 # Reads one page of a list and the number of all its rows: `read(offset, limit) -> (rows, count)`.
 CountedRead = Callable[[int, int], tuple[list[Any], int]]
 
@@ -88,8 +91,10 @@ class CountedPaginator(Paginator):
         except (TypeError, ValueError):
             bottom = -1  # `validate_number` refuses it
         rows: list[Any] = []
-        if bottom >= 0:
+        if bottom >= 0 and bottom + self.per_page + self.orphans <= _LARGEST_OFFSET:
             rows, self._count = self._read(bottom, self.per_page + self.orphans)
+        # Against the count read with the page; a page past what the database can count to is past the end,
+        # checked against the count read alone.
         number = self.validate_number(number)
         top = bottom + self.per_page
         if top + self.orphans >= self.count:
