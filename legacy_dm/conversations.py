@@ -269,8 +269,10 @@ def _listed_page(user: User, *, skip: int, limit: int) -> list[tuple[Conversatio
         cursor.execute(_LISTED_PAGE_SQL, {"user": user.pk, "skip": skip, "limit": limit, "head": skip + limit})
         rows = cursor.fetchall()
     cut = len(_LISTED_FIELDS)
+    people: dict[int, User] = {}
     return [
-        (dict(zip(_LISTED_FIELDS, row[:cut], strict=True)), list_reads.last_message_from_row(row[cut:])) for row in rows
+        (dict(zip(_LISTED_FIELDS, row[:cut], strict=True)), list_reads.last_message_from_row(row[cut:], people=people))
+        for row in rows
     ]
 
 

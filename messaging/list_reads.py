@@ -1,7 +1,8 @@
 """The message reads of lists written as literal SQL: a thread's pages, the conversation list's last messages,
 and its pages with their last messages. Each loads what `selectors.visible_messages` loads (every column of the
 message but the attachment bytes, the listed fields of its people, the message it replies to) and builds the
-instances as a QuerySet does (`Model.from_db`). `test_reads_sql.py` compares each with its ORM definition.
+instances as a QuerySet does (`Model.from_db`, relations cached as `select_related` caches them), but for one
+instance per person in a read. `test_reads_sql.py` compares each with its ORM definition.
 
 Why literal SQL: these run on every list request, and building and compiling them in the ORM (the visibility
 rule, the pair, three joins) took longer than PostgreSQL takes to run them; measured side by side, the ORM
@@ -9,10 +10,13 @@ forms made a thread page and a conversation list 15-30% more costly in CPU per r
 """
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.db.models import DEFERRED, ForeignKey
+
+from users.models import User
 
 from .models import Message
 
@@ -150,17 +154,49 @@ def _messages(sql: str, params: dict[str, Any]) -> list[Message]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    return [_message_from_row(row, db=connection.alias) for row in rows]
+    people: dict[int, User] = {}
+    return [_message_from_row(row, db=connection.alias, people=people) for row in rows]
 
 
-def _message_from_row(row: tuple[Any, ...], *, db: str) -> Message:
-    """A message with its people and the message it replies to, from a row of the statements above."""
-    people, cut = len(PERSON_COLUMNS), len(MESSAGE_COLUMNS)
-    message = Message.from_db(db, MESSAGE_COLUMNS, row[:cut])
-    message.sender = UserModel.from_db(db, PERSON_COLUMNS, row[cut : cut + people])
-    message.recipient = UserModel.from_db(db, PERSON_COLUMNS, row[cut + people : cut + 2 * people])
-    reply = row[cut + 2 * people :]
-    message.reply_to = None if reply[0] is None else Message.from_db(db, MESSAGE_COLUMNS, reply)
+# Each model's concrete fields, in order, and where a read's columns go among them: `from_db` is handed a value
+# for every field (`DEFERRED` for those a read leaves out), which it takes as they are, where given only the
+# columns read it matches every field's name against them (a quarter of a message's construction).
+_MESSAGE_FIELDS = tuple(field.attname for field in Message._meta.concrete_fields)
+_ATTACHMENT_DATA = _MESSAGE_FIELDS.index("attachment_data")  # the one field of a message a list does not read
+_PERSON_FIELDS = tuple(field.attname for field in UserModel._meta.concrete_fields)
+_PERSON_POSITIONS = tuple(_PERSON_FIELDS.index(column) for column in PERSON_COLUMNS)
+_SENDER, _RECIPIENT, _REPLY_TO = (
+    cast("ForeignKey[Any, Any]", Message._meta.get_field(name)) for name in ("sender", "recipient", "reply_to")
+)
+
+
+def _message(values: tuple[Any, ...], *, db: str) -> Message:
+    """A message from the values of `MESSAGE_COLUMNS`, its attachment bytes deferred."""
+    return Message.from_db(db, _MESSAGE_FIELDS, (*values[:_ATTACHMENT_DATA], DEFERRED, *values[_ATTACHMENT_DATA:]))
+
+
+def _person(values: tuple[Any, ...], *, db: str, people: dict[int, User]) -> User:
+    """A person from the values of `PERSON_COLUMNS`, the other fields deferred; one instance per person in a
+    read (`people`, by id): the reader is in every message of theirs."""
+    person = people.get(values[0])
+    if person is None:
+        full: list[Any] = [DEFERRED] * len(_PERSON_FIELDS)
+        for position, value in zip(_PERSON_POSITIONS, values, strict=True):
+            full[position] = value
+        person = people[values[0]] = UserModel.from_db(db, _PERSON_FIELDS, full)
+    return person
+
+
+def _message_from_row(row: tuple[Any, ...], *, db: str, people: dict[int, User]) -> Message:
+    """A message with its people and the message it replies to, from a row of the statements above; its
+    relations cached as a QuerySet's `select_related` caches them (`set_cached_value`), the people shared
+    among the messages of a read (`people`)."""
+    width, cut = len(PERSON_COLUMNS), len(MESSAGE_COLUMNS)
+    message = _message(row[:cut], db=db)
+    _SENDER.set_cached_value(message, _person(row[cut : cut + width], db=db, people=people))
+    _RECIPIENT.set_cached_value(message, _person(row[cut + width : cut + 2 * width], db=db, people=people))
+    reply = row[cut + 2 * width :]
+    _REPLY_TO.set_cached_value(message, None if reply[0] is None else _message(reply, db=db))
     return message
 
 
@@ -197,14 +233,16 @@ def conversations_page(
         rows = cursor.fetchall()
     count = rows[0][0] if rows else 0
     cut = 1 + len(CONVERSATION_ROW_FIELDS)
+    people: dict[int, User] = {}
     page = [
-        (dict(zip(CONVERSATION_ROW_FIELDS, row[1:cut], strict=True)), last_message_from_row(row[cut:]))
+        (dict(zip(CONVERSATION_ROW_FIELDS, row[1:cut], strict=True)), last_message_from_row(row[cut:], people=people))
         for row in rows
         if row[1] is not None  # the one row of a page past the end
     ]
     return page, count
 
 
-def last_message_from_row(columns: tuple[Any, ...]) -> Message | None:
-    """The message of `COLUMNS` as `LAST_MESSAGE_JOINS` gives them (the end of a row), or None."""
-    return None if columns[0] is None else _message_from_row(columns, db=connection.alias)
+def last_message_from_row(columns: tuple[Any, ...], *, people: dict[int, User]) -> Message | None:
+    """The message of `COLUMNS` as `LAST_MESSAGE_JOINS` gives them (the end of a row), or None. `people`: the
+    people built for the read so far, by id (an empty dict for its first row)."""
+    return None if columns[0] is None else _message_from_row(columns, db=connection.alias, people=people)
