@@ -194,7 +194,7 @@ def typical_user():  # -> User (imported after django.setup())
         now = timezone.now()
         messages = []
         for n in range(TYPICAL_MESSAGES):
-            partner = partners[(n * n) % TYPICAL_PARTNERS]  # uneven thread lengths
+            partner = partners[n % TYPICAL_PARTNERS if n % 3 else 0]  # every partner, the first in a long thread
             sent_at = now - timedelta(minutes=n * 127)
             mine = n % 3 != 0
             messages.append(
