@@ -38,13 +38,15 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture(autouse=True)
 def _fast_and_isolated(settings):
-    """A fast password hasher (bcrypt stays accepted for carried users), fresh throttle counters, and quick
-    heartbeats."""
+    """A fast password hasher (bcrypt stays accepted for carried users), fresh throttle counters, quick
+    heartbeats, legacy call counts written at once."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *settings.PASSWORD_HASHERS]
     # A live server's event streams (the pages open one each) notice a closed browser at the next heartbeat.
     settings.EVENTS_HEARTBEAT_SECONDS = 1
     # pytest-django's live server is a WSGI server with a thread per request: the pages' streams run on it.
     settings.EVENTS_STREAM_ON_WSGI = True
+    # Legacy call counts written on every call, so a test reads its own calls' counts.
+    settings.LEGACY_USAGE_WRITE_SECONDS = 0
     cache.clear()
     yield
     cache.clear()

@@ -39,9 +39,7 @@ def relay_reference(subjects, *, quick: bool) -> dict:
 
     def inbox(user):
         def call(i):
-            selectors.conversation_count(user=user)
-            rows = selectors.conversation_page(user=user, offset=0, limit=20)
-            return selectors.attach_last_messages(user=user, rows=rows)
+            return selectors.conversations_page(user=user, offset=0, limit=20)
 
         return call
 
@@ -271,8 +269,8 @@ def render(
             "`Message.objects.thread(user, Q(thread=...))` (the whole thread: postman does not paginate it),",
             "`inbox_unread_count(user)`; pinax `Thread.ordered(Thread.inbox(user))` with `latest_message` (what its",
             "inbox view renders), `thread.messages.all()`, `Thread.unread(user).count()`. Relay's side is its",
-            "selectors doing the same (no HTTP, no serialization): `conversation_count` + `conversation_page` of 20 +",
-            '`attach_last_messages`; `thread_page(..., limit=51)` (a cursor page of 50 as the paginator reads it); `unread_count`. "thread" is the',
+            "selectors doing the same (no HTTP, no serialization): `conversations_page` of 20 (the page, its last",
+            'messages and the count, as the API reads them); `thread_page(..., limit=51)` (a cursor page of 50 as the paginator reads it); `unread_count`. "thread" is the',
             "10,000-message one, \"thread (typical)\" the typical user's with its busiest partner (issue 14's target:",
             ">= 1.5x postman). Ratio = their p50 / Relay's p50.",
             "",

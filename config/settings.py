@@ -246,6 +246,8 @@ LEGACY_LOCK_TIMEOUT_MS = env_int("LEGACY_LOCK_TIMEOUT_MS", 5_000)
 LEGACY_BCRYPT_ROUNDS = env_int("LEGACY_BCRYPT_ROUNDS", 12)
 # Unapplying legacy_dm 0001 drops the old tables; refused while they hold rows unless this is set.
 LEGACY_ALLOW_DROPPING_OLD_TABLES = env_bool("LEGACY_ALLOW_DROPPING_OLD_TABLES", False)
+# A process writes the legacy endpoints' call counts at most this often (legacy_dm.usage); 0: on every call.
+LEGACY_USAGE_WRITE_SECONDS = env_int("LEGACY_USAGE_WRITE_SECONDS", 1)
 
 # --- REST framework --------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -11,7 +11,8 @@ canonical one (`alias_of`). An alias carries the pair too, so asking for it (`ac
 pair's conversation as the canonical id does, under the id the client asked for; lists and get-or-create only
 ever give out the canonical id.
 
-Messages, unread counts and last messages come from `messaging.selectors`, the same queries as the new API.
+Messages, unread counts and last messages come from `messaging.selectors`, the same queries as the new API; the
+list's page joins its last messages as the new API's list does (`messaging.list_reads.LAST_MESSAGE_JOINS`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.http import Http404
 
-from messaging import selectors, services
+from messaging import list_reads, selectors, services
 
 from .models import LegacyConversation, OpenedConversation
 
@@ -195,106 +196,120 @@ def conversation_view(*, user: User, conversation: LegacyConversation) -> Conver
     return views[0] if views else _empty_view(conversation, _participants(user, other))
 
 
-# The first rows of `user`'s `messaging.selectors.conversation_rows`, each with its pair's canonical
-# conversation (its id and creation; NULL while the pair has none). Literal SQL, as the list's other reads:
-# it runs on every listing, and building and compiling it in the ORM (the rows, the mute, the pair's lookup)
-# cost about as much as the rest of the list's Python. `test_legacy_reads_sql.py` compares it with its ORM
-# definition.
-_LISTED_ROWS_SQL = """
-SELECT summary.partner_id, summary.last_activity_at, summary.unread_count,
-       EXISTS (
-           SELECT 1 FROM messaging_conversation_mute AS mute
-           WHERE mute.user_id = summary.user_id AND mute.partner_id = summary.partner_id
-       ) AS muted,
-       pair.id, pair.created_at
-FROM messaging_conversation_summary AS summary
-LEFT JOIN legacy_dm_conversation AS pair
-  ON pair.user_low_id = LEAST(summary.user_id, summary.partner_id)
- AND pair.user_high_id = GREATEST(summary.user_id, summary.partner_id)
- AND pair.alias_of_id IS NULL
-WHERE summary.user_id = %(user)s
-ORDER BY summary.last_activity_at DESC, summary.partner_id DESC
-LIMIT %(limit)s
+# A page of `user`'s legacy conversation list (`%(user)s`, `%(limit)s` rows from `%(skip)s`), newest activity
+# first: the first rows of their `messaging.selectors.conversation_rows` (but the pair with themselves, which
+# has no conversation id), each with its pair's canonical conversation (id and creation; NULL while the pair
+# has none), merged with the conversations they opened and see no message in (`opened`, no summary row of
+# the pair: their opening's time as the activity), each row with its last visible message
+# (`messaging.list_reads.LAST_MESSAGE_JOINS`; none for an opened one). The page is among the first
+# skip + limit (`%(head)s`) rows of each kind; the last messages are looked up for the page's rows only. Literal SQL, as
+# the list's other reads: it runs on every listing, where the ORM's form of its parts (the rows, the mute, the
+# pair's lookup, the openings) cost about as much as the rest of the list's Python, and three round trips
+# more than the one. `test_legacy_reads_sql.py` compares it with its ORM definition.
+_LISTED_PAGE_SQL = (
+    """
+SELECT page.partner_id, page.last_activity_at, page.unread_count, page.muted, page.conversation_id,
+       page.conversation_created_at, page.opened,"""
+    + list_reads.COLUMNS
+    + """FROM (
+    SELECT listed.* FROM (
+        (
+            SELECT summary.partner_id, summary.last_activity_at, summary.unread_count,
+                   EXISTS (
+                       SELECT 1 FROM messaging_conversation_mute AS mute
+                       WHERE mute.user_id = summary.user_id AND mute.partner_id = summary.partner_id
+                   ) AS muted,
+                   pair.id AS conversation_id, pair.created_at AS conversation_created_at, false AS opened
+            FROM messaging_conversation_summary AS summary
+            LEFT JOIN legacy_dm_conversation AS pair
+              ON pair.user_low_id = LEAST(summary.user_id, summary.partner_id)
+             AND pair.user_high_id = GREATEST(summary.user_id, summary.partner_id)
+             AND pair.alias_of_id IS NULL
+            WHERE summary.user_id = %(user)s AND summary.partner_id <> %(user)s
+            ORDER BY summary.last_activity_at DESC, summary.partner_id DESC
+            LIMIT %(head)s
+        )
+        UNION ALL
+        (
+            SELECT partner.id, opened.opened_at, 0, false, opened.conversation_id, NULL, true
+            FROM legacy_dm_opened_conversation AS opened
+            JOIN legacy_dm_conversation AS pair ON pair.id = opened.conversation_id
+            CROSS JOIN LATERAL (
+                SELECT CASE WHEN pair.user_low_id = %(user)s THEN pair.user_high_id ELSE pair.user_low_id END AS id
+            ) AS partner
+            WHERE opened.user_id = %(user)s
+              AND NOT EXISTS (
+                  SELECT 1 FROM messaging_conversation_summary AS summary
+                  WHERE summary.user_id = %(user)s AND summary.partner_id = partner.id
+              )
+        )
+    ) AS listed
+    ORDER BY listed.last_activity_at DESC, listed.partner_id DESC
+    LIMIT %(limit)s OFFSET %(skip)s
+) AS page"""
+    + list_reads.LAST_MESSAGE_JOINS
+    + """ORDER BY page.last_activity_at DESC, page.partner_id DESC
 """
-_LISTED_ROW_FIELDS = (
+)
+_LISTED_FIELDS = (
     "partner_id",
     "last_activity_at",
     "unread_count",
     "muted",
     "conversation_id",
     "conversation_created_at",
+    "opened",
 )
 
 
-def _listed_rows(user: User, *, limit: int) -> list[ConversationRow]:
-    """The first `limit` rows of `user`'s conversation list, each with its pair's canonical conversation."""
+def _listed_page(user: User, *, skip: int, limit: int) -> list[tuple[ConversationRow, Message | None]]:
+    """`limit` rows from `skip` of `user`'s legacy conversation list (`_LISTED_FIELDS`), each with its last
+    visible message (None for an opened conversation)."""
     with connection.cursor() as cursor:
-        cursor.execute(_LISTED_ROWS_SQL, {"user": user.pk, "limit": limit})
-        return [dict(zip(_LISTED_ROW_FIELDS, row, strict=True)) for row in cursor.fetchall()]
-
-
-# (conversation id, partner id, opened at) of each conversation `user` opened and sees no message in (no
-# summary row of the pair). Literal SQL: it runs on every listing and finds nothing for most users.
-_OPENINGS_WITHOUT_MESSAGES_SQL = """
-SELECT opened.conversation_id, partner.id, opened.opened_at
-FROM legacy_dm_opened_conversation AS opened
-JOIN legacy_dm_conversation AS pair ON pair.id = opened.conversation_id
-CROSS JOIN LATERAL (
-    SELECT CASE WHEN pair.user_low_id = %(user)s THEN pair.user_high_id ELSE pair.user_low_id END AS id
-) AS partner
-WHERE opened.user_id = %(user)s
-  AND NOT EXISTS (
-      SELECT 1 FROM messaging_conversation_summary AS summary
-      WHERE summary.user_id = %(user)s AND summary.partner_id = partner.id
-  )
-"""
-
-
-def _openings_without_messages(user: User) -> list[tuple[int, int, datetime]]:
-    """(conversation id, partner id, opened at) of each conversation `user` opened and sees no message in."""
-    with connection.cursor() as cursor:
-        cursor.execute(_OPENINGS_WITHOUT_MESSAGES_SQL, {"user": user.pk})
-        return [(conversation_id, partner_id, opened_at) for conversation_id, partner_id, opened_at in cursor]
+        cursor.execute(_LISTED_PAGE_SQL, {"user": user.pk, "skip": skip, "limit": limit, "head": skip + limit})
+        rows = cursor.fetchall()
+    cut = len(_LISTED_FIELDS)
+    people: dict[int, User] = {}
+    return [
+        (dict(zip(_LISTED_FIELDS, row[:cut], strict=True)), list_reads.last_message_from_row(row[cut:], people=people))
+        for row in rows
+    ]
 
 
 def conversation_list(*, user: User, skip: int, limit: int) -> list[ConversationView]:
     """`GET /api/messaging/conversations`: the pairs in which `user` sees a message, and those they opened.
 
     Newest activity first (a conversation opened without messages counts from its opening). Every row gets
-    its conversation id. A constant number of queries, whatever the number of conversations: the openings
-    without messages, the page of the summary with each row's conversation, its last messages, and only
-    when the page needs them the pairs' first ids and the opened conversations' people.
+    its conversation id. A constant number of queries, whatever the number of conversations: the page with
+    its conversations and last messages, and only when the page needs them the pairs' first ids and the
+    opened conversations' people.
     """
-    openings = _openings_without_messages(user)
-
-    # The page is among the first skip + limit rows of each kind. One more row is read in case the user's own
-    # self-pair (carried messages to oneself) is among them: it has no conversation id and is left out.
-    head = _listed_rows(user, limit=skip + limit + 1)
-    rows = [row for row in head if row["partner_id"] != user.pk][: skip + limit]
-    entries: list[tuple[datetime, int, ConversationRow | int]]
-    entries = [(row["last_activity_at"], row["partner_id"], row) for row in rows]
-    entries += [(opened_at, partner_id, conversation_id) for conversation_id, partner_id, opened_at in openings]
-    entries.sort(key=lambda entry: (entry[0], entry[1]), reverse=True)
-    page = entries[skip : skip + limit]
-
-    page_rows = [entry for _, _, entry in page if isinstance(entry, dict)]
-    without_id = [row for row in page_rows if row["conversation_id"] is None]
+    page = _listed_page(user, skip=skip, limit=limit)
+    without_id = [row for row, _ in page if not row["opened"] and row["conversation_id"] is None]
     if without_id:
         created = give_ids(user=user, partner_ids=[row["partner_id"] for row in without_id])
         for row in without_id:
             row["conversation_id"] = created[row["partner_id"]].pk
             row["conversation_created_at"] = created[row["partner_id"]].created_at
-    with_messages = {view.id: view for view in _views(user=user, rows=page_rows)}
-    opened_ids = [entry for _, _, entry in page if isinstance(entry, int)]
+    opened_ids = [row["conversation_id"] for row, _ in page if row["opened"]]
     opened = (
         LegacyConversation.objects.select_related("user_low", "user_high").in_bulk(opened_ids) if opened_ids else {}
     )
 
     views = []
-    for _, _, entry in page:
-        if isinstance(entry, int):
-            if entry in opened:
-                views.append(_empty_view(opened[entry], _pair_users(opened[entry])))
-        elif entry["conversation_id"] in with_messages:
-            views.append(with_messages[entry["conversation_id"]])
+    for row, last_message in page:
+        if row["opened"]:
+            if row["conversation_id"] in opened:
+                views.append(_empty_view(opened[row["conversation_id"]], _pair_users(opened[row["conversation_id"]])))
+        elif last_message is not None:  # None only if the summary disagreed with the messages
+            views.append(
+                ConversationView(
+                    id=row["conversation_id"],
+                    created_at=row["conversation_created_at"],
+                    participants=_participants(user, last_message.partner_of(user)),
+                    last_message=last_message,
+                    unread_count=row["unread_count"],
+                    updated_at=row["last_activity_at"],
+                )
+            )
     return views

@@ -11,6 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from messaging.models import Message
+from messaging.selectors import Conversation
 from messaging.serializers import AttachmentField, MarkedReadSerializer
 from users.display_names import shown_display_name
 from users.models import User
@@ -113,6 +114,10 @@ class ConversationPartnerSerializer(serializers.Serializer):
     last_message = DirectMessageSerializer()
     unread_count = serializers.IntegerField()
 
+    def to_representation(self, instance: Conversation) -> dict[str, Any]:
+        # The declarations above state the shape (and the schema); `conversation_partner_data` renders it.
+        return conversation_partner_data(instance, viewer=self.context["viewer"])
+
 
 class MessageRowSerializer(serializers.Serializer):
     """A message of the conversation-based API: `{id, conversation_id, sender_id, content, created_at, is_read}`.
@@ -164,7 +169,7 @@ class LegacyConversationSerializer(serializers.Serializer):
         return legacy_conversation_data(instance, viewer=self.context["viewer"])
 
 
-# The old shapes of a message and of a conversation, written out: the old lists render up to 100 of them, and
+# The old shapes of a message and of a conversation (of either list), written out: the old lists render up to 100 of them, and
 # DRF's loop over the declared fields (an attribute lookup, a `to_representation` and a `None` check per
 # field, method fields, nested serializers) took about as long again as the rest of a list's request.
 # `test_legacy_shapes.py` holds each equal to DRF's rendering of its declarations.
@@ -193,6 +198,15 @@ def direct_message_data(message: Message, *, viewer: User) -> dict[str, Any]:
         "updated_at": _OLD_TIME.to_representation(message.updated_at_for(viewer)),
         "sender": _legacy_user(message.sender),
         "receiver": _legacy_user(message.recipient),
+    }
+
+
+def conversation_partner_data(conversation: Conversation, *, viewer: User) -> dict[str, Any]:
+    """`ConversationPartnerSerializer`'s rendering of a conversation for `viewer`."""
+    return {
+        "user": _legacy_user(conversation.participant),
+        "last_message": direct_message_data(conversation.last_message, viewer=viewer),
+        "unread_count": conversation.unread_count,
     }
 
 

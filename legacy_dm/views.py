@@ -96,8 +96,7 @@ class DirectMessageConversationsView(LegacyView):
     def get(self, request):
         """`[{user, last_message, unread_count}]`, newest first."""
         skip, limit = paging(request.query_params)
-        rows = selectors.conversation_page(user=request.user, offset=skip, limit=limit)
-        conversations = selectors.attach_last_messages(user=request.user, rows=rows)
+        conversations = selectors.conversations_page(user=request.user, offset=skip, limit=limit).conversations
         return Response(ConversationPartnerSerializer(conversations, many=True, context={"viewer": request.user}).data)
 
 

@@ -1,7 +1,8 @@
-"""The message reads of lists written as literal SQL: a thread's pages and the conversation list's last
-messages. Each loads what `selectors.visible_messages` loads (every column of the message but the attachment
-bytes, the listed fields of its people, the message it replies to) and builds the instances as a QuerySet
-does (`Model.from_db`). `test_reads_sql.py` compares each with its ORM definition.
+"""The message reads of lists written as literal SQL: a thread's pages, the conversation list's last messages,
+and its pages with their last messages. Each loads what `selectors.visible_messages` loads (every column of the
+message but the attachment bytes, the listed fields of its people, the message it replies to) and builds the
+instances as a QuerySet does (`Model.from_db`, relations cached as `select_related` caches them), but for one
+instance per person in a read. `test_reads_sql.py` compares each with its ORM definition.
 
 Why literal SQL: these run on every list request, and building and compiling them in the ORM (the visibility
 rule, the pair, three joins) took longer than PostgreSQL takes to run them; measured side by side, the ORM
@@ -9,10 +10,13 @@ forms made a thread page and a conversation list 15-30% more costly in CPU per r
 """
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.db.models import DEFERRED, ForeignKey
+
+from users.models import User
 
 from .models import Message
 
@@ -28,8 +32,8 @@ PERSON_COLUMNS = ("id", "username", "display_name", "read_receipts")
 
 # What each read loads: the message (every column but the attachment bytes), its people's listed fields and
 # the message it replies to, in `_message_from_row`'s order.
-_SELECT = """
-SELECT message.id, message.sender_id, message.recipient_id, message.body, message.reply_to_id,
+COLUMNS = """
+       message.id, message.sender_id, message.recipient_id, message.body, message.reply_to_id,
        message.attachment_name, message.attachment_content_type, message.attachment_size,
        message.created_at, message.updated_at, message.read_at, message.sender_deleted_at,
        message.recipient_deleted_at, message.hidden_at, message.hidden_by_id, message.hidden_reason,
@@ -41,11 +45,16 @@ SELECT message.id, message.sender_id, message.recipient_id, message.body, messag
        reply.created_at, reply.updated_at, reply.read_at, reply.sender_deleted_at,
        reply.recipient_deleted_at, reply.hidden_at, reply.hidden_by_id, reply.hidden_reason,
        reply.legacy_id, reply.legacy_reply_to_id, reply.legacy_file_name
-FROM messaging_message AS message
+"""
+_SELECT = (
+    "SELECT"
+    + COLUMNS
+    + """FROM messaging_message AS message
 JOIN users_user AS sender ON sender.id = message.sender_id
 JOIN users_user AS recipient ON recipient.id = message.recipient_id
 LEFT JOIN messaging_message AS reply ON reply.id = message.reply_to_id
 """
+)
 
 # The visible messages of `user` with some partners at some times (the conversation list's last messages).
 # Each half is an index lookup per partner and time (`msg_sender_pair_idx`, `msg_recipient_pair_idx`).
@@ -60,6 +69,64 @@ WHERE message.hidden_at IS NULL
         AND message.sender_id = ANY(%(partners)s::bigint[])))
 """
 )
+
+# The columns (`COLUMNS`) of the last visible message of each row of a page of conversations: a subquery `page`
+# of `user`'s (`%(user)s`) conversation list with its `partner_id` and `last_activity_at`. Each row's is its last
+# visible message as `selectors.attach_last_messages` finds it: of the pair, sent at the row's
+# `last_activity_at`, visible to `user`, the highest id among equals (an index lookup per row,
+# `msg_created_idx`); with its people and the message it replies to. NULL columns where there is none. For the
+# conversation lists' literal pages: `_CONVERSATIONS_PAGE_SQL` here, `legacy_dm.conversations`' listing.
+LAST_MESSAGE_JOINS = """
+LEFT JOIN LATERAL (
+    SELECT message.id, message.sender_id, message.recipient_id, message.body, message.reply_to_id,
+           message.attachment_name, message.attachment_content_type, message.attachment_size,
+           message.created_at, message.updated_at, message.read_at, message.sender_deleted_at,
+           message.recipient_deleted_at, message.hidden_at, message.hidden_by_id, message.hidden_reason,
+           message.legacy_id, message.legacy_reply_to_id, message.legacy_file_name
+    FROM messaging_message AS message
+    WHERE message.created_at = page.last_activity_at
+      AND message.hidden_at IS NULL
+      AND ((message.sender_id = %(user)s AND message.sender_deleted_at IS NULL
+            AND message.recipient_id = page.partner_id)
+        OR (message.recipient_id = %(user)s AND message.recipient_deleted_at IS NULL
+            AND message.sender_id = page.partner_id))
+    ORDER BY message.id DESC
+    LIMIT 1
+) AS message ON true
+LEFT JOIN users_user AS sender ON sender.id = message.sender_id
+LEFT JOIN users_user AS recipient ON recipient.id = message.recipient_id
+LEFT JOIN messaging_message AS reply ON reply.id = message.reply_to_id
+"""
+
+# A page of the conversation list of `user` (`selectors.conversation_page`: one range of `summary_recent_idx`),
+# each row with its last visible message (`LAST_MESSAGE_JOINS`). The page is cut before the lookups, so an
+# offset skips summary rows only. Each row also
+# carries the number of the user's conversations (`selectors.conversation_count`: their totals row), which the
+# paginator needs: from the totals row, so that a page past the end is one row of NULLs with the number, and a
+# user without a totals row has no row and no conversations.
+_CONVERSATIONS_PAGE_SQL = (
+    """
+SELECT totals.conversations, page.partner_id, page.last_activity_at, page.unread_count, page.muted,"""
+    + COLUMNS
+    + """FROM messaging_inbox_totals AS totals
+LEFT JOIN LATERAL (
+    SELECT summary.partner_id, summary.last_activity_at, summary.unread_count,
+           EXISTS (
+               SELECT 1 FROM messaging_conversation_mute AS mute
+               WHERE mute.user_id = summary.user_id AND mute.partner_id = summary.partner_id
+           ) AS muted
+    FROM messaging_conversation_summary AS summary
+    WHERE summary.user_id = totals.user_id
+    ORDER BY summary.last_activity_at DESC, summary.partner_id DESC
+    LIMIT %(limit)s OFFSET %(offset)s
+) AS page ON true
+"""
+    + LAST_MESSAGE_JOINS
+    + """WHERE totals.user_id = %(user)s
+ORDER BY page.last_activity_at DESC, page.partner_id DESC
+"""
+)
+CONVERSATION_ROW_FIELDS = ("partner_id", "last_activity_at", "unread_count", "muted")
 
 # A page of the thread of `user` with `other` (never `user`: `thread_visible_to`'s form of the rule), older
 # than `before` and newer than `after` (NULL: no bound), newest or oldest first. One ordered range of
@@ -87,17 +154,49 @@ def _messages(sql: str, params: dict[str, Any]) -> list[Message]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    return [_message_from_row(row, db=connection.alias) for row in rows]
+    people: dict[int, User] = {}
+    return [_message_from_row(row, db=connection.alias, people=people) for row in rows]
 
 
-def _message_from_row(row: tuple[Any, ...], *, db: str) -> Message:
-    """A message with its people and the message it replies to, from a row of the statements above."""
-    people, cut = len(PERSON_COLUMNS), len(MESSAGE_COLUMNS)
-    message = Message.from_db(db, MESSAGE_COLUMNS, row[:cut])
-    message.sender = UserModel.from_db(db, PERSON_COLUMNS, row[cut : cut + people])
-    message.recipient = UserModel.from_db(db, PERSON_COLUMNS, row[cut + people : cut + 2 * people])
-    reply = row[cut + 2 * people :]
-    message.reply_to = None if reply[0] is None else Message.from_db(db, MESSAGE_COLUMNS, reply)
+# Each model's concrete fields, in order, and where a read's columns go among them: `from_db` is handed a value
+# for every field (`DEFERRED` for those a read leaves out), which it takes as they are, where given only the
+# columns read it matches every field's name against them (a quarter of a message's construction).
+_MESSAGE_FIELDS = tuple(field.attname for field in Message._meta.concrete_fields)
+_ATTACHMENT_DATA = _MESSAGE_FIELDS.index("attachment_data")  # the one field of a message a list does not read
+_PERSON_FIELDS = tuple(field.attname for field in UserModel._meta.concrete_fields)
+_PERSON_POSITIONS = tuple(_PERSON_FIELDS.index(column) for column in PERSON_COLUMNS)
+_SENDER, _RECIPIENT, _REPLY_TO = (
+    cast("ForeignKey[Any, Any]", Message._meta.get_field(name)) for name in ("sender", "recipient", "reply_to")
+)
+
+
+def _message(values: tuple[Any, ...], *, db: str) -> Message:
+    """A message from the values of `MESSAGE_COLUMNS`, its attachment bytes deferred."""
+    return Message.from_db(db, _MESSAGE_FIELDS, (*values[:_ATTACHMENT_DATA], DEFERRED, *values[_ATTACHMENT_DATA:]))
+
+
+def _person(values: tuple[Any, ...], *, db: str, people: dict[int, User]) -> User:
+    """A person from the values of `PERSON_COLUMNS`, the other fields deferred; one instance per person in a
+    read (`people`, by id): the reader is in every message of theirs."""
+    person = people.get(values[0])
+    if person is None:
+        full: list[Any] = [DEFERRED] * len(_PERSON_FIELDS)
+        for position, value in zip(_PERSON_POSITIONS, values, strict=True):
+            full[position] = value
+        person = people[values[0]] = UserModel.from_db(db, _PERSON_FIELDS, full)
+    return person
+
+
+def _message_from_row(row: tuple[Any, ...], *, db: str, people: dict[int, User]) -> Message:
+    """A message with its people and the message it replies to, from a row of the statements above; its
+    relations cached as a QuerySet's `select_related` caches them (`set_cached_value`), the people shared
+    among the messages of a read (`people`)."""
+    width, cut = len(PERSON_COLUMNS), len(MESSAGE_COLUMNS)
+    message = _message(row[:cut], db=db)
+    _SENDER.set_cached_value(message, _person(row[cut : cut + width], db=db, people=people))
+    _RECIPIENT.set_cached_value(message, _person(row[cut + width : cut + 2 * width], db=db, people=people))
+    reply = row[cut + 2 * width :]
+    _REPLY_TO.set_cached_value(message, None if reply[0] is None else _message(reply, db=db))
     return message
 
 
@@ -122,3 +221,28 @@ def thread_page(
         raise ValueError("a thread with oneself has its own rule (`MessageQuerySet.thread_visible_to`)")
     params = {"user": user_id, "other": other_id, "before": before, "after": after, "limit": limit, "offset": offset}
     return _messages(_THREAD_NEWEST_FIRST_SQL if newest_first else _THREAD_OLDEST_FIRST_SQL, params)
+
+
+def conversations_page(
+    *, user_id: int, offset: int, limit: int
+) -> tuple[list[tuple[dict[str, Any], Message | None]], int]:
+    """`limit` rows from `offset` of the conversation list of `user_id` (`CONVERSATION_ROW_FIELDS`), each with
+    its last visible message (None if there is none), and the number of all their conversations."""
+    with connection.cursor() as cursor:
+        cursor.execute(_CONVERSATIONS_PAGE_SQL, {"user": user_id, "offset": offset, "limit": limit})
+        rows = cursor.fetchall()
+    count = rows[0][0] if rows else 0
+    cut = 1 + len(CONVERSATION_ROW_FIELDS)
+    people: dict[int, User] = {}
+    page = [
+        (dict(zip(CONVERSATION_ROW_FIELDS, row[1:cut], strict=True)), last_message_from_row(row[cut:], people=people))
+        for row in rows
+        if row[1] is not None  # the one row of a page past the end
+    ]
+    return page, count
+
+
+def last_message_from_row(columns: tuple[Any, ...], *, people: dict[int, User]) -> Message | None:
+    """The message of `COLUMNS` as `LAST_MESSAGE_JOINS` gives them (the end of a row), or None. `people`: the
+    people built for the read so far, by id (an empty dict for its first row)."""
+    return None if columns[0] is None else _message_from_row(columns, db=connection.alias, people=people)

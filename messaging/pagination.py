@@ -2,13 +2,12 @@
 
 A `page_size` that is not an integer between 1 and the maximum is a 400, not silently replaced. DRF's
 paginators take QuerySets; the two reads written as literal SQL are paginated by DRF's own logic too, given a
-function that reads one page: the inbox (`PageNumberPagination.paginate_counted`) and a thread
-(`NewestFirstCursorPagination.paginate_thread`).
+function that reads one page: the inbox, a page with the number of all conversations
+(`PageNumberPagination.paginate_counted`), and a thread (`NewestFirstCursorPagination.paginate_thread`).
 """
 
 from collections.abc import Callable, Sequence
 from datetime import UTC
-from functools import cached_property, partial
 from typing import Any, cast
 
 from django.core.paginator import Page, Paginator
@@ -22,8 +21,11 @@ from rest_framework.views import APIView
 
 MAX_PAGE_SIZE = 100
 
-# Reads one page of a list: `read(offset, limit)`.
-ReadPage = Callable[[int, int], list[Any]]
+# The largest offset PostgreSQL takes (bigint).
+_LARGEST_OFFSET = 2**63 - 1
+
+# Reads one page of a list and the number of all its rows: `read(offset, limit) -> (rows, count)`.
+CountedRead = Callable[[int, int], tuple[list[Any], int]]
 
 
 class StrictPageSizeMixin(pagination.BasePagination):
@@ -65,37 +67,48 @@ class StrictPageSizeMixin(pagination.BasePagination):
 
 
 class CountedPaginator(Paginator):
-    """Django's paginator over rows that a function reads a page of, `read(offset, limit)` (one literal query),
-    whose number is known already (`count`): a user's conversations are counted by one row of their totals and
-    read a page at a time (`selectors.conversation_count`, `selectors.conversation_page`)."""
+    """Django's paginator over rows that a function reads a page of together with their number,
+    `read(offset, limit) -> (rows, number of all rows)`, in one literal query: a user's conversations
+    (`selectors.conversations_page`, which counts them by one row of their totals)."""
 
-    def __init__(self, read: ReadPage, per_page: int, *, count: int, **kwargs: Any) -> None:
+    def __init__(self, read: CountedRead, per_page: int, **kwargs: Any) -> None:
         super().__init__((), per_page, **kwargs)
-        self._read, self._known_count = read, count
+        self._read = read
+        self._count: int | None = None
 
-    @cached_property
+    @property
     def count(self) -> int:
-        return self._known_count
+        """The number read with the page; read with an empty page when asked first (`?page=last`, `get_page`)."""
+        if self._count is None:
+            self._count = self._read(0, 0)[1]
+        return self._count
 
     def page(self, number: int | str) -> Page:
-        """Django's `Paginator.page`, the slice of the object list read by `read`."""
+        """Django's `Paginator.page`: the page `number`, read with the count that `validate_number` checks it
+        against (a number that is not a page number is refused before any read)."""
+        try:
+            bottom = (int(number) - 1) * self.per_page
+        except (TypeError, ValueError):
+            bottom = -1  # `validate_number` refuses it
+        rows: list[Any] = []
+        if bottom >= 0 and bottom + self.per_page + self.orphans <= _LARGEST_OFFSET:
+            rows, self._count = self._read(bottom, self.per_page + self.orphans)
+        # Against the count read with the page; a page past what the database can count to is past the end,
+        # checked against the count read alone.
         number = self.validate_number(number)
-        bottom = (number - 1) * self.per_page
         top = bottom + self.per_page
         if top + self.orphans >= self.count:
             top = self.count
-        return Page(self._read(bottom, top - bottom) if top > bottom else [], number, self)
+        return Page(rows[: max(top - bottom, 0)], number, self)
 
 
 class PageNumberPagination(StrictPageSizeMixin, pagination.PageNumberPagination):
     page_size = 20
 
-    def paginate_counted(
-        self, read: ReadPage, request: Request, *, count: int, view: APIView | None = None
-    ) -> list[Any] | None:
-        """`paginate_queryset` over rows that `read(offset, limit)` reads, `count` of them (`CountedPaginator`):
-        the same pages, links and errors as over a QuerySet."""
-        self.django_paginator_class = cast("type[Paginator]", partial(CountedPaginator, count=count))
+    def paginate_counted(self, read: CountedRead, request: Request, view: APIView | None = None) -> list[Any] | None:
+        """`paginate_queryset` over rows that `read(offset, limit)` reads a page of with their number
+        (`CountedPaginator`): the same pages, links and errors as over a QuerySet."""
+        self.django_paginator_class = cast("type[Paginator]", CountedPaginator)
         return self.paginate_queryset(cast("Sequence[Any]", read), request, view=view)
 
 

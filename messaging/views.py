@@ -46,8 +46,9 @@ from .serializers import (
 PaginatorKind = TypeVar("PaginatorKind", bound=BasePagination)
 
 
-def _conversation_page(user: User, offset: int, limit: int) -> list[dict[str, Any]]:
-    return selectors.conversation_page(user=user, offset=offset, limit=limit)
+def _conversations_page(user: User, offset: int, limit: int) -> tuple[list[selectors.Conversation], int]:
+    page = selectors.conversations_page(user=user, offset=offset, limit=limit)
+    return page.conversations, page.count
 
 
 USER_ID = OpenApiParameter("user_id", OpenApiTypes.INT, OpenApiParameter.PATH)
@@ -111,15 +112,11 @@ class MessageViewSet(viewsets.GenericViewSet[Message]):
     @action(detail=False, methods=["get"], url_path="conversations")
     def conversations(self, request: AuthenticatedRequest) -> Response:
         """One row per person the caller has messages with, newest activity first."""
-        rows = self._paginator_of(PageNumberPagination).paginate_counted(
-            partial(_conversation_page, request.user),
-            request,
-            count=selectors.conversation_count(user=request.user),
-            view=self,
+        conversations = self._paginator_of(PageNumberPagination).paginate_counted(
+            partial(_conversations_page, request.user), request, view=self
         )
         # None only from a paginator without a page size, which the API's never is (`_page` reads it so too).
-        conversations = selectors.attach_last_messages(user=request.user, rows=rows or [])
-        data = ConversationSerializer(conversations, many=True, context=self.get_serializer_context()).data
+        data = ConversationSerializer(conversations or [], many=True, context=self.get_serializer_context()).data
         return self._paginated_response(data)
 
     @extend_schema(

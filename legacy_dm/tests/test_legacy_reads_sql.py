@@ -40,33 +40,66 @@ def people():
     return people
 
 
-def test_listed_rows_are_the_orm_definition(people):
-    for user in people:
-        user_id = Value(user.pk, output_field=BigIntegerField())
-        pair = LegacyConversation.objects.filter(
-            user_low=Least(user_id, OuterRef("partner")),
-            user_high=Greatest(user_id, OuterRef("partner")),
-            alias_of=None,
-        )
-        expected = selectors.conversation_rows(user=user).annotate(
+def _expected_page(user, *, skip: int, limit: int) -> list[dict]:
+    """The ORM definition of `_LISTED_PAGE_SQL`'s rows: the first skip + limit conversation rows (but the pair
+    with oneself) with their pair's canonical conversation, and the openings without messages, merged newest
+    first, sliced; each with the id of its last message as `attach_last_messages` finds it (None if opened)."""
+    user_id = Value(user.pk, output_field=BigIntegerField())
+    pair = LegacyConversation.objects.filter(
+        user_low=Least(user_id, OuterRef("partner")),
+        user_high=Greatest(user_id, OuterRef("partner")),
+        alias_of=None,
+    )
+    rows = [
+        {**row, "opened": False}
+        for row in selectors.conversation_rows(user=user)
+        .exclude(partner=user)
+        .annotate(
             conversation_id=Subquery(pair.values("id")), conversation_created_at=Subquery(pair.values("created_at"))
-        )
-        for limit in (1, 3, 100):
-            assert conversations._listed_rows(user, limit=limit) == list(expected[:limit])
-    assert any(row["conversation_id"] for row in conversations._listed_rows(people[0], limit=100))
+        )[: skip + limit]
+    ]
+    partner = Case(
+        When(conversation__user_low=user.pk, then=F("conversation__user_high")),
+        default=F("conversation__user_low"),
+    )
+    openings = (
+        OpenedConversation.objects.filter(user=user)
+        .annotate(partner=partner)
+        .exclude(selectors.has_conversation(user_id=user.pk, partner=OuterRef("partner")))
+        .values_list("conversation_id", "partner", "opened_at")
+    )
+    rows += [
+        {
+            "partner_id": partner_id,
+            "last_activity_at": opened_at,
+            "unread_count": 0,
+            "muted": False,
+            "conversation_id": conversation_id,
+            "conversation_created_at": None,
+            "opened": True,
+        }
+        for conversation_id, partner_id, opened_at in openings
+    ]
+    rows.sort(key=lambda row: (row["last_activity_at"], row["partner_id"] or 0), reverse=True)
+    page = rows[skip : skip + limit]
+    last = {
+        conversation.participant.pk: conversation.last_message.pk
+        for conversation in selectors.attach_last_messages(user=user, rows=[row for row in page if not row["opened"]])
+    }
+    return [{**row, "last_message_id": None if row["opened"] else last.get(row["partner_id"])} for row in page]
 
 
-def test_openings_without_messages_are_the_orm_definition(people):
+def test_a_listed_page_is_the_orm_definition(people):
+    """`_LISTED_PAGE_SQL`: rows with and without canonical ids, an alias, a mute, a message to oneself (left
+    out), openings with and without messages and one without a pair, at every offset."""
     for user in people:
-        partner = Case(
-            When(conversation__user_low=user.pk, then=F("conversation__user_high")),
-            default=F("conversation__user_low"),
-        )
-        expected = (
-            OpenedConversation.objects.filter(user=user)
-            .annotate(partner=partner)
-            .exclude(selectors.has_conversation(user_id=user.pk, partner=OuterRef("partner")))
-            .values_list("conversation_id", "partner", "opened_at")
-        )
-        assert sorted(conversations._openings_without_messages(user)) == sorted(expected)
-    assert len(conversations._openings_without_messages(people[0])) == 2
+        for skip, limit in ((0, 1), (0, 3), (1, 2), (2, 100), (0, 100), (5, 5), (50, 5)):
+            got = [
+                {**row, "last_message_id": None if message is None else message.pk}
+                for row, message in conversations._listed_page(user, skip=skip, limit=limit)
+            ]
+            assert got == _expected_page(user, skip=skip, limit=limit), (user, skip, limit)
+    page = conversations._listed_page(people[0], skip=0, limit=100)
+    assert any(row["conversation_id"] and not row["opened"] for row, _ in page)
+    assert sum(row["opened"] for row, _ in page) == 2
+    assert all((message is None) == row["opened"] for row, message in page)

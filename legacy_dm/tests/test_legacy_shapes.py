@@ -1,5 +1,5 @@
-"""`direct_message_data`, `message_row_data` and `legacy_conversation_data` render what DRF renders from the
-declared old shapes."""
+"""`direct_message_data`, `message_row_data`, `legacy_conversation_data` and `conversation_partner_data` render
+what DRF renders from the declared old shapes."""
 
 import itertools
 
@@ -9,13 +9,16 @@ from rest_framework import serializers
 
 from legacy_dm import conversations
 from legacy_dm.serializers import (
+    ConversationPartnerSerializer,
     DirectMessageSerializer,
     LegacyConversationSerializer,
     MessageRowSerializer,
+    conversation_partner_data,
     direct_message_data,
     legacy_conversation_data,
     message_row_data,
 )
+from messaging import selectors
 from messaging.models import Message
 from messaging.tests.factories import AttachmentMessageFactory, MessageFactory
 from users.tests.factories import UserFactory
@@ -75,3 +78,17 @@ def test_a_conversation_renders_as_its_declarations():
         assert legacy_conversation_data(view, viewer=alice) == _declared(
             LegacyConversationSerializer, view, viewer=alice
         )
+
+
+def test_a_conversation_of_the_direct_messages_list_renders_as_its_declarations():
+    """Partners with and without a display name, a last message sent and one received, unread or not."""
+    alice, bob, carol = UserFactory(display_name="Alice A."), UserFactory(display_name="Bob B."), UserFactory()
+    MessageFactory(sender=bob, recipient=alice)
+    AttachmentMessageFactory(sender=alice, recipient=carol, reply_to=MessageFactory(sender=carol, recipient=alice))
+    for viewer in (alice, bob, carol):
+        listed = selectors.conversations_page(user=viewer, offset=0, limit=10).conversations
+        assert listed
+        for conversation in listed:
+            assert conversation_partner_data(conversation, viewer=viewer) == _declared(
+                ConversationPartnerSerializer, conversation, viewer=viewer
+            )

@@ -8,6 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
+from legacy_dm import usage
 from legacy_dm.models import LegacyEndpointUsage
 from legacy_dm.views import endpoints
 from messaging.tests.factories import MessageFactory
@@ -103,3 +104,22 @@ def test_usage_is_read_only_in_the_admin(client):
     client.post(f"/admin/legacy_dm/legacyendpointusage/{usage.pk}/change/", {"calls": 0})
     usage.refresh_from_db()
     assert usage.calls == 5
+
+
+def test_calls_are_written_together_at_most_every_interval(alice_client, settings):
+    """Within `LEGACY_USAGE_WRITE_SECONDS` the calls are added up in the process, with no write; the next write
+    (the interval's end, or the process's exit) adds them all, keeping the first and last call times."""
+    alice_client.get("/api/direct-messages/unread-count")
+    before = LegacyEndpointUsage.objects.get(endpoint="GET /api/direct-messages/unread-count")
+    settings.LEGACY_USAGE_WRITE_SECONDS = 3600  # the call above wrote: an interval starts
+    with CaptureQueriesContext(connection) as queries:
+        for _ in range(3):
+            alice_client.get("/api/direct-messages/unread-count")
+        alice_client.get("/api/messaging/conversations")
+    assert not [q for q in queries.captured_queries if "legacy_dm_endpoint_usage" in q["sql"]]
+    assert calls("GET /api/direct-messages/unread-count") == 1
+    usage.write_calls()  # as at the process's exit
+    assert calls("GET /api/direct-messages/unread-count") == 4
+    assert calls("GET /api/messaging/conversations") == 1
+    after = LegacyEndpointUsage.objects.get(endpoint="GET /api/direct-messages/unread-count")
+    assert after.first_called_at == before.first_called_at and after.last_called_at > before.last_called_at

@@ -84,7 +84,7 @@ def test_the_conversation_list_reads_one_range_of_the_summary_whatever_the_histo
         for _ in range(3):
             MessageFactory(sender=partner, recipient=alice)
     api = client_for(alice)
-    with CaptureQueriesContext(connection) as captured, django_assert_max_num_queries(4):
+    with CaptureQueriesContext(connection) as captured, django_assert_max_num_queries(2):
         response = api.get("/api/messages/conversations?page_size=20")
     assert response.status_code == 200
     assert response.json()["count"] == 60

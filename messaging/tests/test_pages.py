@@ -149,7 +149,7 @@ def test_pages_load_the_live_script_from_where_the_page_was_read(alice_web, alic
 def test_inbox_is_paginated_in_constant_queries(alice_web, alice, django_assert_max_num_queries):
     for i in range(25):
         MessageFactory(sender=UserFactory(username=f"friend{i}"), recipient=alice)
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(6):
         first = alice_web.get("/inbox/")
     assert len(unread_badges(first)) == 20
     assert b"Page 1 of 2" in first.content

@@ -121,6 +121,32 @@ def test_messages_at_are_the_orm_definitions(people):
             assert got or not expected
 
 
+def test_a_page_of_conversations_is_the_page_of_rows_with_their_last_messages(people):
+    """`_CONVERSATIONS_PAGE_SQL`: `attach_last_messages` of `conversation_rows` (the ORM definitions) sliced, each
+    last message loaded as `visible_messages` loads it, and the number of the rows; past the end, and for a user
+    without conversations, no rows and that number."""
+    for user in [*people, UserFactory()]:
+        rows = list(selectors.conversation_rows(user=user))
+        for offset, limit in ((0, 0), (0, 1), (0, 20), (1, 2), (3, 100), (len(rows), 5), (len(rows) + 7, 5)):
+            expected = selectors.attach_last_messages(user=user, rows=rows[offset : offset + limit])
+            page = selectors.conversations_page(user=user, offset=offset, limit=limit)
+            assert page.count == len(rows)
+            got = page.conversations
+            assert [(c.participant.pk, c.unread_count, c.last_activity_at, c.muted) for c in got] == [
+                (c.participant.pk, c.unread_count, c.last_activity_at, c.muted) for c in expected
+            ]
+            assert [_loaded(c.last_message) for c in got] == [
+                _loaded(selectors.visible_messages(user=user).get(pk=c.last_message.pk)) for c in expected
+            ]
+            assert [_loaded(c.last_message) for c in got] == [_loaded(c.last_message) for c in expected]
+    assert any(c.muted for c in selectors.conversations_page(user=people[0], offset=0, limit=100).conversations)
+    assert any(
+        c.last_message.reply_to
+        for user in people
+        for c in selectors.conversations_page(user=user, offset=0, limit=100).conversations
+    )
+
+
 def test_the_literal_column_lists_are_the_models():
     """A field added to a model is added to the literal SQL too (in the models' order, which `from_db` needs)."""
     assert (

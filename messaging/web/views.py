@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial, wraps
-from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from django.contrib import messages
@@ -158,12 +157,12 @@ def inbox(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Conversations, newest activity first, with the last message and the number unread (the total is the
     frame's `nav_unread`)."""
 
-    def read(offset: int, limit: int) -> list[dict[str, Any]]:
-        return selectors.conversation_page(user=request.user, offset=offset, limit=limit)
+    def read(offset: int, limit: int) -> tuple[list[selectors.Conversation], int]:
+        page = selectors.conversations_page(user=request.user, offset=offset, limit=limit)
+        return page.conversations, page.count
 
-    count = selectors.conversation_count(user=request.user)
-    page_obj = CountedPaginator(read, PAGE_SIZE, count=count).get_page(request.GET.get("page"))
-    conversations = selectors.attach_last_messages(user=request.user, rows=page_obj.object_list)
+    page_obj = CountedPaginator(read, PAGE_SIZE).get_page(request.GET.get("page"))
+    conversations = page_obj.object_list
     return render(
         request,
         "messaging/inbox.html",
