@@ -98,12 +98,11 @@ LEFT JOIN users_user AS recipient ON recipient.id = message.recipient_id
 LEFT JOIN messaging_message AS reply ON reply.id = message.reply_to_id
 """
 
-# A page of the conversation list of `user` (`selectors.conversation_page`: one range of `summary_recent_idx`),
-# each row with its last visible message (`LAST_MESSAGE_JOINS`). The page is cut before the lookups, so an
-# offset skips summary rows only. Each row also
-# carries the number of the user's conversations (`selectors.conversation_count`: their totals row), which the
-# paginator needs: from the totals row, so that a page past the end is one row of NULLs with the number, and a
-# user without a totals row has no row and no conversations.
+# A page of the conversation list of `user` (`selectors.conversation_rows` sliced: one range of
+# `summary_recent_idx`), each row with its last visible message (`LAST_MESSAGE_JOINS`). The page is cut before
+# the lookups, so an offset skips summary rows only. Each row also carries the number of the user's
+# conversations, which the paginator needs: from the totals row, so that a page past the end is one row of
+# NULLs with the number, and a user without a totals row has no row and no conversations.
 _CONVERSATIONS_PAGE_SQL = (
     """
 SELECT totals.conversations, page.partner_id, page.last_activity_at, page.unread_count, page.muted,"""

@@ -179,15 +179,6 @@ def unread_counts(*, user: User) -> UnreadCounts:
     return UnreadCounts(unread=unread, badge=badge)
 
 
-def conversation_count(*, user: User) -> int:
-    """How many conversations `user` has (the rows of `conversation_rows`): their `InboxTotals` row, one
-    lookup, where counting a heavy user's summary rows reads thousands of index entries."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT conversations FROM messaging_inbox_totals WHERE user_id = %s", [user.pk])
-        row = cursor.fetchone()
-    return row[0] if row else 0
-
-
 @dataclass(frozen=True)
 class Relation:
     """What `user` chose about `other`: whether they block them, whether they muted their conversation."""
@@ -220,8 +211,9 @@ def conversation_rows(
 
     Read from the conversation summary (`ConversationSummary`, kept exact by `messaging.conversations`): a
     page is one range of its `(user, -last_activity_at, -partner)` index, whatever the length of the
-    user's history; `conversation_count` is their number. Pair it with `attach_last_messages` for the page
-    shown. `partners` (users or ids) narrows it to those conversations.
+    user's history; their number is the user's totals row. Pair it with `attach_last_messages` for the page
+    shown (`conversations_page` reads both, and the number, in one query). `partners` (users or ids) narrows
+    it to those conversations.
     """
     muted = Exists(ConversationMute.objects.filter(user=user.pk, partner=OuterRef("partner")))
     rows = ConversationSummary.objects.filter(user=user.pk)
@@ -230,29 +222,6 @@ def conversation_rows(
     listed: QuerySet[ConversationSummary, dict[str, Any]]
     listed = rows.annotate(muted=muted).order_by("-last_activity_at", "-partner_id").values(*_ROW_FIELDS)
     return listed
-
-
-# A page of `conversation_rows` of the user's whole list: one range of `summary_recent_idx`. Literal SQL: the
-# API's and the pages' inbox read it on every request, and the ORM took longer to build and compile it than
-# PostgreSQL takes to run it. `test_reads_sql.py` compares it with `conversation_rows`.
-_CONVERSATION_PAGE_SQL = """
-SELECT summary.partner_id, summary.last_activity_at, summary.unread_count,
-       EXISTS (
-           SELECT 1 FROM messaging_conversation_mute AS mute
-           WHERE mute.user_id = summary.user_id AND mute.partner_id = summary.partner_id
-       ) AS muted
-FROM messaging_conversation_summary AS summary
-WHERE summary.user_id = %(user)s
-ORDER BY summary.last_activity_at DESC, summary.partner_id DESC
-LIMIT %(limit)s OFFSET %(offset)s
-"""
-
-
-def conversation_page(*, user: User, offset: int, limit: int) -> list[dict[str, Any]]:
-    """`conversation_rows(user=user)[offset : offset + limit]`, in one literal query."""
-    with connection.cursor() as cursor:
-        cursor.execute(_CONVERSATION_PAGE_SQL, {"user": user.pk, "offset": offset, "limit": limit})
-        return [dict(zip(_ROW_FIELDS, row, strict=True)) for row in cursor.fetchall()]
 
 
 def has_conversation(*, user_id: Any, partner: Any) -> Exists:
@@ -307,15 +276,15 @@ def attach_last_messages(*, user: User, rows: Iterable[dict[str, Any]]) -> list[
 
 @dataclass(frozen=True)
 class ConversationPage:
-    """A page of a user's conversations, and how many they have in all (`conversation_count`)."""
+    """A page of a user's conversations, and how many they have in all."""
 
     conversations: list[Conversation]
     count: int
 
 
 def conversations_page(*, user: User, offset: int, limit: int) -> ConversationPage:
-    """`attach_last_messages(user=user, rows=conversation_page(user=user, offset=offset, limit=limit))` and
-    `conversation_count(user=user)`, in one literal query (`list_reads.conversations_page`): the lists read them
+    """`attach_last_messages(user=user, rows=conversation_rows(user=user)[offset : offset + limit])` and the
+    number of `conversation_rows` (their totals row), in one literal query (`list_reads.conversations_page`): the lists read them
     on every request, and three round trips, the rows passed back as arrays, cost more than the joins."""
     rows, count = list_reads.conversations_page(user_id=user.pk, offset=offset, limit=limit)
     conversations = []

@@ -68,20 +68,6 @@ def test_unread_counts_are_the_orm_definitions(people):
         assert selectors.unread_counts(user=user) == selectors.UnreadCounts(unread=unread, badge=unread - muted_unread)
 
 
-def test_a_conversation_page_is_the_slice_of_the_conversation_rows(people):
-    """`_CONVERSATION_PAGE_SQL`: `conversation_rows` (the ORM definition) sliced."""
-    for user in [*people, UserFactory()]:
-        rows = list(selectors.conversation_rows(user=user))
-        for offset, limit in ((0, 1), (0, 20), (1, 2), (3, 100), (len(rows), 5)):
-            assert selectors.conversation_page(user=user, offset=offset, limit=limit) == rows[offset : offset + limit]
-    assert any(row["muted"] for row in selectors.conversation_page(user=people[0], offset=0, limit=100))
-
-
-def test_the_conversation_count_is_the_number_of_conversation_rows(people):
-    for user in [*people, UserFactory()]:
-        assert selectors.conversation_count(user=user) == selectors.conversation_rows(user=user).count()
-
-
 def _loaded(message: Message) -> tuple:
     """What a list loaded of a message: its deferred fields, its columns, its people and its reply."""
     columns = tuple(
