@@ -7,7 +7,8 @@ reaches zero.
 
 A process adds up its calls and writes them at most every `LEGACY_USAGE_WRITE_SECONDS` (settings; 0: on
 every call), and when it exits: one `UPDATE ... SET calls = calls + n` per endpoint called since the last
-write (the row is created on the first call). Written on every call, every legacy request of every worker
+write (the row is created on the first call), from a thread of its own, so a process whose calls stop still
+writes its last ones at most that interval later. Written on every call, every legacy request of every worker
 updated the same few rows, each waiting for the one before it to commit: measured under gunicorn, that cost
 the legacy lists a quarter of their throughput. The counts lag by at most that interval, and a process that
 is killed (not stopped) loses at most that interval's calls: the counts tell whether old clients are still in
@@ -17,7 +18,6 @@ use, which needs neither.
 import atexit
 import logging
 import threading
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -51,16 +51,16 @@ class _Calls:
 
 _lock = threading.Lock()
 _unwritten: dict[str, _Calls] = {}
-_written_at = time.monotonic()
+_pending: threading.Timer | None = None  # the write due at the end of the current interval
 
 
 def record_call(endpoint: str) -> None:
-    """Count one call of `endpoint` (e.g. `GET /api/direct-messages/{message_id}`), written with the calls of
-    the last `LEGACY_USAGE_WRITE_SECONDS` (`write_calls`).
+    """Count one call of `endpoint` (e.g. `GET /api/direct-messages/{message_id}`), written with the other calls
+    of its interval, `LEGACY_USAGE_WRITE_SECONDS` after the first of them, by a thread of its own (0: now).
 
     Counting never fails the call it counts: a database error here is logged and the response goes out.
     """
-    global _written_at
+    global _pending
     now = timezone.now()
     with _lock:
         calls = _unwritten.get(endpoint)
@@ -69,17 +69,36 @@ def record_call(endpoint: str) -> None:
         else:
             calls.count += 1
             calls.last_at = now
-        if time.monotonic() - _written_at < settings.LEGACY_USAGE_WRITE_SECONDS:
+        interval = settings.LEGACY_USAGE_WRITE_SECONDS
+        if interval > 0:
+            if _pending is None:
+                _pending = threading.Timer(interval, _write_when_due)
+                _pending.daemon = True
+                _pending.start()
             return
-        _written_at = time.monotonic()
     write_calls()
 
 
+def _write_when_due() -> None:
+    global _pending
+    with _lock:
+        _pending = None
+    try:
+        write_calls()
+    finally:
+        connections.close_all()  # this thread's own
+
+
 def write_calls() -> None:
-    """Write the calls this process counted and has not written: one query per endpoint once its row exists."""
+    """Write the calls this process counted and has not written: one query per endpoint once its row exists.
+    No write is due after it until the next call."""
+    global _pending
     with _lock:
         batch = dict(_unwritten)
         _unwritten.clear()
+        if _pending is not None:
+            _pending.cancel()
+            _pending = None
     for endpoint, calls in batch.items():
         try:
             if _count_more(endpoint, calls):

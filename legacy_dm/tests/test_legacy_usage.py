@@ -123,3 +123,24 @@ def test_calls_are_written_together_at_most_every_interval(alice_client, setting
     assert calls("GET /api/messaging/conversations") == 1
     after = LegacyEndpointUsage.objects.get(endpoint="GET /api/direct-messages/unread-count")
     assert after.first_called_at == before.first_called_at and after.last_called_at > before.last_called_at
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_last_calls_are_written_an_interval_later_without_another_call(settings):
+    """A thread writes them, not a request. Fails on d81c377, where a request wrote the counts once the interval
+    had passed since the last write, and otherwise nothing did until a later call or the process's exit: the
+    last calls of a worker whose old clients stopped calling stayed unwritten, the usage telling operators that
+    legacy traffic had stopped earlier than it had."""
+    import time
+
+    client = APIClient()
+    client.force_authenticate(UserFactory())
+    settings.LEGACY_USAGE_WRITE_SECONDS = 0.3
+    with CaptureQueriesContext(connection) as queries:
+        for _ in range(2):
+            assert client.get("/api/direct-messages/unread-count").status_code == 200
+    assert not [q for q in queries.captured_queries if "legacy_dm_endpoint_usage" in q["sql"]]
+    deadline = time.monotonic() + 10
+    while calls("GET /api/direct-messages/unread-count") < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert calls("GET /api/direct-messages/unread-count") == 2
