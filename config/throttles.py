@@ -51,9 +51,9 @@ class SteadyRateThrottle(SimpleRateThrottle):
     """DRF's rate throttle with one number per key instead of a list of every request's time.
 
     DRF keeps, per key, the time of each request of the last period and reads and writes the whole list on
-    every request: at a limit of N a minute, up to N numbers. Here a key holds one time, when its count is
-    back to zero (the generic cell rate algorithm): each request allowed moves it one interval (the period
-    over N) later, and a request is refused while it is more than one period away. So up to N requests pass
+    every request: at a limit of N a minute, up to N numbers. Here a key holds one time (in microseconds),
+    when its count is back to zero (the generic cell rate algorithm): each request allowed moves it one
+    interval (the period over N) later, and a request is refused while it is more than one period away. So up to N requests pass
     at once, then one per interval as the count drains, and a refused request waits exactly until the next
     one may pass.
     """
@@ -70,13 +70,15 @@ class SteadyRateThrottle(SimpleRateThrottle):
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
-        now = self.timer()
-        interval = self.duration / self.num_requests
-        empty_at = max(cast(float, self.cache.get(self.key, now)), now) + interval
-        if empty_at - now > self.duration:
-            self.retry_after = empty_at - now - self.duration
+        # In whole microseconds: sums of float intervals at today's times can overshoot the period by a
+        # rounding error and refuse the last request of a burst.
+        now = round(self.timer() * 1_000_000)
+        period = self.duration * 1_000_000
+        empty_at = max(cast(int, self.cache.get(self.key, now)), now) + period // self.num_requests
+        if empty_at - now > period:
+            self.retry_after = (empty_at - now - period) / 1_000_000
             return False
-        self.cache.set(self.key, empty_at, math.ceil(empty_at - now))
+        self.cache.set(self.key, empty_at, math.ceil((empty_at - now) / 1_000_000))
         return True
 
     def wait(self) -> float | None:
