@@ -22,8 +22,8 @@ The log keeps what happened, not what the reader sees: a `message.created` entry
 then: a message hidden or deleted since is never shown, and the log holds no message bodies. Reads are
 shown under the read-receipt rule as it is then: a reader who stopped sharing them is not replayed. An
 `unread_count` entry says only that the counts changed: the stream reads them when it delivers it, once per
-batch of events read together, on the batch's last such entry (the earlier ones would repeat it), so a write
-costs no count and a user with no open stream none at all. Two more
+read of the log, on the read's last such entry (the earlier ones would repeat it), so a write costs no count
+and a user with no open stream none at all. Two more
 entries never reach a client: `auth.changed` (the user's credentials changed: each open stream checks its
 own, `stream.py`) and `stream.closed` (a stream over the per-user cap is told to end). The stream itself
 adds what no log holds: its opening `unread_count`, `resync` and `stream.ended` (`stream.py`).
@@ -168,10 +168,15 @@ def credentials_changed(user_id: int) -> None:
 CONTROL = frozenset({"auth.changed", "stream.closed"})
 
 
-def as_delivered(*, user: User, events: list[Event]) -> list[tuple[str, str | None, dict[str, Any] | None]]:
+def as_delivered(
+    *, user: User, events: list[Event], counts_on: str | None = None
+) -> list[tuple[str, str | None, dict[str, Any] | None]]:
     """Each event as `user` is told it now: `(id, type, data)`, with type and data None where it tells them
-    nothing now (a control entry, a message they can no longer see, a read its reader no longer shares): its
-    id still moves their position on.
+    nothing now (a control entry, a message they can no longer see, a read its reader no longer shares, an
+    `unread_count` but the one the counts go on): its id still moves their position on.
+
+    `counts_on`: the id of the `unread_count` entry that carries the counts, when `events` are part of a
+    longer read (the stream renders a read a few events at a time); by default the last one of `events`.
     """
     from users.models import User as UserModel
 
@@ -191,14 +196,16 @@ def as_delivered(*, user: User, events: list[Event]) -> list[tuple[str, str | No
     )
 
     # The counts as they are now, once, on the batch's last `unread_count` (an earlier one would say the same).
-    last_count = next((event for event in reversed(events) if event.type == "unread_count"), None)
-    counts = None if last_count is None else unread_data(unread_counts(user=user))
+    if counts_on is None:
+        counts_on = next((event.id for event in reversed(events) if event.type == "unread_count"), None)
+    counted = any(event.id == counts_on for event in events)
+    counts = unread_data(unread_counts(user=user)) if counted else None
 
     def shown(event: Event) -> dict[str, Any] | None:
         if event.type in CONTROL:
             return None
         if event.type == "unread_count":
-            return counts if event is last_count else None
+            return counts if event.id == counts_on else None
         if event.type == "message.created":
             message = messages.get(event.data["id"])
             return None if message is None else dict(MessageSerializer(message, context={"viewer": user}).data)

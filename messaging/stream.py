@@ -297,9 +297,11 @@ async def _stream(credential: Credential, stream_id: str, cursor: str, count: se
             if not found:
                 yield ": heartbeat\n\n"
                 continue
+            # The counts once per read, on its last `unread_count` (`as_delivered`), whatever the chunk.
+            counts_on = next((event.id for event in reversed(found) if event.type == "unread_count"), None)
             for start in range(0, len(found), DELIVERY_CHUNK):
                 chunk = found[start : start + DELIVERY_CHUNK]
-                for event_id, event_type, data in (yield Blocking(_delivered, (user, chunk))):
+                for event_id, event_type, data in (yield Blocking(_delivered, (user, chunk, counts_on))):
                     # An event that tells this reader nothing still moves their position on (`id` alone
                     # dispatches no event in EventSource, but sets its Last-Event-ID).
                     yield f"id: {event_id}\n\n" if event_type is None else _frame(event_type, data, event_id)
@@ -320,8 +322,10 @@ def _newest_id(source: RedisBroker | MemoryBroker, user_id: int) -> str | None:
         return None
 
 
-def _delivered(user: User, events: list[Event]) -> list[tuple[str, str | None, dict[str, Any] | None]]:
-    return as_delivered(user=user, events=events)
+def _delivered(
+    user: User, events: list[Event], counts_on: str | None
+) -> list[tuple[str, str | None, dict[str, Any] | None]]:
+    return as_delivered(user=user, events=events, counts_on=counts_on)
 
 
 async def _next_events(

@@ -152,14 +152,15 @@ def test_the_stream_delivers_sends_and_reads_and_resumes_exactly(asgi_server):
     # Disconnect; two more messages; a reconnect with Last-Event-ID gets exactly what was missed.
     last_seen = alice_stream.next("unread_count")["id"]  # after the read
     alice_stream.close()
-    missed = [services.send_message(sender=bob, recipient_id=alice.pk, body=f"missed {i}").pk for i in range(2)]
+    missed = [services.send_message(sender=bob, recipient_id=alice.pk, body=f"missed {i}").pk for i in range(3)]
     again = EventStream(asgi_server, token_for(alice), last_event_id=last_seen)
-    frames = [again.event() for _ in range(3)]
-    # Both counts come in one read: the stream sends them once, as they are now, on the read's last entry.
-    assert [f["event"] for f in frames] == ["message.created", "message.created", "unread_count"]
+    frames = [again.event() for _ in range(4)]
+    # The three counts come in one read (of six entries, rendered five at a time): the stream sends them
+    # once, as they are now, on the read's last entry.
+    assert [f["event"] for f in frames] == ["message.created"] * 3 + ["unread_count"]
     assert [f["data"]["id"] for f in frames if f["event"] == "message.created"] == missed
-    assert frames[2]["data"] == {"unread_count": 2, "badge_count": 2}
-    assert len({f["id"] for f in frames}) == 3 and all(f["id"] > last_seen for f in frames)
+    assert frames[3]["data"] == {"unread_count": 3, "badge_count": 3}
+    assert len({f["id"] for f in frames}) == 4 and all(f["id"] > last_seen for f in frames)
     assert again.heartbeat() == ": heartbeat"  # idle: only heartbeats (EVENTS_HEARTBEAT_SECONDS = 1 here)
     assert again.during(1.5) == []
     for stream in (again, bob_stream):
