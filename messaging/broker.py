@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 READ_COUNT = 100  # the most events one read returns
+PUBLISH_BATCH = 500  # the most events one call of the publish script adds
 
 # What a broker that cannot be reached raises (a refused or broken connection, a Redis error).
 UNREACHABLE = (OSError, redis.RedisError)
@@ -301,13 +302,17 @@ class RedisBroker:
         return self.publish_many([(user_id, type_, data)])[0]
 
     def publish_many(self, events: list[tuple[int, str, dict[str, Any]]]) -> list[str]:
-        """Add each of `events` (to whom, its type, its data) to its user's log, in order, in one round trip."""
-        keys, payloads = [], []
-        for user_id, type_, data in events:
-            keys += [_key(user_id), f"{_key(user_id)}:trimmed"]
-            payloads.append(json.dumps({"type": type_, "data": data}, separators=(",", ":")))
-        event_ids: list[bytes] = self._publish(keys=[*keys, self._epoch_key()], args=[self.retained, *payloads])
-        return [event_id.decode() for event_id in event_ids]
+        """Add each of `events` (to whom, its type, its data) to its user's log, in order: one round trip per
+        PUBLISH_BATCH events (a script holds Redis while it runs; a moderator's action may announce thousands)."""
+        ids: list[str] = []
+        for start in range(0, len(events), PUBLISH_BATCH):
+            keys, payloads = [], []
+            for user_id, type_, data in events[start : start + PUBLISH_BATCH]:
+                keys += [_key(user_id), f"{_key(user_id)}:trimmed"]
+                payloads.append(json.dumps({"type": type_, "data": data}, separators=(",", ":")))
+            published: list[bytes] = self._publish(keys=[*keys, self._epoch_key()], args=[self.retained, *payloads])
+            ids += [event_id.decode() for event_id in published]
+        return ids
 
     def start_id(self) -> str:
         """An id below every event this store holds or will hold: reading after it reads all that is kept."""

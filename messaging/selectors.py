@@ -257,21 +257,19 @@ def attach_last_messages(*, user: User, rows: Iterable[dict[str, Any]]) -> list[
             continue  # another partner's last time
         if partner_id not in by_partner or message.pk > by_partner[partner_id].pk:
             by_partner[partner_id] = message
-    conversations = []
-    for row in rows:
-        last_message = by_partner.get(row["partner_id"])
-        if last_message is None:  # deleted between the two queries
-            continue
-        conversations.append(
-            Conversation(
-                participant=last_message.partner_of(user),
-                last_message=last_message,
-                unread_count=row["unread_count"],
-                last_activity_at=row["last_activity_at"],
-                muted=row["muted"],
-            )
-        )
-    return conversations
+    # A row whose last message is gone was deleted between the two queries.
+    return [_conversation(user, row, by_partner[row["partner_id"]]) for row in rows if row["partner_id"] in by_partner]
+
+
+def _conversation(user: User, row: dict[str, Any], last_message: Message) -> Conversation:
+    """A row of `conversation_rows` with its last message, as the lists show it to `user`."""
+    return Conversation(
+        participant=last_message.partner_of(user),
+        last_message=last_message,
+        unread_count=row["unread_count"],
+        last_activity_at=row["last_activity_at"],
+        muted=row["muted"],
+    )
 
 
 @dataclass(frozen=True)
@@ -284,22 +282,12 @@ class ConversationPage:
 
 def conversations_page(*, user: User, offset: int, limit: int) -> ConversationPage:
     """`attach_last_messages(user=user, rows=conversation_rows(user=user)[offset : offset + limit])` and the
-    number of `conversation_rows` (their totals row), in one literal query (`list_reads.conversations_page`): the lists read them
-    on every request, and three round trips, the rows passed back as arrays, cost more than the joins."""
+    number of `conversation_rows` (their totals row), in one literal query (`list_reads.conversations_page`):
+    the lists read them on every request, and three round trips, the rows passed back as arrays, cost more
+    than the joins."""
     rows, count = list_reads.conversations_page(user_id=user.pk, offset=offset, limit=limit)
-    conversations = []
-    for row, last_message in rows:
-        if last_message is None:  # only if the summary disagreed with the messages
-            continue
-        conversations.append(
-            Conversation(
-                participant=last_message.partner_of(user),
-                last_message=last_message,
-                unread_count=row["unread_count"],
-                last_activity_at=row["last_activity_at"],
-                muted=row["muted"],
-            )
-        )
+    # No last message only if the summary disagreed with the messages.
+    conversations = [_conversation(user, row, last_message) for row, last_message in rows if last_message is not None]
     return ConversationPage(conversations=conversations, count=count)
 
 

@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from messaging import broker as broker_module
-from tests.helpers import REDIS_URL, redis_is_up
+from tests.helpers import REDIS_URL, read_all, redis_is_up
 
 
 @pytest.fixture
@@ -78,3 +78,21 @@ def test_a_reader_joining_a_blocked_read_gets_its_event_without_waiting_for_the_
 
     event_id, got = asyncio.run(scenario())
     assert [e.id for e in got] == [event_id]
+
+
+def test_many_events_are_published_in_order_in_batches_and_each_log_keeps_its_window(redis_broker, monkeypatch):
+    """`publish_many`: one script call per PUBLISH_BATCH events, the ids in order, each user's log trimmed to
+    the window with its newest trimmed id remembered (an older id is too old to resume from)."""
+    monkeypatch.setattr(broker_module, "PUBLISH_BATCH", 7)
+    redis_broker.retained = 10
+    events = [(user, "message.deleted", {"id": n}) for n in range(40) for user in (3, 4)]
+    ids = redis_broker.publish_many(events)
+    assert len(ids) == 80 and ids == sorted(ids, key=broker_module._stream_id)
+    for user in (3, 4):
+        mine = [event_id for event_id, (to, _, _) in zip(ids, events, strict=True) if to == user]
+        kept = read_all(redis_broker, user, mine[29])  # the newest trimmed: what follows it is all kept
+        assert [event.id for event in kept] == mine[30:]
+        assert [event.data["id"] for event in kept] == list(range(30, 40))
+        for older in (mine[28], redis_broker.start_id()):
+            with pytest.raises(broker_module.TooOld):
+                read_all(redis_broker, user, older)
