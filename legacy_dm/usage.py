@@ -58,7 +58,8 @@ def record_call(endpoint: str) -> None:
     """Count one call of `endpoint` (e.g. `GET /api/direct-messages/{message_id}`), written with the other calls
     of its interval, `LEGACY_USAGE_WRITE_SECONDS` after the first of them, by a thread of its own (0: now).
 
-    Counting never fails the call it counts: a database error here is logged and the response goes out.
+    Counting never fails the call it counts: a database error is logged, and the calls it could not write are
+    written with the next ones.
     """
     global _pending
     now = timezone.now()
@@ -114,7 +115,20 @@ def write_calls() -> None:
             except IntegrityError:  # a concurrent first call created it
                 _count_more(endpoint, calls)
         except DatabaseError:
-            logger.exception("Could not count %s call(s) of the legacy endpoint %s", calls.count, endpoint)
+            logger.exception("Could not count %s call(s) of the legacy endpoint %s yet", calls.count, endpoint)
+            _put_back(endpoint, calls)
+
+
+def _put_back(endpoint: str, calls: _Calls) -> None:
+    """Keep calls that could not be written for the next write, with the calls counted since."""
+    with _lock:
+        since = _unwritten.get(endpoint)
+        if since is None:
+            _unwritten[endpoint] = calls
+        else:
+            since.count += calls.count
+            since.first_at = min(since.first_at, calls.first_at)
+            since.last_at = max(since.last_at, calls.last_at)
 
 
 atexit.register(write_calls)  # a worker that stops writes what it counted

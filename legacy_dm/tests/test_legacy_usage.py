@@ -144,3 +144,24 @@ def test_the_last_calls_are_written_an_interval_later_without_another_call(setti
     while calls("GET /api/direct-messages/unread-count") < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert calls("GET /api/direct-messages/unread-count") == 2
+
+
+def test_calls_that_could_not_be_written_are_written_with_the_next_ones(caplog):
+    """A database error while writing the counts is logged, and those calls wait for the next write instead of
+    being dropped (the error is made by the database wrapper: the first write of the counter fails)."""
+    from django.db import OperationalError
+
+    def failing_once(execute, sql, params, many, context):
+        if "legacy_dm_endpoint_usage" in sql and not failed:
+            failed.append(sql)
+            raise OperationalError("the counter's row is unavailable")
+        return execute(sql, params, many, context)
+
+    failed: list[str] = []
+    usage.record_call("GET /api/direct-messages/unread-count")  # the row exists from here on
+    with connection.execute_wrapper(failing_once):
+        usage.record_call("GET /api/direct-messages/unread-count")
+    assert failed and calls("GET /api/direct-messages/unread-count") == 1
+    assert "Could not count 1 call(s)" in caplog.text
+    usage.record_call("GET /api/direct-messages/unread-count")
+    assert calls("GET /api/direct-messages/unread-count") == 3
