@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC
 from typing import Any, cast
 
-from django.core.paginator import Page, Paginator
+from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework import pagination, serializers
@@ -83,7 +83,7 @@ class CountedPaginator(Paginator):
             self._count = self._read(0, 0)[1]
         return self._count
 
-    def page(self, number: int | str) -> Page:
+    def page(self, number: int | float | str) -> Page:
         """Django's `Paginator.page`: the page `number`, read with the count that `validate_number` checks it
         against (a number that is not a page number is refused before any read)."""
         try:
@@ -100,6 +100,16 @@ class CountedPaginator(Paginator):
         if top + self.orphans >= self.count:
             top = self.count
         return Page(rows[: max(top - bottom, 0)], number, self)
+
+    def get_page(self, number: int | float | str | None) -> Page:
+        """Django's `Paginator.get_page` (not a number: the first page; out of range: the last), trying the page
+        first: Django's checks the number against the count first, a read of its own."""
+        try:
+            return self.page(1 if number is None else number)
+        except PageNotAnInteger:
+            return self.page(1)
+        except EmptyPage:
+            return self.page(self.num_pages)
 
 
 class PageNumberPagination(StrictPageSizeMixin, pagination.PageNumberPagination):
