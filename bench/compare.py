@@ -294,15 +294,19 @@ def main(argv=None) -> None:
         "machine": machine,
         "facts": next((run["facts"] for run in runs["base"]), {}),
     }
-    text = render(runs=runs, meta=meta)
+    write_report(render(runs=runs, meta=meta), {"meta": meta, "runs": runs}, json_path=args.json, output=args.output)
+
+
+def write_report(text: str, raw: dict, *, json_path: str | None, output: str | None) -> None:
+    """Print the markdown; write the raw numbers to `json_path` and the markdown to `output` when given."""
     print(text)
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps({"meta": meta, "runs": runs}, default=str, indent=1))
-        _log(f"raw numbers: {args.json}")
-    if args.output:
-        Path(args.output).write_text(text)
-        _log(f"written: {args.output}")
+    if json_path:
+        Path(json_path).parent.mkdir(parents=True, exist_ok=True)
+        Path(json_path).write_text(json.dumps(raw, default=str, indent=1))
+        _log(f"raw numbers: {json_path}")
+    if output:
+        Path(output).write_text(text)
+        _log(f"written: {output}")
 
 
 if __name__ == "__main__":

@@ -293,7 +293,7 @@ def compare(args, databases, checkouts: dict[str, Path]) -> tuple[dict, str]:
 
 
 def main(argv=None) -> None:
-    from .compare import Databases, _describe
+    from .compare import Databases, _describe, write_report
 
     parser = argparse.ArgumentParser(prog="python -m bench.send_growth", description=__doc__.splitlines()[0])
     parser.add_argument("--base", type=Path, help="the checkout measured as before (required)")
@@ -357,15 +357,7 @@ def main(argv=None) -> None:
             ),
         },
     }
-    text = render(runs, meta)
-    print(text)
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps({"meta": meta, "runs": runs}, default=str, indent=1))
-        _log(f"raw numbers: {args.json}")
-    if args.output:
-        Path(args.output).write_text(text)
-        _log(f"written: {args.output}")
+    write_report(render(runs, meta), {"meta": meta, "runs": runs}, json_path=args.json, output=args.output)
 
 
 if __name__ == "__main__":
