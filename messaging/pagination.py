@@ -8,7 +8,7 @@ function that reads one page: the inbox, a page with the number of all conversat
 
 from collections.abc import Callable, Sequence
 from datetime import UTC
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.utils import timezone
@@ -24,8 +24,12 @@ MAX_PAGE_SIZE = 100
 # The largest offset PostgreSQL takes (bigint).
 _LARGEST_OFFSET = 2**63 - 1
 
-# Reads one page of a list and the number of all its rows: `read(offset, limit) -> (rows, count)`.
-CountedRead = Callable[[int, int], tuple[list[Any], int]]
+
+class CountedRead(Protocol):
+    """Reads one page of a list and the number of all its rows: `read(offset=..., limit=...) -> (rows, count)`
+    (`selectors.conversations_page` with its user)."""
+
+    def __call__(self, *, offset: int, limit: int) -> tuple[list[Any], int]: ...
 
 
 class StrictPageSizeMixin(pagination.BasePagination):
@@ -68,7 +72,7 @@ class StrictPageSizeMixin(pagination.BasePagination):
 
 class CountedPaginator(Paginator):
     """Django's paginator over rows that a function reads a page of together with their number,
-    `read(offset, limit) -> (rows, number of all rows)`, in one literal query: a user's conversations
+    `read(offset=, limit=) -> (rows, number of all rows)`, in one literal query: a user's conversations
     (`selectors.conversations_page`, which counts them by one row of their totals)."""
 
     def __init__(self, read: CountedRead, per_page: int, **kwargs: Any) -> None:
@@ -80,7 +84,7 @@ class CountedPaginator(Paginator):
     def count(self) -> int:
         """The number read with the page; read with an empty page when asked first (`?page=last`, `get_page`)."""
         if self._count is None:
-            self._count = self._read(0, 0)[1]
+            self._count = self._read(offset=0, limit=0)[1]
         return self._count
 
     def page(self, number: int | float | str) -> Page:
@@ -92,7 +96,7 @@ class CountedPaginator(Paginator):
             bottom = -1  # `validate_number` refuses it
         rows: list[Any] = []
         if bottom >= 0 and bottom + self.per_page + self.orphans <= _LARGEST_OFFSET:
-            rows, self._count = self._read(bottom, self.per_page + self.orphans)
+            rows, self._count = self._read(offset=bottom, limit=self.per_page + self.orphans)
         # Against the count read with the page; a page past what the database can count to is past the end,
         # checked against the count read alone.
         number = self.validate_number(number)
@@ -116,7 +120,7 @@ class PageNumberPagination(StrictPageSizeMixin, pagination.PageNumberPagination)
     page_size = 20
 
     def paginate_counted(self, read: CountedRead, request: Request, view: APIView | None = None) -> list[Any] | None:
-        """`paginate_queryset` over rows that `read(offset, limit)` reads a page of with their number
+        """`paginate_queryset` over rows that `read(offset=, limit=)` reads a page of with their number
         (`CountedPaginator`): the same pages, links and errors as over a QuerySet."""
         self.django_paginator_class = cast("type[Paginator]", CountedPaginator)
         return self.paginate_queryset(cast("Sequence[Any]", read), request, view=view)

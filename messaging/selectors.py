@@ -10,7 +10,7 @@ message, `messaging.conversations` reads messages to keep the summary, and `lega
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -272,12 +272,12 @@ def _conversation(user: User, row: dict[str, Any], last_message: Message) -> Con
     )
 
 
-@dataclass(frozen=True)
-class ConversationPage:
-    """A page of a user's conversations, and how many they have in all."""
+class ConversationPage(NamedTuple):
+    """A page of a user's conversations, and how many they have in all: the `(rows, count)` that a
+    `messaging.pagination.CountedPaginator` pages with."""
 
     conversations: list[Conversation]
-    count: int
+    total: int  # (a tuple's `count` is its method)
 
 
 def conversations_page(*, user: User, offset: int, limit: int) -> ConversationPage:
@@ -288,7 +288,7 @@ def conversations_page(*, user: User, offset: int, limit: int) -> ConversationPa
     rows, count = list_reads.conversations_page(user_id=user.pk, offset=offset, limit=limit)
     # No last message only if the summary disagreed with the messages.
     conversations = [_conversation(user, row, last_message) for row, last_message in rows if last_message is not None]
-    return ConversationPage(conversations=conversations, count=count)
+    return ConversationPage(conversations=conversations, total=count)
 
 
 def _messages_at(*, user: User, partner_ids: list[int], times: list[datetime]) -> list[Message]:

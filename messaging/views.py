@@ -19,7 +19,6 @@ from rest_framework.views import APIView
 
 from config.parsers import JSONParser
 from config.throttles import SendRateThrottle
-from users.models import User
 from users.requests import AuthenticatedRequest
 
 from . import selectors, services
@@ -44,11 +43,6 @@ from .serializers import (
 )
 
 PaginatorKind = TypeVar("PaginatorKind", bound=BasePagination)
-
-
-def _conversations_page(user: User, offset: int, limit: int) -> tuple[list[selectors.Conversation], int]:
-    page = selectors.conversations_page(user=user, offset=offset, limit=limit)
-    return page.conversations, page.count
 
 
 USER_ID = OpenApiParameter("user_id", OpenApiTypes.INT, OpenApiParameter.PATH)
@@ -113,7 +107,7 @@ class MessageViewSet(viewsets.GenericViewSet[Message]):
     def conversations(self, request: AuthenticatedRequest) -> Response:
         """One row per person the caller has messages with, newest activity first."""
         conversations = self._paginator_of(PageNumberPagination).paginate_counted(
-            partial(_conversations_page, request.user), request, view=self
+            partial(selectors.conversations_page, user=request.user), request, view=self
         )
         # None only from a paginator without a page size, which the API's never is (`_page` reads it so too).
         data = ConversationSerializer(conversations or [], many=True, context=self.get_serializer_context()).data

@@ -97,7 +97,7 @@ def test_conversation_rows_match_the_visibility_rule(people_and_messages):
         for start, stop in ((0, 1), (0, 20), (2, 2), (1, size + 5), (size, size + 3), (None, 3)):
             assert triples(selectors.conversation_rows(user=user)[start:stop]) == wanted[start:stop]
         # The count and the unread count come from the totals row.
-        assert selectors.conversations_page(user=user, offset=0, limit=1).count == size
+        assert selectors.conversations_page(user=user, offset=0, limit=1).total == size
         assert selectors.unread_count(user=user) == sum(row["unread_count"] for row in expected)
 
 

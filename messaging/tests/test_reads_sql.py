@@ -116,7 +116,7 @@ def test_a_page_of_conversations_is_the_page_of_rows_with_their_last_messages(pe
         for offset, limit in ((0, 0), (0, 1), (0, 20), (1, 2), (3, 100), (len(rows), 5), (len(rows) + 7, 5)):
             expected = selectors.attach_last_messages(user=user, rows=rows[offset : offset + limit])
             page = selectors.conversations_page(user=user, offset=offset, limit=limit)
-            assert page.count == len(rows)
+            assert page.total == len(rows)
             got = page.conversations
             assert [(c.participant.pk, c.unread_count, c.last_activity_at, c.muted) for c in got] == [
                 (c.participant.pk, c.unread_count, c.last_activity_at, c.muted) for c in expected

@@ -157,10 +157,7 @@ def inbox(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Conversations, newest activity first, with the last message and the number unread (the total is the
     frame's `nav_unread`)."""
 
-    def read(offset: int, limit: int) -> tuple[list[selectors.Conversation], int]:
-        page = selectors.conversations_page(user=request.user, offset=offset, limit=limit)
-        return page.conversations, page.count
-
+    read = partial(selectors.conversations_page, user=request.user)
     page_obj = CountedPaginator(read, PAGE_SIZE).get_page(request.GET.get("page"))
     conversations = page_obj.object_list
     return render(
