@@ -176,7 +176,8 @@ def as_delivered(
     `unread_count` but the one the counts go on): its id still moves their position on.
 
     `counts_on`: the id of the `unread_count` entry that carries the counts, when `events` are part of a
-    longer read (the stream renders a read a few events at a time); by default the last one of `events`.
+    longer read (the stream renders a read a few events at a time, `counts_entry` of the whole read); by
+    default `counts_entry(events)`.
     """
     from users.models import User as UserModel
 
@@ -197,7 +198,7 @@ def as_delivered(
 
     # The counts as they are now, once, on the batch's last `unread_count` (an earlier one would say the same).
     if counts_on is None:
-        counts_on = next((event.id for event in reversed(events) if event.type == "unread_count"), None)
+        counts_on = counts_entry(events)
     counted = any(event.id == counts_on for event in events)
     counts = unread_data(unread_counts(user=user)) if counted else None
 
@@ -222,6 +223,11 @@ def as_delivered(
         data = shown(event)
         delivered.append((event.id, None if data is None else event.type, data))
     return delivered
+
+
+def counts_entry(events: list[Event]) -> str | None:
+    """The id of the last `unread_count` of `events`: the one entry of a read that carries the counts."""
+    return next((event.id for event in reversed(events) if event.type == "unread_count"), None)
 
 
 def _time(value: datetime) -> str:

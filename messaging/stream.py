@@ -53,7 +53,7 @@ from users.models import User
 
 from . import selectors
 from .broker import READ_COUNT, UNREACHABLE, Event, RedisBroker, TooOld, broker
-from .events import as_delivered, unread_data
+from .events import as_delivered, counts_entry, unread_data
 from .exceptions import exception_handler
 from .memory_broker import MemoryBroker
 
@@ -297,8 +297,7 @@ async def _stream(credential: Credential, stream_id: str, cursor: str, count: se
             if not found:
                 yield ": heartbeat\n\n"
                 continue
-            # The counts once per read, on its last `unread_count` (`as_delivered`), whatever the chunk.
-            counts_on = next((event.id for event in reversed(found) if event.type == "unread_count"), None)
+            counts_on = counts_entry(found)  # the counts once per read, whatever the chunk
             for start in range(0, len(found), DELIVERY_CHUNK):
                 chunk = found[start : start + DELIVERY_CHUNK]
                 for event_id, event_type, data in (yield Blocking(_delivered, (user, chunk, counts_on))):
