@@ -64,12 +64,7 @@ def record_call(endpoint: str) -> None:
     global _pending
     now = timezone.now()
     with _lock:
-        calls = _unwritten.get(endpoint)
-        if calls is None:
-            _unwritten[endpoint] = _Calls(count=1, first_at=now, last_at=now)
-        else:
-            calls.count += 1
-            calls.last_at = now
+        _add(endpoint, _Calls(count=1, first_at=now, last_at=now))
         interval = settings.LEGACY_USAGE_WRITE_SECONDS
         if interval > 0:
             if _pending is None:
@@ -122,13 +117,18 @@ def write_calls() -> None:
 def _put_back(endpoint: str, calls: _Calls) -> None:
     """Keep calls that could not be written for the next write, with the calls counted since."""
     with _lock:
-        since = _unwritten.get(endpoint)
-        if since is None:
-            _unwritten[endpoint] = calls
-        else:
-            since.count += calls.count
-            since.first_at = min(since.first_at, calls.first_at)
-            since.last_at = max(since.last_at, calls.last_at)
+        _add(endpoint, calls)
+
+
+def _add(endpoint: str, calls: _Calls) -> None:
+    """Add `calls` to the unwritten calls of `endpoint` (the caller holds `_lock`)."""
+    unwritten = _unwritten.get(endpoint)
+    if unwritten is None:
+        _unwritten[endpoint] = calls
+    else:
+        unwritten.count += calls.count
+        unwritten.first_at = min(unwritten.first_at, calls.first_at)
+        unwritten.last_at = max(unwritten.last_at, calls.last_at)
 
 
 atexit.register(write_calls)  # a worker that stops writes what it counted
