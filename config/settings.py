@@ -299,7 +299,12 @@ SIMPLE_JWT = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Relay API",
-    "DESCRIPTION": "Direct messaging: the new /api/messages/* API, auth, and the deprecated legacy endpoints.",
+    "DESCRIPTION": (
+        "Direct messaging: the new /api/messages/* API, auth, and the deprecated legacy endpoints.\n\n"
+        "To try an operation here: get a token with `POST /api/auth/token/` (`{username, password}` answers "
+        "`{access, refresh}`), then **Authorize** and paste the `access` value alone into **jwtAuth**. A "
+        "browser signed in to Relay's pages is already authenticated by its session cookie."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -308,11 +313,13 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "PREPROCESSING_HOOKS": ["config.schema.document_schema_paths"],
     # Nullable references in the form strict OpenAPI 3.0 validators accept (config.schema.strict_nullables);
-    # the event stream, a plain async view, documented (messaging.schema.document_event_stream).
+    # the event stream, a plain async view, documented (messaging.schema.document_event_stream); the JWT
+    # scheme first in /docs' Authorize dialog (config.schema.jwt_scheme_first).
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.schema.strict_nullables",
         "messaging.schema.document_event_stream",
+        "config.schema.jwt_scheme_first",
     ],
     # /docs groups operations by resource (config.schema.RESOURCE_TAGS), in this order.
     "TAGS": [

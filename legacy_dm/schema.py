@@ -7,20 +7,20 @@ UTC times), FastAPI's 422 for bad input of any kind (body, query or path) instea
 
 import re
 
-from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 
 from config.schema import RelayAutoSchema
+from users.authentication import JWTScheme
 
 from .serializers import DetailSerializer, ValidationErrorSerializer
 
 
-class LegacyBearerScheme(SimpleJWTScheme):
-    """The legacy views read the same simplejwt access tokens as the new API."""
+class LegacyBearerScheme(JWTScheme):
+    """The legacy views read the same simplejwt access tokens as the new API: the same scheme (`jwtAuth`), so a
+    token authorized once in /docs serves both."""
 
     target_class = "legacy_dm.endpoint.BearerAuthentication"
-    name = "legacyBearerAuth"
 
 
 # The bounds `legacy_dm.errors.paging` enforces (a 422 outside them).

@@ -6,7 +6,9 @@ from importlib import import_module
 from django.conf import settings
 from django.contrib.auth import get_user
 from django.http import HttpRequest
+from drf_spectacular.authentication import SessionScheme as SpectacularSessionScheme
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
+from drf_spectacular.drainage import set_override
 from rest_framework_simplejwt import authentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
@@ -72,8 +74,38 @@ class JWTAuthentication(authentication.JWTAuthentication):
         return user_for_token(validated_token)
 
 
+# What /docs shows in its Authorize dialog under each scheme (Markdown). The dialog lists the bearer scheme
+# first (`config.schema.jwt_scheme_first`): a JWT pasted into the session box is never sent at all.
+JWT_SCHEME_DESCRIPTION = (
+    "An access token from `POST /api/auth/token/` (`{username, password}` answers `{access, refresh}`): "
+    "paste the `access` value alone, without `Bearer ` (it is added). An access token lives 15 minutes by "
+    "default; `POST /api/auth/token/refresh/` gives a new one."
+)
+SESSION_SCHEME_DESCRIPTION = (
+    "The session of a browser signed in to Relay (its pages or the admin): such a browser sends the cookie "
+    "by itself, so there is nothing to paste here (a script cannot set a cookie). A JWT goes in **jwtAuth**."
+)
+
+
+# Subclasses (the legacy API's `BearerAuthentication`) read the same access tokens: they share this scheme, so one
+# box in /docs serves every operation, and the shared name is no collision.
+set_override(JWTAuthentication, "suppress_collision_warning", True)
+
+
 class JWTScheme(SimpleJWTScheme):
-    """In the OpenAPI schema, the same bearer scheme as simplejwt's own class."""
+    """In the OpenAPI schema, the same bearer scheme as simplejwt's own class, saying where a token comes from."""
 
     target_class = "users.authentication.JWTAuthentication"
     name = "jwtAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {**super().get_security_definition(auto_schema), "description": JWT_SCHEME_DESCRIPTION}
+
+
+class SessionScheme(SpectacularSessionScheme):
+    """DRF's session authentication in the schema (drf-spectacular's `cookieAuth`), saying what it is for."""
+
+    priority = 0  # above drf-spectacular's own (-1)
+
+    def get_security_definition(self, auto_schema):
+        return {**super().get_security_definition(auto_schema), "description": SESSION_SCHEME_DESCRIPTION}
