@@ -196,7 +196,7 @@ def http_json(
 
 
 def restore_moderators_group() -> None:
-    """Recreate the "Moderators" group as migration messaging 0002 does (idempotent).
+    """Recreate the "Moderators" group as migrations messaging 0002 and 0009 do (idempotent).
 
     A transactional test (`live_server`) starts after earlier ones flushed every table, the migration's
     group included; `serialized_rollback` cannot restore it here (it collides with the content types that
@@ -204,8 +204,11 @@ def restore_moderators_group() -> None:
     """
     from django.apps import apps
 
-    migration = importlib.import_module("messaging.migrations.0002_moderators_group")
-    migration.create_moderators_group(apps, SimpleNamespace(connection=connection))
+    schema_editor = SimpleNamespace(connection=connection)
+    importlib.import_module("messaging.migrations.0002_moderators_group").create_moderators_group(apps, schema_editor)
+    importlib.import_module("messaging.migrations.0009_moderators_view_people").let_moderators_view_people(
+        apps, schema_editor
+    )
 
 
 # --- Live events ----------------------------------------------------------------------------------------------

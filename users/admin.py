@@ -1,3 +1,6 @@
+"""People in the admin: edited by superusers; viewed by moderators (the sender and recipient of a message), who
+see who someone is and nothing else: no password hash, no email address, no permissions."""
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm
@@ -35,6 +38,15 @@ class UserChangeForm(DjangoUserChangeForm):
         return clean_display_name(self.cleaned_data["display_name"])
 
 
+# What someone who may only view people (a moderator: migration messaging 0009) sees of a person.
+VIEW_ONLY_FIELDSETS = (
+    (None, {"fields": ["username", "display_name"]}),
+    ("Account", {"fields": ["is_active", "is_staff", "date_joined", "last_login"]}),
+)
+VIEW_ONLY_LIST_DISPLAY = ["username", "display_name", "is_active", "is_staff", "date_joined"]
+VIEW_ONLY_SEARCH_FIELDS = ["username", "display_name"]  # not email: a search would reveal addresses
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     add_form = UserCreationForm
@@ -42,3 +54,17 @@ class UserAdmin(DjangoUserAdmin):
     list_display = ["username", "display_name", "email", "is_active", "is_staff", "date_joined"]
     search_fields = ["username", "display_name", "email"]
     fieldsets = (*(DjangoUserAdmin.fieldsets or ()), ("Relay", {"fields": ["display_name"]}))
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is not None and not self.has_change_permission(request, obj):
+            return VIEW_ONLY_FIELDSETS
+        return super().get_fieldsets(request, obj)
+
+    def get_list_display(self, request):
+        return super().get_list_display(request) if self.has_change_permission(request) else VIEW_ONLY_LIST_DISPLAY
+
+    def get_search_fields(self, request):
+        return super().get_search_fields(request) if self.has_change_permission(request) else VIEW_ONLY_SEARCH_FIELDS
+
+    def get_list_filter(self, request):
+        return super().get_list_filter(request) if self.has_change_permission(request) else ["is_active", "is_staff"]

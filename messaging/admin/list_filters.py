@@ -1,4 +1,4 @@
-"""The filters of the message list."""
+"""The filters of the message list, and the status filter of the report list."""
 
 from django.contrib import admin
 from django.db.models import Exists, OuterRef, Q
@@ -74,3 +74,35 @@ class DeletedFilter(admin.SimpleListFilter):
         value = self.value()
         condition = conditions.get(value) if value is not None else None
         return queryset.filter(condition) if condition is not None else queryset
+
+
+class ReportStatusFilter(admin.SimpleListFilter):
+    """A report's status; without a choice, the open reports (what waits for a moderator), and *All* for every
+    report. An unknown value shows the open ones too.
+
+    Django's own *All* is the list without this filter's parameter, which here means *Open*: *All* has a value of
+    its own (`?status=all`), and *Open* is the list without the parameter.
+    """
+
+    title = "status"
+    parameter_name = "status"
+    ALL = "all"
+
+    def lookups(self, request, model_admin):
+        return [(self.ALL, "All"), *MessageReport.Status.choices]
+
+    def value(self):
+        value = super().value()
+        return value if value in {self.ALL, *MessageReport.Status.values} else MessageReport.Status.OPEN
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        return queryset if value == self.ALL else queryset.filter(status=value)
+
+    def choices(self, changelist):
+        for lookup, title in self.lookup_choices:
+            if lookup == MessageReport.Status.OPEN:
+                query_string = changelist.get_query_string(remove=[self.parameter_name])
+            else:
+                query_string = changelist.get_query_string({self.parameter_name: lookup})
+            yield {"selected": self.value() == lookup, "query_string": query_string, "display": title}

@@ -12,9 +12,10 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Model
-from django.http import HttpRequest
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 
 from users.requests import AuthenticatedHttpRequest
 
@@ -84,6 +85,28 @@ class ResolvesReports:
         return request.user.has_perm("messaging.change_messagereport")
 
 
+# The Hide/Unhide button of a message's page posts the list's action for that one message with this field: the
+# action (the same code, the same service, the same permission) then leads back to the message's page.
+RETURN_TO_MESSAGE = "_return_to_message"
+
+
+def message_page_to_return_to(request: HttpRequest, queryset: QuerySet[Message]) -> str | None:
+    """The page of the message an action was started from (its Hide/Unhide button), or None (the list)."""
+    if request.POST.get(RETURN_TO_MESSAGE) != "1":
+        return None
+    pks = list(queryset.values_list("pk", flat=True)[:2])
+    if len(pks) != 1:
+        return None
+    return reverse("admin:messaging_message_change", args=[pks[0]])
+
+
+def back_to_message(request: HttpRequest, queryset: QuerySet[Message]) -> HttpResponseRedirect | None:
+    """After an action started from a message's page, that page again (with the action's notice); else None
+    (the list, as after any action)."""
+    url = message_page_to_return_to(request, queryset)
+    return HttpResponseRedirect(url) if url else None
+
+
 class MessageModerationMixin(ResolvesReports, _MessageAdmin):
     """The actions of the message list (mixed into `MessageAdmin`), and the hide button of its change page."""
 
@@ -122,7 +145,7 @@ class MessageModerationMixin(ResolvesReports, _MessageAdmin):
                 if to_resolve:
                     done += f", {resolved} report(s) resolved"
                 self.message_user(request, f"{done}.", messages.SUCCESS)
-                return None
+                return back_to_message(request, queryset)
         context = {
             **self.admin_site.each_context(request),
             "title": "Hide messages",
@@ -133,6 +156,8 @@ class MessageModerationMixin(ResolvesReports, _MessageAdmin):
             "selected": request.POST.getlist(ACTION_CHECKBOX_NAME),
             "action_checkbox_name": ACTION_CHECKBOX_NAME,
             "select_across": request.POST.get("select_across", "0"),
+            "return_field": RETURN_TO_MESSAGE,
+            "message_page": message_page_to_return_to(request, queryset),
         }
         return TemplateResponse(request, "admin/messaging/message/hide_messages.html", context)
 
@@ -142,6 +167,7 @@ class MessageModerationMixin(ResolvesReports, _MessageAdmin):
         unhidden = services.unhide_messages(moderator=request.user, messages=to_unhide)
         log_changes(request, to_unhide, "Unhidden")
         self.message_user(request, f"{unhidden} message(s) unhidden.", messages.SUCCESS)
+        return back_to_message(request, queryset)
 
     @admin.action(description="Resolve open reports of selected messages", permissions=["resolve"])
     def resolve_reports(self, request, queryset):

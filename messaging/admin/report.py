@@ -8,17 +8,23 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from ..models import MessageReport
+from .list_filters import ReportStatusFilter
 from .moderation import ReportModerationMixin
 from .read_audit import ReadAuditMixin
 
 EXCERPT_CHARS = 60
 
 
+def open_reports():
+    """The reports that wait for a moderator (the index's count and the list's default filter)."""
+    return MessageReport.objects.filter(status=MessageReport.Status.OPEN)
+
+
 @admin.register(MessageReport)
 class MessageReportAdmin(ReadAuditMixin, ReportModerationMixin, admin.ModelAdmin):
     list_display = ["id", "message_link", "message_excerpt", "reporter", "reason_excerpt", "status", "created_at"]
     list_select_related = ["message__sender", "message__recipient", "reporter"]
-    list_filter = ["status", ("created_at", admin.DateFieldListFilter)]
+    list_filter = [ReportStatusFilter, ("created_at", admin.DateFieldListFilter)]
     search_fields = ["reporter__username", "reason", "message__body", "message__sender__username"]
     date_hierarchy = "created_at"
     show_full_result_count = False
@@ -41,6 +47,13 @@ class MessageReportAdmin(ReadAuditMixin, ReportModerationMixin, admin.ModelAdmin
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("message__attachment_data")
+
+    def index_note(self, request):
+        """Beside *Message reports* on the admin index (`config.admin_site`): how many are open, one query. The
+        link leads to them (the list shows the open reports by default)."""
+        if not self.has_view_permission(request):
+            return None
+        return f"{open_reports().count()} open"
 
     def has_add_permission(self, request):
         return False

@@ -44,7 +44,7 @@ def hide(client, messages, reason="spam"):
 
 
 def test_moderators_group_has_exactly_the_moderation_permissions():
-    """The data migration creates the group with view/hide messages, view/change reports and view blocks."""
+    """The data migrations give the group view/hide messages, view/change reports, view blocks and view people."""
     group = Group.objects.get(name="Moderators")
     codenames = set(group.permissions.values_list("content_type__app_label", "codename"))
     assert codenames == {
@@ -53,6 +53,7 @@ def test_moderators_group_has_exactly_the_moderation_permissions():
         ("messaging", "view_messagereport"),
         ("messaging", "change_messagereport"),
         ("messaging", "view_userblock"),
+        ("users", "view_user"),
     }
 
 
