@@ -1,6 +1,7 @@
 """People in the admin: edited by superusers; viewed by moderators (the sender and recipient of a message), who
 see who someone is and nothing else: no password hash, no email address, no permissions."""
 
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm
@@ -43,6 +44,18 @@ VIEW_ONLY_FIELDSETS = (
     (None, {"fields": ["username", "display_name"]}),
     ("Account", {"fields": ["is_active", "is_staff", "date_joined", "last_login"]}),
 )
+
+
+class ViewOnlyUserForm(forms.ModelForm):
+    """The page of someone who may only view people: no field of it is a form field, and the model's help
+    texts (how to fill a field in) are left out."""
+
+    class Meta:
+        model = User
+        fields: list[str] = []
+        help_texts = {field: "" for fieldset in VIEW_ONLY_FIELDSETS for field in fieldset[1]["fields"]}
+
+
 VIEW_ONLY_LIST_DISPLAY = ["username", "display_name", "is_active", "is_staff", "date_joined"]
 VIEW_ONLY_SEARCH_FIELDS = ["username", "display_name"]  # not email: a search would reveal addresses
 
@@ -59,6 +72,11 @@ class UserAdmin(DjangoUserAdmin):
         if obj is not None and not self.has_change_permission(request, obj):
             return VIEW_ONLY_FIELDSETS
         return super().get_fieldsets(request, obj)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is not None and not self.has_change_permission(request, obj):
+            kwargs["form"] = ViewOnlyUserForm
+        return super().get_form(request, obj, change=change, **kwargs)
 
     def get_list_display(self, request):
         return super().get_list_display(request) if self.has_change_permission(request) else VIEW_ONLY_LIST_DISPLAY

@@ -27,7 +27,10 @@ class MessageReportAdmin(ReadAuditMixin, ReportModerationMixin, admin.ModelAdmin
     list_filter = [ReportStatusFilter, ("created_at", admin.DateFieldListFilter)]
     search_fields = ["reporter__username", "reason", "message__body", "message__sender__username"]
     date_hierarchy = "created_at"
-    show_full_result_count = False
+    # "3 results (5 total)": the list shows the open reports by default, so the total of every report (a
+    # small table) is what says there is more; its link shows them all (admin/messaging/messagereport/
+    # search_form.html).
+    show_full_result_count = True
     show_facets = admin.ShowFacets.NEVER
     fields = readonly_fields = (
         "reporter",

@@ -89,6 +89,9 @@ def test_report_list_shows_the_open_reports_by_default(mod_client, reports):
     assert re.search(r'<a href="\?status=all"[^>]*>All</a>', page)
     assert "Clear all filters" not in page
     assert "3 message reports" in page
+    # The count says there are more, and its link shows them all (Django's own would lead back here).
+    assert re.search(r'3 results \(<a href="\?status=all">5 total</a>\)', page), page
+    assert "total</a>" not in mod_client.get(f"{REPORTS}?status=all").content.decode()
 
 
 @pytest.mark.parametrize(
