@@ -74,6 +74,8 @@ def test_the_search_box_is_part_of_the_send_form(alice_web):
     (compose,) = [form for form in forms if 'name="recipient"' in form]
     assert 'method="post"' in compose
     assert 'name="search"' in compose and 'name="find"' in compose and 'name="body"' in compose
+    # Find posts whatever is chosen or not (the browser checks no required field first).
+    assert re.search(r'<button type="submit" name="find"[^>]* formnovalidate', compose)
     assert "messaging/people.js" in content
 
 

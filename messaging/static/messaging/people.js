@@ -62,7 +62,9 @@
   var status = document.createElement("span");
   status.className = "visually-hidden";
   status.setAttribute("role", "status");
-  searchRow.appendChild(status);
+  picker.appendChild(status);
+  // What the chip stands for while a person is chosen: the box and its label.
+  var searchParts = [searchRow.querySelector("label"), input.parentNode];
 
   input.setAttribute("role", "combobox");
   input.setAttribute("aria-autocomplete", "list");
@@ -182,7 +184,9 @@
     if (!id) {
       select.value = "";
       chip.hidden = true;
-      input.hidden = false;
+      searchParts.forEach(function (part) {
+        part.hidden = false;
+      });
       return;
     }
     var option = select.querySelector('option[value="' + id + '"]');
@@ -196,7 +200,9 @@
     chipRemove.title = "Remove " + label;
     chip.classList.toggle("is-blocked", Boolean(blocked[id]));
     chip.hidden = false;
-    input.hidden = true;
+    searchParts.forEach(function (part) {
+      part.hidden = true;
+    });
     select.dispatchEvent(new Event("change", { bubbles: true }));
   }
 
