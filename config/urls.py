@@ -45,7 +45,7 @@ urlpatterns = [
         ),
         name="accounts-login",
     ),
-    path("accounts/logout/", content_security_policy(auth_views.LogoutView.as_view()), name="accounts-logout"),
+    path("accounts/logout/", content_security_policy(pages.LogoutView.as_view()), name="accounts-logout"),
     path("accounts/signup/", pages.signup, name="accounts-signup"),
     path("accounts/settings/", pages.settings_page, name="accounts-settings"),
     path(

@@ -105,7 +105,7 @@ LEFT JOIN messaging_message AS reply ON reply.id = message.reply_to_id
 # NULLs with the number, and a user without a totals row has no row and no conversations.
 _CONVERSATIONS_PAGE_SQL = (
     """
-SELECT totals.conversations, page.partner_id, page.last_activity_at, page.unread_count, page.muted,"""
+SELECT totals.conversations, page.partner_id, page.last_activity_at, page.unread_count, page.muted, page.blocked,"""
     + COLUMNS
     + """FROM messaging_inbox_totals AS totals
 LEFT JOIN LATERAL (
@@ -113,7 +113,11 @@ LEFT JOIN LATERAL (
            EXISTS (
                SELECT 1 FROM messaging_conversation_mute AS mute
                WHERE mute.user_id = summary.user_id AND mute.partner_id = summary.partner_id
-           ) AS muted
+           ) AS muted,
+           EXISTS (
+               SELECT 1 FROM messaging_block AS block
+               WHERE block.blocker_id = summary.user_id AND block.blocked_id = summary.partner_id
+           ) AS blocked
     FROM messaging_conversation_summary AS summary
     WHERE summary.user_id = totals.user_id
     ORDER BY summary.last_activity_at DESC, summary.partner_id DESC
@@ -125,7 +129,7 @@ LEFT JOIN LATERAL (
 ORDER BY page.last_activity_at DESC, page.partner_id DESC
 """
 )
-CONVERSATION_ROW_FIELDS = ("partner_id", "last_activity_at", "unread_count", "muted")
+CONVERSATION_ROW_FIELDS = ("partner_id", "last_activity_at", "unread_count", "muted", "blocked")
 
 # A page of the thread of `user` with `other` (never `user`: `thread_visible_to`'s form of the rule), older
 # than `before` and newer than `after` (NULL: no bound), newest or oldest first. One ordered range of

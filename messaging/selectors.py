@@ -201,13 +201,14 @@ def _pk(user_or_id: User | int) -> int:
     return user_or_id if isinstance(user_or_id, int) else user_or_id.pk
 
 
-_ROW_FIELDS = ("partner_id", "last_activity_at", "unread_count", "muted")
+_ROW_FIELDS = ("partner_id", "last_activity_at", "unread_count", "muted", "blocked")
 
 
 def conversation_rows(
     *, user: User, partners: Iterable[User | int] | None = None
 ) -> QuerySet[ConversationSummary, dict[str, Any]]:
-    """One row per partner: `{partner_id, last_activity_at, unread_count, muted}`, newest activity first.
+    """One row per partner: `{partner_id, last_activity_at, unread_count, muted, blocked}` (`blocked`: `user`
+    blocked the partner), newest activity first.
 
     Read from the conversation summary (`ConversationSummary`, kept exact by `messaging.conversations`): a
     page is one range of its `(user, -last_activity_at, -partner)` index, whatever the length of the
@@ -220,7 +221,10 @@ def conversation_rows(
     if partners is not None:
         rows = rows.filter(partner__in=[_pk(partner) for partner in partners])
     listed: QuerySet[ConversationSummary, dict[str, Any]]
-    listed = rows.annotate(muted=muted).order_by("-last_activity_at", "-partner_id").values(*_ROW_FIELDS)
+    blocked = Exists(blocks(blocker=user.pk, blocked=OuterRef("partner")))
+    listed = (
+        rows.annotate(muted=muted, blocked=blocked).order_by("-last_activity_at", "-partner_id").values(*_ROW_FIELDS)
+    )
     return listed
 
 
@@ -237,6 +241,7 @@ class Conversation:
     unread_count: int
     last_activity_at: datetime
     muted: bool
+    blocked: bool  # the user blocked the participant
 
 
 def attach_last_messages(*, user: User, rows: Iterable[dict[str, Any]]) -> list[Conversation]:
@@ -269,6 +274,7 @@ def _conversation(user: User, row: dict[str, Any], last_message: Message) -> Con
         unread_count=row["unread_count"],
         last_activity_at=row["last_activity_at"],
         muted=row["muted"],
+        blocked=row.get("blocked", False),  # rows of a read that carries no blocks (the old API's) are unmarked
     )
 
 
@@ -300,8 +306,10 @@ def _messages_at(*, user: User, partner_ids: list[int], times: list[datetime]) -
 def participants_for(*, user: User, search: str = "") -> QuerySet[User]:
     """People `user` can message: partners first (most recent first), then everyone else by name.
 
-    Excludes `user`, inactive users and people `user` blocked. Each row is annotated with
-    `last_activity_at` (None without a conversation).
+    Excludes `user` and inactive users, and staff accounts (moderators, admins) that have never written to
+    `user`: those are for the moderation console, not people to look up, though one who wrote is answered.
+    People `user` blocked are listed (they may still write to them, `services.active_recipient`), annotated
+    `blocked`. Each row is annotated with `last_activity_at` (None without a conversation).
     """
     last_activity = (
         Message.objects.thread_visible_to(user, OuterRef("pk"))  # never `user`: excluded below
@@ -313,19 +321,32 @@ def participants_for(*, user: User, search: str = "") -> QuerySet[User]:
     partners = Q(pk__in=Message.objects.sent_visible_to(user).values("recipient_id")) | Q(
         pk__in=Message.objects.received_visible_to(user).values("sender_id")
     )
+    # Any message a staff account sent `user`, whatever became of it since: one index lookup per staff
+    # account (`msg_sender_pair_idx`), never one per person.
+    wrote_to_user = Exists(Message.objects.filter(sender=OuterRef("pk"), recipient=user.pk))
     queryset = (
-        UserModel.objects.filter(is_active=True)
+        UserModel.objects.filter(Q(is_staff=False) | wrote_to_user, is_active=True)
         .exclude(pk=user.pk)
-        .exclude(pk__in=UserBlock.objects.filter(blocker=user).values("blocked_id"))
         .annotate(
             last_activity_at=Case(When(partners, then=Subquery(last_activity)), default=None),
             sort_name=Lower(Coalesce(NullIf("display_name", Value("")), "username")),
+            blocked=Exists(blocks(blocker=user.pk, blocked=OuterRef("pk"))),
         )
     )
     search = (search or "").strip()
     if search:
         queryset = queryset.filter(Q(username__icontains=search) | Q(display_name__icontains=search))
     return queryset.order_by(F("last_activity_at").desc(nulls_last=True), "sort_name", "id")
+
+
+def blocked_people(*, user: User) -> QuerySet[User]:
+    """The people `user` blocked, by name (Settings lists them, each with an Unblock button)."""
+    return (
+        UserModel.objects.filter(pk__in=UserBlock.objects.filter(blocker=user.pk).values("blocked_id"))
+        .annotate(sort_name=Lower(Coalesce(NullIf("display_name", Value("")), "username")))
+        .order_by("sort_name", "id")
+        .only("id", "username", "display_name")
+    )
 
 
 class RankedResults(PrefetchedSequence[Message]):

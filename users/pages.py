@@ -1,5 +1,5 @@
-"""The account pages: sign up and settings, and Django's login and password pages with Relay's limits (logout
-is Django's view)."""
+"""The account pages: sign up and settings, and Django's login, logout and password pages with Relay's limits
+and notices."""
 
 import math
 from functools import wraps
@@ -85,6 +85,18 @@ def settings_page(request):
             return redirect("accounts-settings")
         return render(request, "registration/settings.html", {"form": form, "nav": "settings"}, status=400)
     return render(request, "registration/settings.html", {"form": form, "nav": "settings"})
+
+
+class LogoutView(auth_views.LogoutView):
+    """Django's (POST only), saying so on the page it leads to (the login page): "You have signed out."."""
+
+    def post(self, request, *args, **kwargs):
+        was_logged_in = request.user.is_authenticated
+        response = super().post(request, *args, **kwargs)
+        if was_logged_in:
+            # The session is gone; the notice travels in the messages framework's cookie.
+            messages.info(request, "You have signed out.")
+        return response
 
 
 class PasswordResetView(auth_views.PasswordResetView):

@@ -51,7 +51,7 @@ def _expected_page(user, *, skip: int, limit: int) -> list[dict]:
         alias_of=None,
     )
     rows = [
-        {**row, "opened": False}
+        {**{key: value for key, value in row.items() if key != "blocked"}, "opened": False}  # the old API has no blocks
         for row in selectors.conversation_rows(user=user)
         .exclude(partner=user)
         .annotate(

@@ -140,6 +140,7 @@ def test_conversation_rows_with_columns(people_and_messages):
         "last_activity_at",
         "unread_count",
         "muted",
+        "blocked",
     }
 
 
@@ -206,7 +207,9 @@ def test_participants_are_partners_by_last_activity_then_everyone_by_name(people
     UserBlock.objects.create(blocker=user, blocked=blocked)
     last = {row["partner_id"]: row["last"][0] for row in _expected_rows(user)}
     people = list(selectors.participants_for(user=user))
-    assert user not in people and blocked not in people and stranger in people
+    # The people `user` blocked are listed, marked: they may still write to them.
+    assert user not in people and blocked in people and stranger in people
+    assert [person for person in people if person.blocked] == [blocked]
     assert all(person.is_active for person in people)
     for person in people:
         assert person.last_activity_at == last.get(person.pk)

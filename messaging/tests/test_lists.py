@@ -349,8 +349,9 @@ def test_participants_partners_first_then_alphabetical(alice_client, alice, bob,
     MessageFactory(sender=alice, recipient=carol, created_at=at(50))
     MessageFactory(sender=bob, recipient=alice, created_at=at(10))
     rows = alice_client.get("/api/messages/participants").json()["results"]
-    assert [row["username"] for row in rows] == ["bob", "carol", "zed", "mia"]
-    assert [row["has_conversation"] for row in rows] == [True, True, False, False]
+    # The person Alice blocked is listed: she may still write to them.
+    assert [row["username"] for row in rows] == ["bob", "carol", "zed", "blocked", "mia"]
+    assert [row["has_conversation"] for row in rows] == [True, True, False, False, False]
     assert rows[2] == {
         "id": zed.pk,
         "username": "zed",

@@ -366,8 +366,8 @@ def test_block_and_unblock_from_the_thread(alice_web, bob_web, alice, bob):
     assert refused.status_code == 400
     assert b"does not accept messages from you" in refused.content
     assert not Message.objects.exists()
-    # Bob is not offered to Alice on the compose page.
-    assert f'value="{bob.pk}"'.encode() not in alice_web.get("/inbox/compose/").content
+    # Alice may still write to Bob: the compose page offers him, marked.
+    assert f'value="{bob.pk}" selected>bob (blocked)</option>'.encode() in alice_web.get("/inbox/compose/").content
     alice_web.post(f"/inbox/block/{bob.pk}/", {"action": "unblock"})
     assert not UserBlock.objects.exists()
     assert bob_web.post(f"/inbox/with/{alice.pk}/", {"body": "thanks"}).status_code == 302

@@ -1,5 +1,6 @@
 """Forms of the inbox pages. They only parse input: every rule about messages is checked by the services."""
 
+from contextlib import suppress
 from typing import Any
 
 from django import forms
@@ -20,23 +21,53 @@ class MessageForm(forms.Form):
 
 class ParticipantChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, user: User) -> str:
-        return f"{user.display_name} (@{user.username})" if user.display_name else user.username
+        name = f"{user.display_name} (@{user.username})" if user.display_name else user.username
+        # `blocked`: `selectors.participants_for`'s mark of a person the sender blocked (they may still write).
+        return f"{name} (blocked)" if getattr(user, "blocked", False) else name
 
 
-class ComposeForm(MessageForm):
-    """A new message: the recipient is one of the sender's participants (`selectors.participants_for`)."""
+class PeopleSearchForm(forms.Form):
+    search = forms.CharField(
+        label="Find a person",
+        required=False,
+        max_length=150,
+        widget=forms.SearchInput(attrs={"autocomplete": "off", "placeholder": "Name or username"}),
+    )
 
-    field_order = ["recipient", "body", "attachment"]
+
+class ComposeForm(MessageForm, PeopleSearchForm):
+    """A new message: the recipient is one of the sender's participants (`selectors.participants_for`).
+
+    `search` narrows the people listed: the compose page's *Find* button posts the whole form, so a draft
+    survives a search without JavaScript. `list_people` sets whom the recipient list shows.
+    """
+
+    field_order = ["search", "recipient", "body", "attachment"]
 
     def __init__(self, *args: Any, participants: QuerySet[User], **kwargs: Any):
         super().__init__(*args, **kwargs)
+        self.participants = participants
         self.recipient_field = ParticipantChoiceField(label="To", queryset=participants, empty_label="Choose a person")
         self.fields["recipient"] = self.recipient_field
         self.order_fields(self.field_order)
 
-
-class PeopleSearchForm(forms.Form):
-    search = forms.CharField(label="Find a person", required=False, max_length=150)
+    def list_people(self, people: QuerySet[User], *, limit: int) -> None:
+        """List the first `limit` of `people` as the recipient's choices (validation still takes any
+        participant), and the person already chosen if they are not among them, first; when nobody is chosen
+        and one person is listed, choose them."""
+        listed = list(people[:limit])
+        # (The raw value, not the bound field's: that would keep the initial value read here.)
+        chosen = self.data.get(self.add_prefix("recipient")) if self.is_bound else self.initial.get("recipient")
+        if chosen not in (None, "") and str(chosen) not in {str(person.pk) for person in listed}:
+            with suppress(TypeError, ValueError, OverflowError):  # not an id: the field's validation says so
+                listed[:0] = list(self.participants.filter(pk=int(chosen)))
+        if chosen in (None, "") and len(listed) == 1 and not self.is_bound:
+            self.initial["recipient"] = listed[0].pk  # the one person found is the one meant
+        field = self.recipient_field
+        field.widget.choices = [
+            ("", field.empty_label),
+            *((person.pk, field.label_from_instance(person)) for person in listed),
+        ]
 
 
 class SearchForm(forms.Form):

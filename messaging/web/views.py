@@ -18,6 +18,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from rest_framework.exceptions import NotFound
 from rest_framework.exceptions import ValidationError as APIValidationError
@@ -233,13 +234,14 @@ def thread(request: AuthenticatedHttpRequest, user_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @page
 def compose(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """A new message to one of the participants; `?search=` narrows the list, `?to=` preselects."""
-    people_form = PeopleSearchForm(request.GET)
+    """A new message to one of the participants; `?to=` preselects, `search` narrows the list (`?search=`, or
+    the form's *Find* button, which posts the draft and shows it again: nothing typed is lost)."""
+    people_form = PeopleSearchForm(request.POST if request.method == "POST" else request.GET)
     search = people_form.cleaned_data["search"] if people_form.is_valid() else ""
-    all_participants = selectors.participants_for(user=request.user)
+    participants = selectors.participants_for(user=request.user)
     status = 200
-    if request.method == "POST":
-        form = ComposeForm(request.POST, request.FILES, participants=all_participants)
+    if request.method == "POST" and "find" not in request.POST:
+        form = ComposeForm(request.POST, request.FILES, participants=participants)
         if form.is_valid():
             recipient = form.cleaned_data["recipient"]
             message = _send_from_form(request, form, recipient_id=recipient.pk)
@@ -247,18 +249,22 @@ def compose(request: AuthenticatedHttpRequest) -> HttpResponse:
                 messages.success(request, f"Message sent to {recipient.public_name}.")
                 return redirect(_thread_url(recipient.pk, message.pk))
         status = form.refused_status
+    elif request.method == "POST":  # Find: the draft again, unchecked, with the people found
+        draft = {name: request.POST.get(name) for name in ("recipient", "body", "reply_to")}
+        form = ComposeForm(initial={**draft, "search": search}, participants=participants)
+        form.errors.update(people_form.errors)
     else:
-        form = ComposeForm(initial={"recipient": request.GET.get("to")}, participants=all_participants)
-    # Validation used every participant; the list shown is the search's first matches.
-    form.recipient_field.queryset = selectors.participants_for(user=request.user, search=search)[
-        :MAX_LISTED_PARTICIPANTS
-    ]
-    return render(
-        request,
-        "messaging/compose.html",
-        {"nav": "compose", "form": form, "people_form": people_form, "search": search},
-        status=status,
-    )
+        form = ComposeForm(initial={"recipient": request.GET.get("to"), "search": search}, participants=participants)
+        form.errors.update(people_form.errors)
+    found = selectors.participants_for(user=request.user, search=search)
+    form.list_people(found, limit=MAX_LISTED_PARTICIPANTS)
+    context = {
+        "nav": "compose",
+        "form": form,
+        "search": search,
+        "blocked_ids": [person.pk for person in selectors.blocked_people(user=request.user)],
+    }
+    return render(request, "messaging/compose.html", context, status=status)
 
 
 @require_GET
@@ -356,15 +362,25 @@ def _switch(
     request: AuthenticatedHttpRequest, user_id: int, undo_action: str, do: Action, undo: Action
 ) -> HttpResponse:
     """Run `undo` when the form's `action` is `undo_action`, else `do`, each with the person and answering the
-    notice to show; then back to their thread (to the inbox when the service refused, with its reason)."""
+    notice to show; then back to the form's `next` if it is a path of this site (Settings' Unblock), else to
+    their thread (to the inbox when the service refused, with its reason)."""
     other = selectors.get_user_or_404(user_id=user_id)
+    back = _local_next(request)
     try:
         notice = (undo if request.POST.get("action") == undo_action else do)(other)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-        return redirect("messaging-web:inbox")
+        return redirect(back or "messaging-web:inbox")
     messages.success(request, notice)
-    return redirect(_thread_url(other.pk))
+    return redirect(back or _thread_url(other.pk))
+
+
+def _local_next(request: AuthenticatedHttpRequest) -> str | None:
+    """The form's `next` if it is a path on this site (never another host, nor a scheme such as javascript:)."""
+    target = request.POST.get("next", "")
+    if target.startswith("/") and url_has_allowed_host_and_scheme(target, allowed_hosts=None):
+        return target
+    return None
 
 
 @require_POST
