@@ -68,15 +68,17 @@ class TimeZoneInput(forms.TextInput):
 
 class SettingsForm(forms.Form):
     display_name = forms.CharField(label="Display name", max_length=150, required=False)
-    read_receipts = forms.BooleanField(label="Let people see when I have read their messages", required=False)
+    # Before read receipts, whose explanation follows the form's fields on the page.
     time_zone = forms.CharField(label="Time zone", max_length=64, required=False, widget=TimeZoneInput())
+    read_receipts = forms.BooleanField(label="Let people see when I have read their messages", required=False)
 
     def __init__(self, *args: Any, browser_time_zone: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["time_zone"].help_text = (
-            format_html("Blank: your browser's time zone, now {}.", browser_time_zone)
+            format_html("Times show in this zone. Leave it blank to use your browser's: {}.", browser_time_zone)
             if browser_time_zone
-            else "Blank: your browser's time zone (UTC until this browser has told Relay its zone)."
+            else "Times show in this zone. Leave it blank to use your browser's (UTC until a page has loaded "
+            "in it with JavaScript on)."
         )
 
     def clean_display_name(self) -> str:

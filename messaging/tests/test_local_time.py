@@ -190,7 +190,7 @@ def test_settings_saves_a_time_zone_and_blank_means_the_browsers(alice):
     page = client.get(reverse("accounts-settings")).content.decode()
     assert 'name="time_zone"' in page and 'list="time-zone-choices"' in page
     assert '<option value="Pacific/Auckland"></option>' in page
-    assert "your browser's time zone, now America/New_York" in page
+    assert "Leave it blank to use your browser's: America/New_York." in page
 
     form = {"display_name": "", "read_receipts": "on"}
     saved = client.post(reverse("accounts-settings"), {**form, "time_zone": " pacific/auckland "}, follow=True)
