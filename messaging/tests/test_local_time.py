@@ -7,7 +7,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from messaging.tests.factories import MessageFactory
@@ -216,3 +218,20 @@ def test_settings_refuses_a_zone_that_does_not_exist(alice, zone):
     assert "is not a time zone" in response.content.decode() or "at most 64" in response.content.decode()
     alice.refresh_from_db()
     assert alice.time_zone == "Europe/Paris"
+
+
+@pytest.mark.parametrize("page", ["inbox", "thread"])
+def test_the_readers_zone_costs_no_query(auckland_reader, bob, page):
+    """The zone comes from the user the page loads anyway and from a cookie: a reader with a setting and a
+    browser zone costs the queries of a reader in UTC."""
+    for moment in (LATE_2019, AFTER_MIDNIGHT_2019):
+        MessageFactory(sender=bob, recipient=auckland_reader, created_at=moment)
+    counts = []
+    for reader, partner, cookie in ((auckland_reader, bob, "America/New_York"), (bob, auckland_reader, None)):
+        path = reverse("messaging-web:inbox") if page == "inbox" else reverse("messaging-web:thread", args=[partner.pk])
+        client = web_client(reader, cookie=cookie)
+        client.get(path)  # a first visit may write (a thread is marked read)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(path).status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
