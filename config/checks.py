@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 from typing import Any
+from zoneinfo import available_timezones
 
 from django.apps import AppConfig
 from django.conf import settings
@@ -58,6 +59,20 @@ def check_client_address(app_configs: Sequence[AppConfig] | None, **kwargs: Any)
                 "Throttles trust the client's own X-Forwarded-For header (NUM_PROXIES is None).",
                 hint="Set NUM_PROXIES to the number of proxies in front of Relay (0 without one).",
                 id="relay.W004",
+            )
+        ]
+    return []
+
+
+@register(Tags.compatibility, deploy=True)
+def check_time_zone_database(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
+    """The pages show times in each reader's zone (users.time_zones), which needs the IANA database."""
+    if not available_timezones():
+        return [
+            Warning(
+                "No IANA time zone database is installed: the pages show every time in UTC.",
+                hint="Install the system's tzdata package (apt-get install tzdata) or the tzdata wheel.",
+                id="relay.W005",
             )
         ]
     return []

@@ -82,6 +82,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After the user is known: pages show times in the reader's time zone (the API and the admin in UTC).
+    "users.time_zones.ReaderTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: turns a login refused by the lockout into its answer (users.lockout).
@@ -345,8 +347,9 @@ SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 # The Content-Security-Policy of HTML responses that set none of their own (config/middleware.py).
 CONTENT_SECURITY_POLICY = "default-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
-# The inbox and login pages run one script of this origin (messaging/static/messaging/live.js: live updates
-# over /api/messages/events) and nothing inline: a stricter policy than the default (admin, error pages).
+# The inbox and login pages run scripts of this origin only (messaging/static/messaging/live.js: live updates
+# over /api/messages/events; timezone.js: the browser's time zone) and nothing inline: a stricter policy than
+# the default (admin, error pages).
 PAGES_CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'; img-src 'self' data:"

@@ -410,7 +410,7 @@ def search_messages(*, user: User, query: str, filters: dict[str, Any]) -> Ranke
 _RECIPIENT_SQL = """
 SELECT person.id, person.last_login, person.is_superuser, person.username, person.first_name,
        person.last_name, person.email, person.is_staff, person.is_active, person.date_joined,
-       person.password, person.display_name, person.read_receipts, person.legacy_password,
+       person.password, person.display_name, person.read_receipts, person.time_zone, person.legacy_password,
        EXISTS (SELECT 1 FROM messaging_block AS block
                WHERE block.blocker_id = person.id AND block.blocked_id = %(sender)s) AS blocks_sender
 FROM users_user AS person

@@ -49,9 +49,15 @@ class _Pages:
     def __init__(self, browser) -> None:
         self.browser = browser
 
-    def open_page(self, *, width: int, height: int, accept_downloads: bool = False) -> tuple[object, list[str]]:
+    def open_page(
+        self, *, width: int, height: int, accept_downloads: bool = False, timezone_id: str | None = None
+    ) -> tuple[object, list[str]]:
+        """A page in a context of its own; `timezone_id` (an IANA name) is the browser's time zone, else the
+        machine's."""
         context = self.browser.new_context(
-            viewport={"width": width, "height": height}, accept_downloads=accept_downloads
+            viewport={"width": width, "height": height},
+            accept_downloads=accept_downloads,
+            timezone_id=timezone_id,
         )
         page = context.new_page()
         page.set_default_timeout(10_000)

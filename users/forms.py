@@ -7,11 +7,15 @@ from django import forms
 from django.contrib.auth import authenticate
 from django.contrib.auth import forms as auth_forms
 from django.db.models import Q
+from django.forms.renderers import BaseRenderer
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
 from .display_names import clean_display_name
 from .models import User
 from .passwords import UNVERIFIABLE_PASSWORD
 from .serializers import RegisterSerializer
+from .time_zones import clean_time_zone, offered_time_zones
 
 
 class SignupForm(forms.Form):
@@ -45,12 +49,43 @@ class SignupForm(forms.Form):
         return data
 
 
+class TimeZoneInput(forms.TextInput):
+    """A text input that suggests the time zones (`users.time_zones.offered_time_zones`) as one types: a
+    `<datalist>` finds "Auckland" inside "Pacific/Auckland", where a select of 400 names only scrolls."""
+
+    list_id = "time-zone-choices"
+
+    def __init__(self) -> None:
+        super().__init__(attrs={"list": self.list_id, "autocomplete": "off", "spellcheck": "false"})
+
+    def render(
+        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: BaseRenderer | None = None
+    ) -> SafeString:
+        field = super().render(name, value, attrs, renderer)
+        options = format_html_join("", '<option value="{}"></option>', ((zone,) for zone in offered_time_zones()))
+        return format_html('{}<datalist id="{}">{}</datalist>', field, self.list_id, options)
+
+
 class SettingsForm(forms.Form):
     display_name = forms.CharField(label="Display name", max_length=150, required=False)
+    # Before read receipts, whose explanation follows the form's fields on the page.
+    time_zone = forms.CharField(label="Time zone", max_length=64, required=False, widget=TimeZoneInput())
     read_receipts = forms.BooleanField(label="Let people see when I have read their messages", required=False)
+
+    def __init__(self, *args: Any, browser_time_zone: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].help_text = (
+            format_html("Times show in this zone. Leave it blank to use your browser's: {}.", browser_time_zone)
+            if browser_time_zone
+            else "Times show in this zone. Leave it blank to use your browser's (UTC until a page has loaded "
+            "in it with JavaScript on)."
+        )
 
     def clean_display_name(self) -> str:
         return clean_display_name(self.cleaned_data["display_name"])
+
+    def clean_time_zone(self) -> str:
+        return clean_time_zone(self.cleaned_data["time_zone"])
 
 
 class PasswordResetForm(auth_forms.PasswordResetForm):

@@ -22,6 +22,14 @@ class User(AbstractUser):
         db_default=True,  # also for rows the carry and the live sync insert with SQL
         help_text="Let people see when this user has read their messages.",
     )
+    # The zone the pages show this user times in (users.time_zones); blank: their browser's.
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        db_default="",  # also for rows the carry and the live sync insert with SQL
+        help_text="The IANA time zone the pages show times in, such as Europe/Paris; blank: the browser's.",
+    )
     # The old service's password hash, verbatim, where the carry found no Django hasher to verify it: the
     # account got an unusable password instead, and its owner sets a new one. NULL for everyone else
     # (an empty string is an old hash that was empty).

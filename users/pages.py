@@ -19,6 +19,7 @@ from config.throttles import count_attempt
 from . import services
 from .forms import PasswordChangeForm, PasswordResetForm, SettingsForm, SignupForm
 from .lockout import in_minutes
+from .time_zones import browser_time_zone
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
@@ -74,10 +75,10 @@ def signup(request):
 @content_security_policy
 @login_required
 def settings_page(request):
-    """The caller's display name and read-receipt setting (`PATCH /api/auth/me/`'s service)."""
+    """The caller's display name, read-receipt setting (`PATCH /api/auth/me/`'s service) and time zone."""
     user = request.user
-    initial = {"display_name": user.display_name, "read_receipts": user.read_receipts}
-    form = SettingsForm(request.POST or None, initial=initial)
+    initial = {"display_name": user.display_name, "read_receipts": user.read_receipts, "time_zone": user.time_zone}
+    form = SettingsForm(request.POST or None, initial=initial, browser_time_zone=browser_time_zone(request))
     if request.method == "POST":
         if form.is_valid():
             services.update_profile(user=user, **form.cleaned_data)

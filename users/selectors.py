@@ -14,12 +14,13 @@ from .models import User
 # Every column of users_user in the model's order, which `from_db` needs (the test checks it).
 USER_COLUMNS = (
     "id", "last_login", "is_superuser", "username", "first_name", "last_name", "email", "is_staff",
-    "is_active", "date_joined", "password", "display_name", "read_receipts", "legacy_password",
+    "is_active", "date_joined", "password", "display_name", "read_receipts", "time_zone",
+    "legacy_password",
 )  # fmt: skip
 
 _USER_BY_ID_SQL = """
 SELECT id, last_login, is_superuser, username, first_name, last_name, email, is_staff, is_active,
-       date_joined, password, display_name, read_receipts, legacy_password
+       date_joined, password, display_name, read_receipts, time_zone, legacy_password
 FROM users_user
 WHERE id = %s
 """

@@ -10,6 +10,7 @@ from rest_framework_simplejwt.utils import datetime_from_epoch
 from .display_names import clean_display_name
 from .extensions import username_refusals
 from .models import User
+from .time_zones import clean_time_zone
 from .tokens import RefreshToken
 from .usernames import TAKEN, username_refusal, username_skeleton
 
@@ -38,13 +39,21 @@ def register_user(*, username: str, email: str, password: str, display_name: str
     return user
 
 
-def update_profile(*, user: User, display_name: str | None = None, read_receipts: bool | None = None) -> User:
+def update_profile(
+    *,
+    user: User,
+    display_name: str | None = None,
+    read_receipts: bool | None = None,
+    time_zone: str | None = None,
+) -> User:
     """Change the caller's display name and settings; only what is given changes."""
     changes: dict[str, object] = {}
     if display_name is not None:
         changes["display_name"] = _display_name(display_name)
     if read_receipts is not None:
         changes["read_receipts"] = read_receipts
+    if time_zone is not None:
+        changes["time_zone"] = _time_zone(time_zone)
     for field, value in changes.items():
         setattr(user, field, value)
     if changes:
@@ -58,6 +67,14 @@ def _display_name(value: str) -> str:
         return clean_display_name(value)
     except ValidationError as exc:
         raise ValidationError({"display_name": exc.messages}) from None
+
+
+def _time_zone(value: str) -> str:
+    """`users.time_zones.clean_time_zone`, its error reported on the field."""
+    try:
+        return clean_time_zone(value)
+    except ValidationError as exc:
+        raise ValidationError({"time_zone": exc.messages}) from None
 
 
 def _check_other_apps_username_rules(username: str) -> None:

@@ -123,6 +123,20 @@ def test_a_short_jwt_signing_key_is_a_deploy_warning():
     assert "relay.W002" in result.stderr
 
 
+def test_a_missing_time_zone_database_is_a_deploy_warning(tmp_path):
+    """Without one, every reader's times would be UTC: a deploy says so rather than shipping it."""
+    production = {
+        "RELAY_PRODUCTION": "1",
+        "SECRET_KEY": secret(),
+        "JWT_SIGNING_KEY": secret(),
+        "ALLOWED_HOSTS": "relay.example.com",
+        "BEHIND_PROXY": "1",
+    }
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", PYTHONTZPATH=str(tmp_path), **production)
+    assert result.returncode != 0
+    assert "relay.W005" in result.stderr and "tzdata" in result.stderr
+
+
 def test_production_profile_refuses_to_start_without_a_database_url():
     """Production never falls back to the embedded server of a development checkout."""
     result = run_manage("check", RELAY_PRODUCTION="1", SECRET_KEY=secret(), JWT_SIGNING_KEY=secret(), DATABASE_URL="")
