@@ -360,7 +360,7 @@ def test_each_message_has_a_menu_of_its_actions(alice_web, alice, bob):
     for message in (theirs, mine):
         li = message_li(content, message)
         menu = re.search(r'<details class="menu message-menu">.*?</details>', li, re.DOTALL)
-        assert menu and '<summary aria-label="Message actions">' in menu.group()
+        assert menu and '<summary aria-label="More actions">' in menu.group()
         assert f'href="?reply_to={message.pk}#reply"' in menu.group()
         assert f'action="/inbox/messages/{message.pk}/delete/"' in menu.group()
         assert ("/report/" in menu.group()) is (message == theirs)  # one reports only what others wrote
@@ -386,7 +386,7 @@ def test_the_header_menu_mutes_and_blocks_with_its_forms(alice, bob_builder):
     client = csrf_client(alice)
     content = page_of(client, bob)
     head = re.search(r'<div class="page-head thread-head">.*?</details>', content, re.DOTALL).group()
-    assert '<summary aria-label="Conversation actions">' in head
+    assert '<summary aria-label="Conversation options">' in head
     assert f'href="/inbox/with/{bob.pk}/delete/">Delete conversation</a>' in head
     assert '<button type="submit">Mute</button>' in head and "Block Bob Builder</button>" in head
     # The header names the person; the heading still reads "Conversation with ..." to assistive technology.
