@@ -88,11 +88,11 @@ def sanitize_filename(name: str, *, fallback: str = "attachment") -> str:
     return name or fallback
 
 
-def content_disposition(filename: str) -> str:
-    """`attachment` with an ASCII fallback name and the exact UTF-8 name (RFC 6266 / 5987)."""
+def content_disposition(filename: str, *, disposition: str = "attachment") -> str:
+    """`attachment` (or `inline`) with an ASCII fallback name and the exact UTF-8 name (RFC 6266 / 5987)."""
     ascii_name = filename.encode("ascii", "ignore").decode() or "attachment"
     ascii_name = ascii_name.replace("\\", "").replace('"', "")
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
+    return f"{disposition}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 def attachment_response(message: "Message") -> HttpResponse:
@@ -106,6 +106,36 @@ def attachment_response(message: "Message") -> HttpResponse:
     data = bytes(message.attachment_data)
     response = HttpResponse(data, content_type=checked_content_type(message.attachment_content_type, data))
     response["Content-Disposition"] = content_disposition(message.safe_attachment_name)
+    response["Content-Length"] = str(len(data))
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+# Raster images a browser shows in an `<img>`: the thread previews them. Never SVG, which is a document that
+# can carry script; never a type the bytes were not sniffed as.
+PREVIEW_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+
+
+def is_preview_image(content_type: str) -> bool:
+    """Whether an attachment stored with `content_type` is shown as an image preview (lists decide from the
+    stored type, which `checked_content_type` set from the bytes; `image_preview_response` checks the bytes)."""
+    return content_type in PREVIEW_IMAGE_TYPES
+
+
+def image_preview_response(message: "Message") -> HttpResponse:
+    """The attachment of `message` as an image to show inline, typed by what its bytes are; Http404 unless they
+    are one of `PREVIEW_IMAGE_TYPES` (whatever type was claimed or stored: rows carried from the old system
+    kept the type the old clients claimed)."""
+    if not message.has_attachment or message.attachment_data is None:
+        raise Http404("This message has no attachment.")
+    data = bytes(message.attachment_data)
+    sniffed = sniff_content_type(data)
+    if sniffed is None or not is_preview_image(sniffed):
+        raise Http404("This attachment is not an image.")
+    response = HttpResponse(data, content_type=sniffed)
+    response["Content-Disposition"] = content_disposition(message.safe_attachment_name, disposition="inline")
     response["Content-Length"] = str(len(data))
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "sandbox; default-src 'none'"

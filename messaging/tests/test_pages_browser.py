@@ -80,7 +80,7 @@ def test_read_reply_with_a_file_search_and_delete(page, live_server, people, art
 
     bob_row.click()
     page.wait_for_url(f"**/inbox/with/{bob.pk}/")
-    assert page.locator("h1").inner_text() == "Conversation with Bob Builder"
+    assert page.locator("h1").text_content() == "Conversation with Bob Builder"
     bodies = page.locator("[data-message-id] .body").all_inner_texts()
     assert bodies == ["Did you read the <b>launch</b> plan?", "Not yet, send it again please.", "Sending it now."]
     assert not Message.objects.unread_for(alice).filter(sender=bob).exists()
@@ -112,6 +112,7 @@ def test_read_reply_with_a_file_search_and_delete(page, live_server, people, art
     results.first.get_by_role("link").click()
     page.wait_for_url(f"**/inbox/with/{bob.pk}/#message-{reply.pk}")
 
+    page.locator(f'[data-message-id="{reply.pk}"] .message-menu > summary').click()
     page.locator(f'[data-message-id="{reply.pk}"]').get_by_role("button", name="Delete for me").click()
     page.wait_for_url(f"**/inbox/with/{bob.pk}/")
     assert "Message deleted for you" in page.locator(".notices").inner_text()
@@ -156,6 +157,7 @@ def test_delete_a_conversation_and_see_it_come_back_on_a_new_message(page, live_
     alice, bob, _ = people
     log_in(page, live_server, "alice")
     page.locator(f'a[href="/inbox/with/{bob.pk}/"]').click()
+    page.locator(".page-menu > summary").click()
     page.get_by_role("link", name="Delete conversation").click()
     assert "Delete the conversation with Bob Builder?" in page.locator("h1").inner_text()
     page.screenshot(path=artifacts / "delete-conversation.png", full_page=True)
@@ -176,9 +178,11 @@ def test_mute_a_conversation_and_its_messages_leave_the_nav_badge(page, live_ser
     nav_badge = page.locator("nav [data-live-unread]")
     assert page.title() == "(3) Inbox · Relay"  # carol's one, bob's two
     page.locator(f'a[href="/inbox/with/{bob.pk}/"]').click()
+    page.locator(".page-menu > summary").click()
     page.get_by_role("button", name="Mute").click()
     page.wait_for_url(f"{live_server.url}/inbox/with/{bob.pk}/")
     assert "not in your badge" in page.locator(".notices").inner_text()
+    page.locator(".page-menu > summary").click()
     assert page.get_by_role("button", name="Unmute").count() == 1
 
     Message.objects.create(sender=bob, recipient=alice, body="Are you ignoring me?")
@@ -191,6 +195,7 @@ def test_mute_a_conversation_and_its_messages_leave_the_nav_badge(page, live_ser
     page.screenshot(path=artifacts / "muted.png", full_page=True)
 
     page.locator(f'a[href="/inbox/with/{bob.pk}/"]').click()
+    page.locator(".page-menu > summary").click()
     page.get_by_role("button", name="Unmute").click()
     page.wait_for_url(f"{live_server.url}/inbox/with/{bob.pk}/")
     assert "no longer muted" in page.locator(".notices").inner_text()
@@ -206,6 +211,7 @@ def test_report_a_message_from_the_thread(page, live_server, people, artifacts):
     theirs = page.locator(".message.theirs").first
     reported_id = int(theirs.get_attribute("data-message-id"))
     assert page.locator(".message.mine").get_by_role("link", name="Report").count() == 0  # only theirs
+    theirs.locator(".message-menu > summary").click()
     theirs.get_by_role("link", name="Report").click()
     page.get_by_label("What is wrong with this message?").fill("This looks like a phishing attempt.")
     page.screenshot(path=artifacts / "report.png", full_page=True)

@@ -31,11 +31,12 @@ from users.models import User
 from users.requests import AuthenticatedHttpRequest
 
 from .. import selectors, services
-from ..attachments import attachment_response
+from ..attachments import attachment_response, image_preview_response
 from ..broker import events_cursor
 from ..models import Message
 from ..pagination import CountedPaginator, NewestFirstCursorPagination
 from .forms import ComposeForm, MessageForm, PeopleSearchForm, ReportForm, SearchForm
+from .grouping import grouped
 
 PAGE_SIZE = 20
 # The compose page lists at most this many people; the search box narrows the list.
@@ -77,6 +78,7 @@ class ThreadEntry:
     message: Message
     reply_preview: str | None
     read_at: datetime | None
+    starts_group: bool = True  # the first of a group of messages names its author (`grouping.grouped`)
 
 
 @dataclass(frozen=True)
@@ -218,6 +220,7 @@ def thread(request: AuthenticatedHttpRequest, user_id: int) -> HttpResponse:
         except Http404:
             replying_to = None
 
+    thread_messages = grouped(thread_messages)
     context = {
         "other": other,
         "thread_messages": thread_messages,
@@ -413,3 +416,13 @@ def block(request: AuthenticatedHttpRequest, user_id: int) -> HttpResponse:
         return f"You unblocked {other.public_name}."
 
     return _switch(request, user_id, "unblock", do, undo)
+
+
+@require_GET
+@login_required
+def image(request: AuthenticatedHttpRequest, message_id: int) -> HttpResponse:
+    """The attachment as an image shown inline (the thread's previews): only bytes sniffed as a raster image
+    (`attachments.PREVIEW_IMAGE_TYPES`), else a 404; the same access rule as the download. No page CSP and no
+    live cursor: the answer is an image, with a policy of its own (`sandbox`)."""
+    message = selectors.access_message(user=request.user, message_id=message_id, with_attachment=True)
+    return image_preview_response(message)
