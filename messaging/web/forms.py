@@ -43,6 +43,10 @@ class MessageForm(forms.Form):
         attachment.widget.attrs.update({"data-max-bytes": limit, "data-too-large": self.too_large_error})
         self.fields["body"].widget.attrs.update({"data-composer-body": "", "data-empty": services.EMPTY_MESSAGE_ERROR})
 
+    def clean_body(self) -> str:
+        """The text with the line breaks the API gets: a browser sends a textarea's as CRLF (as HTML says)."""
+        return self.cleaned_data["body"].replace("\r\n", "\n")
+
     def clean_attachment(self) -> UploadedFile | None:
         """The file, unless it is over the limit (`messaging.uploads` kept none of its bytes then): refused
         with the other errors of the form, before the send is tried."""

@@ -133,6 +133,7 @@
   });
 
   var touchFirst = window.matchMedia && window.matchMedia("(pointer: coarse)").matches;
+  if (!touchFirst && !body.placeholder) body.placeholder = "Enter sends, Shift+Enter starts a new line";
   body.addEventListener("keydown", function (event) {
     // keyCode 229: a key an input method is handling (Safari ends a composition before isComposing says so).
     if (event.key !== "Enter" || event.isComposing || event.keyCode === 229) return;
