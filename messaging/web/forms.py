@@ -45,7 +45,8 @@ class MessageForm(forms.Form):
 
     def clean_body(self) -> str:
         """The text with the line breaks the API gets: a browser sends a textarea's as CRLF (as HTML says)."""
-        return self.cleaned_data["body"].replace("\r\n", "\n")
+        body: str = self.cleaned_data["body"]
+        return body.replace("\r\n", "\n")
 
     def clean_attachment(self) -> UploadedFile | None:
         """The file, unless it is over the limit (`messaging.uploads` kept none of its bytes then): refused
