@@ -20,6 +20,7 @@
   var picked = form.querySelector("[data-picked]");
   var maxBytes = input ? Number(input.dataset.maxBytes) : 0;
   var sending = false;
+  form.classList.add("has-composer-script"); // the chosen file's name is shown by this script (showPicked)
 
   // The same rule as messaging/web/forms.py's megabytes().
   function readableSize(size) {
@@ -30,24 +31,32 @@
     return size + " bytes";
   }
 
-  // Errors are shown as Django renders them: a list under the field.
+  // Errors are shown as Django renders them: a list under the field (id "<field id>_error"), which the field
+  // names in its aria-describedby and marks aria-invalid.
   function showError(field, text) {
     var box = form.querySelector('[data-errors-for="' + field + '"]');
     var control = form.elements[field];
-    if (!box) return;
+    if (!box || !control) return;
+    var errorId = control.id + "_error";
+    var described = (control.getAttribute("aria-describedby") || "").split(" ").filter(function (id) {
+      return id && id !== errorId;
+    });
     box.textContent = "";
     if (text) {
       var list = document.createElement("ul");
       list.className = "errorlist";
+      list.id = errorId;
       var item = document.createElement("li");
       item.textContent = text;
       list.appendChild(item);
       box.appendChild(list);
+      described.push(errorId);
+      control.setAttribute("aria-invalid", "true");
+    } else {
+      control.removeAttribute("aria-invalid");
     }
-    if (control) {
-      if (text) control.setAttribute("aria-invalid", "true");
-      else control.removeAttribute("aria-invalid");
-    }
+    if (described.length) control.setAttribute("aria-describedby", described.join(" "));
+    else control.removeAttribute("aria-describedby");
   }
 
   function chosenFile() {
