@@ -237,3 +237,18 @@ def alice_web_plain(alice):
     client = Client()
     client.force_login(alice)
     return client
+
+
+def test_replying_costs_one_query_more_than_the_plain_thread(alice_web_plain, alice, bob):
+    """The quoted message and its author come in one read (`access_message` joins the people)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    question = MessageFactory(sender=bob, recipient=alice, body="Shall we meet?")
+    alice_web_plain.get(f"/inbox/with/{bob.pk}/")  # the first open marks the thread read
+    with CaptureQueriesContext(connection) as plain:
+        alice_web_plain.get(f"/inbox/with/{bob.pk}/")
+    with CaptureQueriesContext(connection) as replying:
+        page = alice_web_plain.get(f"/inbox/with/{bob.pk}/?reply_to={question.pk}")
+    assert b"Replying to <strong>bob</strong>" in page.content
+    assert len(replying) == len(plain) + 1
