@@ -45,10 +45,15 @@ def open_as(browser, live_server):
     contexts = []
     problem_lists = []
 
-    def open_page(user, path, size, *, javascript=True):
+    def open_page(user, path, size, *, javascript=True, touch=False):
         client = Client()
         client.force_login(user)
-        context = browser.new_context(viewport={"width": size[0], "height": size[1]}, java_script_enabled=javascript)
+        context = browser.new_context(
+            viewport={"width": size[0], "height": size[1]},
+            java_script_enabled=javascript,
+            has_touch=touch,
+            is_mobile=touch,
+        )
         context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}])
         contexts.append(context)
         page = context.new_page()
@@ -118,6 +123,24 @@ def test_enter_sends_shift_enter_breaks_a_line_and_an_empty_message_is_not_sent(
     assert sent.body == "first line\nsecond line"
     assert "first line\nsecond line" in page.locator(f'[data-message-id="{sent.pk}"]').inner_text()
     assert len(posts) == 1
+
+
+def test_on_a_touch_screen_enter_breaks_a_line_and_send_sends(open_as, people):
+    """A phone's keyboard has no Shift+Enter: there Enter stays a new line, as in the messengers' apps."""
+    alice, bob, _ = people
+    page = open_as(alice, f"/inbox/with/{bob.pk}/", (390, 844), touch=True)
+    assert page.evaluate("matchMedia('(pointer: coarse)').matches") is True
+    box = page.get_by_label("Message")
+    assert box.get_attribute("placeholder") is None
+    box.tap()
+    box.type("first line")
+    box.press("Enter")
+    box.type("second line")
+    assert box.input_value() == "first line\nsecond line"
+    assert not Message.objects.filter(sender=alice).exists()
+    page.get_by_role("button", name="Send").tap()
+    page.wait_for_url(SENT)
+    assert Message.objects.get(sender=alice).body == "first line\nsecond line"
 
 
 # --- The size limit ---------------------------------------------------------------------------------------------

@@ -109,6 +109,8 @@
 
   if (input) {
     input.addEventListener("change", function () {
+      var again = form.querySelector(".composer-again"); // "Choose <file> again" after a refused form
+      if (again) again.remove();
       showPicked();
       fileFits();
     });
