@@ -209,6 +209,8 @@ def test_without_javascript_an_over_limit_upload_brings_back_the_form_with_the_d
     settings.MESSAGING_MAX_ATTACHMENT_BYTES = 1000
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = request_body_limit(1000)
     alice, bob, question = people
+    for n in range(12):  # a thread taller than the screen: the answer must scroll to the composer itself
+        MessageFactory(sender=bob, recipient=alice, body=f"Older message {n}")
     page = open_as(alice, f"/inbox/with/{bob.pk}/?reply_to={question.pk}", size, javascript=False)
     page.get_by_label("Message").fill("Here it is,\nsee the file.")
     page.get_by_label("Attachment (optional)").set_input_files(
@@ -218,6 +220,7 @@ def test_without_javascript_an_over_limit_upload_brings_back_the_form_with_the_d
         page.get_by_role("button", name="Send").click()
     assert answer.value.status == 400
     expect(page.locator("h1")).to_have_text("Conversation with Bob Builder")
+    expect(page.locator('[data-errors-for="attachment"]')).to_be_in_viewport()
     expect(page.locator('[data-errors-for="attachment"]')).to_have_text(
         "The file is larger than the limit of 1000 bytes."
     )
