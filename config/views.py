@@ -37,8 +37,8 @@ def not_found(request, exception):
 def bad_request(request, exception):
     """A request Django refuses before any view (a suspicious operation) is a JSON 400 under /api/.
 
-    On the pages, an upload refused while it streamed (`messaging.uploads`) says why: that is the one
-    refusal a person can act on.
+    On the pages, a request refused for its size (form fields past `DATA_UPLOAD_MAX_MEMORY_SIZE`) says why. A
+    file over the attachment limit does not come here: `messaging.uploads` lets the page's form refuse it.
     """
     if request.path.startswith(API_PREFIX):
         return JsonResponse({"detail": "Bad request."}, status=400)

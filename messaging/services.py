@@ -66,6 +66,8 @@ MAX_CONTENT_TYPE_CHARS: int = Message._meta.get_field("attachment_content_type")
 CONTENT_TYPE_ERROR = f"`content_type` must be a string of at most {MAX_CONTENT_TYPE_CHARS} characters."
 
 
+EMPTY_MESSAGE_ERROR = "A message needs a body or an attachment."
+
 _MAX_ID = 2**63 - 1  # a bigint primary key
 
 
@@ -116,7 +118,7 @@ def send_message(
             {"body": [f"Ensure this field has no more than {settings.MESSAGING_MAX_BODY_CHARS} characters."]}
         )
     if not body and attachment is None:
-        raise ValidationError({"body": ["A message needs a body or an attachment."]})
+        raise ValidationError({"body": [EMPTY_MESSAGE_ERROR]})
     if attachment is not None and len(attachment.content_type) > MAX_CONTENT_TYPE_CHARS:
         raise ValidationError({"attachment": [CONTENT_TYPE_ERROR]})
     recipient = active_recipient(sender=sender, recipient_id=recipient_id)

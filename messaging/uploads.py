@@ -1,31 +1,73 @@
-"""Multipart uploads stop at the attachment limit instead of being written out in full and refused afterwards."""
+"""Multipart uploads keep no byte of a file over the attachment limit, and let each surface say so its own way.
+
+A file over `MESSAGING_MAX_ATTACHMENT_BYTES` is counted to its end but none of it past the limit is kept: it
+reaches the request as a `RefusedUpload` (its name, type and size, no bytes), and the size check every surface
+already makes (`services.check_attachment_size`) refuses it: the API answers 413, the pages show their form
+again with the error at the file and the typed message kept. Raising while the request is parsed would not
+allow that: the CSRF check reads the form before any view runs, so the exception became Django's 400 page (its
+debug page under DEBUG) and the draft was lost.
+"""
+
+from io import BytesIO
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler
+
+from config.views import API_PREFIX
+
+from .services import AttachmentTooLarge
+
+
+class RefusedUpload(UploadedFile):
+    """A file over the attachment limit, as far as it was read: name, claimed type and size, and no content.
+
+    Reading it raises `AttachmentTooLarge`, so a surface that forgot the size check still cannot send it empty.
+    """
+
+    def __init__(self, *, name: str, content_type: str, size: int, charset: str | None):
+        super().__init__(BytesIO(), name, content_type, size, charset)
+
+    def read(self, *args, **kwargs):
+        raise AttachmentTooLarge(self.size)
+
+    def chunks(self, chunk_size=None):
+        raise AttachmentTooLarge(self.size)
 
 
 class AttachmentLimitUploadHandler(FileUploadHandler):
-    """First of `FILE_UPLOAD_HANDLERS`: refuses an upload (413) as soon as it is too large to be valid.
+    """First of `FILE_UPLOAD_HANDLERS`: no handler after it receives a byte of a file past the limit.
 
-    Django does not count files against `DATA_UPLOAD_MAX_MEMORY_SIZE`, so without this a multipart request of
-    any size would be read to the end, into memory or a temporary file, before the view refused it.
+    Django does not count files against `DATA_UPLOAD_MAX_MEMORY_SIZE`, so without this a multipart file of any
+    size would be kept in full, in memory or a temporary file, before the view refused it.
     """
 
     def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
-        # A request longer than the largest file plus the largest rest of a message cannot be valid.
+        # An API client is told at once that a request this long cannot hold a valid message (413), before a
+        # byte of it is read. A page's form is read to its end instead (its files discarded past the limit):
+        # the text typed beside the file comes back in the form, and a browser shows an answer only once it
+        # has sent its whole request.
         if (
             content_length
             and content_length > settings.MESSAGING_MAX_ATTACHMENT_BYTES + settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+            and (self.request is None or self.request.path.startswith(API_PREFIX))
         ):
             raise RequestDataTooBig("The request body is too large.")
         return None
 
+    def new_file(self, *args, **kwargs):
+        super().new_file(*args, **kwargs)
+        self.too_large = False
+
     def receive_data_chunk(self, raw_data, start):
         if start + len(raw_data) > settings.MESSAGING_MAX_ATTACHMENT_BYTES:
-            limit = settings.MESSAGING_MAX_ATTACHMENT_BYTES
-            raise RequestDataTooBig(f"The attachment is larger than the limit of {limit} bytes.")
-        return raw_data
+            self.too_large = True
+        return None if self.too_large else raw_data
 
     def file_complete(self, file_size):
+        if self.too_large:  # the parser keeps this and asks no later handler (which holds the first bytes)
+            return RefusedUpload(
+                name=self.file_name or "", content_type=self.content_type or "", size=file_size, charset=self.charset
+            )
         return None  # the next handler (memory or temporary file) keeps the file

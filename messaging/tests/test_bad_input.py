@@ -552,17 +552,19 @@ def test_options_on_every_kind_of_endpoint_is_not_a_server_error(alice_client, b
         assert alice_client.options(path).status_code == 200, path
 
 
-def test_an_oversized_multipart_upload_is_refused_while_it_streams(small_attachments):
-    """The upload handler stops at the limit: the rest of a huge file is never read into memory or to disk."""
+def test_an_oversized_multipart_upload_is_refused_while_it_streams(small_attachments, rf):
+    """The upload handler passes no byte past the limit on: the rest of a huge file is never kept in memory or
+    on disk, and the file reaches the view as a `RefusedUpload` of its size (messaging/tests/test_composer.py)."""
     from django.core.exceptions import RequestDataTooBig
 
     from messaging.uploads import AttachmentLimitUploadHandler
 
-    handler = AttachmentLimitUploadHandler()
+    handler = AttachmentLimitUploadHandler(rf.post(SEND))
     assert handler.handle_raw_input(None, {}, 5000, b"boundary") is None
+    handler.new_file("attachment", "file.bin", "application/octet-stream", None)
     assert handler.receive_data_chunk(b"a" * 600, 0) == b"a" * 600
-    with pytest.raises(RequestDataTooBig):
-        handler.receive_data_chunk(b"a" * 600, 600)
+    assert handler.receive_data_chunk(b"a" * 600, 600) is None
+    assert handler.file_complete(1200).size == 1200
     # A request too long to hold any valid message is refused before a byte of it is read.
     with pytest.raises(RequestDataTooBig):
         handler.handle_raw_input(None, {}, 10**12, b"boundary")

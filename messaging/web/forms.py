@@ -4,19 +4,70 @@ from contextlib import suppress
 from typing import Any
 
 from django import forms
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
 
 from users.models import User
 
+from .. import services
+
+
+def megabytes(size: int) -> str:
+    """A size as people read it beside a file picker: `10 MB`, `2.5 MB`, `980 KB` (of 1,024, as browsers and
+    Django's `filesizeformat` count). composer.js writes sizes with the same rule."""
+    for unit, scale in (("MB", 1024 * 1024), ("KB", 1024)):
+        if size >= scale:
+            return f"{size / scale:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{size} bytes"
+
 
 class MessageForm(forms.Form):
-    """A reply in a thread: a body, an optional file, optionally the message it answers."""
+    """A reply in a thread: a body, an optional file, optionally the message it answers.
+
+    The page's script (composer.js) checks what it can before sending, with the texts the server would answer:
+    the widgets carry them (`data-max-bytes`, `data-too-large`, `data-empty`).
+    """
 
     refused_status = 400  # the status of the page showing the form when it is refused (429: sending too fast)
 
-    body = forms.CharField(label="Message", required=False, strip=False, widget=forms.Textarea(attrs={"rows": 4}))
+    body = forms.CharField(label="Message", required=False, strip=False, widget=forms.Textarea(attrs={"rows": 3}))
     attachment = forms.FileField(label="Attachment (optional)", required=False)
     reply_to = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        limit = settings.MESSAGING_MAX_ATTACHMENT_BYTES
+        self.too_large_error = f"The file is larger than the limit of {megabytes(limit)}."
+        attachment = self.fields["attachment"]
+        attachment.help_text = f"Up to {megabytes(limit)}"
+        attachment.widget.attrs.update({"data-max-bytes": limit, "data-too-large": self.too_large_error})
+        self.fields["body"].widget.attrs.update({"data-composer-body": "", "data-empty": services.EMPTY_MESSAGE_ERROR})
+
+    def clean_body(self) -> str:
+        """The text with the line breaks the API gets: a browser sends a textarea's as CRLF (as HTML says)."""
+        body: str = self.cleaned_data["body"]
+        return body.replace("\r\n", "\n")
+
+    def clean_attachment(self) -> UploadedFile | None:
+        """The file, unless it is over the limit (`messaging.uploads` kept none of its bytes then): refused
+        with the other errors of the form, before the send is tried."""
+        upload = self.cleaned_data.get("attachment")
+        if upload:
+            try:
+                services.check_attachment_size(upload.size or 0)
+            except services.AttachmentTooLarge:
+                raise forms.ValidationError(self.too_large_error, code="too_large") from None
+        return upload
+
+    @property
+    def file_to_choose_again(self) -> str | None:
+        """The name of a file sent with a form refused for another reason than the file: a browser cannot put
+        a file back into a file input, so the page asks for it again."""
+        upload = self.files.get("attachment")
+        if upload is None or not self.errors or "attachment" in self.errors:
+            return None
+        return upload.name or "the file"
 
 
 class ParticipantChoiceField(forms.ModelChoiceField):

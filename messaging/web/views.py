@@ -131,8 +131,8 @@ def _send_from_form(request: AuthenticatedHttpRequest, form: MessageForm, *, rec
             reply_to_id=form.cleaned_data.get("reply_to"),
             attachment=_attachment_input(form.cleaned_data.get("attachment")),
         )
-    except services.AttachmentTooLarge as exc:
-        form.add_error("attachment", str(exc))
+    except services.AttachmentTooLarge:
+        form.add_error("attachment", form.too_large_error)
     except PermissionDenied as exc:
         form.add_error(None, str(exc) or "You cannot send a message to this person.")
     except ValidationError as exc:
