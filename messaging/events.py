@@ -11,6 +11,7 @@ may see: a user's log holds events about their own messages, and a hidden messag
 | `message.created` | the recipient, and the sender's other devices | the message in the API's shape, as the reader sees it when it is delivered |
 | `message.read` | the sender, if the reader shares read receipts | `{id, read_at}` |
 | `conversation.read` | the reader's devices; the other person, if the reader shares read receipts | `{user_id, marked_read}` / `{user_id, read_at}` |
+| `conversation.unread` | the reader's devices; the other person, if the reader shares read receipts | `{user_id, marked_unread, from_id}` / `{user_id, from_id}` |
 | `message.deleted` | the deleting user's devices | `{id}` |
 | `conversation.deleted` | the deleting user's devices: one for a whole conversation | `{user_id, deleted}` |
 | `message.hidden` | both parties | `{id}` |
@@ -19,8 +20,9 @@ may see: a user's log holds events about their own messages, and a hidden messag
 
 The log keeps what happened, not what the reader sees: a `message.created` entry is the message's id, and
 `as_delivered` renders it for the reader when the stream delivers it, under the visibility rule as it is
-then: a message hidden or deleted since is never shown, and the log holds no message bodies. Reads are
-shown under the read-receipt rule as it is then: a reader who stopped sharing them is not replayed. An
+then: a message hidden or deleted since is never shown, and the log holds no message bodies. Reads and
+unreads are shown under the read-receipt rule as it is then: a reader who stopped sharing them is not
+replayed. An
 `unread_count` entry says only that the counts changed: the stream reads them when it delivers it, once per
 read of the log, on the read's last such entry (the earlier ones would repeat it), so a write costs no count
 and a user with no open stream none at all. Two more
@@ -100,6 +102,20 @@ def conversation_read(*, reader: User, other: User, marked: int, read_at: dateti
     events: list[Published] = [(reader.pk, "conversation.read", {"user_id": other.pk, "marked_read": marked})]
     if reader.read_receipts:
         events.append((other.pk, "conversation.read", {"user_id": reader.pk, "read_at": _time(read_at)}))
+    _later(lambda: [*events, _unread(reader.pk)])
+
+
+def conversation_unread(*, reader: User, other: User, marked: int, first_id: int) -> None:
+    """`reader` put messages from `other` back to unread, from `first_id` on: their devices update the thread
+    and the badge; `other`, who saw those messages read only if `reader` shares read receipts, sees the read
+    marks go (while `reader` shares them when it is delivered, as for `conversation.read`)."""
+    if not marked:
+        return
+    events: list[Published] = [
+        (reader.pk, "conversation.unread", {"user_id": other.pk, "marked_unread": marked, "from_id": first_id})
+    ]
+    if reader.read_receipts:
+        events.append((other.pk, "conversation.unread", {"user_id": reader.pk, "from_id": first_id}))
     _later(lambda: [*events, _unread(reader.pk)])
 
 
@@ -186,10 +202,7 @@ def as_delivered(
 
     about = [event.data["id"] for event in events if event.type in ("message.created", "message.read")]
     messages = visible_messages(user=user).in_bulk(about) if about else {}
-    # A reader's `conversation.read` as the other person sees it carries `read_at`: shown while they share.
-    readers = {
-        event.data["user_id"] for event in events if event.type == "conversation.read" and "read_at" in event.data
-    }
+    readers = {event.data["user_id"] for event in events if _receipt(event)}
     sharing = (
         set(UserModel.objects.filter(pk__in=readers, read_receipts=True).values_list("pk", flat=True))
         if readers
@@ -214,7 +227,7 @@ def as_delivered(
             message = messages.get(event.data["id"])
             read_at = None if message is None else message.read_at_for(user)
             return None if message is None or read_at is None else {"id": message.pk, "read_at": _time(read_at)}
-        if event.type == "conversation.read" and "read_at" in event.data and event.data["user_id"] not in sharing:
+        if _receipt(event) and event.data["user_id"] not in sharing:
             return None
         return event.data
 
@@ -223,6 +236,15 @@ def as_delivered(
         data = shown(event)
         delivered.append((event.id, None if data is None else event.type, data))
     return delivered
+
+
+def _receipt(event: Event) -> bool:
+    """Whether `event` is a read receipt: a reader's `conversation.read` or `conversation.unread` as the other
+    person sees it (the reader's own carries `marked_read` / `marked_unread`), shown while the reader
+    (`user_id`) shares read receipts."""
+    if event.type == "conversation.read":
+        return "read_at" in event.data
+    return event.type == "conversation.unread" and "marked_unread" not in event.data
 
 
 def counts_entry(events: list[Event]) -> str | None:

@@ -292,6 +292,10 @@ class MarkedReadSerializer(serializers.Serializer):
     marked_read = serializers.IntegerField()
 
 
+class MarkedUnreadSerializer(serializers.Serializer):
+    marked_unread = serializers.IntegerField(help_text="How many messages went back to unread (0: none was read).")
+
+
 class UnreadCountSerializer(serializers.Serializer):
     """`{unread_count}`, as the legacy API shows it."""
 

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Model
+from django.db.models import Case, F, Model, Q, Value, When
 from django.utils import timezone
 
 from users.models import User
@@ -158,6 +158,15 @@ def mark_conversation_read(*, user: User, other_id: Any = None, other: User | No
     return marked
 
 
+def mark_shown_read(*, user: User, other: User, shown: Iterable[Message]) -> int:
+    """A person opened their conversation with `other` and was shown `shown`: mark the conversation read when
+    `shown` holds a message from `other` that `user` has not read, else write nothing (a thread with nothing
+    unread costs no statement). The number marked."""
+    if any(m.sender_id == other.pk and m.recipient_id == user.pk and m.read_at is None for m in shown):
+        return mark_conversation_read(user=user, other=other)
+    return 0
+
+
 def mark_message_read(*, user: User, message_id: Any) -> Message:
     """Mark one received message read (recipient only); reading it again changes nothing."""
     message = selectors.access_message(user=user, message_id=message_id)
@@ -169,6 +178,33 @@ def mark_message_read(*, user: User, message_id: Any) -> Message:
             events.messages_read(reader=user, messages=[message], read_at=now)
         message.read_at = message.updated_at = now
     return message
+
+
+def mark_unread(*, user: User, message_id: Any) -> int:
+    """Put a received message and every later one from the same person back to unread ("mark unread from
+    here"); the number changed. Idempotent.
+
+    Only what `user` received and still sees: another user's message is a 404 (`access_message`), a message
+    `user` sent a `ValidationError`. "Later" is the thread's order (`created_at`, then id).
+
+    The read is taken back, not followed by a change of its own: where the read was a message's last change,
+    its `updated_at` goes back to none, so a sender who never saw the read (`Message.updated_at_for`) learns
+    nothing from it now either.
+    """
+    message = selectors.access_message(user=user, message_id=message_id)
+    if message.recipient_id != user.pk:
+        raise ValidationError({"id": ["Only a message you received can be marked unread; you sent this one."]})
+    later = Q(created_at__gt=message.created_at) | Q(created_at=message.created_at, pk__gte=message.pk)
+    marked = (
+        Message.objects.received_visible_to(user)
+        .filter(later, sender_id=message.sender_id, read_at__isnull=False)
+        .update(
+            read_at=None,
+            updated_at=Case(When(updated_at=F("read_at"), then=Value(None)), default=F("updated_at")),
+        )
+    )
+    events.conversation_unread(reader=user, other=message.sender, marked=marked, first_id=message.pk)
+    return marked
 
 
 def delete_for_user(*, user: User, message_id: Any) -> None:

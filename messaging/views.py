@@ -30,6 +30,7 @@ from .serializers import (
     BlockSerializer,
     ConversationSerializer,
     MarkedReadSerializer,
+    MarkedUnreadSerializer,
     MessageSerializer,
     MuteSerializer,
     ParticipantQuerySerializer,
@@ -251,6 +252,23 @@ class MessageViewSet(viewsets.GenericViewSet[Message]):
     @action(detail=True, methods=["post"], url_path="read")
     def read(self, request: AuthenticatedRequest, pk: str) -> Response:
         return self._message_response(services.mark_message_read(user=request.user, message_id=pk))
+
+    @extend_schema(
+        summary="Mark a message unread, and every later one",
+        parameters=[MESSAGE_ID],
+        request=None,
+        responses={
+            200: MarkedUnreadSerializer,
+            400: OpenApiResponse(description="The caller sent this message: only a received one can be unread."),
+            404: NOT_FOUND,
+        },
+        description="Put this received message and every later message from the same person back to unread"
+        ' ("mark unread from here"): the conversation counts them again, and the sender no longer sees them'
+        " read. Idempotent.",
+    )
+    @action(detail=True, methods=["post"], url_path="unread")
+    def unread(self, request: AuthenticatedRequest, pk: str) -> Response:
+        return Response({"marked_unread": services.mark_unread(user=request.user, message_id=pk)})
 
     @extend_schema(
         summary="Download a message's attachment",

@@ -869,3 +869,14 @@ def test_the_migration_gives_a_running_sync_the_new_functions_and_maps_what_the_
     rows = relay.call("GET", f"/api/messaging/conversations/{later}/messages", token)
     assert [(row["id"], row["conversation_id"]) for row in rows][-1] == (message, later)
     assert_copy_verified()
+
+
+def test_a_message_marked_unread_on_the_new_side_is_unread_in_the_old_tables(synced, old_server):
+    """Old servers' clients see "Mark as unread" too: the sync carries the cleared read to the old row."""
+    bob = User.objects.get(pk=synced["bob"])
+    services.mark_conversation_read(user=bob, other_id=synced["alice"])
+    assert old_server.one("SELECT is_read FROM direct_messages WHERE id = %s", (synced["first"],)) is True
+    assert services.mark_unread(user=bob, message_id=synced["first"]) == 1
+    row = old_server.one("SELECT is_read, read_at FROM direct_messages WHERE id = %s", (synced["first"],))
+    assert tuple(row) == (False, None)
+    assert_verified()

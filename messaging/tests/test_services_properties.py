@@ -1,5 +1,5 @@
-"""Random sequences of sends, reads, deletes, hides, unhides and blocks keep the invariants of what each user
-sees, and the conversation summary equal to its recomputation from the messages.
+"""Random sequences of sends, reads, unreads, deletes, hides, unhides and blocks keep the invariants of what
+each user sees, and the conversation summary equal to its recomputation from the messages.
 
 A Hypothesis state machine drives the real services against the real database and keeps a plain model of
 every message next to them; after each step the selectors must agree with the model: what each user sees,
@@ -144,6 +144,33 @@ class MessagingMachine(RuleBasedStateMachine):
         assert marked == len(expected)
         for known in expected:
             known.read = True
+
+    @rule(message_id=sent, reader=side)
+    def mark_unread(self, message_id, reader):
+        """The message and every later one from its sender to the reader (ids grow with time here) go back to
+        unread, where the reader still sees them."""
+        known = self.expected[message_id]
+        reader = self._actor(known, reader)
+        if not known.visible_to(reader):
+            with pytest.raises(Http404):
+                services.mark_unread(user=self.users[reader], message_id=message_id)
+            return
+        if reader != known.recipient:
+            with pytest.raises(ValidationError):
+                services.mark_unread(user=self.users[reader], message_id=message_id)
+            return
+        marked = services.mark_unread(user=self.users[reader], message_id=message_id)
+        expected = [
+            later
+            for pk, later in self.expected.items()
+            if pk >= message_id
+            and (later.sender, later.recipient) == (known.sender, reader)
+            and later.read
+            and later.visible_to(reader)
+        ]
+        assert marked == len(expected)
+        for later in expected:
+            later.read = False
 
     @rule(message_id=sent, user=side)
     def delete_for_user(self, message_id, user):

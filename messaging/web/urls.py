@@ -16,6 +16,7 @@ urlpatterns = [
     path("inbox/search/", views.search, name="search"),
     path("inbox/messages/<int:message_id>/delete/", views.delete_message, name="delete"),
     path("inbox/messages/<int:message_id>/report/", views.report, name="report"),
+    path("inbox/messages/<int:message_id>/unread/", views.mark_unread, name="unread"),
     path("inbox/messages/<int:message_id>/attachment/", views.attachment, name="attachment"),
     path("inbox/messages/<int:message_id>/image/", views.image, name="image"),
     path("inbox/with/<int:user_id>/mute/", views.mute, name="mute"),

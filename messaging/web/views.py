@@ -192,7 +192,6 @@ def thread(request: AuthenticatedHttpRequest, user_id: int) -> HttpResponse:
     else:
         form = MessageForm(initial={"reply_to": request.GET.get("reply_to")})
         status = 200
-        services.mark_conversation_read(user=request.user, other=other)
 
     paginator = ThreadPagination()
     try:
@@ -211,6 +210,7 @@ def thread(request: AuthenticatedHttpRequest, user_id: int) -> HttpResponse:
         )
         for message in reversed(newest_first or [])
     ]
+    _mark_read_when_opened(request, other, newest_first or [])
 
     replying_to = None
     reply_to_id = form["reply_to"].value()
@@ -426,3 +426,34 @@ def image(request: AuthenticatedHttpRequest, message_id: int) -> HttpResponse:
     live cursor: the answer is an image, with a policy of its own (`sandbox`)."""
     message = selectors.access_message(user=request.user, message_id=message_id, with_attachment=True)
     return image_preview_response(message)
+
+
+# --- Reading -----------------------------------------------------------------------------------------------
+
+# live.js's background refresh of a page's live region sends this header: it shows what changed, and nobody
+# has necessarily looked (a tab in the background); live.js marks the thread read itself while the page is
+# visible and focused.
+REFRESH_HEADER = "X-Relay-Refresh"
+
+
+def _mark_read_when_opened(request: AuthenticatedHttpRequest, other: User, shown: list[Message]) -> None:
+    """A thread page a person asked for (a GET, not live.js's refresh) marks what it shows read: the
+    conversation, when the page shows an unread message from `other` (`services.mark_shown_read`)."""
+    if request.method == "GET" and REFRESH_HEADER not in request.headers:
+        services.mark_shown_read(user=request.user, other=other, shown=shown)
+
+
+@require_POST
+@page
+def mark_unread(request: AuthenticatedHttpRequest, message_id: int) -> HttpResponse:
+    """Put a received message and every later one from its sender back to unread, then go to the inbox, where
+    the conversation counts them again (staying on the thread would read them at once)."""
+    message = selectors.access_message(user=request.user, message_id=message_id)
+    partner = message.partner_of(request.user)
+    try:
+        services.mark_unread(user=request.user, message_id=message.pk)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(_thread_url(partner.pk, message.pk))
+    messages.success(request, f"Marked unread: your conversation with {partner.public_name} counts it again.")
+    return redirect("messaging-web:inbox")

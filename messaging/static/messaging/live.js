@@ -4,7 +4,12 @@
  *   unread messages outside muted conversations);
  * - any change to what a live region shows (the inbox's list, the open thread): the region is fetched again
  *   from the server and swapped in, so the pages are rendered by their templates only, never a second time
- *   here. Opening a thread marks it read; fetching it again does the same, as a reload would.
+ *   here. Opening a thread marks it read; fetching it again does not (it says so: `X-Relay-Refresh`), since
+ *   nobody may be looking (a tab in the background);
+ * - unread messages in a refreshed thread are marked read only while the page is visible and focused, at once
+ *   or as soon as it becomes so (the Page Visibility API, `document.hasFocus()`), through the API's
+ *   `PUT mark-conversation-read` with the session and its CSRF token. "Mark as unread" leaves the page, and
+ *   nothing is marked read again meanwhile.
  *
  * Plain JavaScript, no framework, loaded from this origin (the pages' CSP allows 'self' only). Every page
  * works without it: a reload shows the same.
@@ -48,7 +53,10 @@
       return;
     }
     fetching = true;
-    fetch(window.location.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
+    fetch(window.location.href, {
+      credentials: "same-origin",
+      headers: { Accept: "text/html", "X-Relay-Refresh": "1" },
+    })
       .then(function (response) {
         if (!response.ok) {
           throw new Error("HTTP " + response.status);
@@ -68,6 +76,9 @@
             }
           }
         });
+        var thread = document.querySelector("[data-live-mark-read]");
+        unseen = thread !== null && thread.querySelector("[data-unread-message]") !== null;
+        markSeen();
       })
       .catch(function () {
         /* the next event or a reload brings the page up to date */
@@ -80,6 +91,53 @@
         }
       });
   }
+
+  // Whether the thread shows messages nobody has seen yet: the refreshed region holds unread ones (the
+  // first render's were marked read by the page's own GET).
+  var unseen = false;
+  var marking = false;
+  var leaving = false;
+
+  function seen() {
+    return document.visibilityState === "visible" && document.hasFocus();
+  }
+
+  function csrfToken() {
+    var field = document.querySelector("input[name=csrfmiddlewaretoken]");
+    return field ? field.value : "";
+  }
+
+  function markSeen() {
+    var thread = document.querySelector("[data-live-mark-read]");
+    if (!unseen || marking || leaving || !thread || !seen()) {
+      return;
+    }
+    marking = true;
+    fetch(thread.getAttribute("data-live-mark-read"), {
+      method: "PUT",
+      credentials: "same-origin",
+      headers: { Accept: "application/json", "X-CSRFToken": csrfToken() },
+    })
+      .then(function (response) {
+        if (response.ok) {
+          unseen = false;  // its `conversation.read` event refreshes the thread
+        }
+      })
+      .catch(function () {
+        /* the next refresh or focus tries again */
+      })
+      .finally(function () {
+        marking = false;
+      });
+  }
+
+  document.addEventListener("visibilitychange", markSeen);
+  window.addEventListener("focus", markSeen);
+  document.addEventListener("submit", function (event) {
+    if (event.target.hasAttribute && event.target.hasAttribute("data-mark-unread")) {
+      leaving = true;  // the reader put messages back to unread: the page must not read them again
+    }
+  });
 
   function partner() {
     var thread = document.querySelector("[data-live-partner]");
@@ -127,6 +185,7 @@
     "message.hidden": refreshIfShown,
     "message.unhidden": refreshIfAboutPartner,
     "conversation.read": refreshIfAboutPartner,
+    "conversation.unread": refreshIfAboutPartner,
     "conversation.deleted": refreshIfAboutPartner,
     resync: function () {
       refresh();
