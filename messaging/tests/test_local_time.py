@@ -41,8 +41,7 @@ def separators(html: str) -> list[str]:
 
 def message_times(html: str) -> list[tuple[str, str, str]]:
     """(datetime, title, shown text) of each message's `<time>` in a thread."""
-    meta = re.findall(r'<p class="meta">.*?</p>', html, re.S)
-    return [re.search(r'<time datetime="([^"]*)" title="([^"]*)">([^<]*)</time>', part).groups() for part in meta]
+    return re.findall(r'<div class="message-foot">\s*<time datetime="([^"]*)" title="([^"]*)">([^<]*)</time>', html)
 
 
 def list_times(html: str) -> list[tuple[str, str]]:
