@@ -102,6 +102,17 @@ def test_consecutive_messages_of_one_sender_form_a_group(alice_web, alice, bob):
         assert "<time datetime=" in li
 
 
+def test_a_new_day_starts_a_new_group(alice_web, alice, bob, settings):
+    """Two messages a few minutes apart on either side of midnight (in the current time zone) are two groups:
+    the thread's day separator falls between them."""
+    settings.TIME_ZONE = "UTC"
+    midnight = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
+    for offset in (timedelta(minutes=-2), timedelta(minutes=1), timedelta(minutes=2)):
+        MessageFactory(sender=bob, recipient=alice, created_at=midnight + offset)
+    response = alice_web.get(f"/inbox/with/{bob.pk}/")
+    assert [entry.starts_group for entry in response.context["thread_messages"]] == [True, True, False]
+
+
 def test_the_first_message_of_a_page_starts_a_group(alice_web, alice, bob):
     """A page shown from a cursor starts with a named author even when the message before it (on the older
     page) was the same person's a minute earlier."""
