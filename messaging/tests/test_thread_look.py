@@ -71,7 +71,9 @@ def body_html(content: str, message: Message) -> str:
 def test_consecutive_messages_of_one_sender_form_a_group(alice_web, alice, bob):
     """A message from the same person within GROUP_WITHIN of the one before joins its group; another sender or
     a longer pause starts a new one. Only the first of a group names its author."""
-    start = timezone.now() - timedelta(hours=1)
+    start = (timezone.now() - timedelta(hours=2)).replace(
+        minute=0, second=0, microsecond=0
+    )  # the messages below share a day
     sent = [
         (bob, timedelta(0)),
         (bob, timedelta(minutes=1)),
@@ -102,10 +104,23 @@ def test_consecutive_messages_of_one_sender_form_a_group(alice_web, alice, bob):
         assert "<time datetime=" in li
 
 
+def test_a_new_day_starts_a_new_group(alice_web, alice, bob, settings):
+    """Two messages a few minutes apart on either side of midnight (in the current time zone) are two groups:
+    the thread's day separator falls between them."""
+    settings.TIME_ZONE = "UTC"
+    midnight = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
+    for offset in (timedelta(minutes=-2), timedelta(minutes=1), timedelta(minutes=2)):
+        MessageFactory(sender=bob, recipient=alice, created_at=midnight + offset)
+    response = alice_web.get(f"/inbox/with/{bob.pk}/")
+    assert [entry.starts_group for entry in response.context["thread_messages"]] == [True, True, False]
+
+
 def test_the_first_message_of_a_page_starts_a_group(alice_web, alice, bob):
     """A page shown from a cursor starts with a named author even when the message before it (on the older
     page) was the same person's a minute earlier."""
-    start = timezone.now() - timedelta(hours=1)
+    start = (timezone.now() - timedelta(hours=2)).replace(
+        minute=0, second=0, microsecond=0
+    )  # the messages below share a day
     for i in range(35):
         MessageFactory(sender=bob, recipient=alice, created_at=start + timedelta(seconds=i))
     response = alice_web.get(f"/inbox/with/{bob.pk}/")

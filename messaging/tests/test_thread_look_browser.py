@@ -35,7 +35,9 @@ def thread(transactional_db):
     """Alice and Bob Builder: a group of three of Bob's, two of Alice's, one with a link, one with an image."""
     alice = UserFactory(username="alice", display_name="Alice Liddell")
     bob = UserFactory(username="bob", display_name="Bob Builder")
-    start = timezone.now() - timedelta(hours=1)
+    start = (timezone.now() - timedelta(hours=2)).replace(
+        minute=0, second=0, microsecond=0
+    )  # the messages below share a day
     for i, body in enumerate(["Morning!", "Did you see the plan?", "It is long, sorry."]):
         MessageFactory(sender=bob, recipient=alice, body=body, created_at=start + timedelta(minutes=i))
     MessageFactory(sender=alice, recipient=bob, body="Not yet.", created_at=start + timedelta(minutes=10))

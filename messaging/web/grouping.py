@@ -5,6 +5,8 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from django.utils import timezone
+
 if TYPE_CHECKING:
     from .views import ThreadEntry
 
@@ -14,7 +16,8 @@ GROUP_WITHIN = timedelta(minutes=5)
 
 def grouped(entries: "list[ThreadEntry]") -> "list[ThreadEntry]":
     """The entries (oldest first) with `starts_group` set: True on the first of a page and wherever the sender
-    changes or more than `GROUP_WITHIN` passed since the message before; False on the rest."""
+    changes, more than `GROUP_WITHIN` passed since the message before or a new day begins (in the current time
+    zone: the thread's day separators fall there); False on the rest."""
     result: list[ThreadEntry] = []
     previous = None
     for entry in entries:
@@ -23,6 +26,7 @@ def grouped(entries: "list[ThreadEntry]") -> "list[ThreadEntry]":
             previous is None
             or message.sender_id != previous.sender_id
             or message.created_at - previous.created_at > GROUP_WITHIN
+            or timezone.localdate(message.created_at) != timezone.localdate(previous.created_at)
         )
         result.append(replace(entry, starts_group=starts_group))
         previous = message
