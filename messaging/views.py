@@ -302,8 +302,8 @@ class MessageViewSet(viewsets.GenericViewSet[Message]):
 class BlockView(APIView):
     """`/api/users/{user_id}/block`: the caller blocks (POST) or unblocks (DELETE) that user.
 
-    A blocked user cannot send messages to the caller (403) and no longer appears in the caller's
-    participants.
+    A blocked user cannot send messages to the caller (403); the caller can still write to them, and
+    their participants list them.
     """
 
     @extend_schema(

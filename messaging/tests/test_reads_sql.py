@@ -48,6 +48,8 @@ def people():
             MessageFactory(sender=sender, recipient=sender, created_at=created_at, legacy_id=50_000 + n)
     for user, partner in ((people[0], people[1]), (people[0], people[2]), (people[3], people[0])):
         ConversationMute.objects.create(user=user, partner=partner)
+    for user, partner in ((people[0], people[2]), (people[0], people[3]), (people[1], people[0])):
+        UserBlock.objects.create(blocker=user, blocked=partner)
     return people
 
 
@@ -118,14 +120,20 @@ def test_a_page_of_conversations_is_the_page_of_rows_with_their_last_messages(pe
             page = selectors.conversations_page(user=user, offset=offset, limit=limit)
             assert page.total == len(rows)
             got = page.conversations
-            assert [(c.participant.pk, c.unread_count, c.last_activity_at, c.muted) for c in got] == [
-                (c.participant.pk, c.unread_count, c.last_activity_at, c.muted) for c in expected
+            assert [(c.participant.pk, c.unread_count, c.last_activity_at, c.muted, c.blocked) for c in got] == [
+                (c.participant.pk, c.unread_count, c.last_activity_at, c.muted, c.blocked) for c in expected
             ]
             assert [_loaded(c.last_message) for c in got] == [
                 _loaded(selectors.visible_messages(user=user).get(pk=c.last_message.pk)) for c in expected
             ]
             assert [_loaded(c.last_message) for c in got] == [_loaded(c.last_message) for c in expected]
     assert any(c.muted for c in selectors.conversations_page(user=people[0], offset=0, limit=100).conversations)
+    blocked = {
+        c.participant.pk
+        for c in selectors.conversations_page(user=people[0], offset=0, limit=100).conversations
+        if c.blocked
+    }
+    assert blocked and blocked <= {people[2].pk, people[3].pk}  # the ones people[0] blocked, not who blocked them
     assert any(
         c.last_message.reply_to
         for user in people
