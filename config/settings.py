@@ -299,6 +299,14 @@ SIMPLE_JWT = {
     "TOKEN_VERIFY_SERIALIZER": "users.serializers.TokenVerifySerializer",
 }
 
+# A Swagger UI plugin: a token pasted into a bearer box with its "Bearer " prefix (as in a curl command) is kept
+# without it, since Swagger UI adds the prefix itself; "Bearer Bearer <token>" would be a 401.
+SWAGGER_UI_BEARER_PREFIX = """() => ({statePlugins: {auth: {wrapActions: {authorize: (authorize) => (auths) =>
+  authorize(Object.fromEntries(Object.entries(auths).map(([name, auth]) => [name,
+    auth && auth.schema && auth.schema.get("scheme") === "bearer" && typeof auth.value === "string"
+      ? {...auth, value: auth.value.trim().replace(/^bearer\\s+/i, "")}
+      : auth])))}}}})"""
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Relay API",
     "DESCRIPTION": (
@@ -331,8 +339,12 @@ SPECTACULAR_SETTINGS = {
         {"name": "moderation", "description": "Reporting messages and blocking people."},
         {"name": "legacy", "description": "The old service's endpoints, deprecated: each names its successor."},
     ],
-    # No badge from the public validator: /docs loads nothing from another origin (see its CSP).
-    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # Swagger UI's settings, as JavaScript (drf-spectacular passes a string through to /docs' script): no badge
+    # from the public validator (/docs loads nothing from another origin, see its CSP), and
+    # SWAGGER_UI_BEARER_PREFIX.
+    # A list of plugins here replaces drf-spectacular's own, which it adds only when the schema is not public
+    # (SERVE_PUBLIC, True by default).
+    "SWAGGER_UI_SETTINGS": f"{{deepLinking: true, validatorUrl: null, plugins: [{SWAGGER_UI_BEARER_PREFIX}]}}",
 }
 
 # --- Security (production values come from the environment; docs/operations.md) -----------

@@ -78,8 +78,8 @@ class JWTAuthentication(authentication.JWTAuthentication):
 # first (`config.schema.jwt_scheme_first`): a JWT pasted into the session box is never sent at all.
 JWT_SCHEME_DESCRIPTION = (
     "An access token from `POST /api/auth/token/` (`{username, password}` answers `{access, refresh}`): "
-    "paste the `access` value alone, without `Bearer ` (it is added). An access token lives 15 minutes by "
-    "default; `POST /api/auth/token/refresh/` gives a new one."
+    "paste the `access` value (`Bearer ` is added for you). An access token lives 15 minutes by default; "
+    "`POST /api/auth/token/refresh/` gives a new one."
 )
 SESSION_SCHEME_DESCRIPTION = (
     "The session of a browser signed in to Relay (its pages or the admin): such a browser sends the cookie "

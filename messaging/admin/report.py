@@ -16,7 +16,7 @@ EXCERPT_CHARS = 60
 
 
 def open_reports():
-    """The reports that wait for a moderator (the index's count and the list's default filter)."""
+    """The reports that wait for a moderator: counted beside *Message reports* on the admin index."""
     return MessageReport.objects.filter(status=MessageReport.Status.OPEN)
 
 

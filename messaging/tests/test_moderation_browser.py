@@ -147,10 +147,14 @@ def access_token(live_server, username: str) -> str:
         return json.load(response)["access"]
 
 
-@pytest.mark.parametrize(("width", "height"), SIZES)
-def test_docs_authorize_with_a_jwt_then_try_it_out(live_server, transactional_db, browser_env, width, height):
-    """The Authorize dialog's first box is the JWT one; a token from POST /api/auth/token/ pasted there makes
-    "Try it out" on GET /api/messages/conversations/ answer 200 with the caller's conversations."""
+@pytest.mark.parametrize(
+    ("width", "height", "prefix"),
+    [pytest.param(1280, 800, "", id="desktop"), pytest.param(390, 844, "Bearer ", id="phone-with-bearer-prefix")],
+)
+def test_docs_authorize_with_a_jwt_then_try_it_out(live_server, transactional_db, browser_env, width, height, prefix):
+    """The Authorize dialog's first box is the JWT one; a token from POST /api/auth/token/ pasted there (alone,
+    or with the "Bearer " of a curl command) makes "Try it out" on GET /api/messages/conversations/ answer 200
+    with the caller's conversations."""
     alice = UserFactory(username="alice")
     MessageFactory(sender=UserFactory(username="bob"), recipient=alice, body="hello from bob")
     token = access_token(live_server, "alice")
@@ -164,7 +168,7 @@ def test_docs_authorize_with_a_jwt_then_try_it_out(live_server, transactional_db
         first = boxes.first
         assert "POST /api/auth/token/" in first.inner_text()
         page.screenshot(path=f"/tmp/moderation-docs-authorize-{width}.png")
-        first.locator("input").fill(token)
+        first.locator("input").fill(prefix + token)
         first.locator("button.authorize").click()
         page.locator(".modal-ux button.btn-done").first.click()
 

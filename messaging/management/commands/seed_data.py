@@ -112,7 +112,7 @@ class Command(BaseCommand):
         for username, _ in PEOPLE:
             write(f"  {username:<10} / {PASSWORD:<17} inbox and API")
         write(f"  {ADMIN[0]:<10} / {ADMIN[1]:<17} superuser: {url}/admin/")
-        write(f"  {MODERATOR[0]:<10} / {MODERATOR[1]:<17} moderator (messages, reports, blocks): {url}/admin/")
+        write(f"  {MODERATOR[0]:<10} / {MODERATOR[1]:<17} moderator (messages, reports, blocks, people): {url}/admin/")
 
     def _write_conversations(self, people):
         start = timezone.now() - timedelta(hours=len(SCRIPT))
