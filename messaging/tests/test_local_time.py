@@ -40,9 +40,9 @@ def separators(html: str) -> list[str]:
 
 
 def message_times(html: str) -> list[tuple[str, str, str]]:
-    """(datetime, title, shown text) of each message's `<time>` in a thread."""
-    meta = re.findall(r'<p class="meta">.*?</p>', html, re.S)
-    return [re.search(r'<time datetime="([^"]*)" title="([^"]*)">([^<]*)</time>', part).groups() for part in meta]
+    """(datetime, title, shown text) of each message's `<time>` in a thread, wherever the message shows it."""
+    messages = html.split('data-message-id="')[1:]
+    return [re.search(r'<time datetime="([^"]*)" title="([^"]*)">([^<]*)</time>', part).groups() for part in messages]
 
 
 def list_times(html: str) -> list[tuple[str, str]]:
