@@ -6,8 +6,6 @@ JavaScript an over-limit file (a real multipart upload) brings the form back wit
 Screenshots go to /tmp/composer-*.png.
 """
 
-import os
-
 import pytest
 from django.test import Client
 
@@ -25,9 +23,12 @@ SENT = "**/inbox/with/*/#message-*"
 
 @pytest.fixture(scope="module")
 def browser():
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API keeps a loop here
-    with chromium() as pages:
-        yield pages.browser
+    # Playwright's sync API keeps a loop in this thread. Set for this module only: a later test's subprocess
+    # (`check --deploy`) must not inherit it.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        with chromium() as pages:
+            yield pages.browser
 
 
 @pytest.fixture

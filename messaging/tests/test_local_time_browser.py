@@ -54,7 +54,7 @@ def log_in(page, live_server):
 
 def thread_view(page) -> tuple[list[str], list[str], list[str]]:
     """The separators, the messages' shown times and their hover titles."""
-    times = page.locator("[data-message-id] .meta time")
+    times = page.locator("[data-message-id] time[title]")  # wherever the message shows its time
     return (
         page.locator(".day-separator").all_inner_texts(),
         times.all_inner_texts(),
