@@ -126,12 +126,14 @@ def test_delete_for_user_hides_the_message_from_the_deleter_only(roles, deleter,
     assert selectors.access_message(user=roles.user(still_sees), message_id=roles.message.pk) == roles.message
 
 
-def test_the_blocked_user_cannot_send_to_the_blocker_and_is_not_a_participant(roles):
+def test_the_blocked_user_cannot_send_to_the_blocker_who_still_sees_them_marked_blocked(roles):
+    """The blocker may still write to the person they blocked (README), so the person stays among the blocker's
+    participants, marked `blocked`."""
     with pytest.raises(PermissionDenied):
         services.send_message(sender=roles.blocked_user, recipient_id=roles.recipient.pk, body="hi")
     assert selectors.relation(user=roles.recipient, other=roles.blocked_user).blocked
-    participants = set(selectors.participants_for(user=roles.recipient))
-    assert roles.blocked_user not in participants and roles.sender in participants
+    participants = {person: person.blocked for person in selectors.participants_for(user=roles.recipient)}
+    assert participants[roles.blocked_user] is True and participants[roles.sender] is False
 
 
 def test_a_blocked_sender_keeps_the_old_message_but_cannot_send(roles):
