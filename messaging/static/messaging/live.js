@@ -48,7 +48,9 @@
       return;
     }
     fetching = true;
-    fetch(window.location.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
+    // A region may name the page that renders it afresh (the thread: what it shows, from its anchor).
+    var url = regions[0].getAttribute("data-live-url") || window.location.href;
+    fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } })
       .then(function (response) {
         if (!response.ok) {
           throw new Error("HTTP " + response.status);
