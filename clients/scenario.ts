@@ -63,18 +63,27 @@ check(conversations.data, `conversations: ${conversations.response.status}`);
 const conversation = conversations.data.results.find((row) => row.participant.id === person.id);
 check(conversation && conversation.last_message.id === encoded.data.id, "the conversation's last message is the last sent");
 
-// Page the thread by cursor.
+// Page the thread by cursor. The thread's answer is a cursor page, or with `anchor` a window around a
+// message: the type says which by its fields.
 const first = await api.GET("/api/messages/with/{user_id}/", {
   params: { path: { user_id: person.id }, query: { page_size: 2 } },
 });
-check(first.data?.next, `thread, first page: ${first.response.status}`);
+check(first.data && "results" in first.data && first.data.next, `thread, first page: ${first.response.status}`);
 const cursor = new URL(first.data.next).searchParams.get("cursor") ?? undefined;
 const second = await api.GET("/api/messages/with/{user_id}/", {
   params: { path: { user_id: person.id }, query: { page_size: 2, cursor } },
 });
-check(second.data, `thread, second page: ${second.response.status}`);
+check(second.data && "results" in second.data, `thread, second page: ${second.response.status}`);
 const paged = [...first.data.results, ...second.data.results].map((message) => message.id);
 check(new Set(paged).size === 4, "two pages of the thread hold four different messages");
+
+// Read the thread around its newest message.
+const around = await api.GET("/api/messages/with/{user_id}/", {
+  params: { path: { user_id: person.id }, query: { anchor: "newest", num_before: 1 } },
+});
+check(around.data && "messages" in around.data, `thread around the newest: ${around.response.status}`);
+check(around.data.anchor === encoded.data.id && around.data.found_newest, "the newest message is the anchor");
+check(around.data.messages.length === 2, "the anchor and one message before it");
 
 // Mark the conversation read (the partner wrote first).
 const marked = await api.PUT("/api/messages/mark-conversation-read/{user_id}/", {

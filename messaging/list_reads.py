@@ -10,7 +10,7 @@ forms made a thread page and a conversation list 15-30% more costly in CPU per r
 """
 
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -46,15 +46,12 @@ COLUMNS = """
        reply.recipient_deleted_at, reply.hidden_at, reply.hidden_by_id, reply.hidden_reason,
        reply.legacy_id, reply.legacy_reply_to_id, reply.legacy_file_name
 """
-_SELECT = (
-    "SELECT"
-    + COLUMNS
-    + """FROM messaging_message AS message
+_FROM = """FROM messaging_message AS message
 JOIN users_user AS sender ON sender.id = message.sender_id
 JOIN users_user AS recipient ON recipient.id = message.recipient_id
 LEFT JOIN messaging_message AS reply ON reply.id = message.reply_to_id
 """
-)
+_SELECT = "SELECT" + COLUMNS + _FROM
 
 # The visible messages of `user` with some partners at some times (the conversation list's last messages).
 # Each half is an index lookup per partner and time (`msg_sender_pair_idx`, `msg_recipient_pair_idx`).
@@ -131,26 +128,104 @@ ORDER BY page.last_activity_at DESC, page.partner_id DESC
 )
 CONVERSATION_ROW_FIELDS = ("partner_id", "last_activity_at", "unread_count", "muted", "blocked")
 
-# A page of the thread of `user` with `other` (never `user`: `thread_visible_to`'s form of the rule), older
-# than `before` and newer than `after` (NULL: no bound), newest or oldest first. One ordered range of
-# `msg_pair_time_idx` (read backwards for the oldest first): the bounds are index conditions whatever their
-# values, so a prepared statement's generic plan keeps them.
-_THREAD = (
-    _SELECT
-    + """
-WHERE LEAST(message.sender_id, message.recipient_id) = LEAST(%(user)s::bigint, %(other)s::bigint)
+# `message` is in the thread of `user` with `other` as `user` sees it (never `user`: `thread_visible_to`'s form
+# of the rule): of the pair, on `msg_pair_time_idx`'s leading columns, neither hidden nor deleted on `user`'s
+# side. Every read of a thread's messages below states the rule with this one fragment.
+_IN_THREAD = """
+      LEAST(message.sender_id, message.recipient_id) = LEAST(%(user)s::bigint, %(other)s::bigint)
   AND GREATEST(message.sender_id, message.recipient_id) = GREATEST(%(user)s::bigint, %(other)s::bigint)
-  AND message.created_at < COALESCE(%(before)s::timestamptz, 'infinity')
-  AND message.created_at > COALESCE(%(after)s::timestamptz, '-infinity')
   AND message.hidden_at IS NULL
   AND NOT (message.sender_id = %(user)s AND message.sender_deleted_at IS NOT NULL)
   AND NOT (message.recipient_id = %(user)s AND message.recipient_deleted_at IS NOT NULL)
+"""
+
+# A page of the thread of `user` with `other`, older than `before` and newer than `after` (NULL: no bound),
+# newest or oldest first. One ordered range of `msg_pair_time_idx` (read backwards for the oldest first): the
+# bounds are index conditions whatever their values, so a prepared statement's generic plan keeps them.
+_THREAD = (
+    _SELECT
+    + "WHERE"
+    + _IN_THREAD
+    + """  AND message.created_at < COALESCE(%(before)s::timestamptz, 'infinity')
+  AND message.created_at > COALESCE(%(after)s::timestamptz, '-infinity')
 """
 )
 _THREAD_NEWEST_FIRST_SQL = (
     _THREAD + "ORDER BY message.created_at DESC, message.id DESC\nLIMIT %(limit)s OFFSET %(offset)s\n"
 )
 _THREAD_OLDEST_FIRST_SQL = _THREAD + "ORDER BY message.created_at, message.id\nLIMIT %(limit)s OFFSET %(offset)s\n"
+
+
+# An anchored read of the thread (`thread_window`): the message it settles on (`anchor`), up to `%(before)s`
+# messages before it and up to `%(after)s` after it in the thread's order (`created_at`, `id`). One more than
+# asked is read on each side, to tell whether the window reaches the thread's ends. Each row carries which
+# side of the anchor it is on (`after_anchor`: the anchor itself and what follows), whether the read found
+# what it was asked for (`found`, as `wanted` below) and the oldest unread message from `other` to `user`
+# (`first_unread_id`, NULL if none): the thread page marks where the reader stopped.
+#
+# The message ids an anchor may settle on, each a lookup on an index: the newest (`msg_pair_time_idx`); the
+# anchor id itself if the thread holds it (the primary key); the first unread (`msg_unread_idx`, whose
+# condition the rule implies for a message to `user`, written out for the planner); and, for an id the thread
+# does not hold, the smallest id after it (what a link to a message since deleted or hidden lands on). An id
+# of a message outside the thread is only a number here: no row of it is read.
+_NEWEST_ID = (
+    "(SELECT message.id FROM messaging_message AS message\nWHERE"
+    + _IN_THREAD
+    + "ORDER BY message.created_at DESC, message.id DESC LIMIT 1)"
+)
+_AT_ID = "(SELECT message.id FROM messaging_message AS message\nWHERE message.id = %(anchor)s AND" + _IN_THREAD + ")"
+_AFTER_ID = (
+    "(SELECT message.id FROM messaging_message AS message\nWHERE message.id > %(anchor)s AND"
+    + _IN_THREAD
+    + "ORDER BY message.id LIMIT 1)"
+)
+_FIRST_UNREAD_ID = (
+    """(SELECT message.id FROM messaging_message AS message
+WHERE message.sender_id = %(other)s AND message.recipient_id = %(user)s
+  AND message.read_at IS NULL AND message.recipient_deleted_at IS NULL AND"""
+    + _IN_THREAD
+    + "ORDER BY message.created_at, message.id LIMIT 1)"
+)
+# By kind of anchor: the message asked for (`wanted`, NULL if the thread has none such) and what the read
+# settles on without it, in order (COALESCE evaluates a fallback only when all before it are NULL).
+_WANTED = {"newest": _NEWEST_ID, "id": _AT_ID, "first_unread": "(SELECT unread.id FROM unread)"}
+_FALLBACK = {"newest": "NULL", "id": f"{_AFTER_ID},\n{_NEWEST_ID}", "first_unread": _NEWEST_ID}
+
+
+def _window_sql(kind: str) -> str:
+    # The anchor's position is read into scalars (InitPlans), which are index conditions of each side's
+    # ordered scan of `msg_pair_time_idx` (the time; the row comparison settles equal times by id): a join
+    # with the anchor's row would filter the whole thread instead.
+    side = (
+        COLUMNS
+        + _FROM
+        + "WHERE"
+        + _IN_THREAD
+        + """  AND message.created_at {time} (SELECT anchor.created_at FROM anchor)
+  AND (message.created_at, message.id) {row} ((SELECT anchor.created_at FROM anchor), (SELECT anchor.id FROM anchor))
+"""
+    )
+    return (
+        f"""WITH unread AS MATERIALIZED (SELECT {_FIRST_UNREAD_ID} AS id),
+wanted AS MATERIALIZED (SELECT {_WANTED[kind]} AS id),
+anchor AS MATERIALIZED (
+    SELECT message.created_at, message.id, wanted.id IS NOT NULL AS found
+    FROM wanted JOIN messaging_message AS message ON message.id = COALESCE(wanted.id, {_FALLBACK[kind]})
+)
+(SELECT false AS after_anchor, (SELECT anchor.found FROM anchor), (SELECT unread.id FROM unread),"""
+        + side.format(time="<=", row="<")
+        + """ORDER BY message.created_at DESC, message.id DESC
+LIMIT %(before)s + 1)
+UNION ALL
+(SELECT true, (SELECT anchor.found FROM anchor), (SELECT unread.id FROM unread),"""
+        + side.format(time=">=", row=">=")
+        + """ORDER BY message.created_at, message.id
+LIMIT %(after)s + 2)
+"""
+    )
+
+
+_THREAD_WINDOW_SQL = {kind: _window_sql(kind) for kind in _WANTED}
 
 
 def _messages(sql: str, params: dict[str, Any]) -> list[Message]:
@@ -224,6 +299,41 @@ def thread_page(
         raise ValueError("a thread with oneself has its own rule (`MessageQuerySet.thread_visible_to`)")
     params = {"user": user_id, "other": other_id, "before": before, "after": after, "limit": limit, "offset": offset}
     return _messages(_THREAD_NEWEST_FIRST_SQL if newest_first else _THREAD_OLDEST_FIRST_SQL, params)
+
+
+class WindowRows(NamedTuple):
+    """What `thread_window` reads: the messages before the anchor (newest first) and from it on (oldest first,
+    the anchor first), each side one longer than asked where the thread goes on; whether the anchor is what was
+    asked for; the oldest unread message from the other person."""
+
+    before: list[Message]
+    from_anchor: list[Message]
+    found: bool
+    first_unread_id: int | None
+
+
+def _thread_order(message: Message) -> tuple[datetime, int]:
+    return message.created_at, message.pk
+
+
+def thread_window(*, user_id: int, other_id: int, kind: str, anchor: int, before: int, after: int) -> WindowRows:
+    """The anchored read of the thread of `user_id` with `other_id` (another user) as `user_id` sees it:
+    `kind` is `newest`, `first_unread` or `id` (`anchor`: the id), `before` and `after` how many messages each
+    side (`_THREAD_WINDOW_SQL`)."""
+    if other_id == user_id:
+        raise ValueError("a thread with oneself has its own rule (`MessageQuerySet.thread_visible_to`)")
+    params = {"user": user_id, "other": other_id, "anchor": anchor, "before": before, "after": after}
+    with connection.cursor() as cursor:
+        cursor.execute(_THREAD_WINDOW_SQL[kind], params)
+        rows = cursor.fetchall()
+    people: dict[int, User] = {}
+    sides: tuple[list[Message], list[Message]] = ([], [])
+    for row in rows:
+        sides[row[0]].append(_message_from_row(row[3:], db=connection.alias, people=people))
+    sides[0].sort(key=_thread_order, reverse=True)  # each side's order, whatever order UNION ALL gives them in
+    sides[1].sort(key=_thread_order)
+    found, first_unread_id = (rows[0][1], rows[0][2]) if rows else (False, None)
+    return WindowRows(before=sides[0], from_anchor=sides[1], found=found, first_unread_id=first_unread_id)
 
 
 def conversations_page(

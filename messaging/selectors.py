@@ -137,6 +137,86 @@ def thread_page(
     return list(thread[offset : offset + limit])
 
 
+# The anchors of `thread_window` that are not a message id.
+ANCHOR_NEWEST = "newest"
+ANCHOR_FIRST_UNREAD = "first_unread"
+# An anchor id above this (bigint) is no message's: it settles as one past every message does.
+LARGEST_ID = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class ThreadWindow:
+    """An anchored read of a thread (Zulip's model): `messages` oldest first around `anchor`, the id of the
+    message it settled on (None: the thread is empty); whether that is the message asked for
+    (`found_anchor`); whether the window reaches the thread's oldest and newest messages; and the oldest
+    unread message from the other person (`first_unread_id`, None if none), wherever it is."""
+
+    messages: list[Message]
+    anchor: int | None
+    found_anchor: bool
+    found_oldest: bool
+    found_newest: bool
+    first_unread_id: int | None
+
+
+def thread_window(*, user: User, other: User | int, anchor: int | str, num_before: int, num_after: int) -> ThreadWindow:
+    """The messages of `thread_between(user, other)` around an anchor, oldest first: the anchor message, up
+    to `num_before` messages before it and up to `num_after` after it, in the thread's order.
+
+    `anchor` is `ANCHOR_NEWEST` (the newest message), `ANCHOR_FIRST_UNREAD` (the oldest unread message from
+    the other person to `user`; the newest if none is unread) or a message id. An id the thread does not hold
+    as `user` sees it (deleted for them, hidden, another conversation's, no message's) settles on the thread's
+    first message by id after it, else on the newest, with `found_anchor` false: what `user` may not see
+    decides nothing, only the number does. One literal query (`list_reads.thread_window`); a thread with
+    oneself (carried old rows only, its own rule) is read from the QuerySet.
+    """
+    other_id = _pk(other)
+    kind = anchor if anchor in (ANCHOR_NEWEST, ANCHOR_FIRST_UNREAD) else "id"
+    anchor_id = min(int(anchor), LARGEST_ID) if kind == "id" else 0
+    if other_id != user.pk:
+        rows = list_reads.thread_window(
+            user_id=user.pk, other_id=other_id, kind=kind, anchor=anchor_id, before=num_before, after=num_after
+        )
+    else:
+        rows = _own_thread_window(user=user, kind=kind, anchor=anchor_id, before=num_before, after=num_after)
+    before, from_anchor = rows.before[:num_before], rows.from_anchor[: num_after + 1]
+    return ThreadWindow(
+        messages=[*reversed(before), *from_anchor],
+        anchor=from_anchor[0].pk if from_anchor else None,
+        found_anchor=rows.found,
+        found_oldest=len(rows.before) <= num_before,
+        found_newest=len(rows.from_anchor) <= num_after + 1,
+        first_unread_id=rows.first_unread_id,
+    )
+
+
+def _own_thread_window(*, user: User, kind: str, anchor: int, before: int, after: int) -> list_reads.WindowRows:
+    """`list_reads.thread_window` for the thread of `user` with themselves, from the QuerySet: carried rows
+    only (no new message to oneself can be written), so the whole thread is read."""
+    thread = list(thread_between(user=user, other=user).reverse())
+    unread = [m.pk for m in thread if m.recipient_id == user.pk and m.read_at is None]
+    first_unread_id = unread[0] if unread else None
+    by_id = sorted((m.pk, position) for position, m in enumerate(thread))
+    wanted = {
+        ANCHOR_NEWEST: len(thread) - 1 if thread else None,
+        ANCHOR_FIRST_UNREAD: next((i for i, m in enumerate(thread) if m.pk == first_unread_id), None),
+        "id": next((i for pk, i in by_id if pk == anchor), None),
+    }[kind]
+    at = wanted
+    if at is None and kind == "id":
+        at = next((i for pk, i in by_id if pk > anchor), None)
+    if at is None and thread:
+        at = len(thread) - 1
+    if at is None:
+        return list_reads.WindowRows(before=[], from_anchor=[], found=False, first_unread_id=None)
+    return list_reads.WindowRows(
+        before=thread[max(at - before - 1, 0) : at][::-1],
+        from_anchor=thread[at : at + after + 2],
+        found=wanted is not None,
+        first_unread_id=first_unread_id,
+    )
+
+
 def unread_count(*, user: User) -> int:
     """The messages `user` has not read (`unread_counts`)."""
     return unread_counts(user=user).unread

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, cast
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from config.serializers import StrictBooleanField
@@ -16,7 +16,7 @@ from users.models import User
 from users.serializers import UserSerializer, user_data
 
 from .models import Message
-from .selectors import Conversation
+from .selectors import ANCHOR_FIRST_UNREAD, ANCHOR_NEWEST, LARGEST_ID, Conversation
 from .services import CONTENT_TYPE_ERROR, AttachmentInput, check_attachment_size
 
 if TYPE_CHECKING:
@@ -286,6 +286,99 @@ class ParticipantQuerySerializer(serializers.Serializer):
     """`?search=`: a username or display name fragment (DRF refuses NUL characters, which PostgreSQL cannot take)."""
 
     search = serializers.CharField(required=False, allow_blank=True, max_length=150, default="")
+
+
+# The most messages an anchored read gives on each side of its anchor, and how many without `num_before` or
+# `num_after`.
+MAX_WINDOW_SIDE = 100
+DEFAULT_WINDOW_SIDE = 20
+
+
+@extend_schema_field({"type": "string", "pattern": r"^(newest|first_unread|[0-9]+)$"})
+class AnchorField(serializers.Field):
+    """`newest`, `first_unread` or a message id (a whole number; one past every id settles as any id past the
+    newest message does)."""
+
+    default_error_messages = {"invalid": "Must be `newest`, `first_unread` or a message id (a whole number)."}
+
+    def to_internal_value(self, data: Any) -> int | str:
+        if data in (ANCHOR_NEWEST, ANCHOR_FIRST_UNREAD):
+            return cast("str", data)
+        if not (isinstance(data, str) and data.isascii() and data.isdigit()):
+            self.fail("invalid")
+        return LARGEST_ID if len(data) > len(str(LARGEST_ID)) else min(int(data), LARGEST_ID)
+
+    def to_representation(self, value: int | str) -> str:
+        return str(value)
+
+
+def _window_side(which: str) -> serializers.IntegerField:
+    # No `default`: a generated client would send it, without `anchor` too (the view applies it).
+    return serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=MAX_WINDOW_SIDE,
+        help_text=f"With `anchor`: how many messages {which} it, 0 to {MAX_WINDOW_SIDE}"
+        f" (default {DEFAULT_WINDOW_SIDE}).",
+    )
+
+
+class ThreadQuerySerializer(serializers.Serializer):
+    """A thread is read by cursor (`cursor`, `page_size`: the pagination's own parameters) or, given
+    `anchor`, around a message (`num_before`, `num_after`); a query mixing the two is refused."""
+
+    anchor = AnchorField(
+        required=False,
+        help_text="Read around a message instead of by cursor: `newest`, `first_unread` (the oldest message"
+        " from the other person you have not read; the newest if none) or a message id (a message the thread"
+        " does not hold for you settles on its first message by id after it, else on the newest, with"
+        " `found_anchor` false).",
+    )
+    num_before = _window_side("before")
+    num_after = _window_side("after")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        given = set(self.initial_data)
+        if "anchor" in attrs:
+            mixed = sorted(given & {"cursor", "page_size"})
+            if mixed:
+                raise serializers.ValidationError(
+                    {
+                        name: ["Not with `anchor`: an anchored read takes `num_before` and `num_after`."]
+                        for name in mixed
+                    }
+                )
+        else:
+            alone = sorted(given & {"num_before", "num_after"})
+            if alone:
+                raise serializers.ValidationError(
+                    {name: ["Only with `anchor`: without it the thread is read by cursor."] for name in alone}
+                )
+        return attrs
+
+
+@extend_schema_serializer(component_name="CursorPaginatedMessageList")
+class CursorMessagePageSerializer(serializers.Serializer):
+    """A page of a thread by cursor (DRF's cursor page): newest first, links to the next (older) and previous
+    (newer) pages, null at the ends."""
+
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = MessageSerializer(many=True)
+
+
+class ThreadWindowSerializer(serializers.Serializer):
+    """A thread read around one of its messages (`selectors.ThreadWindow`)."""
+
+    messages = MessageSerializer(many=True, help_text="Oldest first.")
+    anchor = serializers.IntegerField(
+        allow_null=True, help_text="The id of the message the read settled on; null when the thread is empty."
+    )
+    found_anchor = serializers.BooleanField(
+        help_text="Whether that is the message asked for: the id, the first unread, the newest."
+    )
+    found_oldest = serializers.BooleanField(help_text="Whether `messages` reach the thread's oldest message.")
+    found_newest = serializers.BooleanField(help_text="Whether `messages` reach the thread's newest message.")
 
 
 class MarkedReadSerializer(serializers.Serializer):

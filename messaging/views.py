@@ -7,7 +7,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import BasePagination
@@ -24,11 +24,13 @@ from users.requests import AuthenticatedRequest
 from . import selectors, services
 from .attachments import attachment_response
 from .models import Message
-from .pagination import NewestFirstCursorPagination, PageNumberPagination
+from .pagination import MAX_PAGE_SIZE, NewestFirstCursorPagination, PageNumberPagination
 from .schema import ATTACHMENT_HEADERS, ATTACHMENT_RESPONSES
 from .serializers import (
+    DEFAULT_WINDOW_SIDE,
     BlockSerializer,
     ConversationSerializer,
+    CursorMessagePageSerializer,
     MarkedReadSerializer,
     MarkedUnreadSerializer,
     MessageSerializer,
@@ -40,6 +42,8 @@ from .serializers import (
     SearchSerializer,
     SendMessageMultipartSerializer,
     SendMessageSerializer,
+    ThreadQuerySerializer,
+    ThreadWindowSerializer,
     UnreadCountsSerializer,
 )
 
@@ -49,6 +53,16 @@ PaginatorKind = TypeVar("PaginatorKind", bound=BasePagination)
 USER_ID = OpenApiParameter("user_id", OpenApiTypes.INT, OpenApiParameter.PATH)
 MESSAGE_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)  # `lookup_value_regex`: digits
 NOT_FOUND = OpenApiResponse(description="No such message or user, or not visible to the caller.")
+# The thread's cursor pagination (`NewestFirstCursorPagination`), as its own parameters say it; declared here
+# because the thread's answer is one of two shapes, which drf-spectacular does not page by itself.
+THREAD_CURSOR = OpenApiParameter(
+    "cursor", OpenApiTypes.STR, description="Without `anchor`: the pagination cursor value (from `next`, `previous`)."
+)
+THREAD_PAGE_SIZE = OpenApiParameter(
+    "page_size",
+    {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
+    description="Without `anchor`: number of results to return per page.",
+)
 
 
 class MessageViewSet(viewsets.GenericViewSet[Message]):
@@ -116,15 +130,37 @@ class MessageViewSet(viewsets.GenericViewSet[Message]):
 
     @extend_schema(
         summary="Read the thread with a user",
-        parameters=[USER_ID],
-        responses={200: MessageSerializer(many=True), 404: NOT_FOUND},
-        description="The thread with that user, newest first, cursor-paginated.",
+        operation_id="api_messages_with_list",
+        parameters=[USER_ID, THREAD_CURSOR, THREAD_PAGE_SIZE, ThreadQuerySerializer],
+        responses={
+            200: PolymorphicProxySerializer(
+                component_name="ThreadRead",
+                serializers=[CursorMessagePageSerializer, ThreadWindowSerializer],
+                resource_type_field_name=None,
+            ),
+            404: NOT_FOUND,
+        },
+        description="The thread with that user. Without `anchor`: newest first, a page by cursor (`next`,"
+        " `previous`). With `anchor` (Zulip's model): `{messages, anchor, found_anchor, found_oldest,"
+        " found_newest}`, the messages oldest first, the anchor message with up to `num_before` messages before"
+        " it and `num_after` after it.",
     )
     @action(
         detail=False, methods=["get"], url_path=r"with/(?P<user_id>\d+)", pagination_class=NewestFirstCursorPagination
     )
     def with_user(self, request: AuthenticatedRequest, user_id: str) -> Response:
         other = selectors.get_user_or_404(user_id=user_id)
+        query = ThreadQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        if "anchor" in query.validated_data:
+            window = selectors.thread_window(
+                user=request.user,
+                other=other,
+                anchor=query.validated_data["anchor"],
+                num_before=query.validated_data.get("num_before", DEFAULT_WINDOW_SIDE),
+                num_after=query.validated_data.get("num_after", DEFAULT_WINDOW_SIDE),
+            )
+            return Response(ThreadWindowSerializer(window, context=self.get_serializer_context()).data)
         page = self._paginator_of(NewestFirstCursorPagination).paginate_thread(
             partial(selectors.thread_page, user=request.user, other=other), request, view=self
         )

@@ -147,6 +147,10 @@ def test_the_openapi_python_client_runs_a_clients_day(day, python_client):
     cursor = first.next_.split("cursor=", 1)[1].split("&", 1)[0]
     second = thread.sync(person.id, client=api, page_size=2, cursor=cursor)
     assert len({m.id for m in [*first.results, *second.results]}) == 4
+    # Around the newest message: the other shape of the thread's answer.
+    around = thread.sync(person.id, client=api, anchor="newest", num_before=1)
+    assert isinstance(around, models.ThreadWindow), around
+    assert around.anchor == encoded.id and around.found_newest and len(around.messages) == 2
 
     # Mark read, search, mute.
     marked = operation("conversations", "api_messages_mark_conversation_read_update").sync(person.id, client=api)

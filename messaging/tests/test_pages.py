@@ -189,17 +189,19 @@ def carol_user():
     return UserFactory(username="carol")
 
 
-def test_thread_older_messages_follow_the_cursor(alice_web, alice, bob):
+def test_thread_opens_at_the_newest_and_links_to_older_messages(alice_web, alice, bob):
     made = [MessageFactory(sender=bob, recipient=alice, body=f"m{i}") for i in range(35)]
     response = alice_web.get(f"/inbox/with/{bob.pk}/")
     shown = message_ids(response)
-    assert shown == [m.pk for m in made[-30:]]
-    older = re.search(r'href="\?cursor=([^"]+)">Older messages', response.content.decode())
-    assert older
-    response = alice_web.get(f"/inbox/with/{bob.pk}/?cursor={older.group(1)}")
+    assert shown == [m.pk for m in made[-31:]]  # the newest and 30 before it
+    older = re.search(r'href="([^"]+)" rel="prev">Load older messages', response.content.decode())
+    assert older and older.group(1) == f"/inbox/with/{bob.pk}/?anchor={made[4].pk}&amp;num_after=0#message-{made[4].pk}"
+    response = alice_web.get(older.group(1).replace("&amp;", "&"))
     assert message_ids(response) == [m.pk for m in made[:5]]
-    assert b"Newer messages" in response.content
-    assert alice_web.get(f"/inbox/with/{bob.pk}/?cursor=garbage").status_code == 404
+    assert b"Load newer messages" in response.content and b"Load older messages" not in response.content
+    # The links of the pages by cursor lead to the newest messages.
+    for cursor in ("garbage", "cD0yMDI2"):
+        assert alice_web.get(f"/inbox/with/{bob.pk}/?cursor={cursor}")["Location"] == f"/inbox/with/{bob.pk}/"
 
 
 def test_thread_queries_do_not_grow_with_messages(alice_web, alice, bob, django_assert_max_num_queries):
@@ -346,7 +348,7 @@ def test_search_finds_messages_and_links_to_their_thread(alice_web, alice, bob):
     response = alice_web.get("/inbox/search/?q=quarterly")
     assert response.status_code == 200
     assert message_ids(response) == [match.pk]
-    assert f'href="/inbox/with/{bob.pk}/#message-{match.pk}"'.encode() in response.content
+    assert f'href="/inbox/with/{bob.pk}/?anchor={match.pk}#message-{match.pk}"'.encode() in response.content
     empty = alice_web.get("/inbox/search/")
     assert empty.status_code == 200 and message_ids(empty) == []
     assert '<label for="id_q">' in empty.content.decode()

@@ -110,11 +110,12 @@ def test_read_reply_with_a_file_search_and_delete(page, live_server, people, art
     results = page.locator("[data-message-id]")
     assert results.count() == 1
     results.first.get_by_role("link").click()
-    page.wait_for_url(f"**/inbox/with/{bob.pk}/#message-{reply.pk}")
+    page.wait_for_url(f"**/inbox/with/{bob.pk}/?anchor={reply.pk}#message-{reply.pk}")
 
     page.locator(f'[data-message-id="{reply.pk}"] .message-menu > summary').click()
     page.locator(f'[data-message-id="{reply.pk}"]').get_by_role("button", name="Delete for me").click()
-    page.wait_for_url(f"**/inbox/with/{bob.pk}/")
+    before = Message.objects.get(body="Sending it now.")  # the newest now: the page comes back around it
+    page.wait_for_url(f"**/inbox/with/{bob.pk}/?anchor={before.pk}#message-{before.pk}")
     assert "Message deleted for you" in page.locator(".notices").inner_text()
     assert page.locator(f'[data-message-id="{reply.pk}"]').count() == 0
     reply.refresh_from_db()

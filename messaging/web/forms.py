@@ -132,3 +132,12 @@ class ReportForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Moderators read this, together with the message.",
     )
+
+
+class ThreadAnchorForm(forms.Form):
+    """Where the thread page opens (`selectors.thread_window`): `anchor` is `newest` (the default),
+    `first_unread` or a message id; `num_before` and `num_after` how many messages each side of it."""
+
+    anchor = forms.RegexField(regex=r"^(newest|first_unread|[0-9]+)\Z", required=False, max_length=40)
+    num_before = forms.IntegerField(required=False, min_value=0, max_value=100)
+    num_after = forms.IntegerField(required=False, min_value=0, max_value=100)

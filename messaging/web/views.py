@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial, wraps
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -20,9 +20,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from rest_framework.exceptions import NotFound
-from rest_framework.exceptions import ValidationError as APIValidationError
-from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from config.middleware import content_security_policy
@@ -34,11 +31,17 @@ from .. import selectors, services
 from ..attachments import attachment_response, image_preview_response
 from ..broker import events_cursor
 from ..models import Message
-from ..pagination import CountedPaginator, NewestFirstCursorPagination
-from .forms import ComposeForm, MessageForm, PeopleSearchForm, ReportForm, SearchForm
+from ..pagination import CountedPaginator
+from .forms import ComposeForm, MessageForm, PeopleSearchForm, ReportForm, SearchForm, ThreadAnchorForm
 from .grouping import grouped
 
 PAGE_SIZE = 20
+# The thread page shows this many messages each side of its anchor (before the newest); a live refresh of it
+# at most `THREAD_LIVE_MAX` + 1 (the anchored read's bound), with room for `THREAD_LIVE_ROOM` arrivals at the
+# newest (`_live_url`).
+THREAD_SIDE = 30
+THREAD_LIVE_MAX = 100
+THREAD_LIVE_ROOM = 40
 # The compose page lists at most this many people; the search box narrows the list.
 MAX_LISTED_PARTICIPANTS = 200
 
@@ -61,15 +64,6 @@ def live_from(view):
     return wrapped
 
 
-class ThreadPagination(NewestFirstCursorPagination):
-    """The API's keyset pagination of threads, with a fixed page size for the pages."""
-
-    page_size = 30
-
-    def get_page_size(self, request: Request) -> int:
-        return self.page_size
-
-
 @dataclass(frozen=True)
 class ThreadEntry:
     """A message of the thread page, with what its viewer may know of it: the preview of the message it
@@ -87,21 +81,6 @@ class SearchHit:
 
     message: Message
     partner: User
-
-
-def _messages_of(detail: object) -> list[str]:
-    """The messages of a DRF error's `detail`, however nested."""
-    if isinstance(detail, dict):
-        return [text for value in detail.values() for text in _messages_of(value)]
-    if isinstance(detail, list):
-        return [text for value in detail for text in _messages_of(value)]
-    return [str(detail)]
-
-
-def _cursor_of(link: str | None) -> str | None:
-    if not link:
-        return None
-    return parse_qs(urlsplit(link).query).get("cursor", [None])[0]
 
 
 # --- Sending (shared by the thread's reply form and the compose page) --------------------------------------
@@ -177,8 +156,16 @@ def inbox(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @page
 def thread(request: AuthenticatedHttpRequest, user_id: int) -> HttpResponse:
-    """The conversation with one person, newest at the bottom; a reply form; opening it marks it read."""
+    """The conversation with one person around a message, newest at the bottom (`?anchor=`: `newest`, the
+    default, `first_unread` or a message id; `?num_before=`, `?num_after=`); a reply form; opening it marks
+    it read, after reading where the reader stopped (the first unread message)."""
     other = selectors.get_user_or_404(user_id=user_id)
+    if "cursor" in request.GET:  # the links of the pages by cursor, before anchors: to the newest messages
+        return redirect(_thread_url(other.pk))
+    where = ThreadAnchorForm(request.GET)
+    if not where.is_valid():
+        detail = " ".join(f"{name}: {' '.join(map(str, errors))}" for name, errors in where.errors.items())
+        return render(request, "400.html", {"detail": detail}, status=400)
     # The old system let people message themselves; those carried messages are shown (read-only) here, as the
     # inbox lists them. Sending to oneself is refused by the service like any other rule.
     if request.method == "POST":
@@ -189,28 +176,27 @@ def thread(request: AuthenticatedHttpRequest, user_id: int) -> HttpResponse:
                 messages.success(request, "Message sent.")
                 return redirect(_thread_url(other.pk, message.pk))
         status = form.refused_status
+        anchor: int | str = selectors.ANCHOR_NEWEST  # the composer's page: the newest messages
     else:
         form = MessageForm(initial={"reply_to": request.GET.get("reply_to")})
         status = 200
-
-    paginator = ThreadPagination()
-    try:
-        newest_first = paginator.paginate_thread(
-            partial(selectors.thread_page, user=request.user, other=other), Request(request)
-        )
-    except NotFound:
-        raise Http404("Invalid cursor.") from None
-    except APIValidationError as exc:
-        return render(request, "400.html", {"detail": " ".join(_messages_of(exc.detail))}, status=400)
+        anchor = where.cleaned_data["anchor"] or selectors.ANCHOR_NEWEST
+    window = selectors.thread_window(
+        user=request.user,
+        other=other,
+        anchor=anchor,
+        num_before=_or(where.cleaned_data["num_before"], THREAD_SIDE),
+        num_after=_or(where.cleaned_data["num_after"], THREAD_SIDE),
+    )
     thread_messages = [
         ThreadEntry(
             message=message,
             reply_preview=message.reply_to.preview_for(request.user) if message.reply_to is not None else None,
             read_at=message.read_at_for(request.user),
         )
-        for message in reversed(newest_first or [])
+        for message in window.messages
     ]
-    _mark_read_when_opened(request, other, newest_first or [])
+    _mark_read_when_opened(request, other, window.messages)
 
     replying_to = None
     reply_to_id = form["reply_to"].value()
@@ -224,14 +210,68 @@ def thread(request: AuthenticatedHttpRequest, user_id: int) -> HttpResponse:
     context = {
         "other": other,
         "thread_messages": thread_messages,
-        "older_cursor": _cursor_of(paginator.get_next_link()),
-        "newer_cursor": _cursor_of(paginator.get_previous_link()),
+        "window": window,
+        "navigation": _thread_navigation(other.pk, window, explicit=anchor != selectors.ANCHOR_NEWEST),
         "form": form,
         "replying_to": replying_to,
         "relation": selectors.relation(user=request.user, other=other),
         "is_self": other.pk == request.user.pk,
     }
     return render(request, "messaging/thread.html", context, status=status)
+
+
+def _or(value: int | None, default: int) -> int:
+    return default if value is None else value
+
+
+@dataclass(frozen=True)
+class ThreadNavigation:
+    """The links of a thread page around its window (`selectors.ThreadWindow`): the older and the newer
+    messages (None at the thread's ends), the first unread message (None when there is none), what the live
+    region fetches to refresh what it shows, and the message the page opens at (None: the newest)."""
+
+    older_url: str | None
+    newer_url: str | None
+    first_unread_url: str | None
+    live_url: str
+    focus_id: int | None
+
+
+def _window_url(user_id: int, fragment: int | None = None, **query: int | str) -> str:
+    url = f"{reverse('messaging-web:thread', args=[user_id])}?{urlencode(query)}"
+    return f"{url}#message-{fragment}" if fragment else url
+
+
+def _thread_navigation(user_id: int, window: selectors.ThreadWindow, *, explicit: bool) -> ThreadNavigation:
+    """The links of a thread page showing `window`; `explicit`: the page was asked for a message (it opens
+    there, not at the newest)."""
+    shown = window.messages
+    older = newer = None
+    if shown and not window.found_oldest:
+        older = _window_url(user_id, shown[0].pk, anchor=shown[0].pk, num_after=0)
+    if shown and not window.found_newest:
+        newer = _window_url(user_id, shown[-1].pk, anchor=shown[-1].pk, num_before=0)
+    unread = window.first_unread_id
+    return ThreadNavigation(
+        older_url=older,
+        newer_url=newer,
+        first_unread_url=_window_url(user_id, unread, anchor=unread) if unread else None,
+        live_url=_live_url(user_id, [message.pk for message in shown], at_newest=window.found_newest),
+        focus_id=window.anchor if explicit else None,
+    )
+
+
+def _live_url(user_id: int, shown: list[int], *, at_newest: bool) -> str:
+    """What a live refresh of a thread page fetches: what the page shows (`shown`, ids oldest first) and, at the
+    newest, what arrives after it, up to `THREAD_LIVE_MAX` messages after the first shown (past that, the
+    newest and as many before them as the read gives). thread.js writes the same after loading more."""
+    if not shown:
+        return _window_url(user_id, anchor=selectors.ANCHOR_NEWEST)
+    if not at_newest:
+        return _window_url(user_id, anchor=shown[0], num_before=0, num_after=min(len(shown) - 1, THREAD_LIVE_MAX))
+    if len(shown) - 1 + THREAD_LIVE_ROOM <= THREAD_LIVE_MAX:
+        return _window_url(user_id, anchor=shown[0], num_before=0, num_after=THREAD_LIVE_MAX)
+    return _window_url(user_id, anchor=selectors.ANCHOR_NEWEST, num_before=THREAD_LIVE_MAX)
 
 
 @require_http_methods(["GET", "POST"])
@@ -303,12 +343,18 @@ def search(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_POST
 @page
 def delete_message(request: AuthenticatedHttpRequest, message_id: int) -> HttpResponse:
-    """Delete a message for the caller only, then back to the thread."""
+    """Delete a message for the caller only, then back to the thread where it was: around its neighbour, the
+    message the anchored read settles on for an id it no longer shows (the next one, or the newest)."""
     message = selectors.access_message(user=request.user, message_id=message_id)
     partner = message.partner_of(request.user)
     services.delete_for_user(user=request.user, message_id=message.pk)
     messages.success(request, "Message deleted for you. The other person still sees it.")
-    return redirect(_thread_url(partner.pk))
+    neighbour = selectors.thread_window(
+        user=request.user, other=partner, anchor=message.pk, num_before=0, num_after=0
+    ).anchor
+    if neighbour is None:  # it was the last message of the thread
+        return redirect(_thread_url(partner.pk))
+    return redirect(_window_url(partner.pk, neighbour, anchor=neighbour))
 
 
 @require_http_methods(["GET", "POST"])

@@ -53,7 +53,10 @@
       return;
     }
     fetching = true;
-    fetch(window.location.href, {
+    // A region may name the page that renders it afresh (the thread: what it shows, from its anchor). The
+    // header says it is a refresh, not a reader opening the page: it marks nothing read.
+    var url = regions[0].getAttribute("data-live-url") || window.location.href;
+    fetch(url, {
       credentials: "same-origin",
       headers: { Accept: "text/html", "X-Relay-Refresh": "1" },
     })
