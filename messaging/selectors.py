@@ -53,6 +53,19 @@ def visible_messages(*, user: User) -> QuerySet[Message]:
     return Message.objects.visible_to(user).select_related(*_LIST_RELATED).defer(*_DEFERRED)
 
 
+def message_of_thread(*, user: User, other: User, message_id: Any) -> Message | None:
+    """The message `message_id` of the thread of `user` with `other` as `user` sees it, or None: what a reply
+    may quote (`services.send_message`, the thread page's composer)."""
+    if not isinstance(message_id, int):
+        try:
+            message_id = int(message_id)
+        except (TypeError, ValueError, OverflowError):
+            return None
+    if not 0 < message_id < 2**63:  # a bigint key
+        return None
+    return Message.objects.visible_to(user).between(user, other).filter(pk=message_id).first()
+
+
 def access_message(*, user: User, message_id: Any, with_attachment: bool = False) -> Message:
     """The message `message_id` if `user` can see it; else Http404, exactly as for a message that doesn't exist.
 

@@ -126,7 +126,7 @@ def send_message(
     reply_to = None
     if reply_to_id is not None:
         reply_to = (
-            Message.objects.visible_to(sender).between(sender, recipient).filter(pk=reply_to_id).first()
+            selectors.message_of_thread(user=sender, other=recipient, message_id=reply_to_id)
             if isinstance(reply_to_id, int)
             else None
         )

@@ -12,11 +12,14 @@ from html import unescape
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.urls import reverse
 
 from config.settings import request_body_limit
+from messaging import services
 from messaging.models import Message
 from messaging.tests.factories import MessageFactory
 from messaging.uploads import AttachmentLimitUploadHandler
+from users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -252,3 +255,17 @@ def test_replying_costs_one_query_more_than_the_plain_thread(alice_web_plain, al
         page = alice_web_plain.get(f"/inbox/with/{bob.pk}/?reply_to={question.pk}")
     assert b"Replying to <strong>bob</strong>" in page.content
     assert len(replying) == len(plain) + 1
+
+
+@pytest.mark.django_db
+def test_the_thread_quotes_only_a_message_of_its_own_conversation(client):
+    """`?reply_to=` naming a message the reader sees in another conversation is not quoted (the send would
+    refuse it), nor is an id too large for the database."""
+    alice, bob, carol = UserFactory(), UserFactory(), UserFactory(display_name="Carol Quoted")
+    elsewhere = services.send_message(sender=carol, recipient_id=alice.pk, body="from another conversation")
+    here = services.send_message(sender=bob, recipient_id=alice.pk, body="from this conversation")
+    client.force_login(alice)
+    url = reverse("messaging-web:thread", args=[bob.pk])
+    assert "Replying to" not in client.get(url, {"reply_to": elsewhere.pk}).content.decode()
+    assert client.get(url, {"reply_to": 2**70}).status_code == 200
+    assert "Replying to" in client.get(url, {"reply_to": here.pk}).content.decode()

@@ -198,13 +198,11 @@ def thread(request: AuthenticatedHttpRequest, user_id: int) -> HttpResponse:
     ]
     _mark_read_when_opened(request, other, window.messages)
 
-    replying_to = None
     reply_to_id = form["reply_to"].value()
-    if reply_to_id:
-        try:
-            replying_to = selectors.access_message(user=request.user, message_id=reply_to_id)
-        except Http404:
-            replying_to = None
+    # Only a message of this thread is quoted (the one a send may reply to).
+    replying_to = (
+        selectors.message_of_thread(user=request.user, other=other, message_id=reply_to_id) if reply_to_id else None
+    )
 
     thread_messages = grouped(thread_messages)
     context = {
