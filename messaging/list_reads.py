@@ -129,15 +129,17 @@ ORDER BY page.last_activity_at DESC, page.partner_id DESC
 CONVERSATION_ROW_FIELDS = ("partner_id", "last_activity_at", "unread_count", "muted", "blocked")
 
 # `message` is in the thread of `user` with `other` as `user` sees it (never `user`: `thread_visible_to`'s form
-# of the rule): of the pair, on `msg_pair_time_idx`'s leading columns, neither hidden nor deleted on `user`'s
-# side. Every read of a thread's messages below states the rule with this one fragment.
-_IN_THREAD = """
+# of the rule): of the pair, on `msg_pair_time_idx`'s leading columns, not deleted on `user`'s side
+# (`_KEPT_IN_THREAD`) and not hidden (`_NOT_HIDDEN`). Every read of a thread's messages below states the rule
+# with these fragments; the thread page's read with its placeholders (`with_removed`) leaves out `_NOT_HIDDEN`.
+_KEPT_IN_THREAD = """
       LEAST(message.sender_id, message.recipient_id) = LEAST(%(user)s::bigint, %(other)s::bigint)
   AND GREATEST(message.sender_id, message.recipient_id) = GREATEST(%(user)s::bigint, %(other)s::bigint)
-  AND message.hidden_at IS NULL
   AND NOT (message.sender_id = %(user)s AND message.sender_deleted_at IS NOT NULL)
   AND NOT (message.recipient_id = %(user)s AND message.recipient_deleted_at IS NOT NULL)
 """
+_NOT_HIDDEN = "  AND message.hidden_at IS NULL\n"
+_IN_THREAD = _KEPT_IN_THREAD + _NOT_HIDDEN
 
 # A page of the thread of `user` with `other`, older than `before` and newer than `after` (NULL: no bound),
 # newest or oldest first. One ordered range of `msg_pair_time_idx` (read backwards for the oldest first): the
@@ -161,24 +163,35 @@ _THREAD_OLDEST_FIRST_SQL = _THREAD + "ORDER BY message.created_at, message.id\nL
 # asked is read on each side, to tell whether the window reaches the thread's ends. Each row carries which
 # side of the anchor it is on (`after_anchor`: the anchor itself and what follows), whether the read found
 # what it was asked for (`found`, as `wanted` below) and the oldest unread message from `other` to `user`
-# (`first_unread_id`, NULL if none): the thread page marks where the reader stopped.
+# (`first_unread_id`, NULL if none): the thread page marks where the reader stopped. With `with_removed`
+# (`in_thread` is `_KEPT_IN_THREAD`), the thread holds the messages a moderator hid too, for the thread page's
+# placeholders; its first unread message is still a visible one.
 #
 # The message ids an anchor may settle on, each a lookup on an index: the newest (`msg_pair_time_idx`); the
 # anchor id itself if the thread holds it (the primary key); the first unread (`msg_unread_idx`, whose
 # condition the rule implies for a message to `user`, written out for the planner); and, for an id the thread
 # does not hold, the smallest id after it (what a link to a message since deleted or hidden lands on). An id
 # of a message outside the thread is only a number here: no row of it is read.
-_NEWEST_ID = (
-    "(SELECT message.id FROM messaging_message AS message\nWHERE"
-    + _IN_THREAD
-    + "ORDER BY message.created_at DESC, message.id DESC LIMIT 1)"
-)
-_AT_ID = "(SELECT message.id FROM messaging_message AS message\nWHERE message.id = %(anchor)s AND" + _IN_THREAD + ")"
-_AFTER_ID = (
-    "(SELECT message.id FROM messaging_message AS message\nWHERE message.id > %(anchor)s AND"
-    + _IN_THREAD
-    + "ORDER BY message.id LIMIT 1)"
-)
+def _newest_id(in_thread: str) -> str:
+    return (
+        "(SELECT message.id FROM messaging_message AS message\nWHERE"
+        + in_thread
+        + "ORDER BY message.created_at DESC, message.id DESC LIMIT 1)"
+    )
+
+
+def _at_id(in_thread: str) -> str:
+    return "(SELECT message.id FROM messaging_message AS message\nWHERE message.id = %(anchor)s AND" + in_thread + ")"
+
+
+def _after_id(in_thread: str) -> str:
+    return (
+        "(SELECT message.id FROM messaging_message AS message\nWHERE message.id > %(anchor)s AND"
+        + in_thread
+        + "ORDER BY message.id LIMIT 1)"
+    )
+
+
 _FIRST_UNREAD_ID = (
     """(SELECT message.id FROM messaging_message AS message
 WHERE message.sender_id = %(other)s AND message.recipient_id = %(user)s
@@ -186,13 +199,22 @@ WHERE message.sender_id = %(other)s AND message.recipient_id = %(user)s
     + _IN_THREAD
     + "ORDER BY message.created_at, message.id LIMIT 1)"
 )
-# By kind of anchor: the message asked for (`wanted`, NULL if the thread has none such) and what the read
-# settles on without it, in order (COALESCE evaluates a fallback only when all before it are NULL).
-_WANTED = {"newest": _NEWEST_ID, "id": _AT_ID, "first_unread": "(SELECT unread.id FROM unread)"}
-_FALLBACK = {"newest": "NULL", "id": f"{_AFTER_ID},\n{_NEWEST_ID}", "first_unread": _NEWEST_ID}
 
 
-def _window_sql(kind: str) -> str:
+def _window_sql(kind: str, *, with_removed: bool) -> str:
+    in_thread = _KEPT_IN_THREAD if with_removed else _IN_THREAD
+    # By kind of anchor: the message asked for (`wanted`, NULL if the thread has none such) and what the read
+    # settles on without it, in order (COALESCE evaluates a fallback only when all before it are NULL).
+    wanted = {
+        "newest": _newest_id(in_thread),
+        "id": _at_id(in_thread),
+        "first_unread": "(SELECT unread.id FROM unread)",
+    }
+    fallback = {
+        "newest": "NULL",
+        "id": f"{_after_id(in_thread)},\n{_newest_id(in_thread)}",
+        "first_unread": _newest_id(in_thread),
+    }
     # The anchor's position is read into scalars (InitPlans), which are index conditions of each side's
     # ordered scan of `msg_pair_time_idx` (the time; the row comparison settles equal times by id): a join
     # with the anchor's row would filter the whole thread instead.
@@ -200,17 +222,17 @@ def _window_sql(kind: str) -> str:
         COLUMNS
         + _FROM
         + "WHERE"
-        + _IN_THREAD
+        + in_thread
         + """  AND message.created_at {time} (SELECT anchor.created_at FROM anchor)
   AND (message.created_at, message.id) {row} ((SELECT anchor.created_at FROM anchor), (SELECT anchor.id FROM anchor))
 """
     )
     return (
         f"""WITH unread AS MATERIALIZED (SELECT {_FIRST_UNREAD_ID} AS id),
-wanted AS MATERIALIZED (SELECT {_WANTED[kind]} AS id),
+wanted AS MATERIALIZED (SELECT {wanted[kind]} AS id),
 anchor AS MATERIALIZED (
     SELECT message.created_at, message.id, wanted.id IS NOT NULL AS found
-    FROM wanted JOIN messaging_message AS message ON message.id = COALESCE(wanted.id, {_FALLBACK[kind]})
+    FROM wanted JOIN messaging_message AS message ON message.id = COALESCE(wanted.id, {fallback[kind]})
 )
 (SELECT false AS after_anchor, (SELECT anchor.found FROM anchor), (SELECT unread.id FROM unread),"""
         + side.format(time="<=", row="<")
@@ -225,7 +247,12 @@ LIMIT %(after)s + 2)
     )
 
 
-_THREAD_WINDOW_SQL = {kind: _window_sql(kind) for kind in _WANTED}
+_ANCHOR_KINDS = ("newest", "id", "first_unread")
+_THREAD_WINDOW_SQL = {
+    (kind, with_removed): _window_sql(kind, with_removed=with_removed)
+    for kind in _ANCHOR_KINDS
+    for with_removed in (False, True)
+}
 
 
 def _messages(sql: str, params: dict[str, Any]) -> list[Message]:
@@ -316,15 +343,17 @@ def _thread_order(message: Message) -> tuple[datetime, int]:
     return message.created_at, message.pk
 
 
-def thread_window(*, user_id: int, other_id: int, kind: str, anchor: int, before: int, after: int) -> WindowRows:
+def thread_window(
+    *, user_id: int, other_id: int, kind: str, anchor: int, before: int, after: int, with_removed: bool = False
+) -> WindowRows:
     """The anchored read of the thread of `user_id` with `other_id` (another user) as `user_id` sees it:
     `kind` is `newest`, `first_unread` or `id` (`anchor`: the id), `before` and `after` how many messages each
-    side (`_THREAD_WINDOW_SQL`)."""
+    side (`_THREAD_WINDOW_SQL`); `with_removed`: with the messages a moderator hid."""
     if other_id == user_id:
         raise ValueError("a thread with oneself has its own rule (`MessageQuerySet.thread_visible_to`)")
     params = {"user": user_id, "other": other_id, "anchor": anchor, "before": before, "after": after}
     with connection.cursor() as cursor:
-        cursor.execute(_THREAD_WINDOW_SQL[kind], params)
+        cursor.execute(_THREAD_WINDOW_SQL[kind, with_removed], params)
         rows = cursor.fetchall()
     people: dict[int, User] = {}
     sides: tuple[list[Message], list[Message]] = ([], [])

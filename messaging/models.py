@@ -36,15 +36,26 @@ SENT_VISIBLE = NOT_HIDDEN & KEPT_BY_SENDER
 RECEIVED_VISIBLE = NOT_HIDDEN & KEPT_BY_RECIPIENT
 
 
+def _sent_kept(user: "User") -> Q:
+    return Q(sender=user) & KEPT_BY_SENDER
+
+
+def _received_kept(user: "User") -> Q:
+    return Q(recipient=user) & KEPT_BY_RECIPIENT
+
+
 def _sent_visible(user: "User") -> Q:
-    return NOT_HIDDEN & Q(sender=user) & KEPT_BY_SENDER
+    return NOT_HIDDEN & _sent_kept(user)
 
 
 def _received_visible(user: "User") -> Q:
-    return NOT_HIDDEN & Q(recipient=user) & KEPT_BY_RECIPIENT
+    return NOT_HIDDEN & _received_kept(user)
 
 
-def _visible(user: "User") -> Q:
+def _visible(user: "User", *, with_removed: bool = False) -> Q:
+    """The rule for `user`; `with_removed`: all of it but NOT_HIDDEN (the thread page's placeholders)."""
+    if with_removed:
+        return _sent_kept(user) | _received_kept(user)
     return _sent_visible(user) | _received_visible(user)
 
 
@@ -95,7 +106,9 @@ class MessageQuerySet(models.QuerySet["Message"]):
             pair_low=Least("sender_id", "recipient_id"), pair_high=Greatest("sender_id", "recipient_id")
         ).filter(pair_low=Least(Value(user_id), other_id), pair_high=Greatest(Value(user_id), other_id))
 
-    def thread_visible_to(self, user: "User", other_id: "int | OuterRef") -> "MessageQuerySet":
+    def thread_visible_to(
+        self, user: "User", other_id: "int | OuterRef", *, with_removed: bool = False
+    ) -> "MessageQuerySet":
         """`visible_to(user)` within the pair {user, other_id}, newest-first ready: exactly the same rows.
 
         Inside one pair every message is either sent or received by `user`, so the rule reads "not hidden,
@@ -104,12 +117,16 @@ class MessageQuerySet(models.QuerySet["Message"]):
         whole thread instead of reading the first page from `msg_pair_time_idx`. A message to oneself (the
         old system allowed it) is sent *and* received, so that pair keeps the plain rule. `other_id` may be
         an expression (`OuterRef("pk")`) only when it can never be `user`.
+
+        `with_removed`: also the messages a moderator hid (all of the rule but NOT_HIDDEN), which the thread
+        page shows as placeholders; nothing else reads them.
         """
         if other_id == user.pk:
-            return self.visible_to(user).in_pair(user.pk, other_id)
-        return self.in_pair(user.pk, other_id).filter(
-            ~(Q(sender=user) & ~KEPT_BY_SENDER), ~(Q(recipient=user) & ~KEPT_BY_RECIPIENT), NOT_HIDDEN
+            return self.filter(_visible(user, with_removed=with_removed)).in_pair(user.pk, other_id)
+        kept = self.in_pair(user.pk, other_id).filter(
+            ~(Q(sender=user) & ~KEPT_BY_SENDER), ~(Q(recipient=user) & ~KEPT_BY_RECIPIENT)
         )
+        return kept if with_removed else kept.filter(NOT_HIDDEN)
 
     def without_attachment_bytes(self) -> "MessageQuerySet":
         """Lists never load attachment bytes; only the detail download does."""

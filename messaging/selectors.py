@@ -105,10 +105,11 @@ def get_user_or_404(*, user_id: Any) -> User:
         raise Http404("No user matches the given query.") from None
 
 
-def thread_between(*, user: User, other: User | int) -> QuerySet[Message]:
-    """The conversation of `user` with `other`, as `user` sees it, newest first."""
+def thread_between(*, user: User, other: User | int, with_removed: bool = False) -> QuerySet[Message]:
+    """The conversation of `user` with `other`, as `user` sees it, newest first; `with_removed`: with the
+    messages a moderator hid (`thread_window`'s placeholders)."""
     return (
-        Message.objects.thread_visible_to(user, _pk(other))
+        Message.objects.thread_visible_to(user, _pk(other), with_removed=with_removed)
         .select_related(*_LIST_RELATED)
         .defer(*_DEFERRED)
         .order_by("-created_at", "-id")
@@ -172,7 +173,9 @@ class ThreadWindow:
     first_unread_id: int | None
 
 
-def thread_window(*, user: User, other: User | int, anchor: int | str, num_before: int, num_after: int) -> ThreadWindow:
+def thread_window(
+    *, user: User, other: User | int, anchor: int | str, num_before: int, num_after: int, with_removed: bool = False
+) -> ThreadWindow:
     """The messages of `thread_between(user, other)` around an anchor, oldest first: the anchor message, up
     to `num_before` messages before it and up to `num_after` after it, in the thread's order.
 
@@ -182,16 +185,27 @@ def thread_window(*, user: User, other: User | int, anchor: int | str, num_befor
     first message by id after it, else on the newest, with `found_anchor` false: what `user` may not see
     decides nothing, only the number does. One literal query (`list_reads.thread_window`); a thread with
     oneself (carried old rows only, its own rule) is read from the QuerySet.
+
+    `with_removed`: the thread holds the messages a moderator hid too (`hidden_at` set), which the thread page
+    shows as placeholders; the first unread message is still a visible one. Only the pages ask for them.
     """
     other_id = _pk(other)
     kind = anchor if anchor in (ANCHOR_NEWEST, ANCHOR_FIRST_UNREAD) else "id"
     anchor_id = min(int(anchor), LARGEST_ID) if kind == "id" else 0
     if other_id != user.pk:
         rows = list_reads.thread_window(
-            user_id=user.pk, other_id=other_id, kind=kind, anchor=anchor_id, before=num_before, after=num_after
+            user_id=user.pk,
+            other_id=other_id,
+            kind=kind,
+            anchor=anchor_id,
+            before=num_before,
+            after=num_after,
+            with_removed=with_removed,
         )
     else:
-        rows = _own_thread_window(user=user, kind=kind, anchor=anchor_id, before=num_before, after=num_after)
+        rows = _own_thread_window(
+            user=user, kind=kind, anchor=anchor_id, before=num_before, after=num_after, with_removed=with_removed
+        )
     before, from_anchor = rows.before[:num_before], rows.from_anchor[: num_after + 1]
     return ThreadWindow(
         messages=[*reversed(before), *from_anchor],
@@ -203,11 +217,13 @@ def thread_window(*, user: User, other: User | int, anchor: int | str, num_befor
     )
 
 
-def _own_thread_window(*, user: User, kind: str, anchor: int, before: int, after: int) -> list_reads.WindowRows:
+def _own_thread_window(
+    *, user: User, kind: str, anchor: int, before: int, after: int, with_removed: bool
+) -> list_reads.WindowRows:
     """`list_reads.thread_window` for the thread of `user` with themselves, from the QuerySet: carried rows
     only (no new message to oneself can be written), so the whole thread is read."""
-    thread = list(thread_between(user=user, other=user).reverse())
-    unread = [m.pk for m in thread if m.recipient_id == user.pk and m.read_at is None]
+    thread = list(thread_between(user=user, other=user, with_removed=with_removed).reverse())
+    unread = [m.pk for m in thread if m.recipient_id == user.pk and m.read_at is None and m.hidden_at is None]
     first_unread_id = unread[0] if unread else None
     by_id = sorted((m.pk, position) for position, m in enumerate(thread))
     wanted = {

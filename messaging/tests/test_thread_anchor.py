@@ -238,10 +238,14 @@ def test_the_anchored_read_is_one_query(alice_client, alice, bob, django_assert_
 # --- The literal query reads what the QuerySet definition reads -------------------------------------------
 
 
-def expected_window(user, other, anchor, before, after):
+def expected_window(user, other, anchor, before, after, *, with_removed=False):
     """`thread_window` from its definition: `thread_between`, oldest first, sliced in Python."""
-    thread = list(selectors.thread_between(user=user, other=other).reverse())
-    unread = [m for m in thread if m.recipient_id == user.pk and m.sender_id == other.pk and m.read_at is None]
+    thread = list(selectors.thread_between(user=user, other=other, with_removed=with_removed).reverse())
+    unread = [
+        m
+        for m in thread
+        if m.recipient_id == user.pk and m.sender_id == other.pk and m.read_at is None and m.hidden_at is None
+    ]
     if anchor == "newest":
         wanted = thread[-1] if thread else None
     elif anchor == "first_unread":

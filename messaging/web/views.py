@@ -67,12 +67,24 @@ def live_from(view):
 @dataclass(frozen=True)
 class ThreadEntry:
     """A message of the thread page, with what its viewer may know of it: the preview of the message it
-    replies to (None where they may not see that one) and when it was read (`Message.read_at_for`)."""
+    replies to (None where they may not see that one) and when it was read (`Message.read_at_for`). A message
+    a moderator hid is `removed`: a placeholder in its place, its side and time only."""
 
     message: Message
     reply_preview: str | None
     read_at: datetime | None
     starts_group: bool = True  # the first of a group of messages names its author (`grouping.grouped`)
+    removed: bool = False
+
+    @classmethod
+    def of(cls, message: Message, *, viewer: User) -> "ThreadEntry":
+        if message.hidden_at is not None:
+            return cls(message=message, reply_preview=None, read_at=None, removed=True)
+        return cls(
+            message=message,
+            reply_preview=message.reply_to.preview_for(viewer) if message.reply_to is not None else None,
+            read_at=message.read_at_for(viewer),
+        )
 
 
 @dataclass(frozen=True)
@@ -187,16 +199,10 @@ def thread(request: AuthenticatedHttpRequest, user_id: int) -> HttpResponse:
         anchor=anchor,
         num_before=_or(where.cleaned_data["num_before"], THREAD_SIDE),
         num_after=_or(where.cleaned_data["num_after"], THREAD_SIDE),
+        with_removed=True,  # placeholders where a moderator hid a message
     )
-    thread_messages = [
-        ThreadEntry(
-            message=message,
-            reply_preview=message.reply_to.preview_for(request.user) if message.reply_to is not None else None,
-            read_at=message.read_at_for(request.user),
-        )
-        for message in window.messages
-    ]
-    _mark_read_when_opened(request, other, window.messages)
+    thread_messages = [ThreadEntry.of(message, viewer=request.user) for message in window.messages]
+    _mark_read_when_opened(request, other, [entry.message for entry in thread_messages if not entry.removed])
 
     reply_to_id = form["reply_to"].value()
     # Only a message of this thread is quoted (the one a send may reply to).
