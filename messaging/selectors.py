@@ -63,7 +63,7 @@ def message_of_thread(*, user: User, other: User, message_id: Any) -> Message | 
             return None
     if not 0 < message_id < 2**63:  # a bigint key
         return None
-    return Message.objects.visible_to(user).between(user, other).filter(pk=message_id).first()
+    return Message.objects.visible_to(user).between(user, other).select_related("sender").filter(pk=message_id).first()
 
 
 def access_message(*, user: User, message_id: Any, with_attachment: bool = False) -> Message:

@@ -243,7 +243,7 @@ def alice_web_plain(alice):
 
 
 def test_replying_costs_one_query_more_than_the_plain_thread(alice_web_plain, alice, bob):
-    """The quoted message and its author come in one read (`access_message` joins the people)."""
+    """The quoted message and its author come in one read (`selectors.message_of_thread` joins the sender)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 

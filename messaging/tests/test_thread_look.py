@@ -116,8 +116,8 @@ def test_a_new_day_starts_a_new_group(alice_web, alice, bob, settings):
 
 
 def test_the_first_message_of_a_page_starts_a_group(alice_web, alice, bob):
-    """A page shown from a cursor starts with a named author even when the message before it (on the older
-    page) was the same person's a minute earlier."""
+    """A page starts with a named author even when the message before it (on the older page) was the same
+    person's a minute earlier."""
     start = (timezone.now() - timedelta(hours=2)).replace(
         minute=0, second=0, microsecond=0
     )  # the messages below share a day
@@ -125,7 +125,8 @@ def test_the_first_message_of_a_page_starts_a_group(alice_web, alice, bob):
         MessageFactory(sender=bob, recipient=alice, created_at=start + timedelta(seconds=i))
     response = alice_web.get(f"/inbox/with/{bob.pk}/")
     flags = [entry.starts_group for entry in response.context["thread_messages"]]
-    assert flags == [True] + [False] * 29
+    assert 1 < len(flags) < 35  # a page, not the whole thread
+    assert flags == [True] + [False] * (len(flags) - 1)
 
 
 # --- Avatars ------------------------------------------------------------------------------------------------
