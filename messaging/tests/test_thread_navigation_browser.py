@@ -168,7 +168,8 @@ def test_an_empty_send_shows_its_error_at_the_composer(live_server, pages, alice
     page.get_by_role("button", name="Send").click()
     error = page.get_by_text("A message needs a body or an attachment.")
     error.wait_for()
-    problems.remove("Failed to load resource: the server responded with a status of 400 (Bad Request)")
+    # composer.js refuses it before it is sent (nothing reaches the server); without it the server's 400 comes
+    # back with the same text at the same place (test_thread_navigation.py).
     assert error.is_visible()
     top, bottom = error.evaluate("e => { const r = e.getBoundingClientRect(); return [r.top, r.bottom]; }")
     assert top >= 0 and bottom <= height
@@ -184,6 +185,7 @@ def test_delete_for_me_comes_back_where_the_message_was(live_server, pages, alic
     page.goto(f"{live_server.url}/inbox/with/{bob.pk}/")
     doomed = page.locator(f"#message-{made[25].pk}")
     doomed.scroll_into_view_if_needed()
+    doomed.locator(".message-menu > summary").click()
     doomed.get_by_role("button", name="Delete for me").click()
     page.wait_for_url(f"**/inbox/with/{bob.pk}/?anchor={made[26].pk}#message-{made[26].pk}")
     assert page.locator(f"#message-{made[25].pk}").count() == 0

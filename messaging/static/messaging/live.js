@@ -187,7 +187,15 @@
     "message.deleted": refreshIfShown,
     "message.hidden": refreshIfShown,
     "message.unhidden": refreshIfAboutPartner,
-    "conversation.read": refreshIfAboutPartner,
+    // The reader's own read (`marked_read`) changes nothing an open thread shows (its "New messages" line
+    // stays where the reader stopped): only the inbox's badges. Opening a thread reads it, and the thread
+    // would otherwise be fetched again at once for its own read. The other person's read (a receipt) shows.
+    "conversation.read": function (data) {
+      if ("marked_read" in data && !onInbox()) {
+        return;
+      }
+      refreshIfAboutPartner(data);
+    },
     "conversation.unread": refreshIfAboutPartner,
     "conversation.deleted": refreshIfAboutPartner,
     resync: function () {

@@ -99,18 +99,22 @@
           return !(item.id && document.getElementById(item.id));
         });
         if (side === "older") {
-          var kept = list.firstElementChild;
+          // What stays in place is the first message shown (the list may start with its day's separator,
+          // which goes when the older page brings that day's separator of its own).
+          var first = list.firstElementChild;
+          var kept = list.querySelector("li[data-message-id]") || first;
           var keptTop = kept.getBoundingClientRect().top;
           added.forEach(function (item) {
-            list.insertBefore(document.importNode(item, true), kept);
+            list.insertBefore(document.importNode(item, true), first);
           });
+          dropRepeatedDays(list);
           window.scrollBy(0, kept.getBoundingClientRect().top - keptTop);
         } else {
           added.forEach(function (item) {
             list.appendChild(document.importNode(item, true));
           });
+          dropRepeatedDays(list);
         }
-        dropRepeatedDays(list);
         var control = thread.querySelector('[data-more="' + side + '"]');
         var next = fresh.querySelector('[data-more="' + side + '"]');
         if (next) {
@@ -216,6 +220,21 @@
       keepWhereTheReaderStopped();
       onScroll();
     }).observe(main, { childList: true });
+  }
+
+  // The composer grows (an error at a field, a file picked, a longer draft): a reader at the bottom stays
+  // there, the newest message above it, instead of under the grown composer.
+  var composer = document.getElementById("reply");
+  if (composer && window.ResizeObserver) {
+    var composerHeight = composer.offsetHeight;
+    new ResizeObserver(function () {
+      var grew = composer.offsetHeight - composerHeight;
+      composerHeight = composer.offsetHeight;
+      var root = document.documentElement;
+      if (grew > 0 && root.scrollHeight - window.scrollY - window.innerHeight <= grew + 4) {
+        scrollToNewest();
+      }
+    }).observe(composer);
   }
 
   openInPlace();
