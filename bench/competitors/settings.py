@@ -42,3 +42,37 @@ if COMPETITOR == "postman" and os.environ.get("BENCH_COMPETITORS_PREPARED", "1")
     DATABASES["default"]["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 5}
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 POSTMAN_AUTO_MODERATE_AS = True
+
+# postman's pages (bench/thread_page.py times its conversation page): the request stack of Django's own
+# `startproject`, postman's URLs (bench/competitors/urls.py) and the site-level base.html its templates extend
+# (bench/competitors/templates/). Its pages are only served in process, through Django's test client.
+if COMPETITOR == "postman":
+    INSTALLED_APPS += ["django.contrib.sessions", "django.contrib.messages"]
+    MIDDLEWARE = [
+        "django.middleware.security.SecurityMiddleware",
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.middleware.common.CommonMiddleware",
+        "django.middleware.csrf.CsrfViewMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+        "django.contrib.messages.middleware.MessageMiddleware",
+        "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    ]
+    ROOT_URLCONF = "bench.competitors.urls"
+    TEMPLATES = [
+        {
+            "BACKEND": "django.template.backends.django.DjangoTemplates",
+            "DIRS": [os.path.join(os.path.dirname(__file__), "templates")],
+            "APP_DIRS": True,
+            "OPTIONS": {
+                "context_processors": [
+                    "django.template.context_processors.request",
+                    "django.contrib.auth.context_processors.auth",
+                    "django.contrib.messages.context_processors.messages",
+                ],
+            },
+        },
+    ]
+    STATIC_URL = "static/"
+    ALLOWED_HOSTS = ["testserver"]
+    # Connections kept from request to request, as Relay's side of that bench runs (DB_CONN_MAX_AGE).
+    DATABASES["default"]["CONN_MAX_AGE"] = 600
