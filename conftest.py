@@ -15,6 +15,7 @@ from django.db import close_old_connections
 
 from legacy_dm import usage
 from messaging import broker as broker_module
+from tests.browser import chromium
 from tests.helpers import REDIS_URL, free_port, make_roles, redis_is_up
 from users.tests.factories import UserFactory, client_for
 
@@ -171,3 +172,13 @@ def _serve_asgi(settings, *, redis_url: str):
     server.should_exit = True
     thread.join(timeout=10)
     broker_module.reset_broker()
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    """One headless Chromium for a browser test (`tests.browser.chromium`): `browser.open_page(...)` gives a page
+    of its own. Playwright's sync API keeps an event loop in the test's thread, hence the variable (for this
+    test only: a later test's subprocess must not inherit it)."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with chromium() as pages:
+        yield pages

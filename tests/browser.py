@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from django.db import connections
 
+from users.tests.factories import DEFAULT_PASSWORD
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -75,3 +77,12 @@ def chromium_page(*, width: int, height: int, accept_downloads: bool = False) ->
     """A fresh page of the given size, and the list the browser's console errors are collected into."""
     with chromium() as pages:
         yield pages.open_page(width=width, height=height, accept_downloads=accept_downloads)
+
+
+def log_in(page, live_server, username: str, password: str = DEFAULT_PASSWORD) -> None:
+    """Log `username` in through the login page, as a person does; the inbox opens."""
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{live_server.url}/inbox/")

@@ -9,19 +9,12 @@ import pytest
 
 from messaging.models import Message, UserBlock
 from messaging.tests.factories import MessageFactory
-from tests.browser import BROWSER_TEST, chromium
-from users.tests.factories import DEFAULT_PASSWORD, UserFactory
+from tests.browser import BROWSER_TEST, log_in
+from users.tests.factories import UserFactory
 
 pytestmark = BROWSER_TEST
 
 SIZES = [pytest.param((1280, 800), id="laptop"), pytest.param((390, 844), id="phone")]
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with chromium() as pages:
-        yield pages
 
 
 @pytest.fixture
@@ -35,14 +28,6 @@ def people(transactional_db):
     MessageFactory(sender=bob, recipient=alice, body="Did you read the launch plan?")
     MessageFactory(sender=carol, recipient=alice, body="Lunch on Friday?")
     return alice, bob, carol, dave, davina
-
-
-def log_in(page, live_server, username):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{live_server.url}/inbox/")
 
 
 def fits(page) -> bool:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from messaging.tests.factories import MessageFactory
-from tests.browser import BROWSER_TEST, chromium
+from tests.browser import BROWSER_TEST
 from users.tests.factories import DEFAULT_PASSWORD, UserFactory
 from users.time_zones import BROWSER_TIME_ZONE_COOKIE
 
@@ -21,13 +21,6 @@ BROWSER_ZONE = "America/New_York"
 # 07:30 and 09:30 on Sunday 30 June 2019 in New York (EDT); 23:30 that day and 01:30 on Monday 1 July in
 # Auckland (NZST).
 CARRIED = [datetime(2019, 6, 30, 11, 30, tzinfo=UTC), datetime(2019, 6, 30, 13, 30, tzinfo=UTC)]
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with chromium() as pages:
-        yield pages
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ import pytest
 from messaging import services
 from messaging.models import Message
 from messaging.tests.factories import MessageFactory
-from tests.browser import BROWSER_TEST, chromium
-from users.tests.factories import DEFAULT_PASSWORD, UserFactory
+from tests.browser import BROWSER_TEST, log_in
+from users.tests.factories import UserFactory
 
 pytestmark = BROWSER_TEST
 
@@ -37,21 +37,6 @@ LOOK_BACK = """() => {
 }"""
 NO_RELOAD = "window.__still_this_page = true"
 SAME_PAGE = "window.__still_this_page === true"
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with chromium() as pages:
-        yield pages
-
-
-def log_in(page, live_server, username):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{live_server.url}/inbox/")
 
 
 def read_at(message):

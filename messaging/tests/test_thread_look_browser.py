@@ -15,19 +15,12 @@ from messaging import services
 from messaging.models import ConversationMute, Message, UserBlock
 from messaging.tests.factories import MessageFactory
 from messaging.tests.test_thread_look import png
-from tests.browser import BROWSER_TEST, chromium
-from users.tests.factories import DEFAULT_PASSWORD, UserFactory
+from tests.browser import BROWSER_TEST, log_in
+from users.tests.factories import UserFactory
 
 pytestmark = BROWSER_TEST
 
 SIZES = [pytest.param((1280, 800), id="laptop"), pytest.param((390, 844), id="phone")]
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with chromium() as pages:
-        yield pages
 
 
 @pytest.fixture
@@ -54,14 +47,6 @@ def thread(transactional_db):
         attachment=services.AttachmentInput(name="site.png", content_type="image/png", data=png(320, 200)),
     )
     return alice, bob, image
-
-
-def log_in(page, live_server, username):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{live_server.url}/inbox/")
 
 
 def box(locator) -> dict:

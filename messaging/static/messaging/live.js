@@ -188,10 +188,16 @@
     "message.hidden": refreshIfShown,
     "message.unhidden": refreshIfAboutPartner,
     // The reader's own read (`marked_read`) changes nothing an open thread shows (its "New messages" line
-    // stays where the reader stopped): only the inbox's badges. Opening a thread reads it, and the thread
-    // would otherwise be fetched again at once for its own read. The other person's read (a receipt) shows.
+    // stays where the reader stopped) but which of its messages are unread: only the inbox's badges. Opening
+    // a thread reads it, and the thread would otherwise be fetched again at once for its own read. The other
+    // person's read (a receipt) shows.
     "conversation.read": function (data) {
       if ("marked_read" in data && !onInbox()) {
+        if (data.user_id === partner()) {
+          document.querySelectorAll("[data-unread-message]").forEach(function (message) {
+            message.removeAttribute("data-unread-message");
+          });
+        }
         return;
       }
       refreshIfAboutPartner(data);
