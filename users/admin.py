@@ -58,6 +58,7 @@ class ViewOnlyUserForm(forms.ModelForm):
 
 VIEW_ONLY_LIST_DISPLAY = ["username", "display_name", "is_active", "is_staff", "date_joined"]
 VIEW_ONLY_SEARCH_FIELDS = ["username", "display_name"]  # not email: a search would reveal addresses
+VIEW_ONLY_LOOKUP_FIELDS = frozenset(VIEW_ONLY_LIST_DISPLAY)  # what a view-only filter in the URL may read
 
 
 @admin.register(User)
@@ -86,3 +87,12 @@ class UserAdmin(DjangoUserAdmin):
 
     def get_list_filter(self, request):
         return super().get_list_filter(request) if self.has_change_permission(request) else ["is_active", "is_staff"]
+
+    def lookup_allowed(self, lookup, value, request=None):
+        """A filter in the URL (`?field__lookup=`) tells by its count what a field holds: a carried password
+        hash never, and for those who may only view people, only the fields they are shown."""
+        if lookup.startswith("legacy_password"):
+            return False
+        if request is not None and not self.has_change_permission(request):
+            return lookup.split("__", 1)[0] in VIEW_ONLY_LOOKUP_FIELDS
+        return super().lookup_allowed(lookup, value, request)

@@ -200,6 +200,23 @@ def test_the_people_list_shows_moderators_no_email_and_finds_none_by_it(mod_clie
     assert mod_client.get("/admin/users/user/?q=alice").context["cl"].result_count == 1
 
 
+@pytest.mark.parametrize(
+    "lookup", ["email__startswith=a", "email=alice@example.com", "legacy_password__startswith=$", "password__gt=a"]
+)
+def test_a_moderator_cannot_filter_people_by_what_they_may_not_see(mod_client, alice, lookup):
+    """A filter in the URL would tell a moderator, by its count, one character at a time, what the page hides:
+    an email address, a carried password hash. The admin refuses it: a 400, no count."""
+    alice.email = "alice@example.com"
+    alice.save()
+    response = mod_client.get(f"/admin/users/user/?{lookup}")
+    assert response.status_code == 400 and "result" not in response.content.decode()
+
+
+def test_a_moderator_still_filters_people_by_what_they_see(mod_client, alice, bob):
+    response = mod_client.get(f"/admin/users/user/?username__startswith={alice.username[:3]}&is_active__exact=1")
+    assert response.status_code == 200 and alice.username in response.content.decode()
+
+
 def test_a_superuser_still_edits_people_with_every_field(client, alice):
     admin = UserFactory(username="root", is_staff=True, is_superuser=True)
     client.force_login(admin)
