@@ -145,25 +145,35 @@ def send_message(
     return message
 
 
-def mark_conversation_read(*, user: User, other_id: Any = None, other: User | None = None) -> int:
+def mark_conversation_read(
+    *, user: User, other_id: Any = None, other: User | None = None, through: Message | None = None
+) -> int:
     """Mark every unread message from the other person to `user` read; the number marked. Idempotent.
 
     `other`: that person, when the caller has looked them up already; else `other_id` (a 404 if unknown).
+    `through`: only the messages up to this one in the thread's order (what a page showed), not later ones.
     """
     if other is None:
         other = selectors.get_user_or_404(user_id=other_id)
     now = timezone.now()
-    marked = Message.objects.unread_for(user).filter(sender=other).update(read_at=now, updated_at=now)
+    unread = Message.objects.unread_for(user).filter(sender=other)
+    if through is not None:
+        unread = unread.filter(
+            Q(created_at__lt=through.created_at) | Q(created_at=through.created_at, pk__lte=through.pk)
+        )
+    marked = unread.update(read_at=now, updated_at=now)
     events.conversation_read(reader=user, other=other, marked=marked, read_at=now)
     return marked
 
 
 def mark_shown_read(*, user: User, other: User, shown: Iterable[Message]) -> int:
-    """A person opened their conversation with `other` and was shown `shown`: mark the conversation read when
-    `shown` holds a message from `other` that `user` has not read, else write nothing (a thread with nothing
-    unread costs no statement). The number marked."""
+    """A person opened their conversation with `other` and was shown `shown` (oldest first): when it holds a
+    message from `other` that `user` has not read, mark the conversation read up to the last one shown (later
+    messages, beyond the page, stay unread); else write nothing (a thread with nothing unread costs no
+    statement). The number marked."""
+    shown = list(shown)
     if any(m.sender_id == other.pk and m.recipient_id == user.pk and m.read_at is None for m in shown):
-        return mark_conversation_read(user=user, other=other)
+        return mark_conversation_read(user=user, other=other, through=shown[-1])
     return 0
 
 

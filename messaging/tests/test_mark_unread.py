@@ -321,3 +321,12 @@ def test_old_clients_see_the_message_unread_again(alice, bob, alice_client, bob_
     assert [m["is_read"] for m in rows if m["id"] == four.pk] == [False]
     theirs = bob_client.get(f"/api/direct-messages/{four.pk}").json()
     assert (theirs["is_read"], theirs["read_at"]) == (False, None)
+
+
+def test_opening_a_thread_reads_only_up_to_the_last_message_it_shows(alice, alice_web, bob):
+    """A page around the first unread of 60 shows 31 of them: those are read, the 29 beyond it stay unread
+    (read only what is seen)."""
+    made = [MessageFactory(sender=bob, recipient=alice, body=f"news {i}") for i in range(60)]
+    page = alice_web.get(f"/inbox/with/{bob.pk}/", {"anchor": made[0].pk, "num_before": 0, "num_after": 30})
+    assert page.status_code == 200
+    assert unread_ids(alice) == {message.pk for message in made[31:]}

@@ -112,7 +112,9 @@
 
   function markSeen() {
     var thread = document.querySelector("[data-live-mark-read]");
-    if (!unseen || marking || leaving || !thread || !seen()) {
+    // A thread opened on older messages (a "Load newer" link below them) does not show what arrives: it stays
+    // unread until the reader goes there.
+    if (!unseen || marking || leaving || !thread || !seen() || document.querySelector('[data-more="newer"]')) {
       return;
     }
     marking = true;
@@ -123,7 +125,7 @@
     })
       .then(function (response) {
         if (response.ok) {
-          unseen = false;  // its `conversation.read` event refreshes the thread
+          unseen = false;  // its `conversation.read` event clears the unread marks
         }
       })
       .catch(function () {
