@@ -19,6 +19,8 @@ from config.views import API_PREFIX
 
 from .services import AttachmentTooLarge
 
+ATTACHMENT_FIELD = "attachment"  # the file part of a message: the API's multipart send and the pages' forms
+
 
 class RefusedUpload(UploadedFile):
     """A file over the attachment limit, as far as it was read: name, claimed type and size, and no content.
@@ -43,7 +45,10 @@ class AttachmentLimitUploadHandler(FileUploadHandler):
     size would be kept in full, in memory or a temporary file, before the view refused it.
     """
 
+    kept = 0  # bytes of the request's files passed on to the next handler
+
     def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
+        self.kept = 0
         # An API client is told at once that a request this long cannot hold a valid message (413), before a
         # byte of it is read. A page's form is read to its end instead (its files discarded past the limit):
         # the text typed beside the file comes back in the form, and a browser shows an answer only once it
@@ -56,14 +61,20 @@ class AttachmentLimitUploadHandler(FileUploadHandler):
             raise RequestDataTooBig("The request body is too large.")
         return None
 
-    def new_file(self, *args, **kwargs):
-        super().new_file(*args, **kwargs)
-        self.too_large = False
+    def new_file(self, field_name, *args, **kwargs):
+        super().new_file(field_name, *args, **kwargs)
+        # Only a message's file is kept: a part under any other name is counted and dropped like one too large.
+        self.too_large = field_name != ATTACHMENT_FIELD
 
     def receive_data_chunk(self, raw_data, start):
-        if start + len(raw_data) > settings.MESSAGING_MAX_ATTACHMENT_BYTES:
+        # The limit holds for the request's files together, not for each: a request of many file parts keeps
+        # no more than one attachment's worth.
+        if not self.too_large and self.kept + len(raw_data) > settings.MESSAGING_MAX_ATTACHMENT_BYTES:
             self.too_large = True
-        return None if self.too_large else raw_data
+        if self.too_large:
+            return None
+        self.kept += len(raw_data)
+        return raw_data
 
     def file_complete(self, file_size):
         if self.too_large:  # the parser keeps this and asks no later handler (which holds the first bytes)

@@ -570,6 +570,24 @@ def test_an_oversized_multipart_upload_is_refused_while_it_streams(small_attachm
         handler.handle_raw_input(None, {}, 10**12, b"boundary")
 
 
+def test_a_request_keeps_one_attachments_worth_of_its_files_together(rf, small_attachments):
+    """The limit holds for a request's files together, and only a part named `attachment` is kept: a page's
+    form is read to its end, so many file parts must not each keep a limit's worth on disk."""
+    from messaging.uploads import AttachmentLimitUploadHandler, RefusedUpload
+
+    handler = AttachmentLimitUploadHandler(rf.post("/inbox/compose/"))
+    handler.handle_raw_input(None, {}, 10**6, b"boundary")
+    handler.new_file("other", "x.bin", "application/octet-stream", None)
+    assert handler.receive_data_chunk(b"a" * 10, 0) is None
+    assert isinstance(handler.file_complete(10), RefusedUpload)
+    handler.new_file("attachment", "a.bin", "application/octet-stream", None)
+    assert handler.receive_data_chunk(b"a" * 600, 0) == b"a" * 600
+    assert handler.file_complete(600) is None  # kept by the next handler
+    handler.new_file("attachment", "b.bin", "application/octet-stream", None)
+    assert handler.receive_data_chunk(b"b" * 600, 0) is None  # 1,200 together: over the 1,000 of the limit
+    assert isinstance(handler.file_complete(600), RefusedUpload)
+
+
 def test_a_multipart_file_far_over_the_limit_is_413(alice_client, bob, small_attachments):
     response = send_file(alice_client, bob, b"a" * 200_000)
     assert response.status_code == 413
