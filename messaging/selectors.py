@@ -153,6 +153,7 @@ def thread_page(
 
 # The anchors of `thread_window` that are not a message id.
 ANCHOR_NEWEST = "newest"
+MAX_WINDOW_SIDE = 100  # the most messages an anchored read gives on each side of its anchor
 ANCHOR_FIRST_UNREAD = "first_unread"
 # An anchor id above this (bigint) is no message's: it settles as one past every message does.
 LARGEST_ID = 2**63 - 1

@@ -16,7 +16,7 @@ from users.models import User
 from users.serializers import UserSerializer, user_data
 
 from .models import Message
-from .selectors import ANCHOR_FIRST_UNREAD, ANCHOR_NEWEST, LARGEST_ID, Conversation
+from .selectors import ANCHOR_FIRST_UNREAD, ANCHOR_NEWEST, LARGEST_ID, MAX_WINDOW_SIDE, Conversation
 from .services import CONTENT_TYPE_ERROR, AttachmentInput, check_attachment_size
 
 if TYPE_CHECKING:
@@ -290,7 +290,7 @@ class ParticipantQuerySerializer(serializers.Serializer):
 
 # The most messages an anchored read gives on each side of its anchor, and how many without `num_before` or
 # `num_after`.
-MAX_WINDOW_SIDE = 100
+
 DEFAULT_WINDOW_SIDE = 20
 
 

@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 
 from users.models import User
 
-from .. import services
+from .. import selectors, services
 
 
 def megabytes(size: int) -> str:
@@ -139,5 +139,5 @@ class ThreadAnchorForm(forms.Form):
     `first_unread` or a message id; `num_before` and `num_after` how many messages each side of it."""
 
     anchor = forms.RegexField(regex=r"^(newest|first_unread|[0-9]+)\Z", required=False, max_length=40)
-    num_before = forms.IntegerField(required=False, min_value=0, max_value=100)
-    num_after = forms.IntegerField(required=False, min_value=0, max_value=100)
+    num_before = forms.IntegerField(required=False, min_value=0, max_value=selectors.MAX_WINDOW_SIDE)
+    num_after = forms.IntegerField(required=False, min_value=0, max_value=selectors.MAX_WINDOW_SIDE)

@@ -40,7 +40,7 @@ PAGE_SIZE = 20
 # at most `THREAD_LIVE_MAX` + 1 (the anchored read's bound), with room for `THREAD_LIVE_ROOM` arrivals at the
 # newest (`_live_url`).
 THREAD_SIDE = 30
-THREAD_LIVE_MAX = 100
+THREAD_LIVE_MAX = selectors.MAX_WINDOW_SIDE
 THREAD_LIVE_ROOM = 40
 # The compose page lists at most this many people; the search box narrows the list.
 MAX_LISTED_PARTICIPANTS = 200
@@ -239,6 +239,8 @@ class ThreadNavigation:
     first_unread_url: str | None
     live_url: str
     focus_id: int | None
+    live_max: int = THREAD_LIVE_MAX  # what thread.js builds `live_url` again with, as `_live_url` does
+    live_room: int = THREAD_LIVE_ROOM
 
 
 def _window_url(user_id: int, fragment: int | None = None, **query: int | str) -> str:

@@ -9,8 +9,11 @@
 (function () {
   "use strict";
 
-  var MAX_LIVE_WIDTH = 100; // the anchored read's bound on each side (`num_before`, `num_after`)
-  var LIVE_ROOM = 40; // arrivals a live refresh at the newest has room for after what is shown
+  // The server's bounds (messaging/web/views.py), on the thread's region: the anchored read's most messages on
+  // each side (`num_before`, `num_after`), and the arrivals a live refresh at the newest has room for.
+  var bounds = document.getElementById("live-thread");
+  var MAX_LIVE_WIDTH = Number(bounds && bounds.getAttribute("data-live-max")) || 100;
+  var LIVE_ROOM = Number(bounds && bounds.getAttribute("data-live-room")) || 40;
 
   function region() {
     return document.getElementById("live-thread");
