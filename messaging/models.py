@@ -246,6 +246,12 @@ class Message(models.Model):
             self.recipient_id == user_id and self.recipient_deleted_at is None
         )
 
+    def is_unread_for(self, user: "User | int") -> bool:
+        """`MessageQuerySet.unread_for` for one loaded message, without a query: received by `user`, visible to
+        them, not read (`test_visibility_rule.py` holds the two equal)."""
+        user_id = user if isinstance(user, int) else user.pk
+        return self.recipient_id == user_id and self.read_at is None and self.is_visible_to(user_id)
+
     def preview_for(self, viewer: "User | int | None") -> str | None:
         """The first characters of the body as quoted in a reply; None where `viewer` may not see the message."""
         if viewer is None or not self.is_visible_to(viewer):

@@ -61,7 +61,7 @@ def message_of_thread(*, user: User, other: User, message_id: Any) -> Message | 
             message_id = int(message_id)
         except (TypeError, ValueError, OverflowError):
             return None
-    if not 0 < message_id < 2**63:  # a bigint key
+    if not 0 < message_id <= LARGEST_ID:
         return None
     return Message.objects.visible_to(user).between(user, other).select_related("sender").filter(pk=message_id).first()
 
@@ -153,10 +153,10 @@ def thread_page(
 
 # The anchors of `thread_window` that are not a message id.
 ANCHOR_NEWEST = "newest"
-MAX_WINDOW_SIDE = 100  # the most messages an anchored read gives on each side of its anchor
 ANCHOR_FIRST_UNREAD = "first_unread"
 # An anchor id above this (bigint) is no message's: it settles as one past every message does.
 LARGEST_ID = 2**63 - 1
+MAX_WINDOW_SIDE = 100  # the most messages an anchored read gives on each side of its anchor
 
 
 @dataclass(frozen=True)

@@ -172,7 +172,7 @@ def mark_shown_read(*, user: User, other: User, shown: Iterable[Message]) -> int
     messages, beyond the page, stay unread); else write nothing (a thread with nothing unread costs no
     statement). The number marked."""
     shown = list(shown)
-    if any(m.sender_id == other.pk and m.recipient_id == user.pk and m.read_at is None for m in shown):
+    if any(m.sender_id == other.pk and m.is_unread_for(user) for m in shown):
         return mark_conversation_read(user=user, other=other, through=shown[-1])
     return 0
 

@@ -45,3 +45,7 @@ def test_unread_messages_are_the_visible_received_ones_not_read():
     MessageFactory(sender=alice, recipient=bob, hidden_at=timezone.now(), hidden_reason="spam")
     MessageFactory(sender=bob, recipient=alice)
     assert list(Message.objects.unread_for(bob)) == [unread]
+    for user in (alice, bob):  # the rule for one loaded message (`Message.is_unread_for`) agrees
+        assert [m for m in Message.objects.order_by("pk") if m.is_unread_for(user)] == list(
+            Message.objects.unread_for(user)
+        )

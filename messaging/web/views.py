@@ -75,6 +75,7 @@ class ThreadEntry:
     read_at: datetime | None
     starts_group: bool = True  # the first of a group of messages names its author (`grouping.grouped`)
     removed: bool = False
+    unread: bool = False  # received by the viewer and not read (`Message.is_unread_for`)
 
     @classmethod
     def of(cls, message: Message, *, viewer: User) -> "ThreadEntry":
@@ -84,6 +85,7 @@ class ThreadEntry:
             message=message,
             reply_preview=message.reply_to.preview_for(viewer) if message.reply_to is not None else None,
             read_at=message.read_at_for(viewer),
+            unread=message.is_unread_for(viewer),
         )
 
 
@@ -201,8 +203,8 @@ def thread(request: AuthenticatedHttpRequest, user_id: int) -> HttpResponse:
         num_after=_or(where.cleaned_data["num_after"], THREAD_SIDE),
         with_removed=True,  # placeholders where a moderator hid a message
     )
-    thread_messages = [ThreadEntry.of(message, viewer=request.user) for message in window.messages]
-    _mark_read_when_opened(request, other, [entry.message for entry in thread_messages if not entry.removed])
+    thread_messages = grouped([ThreadEntry.of(message, viewer=request.user) for message in window.messages])
+    _mark_read_when_opened(request, other, window.messages)  # a placeholder is never unread
 
     reply_to_id = form["reply_to"].value()
     # Only a message of this thread is quoted (the one a send may reply to).
@@ -210,7 +212,6 @@ def thread(request: AuthenticatedHttpRequest, user_id: int) -> HttpResponse:
         selectors.message_of_thread(user=request.user, other=other, message_id=reply_to_id) if reply_to_id else None
     )
 
-    thread_messages = grouped(thread_messages)
     context = {
         "other": other,
         "thread_messages": thread_messages,
