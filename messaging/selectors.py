@@ -515,9 +515,10 @@ def search_messages(*, user: User, query: str, filters: dict[str, Any]) -> Ranke
     return RankedResults(ranked_matches(queryset, query, user=user))
 
 
-# The person a send goes to, if active, and whether they block the sender. Literal SQL: it runs on every send,
-# and the ORM's form of it (`recipient_with_block`) cost several times its run in building and compiling.
-_RECIPIENT_SQL = """
+# The person a send goes to, if active, and whether they block the sender. Literal SQL: it runs on every send
+# (`services.send_message` reads it in the send's own statement), and the ORM's form of it
+# (`recipient_with_block`) cost several times its run in building and compiling.
+RECIPIENT_SQL = """
 SELECT person.id, person.last_login, person.is_superuser, person.username, person.first_name,
        person.last_name, person.email, person.is_staff, person.is_active, person.date_joined,
        person.password, person.display_name, person.read_receipts, person.time_zone, person.legacy_password,
@@ -538,8 +539,13 @@ def recipient_with_block(*, sender_id: int, recipient_id: int) -> QuerySet[User]
 def recipient_for_send(*, sender_id: int, recipient_id: int) -> tuple[User, bool] | None:
     """The active user `recipient_id` and whether they block `sender_id`; None if no such active user."""
     with connection.cursor() as cursor:
-        cursor.execute(_RECIPIENT_SQL, {"sender": sender_id, "recipient": recipient_id})
+        cursor.execute(RECIPIENT_SQL, {"sender": sender_id, "recipient": recipient_id})
         row = cursor.fetchone()
+    return recipient_from_row(row)
+
+
+def recipient_from_row(row: tuple[Any, ...] | None) -> tuple[User, bool] | None:
+    """`recipient_for_send`'s answer from a row of `RECIPIENT_SQL` (the person's columns, then the flag)."""
     if row is None:
         return None
     return User.from_db(connection.alias, USER_COLUMNS, row[:-1]), bool(row[-1])  # users.selectors' columns

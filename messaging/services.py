@@ -12,7 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, F, Model, Q, Value, When
 from django.utils import timezone
 
@@ -71,20 +71,18 @@ EMPTY_MESSAGE_ERROR = "A message needs a body or an attachment."
 _MAX_ID = 2**63 - 1  # a bigint primary key
 
 
-def active_recipient(*, sender: User, recipient_id: Any) -> User:
-    """The user `sender` may message: active, not `sender`, not blocking `sender`; else the error to show.
-
-    `recipient_id` is what the client sent (any JSON value); anything but an id is a validation error.
-    """
-    pk: int | None
+def _recipient_pk(recipient_id: Any) -> int | None:
+    """`recipient_id` as the client sent it (any JSON value) as a user id, or None when it cannot be one."""
     try:
         pk = int(recipient_id)
     except (TypeError, ValueError, OverflowError):
-        pk = None
-    found = None
-    if pk is not None and 0 < pk <= _MAX_ID:
-        # The block is read with the recipient: one query per send, not two.
-        found = selectors.recipient_for_send(sender_id=sender.pk, recipient_id=pk)
+        return None
+    return pk if 0 < pk <= _MAX_ID else None
+
+
+def _may_receive(*, sender: User, found: tuple[User, bool] | None) -> User:
+    """The person of `selectors.recipient_for_send`'s answer `found` if `sender` may message them: active (found),
+    not `sender`, not blocking `sender`; else the error to show. (`_SEND_SQL` inserts on the same terms.)"""
     if found is None:
         raise ValidationError({"recipient_id": ["No active user with this id."]})
     recipient, blocks_sender = found
@@ -93,6 +91,40 @@ def active_recipient(*, sender: User, recipient_id: Any) -> User:
     if blocks_sender:
         raise PermissionDenied("This user does not accept messages from you.")
     return recipient
+
+
+def active_recipient(*, sender: User, recipient_id: Any) -> User:
+    """The user `sender` may message (`_may_receive`); `recipient_id` is what the client sent (any JSON value):
+    anything but an id is a validation error."""
+    pk = _recipient_pk(recipient_id)
+    # The block is read with the recipient: one query, not two.
+    found = None if pk is None else selectors.recipient_for_send(sender_id=sender.pk, recipient_id=pk)
+    return _may_receive(sender=sender, found=found)
+
+
+# A send in one statement: the person it goes to, read as `selectors.RECIPIENT_SQL` reads them, and the message
+# inserted from that row only if it may go to them, on `_may_receive`'s terms (the row exists: an active person;
+# not the sender; not blocking the sender). The answer is the person's row, the flag and the new message's id
+# (NULL when nothing was inserted; then `_may_receive` says why). One round trip where a read and then the ORM's
+# INSERT took two, and the INSERT's compiling: on every send. Its columns are those the model's save stores for a
+# new message (the others are NULL); `test_send_sql.py` holds the row equal to a saved one, and the two
+# statements' decisions equal to `_may_receive`'s.
+_SEND_SQL = f"""
+WITH person AS ({selectors.RECIPIENT_SQL}),
+sent AS (
+    INSERT INTO messaging_message (
+        sender_id, recipient_id, body, reply_to_id, attachment_name, attachment_content_type,
+        attachment_size, attachment_data, created_at, hidden_reason, legacy_file_name
+    )
+    SELECT %(sender)s, person.id, %(body)s, %(reply_to)s::bigint, %(attachment_name)s,
+           %(attachment_content_type)s, %(attachment_size)s::integer, %(attachment_data)s::bytea,
+           %(created_at)s::timestamptz, '', ''
+    FROM person
+    WHERE person.id <> %(sender)s AND NOT person.blocks_sender
+    RETURNING id
+)
+SELECT person.*, sent.id FROM person LEFT JOIN sent ON true
+"""
 
 
 def send_message(
@@ -105,11 +137,11 @@ def send_message(
 ) -> Message:
     """Send a direct message from `sender`, checking every rule of the contract.
 
-    Its one write is one statement (the INSERT, with the summary's and the live sync's triggers), so it is
-    its own transaction, committed as it runs: no BEGIN and COMMIT around it, and the locks its triggers take
-    on the conversation's summary rows are held only while PostgreSQL runs it, not while this process goes
-    on to the COMMIT (under load, concurrent sends into one conversation waited on each other's round trip).
-    Inside a caller's transaction it is part of that one."""
+    Its one write is one statement (`_SEND_SQL`: the INSERT, with the summary's and the live sync's triggers),
+    so it is its own transaction, committed as it runs: no BEGIN and COMMIT around it, and the locks its
+    triggers take on the conversation's summary rows are held only while PostgreSQL runs it, not while this
+    process goes on to the COMMIT (under load, concurrent sends into one conversation waited on each other's
+    round trip). Inside a caller's transaction it is part of that one."""
     body = (body or "").strip()
     if "\x00" in body:
         raise ValidationError({"body": ["The body cannot contain NUL characters."]})
@@ -121,10 +153,14 @@ def send_message(
         raise ValidationError({"body": [EMPTY_MESSAGE_ERROR]})
     if attachment is not None and len(attachment.content_type) > MAX_CONTENT_TYPE_CHARS:
         raise ValidationError({"attachment": [CONTENT_TYPE_ERROR]})
-    recipient = active_recipient(sender=sender, recipient_id=recipient_id)
+    pk = _recipient_pk(recipient_id)
+    if pk is None:
+        _may_receive(sender=sender, found=None)
 
-    reply_to = None
+    message = Message(sender=sender, body=body)
     if reply_to_id is not None:
+        # The quoted message must be of this conversation: the recipient first (their errors come first).
+        recipient = active_recipient(sender=sender, recipient_id=pk)
         reply_to = (
             selectors.message_of_thread(user=sender, other=recipient, message_id=reply_to_id)
             if isinstance(reply_to_id, int)
@@ -132,15 +168,37 @@ def send_message(
         )
         if reply_to is None:
             raise ValidationError({"reply_to_id": ["No message of this conversation with this id."]})
-
-    message = Message(sender=sender, recipient=recipient, body=body, reply_to=reply_to)
+        message.reply_to = reply_to
     if attachment is not None:
         check_attachment_size(len(attachment.data))
         message.attachment_name = sanitize_filename(attachment.name)
         message.attachment_content_type = checked_content_type(attachment.content_type, attachment.data)
         message.attachment_size = len(attachment.data)
         message.attachment_data = attachment.data
-    message.save()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _SEND_SQL,
+            {
+                "sender": sender.pk,
+                "recipient": pk,
+                "body": message.body,
+                "reply_to": message.reply_to_id,
+                "attachment_name": message.attachment_name,
+                "attachment_content_type": message.attachment_content_type,
+                "attachment_size": message.attachment_size,
+                "attachment_data": message.attachment_data,
+                "created_at": message.created_at,
+            },
+        )
+        row = cursor.fetchone()
+    message.recipient = _may_receive(
+        sender=sender, found=selectors.recipient_from_row(None if row is None else row[:-1])
+    )
+    if row is None or row[-1] is None:  # `_may_receive` refused it above; a row that could go was inserted
+        raise AssertionError("the send's statement and _may_receive disagree")
+    message.pk = row[-1]
+    message._state.adding = False
+    message._state.db = connection.alias
     events.message_sent(message)
     return message
 
