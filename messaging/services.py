@@ -186,7 +186,7 @@ def send_message(
                 "attachment_name": message.attachment_name,
                 "attachment_content_type": message.attachment_content_type,
                 "attachment_size": message.attachment_size,
-                "attachment_data": message.attachment_data,
+                "attachment_data": None if attachment is None else attachment.data,
                 "created_at": message.created_at,
             },
         )
