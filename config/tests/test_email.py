@@ -105,4 +105,6 @@ def test_without_email_url_mail_is_printed_and_a_wrong_one_stops_the_start():
     assert default.stdout.strip() == "django.core.mail.backends.console.EmailBackend"
     wrong = django_process("pass", EMAIL_URL="imap://mail.example.com")
     assert wrong.returncode != 0
-    assert "EMAIL_URL must start with smtp://, smtp+tls:// or smtps://" in wrong.stderr
+    assert "EMAIL_URL must start with smtp://, smtp+tls://, smtps:// or be console://" in wrong.stderr
+    console = django_process("from django.conf import settings; print(settings.EMAIL_BACKEND)", EMAIL_URL="console://")
+    assert console.stdout.strip() == "django.core.mail.backends.console.EmailBackend", console.stderr
