@@ -150,7 +150,12 @@ if os.environ.get("EMAIL_URL") and os.environ["EMAIL_URL"] != "console://":
     EMAIL_USE_SSL = _email.scheme == "smtps"
     EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT_SECONDS", 30)  # a stuck server must not hold a worker for ever
 # The address people reach Relay at, for the links in mail sent without a request (the missed-message email).
-SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Production's default: HTTPS at the first of ALLOWED_HOSTS, when that is one host name (not `.example.com`, `*`).
+_first_host = ALLOWED_HOSTS[0] if ALLOWED_HOSTS else ""
+_site_default = (
+    f"https://{_first_host}" if PRODUCTION and _first_host[:1] not in ("", ".", "*") else "http://127.0.0.1:8000"
+)
+SITE_URL = (os.environ.get("SITE_URL") or _site_default).rstrip("/")
 # Missed-message email (messaging/notifications.py, `manage.py send_missed_message_emails`): a message unread
 # this long while its recipient has no open stream is mailed about, at most one mail per conversation this often.
 NOTIFY_EMAIL_AFTER_MINUTES = env_int("NOTIFY_EMAIL_AFTER_MINUTES", 10)

@@ -19,7 +19,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from messaging import notifications, services
-from messaging.models import Message, MissedMessageNotice
+from messaging.models import ConversationMute, Message, MissedMessageNotice
 from messaging.notifications import send_missed_message_emails
 from tests.helpers import EventStream, free_port, server_env, token_for
 from users.tests.factories import UserFactory
@@ -350,3 +350,48 @@ def test_two_runs_at_once_send_each_mail_once(settings):
     )
     assert sent == expected
     assert sum(int(out.split(" sent")[0]) for out, _ in outputs) == 6
+
+
+def test_due_sql_finds_exactly_the_conversations_the_orm_rules_give(alice, bob, carol):
+    """`DUE_SQL` restates the unread rule (`MessageQuerySet.unread_for`) and the notice, mute and setting rules
+    in SQL: over messages in every state, it finds the same (recipient, sender) pairs as the ORM and Python."""
+    dave = UserFactory(username="dave")
+    erin = UserFactory(username="erin", email_notifications=False)
+    now = timezone.now()
+    people = [alice, bob, carol, dave, erin]
+    for index, (sender, recipient) in enumerate((s, r) for s in people for r in people if s != r):
+        message = send(sender, recipient, f"message {index}", minutes_ago=[5, 11, 30, 60 * 25][index % 4])
+        state = index % 5
+        if state == 1:
+            Message.objects.filter(pk=message.pk).update(read_at=now)
+        elif state == 2:
+            Message.objects.filter(pk=message.pk).update(recipient_deleted_at=now)
+        elif state == 3:
+            Message.objects.filter(pk=message.pk).update(hidden_at=now, hidden_reason="spam")
+    services.mute_conversation(user=alice, other_id=carol.pk)
+    send(alice, carol, "due, but muted")
+    covered = send(bob, carol, "due, but mailed about already")
+    send(alice, dave, "due, but a mail went 5 minutes ago")
+    send(bob, dave, "due, and the last mail went 90 minutes ago")
+    send(bob, erin, "due, but erin turned the mail off")
+    MissedMessageNotice.objects.create(user=carol, partner=bob, notified_through_id=covered.pk)
+    MissedMessageNotice.objects.create(user=dave, partner=alice, sent_at=now - timedelta(minutes=5))
+    MissedMessageNotice.objects.create(user=dave, partner=bob, sent_at=now - timedelta(minutes=90))
+
+    bounds = notifications._bounds(now)
+    expected = set()
+    for user in people:
+        for message in Message.objects.unread_for(user).filter(
+            created_at__gt=bounds["oldest"], created_at__lte=bounds["due"]
+        ):
+            notice = MissedMessageNotice.objects.filter(user=user, partner_id=message.sender_id).first()
+            if (
+                user.email_notifications
+                and not ConversationMute.objects.filter(user=user, partner_id=message.sender_id).exists()
+                and (notice is None or message.pk > notice.notified_through_id)
+                and (notice is None or notice.sent_at is None or notice.sent_at <= bounds["quiet_since"])
+            ):
+                expected.add((user.pk, message.sender_id))
+    assert expected  # the data has due conversations, and others left out for each reason
+    assert set(notifications.due_conversations(now=now)) == expected
+    assert len(notifications.due_conversations(now=now)) == len(expected)
