@@ -231,8 +231,9 @@ def missed_message_email(
     }
     count = len(messages)
     what = "a message" if count == 1 else f"{count} messages"
+    name = " ".join(sender.public_name.split())  # one line: a header cannot hold a line break
     email = EmailMultiAlternatives(
-        subject=f"{sender.public_name} sent you {what} on Relay",
+        subject=f"{name} sent you {what} on Relay",
         body=render_to_string("messaging/email/missed_messages.txt", context),
         to=[formataddr((user.public_name, user.email))],
         headers={

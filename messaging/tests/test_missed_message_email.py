@@ -395,3 +395,64 @@ def test_due_sql_finds_exactly_the_conversations_the_orm_rules_give(alice, bob, 
     assert expected  # the data has due conversations, and others left out for each reason
     assert set(notifications.due_conversations(now=now)) == expected
     assert len(notifications.due_conversations(now=now)) == len(expected)
+
+
+def test_the_stream_registry_counts_a_stream_as_open_only_while_it_is_seen(events_broker):
+    """Who is present, as the mail asks the broker (each kind): a stream from its opening until it closes, and
+    only while it was seen lately (a process that died stops touching its streams); a stream closed for being
+    over the cap is not counted again by a late touch."""
+    import time
+
+    source = events_broker
+    start = time.time()
+    source.open_stream(1, "a", cap=2)
+    source.open_stream(2, "b", cap=2)
+    assert source.seen_since([1, 2, 3], start - 1) == {1, 2}
+    assert source.seen_since([1, 2], time.time() + 5) == set()  # not seen since then: a dead process's
+    time.sleep(0.05)
+    later = time.time()
+    source.touch_stream(1, "a")
+    assert source.seen_since([1, 2], later) == {1}
+
+    asyncio.run(source.close_stream(1, "a"))
+    source.touch_stream(1, "a")  # a touch racing the close
+    assert source.seen_since([1], start - 1) == set()
+
+    source.open_stream(2, "c", cap=2)
+    assert source.open_stream(2, "d", cap=2) == ["b"]  # over the cap: the oldest is closed
+    source.touch_stream(2, "b")
+    source.touch_stream(2, "c")
+    assert source.seen_since([2], later) == {2}
+    asyncio.run(source.close_stream(2, "c"))
+    assert source.seen_since([2], time.time() + 1) == set()  # "d" was not touched since
+    assert source.seen_since([2], start - 1) == {2}  # "d" is still open
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_sends_what_becomes_due_and_stops_when_told(smtp, alice, bob):
+    """`--loop`: each run sends what has become due since, and a stop ends the worker between runs."""
+    import threading
+    from io import StringIO
+
+    stop = threading.Event()
+    out = StringIO()
+    worker = threading.Thread(
+        target=call_command,
+        args=("send_missed_message_emails", "--loop", "--interval", "0.2"),
+        kwargs={"stdout": out, "stop": stop},
+        daemon=True,
+    )
+    worker.start()
+    try:
+        send(bob, alice, "while the worker runs")
+        deadline = timezone.now() + timedelta(seconds=10)
+        while not smtp.mails:
+            assert timezone.now() < deadline, out.getvalue()
+            stop.wait(0.1)
+    finally:
+        stop.set()
+        worker.join(timeout=10)
+    assert not worker.is_alive()
+    assert len(smtp.mails) == 1 and "while the worker runs" in text_of(smtp.mails[0])
+    assert out.getvalue().startswith("sending missed-message emails every 0.2 s\n")
+    assert out.getvalue().endswith("stopped\n")

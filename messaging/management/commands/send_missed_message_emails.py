@@ -7,7 +7,7 @@ import threading
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import DatabaseError, close_old_connections
+from django.db import DatabaseError, close_old_connections, connections
 
 from messaging import notifications
 
@@ -38,13 +38,16 @@ class Command(BaseCommand):
             for signum in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(signum, lambda *_: stop.set())
         self.stdout.write(f"sending missed-message emails every {interval:g} s")
-        while not stop.is_set():
-            close_old_connections()  # a connection the database closed meanwhile is not reused
-            try:
-                self._report(notifications.send_missed_message_emails(stop=stop))
-            except DatabaseError:
-                logger.warning("A missed-message email run failed; the next one tries again", exc_info=True)
-            stop.wait(interval)
+        try:
+            while not stop.is_set():
+                close_old_connections()  # a connection the database closed meanwhile is not reused
+                try:
+                    self._report(notifications.send_missed_message_emails(stop=stop))
+                except DatabaseError:
+                    logger.warning("A missed-message email run failed; the next one tries again", exc_info=True)
+                stop.wait(interval)
+        finally:
+            connections.close_all()
         self.stdout.write("stopped")
 
     def _report(self, run: notifications.Run) -> None:
