@@ -63,9 +63,9 @@ UNSUBSCRIBE_SALT = "relay.missed-message-email.unsubscribe"
 # (`MessageQuerySet.unread_for`'s rule, written out: received, not hidden, not deleted by the recipient, not
 # read) since before %(due)s and after %(oldest)s, newer than what the pair's notice covered, whose notice
 # is quiet (no mail since %(quiet_since)s), to someone who wants the mail, in a conversation not muted.
-# Messages to oneself (carried from the old system) are no news. The partial index `msg_unread_idx`
-# (recipient, sender, over unread messages only) serves the scan, so its cost follows what is unread, not
-# the table. No lock: `claim` decides again under one.
+# Messages to oneself (carried from the old system) are no news. PostgreSQL reads it as a bitmap AND of the
+# partial index `msg_unread_idx` (unread messages only) and `msg_created_idx` (the window), so its cost follows
+# what is unread and recent, not the table. No lock: `notify` decides again under one (`CLAIM_SQL`).
 DUE_SQL = """
 SELECT m.recipient_id, m.sender_id
 FROM messaging_message m
