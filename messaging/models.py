@@ -371,6 +371,29 @@ class ConversationMute(models.Model):
         return f"{self.user} muted {self.partner}"
 
 
+class MissedMessageNotice(models.Model):
+    """Per (user, partner): what the missed-message email (`messaging.notifications`) last told `user` about
+    their conversation with `partner`. The row is also the claim: a run sends the mail of a pair only while
+    it holds this row locked (`SELECT ... FOR UPDATE SKIP LOCKED`), so several runs at once send it once.
+
+    `notified_through_id`: the newest message of `partner` the mails have covered (0: none yet); the next
+    mail covers only later ones. `sent_at`: when the last mail went; none goes again before
+    `NOTIFY_EMAIL_EVERY_MINUTES` have passed.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
+    partner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    notified_through_id = models.BigIntegerField(default=0)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "messaging_missed_message_notice"
+        constraints = [models.UniqueConstraint(fields=["user", "partner"], name="notice_one_per_pair")]
+
+    def __str__(self):
+        return f"{self.user_id} told of {self.partner_id}'s messages through {self.notified_through_id}"
+
+
 class MessageAccessLog(models.Model):
     """A moderator opened a private message in the admin: who, what, when."""
 

@@ -223,7 +223,10 @@
   var source = new EventSource(eventsUrl);
   Object.keys(handlers).forEach(function (type) {
     source.addEventListener(type, function (event) {
-      handlers[type](JSON.parse(event.data));
+      var data = JSON.parse(event.data);
+      handlers[type](data);
+      // The page's other scripts hear the same events (notify.js: desktop notifications).
+      document.dispatchEvent(new CustomEvent("relay:live", { detail: { type: type, data: data } }));
     });
   });
   // A reconnect refused for good (the session has ended: signed out, or the password changed elsewhere).
