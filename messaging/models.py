@@ -165,6 +165,9 @@ class Message(models.Model):
     legacy_id = models.IntegerField(null=True, blank=True, unique=True)
     legacy_reply_to_id = models.IntegerField(null=True, blank=True)
     legacy_file_name = models.CharField(max_length=255, blank=True, default="")
+    # When its sender last edited the body (`services.edit_message`); None: never. Each earlier body is a
+    # `MessageEdit`.
+    edited_at = models.DateTimeField(null=True, blank=True)
 
     objects = MessageQuerySet.as_manager()
 
@@ -301,6 +304,23 @@ class Message(models.Model):
     def partner_of(self, user: "User") -> "User":
         """The other party of this message, seen from `user`."""
         return self.recipient if self.sender_id == user.pk else self.sender
+
+
+class MessageEdit(models.Model):
+    """A body a message had before its sender edited it (`services.edit_message`): every earlier version is
+    kept, for moderators (the admin shows them on the message's page); people see only that it was edited."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="edits", db_index=False)
+    body = models.TextField(blank=True, default="")  # the body before this edit
+    edited_at = models.DateTimeField(default=timezone.now)  # when this edit replaced it
+
+    class Meta:
+        db_table = "messaging_message_edit"
+        ordering = ["message", "edited_at", "id"]
+        indexes = [models.Index(fields=["message", "edited_at"], name="msg_edit_message_idx")]
+
+    def __str__(self):
+        return f"edit of message {self.message_id} on {short_time(self.edited_at)}"
 
 
 class MessageReport(models.Model):
