@@ -261,6 +261,8 @@ class SendMessageSerializer(serializers.Serializer):
 class EditMessageSerializer(serializers.Serializer):
     """`PATCH /api/messages/{id}`: the new body (the body rules of a send, `services.clean_body`)."""
 
+    whole_on_patch = True  # `body` is required on a PATCH too (config.schema.RelayAutoSchema)
+
     body = serializers.CharField(allow_blank=True, max_length=10_000)
 
 
