@@ -289,8 +289,8 @@ class Message(models.Model):
     def updated_at_for(self, viewer: "User | None") -> datetime | None:
         """When the message last changed, as `viewer` may know it. A change that is the other party's own
         (their delete for themselves; their read, unless `read_at_for` shows it to `viewer`) does not show:
-        when it is the last change, the last one `viewer` may know of is given instead (their own read, or
-        None). No viewer: the admin's view.
+        when it is the last change, the last one `viewer` may know of is given instead (the read they may see,
+        or its sender's edit, whichever is later; else None). No viewer: the admin's view.
         """
         if self.updated_at is None or viewer is None:
             return self.updated_at
@@ -299,7 +299,7 @@ class Message(models.Model):
         private = {others_delete, None if shown_read is not None else self.read_at} - {None}
         if viewer.pk == self.sender_id == self.recipient_id or self.updated_at not in private:
             return self.updated_at
-        return shown_read
+        return max((known for known in (shown_read, self.edited_at) if known is not None), default=None)
 
     def partner_of(self, user: "User") -> "User":
         """The other party of this message, seen from `user`."""
