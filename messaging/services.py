@@ -14,7 +14,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, F, Model, Q, Value, When
+from django.db.models import Case, F, Model, Q, When
 from django.utils import timezone
 
 from users.models import User
@@ -326,8 +326,8 @@ def mark_unread(*, user: User, message_id: Any) -> int:
     `user` sent a `ValidationError`. "Later" is the thread's order (`created_at`, then id).
 
     The read is taken back, not followed by a change of its own: where the read was a message's last change,
-    its `updated_at` goes back to none, so a sender who never saw the read (`Message.updated_at_for`) learns
-    nothing from it now either.
+    its `updated_at` goes back to its sender's edit, or to none, so a sender who never saw the read
+    (`Message.updated_at_for`) learns nothing from it now either.
     """
     message = selectors.access_message(user=user, message_id=message_id)
     if message.recipient_id != user.pk:
@@ -338,7 +338,7 @@ def mark_unread(*, user: User, message_id: Any) -> int:
         .filter(later, sender_id=message.sender_id, read_at__isnull=False)
         .update(
             read_at=None,
-            updated_at=Case(When(updated_at=F("read_at"), then=Value(None)), default=F("updated_at")),
+            updated_at=Case(When(updated_at=F("read_at"), then=F("edited_at")), default=F("updated_at")),
         )
     )
     events.conversation_unread(reader=user, other=message.sender, marked=marked, first_id=message.pk)

@@ -210,3 +210,15 @@ def test_the_admin_shows_moderators_every_earlier_version(alice, bob, alice_clie
     html = page.content.decode()
     assert "a rude first draft" in html and "a polite second draft" in html
     assert "earlier versions" in html.lower()
+
+
+def test_a_read_taken_back_leaves_the_edit_as_the_last_change(alice, bob, alice_client, bob_client):
+    """Mark as unread puts `updated_at` back to what it was before the read: the edit's time, not none."""
+    sent = services.send_message(sender=alice, recipient_id=bob.pk, body="draft")
+    edited_at = patch(alice_client, sent.pk, "final").json()["edited_at"]
+    services.mark_message_read(user=bob, message_id=sent.pk)
+    assert services.mark_unread(user=bob, message_id=sent.pk) == 1
+    stored = Message.objects.get(pk=sent.pk)
+    assert stored.read_at is None and stored.updated_at == stored.edited_at
+    for client in (alice_client, bob_client):
+        assert client.get(f"/api/direct-messages/{sent.pk}").json()["updated_at"] == edited_at.removesuffix("Z")
