@@ -81,7 +81,7 @@ class MessageViewSet(viewsets.GenericViewSet[Message]):
         return selectors.visible_messages(user=self.request.user)
 
     def get_throttles(self) -> list[BaseThrottle]:
-        if self.action == "send":
+        if self.action in ("send", "partial_update"):  # an edit writes a message too (and keeps the old one)
             return [SendRateThrottle()]
         return super().get_throttles()
 

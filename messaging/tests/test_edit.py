@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.utils import timezone
 
 from messaging import conversations, events, services
@@ -222,3 +223,15 @@ def test_a_read_taken_back_leaves_the_edit_as_the_last_change(alice, bob, alice_
     assert stored.read_at is None and stored.updated_at == stored.edited_at
     for client in (alice_client, bob_client):
         assert client.get(f"/api/direct-messages/{sent.pk}").json()["updated_at"] == edited_at.removesuffix("Z")
+
+
+def test_edits_count_against_the_send_rate_on_the_api_and_the_pages(alice, bob, alice_client, settings):
+    """An edit writes a message and keeps the old one: a user cannot write without limit by editing."""
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"send": "3/min"}}
+    sent = services.send_message(sender=alice, recipient_id=bob.pk, body="v0")  # a service call: not throttled
+    assert [patch(alice_client, sent.pk, f"v{n}").status_code for n in (1, 2, 3, 4)] == [200, 200, 200, 429]
+    page = Client()
+    page.force_login(alice)
+    refused = page.post(f"/inbox/messages/{sent.pk}/edit/", {"body": "v5"})
+    assert refused.status_code == 429 and "too fast" in refused.content.decode()
+    assert Message.objects.get(pk=sent.pk).body == "v3" and len(earlier_bodies(sent)) == 3

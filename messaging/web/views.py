@@ -111,13 +111,20 @@ def _attachment_input(upload: UploadedFile | None) -> services.AttachmentInput |
     return services.AttachmentInput(name=upload.name or "", content_type=upload.content_type or "", data=upload.read())
 
 
+def _too_fast(request: AuthenticatedHttpRequest, form: forms.Form) -> bool:
+    """Whether the caller is over the send rate (a send or an edit, as on the API); if so, the form says so."""
+    throttle = SendRateThrottle()
+    if throttle.allow_request(as_drf_request(request), APIView()):  # the rate is per user, of no view
+        return False
+    wait = throttle.wait()
+    form.add_error(None, f"You are sending messages too fast. Try again in {int(wait or 1) + 1} seconds.")
+    return True
+
+
 def _send_from_form(request: AuthenticatedHttpRequest, form: MessageForm, *, recipient_id: int) -> Message | None:
     """Send the message of a valid form; on a refusal, put the reason on the form and return None."""
-    throttle = SendRateThrottle()
-    if not throttle.allow_request(as_drf_request(request), APIView()):  # the rate is per user, of no view
-        wait = throttle.wait()
+    if _too_fast(request, form):
         form.refused_status = 429
-        form.add_error(None, f"You are sending messages too fast. Try again in {int(wait or 1) + 1} seconds.")
         return None
     try:
         return services.send_message(
@@ -400,7 +407,10 @@ def edit_message(request: AuthenticatedHttpRequest, message_id: int) -> HttpResp
     form = EditForm(request.POST or None, initial={"body": message.body})
     status = 200
     if request.method == "POST":
-        if form.is_valid():
+        status = 400
+        if form.is_valid() and _too_fast(request, form):
+            status = 429
+        elif form.is_valid():
             try:
                 services.edit_message(user=request.user, message_id=message.pk, body=form.cleaned_data["body"])
             except ValidationError as exc:
@@ -408,7 +418,6 @@ def edit_message(request: AuthenticatedHttpRequest, message_id: int) -> HttpResp
             else:
                 messages.success(request, "Message edited.")
                 return redirect(_thread_url(partner.pk, message.pk))
-        status = 400
     else:
         refusal = services.edit_refusal(user=request.user, message=message)
         if isinstance(refusal, ValidationError):
