@@ -23,13 +23,11 @@ The log keeps what happened, not what the reader sees: a `message.created` or `m
 message's id, and `as_delivered` renders it for the reader when the stream delivers it, under the visibility
 rule as it is then: a message hidden or deleted since is never shown, an edited one is shown as it reads
 then (a replay of two edits shows the last body twice, never the one it replaced), and the log holds no
-message bodies. Reads and
-unreads are shown under the read-receipt rule as it is then: a reader who stopped sharing them is not
-replayed. An
-`unread_count` entry says only that the counts changed: the stream reads them when it delivers it, once per
-read of the log, on the read's last such entry (the earlier ones would repeat it), so a write costs no count
-and a user with no open stream none at all. Two more
-entries never reach a client: `auth.changed` (the user's credentials changed: each open stream checks its
+message bodies. Reads and unreads are shown under the read-receipt rule as it is then: a reader who stopped
+sharing them is not replayed. An `unread_count` entry says only that the counts changed: the stream reads
+them when it delivers it, once per read of the log, on the read's last such entry (the earlier ones would
+repeat it), so a write costs no count and a user with no open stream none at all. Two more entries never
+reach a client: `auth.changed` (the user's credentials changed: each open stream checks its
 own, `stream.py`) and `stream.closed` (a stream over the per-user cap is told to end). The stream itself
 adds what no log holds: its opening `unread_count`, `resync` and `stream.ended` (`stream.py`).
 
