@@ -165,6 +165,9 @@ class Message(models.Model):
     legacy_id = models.IntegerField(null=True, blank=True, unique=True)
     legacy_reply_to_id = models.IntegerField(null=True, blank=True)
     legacy_file_name = models.CharField(max_length=255, blank=True, default="")
+    # When its sender last edited the body (`services.edit_message`); None: never. Each earlier body is a
+    # `MessageEdit`.
+    edited_at = models.DateTimeField(null=True, blank=True)
 
     objects = MessageQuerySet.as_manager()
 
@@ -286,8 +289,8 @@ class Message(models.Model):
     def updated_at_for(self, viewer: "User | None") -> datetime | None:
         """When the message last changed, as `viewer` may know it. A change that is the other party's own
         (their delete for themselves; their read, unless `read_at_for` shows it to `viewer`) does not show:
-        when it is the last change, the last one `viewer` may know of is given instead (their own read, or
-        None). No viewer: the admin's view.
+        when it is the last change, the last one `viewer` may know of is given instead (the read they may see,
+        or its sender's edit, whichever is later; else None). No viewer: the admin's view.
         """
         if self.updated_at is None or viewer is None:
             return self.updated_at
@@ -296,11 +299,28 @@ class Message(models.Model):
         private = {others_delete, None if shown_read is not None else self.read_at} - {None}
         if viewer.pk == self.sender_id == self.recipient_id or self.updated_at not in private:
             return self.updated_at
-        return shown_read
+        return max((known for known in (shown_read, self.edited_at) if known is not None), default=None)
 
     def partner_of(self, user: "User") -> "User":
         """The other party of this message, seen from `user`."""
         return self.recipient if self.sender_id == user.pk else self.sender
+
+
+class MessageEdit(models.Model):
+    """A body a message had before its sender edited it (`services.edit_message`): every earlier version is
+    kept, for moderators (the admin shows them on the message's page); people see only that it was edited."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="edits", db_index=False)
+    body = models.TextField(blank=True, default="")  # the body before this edit
+    edited_at = models.DateTimeField(default=timezone.now)  # when this edit replaced it
+
+    class Meta:
+        db_table = "messaging_message_edit"
+        ordering = ["message", "edited_at", "id"]
+        indexes = [models.Index(fields=["message", "edited_at"], name="msg_edit_message_idx")]
+
+    def __str__(self):
+        return f"edit of message {self.message_id} on {short_time(self.edited_at)}"
 
 
 class MessageReport(models.Model):

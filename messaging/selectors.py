@@ -66,14 +66,17 @@ def message_of_thread(*, user: User, other: User, message_id: Any) -> Message | 
     return Message.objects.visible_to(user).between(user, other).select_related("sender").filter(pk=message_id).first()
 
 
-def access_message(*, user: User, message_id: Any, with_attachment: bool = False) -> Message:
+def access_message(*, user: User, message_id: Any, with_attachment: bool = False, for_update: bool = False) -> Message:
     """The message `message_id` if `user` can see it; else Http404, exactly as for a message that doesn't exist.
 
     `message_id` is what the client sent (any JSON value or URL segment); anything but an id is a 404.
+    `for_update`: its row locked until the caller's transaction ends (a service about to change it).
     """
     queryset = Message.objects.visible_to(user).select_related(*_LIST_RELATED)
     if not with_attachment:
         queryset = queryset.defer(*_DEFERRED)
+    if for_update:
+        queryset = queryset.select_for_update(of=("self",))
     try:
         return queryset.get(pk=int(message_id))
     except (Message.DoesNotExist, TypeError, ValueError, OverflowError):

@@ -76,6 +76,9 @@ class MessageSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     read_at = serializers.SerializerMethodField()
     is_read = serializers.SerializerMethodField()
+    edited_at = serializers.DateTimeField(
+        allow_null=True, help_text="When its sender last edited the body; null when never edited."
+    )
 
     @extend_schema_field(serializers.DateTimeField(allow_null=True))
     def get_read_at(self, message: Message) -> str | None:
@@ -131,6 +134,7 @@ def message_data(message: Message, *, viewer: User | None) -> dict[str, Any]:
         "created_at": _TIME.to_representation(message.created_at),
         "read_at": None if read_at is None else _TIME.to_representation(read_at),
         "is_read": read_at is not None,
+        "edited_at": None if message.edited_at is None else _TIME.to_representation(message.edited_at),
     }
 
 
@@ -252,6 +256,14 @@ class SendMessageSerializer(serializers.Serializer):
                 f"Ensure this field has no more than {settings.MESSAGING_MAX_BODY_CHARS} characters."
             )
         return value
+
+
+class EditMessageSerializer(serializers.Serializer):
+    """`PATCH /api/messages/{id}`: the new body (the body rules of a send, `services.clean_body`)."""
+
+    whole_on_patch = True  # `body` is required on a PATCH too (config.schema.RelayAutoSchema)
+
+    body = serializers.CharField(allow_blank=True, max_length=10_000)
 
 
 class SendMessageMultipartSerializer(SendMessageSerializer):

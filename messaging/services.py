@@ -7,20 +7,21 @@ legacy API, the pages) maps them to its own error shape.
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, F, Model, Q, Value, When
+from django.db.models import Case, F, Model, Q, When
 from django.utils import timezone
 
 from users.models import User
 
 from . import events, selectors
 from .attachments import checked_content_type, sanitize_filename
-from .models import ConversationMute, Message, MessageAccessLog, MessageReport, UserBlock
+from .models import ConversationMute, Message, MessageAccessLog, MessageEdit, MessageReport, UserBlock
 
 # Queries go to the configured user model (AUTH_USER_MODEL); `User` is its type.
 UserModel = get_user_model()
@@ -69,6 +70,21 @@ CONTENT_TYPE_ERROR = f"`content_type` must be a string of at most {MAX_CONTENT_T
 EMPTY_MESSAGE_ERROR = "A message needs a body or an attachment."
 
 _MAX_ID = 2**63 - 1  # a bigint primary key
+
+
+def clean_body(body: str | None, *, has_attachment: bool) -> str:
+    """The body a message is stored with, by the rules of a send and of an edit: stripped, no NUL character,
+    at most `MESSAGING_MAX_BODY_CHARS`, and not empty unless the message has an attachment."""
+    body = (body or "").strip()
+    if "\x00" in body:
+        raise ValidationError({"body": ["The body cannot contain NUL characters."]})
+    if len(body) > settings.MESSAGING_MAX_BODY_CHARS:
+        raise ValidationError(
+            {"body": [f"Ensure this field has no more than {settings.MESSAGING_MAX_BODY_CHARS} characters."]}
+        )
+    if not body and not has_attachment:
+        raise ValidationError({"body": [EMPTY_MESSAGE_ERROR]})
+    return body
 
 
 def _recipient_pk(recipient_id: Any) -> int | None:
@@ -142,15 +158,7 @@ def send_message(
     triggers take on the conversation's summary rows are held only while PostgreSQL runs it, not while this
     process goes on to the COMMIT (under load, concurrent sends into one conversation waited on each other's
     round trip). Inside a caller's transaction it is part of that one."""
-    body = (body or "").strip()
-    if "\x00" in body:
-        raise ValidationError({"body": ["The body cannot contain NUL characters."]})
-    if len(body) > settings.MESSAGING_MAX_BODY_CHARS:
-        raise ValidationError(
-            {"body": [f"Ensure this field has no more than {settings.MESSAGING_MAX_BODY_CHARS} characters."]}
-        )
-    if not body and attachment is None:
-        raise ValidationError({"body": [EMPTY_MESSAGE_ERROR]})
+    body = clean_body(body, has_attachment=attachment is not None)
     if attachment is not None and len(attachment.content_type) > MAX_CONTENT_TYPE_CHARS:
         raise ValidationError({"attachment": [CONTENT_TYPE_ERROR]})
     pk = _recipient_pk(recipient_id)
@@ -200,6 +208,68 @@ def send_message(
     message._state.adding = False
     message._state.db = connection.alias
     events.message_sent(message)
+    return message
+
+
+def edit_window_closes_at(message: Message) -> datetime | None:
+    """Until when its sender may edit `message`: `MESSAGING_EDIT_WINDOW_SECONDS` after it was sent; None when
+    the setting is 0 (no limit)."""
+    seconds = settings.MESSAGING_EDIT_WINDOW_SECONDS
+    return None if seconds <= 0 else message.created_at + timedelta(seconds=seconds)
+
+
+def _window_words(seconds: int) -> str:
+    """`an hour`, `2 hours`, `15 minutes`, `90 seconds`: the edit window as the refusal says it."""
+    for unit, size in (("hour", 3600), ("minute", 60)):
+        if seconds % size == 0:
+            count = seconds // size
+            return ("an hour" if unit == "hour" else "a minute") if count == 1 else f"{count} {unit}s"
+    return "a second" if seconds == 1 else f"{seconds} seconds"
+
+
+def edit_refusal(*, user: User, message: Message, now: datetime | None = None) -> Exception | None:
+    """Why `user` may not edit `message`, a message they see (`selectors.access_message`, so neither hidden
+    nor deleted by them): not its sender (`PermissionDenied`), or the edit window has closed
+    (`ValidationError`); None when they may. The one statement of the rule: the API and the pages' edit
+    (`edit_message`) and the pages' Edit item (`may_edit`)."""
+    if message.sender_id != user.pk:
+        return PermissionDenied("Only the sender can edit a message.")
+    closes_at = edit_window_closes_at(message)
+    if closes_at is not None and (now or timezone.now()) > closes_at:
+        window = _window_words(settings.MESSAGING_EDIT_WINDOW_SECONDS)
+        return ValidationError(
+            f"This message can no longer be edited: a message can be edited for {window} after it is sent."
+        )
+    return None
+
+
+def may_edit(*, user: User, message: Message, now: datetime | None = None) -> bool:
+    """Whether `user` may edit `message` now (`edit_refusal`), for a message they see."""
+    return edit_refusal(user=user, message=message, now=now) is None
+
+
+@transaction.atomic
+def edit_message(*, user: User, message_id: Any, body: str) -> Message:
+    """Replace the body of a message `user` sent, by the rules of `edit_refusal` and the body rules of a send
+    (`clean_body`: an attachment-only message may get a body, a message with an attachment may lose its
+    body, one without may not). The earlier body is kept (`MessageEdit`); the message's `edited_at` and
+    `updated_at` are the edit's time; both parties' open streams hear `message.updated`. The same body changes
+    nothing. A message `user` does not see (another's, hidden, deleted by them) is a 404.
+
+    The message's row is locked while it is read and changed: two edits at once each keep the body the other
+    left, and a moderator's hide waits for the edit or makes it a 404."""
+    message = selectors.access_message(user=user, message_id=message_id, for_update=True)
+    now = timezone.now()
+    refusal = edit_refusal(user=user, message=message, now=now)
+    if refusal is not None:
+        raise refusal
+    body = clean_body(body, has_attachment=message.has_attachment)
+    if body == message.body:
+        return message
+    MessageEdit.objects.create(message=message, body=message.body, edited_at=now)
+    Message.objects.filter(pk=message.pk).update(body=body, edited_at=now, updated_at=now)
+    message.body, message.edited_at, message.updated_at = body, now, now
+    events.message_edited(message)
     return message
 
 
@@ -256,8 +326,8 @@ def mark_unread(*, user: User, message_id: Any) -> int:
     `user` sent a `ValidationError`. "Later" is the thread's order (`created_at`, then id).
 
     The read is taken back, not followed by a change of its own: where the read was a message's last change,
-    its `updated_at` goes back to none, so a sender who never saw the read (`Message.updated_at_for`) learns
-    nothing from it now either.
+    its `updated_at` goes back to its sender's edit, or to none, so a sender who never saw the read
+    (`Message.updated_at_for`) learns nothing from it now either.
     """
     message = selectors.access_message(user=user, message_id=message_id)
     if message.recipient_id != user.pk:
@@ -268,7 +338,7 @@ def mark_unread(*, user: User, message_id: Any) -> int:
         .filter(later, sender_id=message.sender_id, read_at__isnull=False)
         .update(
             read_at=None,
-            updated_at=Case(When(updated_at=F("read_at"), then=Value(None)), default=F("updated_at")),
+            updated_at=Case(When(updated_at=F("read_at"), then=F("edited_at")), default=F("updated_at")),
         )
     )
     events.conversation_unread(reader=user, other=message.sender, marked=marked, first_id=message.pk)

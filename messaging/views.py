@@ -31,6 +31,7 @@ from .serializers import (
     BlockSerializer,
     ConversationSerializer,
     CursorMessagePageSerializer,
+    EditMessageSerializer,
     MarkedReadSerializer,
     MarkedUnreadSerializer,
     MessageSerializer,
@@ -80,7 +81,7 @@ class MessageViewSet(viewsets.GenericViewSet[Message]):
         return selectors.visible_messages(user=self.request.user)
 
     def get_throttles(self) -> list[BaseThrottle]:
-        if self.action == "send":
+        if self.action in ("send", "partial_update"):  # an edit writes a message too (and keeps the old one)
             return [SendRateThrottle()]
         return super().get_throttles()
 
@@ -268,6 +269,30 @@ class MessageViewSet(viewsets.GenericViewSet[Message]):
     )
     def retrieve(self, request: AuthenticatedRequest, pk: str) -> Response:
         return self._message_response(selectors.access_message(user=request.user, message_id=pk))
+
+    @extend_schema(
+        summary="Edit a message you sent",
+        parameters=[MESSAGE_ID],
+        request=EditMessageSerializer,
+        responses={
+            200: MessageSerializer,
+            400: OpenApiResponse(
+                description="The body breaks a send's rules (empty without an attachment, too long), or the edit"
+                " window (`MESSAGING_EDIT_WINDOW_SECONDS` after sending) has closed."
+            ),
+            403: OpenApiResponse(description="The caller received this message: only its sender may edit it."),
+            404: NOT_FOUND,
+        },
+        description="Replace the body of a message the caller sent, within the edit window after sending (an"
+        " hour by default). The answer is the message, its `edited_at` the edit's time; both parties' streams"
+        " get `message.updated`. The same body again changes nothing. The earlier bodies are kept for the"
+        " moderators; the attachment cannot be changed.",
+    )
+    def partial_update(self, request: AuthenticatedRequest, pk: str) -> Response:
+        serializer = EditMessageSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        message = services.edit_message(user=request.user, message_id=pk, body=serializer.validated_data["body"])
+        return self._message_response(message)
 
     @extend_schema(
         summary="Delete a message for yourself",

@@ -116,6 +116,20 @@ MATRIX = [
     ),
     (
         "api",
+        "patch",
+        "/api/messages/{m}",
+        {"body": "edited"},
+        {
+            "sender": 200,
+            "recipient": 403,
+            "third_user": HIDDEN,
+            "anonymous": 401,
+            "moderator": HIDDEN,
+            "blocked_user": HIDDEN,
+        },
+    ),
+    (
+        "api",
         "delete",
         "/api/messages/{m}",
         None,
@@ -263,6 +277,34 @@ MATRIX = [
     ),
     (
         "pages",
+        "get",
+        "/inbox/messages/{m}/edit/",
+        None,
+        {
+            "sender": 200,
+            "recipient": 403,
+            "third_user": HIDDEN,
+            "anonymous": 302,
+            "moderator": HIDDEN,
+            "blocked_user": HIDDEN,
+        },
+    ),
+    (
+        "pages",
+        "post",
+        "/inbox/messages/{m}/edit/",
+        {"body": "edited"},
+        {
+            "sender": 302,
+            "recipient": 403,
+            "third_user": HIDDEN,
+            "anonymous": 302,
+            "moderator": HIDDEN,
+            "blocked_user": HIDDEN,
+        },
+    ),
+    (
+        "pages",
         "post",
         "/inbox/messages/{m}/delete/",
         None,
@@ -305,6 +347,7 @@ def assert_hidden(response, missing, *, surface, message):
     stored = Message.objects.get(pk=message.pk)
     assert stored.read_at is None and stored.sender_deleted_at is None and stored.recipient_deleted_at is None
     assert not stored.reports.exists()
+    assert stored.edited_at is None and not stored.edits.exists() and SECRET in stored.body
     assert Message.objects.count() == 1
 
 

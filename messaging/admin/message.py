@@ -5,7 +5,7 @@ from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils.text import Truncator
 
-from ..models import Message, MessageReport, short_time
+from ..models import Message, MessageEdit, MessageReport, short_time
 from .list_filters import AttachmentFilter, DeletedFilter, HiddenFilter, ReportedFilter
 from .list_tuning import EstimatedCountPaginator, LargeTableListMixin, ModerationQuerySet
 from .moderation import MessageModerationMixin
@@ -28,6 +28,27 @@ class ReportInline(admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("reporter", "resolved_by")
+
+
+class EditInline(admin.TabularInline):
+    """The bodies the message had before each edit of its sender, oldest first: read-only, to whoever may view
+    the message (they are part of it: what its recipient may have read before the edit)."""
+
+    model = MessageEdit
+    verbose_name = "earlier version"
+    verbose_name_plural = "earlier versions (before each edit by the sender)"
+    fields = readonly_fields = ("body", "edited_at")
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("messaging.view_message")
 
 
 @admin.register(Message)
@@ -55,7 +76,7 @@ class MessageAdmin(ReadAuditMixin, MessageModerationMixin, LargeTableListMixin, 
     # Facet counts would run one COUNT per filter choice over the whole table on every page view.
     show_facets = admin.ShowFacets.NEVER
     list_per_page = 50
-    inlines = [ReportInline]
+    inlines = [ReportInline, EditInline]
     # Nothing a user wrote is editable here; moderation acts through the actions.
     fields = readonly_fields = (
         "sender",
@@ -63,6 +84,7 @@ class MessageAdmin(ReadAuditMixin, MessageModerationMixin, LargeTableListMixin, 
         "created_at",
         "read_at",
         "body",
+        "edited_at",
         "reply_to",
         "attachment_summary",
         "deleted_by",

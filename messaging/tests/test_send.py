@@ -24,6 +24,7 @@ def test_send_json_returns_the_message_in_the_contract_shape(alice_client, alice
     data = response.json()
     assert set(data) == {
         "id", "sender", "recipient", "body", "reply_to", "attachment", "created_at", "read_at", "is_read",
+        "edited_at",
     }  # fmt: skip
     assert data["sender"] == {"id": alice.pk, "username": "alice", "display_name": "Alice Liddell"}
     assert data["recipient"] == {"id": bob.pk, "username": "bob", "display_name": "bob"}
@@ -31,6 +32,7 @@ def test_send_json_returns_the_message_in_the_contract_shape(alice_client, alice
     assert data["reply_to"] is None and data["attachment"] is None
     assert data["created_at"].endswith("Z")
     assert data["read_at"] is None and data["is_read"] is False
+    assert data["edited_at"] is None  # never edited
     stored = Message.objects.get(pk=data["id"])
     assert (stored.sender, stored.recipient, stored.body) == (alice, bob, "Hello Bob")
 

@@ -1,4 +1,4 @@
-"""Random sequences of sends, reads, unreads, deletes, hides, unhides and blocks keep the invariants of what
+"""Random sequences of sends, reads, unreads, deletes, hides, unhides, edits and blocks keep the invariants of what
 each user sees, and the conversation summary equal to its recomputation from the messages.
 
 A Hypothesis state machine drives the real services against the real database and keeps a plain model of
@@ -43,6 +43,7 @@ class Expected:
 
     sender: int
     recipient: int
+    body: str = ""
     read: bool = False
     sender_deleted: bool = False
     recipient_deleted: bool = False
@@ -98,7 +99,7 @@ class MessagingMachine(RuleBasedStateMachine):
             return multiple()
         message = services.send_message(sender=self.users[sender], recipient_id=self.users[recipient].pk, body=text)
         assert message.body == text.strip()
-        self.expected[message.pk] = Expected(sender=sender, recipient=recipient)
+        self.expected[message.pk] = Expected(sender=sender, recipient=recipient, body=message.body)
         return message.pk
 
     @rule(target=sent, original=sent, replier=st.sampled_from(["sender", "recipient"]), text=body)
@@ -119,7 +120,7 @@ class MessagingMachine(RuleBasedStateMachine):
             sender=self.users[replier], recipient_id=self.users[partner].pk, body=text, reply_to_id=original
         )
         assert message.reply_to_id == original
-        self.expected[message.pk] = Expected(sender=replier, recipient=partner)
+        self.expected[message.pk] = Expected(sender=replier, recipient=partner, body=message.body)
         return message.pk
 
     @rule(message_id=sent, reader=side)
@@ -187,6 +188,24 @@ class MessagingMachine(RuleBasedStateMachine):
             known.recipient_deleted = True
         assert not selectors.visible_messages(user=self.users[user]).filter(pk=message_id).exists()
 
+    @rule(message_id=sent, editor=side, text=body)
+    def edit_message(self, message_id, editor, text):
+        """Only its sender edits a message, while they see it; an edit changes no one's view, count or summary
+        row (the invariants), only the body both read."""
+        known = self.expected[message_id]
+        editor = self._actor(known, editor)
+        if not known.visible_to(editor):
+            with pytest.raises(Http404):
+                services.edit_message(user=self.users[editor], message_id=message_id, body=text)
+            return
+        if editor != known.sender:
+            with pytest.raises(PermissionDenied):
+                services.edit_message(user=self.users[editor], message_id=message_id, body=text)
+            return
+        message = services.edit_message(user=self.users[editor], message_id=message_id, body=text)
+        assert message.body == text.strip()
+        known.body = message.body
+
     @rule(message_ids=st.lists(sent, max_size=3))
     def hide_messages(self, message_ids):
         newly_hidden = {pk for pk in message_ids if not self.expected[pk].hidden}
@@ -228,6 +247,12 @@ class MessagingMachine(RuleBasedStateMachine):
         for index, user in enumerate(self.users):
             seen = set(selectors.visible_messages(user=user).values_list("pk", flat=True))
             assert seen == {pk for pk, known in self.expected.items() if known.visible_to(index)}
+
+    @invariant()
+    def each_user_reads_the_last_body_its_sender_gave(self):
+        for user in self.users:
+            bodies = dict(selectors.visible_messages(user=user).values_list("pk", "body"))
+            assert bodies == {pk: self.expected[pk].body for pk in bodies}
 
     @invariant()
     def unread_counts_equal_the_visible_unread_rows(self):

@@ -10,6 +10,7 @@ from datetime import datetime
 from functools import partial, wraps
 from urllib.parse import urlencode
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -32,7 +33,7 @@ from ..attachments import attachment_response, image_preview_response
 from ..broker import events_cursor
 from ..models import Message
 from ..pagination import CountedPaginator
-from .forms import ComposeForm, MessageForm, PeopleSearchForm, ReportForm, SearchForm, ThreadAnchorForm
+from .forms import ComposeForm, EditForm, MessageForm, PeopleSearchForm, ReportForm, SearchForm, ThreadAnchorForm
 from .grouping import grouped
 
 PAGE_SIZE = 20
@@ -76,6 +77,7 @@ class ThreadEntry:
     starts_group: bool = True  # the first of a group of messages names its author (`grouping.grouped`)
     removed: bool = False
     unread: bool = False  # received by the viewer and not read (`Message.is_unread_for`)
+    editable: bool = False  # the viewer may edit it now (`services.may_edit`): its menu offers Edit
 
     @classmethod
     def of(cls, message: Message, *, viewer: User) -> "ThreadEntry":
@@ -86,6 +88,7 @@ class ThreadEntry:
             reply_preview=message.reply_to.preview_for(viewer) if message.reply_to is not None else None,
             read_at=message.read_at_for(viewer),
             unread=message.is_unread_for(viewer),
+            editable=services.may_edit(user=viewer, message=message),
         )
 
 
@@ -108,13 +111,20 @@ def _attachment_input(upload: UploadedFile | None) -> services.AttachmentInput |
     return services.AttachmentInput(name=upload.name or "", content_type=upload.content_type or "", data=upload.read())
 
 
+def _too_fast(request: AuthenticatedHttpRequest, form: forms.Form) -> bool:
+    """Whether the caller is over the send rate (a send or an edit, as on the API); if so, the form says so."""
+    throttle = SendRateThrottle()
+    if throttle.allow_request(as_drf_request(request), APIView()):  # the rate is per user, of no view
+        return False
+    wait = throttle.wait()
+    form.add_error(None, f"You are sending messages too fast. Try again in {int(wait or 1) + 1} seconds.")
+    return True
+
+
 def _send_from_form(request: AuthenticatedHttpRequest, form: MessageForm, *, recipient_id: int) -> Message | None:
     """Send the message of a valid form; on a refusal, put the reason on the form and return None."""
-    throttle = SendRateThrottle()
-    if not throttle.allow_request(as_drf_request(request), APIView()):  # the rate is per user, of no view
-        wait = throttle.wait()
+    if _too_fast(request, form):
         form.refused_status = 429
-        form.add_error(None, f"You are sending messages too fast. Try again in {int(wait or 1) + 1} seconds.")
         return None
     try:
         return services.send_message(
@@ -129,14 +139,20 @@ def _send_from_form(request: AuthenticatedHttpRequest, form: MessageForm, *, rec
     except PermissionDenied as exc:
         form.add_error(None, str(exc) or "You cannot send a message to this person.")
     except ValidationError as exc:
-        errors: list[tuple[str | None, list[str]]] = (
-            [*exc.message_dict.items()] if hasattr(exc, "error_dict") else [(None, exc.messages)]
-        )
-        field_of: dict[str | None, str] = {"body": "body", "recipient_id": "recipient", "attachment": "attachment"}
-        for key, field_errors in errors:
-            field = field_of.get(key)
-            form.add_error(field if field in form.fields else None, field_errors)
+        _add_service_errors(form, exc)
     return None
+
+
+def _add_service_errors(form: forms.Form, exc: ValidationError) -> None:
+    """A service's `ValidationError` on the form: each error at the field it concerns (the services key them
+    by the API's names), the rest above the form."""
+    errors: list[tuple[str | None, list[str]]] = (
+        [*exc.message_dict.items()] if hasattr(exc, "error_dict") else [(None, exc.messages)]
+    )
+    field_of: dict[str | None, str] = {"body": "body", "recipient_id": "recipient", "attachment": "attachment"}
+    for key, field_errors in errors:
+        field = field_of.get(key)
+        form.add_error(field if field in form.fields else None, field_errors)
 
 
 def _thread_url(user_id: int, message_id: int | None = None) -> str:
@@ -377,6 +393,40 @@ def delete_conversation(request: AuthenticatedHttpRequest, user_id: int) -> Http
         )
         return redirect("messaging-web:inbox")
     return render(request, "messaging/delete_conversation.html", {"other": other})
+
+
+@require_http_methods(["GET", "POST"])
+@page
+def edit_message(request: AuthenticatedHttpRequest, message_id: int) -> HttpResponse:
+    """Edit a message the caller sent (`services.edit_message`): its body in a form, then back to the thread at
+    it. The thread's Edit item opens this page; with the script (edit.js) the same form opens inside the
+    thread instead, and posts here all the same. Another person's message is a 403; a message whose edit
+    window has closed goes back to the thread, saying so."""
+    message = selectors.access_message(user=request.user, message_id=message_id)
+    partner = message.partner_of(request.user)
+    form = EditForm(request.POST or None, initial={"body": message.body})
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid() and _too_fast(request, form):
+            status = 429
+        elif form.is_valid():
+            try:
+                services.edit_message(user=request.user, message_id=message.pk, body=form.cleaned_data["body"])
+            except ValidationError as exc:
+                _add_service_errors(form, exc)
+            else:
+                messages.success(request, "Message edited.")
+                return redirect(_thread_url(partner.pk, message.pk))
+    else:
+        refusal = services.edit_refusal(user=request.user, message=message)
+        if isinstance(refusal, ValidationError):
+            messages.error(request, " ".join(refusal.messages))
+            return redirect(_thread_url(partner.pk, message.pk))
+        if refusal is not None:
+            raise refusal
+    context = {"form": form, "message": message, "other": partner, "closes_at": services.edit_window_closes_at(message)}
+    return render(request, "messaging/edit.html", context, status=status)
 
 
 @require_http_methods(["GET", "POST"])
