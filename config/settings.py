@@ -220,6 +220,8 @@ EVENTS_STREAM_ON_WSGI = env_bool("EVENTS_STREAM_ON_WSGI", DEBUG)
 # --- Messaging -------------------------------------------------------------------------------------------
 MESSAGING_MAX_ATTACHMENT_BYTES = env_int("MESSAGING_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)
 MESSAGING_MAX_BODY_CHARS = 10_000
+# How long after sending its sender may unsend a message (delete it for everyone); 0: no limit.
+MESSAGING_UNSEND_WINDOW_SECONDS = env_int("MESSAGING_UNSEND_WINDOW_SECONDS", 3600)
 
 
 def request_body_limit(max_attachment_bytes: int) -> int:
