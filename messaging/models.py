@@ -272,7 +272,7 @@ class Message(models.Model):
 
     def is_unsendable_by(self, user: "User | int", at: datetime) -> bool:
         """Whether `user` may unsend the message at `at`: they sent it and see it, and its window is open
-        (`services.unsend_message` answers why not)."""
+        (`services.check_unsend` raises why not)."""
         user_id = user if isinstance(user, int) else user.pk
         return self.sender_id == user_id and self.is_visible_to(user_id) and self.unsend_window_open(at)
 

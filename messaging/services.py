@@ -7,6 +7,7 @@ legacy API, the pages) maps them to its own error shape.
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -298,6 +299,19 @@ def _window_text(seconds: int) -> str:
     raise AssertionError("a whole number of seconds")
 
 
+def check_unsend(*, user: User, message: Message, at: datetime) -> None:
+    """Why `user` may not unsend `message` (one they see) at `at`, raised: `PermissionDenied` when they did not
+    send it, `ValidationError` past `MESSAGING_UNSEND_WINDOW_SECONDS`. (`Message.is_unsendable_by` is the same
+    rule as a yes or no.)"""
+    if message.sender_id != user.pk:
+        raise PermissionDenied("Only the sender can unsend a message; you can delete it for yourself.")
+    if not message.unsend_window_open(at):
+        window = _window_text(settings.MESSAGING_UNSEND_WINDOW_SECONDS)
+        raise ValidationError(
+            {"id": [f"This message was sent more than {window} ago: it can no longer be unsent, only deleted for you."]}
+        )
+
+
 def unsend_message(*, user: User, message_id: Any) -> bool:
     """Take back a message `user` sent, for everyone ("delete for everyone"): whether it was unsent now (False:
     it was already, and this changes nothing).
@@ -312,14 +326,8 @@ def unsend_message(*, user: User, message_id: Any) -> bool:
     message = selectors.message_to_unsend(user=user, message_id=message_id)
     if message.unsent_at is not None:
         return False
-    if message.sender_id != user.pk:
-        raise PermissionDenied("Only the sender can unsend a message; you can delete it for yourself.")
     now = timezone.now()
-    if not message.unsend_window_open(now):
-        window = _window_text(settings.MESSAGING_UNSEND_WINDOW_SECONDS)
-        raise ValidationError(
-            {"id": [f"This message was sent more than {window} ago: it can no longer be unsent, only deleted for you."]}
-        )
+    check_unsend(user=user, message=message, at=now)
     unsent = Message.objects.filter(pk=message.pk, unsent_at__isnull=True).update(
         unsent_at=now,
         updated_at=now,

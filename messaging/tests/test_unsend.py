@@ -6,6 +6,7 @@ unsent, both parties' event logs get `message.deleted` `{id, for: "everyone"}`, 
 The plain `DELETE` still deletes for the caller only.
 """
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -184,3 +185,88 @@ def test_an_unsent_message_announced_before_is_never_delivered(
     assert ("message.deleted", {"id": message.pk, "for": "everyone"}) in shown
     assert all(kind != "message.created" for kind, _ in shown)
     assert not selectors.visible_messages(user=bob).filter(pk=message.pk).exists()
+
+
+def test_moderators_still_see_it_marked_unsent_with_its_body(mod_client, alice, bob, sent):
+    """So abuse cannot be erased: the list's `unsent` column and filter, the page's marker and body."""
+    kept = MessageFactory(sender=bob, recipient=alice, body="still here")
+    services.unsend_message(user=alice, message_id=sent.pk)
+    listed = mod_client.get("/admin/messaging/message/?unsent=yes")
+    assert listed.status_code == 200
+    assert [m.pk for m in listed.context["cl"].result_list] == [sent.pk]
+    html = listed.content.decode()
+    assert "oops, wrong person" in html and '<td class="field-unsent">unsent</td>' in html
+    not_unsent = mod_client.get("/admin/messaging/message/?unsent=no").context["cl"].result_list
+    assert sent.pk not in [m.pk for m in not_unsent] and kept.pk in [m.pk for m in not_unsent]
+    page = mod_client.get(f"/admin/messaging/message/{sent.pk}/change/").content.decode()
+    assert "oops, wrong person" in page
+    assert re.search(r"Deleted by:</label>\s*<div class=\"readonly\">both: the sender unsent it</div>", page)
+    assert re.search(r"Unsent at:</label>\s*<div class=\"readonly\">\w+", page)
+
+
+# --- The pages ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def alice_web(client, alice):
+    client.force_login(alice)
+    return client
+
+
+def menu_of(html: str, message_id: int) -> str:
+    item = re.search(rf'<li id="message-{message_id}".*?</details>', html, flags=re.S)
+    assert item, html
+    return item.group()
+
+
+def test_the_menu_offers_unsend_for_own_messages_within_the_window(alice_web, alice, bob, sent, settings):
+    settings.MESSAGING_UNSEND_WINDOW_SECONDS = 3600
+    old = MessageFactory(sender=alice, recipient=bob, body="long ago", created_at=timezone.now() - timedelta(hours=2))
+    theirs = Message.objects.get(sender=bob)
+    html = alice_web.get(f"/inbox/with/{bob.pk}/").content.decode()
+    assert f'href="/inbox/messages/{sent.pk}/unsend/"' in menu_of(html, sent.pk)
+    assert "/unsend/" not in menu_of(html, old.pk) and "/unsend/" not in menu_of(html, theirs.pk)
+
+
+def test_unsend_on_the_pages_asks_first_then_removes_it_for_both(alice_web, client, alice, bob, sent):
+    confirm = alice_web.get(f"/inbox/messages/{sent.pk}/unsend/")
+    assert confirm.status_code == 200
+    html = confirm.content.decode()
+    assert "Unsend this message to bob?" in html and "oops, wrong person" in html
+    assert f'<form method="post" action="/inbox/messages/{sent.pk}/unsend/"' in html
+    assert Message.objects.get(pk=sent.pk).unsent_at is None  # asking changes nothing
+
+    done = alice_web.post(f"/inbox/messages/{sent.pk}/unsend/")
+    assert done.status_code == 302 and done.url.startswith(f"/inbox/with/{bob.pk}/")
+    assert Message.objects.get(pk=sent.pk).unsent_at is not None
+    page = alice_web.get(done.url).content.decode()
+    assert "Message unsent: it is gone for you and for bob." in page and "oops, wrong person" not in page
+    client.force_login(bob)
+    assert "oops, wrong person" not in client.get(f"/inbox/with/{alice.pk}/").content.decode()
+    assert client.get(f"/inbox/messages/{sent.pk}/unsend/").status_code == 404
+
+
+def test_a_refused_unsend_goes_back_to_the_message_saying_why(client, alice, bob, sent, settings):
+    client.force_login(bob)
+    for response in (
+        client.get(f"/inbox/messages/{sent.pk}/unsend/"),
+        client.post(f"/inbox/messages/{sent.pk}/unsend/"),
+    ):
+        assert response.status_code == 302 and response.url == f"/inbox/with/{alice.pk}/#message-{sent.pk}"
+    assert "Only the sender can unsend" in client.get(f"/inbox/with/{alice.pk}/").content.decode()
+    settings.MESSAGING_UNSEND_WINDOW_SECONDS = 60
+    Message.objects.filter(pk=sent.pk).update(created_at=timezone.now() - timedelta(minutes=5))
+    client.force_login(alice)
+    response = client.post(f"/inbox/messages/{sent.pk}/unsend/")
+    assert response.status_code == 302
+    assert "more than 1 minute ago" in client.get(response.url).content.decode()
+    assert Message.objects.get(pk=sent.pk).unsent_at is None
+
+
+def test_a_reply_on_the_page_says_the_original_was_unsent(client, alice, bob, sent):
+    reply = MessageFactory(sender=bob, recipient=alice, body="what?", reply_to=sent)
+    services.unsend_message(user=alice, message_id=sent.pk)
+    for viewer, other in ((alice, bob), (bob, alice)):
+        client.force_login(viewer)
+        item = menu_of(client.get(f"/inbox/with/{other.pk}/").content.decode(), reply.pk)
+        assert "Original message removed: its sender unsent it." in item and "oops" not in item

@@ -15,6 +15,7 @@ urlpatterns = [
     path("inbox/compose/", views.compose, name="compose"),
     path("inbox/search/", views.search, name="search"),
     path("inbox/messages/<int:message_id>/delete/", views.delete_message, name="delete"),
+    path("inbox/messages/<int:message_id>/unsend/", views.unsend_message, name="unsend"),
     path("inbox/messages/<int:message_id>/report/", views.report, name="report"),
     path("inbox/messages/<int:message_id>/unread/", views.mark_unread, name="unread"),
     path("inbox/messages/<int:message_id>/attachment/", views.attachment, name="attachment"),
