@@ -1,5 +1,5 @@
-"""Random sequences of sends, reads, unreads, deletes, unsends, hides, unhides and blocks keep the invariants of what
-each user sees, and the conversation summary equal to its recomputation from the messages.
+"""Random sequences of sends, reads, unreads, deletes, unsends, hides, unhides and blocks keep the invariants of
+what each user sees, and the conversation summary equal to its recomputation from the messages.
 
 A Hypothesis state machine drives the real services against the real database and keeps a plain model of
 every message next to them; after each step the selectors must agree with the model: what each user sees,
