@@ -270,3 +270,32 @@ def test_a_reply_on_the_page_says_the_original_was_unsent(client, alice, bob, se
         client.force_login(viewer)
         item = menu_of(client.get(f"/inbox/with/{other.pk}/").content.decode(), reply.pk)
         assert "Original message removed: its sender unsent it." in item and "oops" not in item
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_unsends_of_one_message_unsend_it_once(settings):
+    """A client's retries racing each other, and the recipient deleting it for themselves meanwhile: one unsend
+    changes the row (and tells both people), the others are answered as done; the summary stays exact."""
+    from messaging import broker as broker_module
+    from tests.helpers import run_at_once
+    from users.tests.factories import UserFactory
+
+    settings.REDIS_URL = ""
+    broker_module.reset_broker()
+    alice, bob = UserFactory(), UserFactory()
+    message = services.send_message(sender=alice, recipient_id=bob.pk, body="twice, three times")
+
+    def work(index):
+        if index == 0:
+            return services.delete_for_user(user=bob, message_id=message.pk)
+        return services.unsend_message(user=alice, message_id=message.pk)
+
+    results, errors = run_at_once(work, 5)
+    assert errors == [] or all(isinstance(error, Http404) for error in errors)  # bob's delete may come too late
+    assert sorted(result for result in results[1:] if result is not None) == [False, False, False, True]
+    stored = Message.objects.get(pk=message.pk)
+    assert stored.unsent_at is not None and stored.sender_deleted_at and stored.recipient_deleted_at
+    unsent_events = [e for e in read_all(broker_module.broker(), alice.pk) if e.type == "message.deleted"]
+    assert [e.data for e in unsent_events] == [{"id": message.pk, "for": "everyone"}]
+    assert conversations.verify() == []
+    broker_module.reset_broker()
