@@ -46,6 +46,7 @@ def test_unsend_from_the_menu_removes_it_live_for_the_other_person(live_server, 
     alice_page.locator(f"#message-{wrong.pk}").get_by_role("link", name="Unsend").click()
     alice_page.wait_for_url(f"**/inbox/messages/{wrong.pk}/unsend/")
     expect(alice_page.get_by_role("heading")).to_have_text("Unsend this message to Bob Builder?")
+    alice_page.screenshot(path="/tmp/unsend-confirm.png", full_page=True)
     assert Message.objects.get(pk=wrong.pk).unsent_at is None  # asking changes nothing
     alice_page.get_by_role("button", name="Unsend for everyone").click()
     alice_page.wait_for_url(f"**/inbox/with/{bob.pk}/?anchor=*")
@@ -62,6 +63,7 @@ def test_unsend_from_the_menu_removes_it_live_for_the_other_person(live_server, 
     )
     expect(bob_page.locator(f"#message-{unread.pk} .body")).to_have_text("Forget that, carol was meant")
     assert bob_page.evaluate(SAME_PAGE)
+    bob_page.screenshot(path="/tmp/unsend-other-person.png", full_page=True)
     assert "Surprise party" not in bob_page.content()
     stored = Message.objects.get(pk=wrong.pk)
     assert stored.unsent_at is not None and stored.body == "Surprise party for Bob on Friday!"
