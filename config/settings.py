@@ -235,6 +235,8 @@ MESSAGING_MAX_ATTACHMENT_BYTES = env_int("MESSAGING_MAX_ATTACHMENT_BYTES", 10 * 
 MESSAGING_MAX_BODY_CHARS = 10_000
 # How long after sending its sender may edit a message (`services.edit_message`); 0: no limit.
 MESSAGING_EDIT_WINDOW_SECONDS = env_int("MESSAGING_EDIT_WINDOW_SECONDS", 3600)
+# How long after sending its sender may unsend a message (delete it for everyone); 0: no limit.
+MESSAGING_UNSEND_WINDOW_SECONDS = env_int("MESSAGING_UNSEND_WINDOW_SECONDS", 3600)
 
 
 def request_body_limit(max_attachment_bytes: int) -> int:

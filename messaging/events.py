@@ -13,7 +13,7 @@ may see: a user's log holds events about their own messages, and a hidden messag
 | `message.read` | the sender, if the reader shares read receipts | `{id, read_at}` |
 | `conversation.read` | the reader's devices; the other person, if the reader shares read receipts | `{user_id, marked_read}` / `{user_id, read_at}` |
 | `conversation.unread` | the reader's devices; the other person, if the reader shares read receipts | `{user_id, marked_unread, from_id}` / `{user_id, from_id}` |
-| `message.deleted` | the deleting user's devices | `{id}` |
+| `message.deleted` | the deleting user's devices (`for: me`); both parties when its sender unsent it (`for: everyone`) | `{id, for}` |
 | `conversation.deleted` | the deleting user's devices: one for a whole conversation | `{user_id, deleted}` |
 | `message.hidden` | both parties | `{id}` |
 | `message.unhidden` | each party who sees the message again | `{id, user_id}` (the other party) |
@@ -129,8 +129,19 @@ def conversation_unread(*, reader: User, other: User, marked: int, first_id: int
 
 
 def messages_deleted(*, user: User, ids: Iterable[int]) -> None:
-    events = [(user.pk, "message.deleted", {"id": message_id}) for message_id in ids]
+    """`user` deleted messages for themselves: their devices drop them."""
+    events = [(user.pk, "message.deleted", {"id": message_id, "for": "me"}) for message_id in ids]
     _later(lambda: [*events, _unread(user.pk)])
+
+
+def message_unsent(message: Message) -> None:
+    """Its sender unsent `message` (as loaded before: its delete marks as they were): each party who still saw it
+    drops it (a recipient who had deleted it for themselves is told nothing), then the recipient's counts."""
+    viewers = [message.sender_id]
+    if message.recipient_deleted_at is None and message.recipient_id != message.sender_id:
+        viewers.append(message.recipient_id)
+    events = [(viewer, "message.deleted", {"id": message.pk, "for": "everyone"}) for viewer in viewers]
+    _later(lambda: [*events, _unread(message.recipient_id)])
 
 
 def conversation_deleted(*, user: User, other: User, deleted: int) -> None:

@@ -1,6 +1,6 @@
 """Direct user-to-user messages with inline attachments, per-user soft deletes, reports and blocks."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -156,6 +156,9 @@ class Message(models.Model):
     read_at = models.DateTimeField(null=True, blank=True)
     sender_deleted_at = models.DateTimeField(null=True, blank=True)
     recipient_deleted_at = models.DateTimeField(null=True, blank=True)
+    # The sender took the message back ("unsend", `services.unsend_message`): it is deleted on both sides (the
+    # two marks above), and this says so to moderators, who still see it with its body in the admin.
+    unsent_at = models.DateTimeField(null=True, blank=True)
     hidden_at = models.DateTimeField(null=True, blank=True)
     hidden_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -208,6 +211,7 @@ class Message(models.Model):
             ),
             models.Index(fields=["reply_to"], name="msg_reply_to_idx", condition=Q(reply_to__isnull=False)),
             models.Index(fields=["hidden_at"], name="msg_hidden_idx", condition=Q(hidden_at__isnull=False)),
+            models.Index(fields=["unsent_at"], name="msg_unsent_idx", condition=Q(unsent_at__isnull=False)),
             # The moderators' list (newest first, LIMIT 50), its date hierarchy and date filters.
             models.Index(fields=["-created_at", "-id"], name="msg_created_idx"),
         ]
@@ -233,6 +237,14 @@ class Message(models.Model):
             models.CheckConstraint(
                 condition=Q(hidden_at__isnull=True) | ~Q(hidden_reason=""), name="msg_hidden_has_reason"
             ),
+            # An unsent message is deleted for both people: every surface that honours a per-user delete
+            # (the visibility rule, the summary's triggers, the live sync's) leaves it out without a rule of
+            # its own.
+            models.CheckConstraint(
+                condition=Q(unsent_at__isnull=True)
+                | Q(sender_deleted_at__isnull=False, recipient_deleted_at__isnull=False),
+                name="msg_unsent_deleted_for_both",
+            ),
         ]
 
     def __str__(self):
@@ -255,11 +267,28 @@ class Message(models.Model):
         user_id = user if isinstance(user, int) else user.pk
         return self.recipient_id == user_id and self.read_at is None and self.is_visible_to(user_id)
 
+    def unsend_window_open(self, at: datetime) -> bool:
+        """Whether its sender may still unsend the message at `at`: within `MESSAGING_UNSEND_WINDOW_SECONDS` of
+        its sending (0: always)."""
+        window = settings.MESSAGING_UNSEND_WINDOW_SECONDS
+        return not window or at - self.created_at <= timedelta(seconds=window)
+
+    def is_unsendable_by(self, user: "User | int", at: datetime) -> bool:
+        """Whether `user` may unsend the message at `at`: they sent it and see it, and its window is open
+        (`services.check_unsend` raises why not)."""
+        user_id = user if isinstance(user, int) else user.pk
+        return self.sender_id == user_id and self.is_visible_to(user_id) and self.unsend_window_open(at)
+
     def preview_for(self, viewer: "User | int | None") -> str | None:
         """The first characters of the body as quoted in a reply; None where `viewer` may not see the message."""
         if viewer is None or not self.is_visible_to(viewer):
             return None
         return self.body[:PREVIEW_CHARS]
+
+    @property
+    def is_unsent(self) -> bool:
+        """Its sender took it back (`services.unsend_message`): gone for both people."""
+        return self.unsent_at is not None
 
     @property
     def has_attachment(self) -> bool:

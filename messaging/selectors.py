@@ -83,6 +83,17 @@ def access_message(*, user: User, message_id: Any, with_attachment: bool = False
         raise Http404("No message matches the given query.") from None
 
 
+def message_to_unsend(*, user: User, message_id: Any) -> Message:
+    """The message `message_id` for `services.unsend_message`: one `user` sees (`access_message`'s rule), or one
+    they sent and unsent already (unsending it again is answered as done: a client's retry after a lost answer);
+    else Http404, exactly as for a message that doesn't exist."""
+    unsent_by_user = Message.objects.filter(sender=user, unsent_at__isnull=False)
+    try:
+        return (Message.objects.visible_to(user) | unsent_by_user).without_attachment_bytes().get(pk=int(message_id))
+    except (Message.DoesNotExist, TypeError, ValueError, OverflowError):
+        raise Http404("No message matches the given query.") from None
+
+
 def messages_to_announce(*, ids: Iterable[int], using: str) -> dict[int, Message]:
     """The messages `ids` as they are now, by id, whoever may see them: with their people and the message they
     reply to, without attachment bytes. For announcing writes that ran no Relay code (`legacy_dm.sync.events`):

@@ -41,6 +41,11 @@ class ReplyToSerializer(serializers.Serializer):
         # (A comment, not a docstring: drf-spectacular would publish a docstring as the field's description.)
         return message.preview_for(self.context.get("viewer"))
 
+    unsent = serializers.BooleanField(
+        source="is_unsent",
+        help_text="Its sender unsent the quoted message (deleted it for everyone): show that it was removed.",
+    )
+
 
 class AttachmentMetaSerializer(serializers.Serializer):
     name = serializers.CharField(source="safe_attachment_name")
@@ -122,7 +127,12 @@ def message_data(message: Message, *, viewer: User | None) -> dict[str, Any]:
         "body": message.body,
         "reply_to": None
         if reply is None
-        else {"id": reply.pk, "sender_id": reply.sender_id, "body_preview": reply.preview_for(viewer)},
+        else {
+            "id": reply.pk,
+            "sender_id": reply.sender_id,
+            "body_preview": reply.preview_for(viewer),
+            "unsent": reply.is_unsent,
+        },
         "attachment": {
             "name": message.safe_attachment_name,
             "content_type": message.attachment_content_type,
@@ -391,6 +401,37 @@ class ThreadWindowSerializer(serializers.Serializer):
     )
     found_oldest = serializers.BooleanField(help_text="Whether `messages` reach the thread's oldest message.")
     found_newest = serializers.BooleanField(help_text="Whether `messages` reach the thread's newest message.")
+
+
+# Whom `DELETE /api/messages/{id}` deletes the message for.
+DELETE_FOR_ME = "me"
+DELETE_FOR_EVERYONE = "everyone"
+
+
+class DeleteQuerySerializer(serializers.Serializer):
+    """`?for=`: `me` (the default: the caller only) or `everyone` (unsend: the sender, within the window)."""
+
+    error = "Must be `me` or `everyone`."
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # `for` is a Python keyword: it cannot be declared as a class attribute.
+        return {
+            "for": serializers.ChoiceField(
+                choices=[DELETE_FOR_ME, DELETE_FOR_EVERYONE],
+                required=False,
+                default=DELETE_FOR_ME,
+                help_text="`me` (default): delete the message for yourself only; the other person still sees it."
+                " `everyone`: unsend a message you sent (within `MESSAGING_UNSEND_WINDOW_SECONDS` of sending it,"
+                " default one hour): it is removed for both of you.",
+                error_messages={"invalid_choice": self.error},
+            )
+        }
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # DRF reads an empty query value as absent (the default, `me`); `?for=` says neither, so it is refused.
+        if self.initial_data.get("for") == "":
+            raise serializers.ValidationError({"for": [self.error]})
+        return attrs
 
 
 class MarkedReadSerializer(serializers.Serializer):

@@ -1,4 +1,4 @@
-"""Writes: sending, reading, per-user deletes, reports, moderation and blocks. Each is one transaction.
+"""Writes: sending, reading, per-user deletes, unsending, reports, moderation and blocks. Each is one transaction.
 
 Services raise Django's `ValidationError` (a client error, keyed by the API field it concerns),
 `PermissionDenied`, `Http404` (via the selectors) or `AttachmentTooLarge`; every surface (the API, the
@@ -14,7 +14,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, F, Model, Q, When
+from django.db.models import Case, F, Model, Q, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from users.models import User
@@ -356,6 +357,55 @@ def delete_for_user(*, user: User, message_id: Any) -> None:
         changes["recipient_deleted_at"] = now
     Message.objects.filter(pk=message.pk).update(**changes)
     events.messages_deleted(user=user, ids=[message.pk])
+
+
+def _window_text(seconds: int) -> str:
+    """`3600` as people read it: `1 hour`; `90`: `90 seconds`."""
+    for unit, size in (("day", 86_400), ("hour", 3_600), ("minute", 60), ("second", 1)):
+        if seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    raise AssertionError("a whole number of seconds")
+
+
+def check_unsend(*, user: User, message: Message, at: datetime) -> None:
+    """Why `user` may not unsend `message` (one they see) at `at`, raised: `PermissionDenied` when they did not
+    send it, `ValidationError` past `MESSAGING_UNSEND_WINDOW_SECONDS`. (`Message.is_unsendable_by` is the same
+    rule as a yes or no.)"""
+    if message.sender_id != user.pk:
+        raise PermissionDenied("Only the sender can unsend a message; you can delete it for yourself.")
+    if not message.unsend_window_open(at):
+        window = _window_text(settings.MESSAGING_UNSEND_WINDOW_SECONDS)
+        raise ValidationError(
+            {"id": [f"This message was sent more than {window} ago: it can no longer be unsent, only deleted for you."]}
+        )
+
+
+def unsend_message(*, user: User, message_id: Any) -> bool:
+    """Take back a message `user` sent, for everyone ("delete for everyone"): whether it was unsent now (False:
+    it was already, and this changes nothing).
+
+    Only its sender (`PermissionDenied` for its recipient; a 404 for anyone who does not see it, as always), and
+    only within `MESSAGING_UNSEND_WINDOW_SECONDS` of sending it (a `ValidationError` after). One UPDATE sets both
+    per-user delete marks (where not set already) and `unsent_at`, the moderators' marker: every surface that
+    honours a per-user delete (the visibility rule and its reads, search, the counts, the summary's triggers, the
+    live sync's copy into the old tables) leaves the message out for both people with no rule of its own, and
+    the admin still shows it, marked unsent, with its body.
+    """
+    message = selectors.message_to_unsend(user=user, message_id=message_id)
+    if message.unsent_at is not None:
+        return False
+    now = timezone.now()
+    check_unsend(user=user, message=message, at=now)
+    unsent = Message.objects.filter(pk=message.pk, unsent_at__isnull=True).update(
+        unsent_at=now,
+        updated_at=now,
+        sender_deleted_at=Coalesce(F("sender_deleted_at"), Value(now)),
+        recipient_deleted_at=Coalesce(F("recipient_deleted_at"), Value(now)),
+    )
+    if unsent:  # else a concurrent call unsent it, and told both people
+        events.message_unsent(message)
+    return bool(unsent)
 
 
 @transaction.atomic

@@ -28,9 +28,11 @@ from .pagination import MAX_PAGE_SIZE, NewestFirstCursorPagination, PageNumberPa
 from .schema import ATTACHMENT_HEADERS, ATTACHMENT_RESPONSES
 from .serializers import (
     DEFAULT_WINDOW_SIDE,
+    DELETE_FOR_EVERYONE,
     BlockSerializer,
     ConversationSerializer,
     CursorMessagePageSerializer,
+    DeleteQuerySerializer,
     EditMessageSerializer,
     MarkedReadSerializer,
     MarkedUnreadSerializer,
@@ -295,13 +297,29 @@ class MessageViewSet(viewsets.GenericViewSet[Message]):
         return self._message_response(message)
 
     @extend_schema(
-        summary="Delete a message for yourself",
-        parameters=[MESSAGE_ID],
-        responses={204: None, 404: NOT_FOUND},
-        description="Delete for the caller only.",
+        summary="Delete a message for yourself, or unsend it",
+        parameters=[MESSAGE_ID, DeleteQuerySerializer],
+        responses={
+            204: None,
+            400: OpenApiResponse(
+                description="`for` is neither `me` nor `everyone`; or, unsending, the message was sent longer ago"
+                " than `MESSAGING_UNSEND_WINDOW_SECONDS`."
+            ),
+            403: OpenApiResponse(description="Unsending a message the caller received: only its sender may."),
+            404: NOT_FOUND,
+        },
+        description="Without `for` (or `for=me`): delete the message for the caller only; the other person still"
+        " sees it. With `for=everyone` (unsend): the sender removes it for both people on every surface, within"
+        ' `MESSAGING_UNSEND_WINDOW_SECONDS` of sending it; both get `message.deleted` `{id, for: "everyone"}`,'
+        " and a reply to it shows `reply_to.unsent`. Unsending a message already unsent answers 204 again.",
     )
     def destroy(self, request: AuthenticatedRequest, pk: str) -> Response:
-        services.delete_for_user(user=request.user, message_id=pk)
+        query = DeleteQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        if query.validated_data["for"] == DELETE_FOR_EVERYONE:
+            services.unsend_message(user=request.user, message_id=pk)
+        else:
+            services.delete_for_user(user=request.user, message_id=pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(

@@ -143,6 +143,20 @@ MATRIX = [
         },
     ),
     (
+        "api",
+        "delete",
+        "/api/messages/{m}?for=everyone",
+        None,
+        {
+            "sender": 204,
+            "recipient": 403,  # they see it, but only its sender may unsend it
+            "third_user": HIDDEN,
+            "anonymous": 401,
+            "moderator": HIDDEN,
+            "blocked_user": HIDDEN,
+        },
+    ),
+    (
         "legacy",
         "get",
         "/api/direct-messages/{m}",
@@ -291,12 +305,40 @@ MATRIX = [
     ),
     (
         "pages",
+        "get",
+        "/inbox/messages/{m}/unsend/",
+        None,
+        {
+            "sender": 200,
+            "recipient": 302,  # back to the message, with the reason
+            "third_user": HIDDEN,
+            "anonymous": 302,
+            "moderator": HIDDEN,
+            "blocked_user": HIDDEN,
+        },
+    ),
+    (
+        "pages",
         "post",
         "/inbox/messages/{m}/edit/",
         {"body": "edited"},
         {
             "sender": 302,
             "recipient": 403,
+            "third_user": HIDDEN,
+            "anonymous": 302,
+            "moderator": HIDDEN,
+            "blocked_user": HIDDEN,
+        },
+    ),
+    (
+        "pages",
+        "post",
+        "/inbox/messages/{m}/unsend/",
+        None,
+        {
+            "sender": 302,
+            "recipient": 302,
             "third_user": HIDDEN,
             "anonymous": 302,
             "moderator": HIDDEN,

@@ -916,4 +916,31 @@ def test_an_edit_on_the_new_side_is_the_old_rows_content_at_once(synced, old_ser
     relay.call("PATCH", f"/api/messages/{synced['first']}", alice_token, {"body": "Hello Bob, from the new days"})
     assert old_server.message(synced["first"])["content"] == "Hello Bob, from the new days"
     assert old_server.served(synced["first"]) == relay.call("GET", f"/api/direct-messages/{synced['first']}", bob_token)
+
+
+def test_a_message_unsent_on_the_new_side_is_no_longer_served_by_old_servers(synced, old_server, live_server):
+    """Unsend sets both delete marks: the sync's update trigger carries them to the old row, so old servers stop
+    serving it to either person; an old client's later write to the row (a read) brings nothing back."""
+    relay = Relay(live_server.url)
+    alice, bob = synced["alice"], synced["bob"]
+    alice_token, bob_token = relay.login("alice", "alice-old-secret"), relay.login("bob", "bob-old-secret")
+    sent = relay.call("POST", "/api/messages/send", alice_token, {"recipient_id": bob, "body": "wrong person"}, 201)
+    assert sent["id"] in {m[0] for m in old_server.visible(bob)}
+    assert sent["id"] in {m[0] for m in old_server.visible(alice)}
+
+    relay.call("DELETE", f"/api/messages/{sent['id']}?for=everyone", alice_token, expect=204)
+    assert old_server.one(
+        "SELECT content, is_deleted_by_sender, is_deleted_by_receiver FROM direct_messages WHERE id = %s",
+        (sent["id"],),
+    ) == ("wrong person", True, True)
+    assert sent["id"] not in {m[0] for m in old_server.visible(bob)}
+    assert sent["id"] not in {m[0] for m in old_server.visible(alice)}
+    assert synced["first"] in {m[0] for m in old_server.visible(bob)}  # the rest of the thread stays
+
+    old_server.read(sent["id"])  # bob's old client still had it on screen
+    relay.call("GET", f"/api/messages/{sent['id']}", bob_token, expect=404)
+    assert sent["id"] not in {m["id"] for m in relay.thread(bob_token, alice)}
+    stored = Message.objects.get(pk=sent["id"])
+    assert stored.unsent_at is not None and stored.body == "wrong person"
+    assert conversations.verify() == []
     assert_verified()

@@ -6,7 +6,7 @@ from django.db.models.functions import Coalesce
 from django.utils.text import Truncator
 
 from ..models import Message, MessageEdit, MessageReport, short_time
-from .list_filters import AttachmentFilter, DeletedFilter, HiddenFilter, ReportedFilter
+from .list_filters import AttachmentFilter, DeletedFilter, HiddenFilter, ReportedFilter, UnsentFilter
 from .list_tuning import EstimatedCountPaginator, LargeTableListMixin, ModerationQuerySet
 from .moderation import MessageModerationMixin
 from .read_audit import ReadAuditMixin
@@ -57,13 +57,15 @@ class MessageAdmin(ReadAuditMixin, MessageModerationMixin, LargeTableListMixin, 
         css = {"all": ["messaging/admin.css"]}
 
     # What a moderator scans for first, and what fits a 1280-px screen beside the filters: the body, the two
-    # people, when, reports, hidden. Attachment, read and deletes are on the message's page (and filters).
-    list_display = ["excerpt", "sender", "recipient", "sent", "report_count", "hidden"]
+    # people, when, reports, hidden, unsent (its sender took it back: gone for both people, kept here so that abuse
+    # cannot be erased). Attachment, read and deletes are on the message's page (and filters).
+    list_display = ["excerpt", "sender", "recipient", "sent", "report_count", "hidden", "unsent"]
     list_display_links = ["excerpt"]
     list_select_related = ["sender", "recipient"]
     list_filter = [
         ("created_at", admin.DateFieldListFilter),
         HiddenFilter,
+        UnsentFilter,
         ReportedFilter,
         AttachmentFilter,
         DeletedFilter,
@@ -90,6 +92,7 @@ class MessageAdmin(ReadAuditMixin, MessageModerationMixin, LargeTableListMixin, 
         "deleted_by",
         "sender_deleted_at",
         "recipient_deleted_at",
+        "unsent_at",
         "hidden_at",
         "hidden_by",
         "hidden_reason",
@@ -137,6 +140,8 @@ class MessageAdmin(ReadAuditMixin, MessageModerationMixin, LargeTableListMixin, 
 
     @admin.display(description="deleted by")
     def deleted_by(self, message):
+        if message.is_unsent:
+            return "both: the sender unsent it"
         by = [
             who
             for who, at in (("sender", message.sender_deleted_at), ("recipient", message.recipient_deleted_at))
@@ -154,6 +159,10 @@ class MessageAdmin(ReadAuditMixin, MessageModerationMixin, LargeTableListMixin, 
     def hidden(self, message):
         # Words, not the admin's boolean icons: a column of red crosses on every visible message read as alarms.
         return "hidden" if message.hidden_at is not None else "—"
+
+    @admin.display(description="unsent", ordering="unsent_at")
+    def unsent(self, message):
+        return "unsent" if message.is_unsent else "—"
 
     @admin.display(description="reports", ordering="report_count")
     def report_count(self, message):

@@ -102,7 +102,7 @@ def test_a_blocked_senders_attempt_publishes_nothing_and_a_delete_tells_only_the
     with django_capture_on_commit_callbacks(execute=True):
         services.delete_for_user(user=bob, message_id=message.pk)
     assert delivered(events_broker, bob) == [
-        ("message.deleted", {"id": message.pk}),
+        ("message.deleted", {"id": message.pk, "for": "me"}),
         ("unread_count", {"unread_count": 0, "badge_count": 0}),
     ]
     assert read_all(events_broker, alice.pk) == []  # alice keeps it, and is told nothing

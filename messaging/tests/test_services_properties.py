@@ -1,5 +1,5 @@
-"""Random sequences of sends, reads, unreads, deletes, hides, unhides, edits and blocks keep the invariants of what
-each user sees, and the conversation summary equal to its recomputation from the messages.
+"""Random sequences of sends, reads, unreads, deletes, unsends, hides, unhides, edits and blocks keep the
+invariants of what each user sees, and the conversation summary equal to its recomputation from the messages.
 
 A Hypothesis state machine drives the real services against the real database and keeps a plain model of
 every message next to them; after each step the selectors must agree with the model: what each user sees,
@@ -33,6 +33,8 @@ PEOPLE = 3
 person = st.integers(min_value=0, max_value=PEOPLE - 1)
 # Who acts on a message: one of its two people (most steps) or the third person, who must get a 404.
 side = st.sampled_from(["sender", "recipient", "sender", "recipient", "stranger"])
+# Who tries to unsend a message: mostly its sender, who alone may.
+unsender = st.sampled_from(["sender", "sender", "sender", "recipient", "stranger"])
 # Bodies as people type them, never blank after stripping (blank bodies are refused, tested elsewhere).
 body = st.text(st.characters(exclude_categories=("Cs", "Cc")), min_size=1, max_size=30).filter(str.strip)
 
@@ -48,6 +50,7 @@ class Expected:
     sender_deleted: bool = False
     recipient_deleted: bool = False
     hidden: bool = False
+    unsent: bool = False
 
     def visible_to(self, user: int) -> bool:
         if self.hidden:
@@ -205,6 +208,26 @@ class MessagingMachine(RuleBasedStateMachine):
         message = services.edit_message(user=self.users[editor], message_id=message_id, body=text)
         assert message.body == text.strip()
         known.body = message.body
+
+    @rule(message_id=sent, user=unsender)
+    def unsend(self, message_id, user):
+        """Only the sender, only what they see (or unsent already: done again, changing nothing); then it is
+        deleted for both people."""
+        known = self.expected[message_id]
+        user = self._actor(known, user)
+        if known.unsent and user == known.sender:
+            assert services.unsend_message(user=self.users[user], message_id=message_id) is False
+            return
+        if not known.visible_to(user):
+            with pytest.raises(Http404):
+                services.unsend_message(user=self.users[user], message_id=message_id)
+            return
+        if user != known.sender:
+            with pytest.raises(PermissionDenied):
+                services.unsend_message(user=self.users[user], message_id=message_id)
+            return
+        assert services.unsend_message(user=self.users[user], message_id=message_id) is True
+        known.unsent = known.sender_deleted = known.recipient_deleted = True
 
     @rule(message_ids=st.lists(sent, max_size=3))
     def hide_messages(self, message_ids):

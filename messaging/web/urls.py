@@ -16,6 +16,7 @@ urlpatterns = [
     path("inbox/search/", views.search, name="search"),
     path("inbox/messages/<int:message_id>/delete/", views.delete_message, name="delete"),
     path("inbox/messages/<int:message_id>/edit/", views.edit_message, name="edit"),
+    path("inbox/messages/<int:message_id>/unsend/", views.unsend_message, name="unsend"),
     path("inbox/messages/<int:message_id>/report/", views.report, name="report"),
     path("inbox/messages/<int:message_id>/unread/", views.mark_unread, name="unread"),
     path("inbox/messages/<int:message_id>/attachment/", views.attachment, name="attachment"),

@@ -19,6 +19,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from rest_framework.views import APIView
@@ -69,7 +70,8 @@ def live_from(view):
 class ThreadEntry:
     """A message of the thread page, with what its viewer may know of it: the preview of the message it
     replies to (None where they may not see that one) and when it was read (`Message.read_at_for`). A message
-    a moderator hid is `removed`: a placeholder in its place, its side and time only."""
+    a moderator hid is `removed`: a placeholder in its place, its side and time only. `unsendable`: the viewer
+    may unsend it now (`Message.is_unsendable_by`), so its menu offers it."""
 
     message: Message
     reply_preview: str | None
@@ -78,9 +80,10 @@ class ThreadEntry:
     removed: bool = False
     unread: bool = False  # received by the viewer and not read (`Message.is_unread_for`)
     editable: bool = False  # the viewer may edit it now (`services.may_edit`): its menu offers Edit
+    unsendable: bool = False
 
     @classmethod
-    def of(cls, message: Message, *, viewer: User) -> "ThreadEntry":
+    def of(cls, message: Message, *, viewer: User, now: datetime) -> "ThreadEntry":
         if message.hidden_at is not None:
             return cls(message=message, reply_preview=None, read_at=None, removed=True)
         return cls(
@@ -89,6 +92,7 @@ class ThreadEntry:
             read_at=message.read_at_for(viewer),
             unread=message.is_unread_for(viewer),
             editable=services.may_edit(user=viewer, message=message),
+            unsendable=message.is_unsendable_by(viewer, now),
         )
 
 
@@ -219,7 +223,8 @@ def thread(request: AuthenticatedHttpRequest, user_id: int) -> HttpResponse:
         num_after=_or(where.cleaned_data["num_after"], THREAD_SIDE),
         with_removed=True,  # placeholders where a moderator hid a message
     )
-    thread_messages = grouped([ThreadEntry.of(message, viewer=request.user) for message in window.messages])
+    now = timezone.now()
+    thread_messages = grouped([ThreadEntry.of(message, viewer=request.user, now=now) for message in window.messages])
     _mark_read_when_opened(request, other, window.messages)  # a placeholder is never unread
 
     reply_to_id = form["reply_to"].value()
@@ -372,12 +377,40 @@ def delete_message(request: AuthenticatedHttpRequest, message_id: int) -> HttpRe
     partner = message.partner_of(request.user)
     services.delete_for_user(user=request.user, message_id=message.pk)
     messages.success(request, "Message deleted for you. The other person still sees it.")
-    neighbour = selectors.thread_window(
-        user=request.user, other=partner, anchor=message.pk, num_before=0, num_after=0
-    ).anchor
+    return _back_to_where_it_was(request.user, partner, message.pk)
+
+
+def _back_to_where_it_was(user: User, partner: User, message_id: int) -> HttpResponse:
+    """To the thread where a message the caller no longer sees was: around its neighbour, the message the
+    anchored read settles on for an id it no longer shows (the next one, or the newest)."""
+    neighbour = selectors.thread_window(user=user, other=partner, anchor=message_id, num_before=0, num_after=0).anchor
     if neighbour is None:  # it was the last message of the thread
         return redirect(_thread_url(partner.pk))
     return redirect(_window_url(partner.pk, neighbour, anchor=neighbour))
+
+
+@require_http_methods(["GET", "POST"])
+@page
+def unsend_message(request: AuthenticatedHttpRequest, message_id: int) -> HttpResponse:
+    """Ask, then unsend a message the caller sent (`POST`): it is removed for both people. A refusal (not the
+    sender, past the window) goes back to the message with the service's reason."""
+    message = selectors.access_message(user=request.user, message_id=message_id)
+    partner = message.partner_of(request.user)
+    try:
+        if request.method == "POST":
+            services.unsend_message(user=request.user, message_id=message.pk)
+        else:
+            services.check_unsend(user=request.user, message=message, at=timezone.now())
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+        return redirect(_thread_url(partner.pk, message.pk))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(_thread_url(partner.pk, message.pk))
+    if request.method == "GET":
+        return render(request, "messaging/unsend.html", {"message": message, "other": partner})
+    messages.success(request, f"Message unsent: it is gone for you and for {partner.public_name}.")
+    return _back_to_where_it_was(request.user, partner, message.pk)
 
 
 @require_http_methods(["GET", "POST"])

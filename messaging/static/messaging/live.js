@@ -202,7 +202,15 @@
     },
     "message.updated": refreshIfShown,  // its sender edited it: the thread or the inbox's excerpt shows it
     "message.read": refreshIfShown,
-    "message.deleted": refreshIfShown,
+    // Deleted for the reader, or unsent by its sender (`for: "everyone"`): then a reply shown that quotes it
+    // says so, even where the message itself is not on the page.
+    "message.deleted": function (data) {
+      if (data["for"] === "everyone" && document.querySelector('[data-reply-to="' + Number(data.id) + '"]')) {
+        refresh();
+        return;
+      }
+      refreshIfShown(data);
+    },
     "message.hidden": refreshIfShown,
     "message.unhidden": refreshIfAboutPartner,
     // The reader's own read (`marked_read`) changes nothing an open thread shows (its "New messages" line
