@@ -1,6 +1,6 @@
 """Direct user-to-user messages with inline attachments, per-user soft deletes, reports and blocks."""
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -266,18 +266,6 @@ class Message(models.Model):
         them, not read (`test_visibility_rule.py` holds the two equal)."""
         user_id = user if isinstance(user, int) else user.pk
         return self.recipient_id == user_id and self.read_at is None and self.is_visible_to(user_id)
-
-    def unsend_window_open(self, at: datetime) -> bool:
-        """Whether its sender may still unsend the message at `at`: within `MESSAGING_UNSEND_WINDOW_SECONDS` of
-        its sending (0: always)."""
-        window = settings.MESSAGING_UNSEND_WINDOW_SECONDS
-        return not window or at - self.created_at <= timedelta(seconds=window)
-
-    def is_unsendable_by(self, user: "User | int", at: datetime) -> bool:
-        """Whether `user` may unsend the message at `at`: they sent it and see it, and its window is open
-        (`services.check_unsend` raises why not)."""
-        user_id = user if isinstance(user, int) else user.pk
-        return self.sender_id == user_id and self.is_visible_to(user_id) and self.unsend_window_open(at)
 
     def preview_for(self, viewer: "User | int | None") -> str | None:
         """The first characters of the body as quoted in a reply; None where `viewer` may not see the message."""

@@ -305,20 +305,24 @@ def unread_counts(*, user: User) -> UnreadCounts:
 
 @dataclass(frozen=True)
 class Relation:
-    """What `user` chose about `other`: whether they block them, whether they muted their conversation."""
+    """What `user` chose about `other` (whether they block them, whether they muted their conversation), and
+    whether `other` blocks `user` (`blocked_by`: then `user` may not write to them, nor edit what they sent)."""
 
     blocked: bool
     muted: bool
+    blocked_by: bool
 
 
 def relation(*, user: User, other: User) -> Relation:
-    """`user`'s block and mute of `other`, in one query (a thread page shows both)."""
+    """`user`'s block and mute of `other`, and `other`'s block of `user`, in one query (a thread page shows the
+    first two and offers Edit by the third)."""
     row = UserModel.objects.filter(pk=other.pk).values_list(
         Exists(blocks(blocker=user, blocked=other)),
         Exists(ConversationMute.objects.filter(user=user, partner=other)),
+        Exists(blocks(blocker=other, blocked=user)),
     )
-    blocked, muted = row.first() or (False, False)
-    return Relation(blocked=blocked, muted=muted)
+    blocked, muted, blocked_by = row.first() or (False, False, False)
+    return Relation(blocked=blocked, muted=muted, blocked_by=blocked_by)
 
 
 def _pk(user_or_id: User | int) -> int:
@@ -535,7 +539,8 @@ def search_messages(*, user: User, query: str, filters: dict[str, Any]) -> Ranke
 RECIPIENT_SQL = """
 SELECT person.id, person.last_login, person.is_superuser, person.username, person.first_name,
        person.last_name, person.email, person.is_staff, person.is_active, person.date_joined,
-       person.password, person.display_name, person.read_receipts, person.time_zone, person.legacy_password,
+       person.password, person.display_name, person.read_receipts, person.time_zone, person.email_notifications,
+       person.legacy_password,
        EXISTS (SELECT 1 FROM messaging_block AS block
                WHERE block.blocker_id = person.id AND block.blocked_id = %(sender)s) AS blocks_sender
 FROM users_user AS person

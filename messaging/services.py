@@ -212,15 +212,14 @@ def send_message(
     return message
 
 
-def edit_window_closes_at(message: Message) -> datetime | None:
-    """Until when its sender may edit `message`: `MESSAGING_EDIT_WINDOW_SECONDS` after it was sent; None when
-    the setting is 0 (no limit)."""
-    seconds = settings.MESSAGING_EDIT_WINDOW_SECONDS
+def window_closes_at(message: Message, seconds: int) -> datetime | None:
+    """Until when its sender may still take back or change `message`: `seconds` after it was sent
+    (`MESSAGING_EDIT_WINDOW_SECONDS`, `MESSAGING_UNSEND_WINDOW_SECONDS`); None when `seconds` is 0 (no limit)."""
     return None if seconds <= 0 else message.created_at + timedelta(seconds=seconds)
 
 
 def _window_words(seconds: int) -> str:
-    """`an hour`, `2 hours`, `15 minutes`, `90 seconds`: the edit window as the refusal says it."""
+    """`an hour`, `2 hours`, `15 minutes`, `90 seconds`: a window as a refusal says it."""
     for unit, size in (("hour", 3600), ("minute", 60)):
         if seconds % size == 0:
             count = seconds // size
@@ -228,25 +227,37 @@ def _window_words(seconds: int) -> str:
     return "a second" if seconds == 1 else f"{seconds} seconds"
 
 
-def edit_refusal(*, user: User, message: Message, now: datetime | None = None) -> Exception | None:
+def _window_closed(message: Message, seconds: int, now: datetime | None) -> bool:
+    closes_at = window_closes_at(message, seconds)
+    return closes_at is not None and (now or timezone.now()) > closes_at
+
+
+def edit_refusal(
+    *, user: User, message: Message, now: datetime | None = None, blocked: bool | None = None
+) -> Exception | None:
     """Why `user` may not edit `message`, a message they see (`selectors.access_message`, so neither hidden
-    nor deleted by them): not its sender (`PermissionDenied`), or the edit window has closed
-    (`ValidationError`); None when they may. The one statement of the rule: the API and the pages' edit
+    nor deleted by them): not its sender (`PermissionDenied`), the edit window has closed (`ValidationError`),
+    or its recipient blocks them (`PermissionDenied`, as a send: an edit is new words in front of them);
+    None when they may. `blocked`: whether the recipient blocks `user`, when the caller knows (a page of many
+    messages asks once); else it is read, last. The one statement of the rule: the API and the pages' edit
     (`edit_message`) and the pages' Edit item (`may_edit`)."""
     if message.sender_id != user.pk:
         return PermissionDenied("Only the sender can edit a message.")
-    closes_at = edit_window_closes_at(message)
-    if closes_at is not None and (now or timezone.now()) > closes_at:
+    if _window_closed(message, settings.MESSAGING_EDIT_WINDOW_SECONDS, now):
         window = _window_words(settings.MESSAGING_EDIT_WINDOW_SECONDS)
         return ValidationError(
-            f"This message can no longer be edited: a message can be edited for {window} after it is sent."
+            {"id": [f"This message can no longer be edited: a message can be edited for {window} after it is sent."]}
         )
+    if blocked is None:
+        blocked = selectors.blocks(blocker=message.recipient_id, blocked=user).exists()
+    if blocked:
+        return PermissionDenied("This user does not accept messages from you.")
     return None
 
 
-def may_edit(*, user: User, message: Message, now: datetime | None = None) -> bool:
+def may_edit(*, user: User, message: Message, now: datetime | None = None, blocked: bool | None = None) -> bool:
     """Whether `user` may edit `message` now (`edit_refusal`), for a message they see."""
-    return edit_refusal(user=user, message=message, now=now) is None
+    return edit_refusal(user=user, message=message, now=now, blocked=blocked) is None
 
 
 @transaction.atomic
@@ -359,26 +370,23 @@ def delete_for_user(*, user: User, message_id: Any) -> None:
     events.messages_deleted(user=user, ids=[message.pk])
 
 
-def _window_text(seconds: int) -> str:
-    """`3600` as people read it: `1 hour`; `90`: `90 seconds`."""
-    for unit, size in (("day", 86_400), ("hour", 3_600), ("minute", 60), ("second", 1)):
-        if seconds % size == 0:
-            count = seconds // size
-            return f"{count} {unit}{'' if count == 1 else 's'}"
-    raise AssertionError("a whole number of seconds")
-
-
-def check_unsend(*, user: User, message: Message, at: datetime) -> None:
-    """Why `user` may not unsend `message` (one they see) at `at`, raised: `PermissionDenied` when they did not
-    send it, `ValidationError` past `MESSAGING_UNSEND_WINDOW_SECONDS`. (`Message.is_unsendable_by` is the same
-    rule as a yes or no.)"""
+def unsend_refusal(*, user: User, message: Message, now: datetime | None = None) -> Exception | None:
+    """Why `user` may not unsend `message`, a message they see: not its sender (`PermissionDenied`), or past
+    `MESSAGING_UNSEND_WINDOW_SECONDS` (`ValidationError`); None when they may. The one statement of the rule:
+    `unsend_message` (the API and the pages) and the pages' Unsend item (`may_unsend`)."""
     if message.sender_id != user.pk:
-        raise PermissionDenied("Only the sender can unsend a message; you can delete it for yourself.")
-    if not message.unsend_window_open(at):
-        window = _window_text(settings.MESSAGING_UNSEND_WINDOW_SECONDS)
-        raise ValidationError(
+        return PermissionDenied("Only the sender can unsend a message; you can delete it for yourself.")
+    if _window_closed(message, settings.MESSAGING_UNSEND_WINDOW_SECONDS, now):
+        window = _window_words(settings.MESSAGING_UNSEND_WINDOW_SECONDS)
+        return ValidationError(
             {"id": [f"This message was sent more than {window} ago: it can no longer be unsent, only deleted for you."]}
         )
+    return None
+
+
+def may_unsend(*, user: User, message: Message, now: datetime | None = None) -> bool:
+    """Whether `user` may unsend `message` now (`unsend_refusal`), for a message they see."""
+    return unsend_refusal(user=user, message=message, now=now) is None
 
 
 def unsend_message(*, user: User, message_id: Any) -> bool:
@@ -396,7 +404,9 @@ def unsend_message(*, user: User, message_id: Any) -> bool:
     if message.unsent_at is not None:
         return False
     now = timezone.now()
-    check_unsend(user=user, message=message, at=now)
+    refusal = unsend_refusal(user=user, message=message, now=now)
+    if refusal is not None:
+        raise refusal
     unsent = Message.objects.filter(pk=message.pk, unsent_at__isnull=True).update(
         unsent_at=now,
         updated_at=now,

@@ -15,12 +15,12 @@ from .models import User
 USER_COLUMNS = (
     "id", "last_login", "is_superuser", "username", "first_name", "last_name", "email", "is_staff",
     "is_active", "date_joined", "password", "display_name", "read_receipts", "time_zone",
-    "legacy_password",
+    "email_notifications", "legacy_password",
 )  # fmt: skip
 
 _USER_BY_ID_SQL = """
 SELECT id, last_login, is_superuser, username, first_name, last_name, email, is_staff, is_active,
-       date_joined, password, display_name, read_receipts, time_zone, legacy_password
+       date_joined, password, display_name, read_receipts, time_zone, email_notifications, legacy_password
 FROM users_user
 WHERE id = %s
 """

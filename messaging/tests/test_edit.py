@@ -102,12 +102,12 @@ def test_an_edit_after_the_window_is_a_400_saying_so(alice, bob, alice_client, s
     response = patch(alice_client, old.pk, "too late")
     assert response.status_code == 400
     assert response.json() == {
-        "detail": ["This message can no longer be edited: a message can be edited for an hour after it is sent."]
+        "id": ["This message can no longer be edited: a message can be edited for an hour after it is sent."]
     }
     assert patch(alice_client, recent.pk, "in time").status_code == 200
 
     settings.MESSAGING_EDIT_WINDOW_SECONDS = 15 * 60
-    assert "for 15 minutes after" in patch(alice_client, recent.pk, "late again").json()["detail"][0]
+    assert "for 15 minutes after" in patch(alice_client, recent.pk, "late again").json()["id"][0]
 
     settings.MESSAGING_EDIT_WINDOW_SECONDS = 0  # no limit
     assert patch(alice_client, old.pk, "whenever").json()["body"] == "whenever"
@@ -235,3 +235,18 @@ def test_edits_count_against_the_send_rate_on_the_api_and_the_pages(alice, bob, 
     refused = page.post(f"/inbox/messages/{sent.pk}/edit/", {"body": "v5"})
     assert refused.status_code == 429 and "too fast" in refused.content.decode()
     assert Message.objects.get(pk=sent.pk).body == "v3" and len(earlier_bodies(sent)) == 3
+
+
+def test_a_sender_the_recipient_blocked_may_not_edit_what_they_sent(alice, bob, alice_client):
+    """A block stops new words in front of the blocker: an edit too (a 403, as a send), and nothing is kept or
+    told. Fails on 3c46aab, where the edit went through (200) and the blocker's stream heard of it."""
+    sent = services.send_message(sender=alice, recipient_id=bob.pk, body="before the block")
+    services.block_user(user=bob, blocked_id=alice.pk)
+    response = patch(alice_client, sent.pk, "rewritten after the block")
+    assert response.status_code == 403
+    assert response.json()["detail"] == "This user does not accept messages from you."
+    sent.refresh_from_db()
+    assert sent.body == "before the block" and sent.edited_at is None and earlier_bodies(sent) == []
+    assert not services.may_edit(user=alice, message=sent)
+    services.unblock_user(user=bob, blocked_id=alice.pk)
+    assert patch(alice_client, sent.pk, "after the unblock").status_code == 200

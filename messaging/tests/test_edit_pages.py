@@ -89,3 +89,16 @@ def test_another_persons_message_is_403_and_one_not_seen_404(alice, bob, carol):
     assert page_client(carol).get(f"/inbox/messages/{sent.pk}/edit/").status_code == 404
     assert page_client(carol).post(f"/inbox/messages/{sent.pk}/edit/", {"body": "carol's"}).status_code == 404
     assert Message.objects.get(pk=sent.pk).body == "alice's"
+
+
+def test_a_blocked_sender_is_offered_no_edit_and_the_edit_page_refuses(alice, bob):
+    """The thread reads whether the other person blocks the viewer with what it reads of the relation already
+    (no query more); the page itself refuses (403). Fails on 3c46aab, which offered Edit and saved it."""
+    sent = services.send_message(sender=alice, recipient_id=bob.pk, body="before the block")
+    services.block_user(user=bob, blocked_id=alice.pk)
+    client = page_client(alice)
+    assert edit_link(sent) not in client.get(f"/inbox/with/{bob.pk}/").content.decode()
+    assert client.get(f"/inbox/messages/{sent.pk}/edit/").status_code == 403
+    assert client.post(f"/inbox/messages/{sent.pk}/edit/", {"body": "rewritten"}).status_code == 403
+    sent.refresh_from_db()
+    assert sent.body == "before the block"

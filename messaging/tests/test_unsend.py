@@ -96,7 +96,7 @@ def test_past_the_window_it_is_a_400_saying_so(alice_client, alice, bob, setting
     response = unsend(alice_client, old.pk)
     assert response.status_code == 400
     assert response.json() == {
-        "id": ["This message was sent more than 1 hour ago: it can no longer be unsent, only deleted for you."]
+        "id": ["This message was sent more than an hour ago: it can no longer be unsent, only deleted for you."]
     }
     assert unsend(alice_client, recent.pk).status_code == 204
     settings.MESSAGING_UNSEND_WINDOW_SECONDS = 0  # no limit
@@ -259,7 +259,7 @@ def test_a_refused_unsend_goes_back_to_the_message_saying_why(client, alice, bob
     client.force_login(alice)
     response = client.post(f"/inbox/messages/{sent.pk}/unsend/")
     assert response.status_code == 302
-    assert "more than 1 minute ago" in client.get(response.url).content.decode()
+    assert "more than a minute ago" in client.get(response.url).content.decode()
     assert Message.objects.get(pk=sent.pk).unsent_at is None
 
 

@@ -11,6 +11,7 @@ from functools import partial, wraps
 from urllib.parse import urlencode
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -71,7 +72,7 @@ class ThreadEntry:
     """A message of the thread page, with what its viewer may know of it: the preview of the message it
     replies to (None where they may not see that one) and when it was read (`Message.read_at_for`). A message
     a moderator hid is `removed`: a placeholder in its place, its side and time only. `unsendable`: the viewer
-    may unsend it now (`Message.is_unsendable_by`), so its menu offers it."""
+    may unsend it now (`services.may_unsend`), so its menu offers it."""
 
     message: Message
     reply_preview: str | None
@@ -83,7 +84,8 @@ class ThreadEntry:
     unsendable: bool = False
 
     @classmethod
-    def of(cls, message: Message, *, viewer: User, now: datetime) -> "ThreadEntry":
+    def of(cls, message: Message, *, viewer: User, now: datetime, blocked: bool) -> "ThreadEntry":
+        """`blocked`: whether the other person blocks `viewer` (`selectors.Relation.blocked_by`)."""
         if message.hidden_at is not None:
             return cls(message=message, reply_preview=None, read_at=None, removed=True)
         return cls(
@@ -91,8 +93,8 @@ class ThreadEntry:
             reply_preview=message.reply_to.preview_for(viewer) if message.reply_to is not None else None,
             read_at=message.read_at_for(viewer),
             unread=message.is_unread_for(viewer),
-            editable=services.may_edit(user=viewer, message=message),
-            unsendable=message.is_unsendable_by(viewer, now),
+            editable=services.may_edit(user=viewer, message=message, now=now, blocked=blocked),
+            unsendable=services.may_unsend(user=viewer, message=message, now=now),
         )
 
 
@@ -224,7 +226,13 @@ def thread(request: AuthenticatedHttpRequest, user_id: int) -> HttpResponse:
         with_removed=True,  # placeholders where a moderator hid a message
     )
     now = timezone.now()
-    thread_messages = grouped([ThreadEntry.of(message, viewer=request.user, now=now) for message in window.messages])
+    relation = selectors.relation(user=request.user, other=other)
+    thread_messages = grouped(
+        [
+            ThreadEntry.of(message, viewer=request.user, now=now, blocked=relation.blocked_by)
+            for message in window.messages
+        ]
+    )
     _mark_read_when_opened(request, other, window.messages)  # a placeholder is never unread
 
     reply_to_id = form["reply_to"].value()
@@ -240,7 +248,7 @@ def thread(request: AuthenticatedHttpRequest, user_id: int) -> HttpResponse:
         "navigation": _thread_navigation(other.pk, window, explicit=anchor != selectors.ANCHOR_NEWEST),
         "form": form,
         "replying_to": replying_to,
-        "relation": selectors.relation(user=request.user, other=other),
+        "relation": relation,
         "is_self": other.pk == request.user.pk,
     }
     return render(request, "messaging/thread.html", context, status=status)
@@ -399,8 +407,8 @@ def unsend_message(request: AuthenticatedHttpRequest, message_id: int) -> HttpRe
     try:
         if request.method == "POST":
             services.unsend_message(user=request.user, message_id=message.pk)
-        else:
-            services.check_unsend(user=request.user, message=message, at=timezone.now())
+        elif (refusal := services.unsend_refusal(user=request.user, message=message)) is not None:
+            raise refusal
     except PermissionDenied as exc:
         messages.error(request, str(exc))
         return redirect(_thread_url(partner.pk, message.pk))
@@ -458,7 +466,12 @@ def edit_message(request: AuthenticatedHttpRequest, message_id: int) -> HttpResp
             return redirect(_thread_url(partner.pk, message.pk))
         if refusal is not None:
             raise refusal
-    context = {"form": form, "message": message, "other": partner, "closes_at": services.edit_window_closes_at(message)}
+    context = {
+        "form": form,
+        "message": message,
+        "other": partner,
+        "closes_at": services.window_closes_at(message, settings.MESSAGING_EDIT_WINDOW_SECONDS),
+    }
     return render(request, "messaging/edit.html", context, status=status)
 
 
