@@ -31,13 +31,13 @@ import smtplib
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.utils import formataddr
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
+from django.core.mail.message import sanitize_address
 from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -104,7 +104,8 @@ FOR UPDATE SKIP LOCKED
 @dataclass
 class Run:
     """What one run did: mails sent, conversations left to a later run (a reader came back, another run
-    held them, ...), mails the SMTP server refused (tried again next run)."""
+    held them, ...), mails not sent (the SMTP server refused it or could not be reached, or the address
+    cannot be written in a mail): tried again next run."""
 
     sent: int = 0
     skipped: int = 0
@@ -133,6 +134,10 @@ def send_missed_message_emails(*, now: datetime | None = None, stop: threading.E
             except (smtplib.SMTPException, OSError):
                 logger.warning("A missed-message email to user %s was not sent", user_id, exc_info=True)
                 mail.close()  # a fresh SMTP connection for the next one
+                run.failed += 1
+                continue
+            except ValueError:  # this one mail cannot be written (an address no header can hold): the others go
+                logger.warning("A missed-message email to user %s could not be made", user_id, exc_info=True)
                 run.failed += 1
                 continue
             if sent:
@@ -235,7 +240,9 @@ def missed_message_email(
     email = EmailMultiAlternatives(
         subject=f"{name} sent you {what} on Relay",
         body=render_to_string("messaging/email/missed_messages.txt", context),
-        to=[formataddr((user.public_name, user.email))],
+        # Django's address rule (an international domain in its ASCII form, a name encoded as a header needs);
+        # ValueError for an address no header can hold.
+        to=[sanitize_address((user.public_name, user.email), settings.DEFAULT_CHARSET)],
         headers={
             "List-Unsubscribe": f"<{unsubscribe}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",

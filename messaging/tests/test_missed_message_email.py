@@ -17,11 +17,13 @@ from aiosmtpd.controller import Controller
 from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from messaging import notifications, services
 from messaging.models import ConversationMute, Message, MissedMessageNotice
 from messaging.notifications import send_missed_message_emails
 from tests.helpers import EventStream, free_port, server_env, token_for
+from users.models import User
 from users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -34,12 +36,14 @@ class Inbox:
 
     def __init__(self, delay: float = 0.0) -> None:
         self.mails: list[EmailMessage] = []
+        self.recipients: list[list[str]] = []  # each mail's envelope recipients (RCPT TO)
         self.delay = delay
 
     async def handle_DATA(self, server, session, envelope):
         if self.delay:
             await asyncio.sleep(self.delay)
         self.mails.append(email.message_from_bytes(envelope.content, policy=policy.default))
+        self.recipients.append(list(envelope.rcpt_tos))
         return "250 Message accepted for delivery"
 
     def to(self, address: str) -> list[EmailMessage]:
@@ -160,6 +164,36 @@ def test_at_most_one_mail_per_conversation_per_interval(smtp, alice, bob):
     assert "second news" in text_of(second) and "first news" not in text_of(second)
     notice = MissedMessageNotice.objects.get(user=alice, partner=bob)
     assert notice.notified_through_id == Message.objects.filter(body="second news").get().pk
+
+
+def test_an_international_domain_is_mailed_in_ascii_and_an_unwritable_address_stops_no_other_mail(
+    smtp, alice, bob, caplog
+):
+    """Registration takes an address whose domain is not ASCII: its mail goes to the domain's ASCII (IDNA)
+    form. An address no mail can carry (stored unchecked, here without an @) is logged and counted as failed,
+    and the mails after it still go."""
+    registered = APIClient().post(
+        "/api/auth/register/",
+        {"username": "dora", "email": "dora@exämple.com", "password": "dora-long-secret-1"},
+        format="json",
+    )
+    assert registered.status_code == 201, registered.content
+    dora = User.objects.get(username="dora")
+    assert dora.email == "dora@exämple.com"
+    broken = UserFactory(username="broken", email="no-at-sign")
+    send(bob, dora, "hello dora", minutes_ago=13)  # the oldest first: the failure comes before Alice's mail
+    send(bob, broken, "hello broken", minutes_ago=12)
+    send(bob, alice, "hello alice", minutes_ago=11)
+
+    run = send_missed_message_emails()
+
+    assert (run.sent, run.skipped, run.failed) == (2, 0, 1)
+    assert "hello alice" in text_of(smtp.to("alice@example.com")[0])
+    (to_dora,) = smtp.to("dora@xn--exmple-cua.com")
+    assert to_dora["To"] == "dora <dora@xn--exmple-cua.com>" and "hello dora" in text_of(to_dora)
+    assert ["dora@xn--exmple-cua.com"] in smtp.recipients
+    assert f"A missed-message email to user {broken.pk} could not be made" in caplog.text
+    assert not MissedMessageNotice.objects.filter(user=broken, sent_at__isnull=False).exists()  # tried again
 
 
 def test_a_muted_conversation_is_never_mailed_about(smtp, alice, bob, carol):
