@@ -3,7 +3,7 @@
 A message is *missed* once it has stayed unread `NOTIFY_EMAIL_AFTER_MINUTES` while its recipient has no open
 event stream (every inbox page holds one, visible or in a background tab, which shows desktop
 notifications instead: `messaging/static/messaging/notify.js`). Its recipient then gets one mail for that
-conversation listing every unread message of it the mails have not covered yet (sender, time in the reader's
+conversation listing every missed message of it the mails have not covered yet (sender, time in the reader's
 time zone, a preview, a link to the thread at the first unread), unless:
 
 - they turned the mail off (`User.email_notifications`: the settings page, `PATCH /api/auth/me/`, or the
@@ -13,7 +13,12 @@ time zone, a preview, a link to the thread at the first unread), unless:
   next one);
 - the messages are more than `LOOKBACK` old (a worker stopped that long: the mail would be news to nobody).
 
-No message is mailed about twice: `MissedMessageNotice.notified_through_id` is the newest one a mail covered.
+No message is mailed about twice: `MissedMessageNotice.notified_through_id` is the newest one a mail covered,
+and later mails look only at newer ids. A mail therefore covers (and lists) only missed messages, none younger
+than `NOTIFY_EMAIL_AFTER_MINUTES`: a message's id is drawn in its send's one short statement, so a message
+with a lower id than any a mail covered had committed minutes before that mail's run read the conversation,
+and cannot turn up behind the mark later (a message seconds old could: another send, holding a lower id, may
+commit just after the run read). A message that becomes due just after a mail waits for the next one.
 `python manage.py send_missed_message_emails` runs `send_missed_message_emails` once, or as a worker.
 
 Several runs at once (a worker on each of several machines) send each mail once: a run finds the due
@@ -196,14 +201,20 @@ def notify(*, user_id: int, partner_id: int, now: datetime, mail: BaseEmailBacke
         user = User.objects.filter(pk=user_id, is_active=True, email_notifications=True).exclude(email="").first()
         if user is None or ConversationMute.objects.filter(user_id=user_id, partner_id=partner_id).exists():
             return False
+        # Only missed messages (old enough to be certainly committed: the module's docstring says why).
         missed = list(
             Message.objects.unread_for(user)
-            .filter(sender_id=partner_id, id__gt=notified_through_id, created_at__gt=bounds["oldest"])
+            .filter(
+                sender_id=partner_id,
+                id__gt=notified_through_id,
+                created_at__gt=bounds["oldest"],
+                created_at__lte=bounds["due"],
+            )
             .select_related("sender")
             .without_attachment_bytes()
             .order_by("created_at", "id")
         )
-        if not any(message.created_at <= bounds["due"] for message in missed):
+        if not missed:
             return False
         missed_message_email(user=user, messages=missed, connection=mail).send()
         MissedMessageNotice.objects.filter(pk=notice_id).update(

@@ -16,6 +16,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from django.conf import settings as django_settings
 from django.core.management import call_command
+from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -130,17 +131,23 @@ def test_one_mail_per_conversation_batches_every_missed_message_with_times_in_th
 
 
 def test_a_message_is_mailed_about_only_after_the_delay_and_the_link_opens_at_it(smtp, alice, bob, client):
-    """Five minutes unread is not yet missed; at ten it is. The mail's link opens the thread at the first
-    unread message."""
-    older = send(bob, alice, "first", minutes_ago=5)
+    """Five minutes unread is not yet missed; at ten it is. The mail lists only missed messages (a newer one
+    waits for the next mail), and its link opens the thread at the first unread message."""
+    older = send(bob, alice, "first words", minutes_ago=5)
     assert send_missed_message_emails().sent == 0
-    send(bob, alice, "second", minutes_ago=1)
+    newer = send(bob, alice, "second words", minutes_ago=1)
+    start = timezone.now()
 
-    run = send_missed_message_emails(now=timezone.now() + timedelta(minutes=6))
+    run = send_missed_message_emails(now=start + timedelta(minutes=6))
 
     assert run.sent == 1
     body = text_of(smtp.mails[0])
-    assert "first" in body and "second" in body  # everything unread in it, the newer one too
+    assert "first words" in body and "second words" not in body  # one minute short of missed: not listed, not covered
+    assert smtp.mails[0]["Subject"] == "bob sent you a message on Relay"
+    assert MissedMessageNotice.objects.get(user=alice, partner=bob).notified_through_id == older.pk
+    assert send_missed_message_emails(now=start + timedelta(minutes=6 + 61)).sent == 1
+    assert "second words" in text_of(smtp.mails[1]) and "first words" not in text_of(smtp.mails[1])
+    assert MissedMessageNotice.objects.get(user=alice, partner=bob).notified_through_id == newer.pk
     link = next(line for line in body.splitlines() if "anchor=first_unread" in line).split(": ", 1)[1]
     client.force_login(alice)
     page = client.get(urlsplit(link).path + "?" + urlsplit(link).query)
@@ -164,6 +171,27 @@ def test_at_most_one_mail_per_conversation_per_interval(smtp, alice, bob):
     assert "second news" in text_of(second) and "first news" not in text_of(second)
     notice = MissedMessageNotice.objects.get(user=alice, partner=bob)
     assert notice.notified_through_id == Message.objects.filter(body="second news").get().pk
+
+
+def test_a_message_whose_send_commits_after_a_mail_with_a_lower_id_is_still_mailed(smtp, alice, bob):
+    """A send draws its id, then commits; another send into the conversation can draw a higher id and commit
+    first. A mail run between the two must not cover that higher id: the mail lists only missed messages
+    (minutes old), so the late one, once missed, gets the next mail."""
+    send(bob, alice, "missed", minutes_ago=11)
+    with connection.cursor() as cursor:  # the late send: its id drawn, its row not yet there
+        cursor.execute("SELECT nextval(pg_get_serial_sequence('messaging_message', 'id'))")
+        (late_id,) = cursor.fetchone()
+    send(bob, alice, "drew its id after, committed first", minutes_ago=0)
+    start = timezone.now()
+    assert send_missed_message_emails(now=start).sent == 1
+
+    Message.objects.create(pk=late_id, sender=bob, recipient=alice, body="committed late")  # the late commit
+
+    assert send_missed_message_emails(now=start + timedelta(minutes=61)).sent == 1
+    first, second = smtp.mails
+    assert "missed" in text_of(first) and "committed" not in text_of(first)
+    assert "committed late" in text_of(second) and "drew its id after, committed first" in text_of(second)
+    assert second["Subject"] == "bob sent you 2 messages on Relay"
 
 
 def test_an_international_domain_is_mailed_in_ascii_and_an_unwritable_address_stops_no_other_mail(
