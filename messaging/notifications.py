@@ -3,7 +3,7 @@
 A message is *missed* once it has stayed unread `NOTIFY_EMAIL_AFTER_MINUTES` while its recipient has no open
 event stream (every inbox page holds one, visible or in a background tab, which shows desktop
 notifications instead: `messaging/static/messaging/notify.js`). Its recipient then gets one mail for that
-conversation listing every unread message of it the mails have not covered yet (sender, time in the reader's
+conversation listing every missed message of it the mails have not covered yet (sender, time in the reader's
 time zone, a preview, a link to the thread at the first unread), unless:
 
 - they turned the mail off (`User.email_notifications`: the settings page, `PATCH /api/auth/me/`, or the
@@ -13,7 +13,12 @@ time zone, a preview, a link to the thread at the first unread), unless:
   next one);
 - the messages are more than `LOOKBACK` old (a worker stopped that long: the mail would be news to nobody).
 
-No message is mailed about twice: `MissedMessageNotice.notified_through_id` is the newest one a mail covered.
+No message is mailed about twice: `MissedMessageNotice.notified_through_id` is the newest one a mail covered,
+and later mails look only at newer ids. A mail therefore covers (and lists) only missed messages, none younger
+than `NOTIFY_EMAIL_AFTER_MINUTES`: a message's id is drawn in its send's one short statement, so a message
+with a lower id than any a mail covered had committed minutes before that mail's run read the conversation,
+and cannot turn up behind the mark later (a message seconds old could: another send, holding a lower id, may
+commit just after the run read). A message that becomes due just after a mail waits for the next one.
 `python manage.py send_missed_message_emails` runs `send_missed_message_emails` once, or as a worker.
 
 Several runs at once (a worker on each of several machines) send each mail once: a run finds the due
@@ -31,13 +36,13 @@ import smtplib
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.utils import formataddr
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
+from django.core.mail.message import sanitize_address
 from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -104,7 +109,8 @@ FOR UPDATE SKIP LOCKED
 @dataclass
 class Run:
     """What one run did: mails sent, conversations left to a later run (a reader came back, another run
-    held them, ...), mails the SMTP server refused (tried again next run)."""
+    held them, ...), mails not sent (the SMTP server refused it or could not be reached, or the address
+    cannot be written in a mail): tried again next run."""
 
     sent: int = 0
     skipped: int = 0
@@ -133,6 +139,10 @@ def send_missed_message_emails(*, now: datetime | None = None, stop: threading.E
             except (smtplib.SMTPException, OSError):
                 logger.warning("A missed-message email to user %s was not sent", user_id, exc_info=True)
                 mail.close()  # a fresh SMTP connection for the next one
+                run.failed += 1
+                continue
+            except ValueError:  # this one mail cannot be written (an address no header can hold): the others go
+                logger.warning("A missed-message email to user %s could not be made", user_id, exc_info=True)
                 run.failed += 1
                 continue
             if sent:
@@ -191,14 +201,20 @@ def notify(*, user_id: int, partner_id: int, now: datetime, mail: BaseEmailBacke
         user = User.objects.filter(pk=user_id, is_active=True, email_notifications=True).exclude(email="").first()
         if user is None or ConversationMute.objects.filter(user_id=user_id, partner_id=partner_id).exists():
             return False
+        # Only missed messages (old enough to be certainly committed: the module's docstring says why).
         missed = list(
             Message.objects.unread_for(user)
-            .filter(sender_id=partner_id, id__gt=notified_through_id, created_at__gt=bounds["oldest"])
+            .filter(
+                sender_id=partner_id,
+                id__gt=notified_through_id,
+                created_at__gt=bounds["oldest"],
+                created_at__lte=bounds["due"],
+            )
             .select_related("sender")
             .without_attachment_bytes()
             .order_by("created_at", "id")
         )
-        if not any(message.created_at <= bounds["due"] for message in missed):
+        if not missed:
             return False
         missed_message_email(user=user, messages=missed, connection=mail).send()
         MissedMessageNotice.objects.filter(pk=notice_id).update(
@@ -235,7 +251,9 @@ def missed_message_email(
     email = EmailMultiAlternatives(
         subject=f"{name} sent you {what} on Relay",
         body=render_to_string("messaging/email/missed_messages.txt", context),
-        to=[formataddr((user.public_name, user.email))],
+        # Django's address rule (an international domain in its ASCII form, a name encoded as a header needs);
+        # ValueError for an address no header can hold.
+        to=[sanitize_address((user.public_name, user.email), settings.DEFAULT_CHARSET)],
         headers={
             "List-Unsubscribe": f"<{unsubscribe}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",

@@ -3,8 +3,11 @@ edited on the new side (`messaging.services.edit_message`), so old servers serve
 
 The new -> old function of `messaging_message` (0009) gains `content` in what it updates on an existing old
 row; nothing else changes. Its update trigger already runs on an edit: an edit sets `updated_at`, one of the
-columns the trigger watches. Like 0008 and 0009, the text is written down here; backwards puts 0009's back.
-Triggers and their enabled state (the sync on or off) are untouched.
+columns the trigger watches. `body` itself is not one of them (0009's WHEN), so a write that changes the body
+without `updated_at` would not reach the old row: every body change must set `updated_at`, as
+`edit_message` does. An edit made while the sync is off reaches the old row when it is turned on
+(`_live_sync.BACKFILL`, `direct_messages_changed`). Like 0008 and 0009, the text is written down here;
+backwards puts 0009's back. Triggers and their enabled state (the sync on or off) are untouched.
 
 Old servers have no edit of their own (the old service's API has none), so the old -> new functions stay.
 """

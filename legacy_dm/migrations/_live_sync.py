@@ -9,7 +9,8 @@ Turning the sync on (`turn_on`):
 1. the catch-up copy, batched (old servers keep writing): what old servers wrote while the sync was off;
 2. in one transaction: the triggers are switched on, which locks the tables against writes until it commits;
    a second catch-up copies what old servers wrote during step 1; new rows written while the sync was off
-   get their old rows (`BACKFILL`); the old sequences move past every id either side holds. When it commits,
+   get their old rows, and messages changed meanwhile (edited, unsent, read, deleted) the old rows' new
+   content and state (`BACKFILL`); the old sequences move past every id either side holds. When it commits,
    every write on either side reaches the other.
 
 Turning it off (`turn_off`, the cut-over): the triggers are switched off (the old tables are frozen from then
@@ -32,7 +33,7 @@ from django.db import transaction
 
 from . import _carry
 from ._carry import statements
-from ._carry.batches import Progress, run_batch, scalar
+from ._carry.batches import SYNCING, Progress, run_batch, scalar
 from ._carry.options import CarryOptions
 from ._carry.sequences import move_sequence
 
@@ -92,8 +93,8 @@ SEQUENCES = {
 }
 OLD_TABLES = ("users", "conversations", "conversation_participants", "direct_messages")
 
-# The old shape of every new row that has no old row yet (written while the sync was off); the same SQL as
-# the `*_to_old` functions of 0009, for all such rows at once.
+# The old shape of every new row that has no old row yet (written while the sync was off), and of every
+# message changed meanwhile; the same SQL as the `*_to_old` functions of 0009 and 0010, for all such rows at once.
 BACKFILL = {
     "users": r"""
         INSERT INTO users (id, username, email, hashed_password, full_name, is_active, is_superuser, created_at)
@@ -153,12 +154,34 @@ BACKFILL = {
         FROM messaging_message m
         WHERE NOT EXISTS (SELECT 1 FROM direct_messages o WHERE o.id = m.id)
         ON CONFLICT (id) DO UPDATE SET
+            content = EXCLUDED.content,
             is_read = EXCLUDED.is_read,
             read_at = CASE WHEN direct_messages.is_read = EXCLUDED.is_read THEN direct_messages.read_at
                            ELSE EXCLUDED.read_at END,
             is_deleted_by_sender = EXCLUDED.is_deleted_by_sender,
             is_deleted_by_receiver = EXCLUDED.is_deleted_by_receiver,
             updated_at = COALESCE(EXCLUDED.updated_at, direct_messages.updated_at)
+    """,
+    # New rows that have an old row, changed while the sync was off (an edit, an unsend, a read or a delete):
+    # what 0010's `relay_sync_messaging_message_to_old` sets on an existing old row, for every row whose old
+    # content or read or delete state differs (the catch-up before this brought old servers' reads and
+    # deletes over, so the new side holds both). A NULL content that stands for an empty body stays NULL.
+    "direct_messages_changed": r"""
+        UPDATE direct_messages o SET
+            content = CASE WHEN COALESCE(o.content, '') = m.body THEN o.content ELSE m.body END,
+            is_read = m.read_at IS NOT NULL,
+            read_at = CASE WHEN o.is_read = (m.read_at IS NOT NULL) THEN o.read_at
+                           ELSE (m.read_at AT TIME ZONE 'UTC') END,
+            is_deleted_by_sender = m.sender_deleted_at IS NOT NULL OR m.hidden_at IS NOT NULL,
+            is_deleted_by_receiver = m.recipient_deleted_at IS NOT NULL OR m.hidden_at IS NOT NULL,
+            updated_at = COALESCE((m.updated_at AT TIME ZONE 'UTC'), o.updated_at)
+        FROM messaging_message m
+        WHERE o.id = m.id
+          AND (COALESCE(o.content, '') <> m.body
+               OR o.is_read IS DISTINCT FROM (m.read_at IS NOT NULL)
+               OR o.is_deleted_by_sender IS DISTINCT FROM (m.sender_deleted_at IS NOT NULL OR m.hidden_at IS NOT NULL)
+               OR o.is_deleted_by_receiver IS DISTINCT FROM
+                  (m.recipient_deleted_at IS NOT NULL OR m.hidden_at IS NOT NULL))
     """,
     "legacy_ids": r"""
         UPDATE messaging_message SET legacy_id = id, legacy_reply_to_id = reply_to_id WHERE legacy_id IS NULL
@@ -244,6 +267,8 @@ def _align_sequences(connection: BaseDatabaseWrapper) -> None:
 def _backfill(connection: BaseDatabaseWrapper) -> dict[str, int]:
     counts = {}
     with connection.cursor() as cursor:
+        # The sync's own writes (as the triggers' are): the old tables' triggers do not echo them back.
+        cursor.execute("SELECT set_config(%s, 'on', true)", [SYNCING])
         for step, statement in BACKFILL.items():
             cursor.execute(statement)
             counts[step] = max(cursor.rowcount, 0)

@@ -944,3 +944,29 @@ def test_a_message_unsent_on_the_new_side_is_no_longer_served_by_old_servers(syn
     assert stored.unsent_at is not None and stored.body == "wrong person"
     assert conversations.verify() == []
     assert_verified()
+
+
+def test_an_edit_and_an_unsend_made_while_the_sync_was_off_reach_the_old_rows_when_it_is_turned_on(synced, old_server):
+    """Turning the sync on writes to the old tables what the new side changed on rows they already hold while
+    it was off, as the live trigger would have: an edited body is the old row's content, an unsent message is
+    deleted for both people; the verification passes."""
+    alice, bob = User.objects.get(pk=synced["alice"]), synced["bob"]
+    edited = services.send_message(sender=alice, recipient_id=bob, body="Dinner at 7")
+    unsent = services.send_message(sender=alice, recipient_id=bob, body="wrong person")
+    untouched = services.send_message(sender=alice, recipient_id=bob, body="see you")
+    call_command("legacy_sync", "off", verbosity=0)
+    services.edit_message(user=alice, message_id=edited.pk, body="Dinner at 8")
+    assert services.unsend_message(user=alice, message_id=unsent.pk)
+    assert old_server.message(edited.pk)["content"] == "Dinner at 7"  # off: the old tables are frozen
+    before = old_server.message(untouched.pk)
+
+    call_command("legacy_sync", "on", verbosity=0)
+
+    row = old_server.message(edited.pk)
+    assert (row["content"], row["is_deleted_by_sender"], row["is_deleted_by_receiver"]) == ("Dinner at 8", False, False)
+    assert row["updated_at"] is not None
+    row = old_server.message(unsent.pk)
+    assert (row["content"], row["is_deleted_by_sender"], row["is_deleted_by_receiver"]) == ("wrong person", True, True)
+    assert unsent.pk not in {m[0] for m in old_server.visible(bob)}
+    assert old_server.message(untouched.pk) == before  # a row that agrees is not written
+    assert_verified()

@@ -16,12 +16,15 @@ import pytest
 from aiosmtpd.controller import Controller
 from django.conf import settings as django_settings
 from django.core.management import call_command
+from django.db import connection
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from messaging import notifications, services
 from messaging.models import ConversationMute, Message, MissedMessageNotice
 from messaging.notifications import send_missed_message_emails
 from tests.helpers import EventStream, free_port, server_env, token_for
+from users.models import User
 from users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -34,12 +37,14 @@ class Inbox:
 
     def __init__(self, delay: float = 0.0) -> None:
         self.mails: list[EmailMessage] = []
+        self.recipients: list[list[str]] = []  # each mail's envelope recipients (RCPT TO)
         self.delay = delay
 
     async def handle_DATA(self, server, session, envelope):
         if self.delay:
             await asyncio.sleep(self.delay)
         self.mails.append(email.message_from_bytes(envelope.content, policy=policy.default))
+        self.recipients.append(list(envelope.rcpt_tos))
         return "250 Message accepted for delivery"
 
     def to(self, address: str) -> list[EmailMessage]:
@@ -126,17 +131,23 @@ def test_one_mail_per_conversation_batches_every_missed_message_with_times_in_th
 
 
 def test_a_message_is_mailed_about_only_after_the_delay_and_the_link_opens_at_it(smtp, alice, bob, client):
-    """Five minutes unread is not yet missed; at ten it is. The mail's link opens the thread at the first
-    unread message."""
-    older = send(bob, alice, "first", minutes_ago=5)
+    """Five minutes unread is not yet missed; at ten it is. The mail lists only missed messages (a newer one
+    waits for the next mail), and its link opens the thread at the first unread message."""
+    older = send(bob, alice, "first words", minutes_ago=5)
     assert send_missed_message_emails().sent == 0
-    send(bob, alice, "second", minutes_ago=1)
+    newer = send(bob, alice, "second words", minutes_ago=1)
+    start = timezone.now()
 
-    run = send_missed_message_emails(now=timezone.now() + timedelta(minutes=6))
+    run = send_missed_message_emails(now=start + timedelta(minutes=6))
 
     assert run.sent == 1
     body = text_of(smtp.mails[0])
-    assert "first" in body and "second" in body  # everything unread in it, the newer one too
+    assert "first words" in body and "second words" not in body  # one minute short of missed: not listed, not covered
+    assert smtp.mails[0]["Subject"] == "bob sent you a message on Relay"
+    assert MissedMessageNotice.objects.get(user=alice, partner=bob).notified_through_id == older.pk
+    assert send_missed_message_emails(now=start + timedelta(minutes=6 + 61)).sent == 1
+    assert "second words" in text_of(smtp.mails[1]) and "first words" not in text_of(smtp.mails[1])
+    assert MissedMessageNotice.objects.get(user=alice, partner=bob).notified_through_id == newer.pk
     link = next(line for line in body.splitlines() if "anchor=first_unread" in line).split(": ", 1)[1]
     client.force_login(alice)
     page = client.get(urlsplit(link).path + "?" + urlsplit(link).query)
@@ -160,6 +171,57 @@ def test_at_most_one_mail_per_conversation_per_interval(smtp, alice, bob):
     assert "second news" in text_of(second) and "first news" not in text_of(second)
     notice = MissedMessageNotice.objects.get(user=alice, partner=bob)
     assert notice.notified_through_id == Message.objects.filter(body="second news").get().pk
+
+
+def test_a_message_whose_send_commits_after_a_mail_with_a_lower_id_is_still_mailed(smtp, alice, bob):
+    """A send draws its id, then commits; another send into the conversation can draw a higher id and commit
+    first. A mail run between the two must not cover that higher id: the mail lists only missed messages
+    (minutes old), so the late one, once missed, gets the next mail."""
+    send(bob, alice, "missed", minutes_ago=11)
+    with connection.cursor() as cursor:  # the late send: its id drawn, its row not yet there
+        cursor.execute("SELECT nextval(pg_get_serial_sequence('messaging_message', 'id'))")
+        (late_id,) = cursor.fetchone()
+    send(bob, alice, "drew its id after, committed first", minutes_ago=0)
+    start = timezone.now()
+    assert send_missed_message_emails(now=start).sent == 1
+
+    Message.objects.create(pk=late_id, sender=bob, recipient=alice, body="committed late")  # the late commit
+
+    assert send_missed_message_emails(now=start + timedelta(minutes=61)).sent == 1
+    first, second = smtp.mails
+    assert "missed" in text_of(first) and "committed" not in text_of(first)
+    assert "committed late" in text_of(second) and "drew its id after, committed first" in text_of(second)
+    assert second["Subject"] == "bob sent you 2 messages on Relay"
+
+
+def test_an_international_domain_is_mailed_in_ascii_and_an_unwritable_address_stops_no_other_mail(
+    smtp, alice, bob, caplog
+):
+    """Registration takes an address whose domain is not ASCII: its mail goes to the domain's ASCII (IDNA)
+    form. An address no mail can carry (stored unchecked, here without an @) is logged and counted as failed,
+    and the mails after it still go."""
+    registered = APIClient().post(
+        "/api/auth/register/",
+        {"username": "dora", "email": "dora@exämple.com", "password": "dora-long-secret-1"},
+        format="json",
+    )
+    assert registered.status_code == 201, registered.content
+    dora = User.objects.get(username="dora")
+    assert dora.email == "dora@exämple.com"
+    broken = UserFactory(username="broken", email="no-at-sign")
+    send(bob, dora, "hello dora", minutes_ago=13)  # the oldest first: the failure comes before Alice's mail
+    send(bob, broken, "hello broken", minutes_ago=12)
+    send(bob, alice, "hello alice", minutes_ago=11)
+
+    run = send_missed_message_emails()
+
+    assert (run.sent, run.skipped, run.failed) == (2, 0, 1)
+    assert "hello alice" in text_of(smtp.to("alice@example.com")[0])
+    (to_dora,) = smtp.to("dora@xn--exmple-cua.com")
+    assert to_dora["To"] == "dora <dora@xn--exmple-cua.com>" and "hello dora" in text_of(to_dora)
+    assert ["dora@xn--exmple-cua.com"] in smtp.recipients
+    assert f"A missed-message email to user {broken.pk} could not be made" in caplog.text
+    assert not MissedMessageNotice.objects.filter(user=broken, sent_at__isnull=False).exists()  # tried again
 
 
 def test_a_muted_conversation_is_never_mailed_about(smtp, alice, bob, carol):
