@@ -1,8 +1,8 @@
 """The message reads of lists written as literal SQL: a thread's pages, the conversation list's last messages,
 and its pages with their last messages. Each loads what `selectors.visible_messages` loads (every column of the
 message but the attachment bytes, the listed fields of its people, the message it replies to) and builds the
-instances as a QuerySet does (`Model.from_db`, relations cached as `select_related` caches them), but for one
-instance per person in a read. `test_reads_sql.py` compares each with its ORM definition.
+instances a QuerySet builds (what `Model.from_db` makes, relations cached as `select_related` caches them),
+but for one instance per person in a read. `test_reads_sql.py` compares each with its ORM definition.
 
 Why literal SQL: these run on every list request, and building and compiling them in the ORM (the visibility
 rule, the pair, three joins) took longer than PostgreSQL takes to run them; measured side by side, the ORM
@@ -10,17 +10,20 @@ forms made a thread page and a conversation list 15-30% more costly in CPU per r
 """
 
 from datetime import datetime
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple, TypeVar, cast
 
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import DEFERRED, ForeignKey
+from django.db.models import DEFERRED, ForeignKey, Model
+from django.db.models.base import ModelState
+from django.db.models.signals import post_init, pre_init
 
 from users.models import User
 
 from .models import Message
 
 UserModel = get_user_model()
+ModelKind = TypeVar("ModelKind", bound=Model)
 
 # In the models' order, which `from_db` needs (`test_reads_sql.py` checks them against the models).
 MESSAGE_COLUMNS = (
@@ -263,9 +266,14 @@ def _messages(sql: str, params: dict[str, Any]) -> list[Message]:
     return [_message_from_row(row, db=connection.alias, people=people) for row in rows]
 
 
-# Each model's concrete fields, in order, and where a read's columns go among them: `from_db` is handed a value
-# for every field (`DEFERRED` for those a read leaves out), which it takes as they are, where given only the
-# columns read it matches every field's name against them (a quarter of a message's construction).
+# The instances of a read are made as `Model.from_db` makes them, less its cost: `Model.__init__` takes a value
+# for every field (`DEFERRED` for those a read leaves out) and sets each through `setattr`, a descriptor's
+# `__set__` for a foreign key, between a `pre_init` and a `post_init` signal; for 24 instances of a page of 11
+# conversations that was a tenth of the request's Python. What it leaves behind is the instance's `__dict__`:
+# each field read under its attname (a deferred field is absent) and its state (`_state`: `adding` False and
+# `db` set, as `from_db` sets them). So a read's instances are that `__dict__` on a new instance, which
+# `Model.__init__` of these models (neither defines its own) would make too; while anything listens to
+# `pre_init` or `post_init`, they are made by `from_db` (`test_reads_sql.py` holds both ways to a QuerySet's).
 _MESSAGE_FIELDS = tuple(field.attname for field in Message._meta.concrete_fields)
 _ATTACHMENT_DATA = _MESSAGE_FIELDS.index("attachment_data")  # the one field of a message a list does not read
 _PERSON_FIELDS = tuple(field.attname for field in UserModel._meta.concrete_fields)
@@ -275,9 +283,27 @@ _SENDER, _RECIPIENT, _REPLY_TO = (
 )
 
 
+def _loaded(model: type[ModelKind], columns: tuple[str, ...], values: tuple[Any, ...], db: str) -> ModelKind:
+    """An instance of `model` from `db` with `values` of the fields `columns` (attnames), the others deferred:
+    what `model.from_db` makes of them."""
+    instance = model.__new__(model)
+    state = ModelState()
+    state.adding = False
+    state.db = db
+    instance.__dict__.update(zip(columns, values, strict=True), _state=state)
+    return instance
+
+
+def _init_signals_heard() -> bool:
+    """Whether anything listens to `Model.__init__`'s signals, which `_loaded` does not send."""
+    return bool(pre_init.receivers or post_init.receivers)
+
+
 def _message(values: tuple[Any, ...], *, db: str) -> Message:
     """A message from the values of `MESSAGE_COLUMNS`, its attachment bytes deferred."""
-    return Message.from_db(db, _MESSAGE_FIELDS, (*values[:_ATTACHMENT_DATA], DEFERRED, *values[_ATTACHMENT_DATA:]))
+    if _init_signals_heard():
+        return Message.from_db(db, _MESSAGE_FIELDS, (*values[:_ATTACHMENT_DATA], DEFERRED, *values[_ATTACHMENT_DATA:]))
+    return _loaded(Message, MESSAGE_COLUMNS, values, db)
 
 
 def _person(values: tuple[Any, ...], *, db: str, people: dict[int, User]) -> User:
@@ -285,10 +311,14 @@ def _person(values: tuple[Any, ...], *, db: str, people: dict[int, User]) -> Use
     read (`people`, by id): the reader is in every message of theirs."""
     person = people.get(values[0])
     if person is None:
-        full: list[Any] = [DEFERRED] * len(_PERSON_FIELDS)
-        for position, value in zip(_PERSON_POSITIONS, values, strict=True):
-            full[position] = value
-        person = people[values[0]] = UserModel.from_db(db, _PERSON_FIELDS, full)
+        if _init_signals_heard():
+            full: list[Any] = [DEFERRED] * len(_PERSON_FIELDS)
+            for position, value in zip(_PERSON_POSITIONS, values, strict=True):
+                full[position] = value
+            person = UserModel.from_db(db, _PERSON_FIELDS, full)
+        else:
+            person = _loaded(UserModel, PERSON_COLUMNS, values, db)
+        people[values[0]] = person
     return person
 
 

@@ -5,8 +5,9 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db.models import Q, Subquery, Sum
+from django.db.models import DEFERRED, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
+from django.db.models.signals import post_init
 from django.utils import timezone
 
 from messaging import list_reads, selectors
@@ -181,3 +182,43 @@ def test_the_recipient_of_a_send_is_read_as_its_orm_definition_reads_it():
         assert blocks_sender == expected.blocks_sender, case
         columns = [field.attname for field in UserModel._meta.concrete_fields]
         assert [getattr(user, c) for c in columns] == [getattr(expected, c) for c in columns], case
+
+
+def _made(instance) -> tuple:
+    """What making an instance leaves on it: its class, its fields' values and its state."""
+    values = {name: value for name, value in vars(instance).items() if name != "_state"}
+    return type(instance), values, instance._state.adding, instance._state.db
+
+
+def test_a_lists_instances_are_what_from_db_makes(people):
+    """The instances of a list's read (made without `Model.__init__`) hold what `from_db` makes of the same
+    values: the same fields (the deferred ones absent), their values and the instance's state; and while
+    anything listens to `post_init` (or `pre_init`), they are made by `from_db`, which sends it."""
+    pages = {user: selectors.conversations_page(user=user, offset=0, limit=100).conversations for user in people}
+    messages = [c.last_message for page in pages.values() for c in page]
+    replies = [m.reply_to for m in messages if m.reply_to is not None]
+    assert messages and replies
+    for message in [*messages, *replies]:
+        values = [vars(message).get(field.attname, DEFERRED) for field in Message._meta.concrete_fields]
+        assert _made(message) == _made(Message.from_db("default", list_reads._MESSAGE_FIELDS, values))
+        assert message.get_deferred_fields() == {"attachment_data"}
+    for person in {id(p): p for m in messages for p in (m.sender, m.recipient)}.values():
+        values = [vars(person).get(field.attname, DEFERRED) for field in UserModel._meta.concrete_fields]
+        assert _made(person) == _made(UserModel.from_db("default", list_reads._PERSON_FIELDS, values))
+        assert person.get_deferred_fields() == {
+            field.attname for field in UserModel._meta.concrete_fields if field.attname not in list_reads.PERSON_COLUMNS
+        }
+
+    heard: list[object] = []
+
+    def listener(sender, instance, **kwargs):
+        heard.append(instance)
+
+    post_init.connect(listener, sender=Message)
+    try:
+        again = selectors.conversations_page(user=people[0], offset=0, limit=100).conversations
+    finally:
+        post_init.disconnect(listener, sender=Message)
+    assert again and {id(c.last_message) for c in again} <= {id(m) for m in heard}
+    assert [_loaded(c.last_message) for c in again] == [_loaded(c.last_message) for c in pages[people[0]]]
+
