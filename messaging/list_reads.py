@@ -78,11 +78,9 @@ WHERE message.hidden_at IS NULL
 # conversation lists' literal pages: `_CONVERSATIONS_PAGE_SQL` here, `legacy_dm.conversations`' listing.
 LAST_MESSAGE_JOINS = """
 LEFT JOIN LATERAL (
-    SELECT message.id, message.sender_id, message.recipient_id, message.body, message.reply_to_id,
-           message.attachment_name, message.attachment_content_type, message.attachment_size,
-           message.created_at, message.updated_at, message.read_at, message.sender_deleted_at,
-           message.recipient_deleted_at, message.hidden_at, message.hidden_by_id, message.hidden_reason,
-           message.legacy_id, message.legacy_reply_to_id, message.legacy_file_name
+    SELECT id, sender_id, recipient_id, body, reply_to_id, attachment_name, attachment_content_type,
+           attachment_size, created_at, updated_at, read_at, sender_deleted_at, recipient_deleted_at,
+           hidden_at, hidden_by_id, hidden_reason, legacy_id, legacy_reply_to_id, legacy_file_name
     FROM messaging_message AS message
     WHERE message.created_at = page.last_activity_at
       AND message.hidden_at IS NULL
