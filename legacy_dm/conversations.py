@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.http import Http404
 
@@ -265,9 +265,9 @@ _LISTED_FIELDS = (
 def _listed_page(user: User, *, skip: int, limit: int) -> list[tuple[ConversationRow, Message | None]]:
     """`limit` rows from `skip` of `user`'s legacy conversation list (`_LISTED_FIELDS`), each with its last
     visible message (None for an opened conversation)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_LISTED_PAGE_SQL, {"user": user.pk, "skip": skip, "limit": limit, "head": skip + limit})
-        rows = cursor.fetchall()
+    rows = list_reads.fetch_rows(
+        _LISTED_PAGE_SQL, {"user": user.pk, "skip": skip, "limit": limit, "head": skip + limit}
+    )
     cut = len(_LISTED_FIELDS)
     people: dict[int, User] = {}
     return [

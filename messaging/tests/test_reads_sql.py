@@ -1,10 +1,11 @@
 """The reads written as literal SQL (`messaging.selectors`) return what their ORM definitions return."""
 
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import DEFERRED, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.db.models.signals import post_init
@@ -230,3 +231,40 @@ def test_the_lists_statements_fit_psycopgs_statement_cache():
     longer)."""
     for sql in (list_reads._CONVERSATIONS_PAGE_SQL, list_reads._MESSAGES_AT_SQL):
         assert len(sql) <= MAX_CACHED_STATEMENT_LENGTH
+
+
+def _text_rows(sql: str, params: dict) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _typed(rows: list[tuple]) -> list[tuple]:
+    """Each value with its type, and a time with its zone: what a read hands on."""
+    return [tuple((value, type(value), getattr(value, "tzinfo", None)) for value in row) for row in rows]
+
+
+def test_a_reads_rows_in_binary_are_its_rows_in_text(people):
+    """`fetch_rows` (PostgreSQL's binary format) gives every statement of the lists the values, types and time
+    zones (UTC) that Django's text loading gives: ids, texts, flags, counts, NULLs and times."""
+    times = sorted(set(Message.objects.values_list("created_at", flat=True)))
+    statements = []
+    for user in people:
+        other = people[1] if user != people[1] else people[0]
+        thread = {"user": user.pk, "other": other.pk, "before": None, "after": None, "limit": 100, "offset": 0}
+        statements += [
+            (list_reads._CONVERSATIONS_PAGE_SQL, {"user": user.pk, "offset": 0, "limit": 100}),
+            (list_reads._MESSAGES_AT_SQL, {"user": user.pk, "partners": [p.pk for p in people], "times": times}),
+            (list_reads._THREAD_NEWEST_FIRST_SQL, thread),
+            (list_reads._THREAD_OLDEST_FIRST_SQL, {**thread, "after": times[len(times) // 2]}),
+            *(
+                (sql, {"user": user.pk, "other": other.pk, "anchor": 0, "before": 20, "after": 20})
+                for sql in list_reads._THREAD_WINDOW_SQL.values()
+            ),
+        ]
+    times_read = 0
+    for sql, params in statements:
+        text = _text_rows(sql, params)
+        assert _typed(list_reads.fetch_rows(sql, params)) == _typed(text)
+        times_read += sum(isinstance(value, datetime) for row in text for value in row)
+    assert times_read
