@@ -12,6 +12,7 @@
 - `legacy-messaging`: `GET /api/messaging/conversations`;
 - `floor`: `GET /bench/floor/constant` (`bench/floor.py`), the least an authenticated GET costs: the lists'
   denominator in `bench.http`.
+- `floor-insert`: `POST /bench/floor/insert`, the least an authenticated write costs: the send's denominator.
 The lists are read as `--user` (a username), by default as `profile-typical`, a user of its own with the typical
 user's shape (`bench.inprocess.TYPICAL_MESSAGES`: 11 partners, 339 messages; made on the first run).
 
@@ -48,6 +49,7 @@ REQUESTS = {
     "legacy-direct-messages": ("GET", "/api/direct-messages/conversations"),
     "legacy-messaging": ("GET", "/api/messaging/conversations"),
     "floor": ("GET", "/bench/floor/constant"),
+    "floor-insert": ("POST", "/bench/floor/insert"),
 }
 TYPICAL_PARTNERS = 11
 RUNS = 5
@@ -80,6 +82,12 @@ def main() -> None:
         user, _ = User.objects.get_or_create(username="profile-a", defaults={"email": "profile-a@example.com"})
         recipient, _ = User.objects.get_or_create(username="profile-b", defaults={"email": "profile-b@example.com"})
         payload = {"recipient_id": recipient.pk, "body": "a message to profile the send with"}
+    elif args.request == "floor-insert":
+        from bench.floor import ensure_table
+
+        ensure_table()
+        user = typical_user()
+        payload = {"body": "a row to profile the floor with"}
     elif args.user:
         user = User.objects.get(username=args.user)
     else:

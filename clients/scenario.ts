@@ -99,6 +99,14 @@ check(found.data?.results.some((message) => message.id === text.data.id), `searc
 const muted = await api.PUT("/api/messages/with/{user_id}/mute/", { params: { path: { user_id: person.id } } });
 check(muted.data?.muted === true, `mute: ${muted.response.status}`);
 
+// Edit the file's message: its body, not its file.
+const edited = await api.PATCH("/api/messages/{id}/", {
+  params: { path: { id: upload.data.id } },
+  body: { body: "a file, with notes" },
+});
+check(edited.data && edited.data.body === "a file, with notes", `edit: ${edited.response.status}`);
+check(edited.data.edited_at && edited.data.attachment?.name === "notes.txt", "the edit keeps the file");
+
 // Download the file.
 const download = await api.GET("/api/messages/{id}/attachment/", {
   params: { path: { id: upload.data.id } },

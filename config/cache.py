@@ -30,3 +30,12 @@ class SharedClientRedisCache(RedisCache):
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._class = _SharedClient
+        self._scripts: dict[str, Any] = {}
+
+    def script(self, text: str) -> Any:
+        """The Lua script `text` on the cache's Redis (`Script`: called with `keys` and `args`, it runs by its
+        digest, loading itself first when Redis does not know it): for a read and a write that must be one."""
+        script = self._scripts.get(text)
+        if script is None:
+            script = self._scripts[text] = self._cache.get_client(write=True).register_script(text)
+        return script

@@ -99,6 +99,19 @@ class RelayAutoSchema(AutoSchema):
             body.pop("required", None)
         return body
 
+    def _get_request_for_media_type(self, serializer, direction="request"):
+        """A PATCH body read whole (its serializer says `whole_on_patch = True`: `PATCH /api/messages/{id}`
+        takes `{body}`, required) is documented as the view reads it: its required fields required, not
+        drf-spectacular's `Patched...` form in which every field is optional (DRF's `partial=True`, which
+        such a view does not use)."""
+        if self.method == "PATCH" and getattr(serializer, "whole_on_patch", False):
+            self.method = "PUT"  # drf-spectacular reads the method to decide both the partial and the name
+            try:
+                return super()._get_request_for_media_type(serializer, direction)
+            finally:
+                self.method = "PATCH"
+        return super()._get_request_for_media_type(serializer, direction)
+
     def get_operation(self, path, path_regex, path_prefix, method, registry):
         operation = super().get_operation(path, path_regex, path_prefix, method, registry)
         if operation is None:

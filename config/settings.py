@@ -132,14 +132,15 @@ if DB_PREPARED_STATEMENTS:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "users.User"
-# Email (the password reset page): printed to the console unless EMAIL_URL names an SMTP server:
-# smtp://user:password@host:587 (STARTTLS with smtp+tls://, TLS from the start with smtps://).
+# Email (the password reset page, the missed-message email): printed to the console unless EMAIL_URL names an
+# SMTP server: smtp://user:password@host:587 (STARTTLS with smtp+tls://, TLS from the start with smtps://);
+# console:// says the default out loud.
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Relay <noreply@relay.invalid>")
-if os.environ.get("EMAIL_URL"):
+if os.environ.get("EMAIL_URL") and os.environ["EMAIL_URL"] != "console://":
     _email = urlsplit(os.environ["EMAIL_URL"])
     if _email.scheme not in ("smtp", "smtp+tls", "smtps"):
-        raise ImproperlyConfigured("EMAIL_URL must start with smtp://, smtp+tls:// or smtps://")
+        raise ImproperlyConfigured("EMAIL_URL must start with smtp://, smtp+tls://, smtps:// or be console://")
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     EMAIL_HOST = _email.hostname or "localhost"
     EMAIL_PORT = _email.port or (465 if _email.scheme == "smtps" else 587 if _email.scheme == "smtp+tls" else 25)
@@ -147,6 +148,18 @@ if os.environ.get("EMAIL_URL"):
     EMAIL_HOST_PASSWORD = unquote(_email.password or "")
     EMAIL_USE_TLS = _email.scheme == "smtp+tls"
     EMAIL_USE_SSL = _email.scheme == "smtps"
+    EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT_SECONDS", 30)  # a stuck server must not hold a worker for ever
+# The address people reach Relay at, for the links in mail sent without a request (the missed-message email).
+# Production's default: HTTPS at the first of ALLOWED_HOSTS, when that is one host name (not `.example.com`, `*`).
+_first_host = ALLOWED_HOSTS[0] if ALLOWED_HOSTS else ""
+_site_default = (
+    f"https://{_first_host}" if PRODUCTION and _first_host[:1] not in ("", ".", "*") else "http://127.0.0.1:8000"
+)
+SITE_URL = (os.environ.get("SITE_URL") or _site_default).rstrip("/")
+# Missed-message email (messaging/notifications.py, `manage.py send_missed_message_emails`): a message unread
+# this long while its recipient has no open stream is mailed about, at most one mail per conversation this often.
+NOTIFY_EMAIL_AFTER_MINUTES = env_int("NOTIFY_EMAIL_AFTER_MINUTES", 10)
+NOTIFY_EMAIL_EVERY_MINUTES = env_int("NOTIFY_EMAIL_EVERY_MINUTES", 60)
 
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/inbox/"
@@ -220,6 +233,10 @@ EVENTS_STREAM_ON_WSGI = env_bool("EVENTS_STREAM_ON_WSGI", DEBUG)
 # --- Messaging -------------------------------------------------------------------------------------------
 MESSAGING_MAX_ATTACHMENT_BYTES = env_int("MESSAGING_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)
 MESSAGING_MAX_BODY_CHARS = 10_000
+# How long after sending its sender may edit a message (`services.edit_message`); 0: no limit.
+MESSAGING_EDIT_WINDOW_SECONDS = env_int("MESSAGING_EDIT_WINDOW_SECONDS", 3600)
+# How long after sending its sender may unsend a message (delete it for everyone); 0: no limit.
+MESSAGING_UNSEND_WINDOW_SECONDS = env_int("MESSAGING_UNSEND_WINDOW_SECONDS", 3600)
 
 
 def request_body_limit(max_attachment_bytes: int) -> int:

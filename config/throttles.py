@@ -10,11 +10,14 @@ import ipaddress
 import math
 from typing import cast
 
+from django.core.cache.backends.base import BaseCache
 from django.http import HttpRequest
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle, ScopedRateThrottle, SimpleRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
+
+from .cache import SharedClientRedisCache
 
 
 def as_drf_request(request: HttpRequest) -> Request:
@@ -47,15 +50,44 @@ def _configured_rate(scope: str | None) -> str | None:
     return rates.get(scope) if scope is not None else None
 
 
+# `SteadyRateThrottle`'s step on the Redis cache (`REDIS_URL`): read the key, decide, and move it, in one round
+# trip and atomically (a script runs alone), so that concurrent requests of one client cannot all read the same
+# time and all pass. It is `_step` below, for Redis; the throttle tests run every case on both. Times in whole
+# microseconds (exact in Lua's numbers, doubles, until the year 2255); written with '%d', not as Lua prints a
+# number (1.765e+15). Returns -1 when the request may pass, else the microseconds until one may.
+_STEP_SCRIPT = """
+local now, interval, period = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local empty_at = math.max(tonumber(redis.call('GET', KEYS[1]) or now), now) + interval
+if empty_at - now > period then
+  return empty_at - now - period
+end
+redis.call('SET', KEYS[1], string.format('%d', empty_at), 'EX', math.ceil((empty_at - now) / 1000000))
+return -1
+"""
+
+
+def _step(cache: BaseCache, key: str, *, now: int, interval: int, period: int) -> int | None:
+    """One request against the key: None if it may pass (and the key moved one interval later), else the
+    microseconds until one may. The generic cell rate algorithm, on any cache (`_STEP_SCRIPT` on Redis)."""
+    if isinstance(cache, SharedClientRedisCache):
+        wait: int = cache.script(_STEP_SCRIPT)(keys=[cache.make_and_validate_key(key)], args=[now, interval, period])
+        return None if wait < 0 else wait
+    empty_at = max(cast(int, cache.get(key, now)), now) + interval
+    if empty_at - now > period:
+        return empty_at - now - period
+    cache.set(key, empty_at, math.ceil((empty_at - now) / 1_000_000))
+    return None
+
+
 class SteadyRateThrottle(SimpleRateThrottle):
     """DRF's rate throttle with one number per key instead of a list of every request's time.
 
     DRF keeps, per key, the time of each request of the last period and reads and writes the whole list on
     every request: at a limit of N a minute, up to N numbers. Here a key holds one time (in microseconds),
-    when its count is back to zero (the generic cell rate algorithm): each request allowed moves it one
-    interval (the period over N) later, and a request is refused while it is more than one period away. So up to N requests pass
-    at once, then one per interval as the count drains, and a refused request waits exactly until the next
-    one may pass.
+    when its count is back to zero (the generic cell rate algorithm, `_step`): each request allowed moves it one
+    interval (the period over N) later, and a request is refused while it is more than one period away. So up
+    to N requests pass at once, then one per interval as the count drains, and a refused request waits exactly
+    until the next one may pass. On Redis the step is one atomic round trip.
     """
 
     cache_format = "throttle-rate_%(scope)s_%(ident)s"  # a number, not DRF's list: keys of their own
@@ -72,13 +104,17 @@ class SteadyRateThrottle(SimpleRateThrottle):
             return True
         # In whole microseconds: sums of float intervals at today's times can overshoot the period by a
         # rounding error and refuse the last request of a burst.
-        now = round(self.timer() * 1_000_000)
         period = self.duration * 1_000_000
-        empty_at = max(cast(int, self.cache.get(self.key, now)), now) + period // self.num_requests
-        if empty_at - now > period:
-            self.retry_after = (empty_at - now - period) / 1_000_000
+        wait = _step(
+            self.cache,
+            self.key,
+            now=round(self.timer() * 1_000_000),
+            interval=period // self.num_requests,
+            period=period,
+        )
+        if wait is not None:
+            self.retry_after = wait / 1_000_000
             return False
-        self.cache.set(self.key, empty_at, math.ceil((empty_at - now) / 1_000_000))
         return True
 
     def wait(self) -> float | None:

@@ -9,6 +9,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from config.middleware import content_security_policy
 from config.views import SwaggerDocsView, unknown_api_path
+from messaging.web import unsubscribe
 from users import pages
 
 admin.site.site_header = "Relay moderation console"
@@ -78,6 +79,8 @@ urlpatterns = [
         content_security_policy(auth_views.PasswordResetCompleteView.as_view()),
         name="password_reset_complete",
     ),
+    # The missed-message email's unsubscribe link (no login: its signed token says whose mail).
+    path("notifications/unsubscribe/<str:token>/", unsubscribe.unsubscribe, name="notifications-unsubscribe"),
     path("", include("messaging.web.urls")),
 ]
 

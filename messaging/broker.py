@@ -233,15 +233,21 @@ EPOCH = f"""
 return redis.call('GET', KEYS[1])
 """
 
-# A stream opens: remember it with its opening time; past the cap, forget the oldest and return them (each
-# is then told to close). A stream of a process that died stays until it is the oldest: it is closed first.
+# A stream opens: remember it with its opening time (KEYS[1]) and as seen now (KEYS[2]); past the cap, forget
+# the oldest and return them (each is then told to close). A stream of a process that died stays until it is
+# the oldest: it is closed first. It stops being seen at once, though: an open stream marks itself seen at
+# every check of its credential (`touch_stream`), and one not seen lately is not counted as open
+# (`seen_since`), so that a dead process does not keep its users from being mailed about what they missed.
 OPEN_STREAM = """
 redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
 redis.call('EXPIRE', KEYS[1], 86400)
+redis.call('ZADD', KEYS[2], ARGV[1], ARGV[2])
+redis.call('EXPIRE', KEYS[2], 86400)
 local over = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[3])
 if over > 0 then
   local oldest = redis.call('ZRANGE', KEYS[1], 0, over - 1)
   redis.call('ZREMRANGEBYRANK', KEYS[1], 0, over - 1)
+  redis.call('ZREM', KEYS[2], unpack(oldest))
   return oldest
 end
 return {}
@@ -354,12 +360,33 @@ class RedisBroker:
 
     def open_stream(self, user_id: int, stream_id: str, *, cap: int) -> list[str]:
         """Count a newly opened stream of `user_id`; the ids of the oldest ones past `cap`, to be closed."""
-        closed = self._open_stream(keys=[f"{_key(user_id)}:streams"], args=[time.time(), stream_id, cap])
+        key = _key(user_id)
+        closed = self._open_stream(keys=[f"{key}:streams", f"{key}:seen"], args=[time.time(), stream_id, cap])
         return [value.decode() for value in closed]
 
     async def close_stream(self, user_id: int, stream_id: str) -> None:
         client, _ = self._for_loop()
-        await client.zrem(f"{_key(user_id)}:streams", stream_id)
+        async with client.pipeline(transaction=False) as pipe:
+            pipe.zrem(f"{_key(user_id)}:streams", stream_id)
+            pipe.zrem(f"{_key(user_id)}:seen", stream_id)
+            await pipe.execute()
+
+    def touch_stream(self, user_id: int, stream_id: str) -> None:
+        """Mark an open stream as seen now (only one still counted: a stream closed for being over the cap is
+        not counted again)."""
+        seen = f"{_key(user_id)}:seen"
+        with self.sync.pipeline(transaction=False) as pipe:
+            pipe.zadd(seen, {stream_id: time.time()}, xx=True)
+            pipe.expire(seen, 86400)
+            pipe.execute()
+
+    def seen_since(self, user_ids: list[int], since: float) -> set[int]:
+        """Those of `user_ids` with an open stream seen at `since` (a UNIX time) or later: one round trip."""
+        with self.sync.pipeline(transaction=False) as pipe:
+            for user_id in user_ids:
+                pipe.zcount(f"{_key(user_id)}:seen", since, "+inf")
+            counts = pipe.execute()
+        return {user_id for user_id, count in zip(user_ids, counts, strict=True) if count}
 
 
 _broker: RedisBroker | MemoryBroker | None = None

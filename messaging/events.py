@@ -9,24 +9,25 @@ may see: a user's log holds events about their own messages, and a hidden messag
 | event | to | data |
 |---|---|---|
 | `message.created` | the recipient, and the sender's other devices | the message in the API's shape, as the reader sees it when it is delivered |
+| `message.updated` | both parties' devices: its sender edited it | the message in the API's shape, as the reader sees it when it is delivered |
 | `message.read` | the sender, if the reader shares read receipts | `{id, read_at}` |
 | `conversation.read` | the reader's devices; the other person, if the reader shares read receipts | `{user_id, marked_read}` / `{user_id, read_at}` |
 | `conversation.unread` | the reader's devices; the other person, if the reader shares read receipts | `{user_id, marked_unread, from_id}` / `{user_id, from_id}` |
-| `message.deleted` | the deleting user's devices | `{id}` |
+| `message.deleted` | the deleting user's devices (`for: me`); both parties when its sender unsent it (`for: everyone`) | `{id, for}` |
 | `conversation.deleted` | the deleting user's devices: one for a whole conversation | `{user_id, deleted}` |
 | `message.hidden` | both parties | `{id}` |
 | `message.unhidden` | each party who sees the message again | `{id, user_id}` (the other party) |
 | `unread_count` | whoever's count changed (or badge: a mute) | `{unread_count, badge_count}` (`selectors.unread_counts`), as they are when it is delivered |
 
-The log keeps what happened, not what the reader sees: a `message.created` entry is the message's id, and
-`as_delivered` renders it for the reader when the stream delivers it, under the visibility rule as it is
-then: a message hidden or deleted since is never shown, and the log holds no message bodies. Reads and
-unreads are shown under the read-receipt rule as it is then: a reader who stopped sharing them is not
-replayed. An
-`unread_count` entry says only that the counts changed: the stream reads them when it delivers it, once per
-read of the log, on the read's last such entry (the earlier ones would repeat it), so a write costs no count
-and a user with no open stream none at all. Two more
-entries never reach a client: `auth.changed` (the user's credentials changed: each open stream checks its
+The log keeps what happened, not what the reader sees: a `message.created` or `message.updated` entry is the
+message's id, and `as_delivered` renders it for the reader when the stream delivers it, under the visibility
+rule as it is then: a message hidden or deleted since is never shown, an edited one is shown as it reads
+then (a replay of two edits shows the last body twice, never the one it replaced), and the log holds no
+message bodies. Reads and unreads are shown under the read-receipt rule as it is then: a reader who stopped
+sharing them is not replayed. An `unread_count` entry says only that the counts changed: the stream reads
+them when it delivers it, once per read of the log, on the read's last such entry (the earlier ones would
+repeat it), so a write costs no count and a user with no open stream none at all. Two more entries never
+reach a client: `auth.changed` (the user's credentials changed: each open stream checks its
 own, `stream.py`) and `stream.closed` (a stream over the per-user cap is told to end). The stream itself
 adds what no log holds: its opening `unread_count`, `resync` and `stream.ended` (`stream.py`).
 
@@ -90,6 +91,14 @@ def message_sent(message: Message) -> None:
     _later(build)
 
 
+def message_edited(message: Message) -> None:
+    """Its sender edited `message`: to each party who sees it (the recipient, the sender's devices), its id;
+    the stream renders it as they see it when it delivers it. No count changes."""
+    viewers = dict.fromkeys((message.recipient_id, message.sender_id))  # once for a carried message to oneself
+    events = [(viewer, "message.updated", {"id": message.pk}) for viewer in viewers if message.is_visible_to(viewer)]
+    _later(lambda: events)
+
+
 def messages_read(*, reader: User, messages: Iterable[Message], read_at: datetime) -> None:
     shown = reader.read_receipts
     events = [(m.sender_id, "message.read", {"id": m.pk, "read_at": _time(read_at)}) for m in messages if shown]
@@ -120,8 +129,19 @@ def conversation_unread(*, reader: User, other: User, marked: int, first_id: int
 
 
 def messages_deleted(*, user: User, ids: Iterable[int]) -> None:
-    events = [(user.pk, "message.deleted", {"id": message_id}) for message_id in ids]
+    """`user` deleted messages for themselves: their devices drop them."""
+    events = [(user.pk, "message.deleted", {"id": message_id, "for": "me"}) for message_id in ids]
     _later(lambda: [*events, _unread(user.pk)])
+
+
+def message_unsent(message: Message) -> None:
+    """Its sender unsent `message` (as loaded before: its delete marks as they were): each party who still saw it
+    drops it (a recipient who had deleted it for themselves is told nothing), then the recipient's counts."""
+    viewers = [message.sender_id]
+    if message.recipient_deleted_at is None and message.recipient_id != message.sender_id:
+        viewers.append(message.recipient_id)
+    events = [(viewer, "message.deleted", {"id": message.pk, "for": "everyone"}) for viewer in viewers]
+    _later(lambda: [*events, _unread(message.recipient_id)])
 
 
 def conversation_deleted(*, user: User, other: User, deleted: int) -> None:
@@ -180,6 +200,11 @@ def credentials_changed(user_id: int) -> None:
     _later(lambda: [(user_id, "auth.changed", {})])
 
 
+# The events whose data is the message as the reader sees it when it is delivered, and those that read the
+# message to say anything.
+_RENDERED = frozenset({"message.created", "message.updated"})
+_ABOUT_A_MESSAGE = _RENDERED | {"message.read"}
+
 # What a stream reads from the log but never sends on (see the module's docstring).
 CONTROL = frozenset({"auth.changed", "stream.closed"})
 
@@ -200,7 +225,7 @@ def as_delivered(
     from .selectors import unread_counts, visible_messages
     from .serializers import MessageSerializer
 
-    about = [event.data["id"] for event in events if event.type in ("message.created", "message.read")]
+    about = [event.data["id"] for event in events if event.type in _ABOUT_A_MESSAGE]
     messages = visible_messages(user=user).in_bulk(about) if about else {}
     readers = {event.data["user_id"] for event in events if _receipt(event)}
     sharing = (
@@ -220,7 +245,7 @@ def as_delivered(
             return None
         if event.type == "unread_count":
             return counts if event.id == counts_on else None
-        if event.type == "message.created":
+        if event.type in _RENDERED:
             message = messages.get(event.data["id"])
             return None if message is None else dict(MessageSerializer(message, context={"viewer": user}).data)
         if event.type == "message.read":

@@ -30,7 +30,8 @@ ModelKind = TypeVar("ModelKind", bound=Model)
 MESSAGE_COLUMNS = (
     "id", "sender_id", "recipient_id", "body", "reply_to_id", "attachment_name", "attachment_content_type",
     "attachment_size", "created_at", "updated_at", "read_at", "sender_deleted_at", "recipient_deleted_at",
-    "hidden_at", "hidden_by_id", "hidden_reason", "legacy_id", "legacy_reply_to_id", "legacy_file_name",
+    "unsent_at", "hidden_at", "hidden_by_id", "hidden_reason", "legacy_id", "legacy_reply_to_id", "legacy_file_name",
+    "edited_at",
 )  # fmt: skip
 PERSON_COLUMNS = ("id", "username", "display_name", "read_receipts")
 
@@ -40,15 +41,16 @@ COLUMNS = """
        message.id, message.sender_id, message.recipient_id, message.body, message.reply_to_id,
        message.attachment_name, message.attachment_content_type, message.attachment_size,
        message.created_at, message.updated_at, message.read_at, message.sender_deleted_at,
-       message.recipient_deleted_at, message.hidden_at, message.hidden_by_id, message.hidden_reason,
-       message.legacy_id, message.legacy_reply_to_id, message.legacy_file_name,
+       message.recipient_deleted_at, message.unsent_at, message.hidden_at, message.hidden_by_id,
+       message.hidden_reason, message.legacy_id, message.legacy_reply_to_id, message.legacy_file_name,
+       message.edited_at,
        sender.id, sender.username, sender.display_name, sender.read_receipts,
        recipient.id, recipient.username, recipient.display_name, recipient.read_receipts,
        reply.id, reply.sender_id, reply.recipient_id, reply.body, reply.reply_to_id,
        reply.attachment_name, reply.attachment_content_type, reply.attachment_size,
        reply.created_at, reply.updated_at, reply.read_at, reply.sender_deleted_at,
-       reply.recipient_deleted_at, reply.hidden_at, reply.hidden_by_id, reply.hidden_reason,
-       reply.legacy_id, reply.legacy_reply_to_id, reply.legacy_file_name
+       reply.recipient_deleted_at, reply.unsent_at, reply.hidden_at, reply.hidden_by_id, reply.hidden_reason,
+       reply.legacy_id, reply.legacy_reply_to_id, reply.legacy_file_name, reply.edited_at
 """
 _FROM = """FROM messaging_message AS message
 JOIN users_user AS sender ON sender.id = message.sender_id
@@ -81,7 +83,8 @@ LAST_MESSAGE_JOINS = """
 LEFT JOIN LATERAL (
     SELECT id, sender_id, recipient_id, body, reply_to_id, attachment_name, attachment_content_type,
            attachment_size, created_at, updated_at, read_at, sender_deleted_at, recipient_deleted_at,
-           hidden_at, hidden_by_id, hidden_reason, legacy_id, legacy_reply_to_id, legacy_file_name
+           unsent_at, hidden_at, hidden_by_id, hidden_reason, legacy_id, legacy_reply_to_id, legacy_file_name,
+           edited_at
     FROM messaging_message AS message
     WHERE message.created_at = page.last_activity_at
       AND message.hidden_at IS NULL

@@ -27,7 +27,7 @@ class MemoryBroker:
         self._start = (time.time_ns() // 1_000_000 - 1, 0)
         self._last = self._start
         self._waiters: dict[int, set[tuple[asyncio.AbstractEventLoop, asyncio.Future]]] = {}
-        self._streams: dict[int, dict[str, None]] = {}  # per user, in opening order
+        self._streams: dict[int, dict[str, float]] = {}  # per user, in opening order: when each was last seen
 
     def _next_id(self) -> str:
         now = time.time_ns() // 1_000_000
@@ -88,7 +88,7 @@ class MemoryBroker:
     def open_stream(self, user_id: int, stream_id: str, *, cap: int) -> list[str]:
         with self._lock:
             streams = self._streams.setdefault(user_id, {})
-            streams[stream_id] = None
+            streams[stream_id] = time.time()
             closed = list(streams)[: max(0, len(streams) - cap)]
             for old in closed:
                 del streams[old]
@@ -97,6 +97,17 @@ class MemoryBroker:
     async def close_stream(self, user_id: int, stream_id: str) -> None:
         with self._lock:
             self._streams.get(user_id, {}).pop(stream_id, None)
+
+    def touch_stream(self, user_id: int, stream_id: str) -> None:
+        with self._lock:
+            streams = self._streams.get(user_id, {})
+            if stream_id in streams:
+                streams[stream_id] = time.time()
+
+    def seen_since(self, user_ids: list[int], since: float) -> set[int]:
+        """Only this process's streams: without `REDIS_URL` another process (the mail worker) sees none."""
+        with self._lock:
+            return {user_id for user_id in user_ids if any(t >= since for t in self._streams.get(user_id, {}).values())}
 
 
 def _settle(found: asyncio.Future[None]) -> None:

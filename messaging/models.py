@@ -1,6 +1,6 @@
 """Direct user-to-user messages with inline attachments, per-user soft deletes, reports and blocks."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -156,6 +156,9 @@ class Message(models.Model):
     read_at = models.DateTimeField(null=True, blank=True)
     sender_deleted_at = models.DateTimeField(null=True, blank=True)
     recipient_deleted_at = models.DateTimeField(null=True, blank=True)
+    # The sender took the message back ("unsend", `services.unsend_message`): it is deleted on both sides (the
+    # two marks above), and this says so to moderators, who still see it with its body in the admin.
+    unsent_at = models.DateTimeField(null=True, blank=True)
     hidden_at = models.DateTimeField(null=True, blank=True)
     hidden_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -165,6 +168,9 @@ class Message(models.Model):
     legacy_id = models.IntegerField(null=True, blank=True, unique=True)
     legacy_reply_to_id = models.IntegerField(null=True, blank=True)
     legacy_file_name = models.CharField(max_length=255, blank=True, default="")
+    # When its sender last edited the body (`services.edit_message`); None: never. Each earlier body is a
+    # `MessageEdit`.
+    edited_at = models.DateTimeField(null=True, blank=True)
 
     objects = MessageQuerySet.as_manager()
 
@@ -205,6 +211,7 @@ class Message(models.Model):
             ),
             models.Index(fields=["reply_to"], name="msg_reply_to_idx", condition=Q(reply_to__isnull=False)),
             models.Index(fields=["hidden_at"], name="msg_hidden_idx", condition=Q(hidden_at__isnull=False)),
+            models.Index(fields=["unsent_at"], name="msg_unsent_idx", condition=Q(unsent_at__isnull=False)),
             # The moderators' list (newest first, LIMIT 50), its date hierarchy and date filters.
             models.Index(fields=["-created_at", "-id"], name="msg_created_idx"),
         ]
@@ -230,6 +237,14 @@ class Message(models.Model):
             models.CheckConstraint(
                 condition=Q(hidden_at__isnull=True) | ~Q(hidden_reason=""), name="msg_hidden_has_reason"
             ),
+            # An unsent message is deleted for both people: every surface that honours a per-user delete
+            # (the visibility rule, the summary's triggers, the live sync's) leaves it out without a rule of
+            # its own.
+            models.CheckConstraint(
+                condition=Q(unsent_at__isnull=True)
+                | Q(sender_deleted_at__isnull=False, recipient_deleted_at__isnull=False),
+                name="msg_unsent_deleted_for_both",
+            ),
         ]
 
     def __str__(self):
@@ -252,11 +267,28 @@ class Message(models.Model):
         user_id = user if isinstance(user, int) else user.pk
         return self.recipient_id == user_id and self.read_at is None and self.is_visible_to(user_id)
 
+    def unsend_window_open(self, at: datetime) -> bool:
+        """Whether its sender may still unsend the message at `at`: within `MESSAGING_UNSEND_WINDOW_SECONDS` of
+        its sending (0: always)."""
+        window = settings.MESSAGING_UNSEND_WINDOW_SECONDS
+        return not window or at - self.created_at <= timedelta(seconds=window)
+
+    def is_unsendable_by(self, user: "User | int", at: datetime) -> bool:
+        """Whether `user` may unsend the message at `at`: they sent it and see it, and its window is open
+        (`services.check_unsend` raises why not)."""
+        user_id = user if isinstance(user, int) else user.pk
+        return self.sender_id == user_id and self.is_visible_to(user_id) and self.unsend_window_open(at)
+
     def preview_for(self, viewer: "User | int | None") -> str | None:
         """The first characters of the body as quoted in a reply; None where `viewer` may not see the message."""
         if viewer is None or not self.is_visible_to(viewer):
             return None
         return self.body[:PREVIEW_CHARS]
+
+    @property
+    def is_unsent(self) -> bool:
+        """Its sender took it back (`services.unsend_message`): gone for both people."""
+        return self.unsent_at is not None
 
     @property
     def has_attachment(self) -> bool:
@@ -286,8 +318,8 @@ class Message(models.Model):
     def updated_at_for(self, viewer: "User | None") -> datetime | None:
         """When the message last changed, as `viewer` may know it. A change that is the other party's own
         (their delete for themselves; their read, unless `read_at_for` shows it to `viewer`) does not show:
-        when it is the last change, the last one `viewer` may know of is given instead (their own read, or
-        None). No viewer: the admin's view.
+        when it is the last change, the last one `viewer` may know of is given instead (the read they may see,
+        or its sender's edit, whichever is later; else None). No viewer: the admin's view.
         """
         if self.updated_at is None or viewer is None:
             return self.updated_at
@@ -296,11 +328,28 @@ class Message(models.Model):
         private = {others_delete, None if shown_read is not None else self.read_at} - {None}
         if viewer.pk == self.sender_id == self.recipient_id or self.updated_at not in private:
             return self.updated_at
-        return shown_read
+        return max((known for known in (shown_read, self.edited_at) if known is not None), default=None)
 
     def partner_of(self, user: "User") -> "User":
         """The other party of this message, seen from `user`."""
         return self.recipient if self.sender_id == user.pk else self.sender
+
+
+class MessageEdit(models.Model):
+    """A body a message had before its sender edited it (`services.edit_message`): every earlier version is
+    kept, for moderators (the admin shows them on the message's page); people see only that it was edited."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="edits", db_index=False)
+    body = models.TextField(blank=True, default="")  # the body before this edit
+    edited_at = models.DateTimeField(default=timezone.now)  # when this edit replaced it
+
+    class Meta:
+        db_table = "messaging_message_edit"
+        ordering = ["message", "edited_at", "id"]
+        indexes = [models.Index(fields=["message", "edited_at"], name="msg_edit_message_idx")]
+
+    def __str__(self):
+        return f"edit of message {self.message_id} on {short_time(self.edited_at)}"
 
 
 class MessageReport(models.Model):
@@ -369,6 +418,29 @@ class ConversationMute(models.Model):
 
     def __str__(self):
         return f"{self.user} muted {self.partner}"
+
+
+class MissedMessageNotice(models.Model):
+    """Per (user, partner): what the missed-message email (`messaging.notifications`) last told `user` about
+    their conversation with `partner`. The row is also the claim: a run sends the mail of a pair only while
+    it holds this row locked (`SELECT ... FOR UPDATE SKIP LOCKED`), so several runs at once send it once.
+
+    `notified_through_id`: the newest message of `partner` the mails have covered (0: none yet); the next
+    mail covers only later ones. `sent_at`: when the last mail went; none goes again before
+    `NOTIFY_EMAIL_EVERY_MINUTES` have passed.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
+    partner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    notified_through_id = models.BigIntegerField(default=0)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "messaging_missed_message_notice"
+        constraints = [models.UniqueConstraint(fields=["user", "partner"], name="notice_one_per_pair")]
+
+    def __str__(self):
+        return f"{self.user_id} told of {self.partner_id}'s messages through {self.notified_through_id}"
 
 
 class MessageAccessLog(models.Model):

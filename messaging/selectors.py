@@ -66,16 +66,30 @@ def message_of_thread(*, user: User, other: User, message_id: Any) -> Message | 
     return Message.objects.visible_to(user).between(user, other).select_related("sender").filter(pk=message_id).first()
 
 
-def access_message(*, user: User, message_id: Any, with_attachment: bool = False) -> Message:
+def access_message(*, user: User, message_id: Any, with_attachment: bool = False, for_update: bool = False) -> Message:
     """The message `message_id` if `user` can see it; else Http404, exactly as for a message that doesn't exist.
 
     `message_id` is what the client sent (any JSON value or URL segment); anything but an id is a 404.
+    `for_update`: its row locked until the caller's transaction ends (a service about to change it).
     """
     queryset = Message.objects.visible_to(user).select_related(*_LIST_RELATED)
     if not with_attachment:
         queryset = queryset.defer(*_DEFERRED)
+    if for_update:
+        queryset = queryset.select_for_update(of=("self",))
     try:
         return queryset.get(pk=int(message_id))
+    except (Message.DoesNotExist, TypeError, ValueError, OverflowError):
+        raise Http404("No message matches the given query.") from None
+
+
+def message_to_unsend(*, user: User, message_id: Any) -> Message:
+    """The message `message_id` for `services.unsend_message`: one `user` sees (`access_message`'s rule), or one
+    they sent and unsent already (unsending it again is answered as done: a client's retry after a lost answer);
+    else Http404, exactly as for a message that doesn't exist."""
+    unsent_by_user = Message.objects.filter(sender=user, unsent_at__isnull=False)
+    try:
+        return (Message.objects.visible_to(user) | unsent_by_user).without_attachment_bytes().get(pk=int(message_id))
     except (Message.DoesNotExist, TypeError, ValueError, OverflowError):
         raise Http404("No message matches the given query.") from None
 
@@ -515,9 +529,10 @@ def search_messages(*, user: User, query: str, filters: dict[str, Any]) -> Ranke
     return RankedResults(ranked_matches(queryset, query, user=user))
 
 
-# The person a send goes to, if active, and whether they block the sender. Literal SQL: it runs on every send,
-# and the ORM's form of it (`recipient_with_block`) cost several times its run in building and compiling.
-_RECIPIENT_SQL = """
+# The person a send goes to, if active, and whether they block the sender. Literal SQL: it runs on every send
+# (`services.send_message` reads it in the send's own statement), and the ORM's form of it
+# (`recipient_with_block`) cost several times its run in building and compiling.
+RECIPIENT_SQL = """
 SELECT person.id, person.last_login, person.is_superuser, person.username, person.first_name,
        person.last_name, person.email, person.is_staff, person.is_active, person.date_joined,
        person.password, person.display_name, person.read_receipts, person.time_zone, person.legacy_password,
@@ -538,8 +553,13 @@ def recipient_with_block(*, sender_id: int, recipient_id: int) -> QuerySet[User]
 def recipient_for_send(*, sender_id: int, recipient_id: int) -> tuple[User, bool] | None:
     """The active user `recipient_id` and whether they block `sender_id`; None if no such active user."""
     with connection.cursor() as cursor:
-        cursor.execute(_RECIPIENT_SQL, {"sender": sender_id, "recipient": recipient_id})
+        cursor.execute(RECIPIENT_SQL, {"sender": sender_id, "recipient": recipient_id})
         row = cursor.fetchone()
+    return recipient_from_row(row)
+
+
+def recipient_from_row(row: tuple[Any, ...] | None) -> tuple[User, bool] | None:
+    """`recipient_for_send`'s answer from a row of `RECIPIENT_SQL` (the person's columns, then the flag)."""
     if row is None:
         return None
     return User.from_db(connection.alias, USER_COLUMNS, row[:-1]), bool(row[-1])  # users.selectors' columns

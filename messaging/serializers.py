@@ -41,6 +41,11 @@ class ReplyToSerializer(serializers.Serializer):
         # (A comment, not a docstring: drf-spectacular would publish a docstring as the field's description.)
         return message.preview_for(self.context.get("viewer"))
 
+    unsent = serializers.BooleanField(
+        source="is_unsent",
+        help_text="Its sender unsent the quoted message (deleted it for everyone): show that it was removed.",
+    )
+
 
 class AttachmentMetaSerializer(serializers.Serializer):
     name = serializers.CharField(source="safe_attachment_name")
@@ -76,6 +81,9 @@ class MessageSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     read_at = serializers.SerializerMethodField()
     is_read = serializers.SerializerMethodField()
+    edited_at = serializers.DateTimeField(
+        allow_null=True, help_text="When its sender last edited the body; null when never edited."
+    )
 
     @extend_schema_field(serializers.DateTimeField(allow_null=True))
     def get_read_at(self, message: Message) -> str | None:
@@ -119,7 +127,12 @@ def message_data(message: Message, *, viewer: User | None) -> dict[str, Any]:
         "body": message.body,
         "reply_to": None
         if reply is None
-        else {"id": reply.pk, "sender_id": reply.sender_id, "body_preview": reply.preview_for(viewer)},
+        else {
+            "id": reply.pk,
+            "sender_id": reply.sender_id,
+            "body_preview": reply.preview_for(viewer),
+            "unsent": reply.is_unsent,
+        },
         "attachment": {
             "name": message.safe_attachment_name,
             "content_type": message.attachment_content_type,
@@ -131,6 +144,7 @@ def message_data(message: Message, *, viewer: User | None) -> dict[str, Any]:
         "created_at": _TIME.to_representation(message.created_at),
         "read_at": None if read_at is None else _TIME.to_representation(read_at),
         "is_read": read_at is not None,
+        "edited_at": None if message.edited_at is None else _TIME.to_representation(message.edited_at),
     }
 
 
@@ -252,6 +266,14 @@ class SendMessageSerializer(serializers.Serializer):
                 f"Ensure this field has no more than {settings.MESSAGING_MAX_BODY_CHARS} characters."
             )
         return value
+
+
+class EditMessageSerializer(serializers.Serializer):
+    """`PATCH /api/messages/{id}`: the new body (the body rules of a send, `services.clean_body`)."""
+
+    whole_on_patch = True  # `body` is required on a PATCH too (config.schema.RelayAutoSchema)
+
+    body = serializers.CharField(allow_blank=True, max_length=10_000)
 
 
 class SendMessageMultipartSerializer(SendMessageSerializer):
@@ -379,6 +401,37 @@ class ThreadWindowSerializer(serializers.Serializer):
     )
     found_oldest = serializers.BooleanField(help_text="Whether `messages` reach the thread's oldest message.")
     found_newest = serializers.BooleanField(help_text="Whether `messages` reach the thread's newest message.")
+
+
+# Whom `DELETE /api/messages/{id}` deletes the message for.
+DELETE_FOR_ME = "me"
+DELETE_FOR_EVERYONE = "everyone"
+
+
+class DeleteQuerySerializer(serializers.Serializer):
+    """`?for=`: `me` (the default: the caller only) or `everyone` (unsend: the sender, within the window)."""
+
+    error = "Must be `me` or `everyone`."
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # `for` is a Python keyword: it cannot be declared as a class attribute.
+        return {
+            "for": serializers.ChoiceField(
+                choices=[DELETE_FOR_ME, DELETE_FOR_EVERYONE],
+                required=False,
+                default=DELETE_FOR_ME,
+                help_text="`me` (default): delete the message for yourself only; the other person still sees it."
+                " `everyone`: unsend a message you sent (within `MESSAGING_UNSEND_WINDOW_SECONDS` of sending it,"
+                " default one hour): it is removed for both of you.",
+                error_messages={"invalid_choice": self.error},
+            )
+        }
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # DRF reads an empty query value as absent (the default, `me`); `?for=` says neither, so it is refused.
+        if self.initial_data.get("for") == "":
+            raise serializers.ValidationError({"for": [self.error]})
+        return attrs
 
 
 class MarkedReadSerializer(serializers.Serializer):

@@ -290,7 +290,7 @@ async def _stream(credential: Credential, stream_id: str, cursor: str, count: se
             # on every full read (a reader far behind may have such an event further on).
             due = time.monotonic() - checked >= heartbeat or len(found) >= READ_COUNT
             if due or any(e.type == "auth.changed" for e in found):
-                if not (yield Blocking(credential.is_valid)):
+                if not (yield Blocking(_still_open, (credential, source, stream_id))):
                     yield _ended("credentials_ended", code="token_not_valid")
                     return
                 checked = time.monotonic()
@@ -310,6 +310,18 @@ async def _stream(credential: Credential, stream_id: str, cursor: str, count: se
             await asyncio.wait_for(source.close_stream(user.pk, stream_id), 2)
         except (*UNREACHABLE, TimeoutError):
             logger.warning("The event broker is unreachable: a closed stream stays counted", exc_info=True)
+
+
+def _still_open(credential: Credential, source: RedisBroker | MemoryBroker, stream_id: str) -> bool:
+    """Whether the stream's credential still holds; if so, the stream is marked seen now (`touch_stream`:
+    the missed-message email counts its user as present only while it is seen)."""
+    if not credential.is_valid():
+        return False
+    try:
+        source.touch_stream(credential.user.pk, stream_id)
+    except UNREACHABLE:
+        logger.warning("The event broker is unreachable: an open stream is not marked seen", exc_info=True)
+    return True
 
 
 def _newest_id(source: RedisBroker | MemoryBroker, user_id: int) -> str | None:

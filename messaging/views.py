@@ -28,9 +28,12 @@ from .pagination import MAX_PAGE_SIZE, NewestFirstCursorPagination, PageNumberPa
 from .schema import ATTACHMENT_HEADERS, ATTACHMENT_RESPONSES
 from .serializers import (
     DEFAULT_WINDOW_SIDE,
+    DELETE_FOR_EVERYONE,
     BlockSerializer,
     ConversationSerializer,
     CursorMessagePageSerializer,
+    DeleteQuerySerializer,
+    EditMessageSerializer,
     MarkedReadSerializer,
     MarkedUnreadSerializer,
     MessageSerializer,
@@ -81,7 +84,7 @@ class MessageViewSet(viewsets.GenericViewSet[Message]):
         return selectors.visible_messages(user=self.request.user)
 
     def get_throttles(self) -> list[BaseThrottle]:
-        if self.action == "send":
+        if self.action in ("send", "partial_update"):  # an edit writes a message too (and keeps the old one)
             return [SendRateThrottle()]
         return super().get_throttles()
 
@@ -273,13 +276,53 @@ class MessageViewSet(viewsets.GenericViewSet[Message]):
         return self._message_response(selectors.access_message(user=request.user, message_id=pk))
 
     @extend_schema(
-        summary="Delete a message for yourself",
+        summary="Edit a message you sent",
         parameters=[MESSAGE_ID],
-        responses={204: None, 404: NOT_FOUND},
-        description="Delete for the caller only.",
+        request=EditMessageSerializer,
+        responses={
+            200: MessageSerializer,
+            400: OpenApiResponse(
+                description="The body breaks a send's rules (empty without an attachment, too long), or the edit"
+                " window (`MESSAGING_EDIT_WINDOW_SECONDS` after sending) has closed."
+            ),
+            403: OpenApiResponse(description="The caller received this message: only its sender may edit it."),
+            404: NOT_FOUND,
+        },
+        description="Replace the body of a message the caller sent, within the edit window after sending (an"
+        " hour by default). The answer is the message, its `edited_at` the edit's time; both parties' streams"
+        " get `message.updated`. The same body again changes nothing. The earlier bodies are kept for the"
+        " moderators; the attachment cannot be changed.",
+    )
+    def partial_update(self, request: AuthenticatedRequest, pk: str) -> Response:
+        serializer = EditMessageSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        message = services.edit_message(user=request.user, message_id=pk, body=serializer.validated_data["body"])
+        return self._message_response(message)
+
+    @extend_schema(
+        summary="Delete a message for yourself, or unsend it",
+        parameters=[MESSAGE_ID, DeleteQuerySerializer],
+        responses={
+            204: None,
+            400: OpenApiResponse(
+                description="`for` is neither `me` nor `everyone`; or, unsending, the message was sent longer ago"
+                " than `MESSAGING_UNSEND_WINDOW_SECONDS`."
+            ),
+            403: OpenApiResponse(description="Unsending a message the caller received: only its sender may."),
+            404: NOT_FOUND,
+        },
+        description="Without `for` (or `for=me`): delete the message for the caller only; the other person still"
+        " sees it. With `for=everyone` (unsend): the sender removes it for both people on every surface, within"
+        ' `MESSAGING_UNSEND_WINDOW_SECONDS` of sending it; both get `message.deleted` `{id, for: "everyone"}`,'
+        " and a reply to it shows `reply_to.unsent`. Unsending a message already unsent answers 204 again.",
     )
     def destroy(self, request: AuthenticatedRequest, pk: str) -> Response:
-        services.delete_for_user(user=request.user, message_id=pk)
+        query = DeleteQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        if query.validated_data["for"] == DELETE_FOR_EVERYONE:
+            services.unsend_message(user=request.user, message_id=pk)
+        else:
+            services.delete_for_user(user=request.user, message_id=pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(

@@ -52,14 +52,21 @@ class _Pages:
         self.browser = browser
 
     def open_page(
-        self, *, width: int, height: int, accept_downloads: bool = False, timezone_id: str | None = None
+        self,
+        *,
+        width: int,
+        height: int,
+        accept_downloads: bool = False,
+        timezone_id: str | None = None,
+        permissions: list[str] | None = None,
     ) -> tuple[object, list[str]]:
         """A page in a context of its own; `timezone_id` (an IANA name) is the browser's time zone, else the
-        machine's."""
+        machine's; `permissions` (`["notifications"]`) are granted to every origin."""
         context = self.browser.new_context(
             viewport={"width": width, "height": height},
             accept_downloads=accept_downloads,
             timezone_id=timezone_id,
+            permissions=permissions or [],
         )
         page = context.new_page()
         page.set_default_timeout(10_000)

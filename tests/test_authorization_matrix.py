@@ -116,12 +116,40 @@ MATRIX = [
     ),
     (
         "api",
+        "patch",
+        "/api/messages/{m}",
+        {"body": "edited"},
+        {
+            "sender": 200,
+            "recipient": 403,
+            "third_user": HIDDEN,
+            "anonymous": 401,
+            "moderator": HIDDEN,
+            "blocked_user": HIDDEN,
+        },
+    ),
+    (
+        "api",
         "delete",
         "/api/messages/{m}",
         None,
         {
             "sender": 204,
             "recipient": 204,
+            "third_user": HIDDEN,
+            "anonymous": 401,
+            "moderator": HIDDEN,
+            "blocked_user": HIDDEN,
+        },
+    ),
+    (
+        "api",
+        "delete",
+        "/api/messages/{m}?for=everyone",
+        None,
+        {
+            "sender": 204,
+            "recipient": 403,  # they see it, but only its sender may unsend it
             "third_user": HIDDEN,
             "anonymous": 401,
             "moderator": HIDDEN,
@@ -263,6 +291,62 @@ MATRIX = [
     ),
     (
         "pages",
+        "get",
+        "/inbox/messages/{m}/edit/",
+        None,
+        {
+            "sender": 200,
+            "recipient": 403,
+            "third_user": HIDDEN,
+            "anonymous": 302,
+            "moderator": HIDDEN,
+            "blocked_user": HIDDEN,
+        },
+    ),
+    (
+        "pages",
+        "get",
+        "/inbox/messages/{m}/unsend/",
+        None,
+        {
+            "sender": 200,
+            "recipient": 302,  # back to the message, with the reason
+            "third_user": HIDDEN,
+            "anonymous": 302,
+            "moderator": HIDDEN,
+            "blocked_user": HIDDEN,
+        },
+    ),
+    (
+        "pages",
+        "post",
+        "/inbox/messages/{m}/edit/",
+        {"body": "edited"},
+        {
+            "sender": 302,
+            "recipient": 403,
+            "third_user": HIDDEN,
+            "anonymous": 302,
+            "moderator": HIDDEN,
+            "blocked_user": HIDDEN,
+        },
+    ),
+    (
+        "pages",
+        "post",
+        "/inbox/messages/{m}/unsend/",
+        None,
+        {
+            "sender": 302,
+            "recipient": 302,
+            "third_user": HIDDEN,
+            "anonymous": 302,
+            "moderator": HIDDEN,
+            "blocked_user": HIDDEN,
+        },
+    ),
+    (
+        "pages",
         "post",
         "/inbox/messages/{m}/delete/",
         None,
@@ -305,6 +389,7 @@ def assert_hidden(response, missing, *, surface, message):
     stored = Message.objects.get(pk=message.pk)
     assert stored.read_at is None and stored.sender_deleted_at is None and stored.recipient_deleted_at is None
     assert not stored.reports.exists()
+    assert stored.edited_at is None and not stored.edits.exists() and SECRET in stored.body
     assert Message.objects.count() == 1
 
 

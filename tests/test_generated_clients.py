@@ -3,7 +3,7 @@
 openapi-python-client (Python) and openapi-typescript + openapi-fetch (TypeScript, compiled with `tsc
 --strict`) are each generated during the test from the live server's schema, then used as their users would:
 log in, find a person, send text and a file (multipart and base64 JSON), list the conversations, page a
-thread, mark it read, search, mute, download the file, delete a message, read the unread count and open the
+thread, mark it read, search, mute, edit the file's message, download the file, delete a message, read the unread count and open the
 event stream (200, `text/event-stream`, a `retry:` line first). A schema that generates a module that does
 not import, or types that do not compile, or a client that cannot send, fails here.
 
@@ -49,9 +49,12 @@ def day(live_server, transactional_db, settings):
 
 
 def assert_the_day_happened(alice, bob, *, sent: list[int], deleted: int) -> None:
-    """What the scenario did is in the database: three messages sent, one deleted for alice, bob muted, read."""
+    """What the scenario did is in the database: three messages sent, the file's (the second) edited, one
+    deleted for alice, bob muted, read."""
     messages = Message.objects.filter(pk__in=sent)
     assert messages.count() == 3 and {m.sender_id for m in messages} == {alice.pk}
+    edited = messages.get(pk=sent[1])
+    assert (edited.body, edited.attachment_name) == ("a file, with notes", "notes.txt") and edited.edited_at
     assert Message.objects.get(pk=deleted).sender_deleted_at is not None
     assert ConversationMute.objects.filter(user=alice, partner=bob).exists()
     assert not Message.objects.filter(recipient=alice, read_at=None).exists()
@@ -161,6 +164,13 @@ def test_the_openapi_python_client_runs_a_clients_day(day, python_client):
     assert [m.id for m in found.results] == [text.id]
     muted = operation("conversations", "api_messages_with_mute_update").sync(person.id, client=api)
     assert muted.muted is True
+
+    # Edit the file's message: its body, not its file.
+    edited = operation("messages", "api_messages_partial_update").sync(
+        upload.id, client=api, body=models.EditMessageRequest(body="a file, with notes")
+    )
+    assert isinstance(edited, models.Message), edited
+    assert (edited.body, edited.attachment.name) == ("a file, with notes", "notes.txt") and edited.edited_at
 
     # Download the file; delete a message; the unread count.
     download = operation("messages", "api_messages_attachment_retrieve").sync(upload.id, client=api)

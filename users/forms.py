@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth import forms as auth_forms
 from django.db.models import Q
@@ -71,9 +72,18 @@ class SettingsForm(forms.Form):
     # Before read receipts, whose explanation follows the form's fields on the page.
     time_zone = forms.CharField(label="Time zone", max_length=64, required=False, widget=TimeZoneInput())
     read_receipts = forms.BooleanField(label="Let people see when I have read their messages", required=False)
+    email_notifications = forms.BooleanField(
+        label="Email me about messages I have not read while away",
+        required=False,
+    )
 
     def __init__(self, *args: Any, browser_time_zone: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["email_notifications"].help_text = (
+            f"After {settings.NOTIFY_EMAIL_AFTER_MINUTES} minutes unread while no Relay page of yours is open: one "
+            f"mail per conversation, at most one every {settings.NOTIFY_EMAIL_EVERY_MINUTES} minutes, never for "
+            "a muted conversation."
+        )
         self.fields["time_zone"].help_text = (
             format_html("Times show in this zone. Leave it blank to use your browser's: {}.", browser_time_zone)
             if browser_time_zone

@@ -30,6 +30,13 @@ class User(AbstractUser):
         db_default="",  # also for rows the carry and the live sync insert with SQL
         help_text="The IANA time zone the pages show times in, such as Europe/Paris; blank: the browser's.",
     )
+    # Missed-message email (messaging.notifications): on unless the user turns it off in the settings, with
+    # `PATCH /api/auth/me/` or by the unsubscribe link of such a mail.
+    email_notifications = models.BooleanField(
+        default=True,
+        db_default=True,  # also for rows the carry and the live sync insert with SQL
+        help_text="Email this user about messages they have not read while away.",
+    )
     # The old service's password hash, verbatim, where the carry found no Django hasher to verify it: the
     # account got an unusable password instead, and its owner sets a new one. NULL for everyone else
     # (an empty string is an old hash that was empty).

@@ -75,9 +75,15 @@ def signup(request):
 @content_security_policy
 @login_required
 def settings_page(request):
-    """The caller's display name, read-receipt setting (`PATCH /api/auth/me/`'s service) and time zone."""
+    """The caller's display name, read-receipt and missed-message email settings (`PATCH /api/auth/me/`'s
+    service) and time zone."""
     user = request.user
-    initial = {"display_name": user.display_name, "read_receipts": user.read_receipts, "time_zone": user.time_zone}
+    initial = {
+        "display_name": user.display_name,
+        "read_receipts": user.read_receipts,
+        "time_zone": user.time_zone,
+        "email_notifications": user.email_notifications,
+    }
     form = SettingsForm(request.POST or None, initial=initial, browser_time_zone=browser_time_zone(request))
     if request.method == "POST":
         if form.is_valid():

@@ -49,14 +49,18 @@ class UserSerializer(serializers.ModelSerializer):
 
 
 class MeSerializer(UserSerializer):
-    """The caller: their user, with their own settings (`read_receipts`)."""
+    """The caller: their user, with their own settings (`read_receipts`, `email_notifications`)."""
 
     class Meta(UserSerializer.Meta):
-        fields = [*UserSerializer.Meta.fields, "read_receipts"]
+        fields = [*UserSerializer.Meta.fields, "read_receipts", "email_notifications"]
         read_only_fields = fields
 
     def to_representation(self, instance: User) -> dict[str, Any]:
-        return {**user_data(instance), "read_receipts": instance.read_receipts}
+        return {
+            **user_data(instance),
+            "read_receipts": instance.read_receipts,
+            "email_notifications": instance.email_notifications,
+        }
 
 
 class ProfileUpdateSerializer(serializers.Serializer):
@@ -64,6 +68,9 @@ class ProfileUpdateSerializer(serializers.Serializer):
 
     display_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
     read_receipts = StrictBooleanField(required=False)
+    email_notifications = StrictBooleanField(
+        required=False, help_text="Email about messages left unread while away (the missed-message email)."
+    )
 
     def validate_display_name(self, value):
         return _cleaned_display_name(value)

@@ -45,6 +45,7 @@ def update_profile(
     display_name: str | None = None,
     read_receipts: bool | None = None,
     time_zone: str | None = None,
+    email_notifications: bool | None = None,
 ) -> User:
     """Change the caller's display name and settings; only what is given changes."""
     changes: dict[str, object] = {}
@@ -54,6 +55,8 @@ def update_profile(
         changes["read_receipts"] = read_receipts
     if time_zone is not None:
         changes["time_zone"] = _time_zone(time_zone)
+    if email_notifications is not None:
+        changes["email_notifications"] = email_notifications
     for field, value in changes.items():
         setattr(user, field, value)
     if changes:

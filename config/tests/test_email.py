@@ -100,9 +100,24 @@ def test_email_url_names_the_server_port_login_and_encryption(url, expected):
         assert values[4:6] == [True, False]
 
 
+def test_site_url_is_https_at_the_first_allowed_host_in_production_unless_set():
+    """The links of the missed-message email (`SITE_URL`): production's default is its own host."""
+    show = "from django.conf import settings; print(settings.SITE_URL)"
+    production = {"RELAY_PRODUCTION": "1", "SECRET_KEY": "k" * 50, "JWT_SIGNING_KEY": "j" * 50}
+    hosts = "relay.example.com,www.relay.example.com"
+    assert django_process(show, **production, ALLOWED_HOSTS=hosts, SITE_URL="").stdout.strip() == (
+        "https://relay.example.com"
+    )
+    chosen = django_process(show, **production, ALLOWED_HOSTS=hosts, SITE_URL="https://chat.example.com/")
+    assert chosen.stdout.strip() == "https://chat.example.com"
+    assert django_process(show, SITE_URL="", RELAY_PRODUCTION="").stdout.strip() == "http://127.0.0.1:8000"
+
+
 def test_without_email_url_mail_is_printed_and_a_wrong_one_stops_the_start():
     default = django_process("from django.conf import settings; print(settings.EMAIL_BACKEND)", EMAIL_URL="")
     assert default.stdout.strip() == "django.core.mail.backends.console.EmailBackend"
     wrong = django_process("pass", EMAIL_URL="imap://mail.example.com")
     assert wrong.returncode != 0
-    assert "EMAIL_URL must start with smtp://, smtp+tls:// or smtps://" in wrong.stderr
+    assert "EMAIL_URL must start with smtp://, smtp+tls://, smtps:// or be console://" in wrong.stderr
+    console = django_process("from django.conf import settings; print(settings.EMAIL_BACKEND)", EMAIL_URL="console://")
+    assert console.stdout.strip() == "django.core.mail.backends.console.EmailBackend", console.stderr

@@ -93,3 +93,26 @@ def test_the_settings_page_names_the_one_exception(client, bob):
     client.force_login(bob)
     page = client.get("/accounts/settings/").content.decode()
     assert "old API alike" in page and "old messaging servers" in page
+
+
+@pytest.mark.parametrize("receipts", [True, False])
+def test_an_edit_shows_in_updated_at_whatever_private_change_came_after(alice_client, bob_client, alice, bob, receipts):
+    """An edit is its sender's change, known to both: it stays the `updated_at` they see when the last change is
+    one the viewer may not know of (the recipient's private read, their delete of their copy)."""
+    bob.read_receipts = receipts
+    bob.save(update_fields=["read_receipts"])
+    message = MessageFactory(sender=alice, recipient=bob, body="draft")
+    edited_at = alice_client.patch(f"/api/messages/{message.pk}", {"body": "final"}, format="json").json()["edited_at"]
+    for client, partner in ((alice_client, bob), (bob_client, alice)):
+        for view in every_view_of(client, message, partner):
+            assert view["content"] == "final", view
+            if "updated_at" in view:  # the direct-messages shape
+                assert view["updated_at"] == edited_at.removesuffix("Z"), view
+    read_at = bob_client.put(f"/api/direct-messages/{message.pk}/read").json()["read_at"]
+    assert alice_client.get(f"/api/direct-messages/{message.pk}").json()["updated_at"] == (
+        read_at if receipts else edited_at.removesuffix("Z")
+    )
+    assert bob_client.delete(f"/api/direct-messages/{message.pk}").status_code == 200
+    assert alice_client.get(f"/api/direct-messages/{message.pk}").json()["updated_at"] == (
+        read_at if receipts else edited_at.removesuffix("Z")
+    )

@@ -563,7 +563,8 @@ def test_a_fresh_database_has_the_sync_off(capsys):
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_any_sequence_of_writes_on_both_sides_reads_the_same_on_both(synced, old_server, live_server, seed):
-    """A random sequence of sends, reads, deletes, conversation deletes and hides, each on a random side:
+    """A random sequence of sends, reads, deletes, conversation deletes, hides and edits (the new side has them
+    only), each on a random side:
     afterwards the old service's rule shows every user exactly what the new API shows them, and the
     verification passes.
     """
@@ -579,7 +580,7 @@ def test_any_sequence_of_writes_on_both_sides_reads_the_same_on_both(synced, old
 
     for step in range(40):
         sender, recipient = rng.sample(sorted(names), 2)
-        action = rng.choice(["send", "send", "read", "delete", "forget", "hide"]) if sent else "send"
+        action = rng.choice(["send", "send", "read", "delete", "forget", "hide", "edit"]) if sent else "send"
         new_side = rng.random() < 0.5
         if action == "send":
             if new_side:
@@ -601,6 +602,14 @@ def test_any_sequence_of_writes_on_both_sides_reads_the_same_on_both(synced, old
                 http_json(f"{live_server.url}/api/messages/{message_id}", method="DELETE", token=tokens[by])
             else:
                 old_server.delete(message_id, by=role)
+        elif action == "edit":  # its sender's, where they still see it (else a 404, and nothing changes)
+            status, _ = http_json(
+                f"{live_server.url}/api/messages/{message_id}",
+                method="PATCH",
+                body={"body": f"edited {step}"},
+                token=tokens[sender],
+            )
+            assert status in (200, 404), status
         elif action == "forget":  # a whole-conversation delete through the legacy API
             status, opened = http_json(
                 f"{live_server.url}/api/messaging/conversations",
@@ -879,4 +888,59 @@ def test_a_message_marked_unread_on_the_new_side_is_unread_in_the_old_tables(syn
     assert services.mark_unread(user=bob, message_id=synced["first"]) == 1
     row = old_server.one("SELECT is_read, read_at FROM direct_messages WHERE id = %s", (synced["first"],))
     assert tuple(row) == (False, None)
+    assert_verified()
+
+
+def test_an_edit_on_the_new_side_is_the_old_rows_content_at_once(synced, old_server, live_server):
+    """A message edited through the API, sent by Relay or carried from the old days: the old row's content is
+    the new body, in the edit's transaction, so old servers serve exactly what the legacy API answers; its
+    read and delete state stay, and the verification passes (the checksum covers the body)."""
+    relay = Relay(live_server.url)
+    bob = synced["bob"]
+    alice_token, bob_token = relay.login("alice", "alice-old-secret"), relay.login("bob", "bob-old-secret")
+
+    sent = relay.call(
+        "POST", "/api/messages/send", alice_token, {"recipient_id": bob, "body": "Dinner at 7"}, expect=201
+    )
+    relay.call("POST", f"/api/messages/{sent['id']}/read", bob_token)
+    edited = relay.call("PATCH", f"/api/messages/{sent['id']}", alice_token, {"body": "Dinner at 8"})
+    assert edited["body"] == "Dinner at 8" and edited["edited_at"]
+    row = old_server.message(sent["id"])
+    assert (row["content"], row["is_read"], row["is_deleted_by_sender"]) == ("Dinner at 8", True, False)
+    assert row["updated_at"] is not None and row["updated_at"] >= row["read_at"]
+    for token in (alice_token, bob_token):
+        assert old_server.served(sent["id"]) == relay.call("GET", f"/api/direct-messages/{sent['id']}", token)
+    assert (sent["id"], "Dinner at 8", True) in old_server.visible(bob)
+
+    # The carried message of the old days (its sender is alice): edited on the new side, followed on the old.
+    relay.call("PATCH", f"/api/messages/{synced['first']}", alice_token, {"body": "Hello Bob, from the new days"})
+    assert old_server.message(synced["first"])["content"] == "Hello Bob, from the new days"
+    assert old_server.served(synced["first"]) == relay.call("GET", f"/api/direct-messages/{synced['first']}", bob_token)
+
+
+def test_a_message_unsent_on_the_new_side_is_no_longer_served_by_old_servers(synced, old_server, live_server):
+    """Unsend sets both delete marks: the sync's update trigger carries them to the old row, so old servers stop
+    serving it to either person; an old client's later write to the row (a read) brings nothing back."""
+    relay = Relay(live_server.url)
+    alice, bob = synced["alice"], synced["bob"]
+    alice_token, bob_token = relay.login("alice", "alice-old-secret"), relay.login("bob", "bob-old-secret")
+    sent = relay.call("POST", "/api/messages/send", alice_token, {"recipient_id": bob, "body": "wrong person"}, 201)
+    assert sent["id"] in {m[0] for m in old_server.visible(bob)}
+    assert sent["id"] in {m[0] for m in old_server.visible(alice)}
+
+    relay.call("DELETE", f"/api/messages/{sent['id']}?for=everyone", alice_token, expect=204)
+    assert old_server.one(
+        "SELECT content, is_deleted_by_sender, is_deleted_by_receiver FROM direct_messages WHERE id = %s",
+        (sent["id"],),
+    ) == ("wrong person", True, True)
+    assert sent["id"] not in {m[0] for m in old_server.visible(bob)}
+    assert sent["id"] not in {m[0] for m in old_server.visible(alice)}
+    assert synced["first"] in {m[0] for m in old_server.visible(bob)}  # the rest of the thread stays
+
+    old_server.read(sent["id"])  # bob's old client still had it on screen
+    relay.call("GET", f"/api/messages/{sent['id']}", bob_token, expect=404)
+    assert sent["id"] not in {m["id"] for m in relay.thread(bob_token, alice)}
+    stored = Message.objects.get(pk=sent["id"])
+    assert stored.unsent_at is not None and stored.body == "wrong person"
+    assert conversations.verify() == []
     assert_verified()

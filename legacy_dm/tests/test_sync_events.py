@@ -75,7 +75,7 @@ def test_old_reads_tell_the_sender_unless_the_reader_hides_receipts_and_deletes_
     old_server.delete(sent, by="receiver")
     sync_events.drain()
     assert delivered(events_broker, User.objects.get(pk=bob))[-2:] == [
-        ("message.deleted", {"id": sent}),
+        ("message.deleted", {"id": sent, "for": "me"}),
         ("unread_count", {"unread_count": 1, "badge_count": 1}),
     ]
     assert types(events_broker, alice)[-1] != "message.deleted"  # alice still has it

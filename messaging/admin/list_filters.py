@@ -19,6 +19,21 @@ class HiddenFilter(admin.SimpleListFilter):
         return queryset
 
 
+class UnsentFilter(admin.SimpleListFilter):
+    """Messages their senders unsent (deleted for everyone): gone for both people, still here."""
+
+    title = "unsent"
+    parameter_name = "unsent"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Unsent by the sender"), ("no", "Not unsent")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(unsent_at__isnull=self.value() == "no")
+        return queryset
+
+
 class ReportedFilter(admin.SimpleListFilter):
     title = "reports"
     parameter_name = "reported"

@@ -5,8 +5,8 @@ from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils.text import Truncator
 
-from ..models import Message, MessageReport, short_time
-from .list_filters import AttachmentFilter, DeletedFilter, HiddenFilter, ReportedFilter
+from ..models import Message, MessageEdit, MessageReport, short_time
+from .list_filters import AttachmentFilter, DeletedFilter, HiddenFilter, ReportedFilter, UnsentFilter
 from .list_tuning import EstimatedCountPaginator, LargeTableListMixin, ModerationQuerySet
 from .moderation import MessageModerationMixin
 from .read_audit import ReadAuditMixin
@@ -30,19 +30,42 @@ class ReportInline(admin.TabularInline):
         return super().get_queryset(request).select_related("reporter", "resolved_by")
 
 
+class EditInline(admin.TabularInline):
+    """The bodies the message had before each edit of its sender, oldest first: read-only, to whoever may view
+    the message (they are part of it: what its recipient may have read before the edit)."""
+
+    model = MessageEdit
+    verbose_name = "earlier version"
+    verbose_name_plural = "earlier versions (before each edit by the sender)"
+    fields = readonly_fields = ("body", "edited_at")
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("messaging.view_message")
+
+
 @admin.register(Message)
 class MessageAdmin(ReadAuditMixin, MessageModerationMixin, LargeTableListMixin, admin.ModelAdmin):
     class Media:
         css = {"all": ["messaging/admin.css"]}
 
     # What a moderator scans for first, and what fits a 1280-px screen beside the filters: the body, the two
-    # people, when, reports, hidden. Attachment, read and deletes are on the message's page (and filters).
-    list_display = ["excerpt", "sender", "recipient", "sent", "report_count", "hidden"]
+    # people, when, reports, hidden, unsent (its sender took it back: gone for both people, kept here so that abuse
+    # cannot be erased). Attachment, read and deletes are on the message's page (and filters).
+    list_display = ["excerpt", "sender", "recipient", "sent", "report_count", "hidden", "unsent"]
     list_display_links = ["excerpt"]
     list_select_related = ["sender", "recipient"]
     list_filter = [
         ("created_at", admin.DateFieldListFilter),
         HiddenFilter,
+        UnsentFilter,
         ReportedFilter,
         AttachmentFilter,
         DeletedFilter,
@@ -55,7 +78,7 @@ class MessageAdmin(ReadAuditMixin, MessageModerationMixin, LargeTableListMixin, 
     # Facet counts would run one COUNT per filter choice over the whole table on every page view.
     show_facets = admin.ShowFacets.NEVER
     list_per_page = 50
-    inlines = [ReportInline]
+    inlines = [ReportInline, EditInline]
     # Nothing a user wrote is editable here; moderation acts through the actions.
     fields = readonly_fields = (
         "sender",
@@ -63,11 +86,13 @@ class MessageAdmin(ReadAuditMixin, MessageModerationMixin, LargeTableListMixin, 
         "created_at",
         "read_at",
         "body",
+        "edited_at",
         "reply_to",
         "attachment_summary",
         "deleted_by",
         "sender_deleted_at",
         "recipient_deleted_at",
+        "unsent_at",
         "hidden_at",
         "hidden_by",
         "hidden_reason",
@@ -115,6 +140,8 @@ class MessageAdmin(ReadAuditMixin, MessageModerationMixin, LargeTableListMixin, 
 
     @admin.display(description="deleted by")
     def deleted_by(self, message):
+        if message.is_unsent:
+            return "both: the sender unsent it"
         by = [
             who
             for who, at in (("sender", message.sender_deleted_at), ("recipient", message.recipient_deleted_at))
@@ -132,6 +159,10 @@ class MessageAdmin(ReadAuditMixin, MessageModerationMixin, LargeTableListMixin, 
     def hidden(self, message):
         # Words, not the admin's boolean icons: a column of red crosses on every visible message read as alarms.
         return "hidden" if message.hidden_at is not None else "—"
+
+    @admin.display(description="unsent", ordering="unsent_at")
+    def unsent(self, message):
+        return "unsent" if message.is_unsent else "—"
 
     @admin.display(description="reports", ordering="report_count")
     def report_count(self, message):

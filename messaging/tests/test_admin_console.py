@@ -51,12 +51,13 @@ def test_objects_read_as_people_and_times(settings, alice, bob, moderator):
 
 
 def test_message_list_puts_the_body_and_the_people_first(mod_client, alice, bob):
-    """Six columns, the body excerpt and the two people first; the rest is on each message's page."""
+    """Seven columns, the body excerpt and the two people first, whether it was hidden or unsent last; the rest is
+    on each message's page."""
     MessageFactory(sender=alice, recipient=bob, body="a body worth reading")
     page = mod_client.get(CHANGELIST).content.decode()
     header = page.split("<thead>")[1].split("</thead>")[0]
     columns = re.findall(r'<th scope="col" class="[^"]*column-(\w+)', header)
-    assert columns == ["excerpt", "sender", "recipient", "sent", "report_count", "hidden"]
+    assert columns == ["excerpt", "sender", "recipient", "sent", "report_count", "hidden", "unsent"]
     assert "a body worth reading" in page
 
 

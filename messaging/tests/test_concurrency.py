@@ -114,3 +114,30 @@ def test_concurrent_reads_and_deletes_of_the_same_messages_keep_the_unread_count
     assert Message.objects.filter(recipient=reader, recipient_deleted_at__isnull=True).count() == 0
     assert selectors.unread_count(user=reader) == 0
     assert Message.objects.count() == 40
+
+
+def test_one_busy_conversation_written_from_every_side_at_once_keeps_its_summary_exact():
+    """Both people of one pair send, read and delete at once: additions (which share the pair's lock) and
+    recomputations (which take it alone) interleave, and the summary still agrees with the messages."""
+    from messaging import conversations
+
+    alice, bob = UserFactory(), UserFactory()
+
+    def client_work(index):
+        me, other = (alice, bob) if index % 2 == 0 else (bob, alice)
+        client = client_for(me)
+        for n in range(SENDS_PER_THREAD):
+            response = client.post(
+                "/api/messages/send", {"recipient_id": other.pk, "body": f"{index}.{n}"}, format="json"
+            )
+            assert response.status_code == 201, response.content
+            if n % 5 == index % 5:
+                assert client.put(f"/api/messages/mark-conversation-read/{other.pk}").status_code == 200
+            if n % 7 == index % 7:
+                assert client.delete(f"/api/messages/{response.json()['id']}").status_code == 204
+        return n
+
+    run_concurrently(client_work, THREADS)
+
+    assert Message.objects.count() == THREADS * SENDS_PER_THREAD
+    assert conversations.verify() == []

@@ -27,6 +27,8 @@ def test_every_kind_of_write_keeps_both_sides_rows(alice, bob, moderator):
     first = services.send_message(sender=bob, recipient_id=alice.pk, body="one")
     second = services.send_message(sender=bob, recipient_id=alice.pk, body="two")
     assert summary(alice, bob) == (second.created_at, 2) and summary(bob, alice) == (second.created_at, 0)
+    services.edit_message(user=bob, message_id=second.pk, body="two, edited")  # no activity, still unread
+    assert summary(alice, bob) == (second.created_at, 2) and summary(bob, alice) == (second.created_at, 0)
 
     services.mark_message_read(user=alice, message_id=first.pk)
     assert summary(alice, bob) == (second.created_at, 1)

@@ -102,7 +102,7 @@ def test_a_blocked_senders_attempt_publishes_nothing_and_a_delete_tells_only_the
     with django_capture_on_commit_callbacks(execute=True):
         services.delete_for_user(user=bob, message_id=message.pk)
     assert delivered(events_broker, bob) == [
-        ("message.deleted", {"id": message.pk}),
+        ("message.deleted", {"id": message.pk, "for": "me"}),
         ("unread_count", {"unread_count": 0, "badge_count": 0}),
     ]
     assert read_all(events_broker, alice.pk) == []  # alice keeps it, and is told nothing
@@ -248,3 +248,35 @@ def test_without_a_reachable_broker_the_stream_is_a_503_and_the_pages_still_rend
         assert 'data-events="/api/messages/events"' in page.content.decode()  # no cursor: the stream's own
     finally:
         broker_module.reset_broker()
+
+
+def test_an_edit_reaches_both_parties_streams_as_each_sees_it(asgi_server):
+    """Over real HTTP: the sender's PATCH, then `message.updated` on the recipient's stream and on the sender's
+    other device, the message with its new body and `edited_at`; a third person hears nothing. A replay of the
+    send, read after the edit, shows the new body: the log holds ids, rendered when delivered."""
+    alice, bob, carol = UserFactory(username="alice"), UserFactory(username="bob"), UserFactory(username="carol")
+    streams = {user.username: EventStream(asgi_server, token_for(user)) for user in (alice, bob, carol)}
+    opened = {name: stream.next("unread_count")["id"] for name, stream in streams.items()}
+    status, sent = send_over_http(asgi_server, alice, bob, "meet at the pier")
+    assert status == 201
+    assert streams["bob"].next("message.created")["data"]["body"] == "meet at the pier"
+    status, edited = http_json(
+        f"{asgi_server}/api/messages/{sent['id']}",
+        method="PATCH",
+        body={"body": "meet at the lighthouse"},
+        token=token_for(alice),
+    )
+    assert status == 200, edited
+    for name in ("bob", "alice"):
+        updated = streams[name].next("message.updated")["data"]
+        assert (updated["id"], updated["body"]) == (sent["id"], "meet at the lighthouse")
+        assert updated["edited_at"] == edited["edited_at"] and updated["sender"]["id"] == alice.pk
+    assert streams["carol"].during(1.5) == []
+    for stream in streams.values():
+        stream.close()
+
+    replay = EventStream(asgi_server, token_for(bob), last_event_id=opened["bob"])
+    created = replay.next("message.created")["data"]
+    assert (created["id"], created["body"]) == (sent["id"], "meet at the lighthouse")
+    assert created["edited_at"] == edited["edited_at"]
+    replay.close()

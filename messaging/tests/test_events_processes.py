@@ -60,3 +60,33 @@ def test_a_send_on_one_process_reaches_a_stream_held_on_the_other(two_servers):
         assert stream.next("unread_count")["data"] == {"unread_count": 1, "badge_count": 1}
     finally:
         stream.close()
+
+
+def test_an_unsend_on_one_process_reaches_both_parties_streams_on_the_other(two_servers):
+    """bob sends through one process and unsends through the other: alice's stream and bob's own, held on the
+    first, each get `message.deleted` `{id, for: "everyone"}`, and alice's count drops back."""
+    first, second = two_servers
+    alice, bob = UserFactory(username="alice"), UserFactory(username="bob")
+    to_alice, to_bob = EventStream(first, token_for(alice)), EventStream(first, token_for(bob))
+    try:
+        assert to_alice.next("unread_count")["data"] == {"unread_count": 0, "badge_count": 0}
+        status, sent = http_json(
+            f"{first}/api/messages/send",
+            method="POST",
+            token=token_for(bob),
+            body={"recipient_id": alice.pk, "body": "meant for carol"},
+        )
+        assert status == 201, sent
+        assert to_alice.next("message.created")["data"]["id"] == sent["id"]
+        assert to_alice.next("unread_count")["data"] == {"unread_count": 1, "badge_count": 1}
+
+        status, answer = http_json(
+            f"{second}/api/messages/{sent['id']}?for=everyone", method="DELETE", token=token_for(bob)
+        )
+        assert status == 204, answer
+        assert to_alice.next("message.deleted")["data"] == {"id": sent["id"], "for": "everyone"}
+        assert to_alice.next("unread_count")["data"] == {"unread_count": 0, "badge_count": 0}
+        assert to_bob.next("message.deleted")["data"] == {"id": sent["id"], "for": "everyone"}
+    finally:
+        to_alice.close()
+        to_bob.close()

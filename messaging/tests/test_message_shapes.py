@@ -21,7 +21,7 @@ def _declared(serializer_class, instance, viewer):
 
 
 def test_a_message_renders_as_its_declarations_for_every_viewer():
-    """Replies (visible, deleted by a viewer, hidden), attachments, reads with and without read receipts, a
+    """Replies (visible, deleted by a viewer, hidden), attachments, reads with and without read receipts, edits, a
     display name and none, for the sender, the recipient, a stranger and no viewer (the admin)."""
     alice = UserFactory(display_name="Alice A.")
     bob, carol = UserFactory(display_name="", read_receipts=False), UserFactory()
@@ -29,13 +29,21 @@ def test_a_message_renders_as_its_declarations_for_every_viewer():
     question = MessageFactory(sender=bob, recipient=alice, read_at=now)
     deleted = MessageFactory(sender=alice, recipient=bob, sender_deleted_at=now)
     hidden = MessageFactory(sender=alice, recipient=bob, hidden_at=now, hidden_reason="spam")
-    for (sender, recipient), reply_to, read_at, factory in itertools.product(
+    for (sender, recipient), reply_to, read_at, factory, edited_at in itertools.product(
         ((alice, bob), (bob, alice)),
         (None, question, deleted, hidden),
         (None, now),
         (MessageFactory, AttachmentMessageFactory),
+        (None, now),
     ):
-        factory(sender=sender, recipient=recipient, reply_to=reply_to, read_at=read_at, updated_at=read_at)
+        factory(
+            sender=sender,
+            recipient=recipient,
+            reply_to=reply_to,
+            read_at=read_at,
+            updated_at=edited_at or read_at,
+            edited_at=edited_at,
+        )
     checked = 0
     for message in Message.objects.select_related("sender", "recipient", "reply_to"):
         for viewer in (alice, bob, carol, None):

@@ -24,7 +24,7 @@ UserModel = get_user_model()
 @pytest.fixture
 def people():
     """Five people, 200 messages between them with deletes on both sides, hidden ones, unread ones, replies,
-    attachments, equal times, carried messages to oneself, and some muted conversations."""
+    attachments, edited ones, equal times, carried messages to oneself, and some muted conversations."""
     people = [UserFactory() for _ in range(5)]
     randomizer = random.Random(26)
     start = timezone.now() - timedelta(days=3)
@@ -45,6 +45,7 @@ def people():
                 hidden_at=created_at if 0.6 <= roll < 0.65 else None,
                 hidden_reason="spam" if 0.6 <= roll < 0.65 else "",
                 reply_to=randomizer.choice(messages) if messages and n % 4 == 0 else None,
+                edited_at=created_at + timedelta(minutes=1) if n % 3 == 0 else None,
             )
         )
         if n % 40 == 0:

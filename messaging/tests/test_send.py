@@ -24,6 +24,7 @@ def test_send_json_returns_the_message_in_the_contract_shape(alice_client, alice
     data = response.json()
     assert set(data) == {
         "id", "sender", "recipient", "body", "reply_to", "attachment", "created_at", "read_at", "is_read",
+        "edited_at",
     }  # fmt: skip
     assert data["sender"] == {"id": alice.pk, "username": "alice", "display_name": "Alice Liddell"}
     assert data["recipient"] == {"id": bob.pk, "username": "bob", "display_name": "bob"}
@@ -31,6 +32,7 @@ def test_send_json_returns_the_message_in_the_contract_shape(alice_client, alice
     assert data["reply_to"] is None and data["attachment"] is None
     assert data["created_at"].endswith("Z")
     assert data["read_at"] is None and data["is_read"] is False
+    assert data["edited_at"] is None  # never edited
     stored = Message.objects.get(pk=data["id"])
     assert (stored.sender, stored.recipient, stored.body) == (alice, bob, "Hello Bob")
 
@@ -261,10 +263,19 @@ def test_anonymous_cannot_send(bob):
 
 
 def test_send_query_count(alice_client, bob, django_assert_num_queries):
-    """The token's user, the recipient with whether they block the sender, the insert, which is its own
-    transaction: no savepoint around it (67cd5e0 made 5: a savepoint and its release inside the test's)."""
-    with django_assert_num_queries(3) as captured:
+    """The token's user, then the send's one statement (the recipient with whether they block the sender, and
+    the insert), which is its own transaction: no savepoint around it (67cd5e0 made 5: a savepoint and its
+    release inside the test's; eec5292 made 3, the recipient read before the insert)."""
+    with django_assert_num_queries(2) as captured:
         response = send(alice_client, recipient_id=bob.pk, body="counted")
+    assert response.status_code == 201, [query["sql"] for query in captured.captured_queries]
+
+
+def test_a_reply_query_count(alice_client, alice, bob, django_assert_num_queries):
+    """A reply reads the recipient and the quoted message (of their conversation) before the send's statement."""
+    quoted = MessageFactory(sender=bob, recipient=alice)
+    with django_assert_num_queries(4) as captured:
+        response = send(alice_client, recipient_id=bob.pk, body="counted", reply_to_id=quoted.pk)
     assert response.status_code == 201, [query["sql"] for query in captured.captured_queries]
 
 
@@ -273,7 +284,7 @@ def test_publishing_a_sends_events_reads_nothing(
 ):
     """The events after the commit (the message's id to both, the recipient's `unread_count`) read nothing:
     a stream reads the counts when it delivers them. Fails on 67cd5e0, where every send read the recipient's
-    counts after its commit (6 queries), whether or not they had a stream open."""
-    with django_assert_num_queries(3), django_capture_on_commit_callbacks(execute=True) as published:
+    counts after its commit (6 queries; 3 before the send became one statement), whether or not they had a stream open."""
+    with django_assert_num_queries(2), django_capture_on_commit_callbacks(execute=True) as published:
         assert send(alice_client, recipient_id=bob.pk, body="counted").status_code == 201
     assert len(published) == 1

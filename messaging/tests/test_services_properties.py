@@ -1,5 +1,5 @@
-"""Random sequences of sends, reads, unreads, deletes, hides, unhides and blocks keep the invariants of what
-each user sees, and the conversation summary equal to its recomputation from the messages.
+"""Random sequences of sends, reads, unreads, deletes, unsends, hides, unhides, edits and blocks keep the
+invariants of what each user sees, and the conversation summary equal to its recomputation from the messages.
 
 A Hypothesis state machine drives the real services against the real database and keeps a plain model of
 every message next to them; after each step the selectors must agree with the model: what each user sees,
@@ -33,6 +33,8 @@ PEOPLE = 3
 person = st.integers(min_value=0, max_value=PEOPLE - 1)
 # Who acts on a message: one of its two people (most steps) or the third person, who must get a 404.
 side = st.sampled_from(["sender", "recipient", "sender", "recipient", "stranger"])
+# Who tries to unsend a message: mostly its sender, who alone may.
+unsender = st.sampled_from(["sender", "sender", "sender", "recipient", "stranger"])
 # Bodies as people type them, never blank after stripping (blank bodies are refused, tested elsewhere).
 body = st.text(st.characters(exclude_categories=("Cs", "Cc")), min_size=1, max_size=30).filter(str.strip)
 
@@ -43,10 +45,12 @@ class Expected:
 
     sender: int
     recipient: int
+    body: str = ""
     read: bool = False
     sender_deleted: bool = False
     recipient_deleted: bool = False
     hidden: bool = False
+    unsent: bool = False
 
     def visible_to(self, user: int) -> bool:
         if self.hidden:
@@ -98,7 +102,7 @@ class MessagingMachine(RuleBasedStateMachine):
             return multiple()
         message = services.send_message(sender=self.users[sender], recipient_id=self.users[recipient].pk, body=text)
         assert message.body == text.strip()
-        self.expected[message.pk] = Expected(sender=sender, recipient=recipient)
+        self.expected[message.pk] = Expected(sender=sender, recipient=recipient, body=message.body)
         return message.pk
 
     @rule(target=sent, original=sent, replier=st.sampled_from(["sender", "recipient"]), text=body)
@@ -119,7 +123,7 @@ class MessagingMachine(RuleBasedStateMachine):
             sender=self.users[replier], recipient_id=self.users[partner].pk, body=text, reply_to_id=original
         )
         assert message.reply_to_id == original
-        self.expected[message.pk] = Expected(sender=replier, recipient=partner)
+        self.expected[message.pk] = Expected(sender=replier, recipient=partner, body=message.body)
         return message.pk
 
     @rule(message_id=sent, reader=side)
@@ -187,6 +191,44 @@ class MessagingMachine(RuleBasedStateMachine):
             known.recipient_deleted = True
         assert not selectors.visible_messages(user=self.users[user]).filter(pk=message_id).exists()
 
+    @rule(message_id=sent, editor=side, text=body)
+    def edit_message(self, message_id, editor, text):
+        """Only its sender edits a message, while they see it; an edit changes no one's view, count or summary
+        row (the invariants), only the body both read."""
+        known = self.expected[message_id]
+        editor = self._actor(known, editor)
+        if not known.visible_to(editor):
+            with pytest.raises(Http404):
+                services.edit_message(user=self.users[editor], message_id=message_id, body=text)
+            return
+        if editor != known.sender:
+            with pytest.raises(PermissionDenied):
+                services.edit_message(user=self.users[editor], message_id=message_id, body=text)
+            return
+        message = services.edit_message(user=self.users[editor], message_id=message_id, body=text)
+        assert message.body == text.strip()
+        known.body = message.body
+
+    @rule(message_id=sent, user=unsender)
+    def unsend(self, message_id, user):
+        """Only the sender, only what they see (or unsent already: done again, changing nothing); then it is
+        deleted for both people."""
+        known = self.expected[message_id]
+        user = self._actor(known, user)
+        if known.unsent and user == known.sender:
+            assert services.unsend_message(user=self.users[user], message_id=message_id) is False
+            return
+        if not known.visible_to(user):
+            with pytest.raises(Http404):
+                services.unsend_message(user=self.users[user], message_id=message_id)
+            return
+        if user != known.sender:
+            with pytest.raises(PermissionDenied):
+                services.unsend_message(user=self.users[user], message_id=message_id)
+            return
+        assert services.unsend_message(user=self.users[user], message_id=message_id) is True
+        known.unsent = known.sender_deleted = known.recipient_deleted = True
+
     @rule(message_ids=st.lists(sent, max_size=3))
     def hide_messages(self, message_ids):
         newly_hidden = {pk for pk in message_ids if not self.expected[pk].hidden}
@@ -228,6 +270,12 @@ class MessagingMachine(RuleBasedStateMachine):
         for index, user in enumerate(self.users):
             seen = set(selectors.visible_messages(user=user).values_list("pk", flat=True))
             assert seen == {pk for pk, known in self.expected.items() if known.visible_to(index)}
+
+    @invariant()
+    def each_user_reads_the_last_body_its_sender_gave(self):
+        for user in self.users:
+            bodies = dict(selectors.visible_messages(user=user).values_list("pk", "body"))
+            assert bodies == {pk: self.expected[pk].body for pk in bodies}
 
     @invariant()
     def unread_counts_equal_the_visible_unread_rows(self):

@@ -22,6 +22,11 @@ def megabytes(size: int) -> str:
     return f"{size} bytes"
 
 
+def as_typed(body: str) -> str:
+    """A textarea's text with the line breaks the API gets: a browser sends them as CRLF (as HTML says)."""
+    return body.replace("\r\n", "\n")
+
+
 class MessageForm(forms.Form):
     """A reply in a thread: a body, an optional file, optionally the message it answers.
 
@@ -45,9 +50,7 @@ class MessageForm(forms.Form):
         self.fields["body"].widget.attrs.update({"data-composer-body": "", "data-empty": services.EMPTY_MESSAGE_ERROR})
 
     def clean_body(self) -> str:
-        """The text with the line breaks the API gets: a browser sends a textarea's as CRLF (as HTML says)."""
-        body: str = self.cleaned_data["body"]
-        return body.replace("\r\n", "\n")
+        return as_typed(self.cleaned_data["body"])
 
     def clean_attachment(self) -> UploadedFile | None:
         """The file, unless it is over the limit (`messaging.uploads` kept none of its bytes then): refused
@@ -68,6 +71,20 @@ class MessageForm(forms.Form):
         if upload is None or not self.errors or "attachment" in self.errors:
             return None
         return upload.name or "the file"
+
+
+class EditForm(forms.Form):
+    """A new body for a message its sender edits. Its ids (`id_edit_body`) differ from the composer's: with the
+    script, the form opens inside the thread page, beside the composer."""
+
+    body = forms.CharField(label="Message", required=False, strip=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        kwargs.setdefault("auto_id", "id_edit_%s")
+        super().__init__(*args, **kwargs)
+
+    def clean_body(self) -> str:
+        return as_typed(self.cleaned_data["body"])
 
 
 class ParticipantChoiceField(forms.ModelChoiceField):

@@ -10,6 +10,7 @@ from datetime import datetime
 from functools import partial, wraps
 from urllib.parse import urlencode
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -18,6 +19,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from rest_framework.views import APIView
@@ -32,7 +34,7 @@ from ..attachments import attachment_response, image_preview_response
 from ..broker import events_cursor
 from ..models import Message
 from ..pagination import CountedPaginator
-from .forms import ComposeForm, MessageForm, PeopleSearchForm, ReportForm, SearchForm, ThreadAnchorForm
+from .forms import ComposeForm, EditForm, MessageForm, PeopleSearchForm, ReportForm, SearchForm, ThreadAnchorForm
 from .grouping import grouped
 
 PAGE_SIZE = 20
@@ -68,7 +70,8 @@ def live_from(view):
 class ThreadEntry:
     """A message of the thread page, with what its viewer may know of it: the preview of the message it
     replies to (None where they may not see that one) and when it was read (`Message.read_at_for`). A message
-    a moderator hid is `removed`: a placeholder in its place, its side and time only."""
+    a moderator hid is `removed`: a placeholder in its place, its side and time only. `unsendable`: the viewer
+    may unsend it now (`Message.is_unsendable_by`), so its menu offers it."""
 
     message: Message
     reply_preview: str | None
@@ -76,9 +79,11 @@ class ThreadEntry:
     starts_group: bool = True  # the first of a group of messages names its author (`grouping.grouped`)
     removed: bool = False
     unread: bool = False  # received by the viewer and not read (`Message.is_unread_for`)
+    editable: bool = False  # the viewer may edit it now (`services.may_edit`): its menu offers Edit
+    unsendable: bool = False
 
     @classmethod
-    def of(cls, message: Message, *, viewer: User) -> "ThreadEntry":
+    def of(cls, message: Message, *, viewer: User, now: datetime) -> "ThreadEntry":
         if message.hidden_at is not None:
             return cls(message=message, reply_preview=None, read_at=None, removed=True)
         return cls(
@@ -86,6 +91,8 @@ class ThreadEntry:
             reply_preview=message.reply_to.preview_for(viewer) if message.reply_to is not None else None,
             read_at=message.read_at_for(viewer),
             unread=message.is_unread_for(viewer),
+            editable=services.may_edit(user=viewer, message=message),
+            unsendable=message.is_unsendable_by(viewer, now),
         )
 
 
@@ -108,13 +115,20 @@ def _attachment_input(upload: UploadedFile | None) -> services.AttachmentInput |
     return services.AttachmentInput(name=upload.name or "", content_type=upload.content_type or "", data=upload.read())
 
 
+def _too_fast(request: AuthenticatedHttpRequest, form: forms.Form) -> bool:
+    """Whether the caller is over the send rate (a send or an edit, as on the API); if so, the form says so."""
+    throttle = SendRateThrottle()
+    if throttle.allow_request(as_drf_request(request), APIView()):  # the rate is per user, of no view
+        return False
+    wait = throttle.wait()
+    form.add_error(None, f"You are sending messages too fast. Try again in {int(wait or 1) + 1} seconds.")
+    return True
+
+
 def _send_from_form(request: AuthenticatedHttpRequest, form: MessageForm, *, recipient_id: int) -> Message | None:
     """Send the message of a valid form; on a refusal, put the reason on the form and return None."""
-    throttle = SendRateThrottle()
-    if not throttle.allow_request(as_drf_request(request), APIView()):  # the rate is per user, of no view
-        wait = throttle.wait()
+    if _too_fast(request, form):
         form.refused_status = 429
-        form.add_error(None, f"You are sending messages too fast. Try again in {int(wait or 1) + 1} seconds.")
         return None
     try:
         return services.send_message(
@@ -129,14 +143,20 @@ def _send_from_form(request: AuthenticatedHttpRequest, form: MessageForm, *, rec
     except PermissionDenied as exc:
         form.add_error(None, str(exc) or "You cannot send a message to this person.")
     except ValidationError as exc:
-        errors: list[tuple[str | None, list[str]]] = (
-            [*exc.message_dict.items()] if hasattr(exc, "error_dict") else [(None, exc.messages)]
-        )
-        field_of: dict[str | None, str] = {"body": "body", "recipient_id": "recipient", "attachment": "attachment"}
-        for key, field_errors in errors:
-            field = field_of.get(key)
-            form.add_error(field if field in form.fields else None, field_errors)
+        _add_service_errors(form, exc)
     return None
+
+
+def _add_service_errors(form: forms.Form, exc: ValidationError) -> None:
+    """A service's `ValidationError` on the form: each error at the field it concerns (the services key them
+    by the API's names), the rest above the form."""
+    errors: list[tuple[str | None, list[str]]] = (
+        [*exc.message_dict.items()] if hasattr(exc, "error_dict") else [(None, exc.messages)]
+    )
+    field_of: dict[str | None, str] = {"body": "body", "recipient_id": "recipient", "attachment": "attachment"}
+    for key, field_errors in errors:
+        field = field_of.get(key)
+        form.add_error(field if field in form.fields else None, field_errors)
 
 
 def _thread_url(user_id: int, message_id: int | None = None) -> str:
@@ -203,7 +223,8 @@ def thread(request: AuthenticatedHttpRequest, user_id: int) -> HttpResponse:
         num_after=_or(where.cleaned_data["num_after"], THREAD_SIDE),
         with_removed=True,  # placeholders where a moderator hid a message
     )
-    thread_messages = grouped([ThreadEntry.of(message, viewer=request.user) for message in window.messages])
+    now = timezone.now()
+    thread_messages = grouped([ThreadEntry.of(message, viewer=request.user, now=now) for message in window.messages])
     _mark_read_when_opened(request, other, window.messages)  # a placeholder is never unread
 
     reply_to_id = form["reply_to"].value()
@@ -356,12 +377,40 @@ def delete_message(request: AuthenticatedHttpRequest, message_id: int) -> HttpRe
     partner = message.partner_of(request.user)
     services.delete_for_user(user=request.user, message_id=message.pk)
     messages.success(request, "Message deleted for you. The other person still sees it.")
-    neighbour = selectors.thread_window(
-        user=request.user, other=partner, anchor=message.pk, num_before=0, num_after=0
-    ).anchor
+    return _back_to_where_it_was(request.user, partner, message.pk)
+
+
+def _back_to_where_it_was(user: User, partner: User, message_id: int) -> HttpResponse:
+    """To the thread where a message the caller no longer sees was: around its neighbour, the message the
+    anchored read settles on for an id it no longer shows (the next one, or the newest)."""
+    neighbour = selectors.thread_window(user=user, other=partner, anchor=message_id, num_before=0, num_after=0).anchor
     if neighbour is None:  # it was the last message of the thread
         return redirect(_thread_url(partner.pk))
     return redirect(_window_url(partner.pk, neighbour, anchor=neighbour))
+
+
+@require_http_methods(["GET", "POST"])
+@page
+def unsend_message(request: AuthenticatedHttpRequest, message_id: int) -> HttpResponse:
+    """Ask, then unsend a message the caller sent (`POST`): it is removed for both people. A refusal (not the
+    sender, past the window) goes back to the message with the service's reason."""
+    message = selectors.access_message(user=request.user, message_id=message_id)
+    partner = message.partner_of(request.user)
+    try:
+        if request.method == "POST":
+            services.unsend_message(user=request.user, message_id=message.pk)
+        else:
+            services.check_unsend(user=request.user, message=message, at=timezone.now())
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+        return redirect(_thread_url(partner.pk, message.pk))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(_thread_url(partner.pk, message.pk))
+    if request.method == "GET":
+        return render(request, "messaging/unsend.html", {"message": message, "other": partner})
+    messages.success(request, f"Message unsent: it is gone for you and for {partner.public_name}.")
+    return _back_to_where_it_was(request.user, partner, message.pk)
 
 
 @require_http_methods(["GET", "POST"])
@@ -377,6 +426,40 @@ def delete_conversation(request: AuthenticatedHttpRequest, user_id: int) -> Http
         )
         return redirect("messaging-web:inbox")
     return render(request, "messaging/delete_conversation.html", {"other": other})
+
+
+@require_http_methods(["GET", "POST"])
+@page
+def edit_message(request: AuthenticatedHttpRequest, message_id: int) -> HttpResponse:
+    """Edit a message the caller sent (`services.edit_message`): its body in a form, then back to the thread at
+    it. The thread's Edit item opens this page; with the script (edit.js) the same form opens inside the
+    thread instead, and posts here all the same. Another person's message is a 403; a message whose edit
+    window has closed goes back to the thread, saying so."""
+    message = selectors.access_message(user=request.user, message_id=message_id)
+    partner = message.partner_of(request.user)
+    form = EditForm(request.POST or None, initial={"body": message.body})
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid() and _too_fast(request, form):
+            status = 429
+        elif form.is_valid():
+            try:
+                services.edit_message(user=request.user, message_id=message.pk, body=form.cleaned_data["body"])
+            except ValidationError as exc:
+                _add_service_errors(form, exc)
+            else:
+                messages.success(request, "Message edited.")
+                return redirect(_thread_url(partner.pk, message.pk))
+    else:
+        refusal = services.edit_refusal(user=request.user, message=message)
+        if isinstance(refusal, ValidationError):
+            messages.error(request, " ".join(refusal.messages))
+            return redirect(_thread_url(partner.pk, message.pk))
+        if refusal is not None:
+            raise refusal
+    context = {"form": form, "message": message, "other": partner, "closes_at": services.edit_window_closes_at(message)}
+    return render(request, "messaging/edit.html", context, status=status)
 
 
 @require_http_methods(["GET", "POST"])

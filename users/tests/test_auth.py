@@ -30,7 +30,13 @@ def test_token_pair_for_valid_credentials_works_on_me(client, alice):
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {response.json()['access']}")
     me = client.get("/api/auth/me/")
     assert me.status_code == 200
-    assert me.json() == {"id": alice.pk, "username": "alice", "display_name": "Alice Liddell", "read_receipts": True}
+    assert me.json() == {
+        "id": alice.pk,
+        "username": "alice",
+        "display_name": "Alice Liddell",
+        "read_receipts": True,
+        "email_notifications": True,
+    }
 
 
 @pytest.mark.parametrize("path", ["/api/auth/token/", "/api/auth/token"])

@@ -4,8 +4,9 @@
  *   unread messages outside muted conversations);
  * - any change to what a live region shows (the inbox's list, the open thread): the region is fetched again
  *   from the server and swapped in, so the pages are rendered by their templates only, never a second time
- *   here. Opening a thread marks it read; fetching it again does not (it says so: `X-Relay-Refresh`), since
- *   nobody may be looking (a tab in the background);
+ *   here (not while the reader edits a message in it, edit.js: once the form closes). Opening a thread marks
+ *   it read; fetching it again does not (it says so: `X-Relay-Refresh`), since nobody may be looking (a tab
+ *   in the background);
  * - unread messages in a refreshed thread are marked read only while the page is visible and focused, at once
  *   or as soon as it becomes so (the Page Visibility API, `document.hasFocus()`), through the API's
  *   `PUT mark-conversation-read` with the session and its CSRF token. "Mark as unread" leaves the page, and
@@ -42,10 +43,17 @@
   // One fetch at a time; events that arrive meanwhile ask for one more after it.
   var fetching = false;
   var again = false;
+  // A refresh held while the reader edits a message in the region (edit.js): the fresh copy would replace
+  // their form. It runs when the form closes (`relay:edit-closed`); a save leaves the page anyway.
+  var held = false;
 
   function refresh() {
     var regions = document.querySelectorAll("[data-live-region]");
     if (!regions.length) {
+      return;
+    }
+    if (document.querySelector("[data-live-region] form[data-edit-form]")) {
+      held = true;
       return;
     }
     if (fetching) {
@@ -136,6 +144,13 @@
       });
   }
 
+  document.addEventListener("relay:edit-closed", function () {
+    if (held) {
+      held = false;
+      refresh();
+    }
+  });
+
   document.addEventListener("visibilitychange", markSeen);
   window.addEventListener("focus", markSeen);
   document.addEventListener("submit", function (event) {
@@ -185,8 +200,17 @@
         announce("New message from " + data.sender.display_name);
       }
     },
+    "message.updated": refreshIfShown,  // its sender edited it: the thread or the inbox's excerpt shows it
     "message.read": refreshIfShown,
-    "message.deleted": refreshIfShown,
+    // Deleted for the reader, or unsent by its sender (`for: "everyone"`): then a reply shown that quotes it
+    // says so, even where the message itself is not on the page.
+    "message.deleted": function (data) {
+      if (data["for"] === "everyone" && document.querySelector('[data-reply-to="' + Number(data.id) + '"]')) {
+        refresh();
+        return;
+      }
+      refreshIfShown(data);
+    },
     "message.hidden": refreshIfShown,
     "message.unhidden": refreshIfAboutPartner,
     // The reader's own read (`marked_read`) changes nothing an open thread shows (its "New messages" line
@@ -223,7 +247,10 @@
   var source = new EventSource(eventsUrl);
   Object.keys(handlers).forEach(function (type) {
     source.addEventListener(type, function (event) {
-      handlers[type](JSON.parse(event.data));
+      var data = JSON.parse(event.data);
+      handlers[type](data);
+      // The page's other scripts hear the same events (notify.js: desktop notifications).
+      document.dispatchEvent(new CustomEvent("relay:live", { detail: { type: type, data: data } }));
     });
   });
   // A reconnect refused for good (the session has ended: signed out, or the password changed elsewhere).
