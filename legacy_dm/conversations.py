@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.http import Http404
 
@@ -213,36 +213,36 @@ SELECT page.partner_id, page.last_activity_at, page.unread_count, page.muted, pa
     + list_reads.COLUMNS
     + """FROM (
     SELECT listed.* FROM (
-        (
-            SELECT summary.partner_id, summary.last_activity_at, summary.unread_count,
-                   EXISTS (
-                       SELECT 1 FROM messaging_conversation_mute AS mute
-                       WHERE mute.user_id = summary.user_id AND mute.partner_id = summary.partner_id
-                   ) AS muted,
-                   pair.id AS conversation_id, pair.created_at AS conversation_created_at, false AS opened
-            FROM messaging_conversation_summary AS summary
-            LEFT JOIN legacy_dm_conversation AS pair
-              ON pair.user_low_id = LEAST(summary.user_id, summary.partner_id)
-             AND pair.user_high_id = GREATEST(summary.user_id, summary.partner_id)
-             AND pair.alias_of_id IS NULL
-            WHERE summary.user_id = %(user)s AND summary.partner_id <> %(user)s
-            ORDER BY summary.last_activity_at DESC, summary.partner_id DESC
-            LIMIT %(head)s
-        )
-        UNION ALL
-        (
-            SELECT partner.id, opened.opened_at, 0, false, opened.conversation_id, NULL, true
-            FROM legacy_dm_opened_conversation AS opened
-            JOIN legacy_dm_conversation AS pair ON pair.id = opened.conversation_id
-            CROSS JOIN LATERAL (
-                SELECT CASE WHEN pair.user_low_id = %(user)s THEN pair.user_high_id ELSE pair.user_low_id END AS id
-            ) AS partner
-            WHERE opened.user_id = %(user)s
-              AND NOT EXISTS (
-                  SELECT 1 FROM messaging_conversation_summary AS summary
-                  WHERE summary.user_id = %(user)s AND summary.partner_id = partner.id
-              )
-        )
+    (
+        SELECT summary.partner_id, summary.last_activity_at, summary.unread_count,
+               EXISTS (
+                   SELECT 1 FROM messaging_conversation_mute AS mute
+                   WHERE mute.user_id = summary.user_id AND mute.partner_id = summary.partner_id
+               ) AS muted,
+               pair.id AS conversation_id, pair.created_at AS conversation_created_at, false AS opened
+        FROM messaging_conversation_summary AS summary
+        LEFT JOIN legacy_dm_conversation AS pair
+          ON pair.user_low_id = LEAST(summary.user_id, summary.partner_id)
+         AND pair.user_high_id = GREATEST(summary.user_id, summary.partner_id)
+         AND pair.alias_of_id IS NULL
+        WHERE summary.user_id = %(user)s AND summary.partner_id <> %(user)s
+        ORDER BY summary.last_activity_at DESC, summary.partner_id DESC
+        LIMIT %(head)s
+    )
+    UNION ALL
+    (
+        SELECT partner.id, opened.opened_at, 0, false, opened.conversation_id, NULL, true
+        FROM legacy_dm_opened_conversation AS opened
+        JOIN legacy_dm_conversation AS pair ON pair.id = opened.conversation_id
+        CROSS JOIN LATERAL (
+            SELECT CASE WHEN pair.user_low_id = %(user)s THEN pair.user_high_id ELSE pair.user_low_id END AS id
+        ) AS partner
+        WHERE opened.user_id = %(user)s
+          AND NOT EXISTS (
+              SELECT 1 FROM messaging_conversation_summary AS summary
+              WHERE summary.user_id = %(user)s AND summary.partner_id = partner.id
+          )
+    )
     ) AS listed
     ORDER BY listed.last_activity_at DESC, listed.partner_id DESC
     LIMIT %(limit)s OFFSET %(skip)s
@@ -265,9 +265,9 @@ _LISTED_FIELDS = (
 def _listed_page(user: User, *, skip: int, limit: int) -> list[tuple[ConversationRow, Message | None]]:
     """`limit` rows from `skip` of `user`'s legacy conversation list (`_LISTED_FIELDS`), each with its last
     visible message (None for an opened conversation)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_LISTED_PAGE_SQL, {"user": user.pk, "skip": skip, "limit": limit, "head": skip + limit})
-        rows = cursor.fetchall()
+    rows = list_reads.fetch_rows(
+        _LISTED_PAGE_SQL, {"user": user.pk, "skip": skip, "limit": limit, "head": skip + limit}
+    )
     cut = len(_LISTED_FIELDS)
     people: dict[int, User] = {}
     return [

@@ -1,8 +1,8 @@
 """The message reads of lists written as literal SQL: a thread's pages, the conversation list's last messages,
 and its pages with their last messages. Each loads what `selectors.visible_messages` loads (every column of the
 message but the attachment bytes, the listed fields of its people, the message it replies to) and builds the
-instances as a QuerySet does (`Model.from_db`, relations cached as `select_related` caches them), but for one
-instance per person in a read. `test_reads_sql.py` compares each with its ORM definition.
+instances a QuerySet builds (what `Model.from_db` makes, relations cached as `select_related` caches them),
+but for one instance per person in a read. `test_reads_sql.py` compares each with its ORM definition.
 
 Why literal SQL: these run on every list request, and building and compiling them in the ORM (the visibility
 rule, the pair, three joins) took longer than PostgreSQL takes to run them; measured side by side, the ORM
@@ -10,17 +10,21 @@ forms made a thread page and a conversation list 15-30% more costly in CPU per r
 """
 
 from datetime import datetime
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple, TypeVar, cast
 
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import DEFERRED, ForeignKey
+from django.db.models import DEFERRED, ForeignKey, Model
+from django.db.models.base import ModelState
+from django.db.models.signals import post_init, pre_init
+from psycopg.pq import Format
 
 from users.models import User
 
 from .models import Message
 
 UserModel = get_user_model()
+ModelKind = TypeVar("ModelKind", bound=Model)
 
 # In the models' order, which `from_db` needs (`test_reads_sql.py` checks them against the models).
 MESSAGE_COLUMNS = (
@@ -77,12 +81,10 @@ WHERE message.hidden_at IS NULL
 # conversation lists' literal pages: `_CONVERSATIONS_PAGE_SQL` here, `legacy_dm.conversations`' listing.
 LAST_MESSAGE_JOINS = """
 LEFT JOIN LATERAL (
-    SELECT message.id, message.sender_id, message.recipient_id, message.body, message.reply_to_id,
-           message.attachment_name, message.attachment_content_type, message.attachment_size,
-           message.created_at, message.updated_at, message.read_at, message.sender_deleted_at,
-           message.recipient_deleted_at, message.unsent_at, message.hidden_at, message.hidden_by_id,
-           message.hidden_reason, message.legacy_id, message.legacy_reply_to_id, message.legacy_file_name,
-           message.edited_at
+    SELECT id, sender_id, recipient_id, body, reply_to_id, attachment_name, attachment_content_type,
+           attachment_size, created_at, updated_at, read_at, sender_deleted_at, recipient_deleted_at,
+           unsent_at, hidden_at, hidden_by_id, hidden_reason, legacy_id, legacy_reply_to_id, legacy_file_name,
+           edited_at
     FROM messaging_message AS message
     WHERE message.created_at = page.last_activity_at
       AND message.hidden_at IS NULL
@@ -258,17 +260,35 @@ _THREAD_WINDOW_SQL = {
 }
 
 
-def _messages(sql: str, params: dict[str, Any]) -> list[Message]:
+def fetch_rows(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """The rows of a read, sent by PostgreSQL in its binary format.
+
+    The same values as in text (`test_reads_sql.py`), without text to parse: Django's loader of a `timestamptz`
+    in text is Python (a regular expression and a `replace` per time, 25 times in a page of 11 conversations),
+    where psycopg's binary loaders are C, and PostgreSQL writes binary values with less work than their text.
+    A time comes in the session's time zone, which Django sets to the connection's (UTC).
+    """
     with connection.cursor() as cursor:
+        cursor.cursor.format = Format.BINARY  # this cursor's results (a cursor per read)
         cursor.execute(sql, params)
-        rows = cursor.fetchall()
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
+    return rows
+
+
+def _messages(sql: str, params: dict[str, Any]) -> list[Message]:
+    rows = fetch_rows(sql, params)
     people: dict[int, User] = {}
     return [_message_from_row(row, db=connection.alias, people=people) for row in rows]
 
 
-# Each model's concrete fields, in order, and where a read's columns go among them: `from_db` is handed a value
-# for every field (`DEFERRED` for those a read leaves out), which it takes as they are, where given only the
-# columns read it matches every field's name against them (a quarter of a message's construction).
+# The instances of a read are made as `Model.from_db` makes them, less its cost: `Model.__init__` takes a value
+# for every field (`DEFERRED` for those a read leaves out) and sets each through `setattr`, a descriptor's
+# `__set__` for a foreign key, between a `pre_init` and a `post_init` signal; for 24 instances of a page of 11
+# conversations that was a tenth of the request's Python. What it leaves behind is the instance's `__dict__`:
+# each field read under its attname (a deferred field is absent) and its state (`_state`: `adding` False and
+# `db` set, as `from_db` sets them). So a read's instances are that `__dict__` on a new instance, which
+# `Model.__init__` of these models (neither defines its own) would make too; while anything listens to
+# `pre_init` or `post_init`, they are made by `from_db` (`test_reads_sql.py` holds both ways to a QuerySet's).
 _MESSAGE_FIELDS = tuple(field.attname for field in Message._meta.concrete_fields)
 _ATTACHMENT_DATA = _MESSAGE_FIELDS.index("attachment_data")  # the one field of a message a list does not read
 _PERSON_FIELDS = tuple(field.attname for field in UserModel._meta.concrete_fields)
@@ -278,9 +298,27 @@ _SENDER, _RECIPIENT, _REPLY_TO = (
 )
 
 
+def _loaded(model: type[ModelKind], columns: tuple[str, ...], values: tuple[Any, ...], db: str) -> ModelKind:
+    """An instance of `model` from `db` with `values` of the fields `columns` (attnames), the others deferred:
+    what `model.from_db` makes of them."""
+    instance = model.__new__(model)
+    state = ModelState()
+    state.adding = False
+    state.db = db
+    instance.__dict__.update(zip(columns, values, strict=True), _state=state)
+    return instance
+
+
+def _init_signals_heard() -> bool:
+    """Whether anything listens to `Model.__init__`'s signals, which `_loaded` does not send."""
+    return bool(pre_init.receivers or post_init.receivers)
+
+
 def _message(values: tuple[Any, ...], *, db: str) -> Message:
     """A message from the values of `MESSAGE_COLUMNS`, its attachment bytes deferred."""
-    return Message.from_db(db, _MESSAGE_FIELDS, (*values[:_ATTACHMENT_DATA], DEFERRED, *values[_ATTACHMENT_DATA:]))
+    if _init_signals_heard():
+        return Message.from_db(db, _MESSAGE_FIELDS, (*values[:_ATTACHMENT_DATA], DEFERRED, *values[_ATTACHMENT_DATA:]))
+    return _loaded(Message, MESSAGE_COLUMNS, values, db)
 
 
 def _person(values: tuple[Any, ...], *, db: str, people: dict[int, User]) -> User:
@@ -288,10 +326,14 @@ def _person(values: tuple[Any, ...], *, db: str, people: dict[int, User]) -> Use
     read (`people`, by id): the reader is in every message of theirs."""
     person = people.get(values[0])
     if person is None:
-        full: list[Any] = [DEFERRED] * len(_PERSON_FIELDS)
-        for position, value in zip(_PERSON_POSITIONS, values, strict=True):
-            full[position] = value
-        person = people[values[0]] = UserModel.from_db(db, _PERSON_FIELDS, full)
+        if _init_signals_heard():
+            full: list[Any] = [DEFERRED] * len(_PERSON_FIELDS)
+            for position, value in zip(_PERSON_POSITIONS, values, strict=True):
+                full[position] = value
+            person = UserModel.from_db(db, _PERSON_FIELDS, full)
+        else:
+            person = _loaded(UserModel, PERSON_COLUMNS, values, db)
+        people[values[0]] = person
     return person
 
 
@@ -355,9 +397,7 @@ def thread_window(
     if other_id == user_id:
         raise ValueError("a thread with oneself has its own rule (`MessageQuerySet.thread_visible_to`)")
     params = {"user": user_id, "other": other_id, "anchor": anchor, "before": before, "after": after}
-    with connection.cursor() as cursor:
-        cursor.execute(_THREAD_WINDOW_SQL[kind, with_removed], params)
-        rows = cursor.fetchall()
+    rows = fetch_rows(_THREAD_WINDOW_SQL[kind, with_removed], params)
     people: dict[int, User] = {}
     sides: tuple[list[Message], list[Message]] = ([], [])
     for row in rows:
@@ -373,9 +413,7 @@ def conversations_page(
 ) -> tuple[list[tuple[dict[str, Any], Message | None]], int]:
     """`limit` rows from `offset` of the conversation list of `user_id` (`CONVERSATION_ROW_FIELDS`), each with
     its last visible message (None if there is none), and the number of all their conversations."""
-    with connection.cursor() as cursor:
-        cursor.execute(_CONVERSATIONS_PAGE_SQL, {"user": user_id, "offset": offset, "limit": limit})
-        rows = cursor.fetchall()
+    rows = fetch_rows(_CONVERSATIONS_PAGE_SQL, {"user": user_id, "offset": offset, "limit": limit})
     count = rows[0][0] if rows else 0
     cut = 1 + len(CONVERSATION_ROW_FIELDS)
     people: dict[int, User] = {}

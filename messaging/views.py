@@ -48,6 +48,7 @@ from .serializers import (
     ThreadQuerySerializer,
     ThreadWindowSerializer,
     UnreadCountsSerializer,
+    conversation_data,
 )
 
 PaginatorKind = TypeVar("PaginatorKind", bound=BasePagination)
@@ -128,7 +129,9 @@ class MessageViewSet(viewsets.GenericViewSet[Message]):
             partial(selectors.conversations_page, user=request.user), request, view=self
         )
         # None only from a paginator without a page size, which the API's never is (`_page` reads it so too).
-        data = ConversationSerializer(conversations or [], many=True, context=self.get_serializer_context()).data
+        # `ConversationSerializer(many=True)`'s rendering (its `to_representation` is `conversation_data`),
+        # without building DRF's list serializer and its child on every request: a quarter of the page's rendering.
+        data = [conversation_data(conversation, viewer=request.user) for conversation in conversations or []]
         return self._paginated_response(data)
 
     @extend_schema(

@@ -4,13 +4,15 @@ return."""
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.db.models import BigIntegerField, Case, F, OuterRef, Subquery, Value, When
 from django.db.models.functions import Greatest, Least
 from django.utils import timezone
+from psycopg._queries import MAX_CACHED_STATEMENT_LENGTH
 
 from legacy_dm import conversations
 from legacy_dm.models import LegacyConversation, OpenedConversation
-from messaging import selectors
+from messaging import list_reads, selectors
 from messaging.models import ConversationMute
 from messaging.tests.factories import MessageFactory
 from users.tests.factories import UserFactory
@@ -103,3 +105,27 @@ def test_a_listed_page_is_the_orm_definition(people):
     assert any(row["conversation_id"] and not row["opened"] for row, _ in page)
     assert sum(row["opened"] for row, _ in page) == 2
     assert all((message is None) == row["opened"] for row, message in page)
+
+
+def test_the_listed_page_fits_psycopgs_statement_cache():
+    """`_LISTED_PAGE_SQL` is at most the length psycopg keeps its conversion of: a longer one is parsed for its
+    placeholders on every call (70 µs of each request of `GET /api/messaging/conversations` when it was
+    longer)."""
+    assert len(conversations._LISTED_PAGE_SQL) <= MAX_CACHED_STATEMENT_LENGTH
+
+
+def test_the_listed_pages_rows_in_binary_are_its_rows_in_text(people):
+    """`_listed_page` reads its rows in PostgreSQL's binary format (`messaging.list_reads.fetch_rows`): the
+    values, types and time zones that Django's text loading gives."""
+    read = 0
+    for user in people:
+        params = {"user": user.pk, "skip": 0, "limit": 100, "head": 100}
+        with connection.cursor() as cursor:
+            cursor.execute(conversations._LISTED_PAGE_SQL, params)
+            text = cursor.fetchall()
+        binary = list_reads.fetch_rows(conversations._LISTED_PAGE_SQL, params)
+        assert [[(v, type(v), getattr(v, "tzinfo", None)) for v in row] for row in binary] == [
+            [(v, type(v), getattr(v, "tzinfo", None)) for v in row] for row in text
+        ]
+        read += len(text)
+    assert read
