@@ -1,16 +1,20 @@
 """`python -m bench.pair_contention`: sends into one busy conversation, at the database alone, with the
-summary's additions taking their pair's lock exclusively (messaging 0007) and shared (0010), side by side.
+summary's additions taking their pair's lock exclusively (messaging 0007, what runs) and shared (the
+alternative measured), side by side.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5433/relay_bench python -m bench.pair_contention \\
         [--clients 1,2,4,8,16] [--seconds 5] [--rounds 2]
 
 A send is one INSERT whose statement trigger adds to the pair's two summary rows and the recipient's totals
-(`relay_summary_add`). Many clients sending into one pair at once queue on those rows, and with 0007's
-exclusive advisory lock on the lock as well. This runs PostgreSQL's own `pgbench` (from the server's
+(`relay_summary_add`). Many clients sending into one pair at once queue on the pair's advisory lock, then on
+those rows. Additions commute, so they could share the lock (`pg_advisory_xact_lock_shared`), leaving only a
+recomputation to take it alone; this measures whether that helps. (Measured: on a quiet machine it does not,
+and it is slower past 8 clients: the waiters then pile on the rows' own locks. On a machine loaded by other
+work it was faster, where the exclusive lock's holder was often descheduled.) This runs PostgreSQL's own `pgbench` (from the server's
 packages: `/usr/lib/postgresql/<version>/bin`, or on PATH) with one such INSERT as its transaction, between
 two people of its own (`contention-a` to `contention-b`), for each number of clients, once with each form of
 `relay_summary_add` installed (alternating which goes first from one round to the next), and prints the
-transactions per second as a markdown table. Afterwards it puts back the migrations' current function and
+transactions per second as a markdown table. Afterwards it puts back the migrations' function (0007's) and
 deletes what it sent. The database must be migrated (the bench data is not needed, but measure on it: the
 tables' size is part of the cost).
 """
@@ -28,10 +32,8 @@ from urllib.parse import urlsplit
 import django
 
 BODY = "pair contention"
-FORMS = {
-    "exclusive (0007)": "messaging.migrations.0007_summary_functions_written_down",
-    "shared (0010)": "messaging.migrations.0010_summary_adds_share_the_pair_lock",
-}
+EXCLUSIVE = "exclusive (0007)"
+SHARED = "shared"
 
 
 def pgbench() -> str:
@@ -58,7 +60,9 @@ def main() -> None:
 
     sender, _ = User.objects.get_or_create(username="contention-a", defaults={"email": "contention-a@example.com"})
     recipient, _ = User.objects.get_or_create(username="contention-b", defaults={"email": "contention-b@example.com"})
-    functions = {name: importlib.import_module(module).ADD for name, module in FORMS.items()}
+    add = importlib.import_module("messaging.migrations.0007_summary_functions_written_down").ADD
+    functions = {EXCLUSIVE: add, SHARED: add.replace("pg_advisory_xact_lock(", "pg_advisory_xact_lock_shared(")}
+    assert functions[SHARED] != add, "0007's relay_summary_add no longer takes the pair's lock as measured here"
     url = urlsplit(os.environ.get("DATABASE_URL", ""))
     target = [
         "-h", url.hostname or "127.0.0.1", "-p", str(url.port or 5432), "-U", url.username or "postgres",
@@ -88,7 +92,7 @@ def main() -> None:
                         print(f"round {round_ + 1}, {count} clients, {name}: {tps[(name, count)][-1]:.0f} tps")
         finally:
             with connection.cursor() as cursor:
-                cursor.execute(functions["shared (0010)"])  # the migrations' current text
+                cursor.execute(functions[EXCLUSIVE])  # the migrations' text
                 # Literal: the ORM's delete collects the rows and their relations first, past PostgreSQL's
                 # 65,535 parameters after a few seconds of sends.
                 cursor.execute(

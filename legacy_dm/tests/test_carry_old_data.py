@@ -55,8 +55,9 @@ def _utc(text: str) -> datetime:
 
 
 # Some tests read the carried messages while `legacy_dm` stands before its carry (0003), where `messaging` is at
-# 0002: the columns and tables later migrations add (messaging 0010's `edited_at`, `MessageEdit`) do not exist
-# yet, and the app's model would read or write them. Those reads take the columns 0002 left.
+# 0002: the columns and tables later migrations add (messaging 0011's `edited_at` and `MessageEdit`, 0012's
+# `unsent_at`) do not exist yet, and the app's model would read or write them. Those reads take the columns
+# 0002 left.
 _BEFORE_THE_CARRY = ("messaging", "0002_moderators_group")
 
 

@@ -117,8 +117,8 @@ def test_concurrent_reads_and_deletes_of_the_same_messages_keep_the_unread_count
 
 
 def test_one_busy_conversation_written_from_every_side_at_once_keeps_its_summary_exact():
-    """Both people of one pair send, read and delete at once: additions (which share the pair's lock) and
-    recomputations (which take it alone) interleave, and the summary still agrees with the messages."""
+    """Both people of one pair send, read and delete at once: the summary's additions and recomputations
+    interleave on the pair's lock, and the summary still agrees with the messages."""
     from messaging import conversations
 
     alice, bob = UserFactory(), UserFactory()

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("messaging", "0010_summary_adds_share_the_pair_lock"),
+        ("messaging", "0009_moderators_view_people"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

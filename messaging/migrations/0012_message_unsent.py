@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("messaging", "0012_message_edits"),
+        ("messaging", "0011_message_edits"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

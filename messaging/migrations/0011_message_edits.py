@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("messaging", "0011_missed_message_notices"),
+        ("messaging", "0010_missed_message_notices"),
     ]
 
     operations = [
