@@ -285,7 +285,10 @@ class MessageViewSet(viewsets.GenericViewSet[Message]):
                 description="The body breaks a send's rules (empty without an attachment, too long), or the edit"
                 " window (`MESSAGING_EDIT_WINDOW_SECONDS` after sending) has closed."
             ),
-            403: OpenApiResponse(description="The caller received this message: only its sender may edit it."),
+            403: OpenApiResponse(
+                description="The caller received this message (only its sender may edit it), or its recipient"
+                " blocks the caller (as a send)."
+            ),
             404: NOT_FOUND,
         },
         description="Replace the body of a message the caller sent, within the edit window after sending (an"
