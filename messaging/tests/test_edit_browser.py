@@ -89,3 +89,26 @@ def test_edit_inline_escape_cancels_and_the_other_person_sees_the_edit_live(live
     assert theirs.body == "Where?"
 
     assert alice_problems == [] and bob_problems == []
+
+
+def test_a_reply_shown_without_its_original_shows_its_edit_live(live_server, transactional_db, browser):
+    """The page shows bob's reply but not the message it quotes (opened at the reply): when alice edits the
+    original, the quote changes without a reload. Fails on e5529ea, where only a page showing the edited
+    message itself refreshed."""
+    from playwright.sync_api import expect
+
+    alice, bob = UserFactory(username="alice"), UserFactory(username="bob")
+    original = services.send_message(sender=alice, recipient_id=bob.pk, body="dinner at 7")
+    reply = services.send_message(sender=bob, recipient_id=alice.pk, body="which place?", reply_to_id=original.pk)
+    page, problems = browser.open_page(width=1000, height=800)
+    log_in(page, live_server, "bob")
+    page.goto(f"{live_server.url}/inbox/with/{alice.pk}/?anchor={reply.pk}&num_before=0")
+    quote = page.locator(f"#message-{reply.pk} blockquote")
+    expect(quote).to_have_text("dinner at 7")
+    assert page.locator(f"#message-{original.pk}").count() == 0
+    page.evaluate(NO_RELOAD)
+
+    services.edit_message(user=alice, message_id=original.pk, body="dinner at 8")  # from alice's phone, say
+    expect(quote).to_have_text("dinner at 8")
+    assert page.evaluate(SAME_PAGE)
+    assert problems == []

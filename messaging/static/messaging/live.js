@@ -179,6 +179,11 @@
     }
   }
 
+  // Whether a reply on the page quotes message `id` (its preview shows what that message says now).
+  function quoted(id) {
+    return document.querySelector('[data-reply-to="' + Number(id) + '"]') !== null;
+  }
+
   // A change to a whole conversation (`user_id`: the other person): its thread or the inbox shows it.
   function refreshIfAboutPartner(data) {
     if (data.user_id === partner() || onInbox()) {
@@ -200,12 +205,20 @@
         announce("New message from " + data.sender.display_name);
       }
     },
-    "message.updated": refreshIfShown,  // its sender edited it: the thread or the inbox's excerpt shows it
+    // Its sender edited it: the thread, a reply shown that quotes it (even where the message itself is not on
+    // the page), or the inbox's excerpt shows it.
+    "message.updated": function (data) {
+      if (quoted(data.id)) {
+        refresh();
+        return;
+      }
+      refreshIfShown(data);
+    },
     "message.read": refreshIfShown,
     // Deleted for the reader, or unsent by its sender (`for: "everyone"`): then a reply shown that quotes it
     // says so, even where the message itself is not on the page.
     "message.deleted": function (data) {
-      if (data["for"] === "everyone" && document.querySelector('[data-reply-to="' + Number(data.id) + '"]')) {
+      if (data["for"] === "everyone" && quoted(data.id)) {
         refresh();
         return;
       }
