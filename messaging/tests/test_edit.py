@@ -250,3 +250,15 @@ def test_a_sender_the_recipient_blocked_may_not_edit_what_they_sent(alice, bob, 
     assert not services.may_edit(user=alice, message=sent)
     services.unblock_user(user=bob, blocked_id=alice.pk)
     assert patch(alice_client, sent.pk, "after the unblock").status_code == 200
+
+
+def test_a_refused_edit_on_the_page_does_not_use_up_the_send_rate(alice, bob, settings):
+    """The recipient's POST to the edit page is a 403 before the rate limit counts it: their sends are as many
+    as before. Fails on 2380132, where the page counted the attempt first (and a third answered 429)."""
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"send": "2/min"}}
+    sent = services.send_message(sender=alice, recipient_id=bob.pk, body="mine")
+    page = Client()
+    page.force_login(bob)
+    assert [page.post(f"/inbox/messages/{sent.pk}/edit/", {"body": "bob's"}).status_code for _ in range(3)] == [403] * 3
+    reply = page.post(f"/inbox/with/{alice.pk}/", {"body": "still two sends left"})
+    assert reply.status_code == 302

@@ -449,6 +449,8 @@ def edit_message(request: AuthenticatedHttpRequest, message_id: int) -> HttpResp
     status = 200
     if request.method == "POST":
         status = 400
+        if isinstance(refusal := services.edit_refusal(user=request.user, message=message), PermissionDenied):
+            raise refusal  # before the rate limit: a refused edit does not count as one
         if form.is_valid() and _too_fast(request, form):
             status = 429
         elif form.is_valid():
