@@ -203,7 +203,6 @@ def test_gunicorn_readyz_follows_redis_and_logs_json_lines_with_the_request_id(d
     assert (status, body) == (200, {"status": "ready", "checks": {"database": "ok", "redis": "ok"}})
 
 
-
 def test_under_asgi_the_id_comes_back_too():
     """The async path of the middleware (uvicorn): a sane id comes back, and a missing one is made."""
     from django.test import AsyncClient
