@@ -214,3 +214,20 @@ def test_under_asgi_the_id_comes_back_too():
     given, made = asyncio.run(probe())
     assert given.status_code == 200 and given["X-Request-ID"] == "asgi-1"
     assert made.status_code == 200 and len(made["X-Request-ID"]) == 32
+
+
+def test_gunicorn_readyz_is_503_naming_the_database_when_it_is_down(db):
+    """A node whose database refuses connections is not ready (503 naming it), and still alive (/healthz)."""
+    port = free_port()
+    env = server_env(DATABASE_URL=f"postgres://postgres@127.0.0.1:{free_port()}/relay", REDIS_URL=REAL_REDIS)
+    process = gunicorn({**env, "READYZ_TIMEOUT_SECONDS": "1"}, port, subprocess.DEVNULL)
+    try:
+        started = time.monotonic()
+        status, body, _ = get(f"http://127.0.0.1:{port}/readyz")
+        elapsed = time.monotonic() - started
+        alive = get(f"http://127.0.0.1:{port}/healthz")[:2]
+    finally:
+        stop_server(process)
+    assert (status, body["failed"], body["checks"]["redis"]) == (503, ["database"], "ok"), body
+    assert elapsed < 1.5, elapsed
+    assert alive == (200, {"status": "ok"})
