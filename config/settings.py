@@ -76,6 +76,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every answer, redirects and refusals included, carries X-Request-ID, and every log line its id.
+    "config.request_ids.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -230,6 +232,9 @@ EVENTS_STREAMS_PER_USER = env_int("EVENTS_STREAMS_PER_USER", 10)  # past it, a u
 # streams unless this is on; DEBUG's runserver (scripts/run.sh) has a thread per request and streams.
 EVENTS_STREAM_ON_WSGI = env_bool("EVENTS_STREAM_ON_WSGI", DEBUG)
 
+# /readyz (config/health.py): how long the database and Redis each have to answer before the node is not ready.
+READYZ_TIMEOUT_SECONDS = float(os.environ.get("READYZ_TIMEOUT_SECONDS") or 1.5)
+
 # --- Messaging -------------------------------------------------------------------------------------------
 MESSAGING_MAX_ATTACHMENT_BYTES = env_int("MESSAGING_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)
 MESSAGING_MAX_BODY_CHARS = 10_000
@@ -370,6 +375,8 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", PRODUCTION or (not DEBUG and env_bool("HTTPS", False)))
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", PRODUCTION)
+# The proxy probes each node's health over plain HTTP, past TLS: those two answer it instead of redirecting.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if PRODUCTION else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
@@ -395,12 +402,20 @@ DEBUG_ERROR_CONTENT_SECURITY_POLICY = (
 # ("Not Found: /x") was printed twice. Here `django` has no handler and logs at LOG_LEVEL like everything
 # else. Configuring `django` resets its children, so runserver's request lines (`django.server`, INFO) get
 # Django's handler and format back here, without propagating.
+# LOG_FORMAT=json writes every line, runserver's request lines included, as one JSON object
+# (config/logging.py); each line carries the id of the request it was written for (config/request_ids.py).
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "WARNING")
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain").strip().lower() or "plain"
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}.")
+_json_logs = LOG_FORMAT == "json"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "config.request_ids.RequestIdFilter"}},
     "formatters": {
         "plain": {"format": "%(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "config.logging.JsonFormatter"},
         "django.server": {
             "()": "django.utils.log.ServerFormatter",
             "format": "[{server_time}] {message}",
@@ -408,8 +423,17 @@ LOGGING = {
         },
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
-        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server", "level": "INFO"},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if _json_logs else "plain",
+            "filters": ["request_id"],
+        },
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if _json_logs else "django.server",
+            "filters": ["request_id"],
+            "level": "INFO",
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
