@@ -76,6 +76,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: times the whole stack, by URL pattern (config/metrics.py, GET /metrics).
+    "config.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -267,6 +269,13 @@ LEGACY_BCRYPT_ROUNDS = env_int("LEGACY_BCRYPT_ROUNDS", 12)
 LEGACY_ALLOW_DROPPING_OLD_TABLES = env_bool("LEGACY_ALLOW_DROPPING_OLD_TABLES", False)
 # A process writes the legacy endpoints' call counts at most this often (legacy_dm.usage); 0: on every call.
 LEGACY_USAGE_WRITE_SECONDS = env_int("LEGACY_USAGE_WRITE_SECONDS", 1)
+
+# GET /metrics (config/metrics.py) answers only these client addresses (config.throttles.client_address), or a
+# request with "Authorization: Bearer <METRICS_TOKEN>" when that is set; anyone else gets a 404.
+METRICS_ALLOWED_ADDRESSES = env_list("METRICS_ALLOWED_ADDRESSES", "127.0.0.1,::1")
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+# A scraper on the host asks gunicorn over plain HTTP: /metrics is not redirected to HTTPS (SECURE_SSL_REDIRECT).
+SECURE_REDIRECT_EXEMPT = [r"^metrics$"]
 
 # --- REST framework --------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

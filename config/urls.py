@@ -7,6 +7,7 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
 
+from config.metrics import metrics_view
 from config.middleware import content_security_policy
 from config.views import SwaggerDocsView, unknown_api_path
 from messaging.web import unsubscribe
@@ -29,6 +30,7 @@ class FaviconView(RedirectView):
 
 urlpatterns = [
     path("favicon.ico", FaviconView.as_view()),
+    path("metrics", metrics_view, name="metrics"),  # Prometheus; not public (config/metrics.py)
     path("admin/login/", pages.login_rate_limited(admin.site.login), name="admin-login"),
     path("admin/", admin.site.urls),
     path("api/auth/", include("users.urls")),
