@@ -78,6 +78,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: every answer, redirects and refusals included, carries X-Request-ID, and every log line its id.
     "config.request_ids.RequestIdMiddleware",
+    # Second: times the whole stack, by URL pattern (config/metrics.py, GET /metrics).
+    "config.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -273,6 +275,11 @@ LEGACY_ALLOW_DROPPING_OLD_TABLES = env_bool("LEGACY_ALLOW_DROPPING_OLD_TABLES", 
 # A process writes the legacy endpoints' call counts at most this often (legacy_dm.usage); 0: on every call.
 LEGACY_USAGE_WRITE_SECONDS = env_int("LEGACY_USAGE_WRITE_SECONDS", 1)
 
+# GET /metrics (config/metrics.py) answers only these client addresses (config.throttles.client_address), or a
+# request with "Authorization: Bearer <METRICS_TOKEN>" when that is set; anyone else gets a 404.
+METRICS_ALLOWED_ADDRESSES = env_list("METRICS_ALLOWED_ADDRESSES", "127.0.0.1,::1")
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+
 # --- REST framework --------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -375,8 +382,9 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", PRODUCTION or (not DEBUG and env_bool("HTTPS", False)))
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", PRODUCTION)
-# The proxy probes each node's health over plain HTTP, past TLS: those two answer it instead of redirecting.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+# The proxy probes each node's health and a scraper on the host asks for /metrics over plain HTTP, past TLS:
+# those answer instead of redirecting.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if PRODUCTION else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0

@@ -8,6 +8,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
 
 from config import health
+from config.metrics import metrics_view
 from config.middleware import content_security_policy
 from config.views import SwaggerDocsView, unknown_api_path
 from messaging.web import unsubscribe
@@ -33,6 +34,7 @@ urlpatterns = [
     # For the proxy (docs/operations.md, "Health"): the process is alive; it and what it needs answer in time.
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),  # Prometheus; not public (config/metrics.py)
     path("admin/login/", pages.login_rate_limited(admin.site.login), name="admin-login"),
     path("admin/", admin.site.urls),
     path("api/auth/", include("users.urls")),

@@ -25,6 +25,8 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connections, router, transaction
 from django.utils import timezone
 
+from config import metrics
+
 from .models import LegacyEndpointUsage
 
 logger = logging.getLogger(__name__)
@@ -62,6 +64,7 @@ def record_call(endpoint: str) -> None:
     written with the next ones.
     """
     global _pending
+    metrics.LEGACY_CALLS.labels(endpoint).inc()
     now = timezone.now()
     with _lock:
         _add(endpoint, _Calls(count=1, first_at=now, last_at=now))

@@ -42,6 +42,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
+from config import metrics
+
 from .broker import Event, broker
 
 if TYPE_CHECKING:
@@ -73,14 +75,18 @@ def _later(builder: Callable[[], list[Published]]) -> None:
     def send() -> None:
         if published := list(builder()):
             broker().publish_many(published)
+            for _, type_, _ in published:
+                metrics.EVENTS_PUBLISHED.labels(type_).inc()
 
     transaction.on_commit(send, robust=True)
 
 
-def message_sent(message: Message) -> None:
+def message_sent(message: Message, *, origin: str = "relay") -> None:
     """To each party who may see the message as it is: a service's new message is visible to both, a write
-    an old server made (`legacy_dm.sync.events`, published later) may be deleted or hidden by then.
+    an old server made (`legacy_dm.sync.events`, published later, `origin="old_server"`) may be deleted or
+    hidden by then. Counted in `relay_messages_sent_total` once the send commits (config/metrics.py).
     """
+    transaction.on_commit(metrics.MESSAGES_SENT.labels(origin).inc, robust=True)
 
     def build():
         for viewer in (message.recipient, message.sender):

@@ -48,6 +48,7 @@ from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
 from rest_framework.request import Request
 from rest_framework_simplejwt.tokens import Token
 
+from config import metrics
 from users.authentication import JWTAuthentication, user_for_session, user_for_token
 from users.models import User
 
@@ -254,6 +255,7 @@ async def _stream(credential: Credential, stream_id: str, cursor: str, count: se
     user = credential.user
     heartbeat = settings.EVENTS_HEARTBEAT_SECONDS
     checked = time.monotonic()
+    metrics.STREAMS_OPEN.inc()
     try:
         yield f"retry: {RETRY_MS}\n\n"
         if count is not None:
@@ -303,9 +305,14 @@ async def _stream(credential: Credential, stream_id: str, cursor: str, count: se
                 for event_id, event_type, data in (yield Blocking(_delivered, (user, chunk, counts_on))):
                     # An event that tells this reader nothing still moves their position on (`id` alone
                     # dispatches no event in EventSource, but sets its Last-Event-ID).
-                    yield f"id: {event_id}\n\n" if event_type is None else _frame(event_type, data, event_id)
+                    if event_type is None:
+                        yield f"id: {event_id}\n\n"
+                    else:
+                        metrics.EVENTS_DELIVERED.labels(event_type).inc()
+                        yield _frame(event_type, data, event_id)
             cursor = found[-1].id
     finally:
+        metrics.STREAMS_OPEN.dec()
         try:
             await asyncio.wait_for(source.close_stream(user.pk, stream_id), 2)
         except (*UNREACHABLE, TimeoutError):

@@ -75,7 +75,7 @@ def _publish(rows: list[SyncEvent], *, using: str) -> None:
         found = [messages[message_id] for message_id in ids if message_id in messages]
         if kind == SyncEvent.Kind.SENT:
             for message in found:
-                events.message_sent(message)
+                events.message_sent(message, origin="old_server")
         elif kind == SyncEvent.Kind.READ and read_at is not None and found:
             events.messages_read(reader=found[0].recipient, messages=found, read_at=read_at)
         elif kind == SyncEvent.Kind.DELETED and user_id is not None:
