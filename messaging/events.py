@@ -86,9 +86,9 @@ def message_sent(message: Message, *, origin: str = "relay") -> None:
     an old server made (`legacy_dm.sync.events`, published later, `origin="old_server"`) may be deleted or
     hidden by then. Counted in `relay_messages_sent_total` once the send commits (config/metrics.py).
     """
-    transaction.on_commit(metrics.MESSAGES_SENT.labels(origin).inc, robust=True)
 
     def build():
+        metrics.MESSAGES_SENT.labels(origin).inc()  # after the commit, with its events: one callback per write
         for viewer in (message.recipient, message.sender):
             if message.is_visible_to(viewer):
                 yield viewer.pk, "message.created", {"id": message.pk}
