@@ -14,7 +14,7 @@ from psycopg._queries import MAX_CACHED_STATEMENT_LENGTH
 
 from messaging import list_reads, selectors
 from messaging.models import ConversationMute, ConversationSummary, InboxTotals, Message, UserBlock
-from messaging.tests.factories import AttachmentMessageFactory, MessageFactory
+from messaging.tests.factories import AttachmentMessageFactory, MessageFactory, recipients_of_every_kind
 from users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -160,20 +160,8 @@ def test_the_literal_column_lists_are_the_models():
 def test_the_recipient_of_a_send_is_read_as_its_orm_definition_reads_it():
     """Active or not, blocking the sender or not (or blocked by them, or blocking someone else), every
     column of the person and the block flag are what `recipient_with_block` answers."""
-    sender, other = UserFactory(), UserFactory()
-    people = {
-        "active": UserFactory(),
-        "inactive": UserFactory(is_active=False),
-        "blocks the sender": UserFactory(),
-        "blocked by the sender": UserFactory(),
-        "blocks someone else": UserFactory(),
-        "inactive and blocks the sender": UserFactory(is_active=False),
-    }
-    UserBlock.objects.create(blocker=people["blocks the sender"], blocked=sender)
-    UserBlock.objects.create(blocker=sender, blocked=people["blocked by the sender"])
-    UserBlock.objects.create(blocker=people["blocks someone else"], blocked=other)
-    UserBlock.objects.create(blocker=people["inactive and blocks the sender"], blocked=sender)
-    for case, person in [*people.items(), ("the sender", sender), ("nobody", None)]:
+    sender = UserFactory()
+    for case, person in recipients_of_every_kind(sender):
         recipient_id = person.pk if person else 10**12
         expected = selectors.recipient_with_block(sender_id=sender.pk, recipient_id=recipient_id).first()
         got = selectors.recipient_for_send(sender_id=sender.pk, recipient_id=recipient_id)

@@ -6,8 +6,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 
 from messaging import selectors, services
-from messaging.models import Message, UserBlock
-from messaging.tests.factories import MessageFactory
+from messaging.models import Message
+from messaging.tests.factories import MessageFactory, recipients_of_every_kind
 from users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -70,21 +70,9 @@ def test_a_sent_message_is_stored_as_the_models_save_stores_it(kind):
 def test_the_statement_sends_exactly_when_may_receive_lets_it():
     """For every kind of person (and none), the send inserts a message iff `_may_receive` accepts the person
     `recipient_for_send` reads, and refuses with `_may_receive`'s error otherwise."""
-    sender, other = UserFactory(), UserFactory()
-    people = {
-        "active": UserFactory(),
-        "inactive": UserFactory(is_active=False),
-        "blocks the sender": UserFactory(),
-        "blocked by the sender": UserFactory(),
-        "blocks someone else": UserFactory(),
-        "inactive and blocks the sender": UserFactory(is_active=False),
-    }
-    UserBlock.objects.create(blocker=people["blocks the sender"], blocked=sender)
-    UserBlock.objects.create(blocker=sender, blocked=people["blocked by the sender"])
-    UserBlock.objects.create(blocker=people["blocks someone else"], blocked=other)
-    UserBlock.objects.create(blocker=people["inactive and blocks the sender"], blocked=sender)
+    sender = UserFactory()
     outcomes = set()
-    for case, person in [*people.items(), ("the sender", sender), ("nobody", None)]:
+    for case, person in recipients_of_every_kind(sender):
         recipient_id = person.pk if person else 10**12
         found = selectors.recipient_for_send(sender_id=sender.pk, recipient_id=recipient_id)
         try:
