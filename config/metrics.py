@@ -8,6 +8,7 @@
 | `relay_events_delivered_total` | counter | `type` | each event frame an open stream writes (`messaging.stream`) |
 | `relay_event_streams_open` | gauge | | streams open now (multiprocess: the sum over live processes) |
 | `relay_legacy_calls_total` | counter | `endpoint` (`GET /api/direct-messages/{message_id}`) | each legacy API call (`legacy_dm.usage`) |
+| `relay_legacy_sync_on`, `relay_legacy_sync_triggers_enabled`, `relay_legacy_sync_triggers`, `relay_legacy_sync_events_waiting`, `relay_legacy_sync_oldest_event_age_seconds` | gauge | | read from the database at each scrape (`legacy_dm.metrics`) |
 
 Every label takes a bounded set of values: a request no pattern matched is `route="unmatched"`, a method
 Django does not list is `OTHER`.
@@ -17,6 +18,10 @@ see one worker's numbers. With `PROMETHEUS_MULTIPROC_DIR` set, the library keeps
 files in that directory and `/metrics` adds them up (`multiprocess.MultiProcessCollector`); gunicorn's
 `child_exit` hook (`config/gunicorn_conf.py`) drops a dead worker's open-stream count. Without it, the
 process's own registry (development, tests, one process).
+
+Values that are facts of the database rather than counts of this process (the live sync's state) are read
+when `/metrics` is scraped, by collectors the apps register in `SCRAPE_TIME` (once per process, in their
+`AppConfig.ready`); they are the same whichever process answers.
 
 Not for the public: `/metrics` answers only an address in `METRICS_ALLOWED_ADDRESSES` (as
 `config.throttles.client_address` sees it, which respects `NUM_PROXIES`) or a request with
@@ -64,6 +69,8 @@ EVENTS_PUBLISHED = Counter("relay_events_published", "Live events handed to the 
 EVENTS_DELIVERED = Counter("relay_events_delivered", "Live events written to an open stream", ["type"])
 STREAMS_OPEN = Gauge("relay_event_streams_open", "Event streams open now", multiprocess_mode="livesum")
 LEGACY_CALLS = Counter("relay_legacy_calls", "Calls of the legacy API, by endpoint", ["endpoint"])
+# Collectors read at each scrape, in the scraping process (not through the multiprocess files).
+SCRAPE_TIME = CollectorRegistry()  # not auto_describe: registering must not read the database
 
 
 def multiprocess_dir() -> str | None:
@@ -72,13 +79,13 @@ def multiprocess_dir() -> str | None:
 
 
 def exposition() -> bytes:
-    """Every metric as the text format: summed over the processes with `PROMETHEUS_MULTIPROC_DIR`, else this
-    process's."""
+    """Every metric as the text format: the counts summed over the processes with `PROMETHEUS_MULTIPROC_DIR`
+    (else this process's), then what the scrape-time collectors read now."""
+    registry = REGISTRY
     if multiprocess_dir():
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
-        return generate_latest(registry)
-    return generate_latest(REGISTRY)
+    return generate_latest(registry) + generate_latest(SCRAPE_TIME)
 
 
 def may_read(request: HttpRequest) -> bool:

@@ -7,6 +7,7 @@ class LegacyDmConfig(AppConfig):
     verbose_name = "Legacy direct messages"
 
     def ready(self):
+        from config.metrics import SCRAPE_TIME
         from users import extensions
         from users.passwords import SYNC_HASHER
 
@@ -14,6 +15,9 @@ class LegacyDmConfig(AppConfig):
             schema,  # noqa: F401  (registers the OpenAPI extension of the legacy bearer auth)
             sync,
         )
+        from .metrics import LiveSyncCollector
+
+        SCRAPE_TIME.register(LiveSyncCollector())  # the live sync's state on /metrics
 
         # While the live sync runs, old servers check new passwords (bcrypt only) and hold new usernames.
         extensions.hasher_rules.append(lambda connection: SYNC_HASHER if sync.is_on(connection) else None)

@@ -18,6 +18,7 @@ disagree. The functions and triggers are literal SQL in `legacy_dm` migrations 0
 data migration turns it on when it carried an old database that holds rows; `off` is the cut-over.
 """
 
+from .state import SyncState, read_state
 from .switch import (
     OLD_FULL_NAME_MAX,
     OLD_USERNAME_MAX,
@@ -38,12 +39,14 @@ __all__ = [
     "OLD_FULL_NAME_MAX",
     "OLD_USERNAME_MAX",
     "SyncReport",
+    "SyncState",
     "SyncUnavailable",
     "expected_triggers",
     "install_outbox",
     "installed_triggers",
     "is_on",
     "old_tables_hold_rows",
+    "read_state",
     "remove_outbox",
     "trigger_names",
     "turn_off",

@@ -11,6 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection, connections
 
+from config.tests.test_metrics import scrape, value
 from legacy_dm import sync
 from legacy_dm.models import SyncEvent
 from legacy_dm.sync import events as sync_events
@@ -195,3 +196,34 @@ def test_the_outbox_triggers_come_and_go_with_the_sync(synced, capsys):
 
 def test_the_worker_drains_once_and_exits():
     call_command("legacy_sync_events", once=True, verbosity=0)
+
+
+def test_metrics_show_the_sync_and_the_events_waiting_for_the_worker(synced, old_server, client):
+    """/metrics reads the sync's state at each scrape (legacy_dm.metrics): on, broken, the outbox's backlog."""
+    found = scrape(client)
+    assert value(found, "relay_legacy_sync_on") == 1
+    assert value(found, "relay_legacy_sync_triggers_enabled") == value(found, "relay_legacy_sync_triggers") > 0
+    assert value(found, "relay_legacy_sync_events_waiting") == 0
+    assert value(found, "relay_legacy_sync_oldest_event_age_seconds") == 0
+
+    old_server.send(synced["alice"], synced["bob"], "waits for the worker")
+    old_server.send(synced["bob"], synced["alice"], "and so does this")
+    time.sleep(0.2)
+    found = scrape(client)
+    assert value(found, "relay_legacy_sync_events_waiting") == 2
+    assert value(found, "relay_legacy_sync_oldest_event_age_seconds") >= 0.2
+
+    sync_events.drain()
+    sync.remove_outbox(connection, lock_timeout_ms=5000)  # some triggers on, some off: broken
+    found = scrape(client)
+    assert value(found, "relay_legacy_sync_events_waiting") == 0
+    assert value(found, "relay_legacy_sync_on") == 0
+    assert 0 < value(found, "relay_legacy_sync_triggers_enabled") < value(found, "relay_legacy_sync_triggers")
+    call_command("legacy_sync", "status")  # the command reads the same state
+
+
+def test_metrics_show_the_sync_off(client):
+    found = scrape(client)
+    assert value(found, "relay_legacy_sync_on") == 0
+    assert value(found, "relay_legacy_sync_triggers_enabled") == 0
+    assert ("relay_legacy_sync_triggers", frozenset()) in found

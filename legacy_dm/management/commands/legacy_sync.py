@@ -7,7 +7,6 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 
 from legacy_dm import carry, sync
-from legacy_dm.models import SyncEvent
 from messaging import conversations
 
 
@@ -45,17 +44,16 @@ class Command(BaseCommand):
             self.stdout.write(self.status(connection))
 
     def status(self, connection: Any) -> str:
-        installed, expected = sync.installed_triggers(connection), sync.expected_triggers(connection)
-        if installed == 0:
-            state = "off"
-        elif installed == expected:
-            state = "on"
-        else:
-            state = f"BROKEN ({installed} of {expected} triggers enabled; run `legacy_sync off`, then `on`)"
+        state = sync.read_state(connection)
+        shown = state.name
+        if shown == "broken":
+            shown = (
+                f"BROKEN ({state.triggers_enabled} of {state.triggers} triggers enabled; run `legacy_sync off`, "
+                "then `on`)"
+            )
         missing = carry.missing_counts(connection)
         behind = ", ".join(f"{step} {count}" for step, count in missing.items())
-        waiting = SyncEvent.objects.using(connection.alias).count()
         return (
-            f"legacy sync: {state} ({installed} triggers)\nold rows not carried yet: {behind}\n"
-            f"old servers' writes waiting for `legacy_sync_events` to publish their events: {waiting}"
+            f"legacy sync: {shown} ({state.triggers_enabled} triggers)\nold rows not carried yet: {behind}\n"
+            f"old servers' writes waiting for `legacy_sync_events` to publish their events: {state.events_waiting}"
         )
