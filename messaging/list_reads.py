@@ -19,6 +19,7 @@ from django.db.models.base import ModelState
 from django.db.models.signals import post_init, pre_init
 from psycopg.pq import Format
 
+from config.db import reading
 from users.models import User
 
 from .models import Message
@@ -268,7 +269,7 @@ def fetch_rows(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
     where psycopg's binary loaders are C, and PostgreSQL writes binary values with less work than their text.
     A time comes in the session's time zone, which Django sets to the connection's (UTC).
     """
-    with connection.cursor() as cursor:
+    with reading(Message).cursor() as cursor:
         cursor.cursor.format = Format.BINARY  # this cursor's results (a cursor per read)
         cursor.execute(sql, params)
         rows: list[tuple[Any, ...]] = cursor.fetchall()
