@@ -152,6 +152,14 @@ def replica_state(*, fresh: bool = False) -> ReplicaState:
     return state
 
 
+def replica_lost(error: Exception) -> None:
+    """A connection to the replica failed: it counts as down until its next probe."""
+    global _state
+    logger.warning("replica: %s: %s", type(error).__name__, str(error).strip())
+    _state = ReplicaState("down", time.monotonic())
+    metrics.REPLICA_READABLE.set(0)
+
+
 # --- Read-your-writes ------------------------------------------------------------------------------------
 
 
@@ -248,6 +256,18 @@ class Route:
         self.database = PRIMARY
 
     def _choose(self) -> str:
+        database = self._fresh_enough()
+        if database == REPLICA:
+            try:
+                connections[REPLICA].ensure_connection()
+            except DatabaseError as error:  # gone since its last probe: the request reads the primary
+                connections[REPLICA].close()
+                replica_lost(error)
+                return PRIMARY
+        return database
+
+    def _fresh_enough(self) -> str:
+        """The replica if it is readable and has replayed the requesting user's last write, else the primary."""
         if not replica_state().readable:
             return PRIMARY
         user_id = requesting_user_id(self.request)

@@ -8,6 +8,7 @@ made with `pg_basebackup -R` and replays each transaction `apply_delay` after it
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
@@ -120,8 +121,6 @@ class PostgresPair:
     def stop(self) -> None:
         for folder in ("replica", "primary"):
             if (self.root / folder / "postmaster.pid").exists():
-                try:
+                with contextlib.suppress(RuntimeError):  # stopped already
                     self._pg_ctl(folder, "stop")
-                except RuntimeError:
-                    pass
         shutil.rmtree(self.root, ignore_errors=True)
