@@ -391,3 +391,81 @@ def test_a_replica_url_adds_the_replica_the_router_and_the_middleware_before_the
     prepared = settings_with(DATABASE_REPLICA_URL="postgres://postgres@127.0.0.1:5999/relay")["replica"]
     assert prepared["ENGINE"] == "config.postgresql"
     assert prepared["OPTIONS"] == {"connect_timeout": 2, "server_side_binding": True, "prepare_threshold": 5}
+
+
+# --- What routing costs -----------------------------------------------------------------------------------
+
+# Run in a process of its own on the pair: each request through Django's whole stack (the test client), the
+# statements it sent to each server. The router's own statements are recognised by what they ask.
+COUNT_STATEMENTS = """
+import json, sys
+import django
+django.setup()
+from django.db import connections
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from users.models import User
+from users.tokens import RefreshToken
+
+ROUTER = ("pg_is_in_recovery", "pg_last_wal_replay_lsn() >=", "pg_current_wal_lsn")
+aliases = [alias for alias in ("default", "replica") if alias in connections.settings]
+people = {user.username: user for user in User.objects.filter(username__in=["alice", "bob"])}
+clients = {
+    name: Client(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+    for name, user in people.items()
+}
+connections.close_all()
+costs = []
+for name, method, path, body in json.loads(sys.argv[1]):
+    path = path.format(bob=people["bob"].pk)
+    contexts = {alias: CaptureQueriesContext(connections[alias]) for alias in aliases}
+    for context in contexts.values():
+        context.__enter__()
+    call = getattr(clients[name], method)
+    response = call(path, body, content_type="application/json") if body else call(path)
+    assert response.status_code < 400, response.content
+    cost = {}
+    for alias, context in contexts.items():
+        context.__exit__(None, None, None)
+        sqls = [query["sql"] for query in context.captured_queries]
+        cost[alias] = {"router": sum(any(mark in sql for mark in ROUTER) for sql in sqls), "all": len(sqls)}
+    costs.append(cost)
+print(json.dumps(costs))
+"""
+
+
+def statements_per_request(pair: PostgresPair, requests: list, **env: str) -> list[dict]:
+    environment = server_env(DATABASE_URL=pair.url("primary"), REDIS_URL=ROUTER_REDIS, **env)
+    output = subprocess.run(
+        [sys.executable, "-c", COUNT_STATEMENTS, json.dumps(requests)],
+        env=environment,
+        cwd=django_settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+    )
+    assert output.returncode == 0, output.stderr
+    return json.loads(output.stdout.splitlines()[-1])
+
+
+def test_routing_costs_a_few_statements_and_none_without_a_replica(pair, nodes, people):
+    """The same requests with and without DATABASE_REPLICA_URL: the same statements, less the router's own, plus
+    at most one of the router's per request (a probe, a look at the replica's replay, the WAL position)."""
+    requests = [
+        ["bob", "get", "/api/messages/conversations", None],
+        ["alice", "post", "/api/messages/send", {"recipient_id": people["bob"][0], "body": "costs"}],
+        ["alice", "get", "/api/messages/with/{bob}", None],
+        ["bob", "get", "/api/messages/conversations", None],
+    ]
+    pair.wait_for_replay()
+    alone = statements_per_request(pair, requests)
+    routed = statements_per_request(pair, requests, DATABASE_REPLICA_URL=pair.url("replica"))
+    for without, with_replica in zip(alone, routed, strict=True):
+        assert without["default"]["router"] == 0
+        router = with_replica["default"]["router"] + with_replica["replica"]["router"]
+        assert router <= 1, with_replica
+        total = with_replica["default"]["all"] + with_replica["replica"]["all"]
+        assert total - router == without["default"]["all"], (without, with_replica)
+    send, thread_after_send = routed[1], routed[2]
+    assert send["default"]["router"] == 1  # the WAL position of alice's write
+    assert thread_after_send["replica"]["all"] == 1  # has the replica replayed it? No: the primary reads
+    assert routed[0]["replica"]["all"] > routed[0]["replica"]["router"]  # bob's list from the replica
