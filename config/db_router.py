@@ -86,7 +86,8 @@ SELECT pg_is_in_recovery(),
 class ReplicaState:
     """What a probe of the replica found.
 
-    `state`: "streaming" (in recovery, within `REPLICA_MAX_LAG_SECONDS`), "lagging" (further behind),
+    `state`: "streaming" (in recovery, within `REPLICA_MAX_LAG_SECONDS`), "lagging" (further behind, or
+    behind by an unknown time: WAL waits and it has replayed no transaction since it started),
     "primary" (the replica's address leads to a server that is not in recovery), "down" (no answer).
     `lag_seconds`: 0 when the replica has replayed all the WAL it received, else the age of the last
     transaction it replayed. `lag_bytes`: WAL received and not yet replayed.
@@ -121,6 +122,8 @@ def probe(connection: BaseDatabaseWrapper, max_lag_seconds: float) -> ReplicaSta
         return ReplicaState("down", now)
     if not in_recovery:
         return ReplicaState("primary", now)
+    if lag_seconds is None:  # nothing replayed since it started, and WAL waiting (or none received yet)
+        return ReplicaState("lagging", now, None, lag_bytes, replay_lsn)
     state = "streaming" if lag_seconds <= max_lag_seconds else "lagging"
     return ReplicaState(state, now, round(lag_seconds, 3), lag_bytes, replay_lsn)
 
@@ -148,7 +151,8 @@ def replica_state(*, fresh: bool = False) -> ReplicaState:
     metrics.REPLICA_READABLE.set(1 if state.readable else 0)
     if state.lag_seconds is not None:
         metrics.REPLICA_LAG_SECONDS.set(state.lag_seconds)
-        metrics.REPLICA_LAG_BYTES.set(state.lag_bytes or 0)
+    if state.lag_bytes is not None:
+        metrics.REPLICA_LAG_BYTES.set(state.lag_bytes)
     return state
 
 

@@ -107,16 +107,22 @@ class PostgresPair:
 
     def wait_for_replay(self, seconds: float = 30) -> None:
         """Until the replica has replayed everything the primary has written so far."""
+        self._wait_for("pg_last_wal_replay_lsn", seconds)
+
+    def wait_for_receipt(self, seconds: float = 30) -> None:
+        """Until the replica has received (not necessarily replayed) everything the primary has written so far."""
+        self._wait_for("pg_last_wal_receive_lsn", seconds)
+
+    def _wait_for(self, function: str, seconds: float) -> None:
         with self.connect("primary", "postgres") as primary:
             position = primary.execute("SELECT pg_current_wal_lsn()").fetchone()[0]
         deadline = time.monotonic() + seconds
         with self.connect("replica", "postgres") as replica:
             while time.monotonic() < deadline:
-                row = replica.execute("SELECT pg_last_wal_replay_lsn() >= %s", [position]).fetchone()
-                if row[0]:
+                if replica.execute(f"SELECT {function}() >= %s", [position]).fetchone()[0]:
                     return
-                time.sleep(0.1)
-        raise AssertionError(f"the replica did not replay {position} within {seconds} s")
+                time.sleep(0.02)
+        raise AssertionError(f"the replica's {function}() did not reach {position} within {seconds} s")
 
     def stop(self) -> None:
         for folder in ("replica", "primary"):

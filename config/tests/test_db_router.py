@@ -218,24 +218,6 @@ def test_logging_in_on_the_page_through_one_node_is_a_session_the_other_finds(pa
         assert '<span class="whoami">alice</span>' in response.read().decode()
 
 
-def test_with_the_replica_stopped_reads_go_to_the_primary_without_an_error(pair, nodes, people):
-    """Last here: it stops the replica (and starts it again)."""
-    (_, alice), (bob_id, bob) = people["alice"], people["bob"]
-    pair.wait_for_replay()
-    pair.stop_replica()
-    try:
-        body = send(nodes["a"], alice, bob_id)
-        started = time.monotonic()
-        while time.monotonic() - started < 3:
-            status, conversations = nodes["b"].get("/api/messages/conversations", bob)
-            assert status == 200 and body in json.dumps(conversations), conversations
-        status, ready = nodes["b"].get("/readyz")
-        assert status == 200 and ready["status"] == "ready", ready
-        assert ready["replica"] == {"state": "down", "lag_seconds": None, "lag_bytes": None}
-    finally:
-        pair.start_replica()
-
-
 # --- The router's parts on the real pair -----------------------------------------------------------------
 
 
@@ -435,7 +417,9 @@ print(json.dumps(costs))
 
 
 def statements_per_request(pair: PostgresPair, requests: list, **env: str) -> list[dict]:
-    environment = server_env(DATABASE_URL=pair.url("primary"), REDIS_URL=ROUTER_REDIS, **env)
+    environment = server_env(
+        DATABASE_URL=pair.url("primary"), REDIS_URL=ROUTER_REDIS, REPLICA_MAX_LAG_SECONDS="60", **env
+    )
     output = subprocess.run(
         [sys.executable, "-c", COUNT_STATEMENTS, json.dumps(requests)],
         env=environment,
@@ -469,3 +453,43 @@ def test_routing_costs_a_few_statements_and_none_without_a_replica(pair, nodes, 
     assert send["default"]["router"] == 1  # the WAL position of alice's write
     assert thread_after_send["replica"]["all"] == 1  # has the replica replayed it? No: the primary reads
     assert routed[0]["replica"]["all"] > routed[0]["replica"]["router"]  # bob's list from the replica
+
+
+# --- Last: these stop the replica (and start it again) ----------------------------------------------------
+
+
+def test_with_the_replica_stopped_reads_go_to_the_primary_without_an_error(pair, nodes, people):
+    (_, alice), (bob_id, bob) = people["alice"], people["bob"]
+    pair.wait_for_replay()
+    pair.stop_replica()
+    try:
+        body = send(nodes["a"], alice, bob_id)
+        started = time.monotonic()
+        while time.monotonic() - started < 3:
+            status, conversations = nodes["b"].get("/api/messages/conversations", bob)
+            assert status == 200 and body in json.dumps(conversations), conversations
+        status, ready = nodes["b"].get("/readyz")
+        assert status == 200 and ready["status"] == "ready", ready
+        assert ready["replica"] == {"state": "down", "lag_seconds": None, "lag_bytes": None}
+    finally:
+        pair.start_replica()
+
+
+def test_a_new_replica_that_has_replayed_no_transaction_yet_counts_as_lagging(django_db_blocker):
+    """Until it replays a transaction a replica knows no replay time (a new replica, and the pair's own start
+    ends with a CREATE DATABASE that waits its 2 s): its lag is unknown, not an error, and it is not read."""
+    fresh = PostgresPair(apply_delay="2s").start()
+    settings_dict = dj_database_url.parse(fresh.url("replica", "postgres"))
+    configured = connections.configure_settings({"default": connections.settings["default"], "fresh": {}})
+    connections.settings["fresh"] = {**configured["fresh"], **settings_dict}
+    try:
+        fresh.wait_for_receipt()  # and not yet replayed: the 2 s are not over
+        with django_db_blocker.unblock():
+            state = db_router.probe(connections["fresh"], 60.0)
+            assert (state.state, state.lag_seconds, state.readable) == ("lagging", None, False)
+            fresh.wait_for_replay()
+            assert db_router.probe(connections["fresh"], 60.0).state == "streaming"
+            connections["fresh"].close()
+    finally:
+        del connections.settings["fresh"]
+        fresh.stop()
