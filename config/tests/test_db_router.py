@@ -4,6 +4,7 @@ streaming replica (tests/replication.py) whose replica replays each commit 2 s l
 Without the PostgreSQL 15 binaries these tests are skipped, and `.ci/run` (RELAY_REQUIRE_SERVICES=1) fails them.
 """
 
+import asyncio
 import http.cookiejar
 import json
 import re
@@ -22,6 +23,8 @@ import redis
 from django.conf import settings as django_settings
 from django.contrib.sessions.models import Session
 from django.db import connection, connections, transaction
+from django.http import HttpResponse
+from django.test import RequestFactory
 
 from config import db_router
 from messaging.models import Message
@@ -202,20 +205,44 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def test_logging_in_on_the_page_through_one_node_is_a_session_the_other_finds(pair, nodes, people):
-    """The session a login makes is read from the primary: the next page, on the other node, is signed in."""
+def log_in(node: Node, username: str) -> tuple[urllib.request.OpenerDirector, urllib.error.HTTPError]:
+    """A browser (cookies, no redirects followed) that logged in on `node`'s login page, and the login's answer."""
     jar = http.cookiejar.CookieJar()
     browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect)
-    with browser.open(nodes["a"].url + "/accounts/login/", timeout=10) as response:
+    with browser.open(node.url + "/accounts/login/", timeout=10) as response:
         page = response.read().decode()
     csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
-    form = urllib.parse.urlencode({"username": "alice", "password": PASSWORD, "csrfmiddlewaretoken": csrf})
+    form = urllib.parse.urlencode({"username": username, "password": PASSWORD, "csrfmiddlewaretoken": csrf})
     with pytest.raises(urllib.error.HTTPError) as redirect:  # a 302 not followed
-        browser.open(nodes["a"].url + "/accounts/login/", data=form.encode(), timeout=10)
-    assert redirect.value.code == 302 and redirect.value.headers["Location"] == "/inbox/"
+        browser.open(node.url + "/accounts/login/", data=form.encode(), timeout=10)
+    return browser, redirect.value
+
+
+def test_logging_in_on_the_page_through_one_node_is_a_session_the_other_finds(pair, nodes, people):
+    """The session a login makes is read from the primary: the next page, on the other node, is signed in."""
+    browser, answer = log_in(nodes["a"], "alice")
+    assert answer.code == 302 and answer.headers["Location"] == "/inbox/"
     with browser.open(nodes["b"].url + "/inbox/", timeout=10) as response:
         assert response.status == 200
         assert '<span class="whoami">alice</span>' in response.read().decode()
+
+
+def test_a_page_that_marks_messages_read_is_a_write_its_readers_next_read_sees(pair, nodes, people):
+    """bob opens, on node b, the thread with alice's new message (a GET that marks it read, on the primary);
+    his unread count, asked of node a at once, is 0 and not the replica's 1."""
+    (alice_id, alice), (bob_id, bob) = people["alice"], people["bob"]
+    browser, _ = log_in(nodes["a"], "bob")
+    read_all = nodes["a"].url + f"/api/messages/mark-conversation-read/{alice_id}"
+    assert http_json(read_all, method="PUT", body={}, token=bob)[0] == 200  # nothing unread before
+    send(nodes["a"], alice, bob_id)
+    pair.wait_for_replay()
+    assert nodes["a"].get("/api/messages/unread-count", bob)[1]["unread_count"] == 1
+    with browser.open(nodes["b"].url + f"/inbox/with/{alice_id}/", timeout=10) as response:
+        assert response.status == 200
+    assert nodes["a"].get("/api/messages/unread-count", bob)[1] == {"unread_count": 0, "badge_count": 0}
+    with pair.connect("replica") as replica:  # still 1 there: the 0 came from the primary
+        unread = "SELECT count(*) FROM messaging_message WHERE recipient_id = %s AND read_at IS NULL"
+        assert replica.execute(unread, [bob_id]).fetchone()[0] == 1
 
 
 # --- The router's parts on the real pair -----------------------------------------------------------------
@@ -326,6 +353,41 @@ def test_outside_a_request_and_for_sessions_and_writes_the_router_says_primary()
         db_router.current_route.reset(token)
     assert router.allow_migrate("replica", "messaging") is False
     assert router.allow_migrate("default", "messaging") is True
+
+
+def route_seen(method: str, path: str) -> str | None:
+    """What `ReadRoutingMiddleware` leaves for the view of a WSGI request: where its reads are decided to go
+    before any read ("default"), or None (decided at its first read)."""
+    seen = []
+
+    def view(request):
+        seen.append(db_router.current_route.get().database)
+        return HttpResponse()
+
+    db_router.ReadRoutingMiddleware(view)(getattr(RequestFactory(), method)(path))
+    assert db_router.current_route.get() is None  # gone with the request
+    return seen[0]
+
+
+def test_only_get_and_head_requests_other_than_the_event_stream_may_read_the_replica():
+    assert route_seen("get", "/api/messages/conversations") is None
+    assert route_seen("head", "/inbox/") is None
+    for method in ("post", "put", "patch", "delete", "options"):
+        assert route_seen(method, "/api/messages/conversations") == "default", method
+    assert route_seen("get", "/api/messages/events") == "default"
+    assert route_seen("get", "/api/messages/events/") == "default"
+
+
+def test_under_asgi_the_middleware_routes_nothing():
+    seen = []
+
+    async def view(request):
+        seen.append(db_router.current_route.get())
+        return HttpResponse()
+
+    middleware = db_router.ReadRoutingMiddleware(view)
+    asyncio.run(middleware(RequestFactory().get("/api/messages/conversations")))
+    assert seen == [None]
 
 
 # --- Settings ---------------------------------------------------------------------------------------------
