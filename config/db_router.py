@@ -12,8 +12,8 @@ Who reads where:
   (below); else the primary.
 - Sessions are always read from the primary: a session made by the login a moment ago must be found.
 - Once a request has written to the primary, locked rows there or opened a transaction there (a router's
-  write, `select_for_update`, literal SQL on `connections["default"]` that is not a plain SELECT), each
-  later read of that request is on the primary: a page that marks messages read and then counts the unread
+  write, `select_for_update`, `transaction.atomic()`, literal SQL on `connections["default"]` that is not a
+  plain SELECT), each later read of that request is on the primary: a page that marks messages read and then counts the unread
   sees its own marks. A plain SELECT on the primary (the session, the token's user) changes nothing.
 
 Read-your-writes: after a request by a signed-in user that wrote and succeeded, the primary's WAL position
@@ -312,6 +312,8 @@ class ReplicaRouter:
         route = current_route.get()
         if route is None or model._meta.app_label in PRIMARY_APPS:
             return PRIMARY
+        if connections[PRIMARY].in_atomic_block:  # a read inside a transaction on the primary is part of it
+            route.use_primary()
         return route.read_database()
 
     def db_for_write(self, model: type[Any], **hints: Any) -> str:

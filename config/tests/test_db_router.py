@@ -87,15 +87,15 @@ class Node:
 
 @pytest.fixture(scope="module")
 def nodes(pair):
-    """Two app nodes (a and b) that read the replica while it is at most 60 s behind, and one (strict) that
-    stops reading it past 0.5 s."""
+    """Two app nodes (a and b) that read the replica while it is at most 60 s behind (b without prepared
+    statements, as behind PgBouncer), and one (strict) that stops reading it past 0.5 s."""
     if not redis_is_up():
         pytest.skip("no Redis on 127.0.0.1:6379")
     redis.Redis.from_url(ROUTER_REDIS).flushdb()  # this module's own Redis database
     with tempfile.TemporaryFile(mode="w+") as log:
         started = []
         try:
-            for env in ({}, {}, {"REPLICA_MAX_LAG_SECONDS": "0.5"}):
+            for env in ({}, {"DB_PREPARED_STATEMENTS": "0"}, {"REPLICA_MAX_LAG_SECONDS": "0.5"}):
                 started.append(Node(pair, log, **env))
             yield dict(zip(("a", "b", "strict"), started, strict=True))
         finally:
@@ -336,6 +336,20 @@ def test_a_read_inside_a_transaction_on_the_primary_pins_the_route():
     with connection.execute_wrapper(route.watch_primary), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     assert route.database == "default"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_read_inside_a_transaction_goes_to_the_primary_and_so_do_the_later_ones():
+    router = db_router.ReplicaRouter()
+    route = db_router.Route(Request())  # type: ignore[arg-type]
+    route.database = "replica"  # as decided for a GET
+    token = db_router.current_route.set(route)
+    try:
+        with transaction.atomic():
+            assert router.db_for_read(Message) == "default"
+        assert router.db_for_read(Message) == "default"
+    finally:
+        db_router.current_route.reset(token)
 
 
 def test_outside_a_request_and_for_sessions_and_writes_the_router_says_primary():
