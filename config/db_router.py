@@ -13,11 +13,13 @@ Who reads where:
 - Sessions are always read from the primary: a session made by the login a moment ago must be found.
 - Once a request has written to the primary, locked rows there or opened a transaction there (a router's
   write, `select_for_update`, `transaction.atomic()`, literal SQL on `connections["default"]` that is not a
-  plain SELECT), each later read of that request is on the primary: a page that marks messages read and then counts the unread
-  sees its own marks. A plain SELECT on the primary (the session, the token's user) changes nothing.
+  plain SELECT), each later read of that request is on the primary: a page that marks messages read and
+  then counts the unread sees its own marks. A plain SELECT on the primary (the session, the token's user)
+  changes nothing.
 
 Read-your-writes: after a request by a signed-in user that wrote and succeeded, the primary's WAL position
-(`pg_current_wal_lsn()`) is kept in the cache for `WRITTEN_TTL_SECONDS` under that user's id. The cache is
+(`pg_current_wal_lsn()`) is kept in the cache under that user's id for a while longer than the replica is
+read behind (`written_ttl`). The cache is
 Redis (`REDIS_URL`), shared by every app node, so a write through one node and a read through another meet.
 A later request of that user reads the replica only once the replica's `pg_last_wal_replay_lsn()` has passed
 that position. The user is found from the request's credential without the database: the Bearer token's
@@ -60,7 +62,7 @@ PRIMARY = DEFAULT_DB_ALIAS
 REPLICA = "replica"
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 STATE_MAX_AGE_SECONDS = 1.0
-WRITTEN_TTL_SECONDS = 120  # far longer than any lag at which the replica is still read
+WRITTEN_TTL_SECONDS = 120
 WRITTEN_KEY = "relay:written-lsn:{user_id}"
 # Apps whose rows are read from the primary whatever the request: the session table.
 PRIMARY_APPS = frozenset({"sessions"})
@@ -189,16 +191,22 @@ def lsn_value(position: str) -> int:
     return (int(high, 16) << 32) + int(low, 16)
 
 
+def written_ttl() -> int:
+    """How long a user's last write is remembered: two minutes, and a minute longer than the largest lag at
+    which the replica is read, so no replica that is read can still be missing a write forgotten here."""
+    return max(WRITTEN_TTL_SECONDS, int(settings.REPLICA_MAX_LAG_SECONDS) + 60)
+
+
 def record_write(user_id: int, position: str) -> None:
     """`user_id` wrote: their reads stay on the primary until the replica has replayed `position`."""
     try:
-        cache.set(WRITTEN_KEY.format(user_id=user_id), position, WRITTEN_TTL_SECONDS)
+        cache.set(WRITTEN_KEY.format(user_id=user_id), position, written_ttl())
     except Exception as error:  # the cache (Redis) down: the write stands, only the read may be stale
         logger.warning("replica: could not record %s's write: %s: %s", user_id, type(error).__name__, error)
 
 
 def last_write(user_id: int) -> str | None:
-    """The WAL position of `user_id`'s last recorded write, if within `WRITTEN_TTL_SECONDS`.
+    """The WAL position of `user_id`'s last recorded write, if within `written_ttl()`.
 
     Raises when the cache does not answer: the caller then reads the primary.
     """
@@ -289,8 +297,9 @@ class Route:
             return REPLICA
         try:
             return REPLICA if has_replayed(connections[REPLICA], position) else PRIMARY
-        except DatabaseError:
+        except DatabaseError as error:
             connections[REPLICA].close()
+            replica_lost(error)
             return PRIMARY
 
     def watch_primary(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
