@@ -23,10 +23,19 @@ import psycopg
 from tests.helpers import free_port
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
-MISSING = f"the PostgreSQL 15 binaries are missing ({PG_BIN}): no primary and replica to test against"
+MISSING = (
+    f"the PostgreSQL 15 binaries are missing ({PG_BIN}; as root, the `postgres` account too): no primary and "
+    "replica to test against (Debian: apt-get install postgresql-15)"
+)
 
 
 def binaries_present() -> bool:
+    """PostgreSQL 15's server and tools are installed, and (as root) the account to run them as exists."""
+    if os.geteuid() == 0:
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            return False
     return all((PG_BIN / name).is_file() for name in ("initdb", "pg_ctl", "pg_basebackup", "postgres"))
 
 

@@ -1,7 +1,8 @@
 """Reads from the replica with read-your-writes (config/db_router.py), against a real PostgreSQL 15 primary and
 streaming replica (tests/replication.py) whose replica replays each commit 2 s late, and real gunicorn nodes.
 
-Without the PostgreSQL 15 binaries these tests are skipped, and `.ci/run` (RELAY_REQUIRE_SERVICES=1) fails them.
+Without the PostgreSQL 15 binaries the tests that need the pair are skipped, and `.ci/run`
+(RELAY_REQUIRE_SERVICES=1) fails them.
 """
 
 import asyncio
@@ -31,8 +32,6 @@ from messaging.models import Message
 from tests.helpers import free_port, http_json, redis_is_up, server_env, stop_server, wait_for_port
 from tests.replication import MISSING, PostgresPair, binaries_present
 
-pytestmark = pytest.mark.skipif(not binaries_present(), reason=MISSING)
-
 ROUTER_REDIS = "redis://127.0.0.1:6379/9"
 PASSWORD = "a long enough passphrase 42"
 
@@ -43,6 +42,8 @@ PASSWORD = "a long enough passphrase 42"
 @pytest.fixture(scope="module")
 def pair():
     """A primary and a replica 2 s behind it, with Relay's schema migrated on the primary."""
+    if not binaries_present():
+        pytest.skip(MISSING)
     started = PostgresPair(apply_delay="2s").start()
     try:
         started.migrate(server_env())
@@ -554,6 +555,8 @@ def test_with_the_replica_stopped_reads_go_to_the_primary_without_an_error(pair,
 def test_a_new_replica_that_has_replayed_no_transaction_yet_counts_as_lagging(django_db_blocker):
     """Until it replays a transaction a replica knows no replay time (a new replica, and the pair's own start
     ends with a CREATE DATABASE that waits its 2 s): its lag is unknown, not an error, and it is not read."""
+    if not binaries_present():
+        pytest.skip(MISSING)
     fresh = PostgresPair(apply_delay="2s").start()
     settings_dict = dj_database_url.parse(fresh.url("replica", "postgres"))
     configured = connections.configure_settings({"default": connections.settings["default"], "fresh": {}})
