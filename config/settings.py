@@ -133,9 +133,9 @@ if DATABASE_REPLICA_URL:
         DATABASE_REPLICA_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0), conn_health_checks=True
     )
     # A replica that does not answer costs a probe 2 s (libpq's shortest connect timeout), once a second per
-    # process at most; tests use the primary's test database.
+    # process at most.
     DATABASES["replica"].setdefault("OPTIONS", {})["connect_timeout"] = 2
-    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}  # a test run has the one test database
     DATABASE_ROUTERS = ["config.db_router.ReplicaRouter"]
     # Before the session's: the session a login saves is one of the request's writes.
     _sessions = MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware")
