@@ -20,10 +20,11 @@ from tests.helpers import REDIS_URL, free_port, make_roles, redis_is_up
 from users.tests.factories import UserFactory, client_for
 
 # A test skipped because a service it needs is missing (Redis, Chromium, Playwright, curl, node and the npm
-# packages of clients/) is a failure
+# packages of clients/, PostgreSQL 15's binaries for a primary and replica) is a failure
 # where RELAY_REQUIRE_SERVICES=1 (`.ci/run` sets it): CI must not pass by not running them.
 NEEDED_SERVICE = re.compile(
-    r"redis|chromium|playwright|curl|python3 is not on PATH|node is not installed|npm packages", re.IGNORECASE
+    r"redis|chromium|playwright|curl|python3 is not on PATH|node is not installed|npm packages|PostgreSQL 15 binaries",
+    re.IGNORECASE,
 )
 
 

@@ -3,12 +3,20 @@
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from django.db import connections
+from django.db import connections, router
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Model
 
 # A transaction-local PostgreSQL setting (`set_config(BULK_LOAD, 'on', true)`) that a bulk load (the carry's
 # batches) turns on: derived state kept by triggers (the conversation summary) is not kept row by row for
 # what it writes, and whoever runs the load rebuilds that state set-based afterwards.
 BULK_LOAD = "relay.bulk_load"
+
+
+def reading(model: type[Model]) -> BaseDatabaseWrapper:
+    """The connection for a literal-SQL read of `model`'s table: the one the database router reads it from
+    (the replica or the primary, config/db_router.py; the primary when no replica is configured)."""
+    return connections[router.db_for_read(model)]
 
 
 @contextmanager

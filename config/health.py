@@ -8,7 +8,7 @@ API schema. docs/operations.md ("Health") says how to probe them.
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 import redis
 from django.conf import settings
@@ -16,6 +16,8 @@ from django.db import connections
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
+
+from config import db_router
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +45,8 @@ def check_redis(timeout: float) -> None:
 def readiness_checks() -> dict[str, Callable[[float], None]]:
     """What /readyz asks, by name: each check returns if its part answers and raises otherwise.
 
-    The replica's lag check goes here when there is a replica.
+    The replica is not among them: while it is down or lagging, reads go to the primary and the node serves
+    as before, so /readyz reports it (`replica_report`) without leaving the rotation for it.
     """
     checks: dict[str, Callable[[float], None]] = {"database": check_database}
     if settings.REDIS_URL:
@@ -77,6 +80,27 @@ def run_checks(checks: dict[str, Callable[[float], None]], timeout: float) -> di
     return results
 
 
+def probe_replica() -> dict[str, object]:
+    """The replica's state and lag, probed now on a connection of this probe's own (closed after)."""
+    try:
+        return db_router.replica_state(fresh=True).report()
+    finally:
+        connections[db_router.REPLICA].close()
+
+
+def replica_report(probe: Future[dict[str, object]], timeout: float) -> dict[str, object]:
+    """What /readyz shows of the replica, from `probe_replica` run in `probe`: `state` ("streaming",
+    "lagging", "primary", "down", or "timeout" when it took longer than `timeout`), `lag_seconds`, `lag_bytes`
+    (`config.db_router.ReplicaState`)."""
+    wait([probe], timeout=max(timeout, 0.0))
+    if not probe.done():
+        probe.cancel()
+        logger.warning("readyz: the replica did not answer in time")
+        return {"state": "timeout", "lag_seconds": None, "lag_bytes": None}
+    report: dict[str, object] = probe.result()
+    return report
+
+
 @never_cache
 @require_safe
 def healthz(request):
@@ -87,12 +111,19 @@ def healthz(request):
 @never_cache
 @require_safe
 def readyz(request):
-    """200 when every readiness check answers within `READYZ_TIMEOUT_SECONDS`; else 503 naming what did not."""
+    """200 when every readiness check answers within `READYZ_TIMEOUT_SECONDS`; else 503 naming what did not.
+
+    With a replica, its state and lag too, under "replica": informative, never a reason for a 503.
+    """
     started = time.monotonic()
-    results = run_checks(readiness_checks(), settings.READYZ_TIMEOUT_SECONDS)
+    timeout = settings.READYZ_TIMEOUT_SECONDS
+    replica = _executor.submit(probe_replica) if db_router.replica_configured() else None
+    results = run_checks(readiness_checks(), timeout)
     ready = all(result == "ok" for result in results.values())
     body: dict[str, object] = {"status": "ready" if ready else "not ready", "checks": results}
     if not ready:
         body["failed"] = sorted(name for name, result in results.items() if result != "ok")
+    if replica is not None:
+        body["replica"] = replica_report(replica, timeout - (time.monotonic() - started))
     logger.debug("readyz took %.3f s", time.monotonic() - started)
     return JsonResponse(body, status=200 if ready else 503)

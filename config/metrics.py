@@ -9,6 +9,10 @@
 | `relay_event_streams_open` | gauge | | streams open now (multiprocess: the sum over live processes) |
 | `relay_legacy_calls_total` | counter | `endpoint` (`GET /api/direct-messages/{message_id}`) | each legacy API call (`legacy_dm.usage`) |
 | `relay_legacy_sync_on`, `relay_legacy_sync_triggers_enabled`, `relay_legacy_sync_triggers`, `relay_legacy_sync_events_waiting`, `relay_legacy_sync_oldest_event_age_seconds` | gauge | | read from the database at each scrape (`legacy_dm.metrics`) |
+| `relay_replica_lag_seconds` | gauge | | the replica's lag at its last probe (`config.db_router.replica_state`; with `DATABASE_REPLICA_URL`) |
+| `relay_replica_lag_bytes` | gauge | | WAL the replica received and has not yet replayed, at its last probe |
+| `relay_replica_readable` | gauge | | 1 when the last probe let reads go to the replica, else 0 |
+| `relay_read_requests_total` | counter | `database`: `replica` or `primary` | each request that read, by where its reads went (with a replica only) |
 
 Every label takes a bounded set of values: a request no pattern matched is `route="unmatched"`, a method
 Django does not list is `OTHER`.
@@ -71,6 +75,17 @@ STREAMS_OPEN = Gauge("relay_event_streams_open", "Event streams open now", multi
 LEGACY_CALLS = Counter("relay_legacy_calls", "Calls of the legacy API, by endpoint", ["endpoint"])
 # Collectors read at each scrape, in the scraping process (not through the multiprocess files).
 SCRAPE_TIME = CollectorRegistry()  # not auto_describe: registering must not read the database
+# The replica (config/db_router.py): each process sets these when it probes; a scrape shows the latest probe.
+REPLICA_LAG_SECONDS = Gauge(
+    "relay_replica_lag_seconds", "The replica's lag in seconds at its last probe", multiprocess_mode="livemostrecent"
+)
+REPLICA_LAG_BYTES = Gauge(
+    "relay_replica_lag_bytes", "WAL received by the replica and not yet replayed", multiprocess_mode="livemostrecent"
+)
+REPLICA_READABLE = Gauge(
+    "relay_replica_readable", "1 when reads may go to the replica, else 0", multiprocess_mode="livemostrecent"
+)
+READ_REQUESTS = Counter("relay_read_requests", "Requests that read, by the database they read", ["database"])
 
 
 def multiprocess_dir() -> str | None:
@@ -100,6 +115,10 @@ def may_read(request: HttpRequest) -> bool:
 def metrics_view(request: HttpRequest) -> HttpResponse:
     if not may_read(request):
         raise Http404  # the site's own 404: the endpoint is not revealed
+    if "replica" in settings.DATABASES:
+        from config.db_router import replica_state  # which imports this module
+
+        replica_state()  # the replica's gauges as of at most a second ago
     return HttpResponse(exposition(), content_type=CONTENT_TYPE_LATEST)
 
 

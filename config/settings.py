@@ -123,16 +123,36 @@ DATABASES = {
         conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
     )
 }
-if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
-    raise ImproperlyConfigured(f"DATABASE_URL must name a PostgreSQL database, not {DATABASES['default']['ENGINE']}")
+# A streaming replica of it (docs/operations.md, "The replica"): GET and HEAD requests read there, except a
+# user's whose last write it has not replayed yet, and except while it is down or more than
+# REPLICA_MAX_LAG_SECONDS behind (config/db_router.py). Unset: every query on the primary, nothing routed.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+REPLICA_MAX_LAG_SECONDS = float(os.environ.get("REPLICA_MAX_LAG_SECONDS") or 5)
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(
+        DATABASE_REPLICA_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0), conn_health_checks=True
+    )
+    # A replica that does not answer costs a probe 2 s (libpq's shortest connect timeout), once a second per
+    # process at most.
+    DATABASES["replica"].setdefault("OPTIONS", {})["connect_timeout"] = 2
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}  # a test run has the one test database
+    DATABASE_ROUTERS = ["config.db_router.ReplicaRouter"]
+    # Before the session's: the session a login saves is one of the request's writes.
+    _sessions = MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware")
+    MIDDLEWARE.insert(_sessions, "config.db_router.ReadRoutingMiddleware")
+for _alias, _database in DATABASES.items():
+    if _database["ENGINE"] != "django.db.backends.postgresql":
+        _name = "DATABASE_URL" if _alias == "default" else "DATABASE_REPLICA_URL"
+        raise ImproperlyConfigured(f"{_name} must name a PostgreSQL database, not {_database['ENGINE']}")
 # PostgreSQL: parameters bound by the server and statements prepared by psycopg once a connection has run
 # them 5 times, so with DB_CONN_MAX_AGE the hot queries skip PostgreSQL's parser and planner (planning cost
 # more than running most of them). Queries whose best plan depends on their parameters opt out
 # (config.db.planned_per_call). Off (DB_PREPARED_STATEMENTS=0) behind a pooler that can't keep them.
 DB_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", True)
 if DB_PREPARED_STATEMENTS:
-    DATABASES["default"]["ENGINE"] = "config.postgresql"  # Django's, batching to the 65,535-parameter limit
-    DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
+    for _database in DATABASES.values():
+        _database["ENGINE"] = "config.postgresql"  # Django's, batching to the 65,535-parameter limit
+        _database.setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "users.User"

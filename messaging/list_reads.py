@@ -17,8 +17,10 @@ from django.db import connection
 from django.db.models import DEFERRED, ForeignKey, Model
 from django.db.models.base import ModelState
 from django.db.models.signals import post_init, pre_init
+from psycopg import ClientCursor
 from psycopg.pq import Format
 
+from config.db import reading
 from users.models import User
 
 from .models import Message
@@ -266,10 +268,13 @@ def fetch_rows(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
     The same values as in text (`test_reads_sql.py`), without text to parse: Django's loader of a `timestamptz`
     in text is Python (a regular expression and a `replace` per time, 25 times in a page of 11 conversations),
     where psycopg's binary loaders are C, and PostgreSQL writes binary values with less work than their text.
-    A time comes in the session's time zone, which Django sets to the connection's (UTC).
+    A time comes in the session's time zone, which Django sets to the connection's (UTC). With
+    `DB_PREPARED_STATEMENTS=0` (behind PgBouncer) the cursors bind parameters on the client, and psycopg's
+    client-side cursors take results in text only.
     """
-    with connection.cursor() as cursor:
-        cursor.cursor.format = Format.BINARY  # this cursor's results (a cursor per read)
+    with reading(Message).cursor() as cursor:
+        if not isinstance(cursor.cursor, ClientCursor):
+            cursor.cursor.format = Format.BINARY  # this cursor's results (a cursor per read)
         cursor.execute(sql, params)
         rows: list[tuple[Any, ...]] = cursor.fetchall()
     return rows

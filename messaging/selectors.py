@@ -19,7 +19,7 @@ from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subq
 from django.db.models.functions import Coalesce, Lower, NullIf
 from django.http import Http404
 
-from config.db import planned_per_call
+from config.db import planned_per_call, reading
 from users.models import User
 from users.selectors import USER_COLUMNS
 
@@ -296,7 +296,7 @@ def unread_counts(*, user: User) -> UnreadCounts:
     """The user's unread count and badge count in one read: their `InboxTotals` row (kept by the summary's
     triggers), less the unread counts of their muted conversations' summary rows (a lookup per muted
     conversation). No totals row: zeros."""
-    with connection.cursor() as cursor:
+    with reading(ConversationSummary).cursor() as cursor:
         cursor.execute(_UNREAD_COUNTS_SQL, [user.pk])
         row = cursor.fetchone()
     unread, badge = row or (0, 0)
@@ -494,7 +494,7 @@ class RankedResults(PrefetchedSequence[Message]):
 
     def count(self) -> int:
         if self._count is None:
-            with planned_per_call():  # a common word and a rare one need different plans
+            with planned_per_call(self.queryset.db):  # a common word and a rare one need different plans
                 rows = list(
                     self.queryset.annotate(total=Window(Count("*"))).values_list("pk", "total")[: self.prefetch]
                 )
@@ -506,7 +506,7 @@ class RankedResults(PrefetchedSequence[Message]):
         cached = self._from_head(offset, stop)  # the head holds ids
         if cached is not None:
             return cached
-        with planned_per_call():
+        with planned_per_call(self.queryset.db):
             return list(self.queryset.values_list("pk", flat=True)[offset:stop])
 
     def _messages(self, ids: list[int]) -> list[Message]:

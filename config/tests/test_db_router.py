@@ -1,0 +1,574 @@
+"""Reads from the replica with read-your-writes (config/db_router.py), against a real PostgreSQL 15 primary and
+streaming replica (tests/replication.py) whose replica replays each commit 2 s late, and real gunicorn nodes.
+
+Without the PostgreSQL 15 binaries the tests that need the pair are skipped, and `.ci/run`
+(RELAY_REQUIRE_SERVICES=1) fails them.
+"""
+
+import asyncio
+import http.cookiejar
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+
+import dj_database_url
+import pytest
+import redis
+from django.conf import settings as django_settings
+from django.contrib.sessions.models import Session
+from django.db import connection, connections, transaction
+from django.http import HttpResponse
+from django.test import RequestFactory
+
+from config import db_router
+from messaging.models import Message
+from tests.helpers import free_port, http_json, redis_is_up, server_env, stop_server, wait_for_port
+from tests.replication import MISSING, PostgresPair, binaries_present
+
+ROUTER_REDIS = "redis://127.0.0.1:6379/9"
+PASSWORD = "a long enough passphrase 42"
+
+
+# --- The pair and the nodes ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pair():
+    """A primary and a replica 2 s behind it, with Relay's schema migrated on the primary."""
+    if not binaries_present():
+        pytest.skip(MISSING)
+    started = PostgresPair(apply_delay="2s").start()
+    try:
+        started.migrate(server_env())
+        started.wait_for_replay()
+        yield started
+    finally:
+        started.stop()
+
+
+class Node:
+    """A gunicorn serving Relay on the pair: DATABASE_URL the primary, DATABASE_REPLICA_URL the replica."""
+
+    def __init__(self, pair: PostgresPair, log, **env: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        environment = server_env(
+            DATABASE_URL=pair.url("primary"),
+            DATABASE_REPLICA_URL=pair.url("replica"),
+            REDIS_URL=ROUTER_REDIS,
+            THROTTLE_REGISTER_RATE="1000/min",
+            THROTTLE_LOGIN_RATE="1000/min",
+            **{"REPLICA_MAX_LAG_SECONDS": "60", **env},
+        )
+        command = [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--workers", "1"]
+        command += ["--worker-class", "gthread", "--threads", "2", "--bind", f"127.0.0.1:{self.port}"]
+        self.process = subprocess.Popen(command, env=environment, cwd=django_settings.BASE_DIR, stdout=log, stderr=log)
+        wait_for_port(self.process, self.port)
+
+    def get(self, path: str, token: str | None = None) -> tuple[int, object]:
+        return http_json(self.url + path, token=token, timeout=15)
+
+    def post(self, path: str, body: object, token: str | None = None) -> tuple[int, object]:
+        return http_json(self.url + path, method="POST", body=body, token=token, timeout=15)
+
+    def reads(self) -> dict[str, float]:
+        """This node's `relay_read_requests_total` by database."""
+        with urllib.request.urlopen(self.url + "/metrics", timeout=10) as response:
+            text = response.read().decode()
+        found = re.findall(r'^relay_read_requests_total\{database="(\w+)"\} (\S+)$', text, re.MULTILINE)
+        return {"replica": 0.0, "primary": 0.0} | {name: float(value) for name, value in found}
+
+
+@pytest.fixture(scope="module")
+def nodes(pair):
+    """Two app nodes (a and b) that read the replica while it is at most 60 s behind (b without prepared
+    statements, as behind PgBouncer), and one (strict) that stops reading it past 0.5 s."""
+    if not redis_is_up():
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    redis.Redis.from_url(ROUTER_REDIS).flushdb()  # this module's own Redis database
+    with tempfile.TemporaryFile(mode="w+") as log:
+        started = []
+        try:
+            for env in ({}, {"DB_PREPARED_STATEMENTS": "0"}, {"REPLICA_MAX_LAG_SECONDS": "0.5"}):
+                started.append(Node(pair, log, **env))
+            yield dict(zip(("a", "b", "strict"), started, strict=True))
+        finally:
+            for node in started:
+                stop_server(node.process)
+            log.seek(0)
+            print(log.read()[-5000:])  # shown when a test fails
+
+
+@pytest.fixture(scope="module")
+def people(pair, nodes):
+    """alice and bob, registered through node a, with an access token each; the replica has them."""
+    tokens = {}
+    ids = {}
+    for name in ("alice", "bob"):
+        status, body = nodes["a"].post(
+            "/api/auth/register", {"username": name, "email": f"{name}@example.com", "password": PASSWORD}
+        )
+        assert status == 201, body
+        ids[name] = body["id"]
+        status, body = nodes["a"].post("/api/auth/token", {"username": name, "password": PASSWORD})
+        assert status == 200, body
+        tokens[name] = body["access"]
+    pair.wait_for_replay()
+    return {name: (ids[name], tokens[name]) for name in ids}
+
+
+def send(node: Node, token: str, recipient_id: int) -> str:
+    body = f"hello {uuid.uuid4().hex}"
+    status, answer = node.post("/api/messages/send", {"recipient_id": recipient_id, "body": body}, token)
+    assert status == 201, answer
+    return body
+
+
+# --- Through real nodes ----------------------------------------------------------------------------------
+
+
+def test_a_message_sent_through_one_node_is_in_the_senders_list_at_once_through_the_other(pair, nodes, people):
+    """The replica replays each send 2 s late; the sender's next read, on another node, goes to the primary."""
+    (_, alice), (bob_id, _) = people["alice"], people["bob"]
+    for _ in range(3):
+        body = send(nodes["a"], alice, bob_id)
+        status, thread = nodes["b"].get(f"/api/messages/with/{bob_id}", alice)
+        assert status == 200 and body in json.dumps(thread), thread
+        status, conversations = nodes["b"].get("/api/messages/conversations", alice)
+        assert status == 200 and body in json.dumps(conversations), conversations
+
+
+def test_another_users_read_goes_to_the_replica(pair, nodes, people):
+    """bob has written nothing: his list comes from the replica, which shows alice's new message only once it has
+    replayed it."""
+    (_, alice), (bob_id, bob) = people["alice"], people["bob"]
+    pair.wait_for_replay()
+    before = nodes["b"].reads()
+    body = send(nodes["a"], alice, bob_id)
+    status, conversations = nodes["b"].get("/api/messages/conversations", bob)
+    assert status == 200 and body not in json.dumps(conversations), "read from the primary"
+    assert nodes["b"].reads()["replica"] == before["replica"] + 1
+    pair.wait_for_replay()
+    status, conversations = nodes["b"].get("/api/messages/conversations", bob)
+    assert status == 200 and body in json.dumps(conversations)
+
+
+def test_once_the_replica_has_replayed_a_write_its_writer_reads_the_replica_again(pair, nodes, people):
+    (_, alice), (bob_id, _) = people["alice"], people["bob"]
+    send(nodes["a"], alice, bob_id)
+    before = nodes["b"].reads()
+    assert nodes["b"].get(f"/api/messages/with/{bob_id}", alice)[0] == 200
+    after_send = nodes["b"].reads()
+    assert (after_send["primary"], after_send["replica"]) == (before["primary"] + 1, before["replica"])
+    pair.wait_for_replay()
+    time.sleep(db_router.STATE_MAX_AGE_SECONDS)  # the node's state may be as old as that
+    assert nodes["b"].get(f"/api/messages/with/{bob_id}", alice)[0] == 200
+    assert nodes["b"].reads()["replica"] == after_send["replica"] + 1
+
+
+def test_a_replica_further_behind_than_the_limit_is_not_read(pair, nodes, people):
+    """The strict node's limit is 0.5 s: 1.7 s after a send (0.3 s before the replica replays it) bob reads the
+    primary, and /readyz stays 200 naming the replica lagging."""
+    (_, alice), (bob_id, bob) = people["alice"], people["bob"]
+    pair.wait_for_replay()
+    body = send(nodes["a"], alice, bob_id)
+    time.sleep(1.7)
+    status, conversations = nodes["strict"].get("/api/messages/conversations", bob)
+    assert status == 200 and body in json.dumps(conversations), "read from the replica"
+    status, ready = nodes["strict"].get("/readyz")
+    if ready["replica"]["state"] != "streaming":  # unless the replay came first on a slow machine
+        assert status == 200 and ready["replica"]["state"] == "lagging", ready
+        assert ready["replica"]["lag_seconds"] > 0.5
+
+
+def test_readyz_and_metrics_show_the_replica(pair, nodes, people):
+    pair.wait_for_replay()
+    status, ready = nodes["b"].get("/readyz")
+    assert status == 200, ready
+    assert ready["checks"] == {"database": "ok", "redis": "ok"}
+    assert ready["replica"] == {"state": "streaming", "lag_seconds": 0, "lag_bytes": 0}
+    with urllib.request.urlopen(nodes["b"].url + "/metrics", timeout=10) as response:
+        text = response.read().decode()
+    assert re.search(r"^relay_replica_lag_seconds 0\.0$", text, re.MULTILINE), text
+    assert re.search(r"^relay_replica_lag_bytes 0\.0$", text, re.MULTILINE)
+    assert re.search(r"^relay_replica_readable 1\.0$", text, re.MULTILINE)
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+def log_in(node: Node, username: str) -> tuple[urllib.request.OpenerDirector, urllib.error.HTTPError]:
+    """A browser (cookies, no redirects followed) that logged in on `node`'s login page, and the login's answer."""
+    jar = http.cookiejar.CookieJar()
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect)
+    with browser.open(node.url + "/accounts/login/", timeout=10) as response:
+        page = response.read().decode()
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    form = urllib.parse.urlencode({"username": username, "password": PASSWORD, "csrfmiddlewaretoken": csrf})
+    with pytest.raises(urllib.error.HTTPError) as redirect:  # a 302 not followed
+        browser.open(node.url + "/accounts/login/", data=form.encode(), timeout=10)
+    return browser, redirect.value
+
+
+def test_logging_in_on_the_page_through_one_node_is_a_session_the_other_finds(pair, nodes, people):
+    """The session a login makes is read from the primary: the next page, on the other node, is signed in."""
+    browser, answer = log_in(nodes["a"], "alice")
+    assert answer.code == 302 and answer.headers["Location"] == "/inbox/"
+    with browser.open(nodes["b"].url + "/inbox/", timeout=10) as response:
+        assert response.status == 200
+        assert '<span class="whoami">alice</span>' in response.read().decode()
+
+
+def test_a_page_that_marks_messages_read_is_a_write_its_readers_next_read_sees(pair, nodes, people):
+    """bob opens, on node b, the thread with alice's new message (a GET that marks it read, on the primary);
+    his unread count, asked of node a at once, is 0 and not the replica's 1."""
+    (alice_id, alice), (bob_id, bob) = people["alice"], people["bob"]
+    browser, _ = log_in(nodes["a"], "bob")
+    read_all = nodes["a"].url + f"/api/messages/mark-conversation-read/{alice_id}"
+    assert http_json(read_all, method="PUT", body={}, token=bob)[0] == 200  # nothing unread before
+    send(nodes["a"], alice, bob_id)
+    pair.wait_for_replay()
+    assert nodes["a"].get("/api/messages/unread-count", bob)[1]["unread_count"] == 1
+    with browser.open(nodes["b"].url + f"/inbox/with/{alice_id}/", timeout=10) as response:
+        assert response.status == 200
+    assert nodes["a"].get("/api/messages/unread-count", bob)[1] == {"unread_count": 0, "badge_count": 0}
+    with pair.connect("replica") as replica:  # still 1 there: the 0 came from the primary
+        unread = "SELECT count(*) FROM messaging_message WHERE recipient_id = %s AND read_at IS NULL"
+        assert replica.execute(unread, [bob_id]).fetchone()[0] == 1
+
+
+# --- The router's parts on the real pair -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pair_connections(pair, django_db_blocker):
+    """Connections of this process to the pair's primary and replica (aliases of their own)."""
+    aliases = {"pair_primary": pair.url("primary"), "pair_replica": pair.url("replica")}
+    for alias, url in aliases.items():
+        configured = connections.configure_settings({"default": connections.settings["default"], alias: {}})
+        connections.settings[alias] = {**configured[alias], **dj_database_url.parse(url)}
+    with django_db_blocker.unblock():
+        yield connections["pair_primary"], connections["pair_replica"]
+        for alias in aliases:
+            connections[alias].close()
+    for alias in aliases:
+        del connections.settings[alias]
+
+
+def write_something(primary) -> str:
+    with primary.cursor() as cursor:
+        cursor.execute("CREATE TABLE IF NOT EXISTS router_test (id serial PRIMARY KEY)")
+        cursor.execute("INSERT INTO router_test DEFAULT VALUES")
+    return db_router.primary_position(primary)
+
+
+def test_the_probe_tells_a_replica_from_the_primary_and_from_nothing(pair, pair_connections):
+    primary, replica = pair_connections
+    pair.wait_for_replay()
+    state = db_router.probe(replica, 5.0)
+    assert (state.state, state.lag_seconds, state.lag_bytes) == ("streaming", 0, 0)
+    assert state.readable
+    assert db_router.probe(primary, 5.0).state == "primary"
+    connections.settings["nowhere"] = {**connections.settings["pair_replica"], "PORT": free_port()}
+    try:
+        assert db_router.probe(connections["nowhere"], 5.0).state == "down"
+    finally:
+        del connections.settings["nowhere"]
+
+
+def test_a_write_is_replayed_after_the_delay_and_not_before(pair, pair_connections):
+    primary, replica = pair_connections
+    pair.wait_for_replay()
+    position = write_something(primary)
+    assert not db_router.has_replayed(replica, position)
+    assert db_router.has_replayed(primary, position)  # not in recovery: it is the primary
+    time.sleep(0.7)
+    lagging = db_router.probe(replica, 0.5)
+    assert lagging.state == "lagging" and lagging.lag_seconds >= 0.7 and lagging.lag_bytes > 0
+    assert db_router.lsn_value(lagging.replay_lsn) < db_router.lsn_value(position)
+    pair.wait_for_replay()
+    assert db_router.has_replayed(replica, position)
+    assert db_router.lsn_value(db_router.probe(replica, 0.5).replay_lsn) >= db_router.lsn_value(position)
+
+
+def test_wal_positions_compare_as_numbers():
+    assert db_router.lsn_value("0/FFFFFFFF") < db_router.lsn_value("1/0") < db_router.lsn_value("1/A")
+    assert db_router.lsn_value("16/B374D848") == 0x16B374D848
+
+
+# --- The router's rules (the test database) --------------------------------------------------------------
+
+
+class Request:
+    """What a `Route` reads of a request: its headers and session."""
+
+    META: dict[str, str] = {}
+    session: dict[str, str] = {}
+
+
+@pytest.mark.django_db(transaction=True)  # outside a transaction: inside one, every statement pins
+def test_a_plain_read_on_the_primary_leaves_the_route_and_a_write_or_a_lock_pins_it():
+    for sql, pins in [
+        ("SELECT 1", False),
+        ("  select id from users_user", False),
+        ("SELECT id FROM users_user FOR UPDATE", True),
+        ("SELECT id FROM users_user FOR NO KEY UPDATE", True),
+        ("UPDATE users_user SET is_active = is_active WHERE false", True),
+        ("WITH x AS (SELECT 1) SELECT * FROM x", True),  # not a plain SELECT: taken for a write
+    ]:
+        route = db_router.Route(Request())  # type: ignore[arg-type]
+        with connection.execute_wrapper(route.watch_primary), connection.cursor() as cursor:
+            cursor.execute(sql)
+        assert (route.wrote, route.database) == ((True, "default") if pins else (False, None)), sql
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_read_inside_a_transaction_on_the_primary_pins_the_route():
+    route = db_router.Route(Request())  # type: ignore[arg-type]
+    with connection.execute_wrapper(route.watch_primary), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    assert route.database == "default"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_read_inside_a_transaction_goes_to_the_primary_and_so_do_the_later_ones():
+    router = db_router.ReplicaRouter()
+    route = db_router.Route(Request())  # type: ignore[arg-type]
+    route.database = "replica"  # as decided for a GET
+    token = db_router.current_route.set(route)
+    try:
+        with transaction.atomic():
+            assert router.db_for_read(Message) == "default"
+        assert router.db_for_read(Message) == "default"
+    finally:
+        db_router.current_route.reset(token)
+
+
+def test_outside_a_request_and_for_sessions_and_writes_the_router_says_primary():
+    router = db_router.ReplicaRouter()
+    assert router.db_for_read(Message) == "default"  # a command, a worker: no route
+    route = db_router.Route(Request())  # type: ignore[arg-type]
+    route.database = "replica"  # as decided for a GET
+    token = db_router.current_route.set(route)
+    try:
+        assert router.db_for_read(Session) == "default"
+        assert router.db_for_read(Message) == "replica"
+        assert router.db_for_write(Message) == "default"
+        assert router.db_for_read(Message) == "default"  # from the first write on
+    finally:
+        db_router.current_route.reset(token)
+    assert router.allow_migrate("replica", "messaging") is False
+    assert router.allow_migrate("default", "messaging") is True
+
+
+def route_seen(method: str, path: str) -> str | None:
+    """What `ReadRoutingMiddleware` leaves for the view of a WSGI request: where its reads are decided to go
+    before any read ("default"), or None (decided at its first read)."""
+    seen = []
+
+    def view(request):
+        seen.append(db_router.current_route.get().database)
+        return HttpResponse()
+
+    db_router.ReadRoutingMiddleware(view)(getattr(RequestFactory(), method)(path))
+    assert db_router.current_route.get() is None  # gone with the request
+    return seen[0]
+
+
+def test_only_get_and_head_requests_other_than_the_event_stream_may_read_the_replica():
+    assert route_seen("get", "/api/messages/conversations") is None
+    assert route_seen("head", "/inbox/") is None
+    for method in ("post", "put", "patch", "delete", "options"):
+        assert route_seen(method, "/api/messages/conversations") == "default", method
+    assert route_seen("get", "/api/messages/events") == "default"
+    assert route_seen("get", "/api/messages/events/") == "default"
+
+
+def test_under_asgi_the_middleware_routes_nothing():
+    seen = []
+
+    async def view(request):
+        seen.append(db_router.current_route.get())
+        return HttpResponse()
+
+    middleware = db_router.ReadRoutingMiddleware(view)
+    asyncio.run(middleware(RequestFactory().get("/api/messages/conversations")))
+    assert seen == [None]
+
+
+# --- Settings ---------------------------------------------------------------------------------------------
+
+PRINT_SETTINGS = (
+    "import django, json; django.setup(); from django.conf import settings as s; "
+    "print(json.dumps({'replica': s.DATABASES.get('replica'), 'routers': s.DATABASE_ROUTERS, "
+    "'middleware': s.MIDDLEWARE}, default=str))"
+)
+
+
+def settings_with(**env: str) -> dict:
+    environment = server_env(**env)
+    if "DATABASE_REPLICA_URL" not in env:
+        environment.pop("DATABASE_REPLICA_URL", None)
+    output = subprocess.run(
+        [sys.executable, "-c", PRINT_SETTINGS],
+        env=environment,
+        cwd=django_settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return json.loads(output)
+
+
+def test_without_a_replica_url_nothing_is_routed():
+    configured = settings_with()
+    assert configured["replica"] is None and configured["routers"] == []
+    assert "config.db_router.ReadRoutingMiddleware" not in configured["middleware"]
+
+
+def test_a_replica_url_adds_the_replica_the_router_and_the_middleware_before_the_sessions():
+    configured = settings_with(
+        DATABASE_REPLICA_URL="postgres://postgres@127.0.0.1:5999/relay", DB_PREPARED_STATEMENTS="0"
+    )
+    replica = configured["replica"]
+    assert replica["ENGINE"] == "django.db.backends.postgresql" and replica["PORT"] == 5999
+    assert replica["OPTIONS"] == {"connect_timeout": 2}
+    assert replica["TEST"]["MIRROR"] == "default"
+    assert configured["routers"] == ["config.db_router.ReplicaRouter"]
+    middleware = configured["middleware"]
+    routing = middleware.index("config.db_router.ReadRoutingMiddleware")
+    assert middleware[routing + 1] == "django.contrib.sessions.middleware.SessionMiddleware"
+    prepared = settings_with(DATABASE_REPLICA_URL="postgres://postgres@127.0.0.1:5999/relay")["replica"]
+    assert prepared["ENGINE"] == "config.postgresql"
+    assert prepared["OPTIONS"] == {"connect_timeout": 2, "server_side_binding": True, "prepare_threshold": 5}
+
+
+# --- What routing costs -----------------------------------------------------------------------------------
+
+# Run in a process of its own on the pair: each request through Django's whole stack (the test client), the
+# statements it sent to each server. The router's own statements are recognised by what they ask.
+COUNT_STATEMENTS = """
+import json, sys
+import django
+django.setup()
+from django.db import connections
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from users.models import User
+from users.tokens import RefreshToken
+
+ROUTER = ("pg_is_in_recovery", "pg_last_wal_replay_lsn() >=", "pg_current_wal_lsn")
+aliases = [alias for alias in ("default", "replica") if alias in connections.settings]
+people = {user.username: user for user in User.objects.filter(username__in=["alice", "bob"])}
+clients = {
+    name: Client(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+    for name, user in people.items()
+}
+connections.close_all()
+costs = []
+for name, method, path, body in json.loads(sys.argv[1]):
+    path = path.format(bob=people["bob"].pk)
+    contexts = {alias: CaptureQueriesContext(connections[alias]) for alias in aliases}
+    for context in contexts.values():
+        context.__enter__()
+    call = getattr(clients[name], method)
+    response = call(path, body, content_type="application/json") if body else call(path)
+    assert response.status_code < 400, response.content
+    cost = {}
+    for alias, context in contexts.items():
+        context.__exit__(None, None, None)
+        sqls = [query["sql"] for query in context.captured_queries]
+        cost[alias] = {"router": sum(any(mark in sql for mark in ROUTER) for sql in sqls), "all": len(sqls)}
+    costs.append(cost)
+print(json.dumps(costs))
+"""
+
+
+def statements_per_request(pair: PostgresPair, requests: list, **env: str) -> list[dict]:
+    environment = server_env(
+        DATABASE_URL=pair.url("primary"), REDIS_URL=ROUTER_REDIS, REPLICA_MAX_LAG_SECONDS="60", **env
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", COUNT_STATEMENTS, json.dumps(requests)],
+        env=environment,
+        cwd=django_settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+    )
+    assert output.returncode == 0, output.stderr
+    return json.loads(output.stdout.splitlines()[-1])
+
+
+def test_routing_costs_a_few_statements_and_none_without_a_replica(pair, nodes, people):
+    """The same requests with and without DATABASE_REPLICA_URL: the same statements, less the router's own, plus
+    at most one of the router's per request (a probe, a look at the replica's replay, the WAL position)."""
+    requests = [
+        ["bob", "get", "/api/messages/conversations", None],
+        ["alice", "post", "/api/messages/send", {"recipient_id": people["bob"][0], "body": "costs"}],
+        ["alice", "get", "/api/messages/with/{bob}", None],
+        ["bob", "get", "/api/messages/conversations", None],
+    ]
+    pair.wait_for_replay()
+    alone = statements_per_request(pair, requests)
+    routed = statements_per_request(pair, requests, DATABASE_REPLICA_URL=pair.url("replica"))
+    for without, with_replica in zip(alone, routed, strict=True):
+        assert without["default"]["router"] == 0
+        router = with_replica["default"]["router"] + with_replica["replica"]["router"]
+        assert router <= 1, with_replica
+        total = with_replica["default"]["all"] + with_replica["replica"]["all"]
+        assert total - router == without["default"]["all"], (without, with_replica)
+    send, thread_after_send = routed[1], routed[2]
+    assert send["default"]["router"] == 1  # the WAL position of alice's write
+    assert thread_after_send["replica"]["all"] == 1  # has the replica replayed it? No: the primary reads
+    assert routed[0]["replica"]["all"] > routed[0]["replica"]["router"]  # bob's list from the replica
+
+
+# --- Last: these stop the replica (and start it again) ----------------------------------------------------
+
+
+def test_with_the_replica_stopped_reads_go_to_the_primary_without_an_error(pair, nodes, people):
+    (_, alice), (bob_id, bob) = people["alice"], people["bob"]
+    pair.wait_for_replay()
+    pair.stop_replica()
+    try:
+        body = send(nodes["a"], alice, bob_id)
+        started = time.monotonic()
+        while time.monotonic() - started < 3:
+            status, conversations = nodes["b"].get("/api/messages/conversations", bob)
+            assert status == 200 and body in json.dumps(conversations), conversations
+        status, ready = nodes["b"].get("/readyz")
+        assert status == 200 and ready["status"] == "ready", ready
+        assert ready["replica"] == {"state": "down", "lag_seconds": None, "lag_bytes": None}
+    finally:
+        pair.start_replica()
+
+
+def test_a_new_replica_that_has_replayed_no_transaction_yet_counts_as_lagging(django_db_blocker):
+    """Until it replays a transaction a replica knows no replay time (a new replica, and the pair's own start
+    ends with a CREATE DATABASE that waits its 2 s): its lag is unknown, not an error, and it is not read."""
+    if not binaries_present():
+        pytest.skip(MISSING)
+    fresh = PostgresPair(apply_delay="2s").start()
+    settings_dict = dj_database_url.parse(fresh.url("replica", "postgres"))
+    configured = connections.configure_settings({"default": connections.settings["default"], "fresh": {}})
+    connections.settings["fresh"] = {**configured["fresh"], **settings_dict}
+    try:
+        fresh.wait_for_receipt()  # and not yet replayed: the 2 s are not over
+        with django_db_blocker.unblock():
+            state = db_router.probe(connections["fresh"], 60.0)
+            assert (state.state, state.lag_seconds, state.readable) == ("lagging", None, False)
+            fresh.wait_for_replay()
+            assert db_router.probe(connections["fresh"], 60.0).state == "streaming"
+            connections["fresh"].close()
+    finally:
+        del connections.settings["fresh"]
+        fresh.stop()
