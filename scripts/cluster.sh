@@ -202,7 +202,7 @@ prepare_database() {
   DATABASE_URL=postgres://relay@127.0.0.1:55000/relay "$PY" manage.py seed_data >>"$LOGS/migrate.log" 2>&1
 }
 
-declare -A APP_PORT=([app1]=58001 [app2]=58002 [stream1]=58101 [stream2]=58102)
+declare -A APP_PORTS=([app1]=58001 [app2]=58002 [stream1]=58101 [stream2]=58102)
 
 start_app_node() {
   local node="$1"
@@ -212,12 +212,12 @@ start_app_node() {
     app*)
       PROMETHEUS_MULTIPROC_DIR="$STATE/metrics/$host" DB_CONN_MAX_AGE=60 \
         start "$node" root "$ROOT/.venv/bin/gunicorn" -c config/gunicorn_conf.py config.wsgi:application \
-        --workers 2 --worker-class gthread --threads 4 --bind "127.0.0.1:${APP_PORT[$node]}"
+        --workers 2 --worker-class gthread --threads 4 --bind "127.0.0.1:${APP_PORTS[$node]}"
       ;;
     stream*)
       PROMETHEUS_MULTIPROC_DIR="$STATE/metrics/$host" DB_CONN_MAX_AGE=0 \
         start "$node" root "$ROOT/.venv/bin/uvicorn" config.asgi:application --host 127.0.0.1 \
-        --port "${APP_PORT[$node]}" --workers 2 --lifespan off --no-access-log --timeout-keep-alive 75 \
+        --port "${APP_PORTS[$node]}" --workers 2 --lifespan off --no-access-log --timeout-keep-alive 75 \
         --timeout-graceful-shutdown 10
       ;;
   esac
@@ -232,7 +232,7 @@ start_app_nodes() {
   done
   for node in stream1 stream2 app1 app2; do start_app_node "$node"; done
   for node in stream1 stream2 app1 app2; do
-    wait_for "$node" 60 http_ok "http://127.0.0.1:${APP_PORT[$node]}/readyz"
+    wait_for "$node" 60 http_ok "http://127.0.0.1:${APP_PORTS[$node]}/readyz"
   done
   wait_for "the proxy" 30 http_ok http://127.0.0.1:58080/readyz
 }
@@ -292,6 +292,27 @@ cmd_chaos() {
   exec "$PY" scripts/cluster/chaos.py "$STATE" "$@"
 }
 
+# start NODE / stop NODE: one node, for `chaos` (app1, app2, stream1, stream2, redis, patroni-pg1, patroni-pg2).
+cmd_start_node() {
+  local node="$1"
+  case "$node" in
+    app[12] | stream[12])
+      app_environment
+      start_app_node "$node"
+      wait_for "$node" 60 http_ok "http://127.0.0.1:${APP_PORTS[$node]}/readyz"
+      ;;
+    redis) start_redis ;;
+    patroni-pg[12])
+      start "$node" postgres patroni "$STATE/$node.yml"
+      wait_for "$node" 60 patroni_running "${node#patroni-}"
+      ;;
+    *)
+      echo "cluster: no node $node" >&2
+      exit 2
+      ;;
+  esac
+}
+
 cmd_clean() {
   cmd_down
   rm -rf "$STATE"
@@ -303,6 +324,8 @@ case "${1:-}" in
   status) cmd_status ;;
   down) cmd_down ;;
   chaos) shift; cmd_chaos "$@" ;;
+  start) cmd_start_node "$2" ;;
+  stop) stop "$2" 30 ;;
   clean) cmd_clean ;;
   *)
     echo "usage: scripts/cluster.sh up|status|down|chaos|clean" >&2
