@@ -12,6 +12,7 @@ forms made a thread page and a conversation list 15-30% more costly in CPU per r
 from datetime import datetime
 from typing import Any, NamedTuple, TypeVar, cast
 
+import psycopg
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import DEFERRED, ForeignKey, Model
@@ -266,10 +267,13 @@ def fetch_rows(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
     The same values as in text (`test_reads_sql.py`), without text to parse: Django's loader of a `timestamptz`
     in text is Python (a regular expression and a `replace` per time, 25 times in a page of 11 conversations),
     where psycopg's binary loaders are C, and PostgreSQL writes binary values with less work than their text.
-    A time comes in the session's time zone, which Django sets to the connection's (UTC).
+    A time comes in the session's time zone, which Django sets to the connection's (UTC). With
+    `DB_PREPARED_STATEMENTS=0` (behind a transaction pooler) Django's cursors bind on the client, and such a
+    cursor takes its results in text only.
     """
     with connection.cursor() as cursor:
-        cursor.cursor.format = Format.BINARY  # this cursor's results (a cursor per read)
+        if not isinstance(cursor.cursor, psycopg.ClientCursor):
+            cursor.cursor.format = Format.BINARY  # this cursor's results (a cursor per read)
         cursor.execute(sql, params)
         rows: list[tuple[Any, ...]] = cursor.fetchall()
     return rows
