@@ -388,16 +388,19 @@ class Chaos:
 
         assert not read_on_primary(), "replica reads already on the primary"
         stopped = time.monotonic()
-        cluster("stop", f"patroni-{replica}")
-        log(f"replica {replica} stopped (Patroni and its PostgreSQL)")
-        moved = wait_until(read_on_primary, 10)
+        # Patroni stops its PostgreSQL (fast shutdown), then exits; the reads are watched meanwhile.
+        stopping = threading.Thread(target=cluster, args=("stop", f"patroni-{replica}"))
+        stopping.start()
+        moved = wait_until(read_on_primary, 10, 0.05)
+        stopping.join()
+        log(f"replica {replica} stopped (Patroni and its PostgreSQL) after {time.monotonic() - stopped:.1f} s")
         time.sleep(2)
         failed_reads = self.ledger.failures({"list", "thread"}, stopped, time.monotonic())
         failed_sends = self.ledger.failures({"send"}, stopped, time.monotonic())
         self.measured["reads on the primary seconds"] = moved if moved is not None else -1
         cluster("start", f"patroni-{replica}")
         synchronous = wait_until(lambda: member_with_role("sync_standby") is not None, 60, 0.5)
-        log(f"replica {replica} started again; synchronous again after {synchronous} s")
+        log(f"replica {replica} started again; synchronous again after {synchronous and round(synchronous, 1)} s")
         ok = moved is not None and moved <= 5 and not failed_reads and not failed_sends and not errors
         self.result(
             f"stop the replica {replica}",
@@ -428,12 +431,14 @@ class Chaos:
         rejoined = wait_until(
             lambda: patroni_members().get(leader, {}).get("state") in ("running", "streaming"), 30, 0.5
         )
+        failed = self.ledger.failures({"send", "list", "thread"}, killed - 10, time.monotonic())
         ok = writes is not None and resumed is not None and resumed <= 15 and new_leader not in (None, leader)
         self.result(
             f"kill -9 the primary {leader}",
             ok,
             f"{new_leader} promoted after {promoted if promoted is None else round(promoted, 1)} s, "
-            f"writes resumed after {resumed if resumed is None else round(resumed, 1)} s; "
+            f"writes resumed after {resumed if resumed is None else round(resumed, 1)} s "
+            f"({len(failed)} requests failed meanwhile); "
             f"{leader} {'rejoined as a replica' if rejoined is not None else 'has not rejoined yet'}",
         )
 
