@@ -32,6 +32,9 @@ ensure_packages() {
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
   [ -x "$PG_BIN/postgres" ] || missing+=(postgresql-15)
   command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
+  command -v envsubst >/dev/null 2>&1 || missing+=(gettext-base)
+  command -v curl >/dev/null 2>&1 || missing+=(curl)
+  command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
   if [ ${#missing[@]} -gt 0 ]; then
     say "Installing ${missing[*]} (apt-get) ..."
     apt-get update -qq
@@ -84,7 +87,7 @@ wait_for() {
   return 1
 }
 
-http_ok() { curl -fsS -m 2 -o /dev/null "$1"; }
+http_ok() { curl -fsS -m 2 -o /dev/null "$1" 2>/dev/null; }
 
 # render TEMPLATE OUTPUT VAR=VALUE...: ${VAR} in the template replaced (only the variables named).
 render() (
@@ -272,6 +275,9 @@ cmd_status() {
 cmd_down() {
   local node
   for node in app1 app2 stream1 stream2 pgbouncer haproxy; do stop "$node"; done
+  # The replica first: a leader that stops first hands its role to the replica, which would be promoted on
+  # its way down.
+  if http_ok http://127.0.0.1:58008/primary; then stop patroni-pg2 30; fi
   for node in "${PATRONI_NODES[@]}"; do stop "patroni-$node" 30; done
   # A PostgreSQL that Patroni left running (Patroni killed): stopped on its own.
   for node in "${PATRONI_NODES[@]}"; do

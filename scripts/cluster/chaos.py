@@ -233,9 +233,19 @@ def pid_file(state: Path, name: str) -> int:
     return int((state / "run" / f"{name}.pid").read_text().split()[0])
 
 
-def kill_node(state: Path, name: str) -> None:
-    """kill -9 every process of the node (its process group), as the machine dying would."""
-    os.killpg(pid_file(state, name), signal.SIGKILL)
+def kill_node(state: Path, name: str) -> float:
+    """kill -9 every process of the node (its process group), as the machine dying would; returns when the
+    last of them is gone (requests that reached it until then were in flight on it)."""
+    group = pid_file(state, name)
+    os.killpg(group, signal.SIGKILL)
+    deadline = time.monotonic() + 2  # a process not yet reaped still counts as in the group
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.005)
+    return time.monotonic()
 
 
 class Chaos:
@@ -270,8 +280,7 @@ class Chaos:
     def kill_app_node(self) -> None:
         time.sleep(3)
         victim = "app1"
-        killed = time.monotonic()
-        kill_node(self.state, victim)
+        killed = kill_node(self.state, victim)
         log(f"kill -9 {victim}")
         time.sleep(5)
         failed = self.ledger.failures({"send", "list", "thread"}, killed - 15, time.monotonic())
@@ -295,7 +304,9 @@ class Chaos:
         killed = time.monotonic()
         kill_node(self.state, victim)
         log(f"kill -9 {victim}, which held {len(cut)} of the {len(self.streams)} streams")
-        back = wait_until(lambda: all(len(s.connections) > before[s] and s.connected.is_set() for s in cut), 15)
+        back = wait_until(lambda: all(len(s.connections) > before[s] and s.connected.is_set() for s in cut), 15, 0.02)
+        if back is not None:
+            back = time.monotonic() - killed  # from the kill, not from the group's last process gone
         time.sleep(4)  # sends keep arriving on the resumed streams
         cluster("start", victim)
         log(f"{victim} restarted")
