@@ -83,7 +83,9 @@ wait_for() {
     if "$@" >/dev/null 2>&1; then return 0; fi
     sleep 0.25
   done
-  echo "cluster: $what did not answer within ${seconds}s (logs in ${LOGS#"$ROOT/"}/)" >&2
+  echo "cluster: $what did not answer within ${seconds}s (logs in ${LOGS#"$ROOT/"}/); the newest log ends:" >&2
+  # shellcheck disable=SC2012
+  tail -n 5 "$(ls -t "$LOGS"/*.log | head -n 1)" >&2 || true
   return 1
 }
 

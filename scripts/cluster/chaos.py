@@ -29,8 +29,10 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import httpx
 import psycopg
@@ -216,7 +218,7 @@ def member_with_role(*roles: str) -> str | None:
     return next((name for name, m in patroni_members().items() if m.get("role") in roles), None)
 
 
-def wait_until(condition, seconds: float, step: float = 0.1) -> float | None:
+def wait_until(condition: Callable[[], object], seconds: float, step: float = 0.1) -> float | None:
     """Seconds until `condition()` held, or None if it did not within `seconds`."""
     start = time.monotonic()
     while time.monotonic() - start < seconds:
@@ -262,7 +264,9 @@ class Chaos:
 
     def start_load(self) -> None:
         with psycopg.connect(PRIMARY) as connection:
-            ids = dict(connection.execute("SELECT username, id FROM users_user WHERE username = ANY(%s)", [USERS]))
+            ids: dict[str, int] = dict(
+                connection.execute("SELECT username, id FROM users_user WHERE username = ANY(%s)", [USERS])
+            )
         self.users = [User(name, ids[name]) for name in USERS]
         for user in self.users:
             user.login()
@@ -327,7 +331,7 @@ class Chaos:
         """Each stream's ids are exactly its user's log in Redis after the first id it saw: none twice, none
         missing (the log holds the last 1,000; this run writes far fewer)."""
         problems = []
-        client = redis.Redis.from_url(REDIS)
+        client = redis.Redis.from_url(REDIS, decode_responses=True)
         for stream in self.streams:
             with stream.lock:
                 seen = list(stream.ids)
@@ -337,9 +341,9 @@ class Chaos:
                 problems.append(f"{stream.user.name}: no events")
                 continue
             # The first id may be the stream's position rather than an entry (a fresh stream's unread_count).
-            entries = client.xrange(f"relay:events:{stream.user.id}", min=f"({seen[0]}", max=seen[-1])
-            logged = [entry_id.decode() for entry_id, _ in entries]
-            after_first = [i for i in seen[1:]]
+            entries = cast(list, client.xrange(f"relay:events:{stream.user.id}", min=f"({seen[0]}", max=seen[-1]))
+            logged = [entry_id for entry_id, _ in entries]
+            after_first = seen[1:]
             if logged != after_first:
                 missing = sorted(set(logged) - set(after_first), key=stream_id)
                 problems.append(f"{stream.user.name}: {len(missing)} ids missing, e.g. {missing[:2]}")
@@ -392,7 +396,8 @@ class Chaos:
         def read_on_primary() -> bool:
             try:
                 with psycopg.connect(REPLICA_POOL, connect_timeout=3, prepare_threshold=None) as connection:
-                    return connection.execute("SELECT NOT pg_is_in_recovery()").fetchone()[0]
+                    row = connection.execute("SELECT NOT pg_is_in_recovery()").fetchone()
+                    return bool(row and row[0])
             except psycopg.Error as error:
                 errors.append(str(error).strip())
                 raise

@@ -64,7 +64,8 @@ def patroni_cluster() -> dict | None:
     for _, rest_port in POSTGRES.values():
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{rest_port}/cluster", timeout=1) as response:
-                return json.load(response)
+                cluster: dict = json.load(response)
+                return cluster
         except OSError:
             continue
     return None
