@@ -49,12 +49,25 @@ ensure_packages() {
 pid_of() { cat "$RUN/$1.pid" 2>/dev/null || true; }
 running() { local pid; pid="$(pid_of "$1")"; [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; }
 
+# The ports each process listens on: one that is taken by something else stops `up` before it starts.
+declare -A LISTENS=([etcd]="52379 52380" [patroni-pg1]="55432 58008" [patroni-pg2]="55433 58009"
+  [haproxy]="58080 55000 55001 58404" [pgbouncer]=56432 [redis]=56379 [app1]=58001 [app2]=58002
+  [stream1]=58101 [stream2]=58102)
+port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
 # start NAME USER COMMAND...: in a session of its own (its pid is its process group: `chaos` kills the group,
 # as a machine dying would), output to log/NAME.log. USER is root or postgres.
 start() {
   local name="$1" user="$2"
   shift 2
   if running "$name"; then return 0; fi
+  for port in ${LISTENS[$name]:-}; do
+    if port_taken "$port"; then
+      echo "cluster: port $port, $name's, is taken by another process (another checkout's cluster?):" >&2
+      ss -ltnp "sport = :$port" >&2 || true
+      exit 1
+    fi
+  done
   local -a as=()
   if [ "$user" = postgres ]; then
     as=(env HOME=/var/lib/postgresql setpriv --reuid=postgres --regid=postgres --init-groups)
@@ -124,6 +137,11 @@ start_patroni() {
   # checkout must be searchable by others (the checkout under /work or /tmp is).
   install -d -o postgres -g postgres -m 0700 "$STATE/postgres"
   install -d -o postgres -g postgres -m 0750 "$LOGS/patroni"
+  if ! setpriv --reuid=postgres --regid=postgres --init-groups test -w "$STATE/postgres"; then
+    echo "cluster: the postgres user cannot reach $STATE/postgres: a folder above the checkout is not" \
+      "searchable by others (chmod o+x it, or clone the project under /work, /srv or /tmp)" >&2
+    exit 1
+  fi
   for node in "${PATRONI_NODES[@]}"; do
     render "$TEMPLATES/patroni.yml.tmpl" "$STATE/patroni-$node.yml" NAME="$node" \
       REST_PORT="${REST_PORTS[$node]}" PG_PORT="${PG_PORTS[$node]}" DATA_DIR="$STATE/postgres/$node" \
