@@ -7,9 +7,11 @@ the surface (the sign-up page and `POST /api/auth/register/` share `register`).
 
 import hashlib
 import ipaddress
+import logging
 import math
 from typing import cast
 
+import redis
 from django.core.cache.backends.base import BaseCache
 from django.http import HttpRequest
 from rest_framework.request import Request
@@ -18,6 +20,11 @@ from rest_framework.throttling import BaseThrottle, ScopedRateThrottle, SimpleRa
 from rest_framework.views import APIView
 
 from .cache import SharedClientRedisCache
+
+logger = logging.getLogger(__name__)
+
+# What a cache that cannot be reached raises (Redis refused, restarting, or a broken connection).
+CACHE_UNREACHABLE = (OSError, redis.RedisError)
 
 
 def as_drf_request(request: HttpRequest) -> Request:
@@ -87,7 +94,8 @@ class SteadyRateThrottle(SimpleRateThrottle):
     when its count is back to zero (the generic cell rate algorithm, `_step`): each request allowed moves it one
     interval (the period over N) later, and a request is refused while it is more than one period away. So up
     to N requests pass at once, then one per interval as the count drains, and a refused request waits exactly
-    until the next one may pass. On Redis the step is one atomic round trip.
+    until the next one may pass. On Redis the step is one atomic round trip. A cache that cannot be reached
+    lets every request pass (fail-open), with a warning logged for each.
     """
 
     cache_format = "throttle-rate_%(scope)s_%(ident)s"  # a number, not DRF's list: keys of their own
@@ -105,13 +113,24 @@ class SteadyRateThrottle(SimpleRateThrottle):
         # In whole microseconds: sums of float intervals at today's times can overshoot the period by a
         # rounding error and refuse the last request of a burst.
         period = self.duration * 1_000_000
-        wait = _step(
-            self.cache,
-            self.key,
-            now=round(self.timer() * 1_000_000),
-            interval=period // self.num_requests,
-            period=period,
-        )
+        try:
+            wait = _step(
+                self.cache,
+                self.key,
+                now=round(self.timer() * 1_000_000),
+                interval=period // self.num_requests,
+                period=period,
+            )
+        except CACHE_UNREACHABLE as error:
+            # A limit that cannot be counted lets the request pass: a send or a login does not fail because
+            # the counters' store (Redis) is away for a moment. Logged, so that an outage that lasts is seen.
+            logger.warning(
+                "Throttle %s not counted, request allowed: the cache is unreachable: %s: %s",
+                self.scope,
+                type(error).__name__,
+                error,
+            )
+            return True
         if wait is not None:
             self.retry_after = wait / 1_000_000
             return False

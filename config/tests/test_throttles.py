@@ -2,17 +2,20 @@
 behave the same on an in-process cache and on Redis (where a step is one atomic script): every case runs on
 both."""
 
+import logging
 import threading
 import uuid
 
 import pytest
 from django.core.cache.backends.locmem import LocMemCache
-from django.test import RequestFactory
+from django.test import RequestFactory, override_settings
+from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
 from config.cache import SharedClientRedisCache
 from config.throttles import SendRateThrottle, as_drf_request
-from tests.helpers import redis_is_up
+from tests.helpers import free_port, redis_is_up
+from users.tests.factories import client_for
 
 pytestmark = pytest.mark.django_db
 needs_redis = pytest.mark.skipif(not redis_is_up(), reason="no Redis server on 127.0.0.1:6379")
@@ -132,3 +135,23 @@ def test_concurrent_requests_of_one_client_pass_no_more_than_the_limit(alice, se
         for thread in threads:
             thread.join()
         assert passed.count(True) == 5, f"attempt {attempt}: {passed.count(True)} of 16 passed a limit of 5"
+
+
+def test_a_send_and_a_login_pass_when_the_throttles_cache_is_unreachable(alice, bob, caplog):
+    """The throttles fail open: with Redis away (a restart, an outage) a send is still a 201 and a login still
+    a 200, each with a warning logged. Fails on a4aa6ca, where the cache's ConnectionError made both a 500."""
+    unreachable = {
+        "default": {"BACKEND": "config.cache.SharedClientRedisCache", "LOCATION": f"redis://127.0.0.1:{free_port()}/0"}
+    }
+    alice.set_password("a-good-long-password")
+    alice.save()
+    with override_settings(CACHES=unreachable), caplog.at_level(logging.WARNING, logger="config.throttles"):
+        sent = client_for(alice).post("/api/messages/send", {"recipient_id": bob.pk, "body": "hi"}, format="json")
+        login = APIClient().post(
+            "/api/auth/token/", {"username": "alice", "password": "a-good-long-password"}, format="json"
+        )
+    assert sent.status_code == 201, sent.content
+    assert login.status_code == 200, login.content
+    warnings = [r.getMessage() for r in caplog.records if r.name == "config.throttles"]
+    assert any(w.startswith("Throttle send not counted") for w in warnings), warnings
+    assert any(w.startswith("Throttle login not counted") for w in warnings), warnings

@@ -3,6 +3,7 @@
 import random
 from datetime import datetime, timedelta
 
+import psycopg
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -15,7 +16,7 @@ from psycopg._queries import MAX_CACHED_STATEMENT_LENGTH
 from messaging import list_reads, selectors
 from messaging.models import ConversationMute, ConversationSummary, InboxTotals, Message, UserBlock
 from messaging.tests.factories import AttachmentMessageFactory, MessageFactory, recipients_of_every_kind
-from users.tests.factories import UserFactory
+from users.tests.factories import UserFactory, client_for
 
 pytestmark = pytest.mark.django_db
 UserModel = get_user_model()
@@ -257,3 +258,32 @@ def test_a_reads_rows_in_binary_are_its_rows_in_text(people):
         assert _typed(list_reads.fetch_rows(sql, params)) == _typed(text)
         times_read += sum(isinstance(value, datetime) for row in text for value in row)
     assert times_read
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_lists_answer_on_connections_that_bind_on_the_client():
+    """With `DB_PREPARED_STATEMENTS=0` (behind PgBouncer in transaction mode) a connection has no server-side
+    binding and Django's cursors are client-side, which take no binary results: the lists read text there.
+    Fails on a4aa6ca, where every list answered 500 (`client-side cursors don't support binary results`)."""
+    alice, bob = UserFactory(), UserFactory()
+    MessageFactory(sender=alice, recipient=bob, body="through the pooler")
+    options = connection.settings_dict["OPTIONS"]
+    saved = dict(options)
+    options.pop("server_side_binding", None)  # what config/settings.py leaves out with DB_PREPARED_STATEMENTS=0
+    options.pop("prepare_threshold", None)
+    connection.close()
+    try:
+        with connection.cursor() as cursor:
+            assert isinstance(cursor.cursor, psycopg.ClientCursor)
+        client = client_for(bob)
+        conversations = client.get("/api/messages/conversations")
+        thread = client.get(f"/api/messages/with/{alice.pk}")
+        window = client.get(f"/api/messages/with/{alice.pk}", {"anchor": "newest"})
+    finally:
+        options.clear()
+        options.update(saved)
+        connection.close()
+    assert conversations.status_code == 200, conversations.content
+    assert [row["last_message"]["body"] for row in conversations.json()["results"]] == ["through the pooler"]
+    assert [m["body"] for m in thread.json()["results"]] == ["through the pooler"]
+    assert [m["body"] for m in window.json()["messages"]] == ["through the pooler"]
