@@ -249,6 +249,9 @@
     input.focus();
   });
 
+  // Typed into before this script ran (a slow page): search it now rather than at the next keystroke.
+  if (document.activeElement === input) later();
+
   // The person already chosen (`?to=`, or a draft shown again after an error).
   if (select.value) {
     setChosen(select.value, select.options[select.selectedIndex].text);
