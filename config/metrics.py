@@ -13,6 +13,7 @@
 | `relay_replica_lag_bytes` | gauge | | WAL the replica received and has not yet replayed, at its last probe |
 | `relay_replica_readable` | gauge | | 1 when the last probe let reads go to the replica, else 0 |
 | `relay_read_requests_total` | counter | `database`: `replica` or `primary` | each request that read, by where its reads went (with a replica only) |
+| `relay_throttle_uncounted_total` | counter | `scope` (a `DEFAULT_THROTTLE_RATES` name) | each request a rate limit could not count, its cache unreachable: passed, or refused for the fail-closed scopes (`config.throttles`) |
 
 Every label takes a bounded set of values: a request no pattern matched is `route="unmatched"`, a method
 Django does not list is `OTHER`.
@@ -86,6 +87,11 @@ REPLICA_READABLE = Gauge(
     "relay_replica_readable", "1 when reads may go to the replica, else 0", multiprocess_mode="livemostrecent"
 )
 READ_REQUESTS = Counter("relay_read_requests", "Requests that read, by the database they read", ["database"])
+THROTTLE_UNCOUNTED = Counter(
+    "relay_throttle_uncounted",
+    "Requests a rate limit could not count (its cache unreachable), by scope: passed, or refused if it fails closed",
+    ["scope"],
+)
 
 
 def multiprocess_dir() -> str | None:

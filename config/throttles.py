@@ -14,6 +14,9 @@ from typing import cast
 import redis
 from django.core.cache.backends.base import BaseCache
 from django.http import HttpRequest
+from redis.exceptions import AuthorizationError
+from rest_framework import status
+from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle, ScopedRateThrottle, SimpleRateThrottle, UserRateThrottle
@@ -23,8 +26,28 @@ from .cache import SharedClientRedisCache
 
 logger = logging.getLogger(__name__)
 
-# What a cache that cannot be reached raises (Redis refused, restarting, or a broken connection).
-CACHE_UNREACHABLE = (OSError, redis.RedisError)
+# What a cache that cannot be reached raises: refused, reset or broken connections, timeouts, a Redis still
+# loading its data after a restart. Not a Redis that answers with an error (out of memory, read-only, a wrong
+# password or a refused command): that is a fault to fix, and it fails the request (a 500, logged).
+CACHE_UNREACHABLE = (OSError, redis.ConnectionError, redis.TimeoutError)
+CACHE_MISCONFIGURED = (redis.AuthenticationError, AuthorizationError)  # ConnectionErrors, but answers
+
+# The limits whose abuse hurts someone other than the client: each password reset mails a person who did not
+# ask for it, and accounts created without limit are spam and load on everyone. While their counters cannot be
+# reached these refuse (`LimitUnavailable`); every other limit (send, login) lets the request pass.
+FAIL_CLOSED_SCOPES = frozenset({"register", "password_reset", "password_reset_email"})
+
+
+class LimitUnavailable(APIException):
+    """A fail-closed limit that cannot be counted (its cache is unreachable): 503 with Retry-After.
+
+    503, not 429: the client did nothing too often; the server cannot tell, for a moment, and says so (a 5xx
+    also shows in the proxy's and the operators' error rates, where a 429 would pass as a client's fault)."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "This is paused for a moment: its rate limit cannot be checked. Try again in a minute."
+    default_code = "rate_limit_unavailable"
+    wait = 60  # DRF's handler turns it into Retry-After
 
 
 def as_drf_request(request: HttpRequest) -> Request:
@@ -94,8 +117,11 @@ class SteadyRateThrottle(SimpleRateThrottle):
     when its count is back to zero (the generic cell rate algorithm, `_step`): each request allowed moves it one
     interval (the period over N) later, and a request is refused while it is more than one period away. So up
     to N requests pass at once, then one per interval as the count drains, and a refused request waits exactly
-    until the next one may pass. On Redis the step is one atomic round trip. A cache that cannot be reached
-    lets every request pass (fail-open), with a warning logged for each.
+    until the next one may pass. On Redis the step is one atomic round trip.
+
+    A cache that cannot be reached (`CACHE_UNREACHABLE`) leaves the request uncounted: a warning is logged and
+    `relay_throttle_uncounted_total{scope}` counts it; the request then passes (fail-open), except in the
+    `FAIL_CLOSED_SCOPES`, where it is refused with `LimitUnavailable`. Any other cache error is raised.
     """
 
     cache_format = "throttle-rate_%(scope)s_%(ident)s"  # a number, not DRF's list: keys of their own
@@ -121,20 +147,34 @@ class SteadyRateThrottle(SimpleRateThrottle):
                 interval=period // self.num_requests,
                 period=period,
             )
+        except CACHE_MISCONFIGURED:
+            raise
         except CACHE_UNREACHABLE as error:
-            # A limit that cannot be counted lets the request pass: a send or a login does not fail because
-            # the counters' store (Redis) is away for a moment. Logged, so that an outage that lasts is seen.
-            logger.warning(
-                "Throttle %s not counted, request allowed: the cache is unreachable: %s: %s",
-                self.scope,
-                type(error).__name__,
-                error,
-            )
+            self._uncounted(error)
             return True
         if wait is not None:
             self.retry_after = wait / 1_000_000
             return False
         return True
+
+    def _uncounted(self, error: Exception) -> None:
+        """The request could not be counted: logged and counted, then refused if its scope fails closed. A send
+        or a login does not fail because the counters' store (Redis) is away for a moment; a password reset or
+        a sign-up waits for it."""
+        from config.metrics import THROTTLE_UNCOUNTED  # which imports this module
+
+        scope = str(self.scope)
+        THROTTLE_UNCOUNTED.labels(scope).inc()
+        closed = scope in FAIL_CLOSED_SCOPES
+        logger.warning(
+            "Throttle %s not counted, request %s: the cache is unreachable: %s: %s",
+            scope,
+            "refused (503)" if closed else "allowed",
+            type(error).__name__,
+            error,
+        )
+        if closed:
+            raise LimitUnavailable
 
     def wait(self) -> float | None:
         return self.retry_after
@@ -176,7 +216,7 @@ def count_attempt(request: HttpRequest, scope: str, *, key: str | None = None) -
     """Count one attempt of `scope` (a `DEFAULT_THROTTLE_RATES` name) by the client of `request`, a Django or
     a DRF request, or on `key` instead; None while within the limit, else the seconds until the next is
     allowed. The counters are the API's (`SettingsScopedRateThrottle`): a page and an API view of one scope
-    count together.
+    count together. Raises `LimitUnavailable` when a fail-closed scope cannot be counted.
     """
     throttle = SettingsScopedRateThrottle() if key is None else _KeyedRateThrottle(key)
     view = APIView(throttle_scope=scope)  # what a scoped throttle reads of a view

@@ -7,8 +7,10 @@
 #   scripts/cluster.sh chaos    a bounded run of five faults under load (scripts/cluster/chaos.py)
 #   scripts/cluster.sh clean    down, then delete .relay/cluster/
 # The engines are Debian's: etcd, Patroni and PostgreSQL 15 (a primary and a synchronous replica), HAProxy,
-# PgBouncer and Redis; the app nodes are gunicorn and uvicorn as in production. Needs root (the PostgreSQL
-# side runs as the `postgres` user, which refuses root) and installs what is missing with apt-get.
+# PgBouncer and Redis; the app nodes are gunicorn and uvicorn as in production. Needs root, to install what
+# is missing with apt-get and to start each process as an account of its own: the PostgreSQL side (Patroni,
+# PostgreSQL, PgBouncer) as `postgres`; etcd, HAProxy, Redis and the app and stream nodes as `relay-cluster`,
+# a system account without login that `up` creates when it is missing. Nothing runs as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
@@ -18,6 +20,8 @@ LOGS="$STATE/log"
 TEMPLATES="$ROOT/scripts/cluster"
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 PY="$ROOT/.venv/bin/python"
+ACCOUNT=relay-cluster  # etcd, HAProxy, Redis, the app and stream nodes
+AS_ACCOUNT=(setpriv --reuid="$ACCOUNT" --regid="$ACCOUNT" --init-groups)
 
 say() { printf '==> %s\n' "$*"; }
 
@@ -35,6 +39,7 @@ ensure_packages() {
   command -v envsubst >/dev/null 2>&1 || missing+=(gettext-base)
   command -v curl >/dev/null 2>&1 || missing+=(curl)
   command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
+  command -v useradd >/dev/null 2>&1 || missing+=(passwd)
   if [ ${#missing[@]} -gt 0 ]; then
     say "Installing ${missing[*]} (apt-get) ..."
     apt-get update -qq
@@ -42,6 +47,23 @@ ensure_packages() {
   fi
   # The Debian packages may have started their own services (pgbouncer on 6432, redis on 6379): the cluster
   # uses ports of its own and leaves them alone.
+}
+
+# The account etcd, HAProxy, Redis and the app nodes run as: a system account, no login shell, no home.
+ensure_account() {
+  if ! id -u "$ACCOUNT" >/dev/null 2>&1; then
+    say "Creating the system account $ACCOUNT (no login, no home) ..."
+    useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$ACCOUNT"
+  fi
+}
+
+# own DIR...: DIR (made if missing) and everything in it belongs to the account, for a process of it to write.
+own() {
+  local dir
+  for dir in "$@"; do
+    install -d -o "$ACCOUNT" -g "$ACCOUNT" -m 0750 "$dir"
+    chown -R "$ACCOUNT:$ACCOUNT" "$dir"
+  done
 }
 
 # --- processes ------------------------------------------------------------------------------------------------
@@ -56,7 +78,8 @@ declare -A LISTENS=([etcd]="52379 52380" [patroni-pg1]="55432 58008" [patroni-pg
 port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # start NAME USER COMMAND...: in a session of its own (its pid is its process group: `chaos` kills the group,
-# as a machine dying would), output to log/NAME.log. USER is root or postgres.
+# as a machine dying would), output to log/NAME.log (opened here: the process needs no right to the folder).
+# USER is postgres or the account.
 start() {
   local name="$1" user="$2"
   shift 2
@@ -68,10 +91,15 @@ start() {
       exit 1
     fi
   done
-  local -a as=()
-  if [ "$user" = postgres ]; then
-    as=(env HOME=/var/lib/postgresql setpriv --reuid=postgres --regid=postgres --init-groups)
-  fi
+  local -a as
+  case "$user" in
+    postgres) as=(env HOME=/var/lib/postgresql setpriv --reuid=postgres --regid=postgres --init-groups) ;;
+    "$ACCOUNT") as=(env HOME=/nonexistent "${AS_ACCOUNT[@]}") ;;
+    *)
+      echo "cluster: $name would run as $user: only postgres or $ACCOUNT" >&2
+      exit 1
+      ;;
+  esac
   setsid "${as[@]}" "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
   echo $! >"$RUN/$name.pid"
 }
@@ -123,8 +151,8 @@ declare -A PG_PORTS=([pg1]=55432 [pg2]=55433)
 declare -A REST_PORTS=([pg1]=58008 [pg2]=58009)
 
 start_etcd() {
-  mkdir -p "$STATE/etcd"
-  start etcd root etcd --name relay-etcd --data-dir "$STATE/etcd" \
+  own "$STATE/etcd"
+  start etcd "$ACCOUNT" etcd --name relay-etcd --data-dir "$STATE/etcd" \
     --listen-client-urls http://127.0.0.1:52379 --advertise-client-urls http://127.0.0.1:52379 \
     --listen-peer-urls http://127.0.0.1:52380 --initial-advertise-peer-urls http://127.0.0.1:52380 \
     --initial-cluster relay-etcd=http://127.0.0.1:52380 --initial-cluster-state new
@@ -166,7 +194,7 @@ leader_elected() { http_ok http://127.0.0.1:58008/primary || http_ok http://127.
 start_haproxy() {
   render "$TEMPLATES/haproxy.cfg.tmpl" "$STATE/haproxy.cfg"
   haproxy -c -q -f "$STATE/haproxy.cfg"
-  start haproxy root haproxy -db -f "$STATE/haproxy.cfg"
+  start haproxy "$ACCOUNT" haproxy -db -f "$STATE/haproxy.cfg"
   wait_for "HAProxy's primary port" 30 "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p 55000 -U postgres
 }
 
@@ -180,11 +208,51 @@ start_pgbouncer() {
 }
 
 start_redis() {
-  mkdir -p "$STATE/redis"
+  own "$STATE/redis"
   # Nothing to keep (docs/operations.md, "Backups"): after a restart, resuming streams get `resync`.
-  start redis root redis-server --bind 127.0.0.1 --port 56379 --dir "$STATE/redis" --save "" \
+  start redis "$ACCOUNT" redis-server --bind 127.0.0.1 --port 56379 --dir "$STATE/redis" --save "" \
     --appendonly no --protected-mode yes
   wait_for Redis 30 redis-cli -h 127.0.0.1 -p 56379 ping
+}
+
+# The Python the account runs the app and stream nodes with, as a command (NODE_PYTHON): the project's
+# .venv/bin/python when the account may run it. When it may not (the venv's interpreter lies in a folder only
+# root enters, as pyenv's under /root does), that same interpreter copied into .relay/cluster/python: its
+# binary, its libpython and its standard library, with a .pth file that adds the venv's packages, so that
+# nothing differs but the folder (a Debian python3 of another patch level would not do: redis-py, for one,
+# needs a package of its own below 3.11.3). Then the account must be able to read the checkout and import
+# the nodes' packages, or `up` stops here saying so.
+node_python() {
+  NODE_PYTHON=("$PY")
+  # The same interpreter, standard library and libpython as root's: one whose own folder the account cannot
+  # read still starts, on whatever libpython and standard library the system has.
+  local same='import sys; print(sys.version, sys.base_prefix)' built='import sys; print(sys.version)'
+  if [ "$(cd "$ROOT" && "${AS_ACCOUNT[@]}" "$PY" -c "$same" 2>/dev/null)" != "$("$PY" -c "$same")" ]; then
+    local copy="$STATE/python" base libdir library version packages
+    read -r base libdir library version packages < <("$PY" -c 'import sys, sysconfig as c
+print(sys.base_prefix, c.get_config_var("LIBDIR"), c.get_config_var("INSTSONAME") if c.get_config_var("Py_ENABLE_SHARED") else "-",
+      "%d.%d" % sys.version_info[:2], c.get_path("purelib"))')
+    if [ "$(cat "$copy/from" 2>/dev/null)" != "$base $packages" ]; then
+      say "Copying $base's interpreter into ${copy#"$ROOT/"}/ (the venv's is out of $ACCOUNT's reach) ..."
+      rm -rf "$copy"
+      mkdir -p "$copy/bin" "$copy/lib"
+      cp "$base/bin/python$version" "$copy/bin/"
+      if [ "$library" != - ]; then cp "$libdir/$library" "$copy/lib/"; fi
+      tar -C "$base/lib" --exclude="python$version/site-packages" --exclude="python$version/test" \
+        -cf - "python$version" | tar -C "$copy/lib" -xf -
+      mkdir -p "$copy/lib/python$version/site-packages"
+      echo "import site; site.addsitedir('$packages')" >"$copy/lib/python$version/site-packages/relay-venv.pth"
+      echo "$base $packages" >"$copy/from"
+    fi
+    NODE_PYTHON=(env LD_LIBRARY_PATH="$copy/lib" "$copy/bin/python$version")
+  fi
+  if ! (cd "$ROOT" && "${AS_ACCOUNT[@]}" "${NODE_PYTHON[@]}" -c 'import config.gunicorn_conf, django, gunicorn, uvicorn, redis') \
+    || [ "$(cd "$ROOT" && "${AS_ACCOUNT[@]}" "${NODE_PYTHON[@]}" -c "$built")" != "$("$PY" -c "$built")" ]; then
+    echo "cluster: $ACCOUNT cannot read the checkout or import the nodes' packages (above): a folder above" \
+      "$ROOT is not searchable by others, or a file not readable by them (chmod o+rx it, or clone the" \
+      "project under /work, /srv or /tmp)" >&2
+    exit 1
+  fi
 }
 
 # The app nodes' environment: production's profile, over plain HTTP on loopback.
@@ -230,16 +298,16 @@ declare -A APP_PORTS=([app1]=58001 [app2]=58002 [stream1]=58101 [stream2]=58102)
 start_app_node() {
   local node="$1"
   local host="host${node: -1}"
-  mkdir -p "$STATE/metrics/$host"
+  own "$STATE/metrics/$host"
   case "$node" in
     app*)
       PROMETHEUS_MULTIPROC_DIR="$STATE/metrics/$host" DB_CONN_MAX_AGE=60 \
-        start "$node" root "$ROOT/.venv/bin/gunicorn" -c config/gunicorn_conf.py config.wsgi:application \
+        start "$node" "$ACCOUNT" "${NODE_PYTHON[@]}" -m gunicorn -c config/gunicorn_conf.py config.wsgi:application \
         --workers 2 --worker-class gthread --threads 4 --bind "127.0.0.1:${APP_PORTS[$node]}"
       ;;
     stream*)
       PROMETHEUS_MULTIPROC_DIR="$STATE/metrics/$host" DB_CONN_MAX_AGE=0 \
-        start "$node" root "$ROOT/.venv/bin/uvicorn" config.asgi:application --host 127.0.0.1 \
+        start "$node" "$ACCOUNT" "${NODE_PYTHON[@]}" -m uvicorn config.asgi:application --host 127.0.0.1 \
         --port "${APP_PORTS[$node]}" --workers 2 --lifespan off --no-access-log --timeout-keep-alive 75 \
         --timeout-graceful-shutdown 10
       ;;
@@ -249,6 +317,7 @@ start_app_node() {
 start_app_nodes() {
   local node
   app_environment
+  node_python
   # Each "machine" keeps its workers' metrics in a folder of its own, emptied while none of its servers runs.
   for host in host1 host2; do
     if ! running "app${host: -1}" && ! running "stream${host: -1}"; then rm -rf "$STATE/metrics/$host"; fi
@@ -264,10 +333,12 @@ start_app_nodes() {
 
 cmd_up() {
   if [ "$(id -u)" != 0 ]; then
-    echo "cluster: run as root (PostgreSQL runs as the postgres user, which needs root to switch to)" >&2
+    echo "cluster: run as root (it starts PostgreSQL as postgres and the rest as $ACCOUNT, which needs root" \
+      "to switch to)" >&2
     exit 1
   fi
   ensure_packages
+  ensure_account
   # shellcheck disable=SC1091
   source scripts/_venv.sh
   mkdir -p "$RUN" "$LOGS"
@@ -324,6 +395,7 @@ cmd_start_node() {
   case "$node" in
     app[12] | stream[12])
       app_environment
+      node_python
       start_app_node "$node"
       wait_for "$node" 60 http_ok "http://127.0.0.1:${APP_PORTS[$node]}/readyz"
       ;;

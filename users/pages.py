@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from config.middleware import content_security_policy
-from config.throttles import count_attempt
+from config.throttles import LimitUnavailable, count_attempt
 
 from . import services
 from .forms import PasswordChangeForm, PasswordResetForm, SettingsForm, SignupForm
@@ -31,6 +31,13 @@ def too_many(request: HttpRequest, *, title: str, wait: float, what: str) -> Htt
     message = f"Too many {what}. Try again in {when}."
     response = render(request, "registration/too_many.html", {"title": title, "message": message}, status=429)
     response["Retry-After"] = str(seconds)
+    return response
+
+
+def limit_unavailable(request: HttpRequest, *, title: str, error: LimitUnavailable) -> HttpResponse:
+    """503 with Retry-After: a limit that fails closed cannot be counted for now (`config.throttles`)."""
+    response = render(request, "registration/too_many.html", {"title": title, "message": error.detail}, status=503)
+    response["Retry-After"] = str(error.wait)
     return response
 
 
@@ -51,10 +58,14 @@ def login_rate_limited(view):
 @content_security_policy
 def signup(request):
     """A new account, by the same rules, service and rate limit (`register`, per client address) as
-    `POST /api/auth/register/`; then logged in."""
+    `POST /api/auth/register/` (refused with a 503 while that limit cannot be counted); then logged in."""
     if request.user.is_authenticated:
         return redirect("messaging-web:inbox")
-    if request.method == "POST" and (wait := count_attempt(request, "register")) is not None:
+    try:
+        wait = count_attempt(request, "register") if request.method == "POST" else None
+    except LimitUnavailable as error:
+        return limit_unavailable(request, title="Sign-up paused", error=error)
+    if wait is not None:
         return too_many(request, title="Too many sign-ups", wait=wait, what="accounts created from this address")
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -109,15 +120,18 @@ class LogoutView(auth_views.LogoutView):
 class PasswordResetView(auth_views.PasswordResetView):
     """Django's, mailing at most THROTTLE_PASSWORD_RESET_RATE requests per client address and
     THROTTLE_PASSWORD_RESET_EMAIL_RATE per email address (counted whether or not an account has that address,
-    so the limit tells nothing about who has an account)."""
+    so the limit tells nothing about who has an account), and nothing while they cannot be counted (503)."""
 
     form_class = PasswordResetForm
 
     def post(self, request, *args, **kwargs):
-        wait = count_attempt(request, "password_reset")
         email = request.POST.get("email", "")
-        if wait is None and email.strip():
-            wait = count_attempt(request, "password_reset_email", key=email.strip().lower())
+        try:
+            wait = count_attempt(request, "password_reset")
+            if wait is None and email.strip():
+                wait = count_attempt(request, "password_reset_email", key=email.strip().lower())
+        except LimitUnavailable as error:
+            return limit_unavailable(request, title="Password reset paused", error=error)
         if wait is not None:
             return too_many(request, title="Too many password resets", wait=wait, what="password reset requests")
         return super().post(request, *args, **kwargs)

@@ -3,18 +3,27 @@ behave the same on an in-process cache and on Redis (where a step is one atomic 
 both."""
 
 import logging
+import shutil
+import socket
+import subprocess
+import tempfile
 import threading
+import time
 import uuid
 
 import pytest
+import redis
 from django.core.cache.backends.locmem import LocMemCache
-from django.test import RequestFactory, override_settings
+from django.test import Client, RequestFactory, override_settings
+from django.urls import reverse
+from prometheus_client import REGISTRY
 from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
 from config.cache import SharedClientRedisCache
 from config.throttles import SendRateThrottle, as_drf_request
 from tests.helpers import free_port, redis_is_up
+from users.models import User
 from users.tests.factories import client_for
 
 pytestmark = pytest.mark.django_db
@@ -155,3 +164,114 @@ def test_a_send_and_a_login_pass_when_the_throttles_cache_is_unreachable(alice, 
     warnings = [r.getMessage() for r in caplog.records if r.name == "config.throttles"]
     assert any(w.startswith("Throttle send not counted") for w in warnings), warnings
     assert any(w.startswith("Throttle login not counted") for w in warnings), warnings
+
+
+# --- the cache unreachable: which limits pass, which refuse, and what is counted ------------------------------
+
+
+@pytest.fixture
+def unreachable_cache():
+    """The throttles' cache on a port where nothing listens (every connection refused)."""
+    location = f"redis://127.0.0.1:{free_port()}/0"
+    with override_settings(
+        CACHES={"default": {"BACKEND": "config.cache.SharedClientRedisCache", "LOCATION": location}}
+    ):
+        yield
+
+
+def uncounted(scope: str) -> float:
+    return REGISTRY.get_sample_value("relay_throttle_uncounted_total", {"scope": scope}) or 0.0
+
+
+def test_registration_is_refused_while_its_limit_cannot_be_counted(unreachable_cache, caplog):
+    """`register` fails closed: accounts created without limit load everyone. The API and the sign-up page
+    answer 503 with Retry-After and create nobody. Fails on 653df36, where both created the account."""
+    body = {"username": "newcomer", "email": "newcomer@example.com", "password": "a-long-fresh-secret"}
+    with caplog.at_level(logging.WARNING, logger="config.throttles"):
+        api = APIClient().post("/api/auth/register/", body, format="json")
+        form = {**body, "username": "newcomer2", "password1": body["password"], "password2": body["password"]}
+        page = Client().post(reverse("accounts-signup"), form)
+    assert api.status_code == 503, api.content
+    assert "rate limit cannot be checked" in api.json()["detail"]
+    assert int(api["Retry-After"]) > 0
+    assert page.status_code == 503, page.content[:300]
+    assert "rate limit cannot be checked" in page.content.decode()
+    assert int(page["Retry-After"]) > 0
+    assert not User.objects.filter(username__startswith="newcomer").exists()
+    assert any(r.getMessage().startswith("Throttle register not counted, request refused") for r in caplog.records)
+
+
+def test_no_password_reset_mail_while_its_limits_cannot_be_counted(unreachable_cache, alice, mailoutbox):
+    """`password_reset` and `password_reset_email` fail closed: uncounted, anyone could mail a person reset
+    links without end. Fails on 653df36, where every request mailed."""
+    answers = [Client().post(reverse("password_reset"), {"email": alice.email}) for _ in range(3)]
+    assert [a.status_code for a in answers] == [503] * 3
+    assert "rate limit cannot be checked" in answers[0].content.decode()
+    assert mailoutbox == []
+
+
+def test_every_uncounted_request_is_counted_by_scope(unreachable_cache, alice, bob):
+    """`relay_throttle_uncounted_total{scope}`, whether the request passed (send) or was refused (register).
+    Fails on 653df36, which had no such metric."""
+    before = {scope: uncounted(scope) for scope in ("send", "register")}
+    sent = client_for(alice).post("/api/messages/send", {"recipient_id": bob.pk, "body": "hi"}, format="json")
+    refused = APIClient().post("/api/auth/register/", {"username": "x"}, format="json")
+    assert (sent.status_code, refused.status_code) == (201, 503)
+    assert uncounted("send") == before["send"] + 1
+    assert uncounted("register") == before["register"] + 1
+
+
+def test_a_cache_that_does_not_answer_in_time_counts_as_unreachable(alice, bob):
+    """A timeout is "cannot reach" too: the send passes, uncounted."""
+    with socket.socket() as silent:  # accepts connections (the kernel's backlog), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        cache = {
+            "BACKEND": "config.cache.SharedClientRedisCache",
+            "LOCATION": f"redis://127.0.0.1:{silent.getsockname()[1]}/0",
+            "OPTIONS": {"socket_timeout": 0.3, "socket_connect_timeout": 0.3},
+        }
+        before = uncounted("send")
+        with override_settings(CACHES={"default": cache}):
+            sent = client_for(alice).post("/api/messages/send", {"recipient_id": bob.pk, "body": "hi"}, format="json")
+    assert sent.status_code == 201, sent.content
+    assert uncounted("send") == before + 1
+
+
+@pytest.fixture
+def full_redis():
+    """A Redis of this test's own whose memory is full (`maxmemory` 1 byte, no eviction): it answers every
+    write with an OOM error."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("no redis-server")
+    port = free_port()
+    with tempfile.TemporaryDirectory() as folder:
+        server = subprocess.Popen(
+            ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--dir", folder, "--save", "",
+             "--appendonly", "no", "--maxmemory", "1", "--maxmemory-policy", "noeviction"],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            client = redis.Redis(port=port)
+            for _ in range(100):
+                try:
+                    client.ping()
+                    break
+                except redis.ConnectionError:
+                    time.sleep(0.05)
+            yield f"redis://127.0.0.1:{port}/0"
+        finally:
+            server.terminate()
+            server.wait(10)
+
+
+def test_a_cache_that_answers_with_an_error_is_not_taken_for_unreachable(alice, settings, full_redis):
+    """Out of memory (or read-only, or a wrong password) is a Redis that answered: the error is raised, and
+    the request fails, rather than every limit passing unseen. Fails on 653df36, where any Redis error let the
+    request pass."""
+    clock = Clock()
+    throttle = throttle_at(clock, "5/min", settings, SharedClientRedisCache(full_redis, {}))
+    before = uncounted("send")
+    with pytest.raises(redis.ResponseError, match="maxmemory"):
+        allowed(throttle, alice)
+    assert uncounted("send") == before
