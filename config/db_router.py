@@ -25,10 +25,14 @@ A later request of that user reads the replica only once the replica's `pg_last_
 that position. The user is found from the request's credential without the database: the Bearer token's
 user id claim (checked as the API checks it), else the session's.
 
-The replica's state (`replica_state`) is refreshed at most every `STATE_MAX_AGE_SECONDS` per process, on a
-connection with a short connect timeout: reachable, and how far behind (seconds and bytes of received WAL
-not yet replayed). A replica address that leads to a server not in recovery (a proxy's fallback to the
-primary) counts as "primary": reads go to "default".
+The replica's state (`replica_state`) is refreshed at most every `STATE_MAX_AGE_SECONDS` per process by a
+probe: the primary's `pg_current_wal_lsn()` (kept with the time it was read, `PrimaryPositions`), then on a
+connection to the replica with a short connect timeout, its `pg_last_wal_replay_lsn()` and whether a WAL
+receiver runs. The replica is read only while a WAL receiver runs and it has replayed a position the primary
+was at no more than `REPLICA_MAX_LAG_SECONDS` ago: measured against the primary, so a replica that stopped
+receiving WAL (a partition, a wrong `primary_conninfo`) stops being read once the primary has moved on for
+that long, though it sees no lag of its own. A replica address that leads to a server not in recovery (a
+proxy's fallback to the primary) counts as "primary": reads go to "default".
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ import logging
 import re
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -62,6 +67,11 @@ PRIMARY = DEFAULT_DB_ALIAS
 REPLICA = "replica"
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 STATE_MAX_AGE_SECONDS = 1.0
+# While a probe hangs the others take the last state, and not one older than this: then the replica is down.
+STATE_STALE_SECONDS = 5.0
+# The primary's positions are kept this much longer than REPLICA_MAX_LAG_SECONDS, to tell how far behind a
+# replica past the limit is.
+POSITIONS_KEPT_SECONDS = 60.0
 WRITTEN_TTL_SECONDS = 120
 WRITTEN_KEY = "relay:written-lsn:{user_id}"
 # Apps whose rows are read from the primary whatever the request: the session table.
@@ -74,25 +84,51 @@ def replica_configured() -> bool:
 
 # --- The replica's state ---------------------------------------------------------------------------------
 
+_PRIMARY_POSITION_SQL = "SELECT pg_current_wal_lsn()::text"
+
+# On the replica: whether it is one, what it has replayed, whether a WAL receiver runs (its pid is visible to
+# every role; its other columns only to pg_read_all_stats), and the WAL it received and has not replayed.
 _STATE_SQL = """
 SELECT pg_is_in_recovery(),
        pg_last_wal_replay_lsn()::text,
-       CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
-            ELSE EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp())::float8
-       END,
-       pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::bigint
+       EXISTS (SELECT FROM pg_stat_wal_receiver WHERE pid IS NOT NULL)
 """
+
+
+class PrimaryPositions:
+    """The primary's WAL positions as this process's probes read them (monotonic time, position), oldest first,
+    kept for `keep_seconds`: how far behind the replica is, measured against the primary and not against
+    what the replica itself has received."""
+
+    def __init__(self) -> None:
+        self.samples: deque[tuple[float, int]] = deque()
+
+    def add(self, at: float, position: int, keep_seconds: float) -> None:
+        self.samples.append((at, position))
+        while len(self.samples) > 1 and at - self.samples[0][0] > keep_seconds:
+            self.samples.popleft()
+
+    def lag(self, replayed: int, now: float) -> float | None:
+        """How long ago the primary was at the newest of the positions kept that the replica has `replayed`:
+        at most that far behind (0 when it has replayed the newest). None when it has replayed none of them."""
+        for at, position in reversed(self.samples):
+            if position <= replayed:
+                return 0.0 if at == self.samples[-1][0] else max(now - at, 0.0)
+        return None
 
 
 @dataclass(frozen=True)
 class ReplicaState:
     """What a probe of the replica found.
 
-    `state`: "streaming" (in recovery, within `REPLICA_MAX_LAG_SECONDS`), "lagging" (further behind, or
-    behind by an unknown time: WAL waits and it has replayed no transaction since it started),
-    "primary" (the replica's address leads to a server that is not in recovery), "down" (no answer).
-    `lag_seconds`: 0 when the replica has replayed all the WAL it received, else the age of the last
-    transaction it replayed. `lag_bytes`: WAL received and not yet replayed.
+    `state`: "streaming" (in recovery, a WAL receiver running, within `REPLICA_MAX_LAG_SECONDS`), "lagging"
+    (further behind, or behind by an unknown time), "disconnected" (in recovery with no WAL receiver: it has
+    lost the primary, whatever it has replayed), "primary" (the replica's address leads to a server that is
+    not in recovery), "down" (no answer). Only "streaming" is read.
+    `lag_seconds`: how long ago the primary was at the newest position this process read from it (at most
+    once a second, `PrimaryPositions`) that the replica has replayed: 0 when it has replayed the primary's
+    position of this probe; None when it has replayed none of them (or the primary did not answer).
+    `lag_bytes`: the primary's WAL, as of this probe, that the replica has not replayed.
     """
 
     state: str
@@ -111,43 +147,73 @@ class ReplicaState:
         return {"state": self.state, "lag_seconds": self.lag_seconds, "lag_bytes": self.lag_bytes}
 
 
-def probe(connection: BaseDatabaseWrapper, max_lag_seconds: float) -> ReplicaState:
-    """The state of the server behind `connection`; "down" when it does not answer (the connection is closed)."""
-    now = time.monotonic()
+def probe(
+    connection: BaseDatabaseWrapper,
+    max_lag_seconds: float,
+    *,
+    primary: BaseDatabaseWrapper,
+    positions: PrimaryPositions,
+) -> ReplicaState:
+    """The state of the server behind `connection`, measured against the primary behind `primary` (whose
+    position this adds to `positions`): one statement on each. "down" when the replica does not answer (its
+    connection is closed); behind by an unknown time when the primary does not."""
+    primary_lsn: int | None = None
+    try:
+        with primary.cursor() as cursor:
+            cursor.execute(_PRIMARY_POSITION_SQL)
+            primary_lsn = lsn_value(cursor.fetchone()[0])
+        positions.add(time.monotonic(), primary_lsn, max_lag_seconds + POSITIONS_KEPT_SECONDS)
+    except DatabaseError as error:
+        logger.warning("replica: no WAL position from the primary: %s: %s", type(error).__name__, str(error).strip())
     try:
         with connection.cursor() as cursor:
             cursor.execute(_STATE_SQL)
-            in_recovery, replay_lsn, lag_seconds, lag_bytes = cursor.fetchone()
+            in_recovery, replay_lsn, receiving = cursor.fetchone()
     except DatabaseError as error:
         logger.warning("replica: %s: %s", type(error).__name__, str(error).strip())
         connection.close()
-        return ReplicaState("down", now)
+        return ReplicaState("down", time.monotonic())
+    now = time.monotonic()
     if not in_recovery:
         return ReplicaState("primary", now)
-    if lag_seconds is None:  # nothing replayed since it started, and WAL waiting (or none received yet)
-        return ReplicaState("lagging", now, None, lag_bytes, replay_lsn)
-    state = "streaming" if lag_seconds <= max_lag_seconds else "lagging"
-    return ReplicaState(state, now, round(lag_seconds, 3), lag_bytes, replay_lsn)
+    if primary_lsn is None or replay_lsn is None:
+        return ReplicaState("lagging", now, replay_lsn=replay_lsn)
+    replayed = lsn_value(replay_lsn)
+    lag_seconds = positions.lag(replayed, now)
+    if not receiving:
+        state = "disconnected"
+    elif lag_seconds is None or lag_seconds > max_lag_seconds:
+        state = "lagging"
+    else:
+        state = "streaming"
+    lag = None if lag_seconds is None else round(lag_seconds, 3)
+    return ReplicaState(state, now, lag, max(primary_lsn - replayed, 0), replay_lsn)
 
 
 _state: ReplicaState | None = None
 _state_lock = threading.Lock()
+_positions = PrimaryPositions()
 
 
 def replica_state(*, fresh: bool = False) -> ReplicaState:
     """This process's view of the replica, probed again when older than `STATE_MAX_AGE_SECONDS` (or `fresh`).
 
-    One thread probes at a time; the others meanwhile take the last state. Until the first probe ends, the
-    replica counts as down (reads on the primary).
+    One thread probes at a time; the others meanwhile take the last state, or "down" once that is older than
+    `STATE_STALE_SECONDS` (a probe that hangs). Until the first probe ends, the replica counts as down (reads
+    on the primary).
     """
     global _state
     state = _state
     if not fresh and state is not None and time.monotonic() - state.checked_at < STATE_MAX_AGE_SECONDS:
         return state
     if not _state_lock.acquire(blocking=fresh):
-        return state or ReplicaState("down", 0.0)
+        if state is None or time.monotonic() - state.checked_at > STATE_STALE_SECONDS:
+            return ReplicaState("down", state.checked_at if state else 0.0)
+        return state
     try:
-        state = _state = probe(connections[REPLICA], settings.REPLICA_MAX_LAG_SECONDS)
+        state = _state = probe(
+            connections[REPLICA], settings.REPLICA_MAX_LAG_SECONDS, primary=connections[PRIMARY], positions=_positions
+        )
     finally:
         _state_lock.release()
     metrics.REPLICA_READABLE.set(1 if state.readable else 0)
@@ -193,7 +259,9 @@ def lsn_value(position: str) -> int:
 
 def written_ttl() -> int:
     """How long a user's last write is remembered: two minutes, and a minute longer than the largest lag at
-    which the replica is read, so no replica that is read can still be missing a write forgotten here."""
+    which the replica is read. A replica is read only while its last probe (at most `STATE_STALE_SECONDS`
+    old) found it had replayed what the primary had written `REPLICA_MAX_LAG_SECONDS` before: so a write
+    forgotten here is on the replica that is read (the one behind its address, `DATABASE_REPLICA_URL`)."""
     return max(WRITTEN_TTL_SECONDS, int(settings.REPLICA_MAX_LAG_SECONDS) + 60)
 
 
@@ -279,8 +347,13 @@ class Route:
         return database
 
     def _fresh_enough(self) -> str:
-        """The replica if it is readable and has replayed the requesting user's last write, else the primary."""
-        if not replica_state().readable:
+        """The replica if it is readable and has replayed the requesting user's last write, else the primary.
+
+        Asks the replica whether it has replayed the write only when the state is from an earlier request's
+        probe: a probe of this request has just read its replay position."""
+        asked = time.monotonic()
+        state = replica_state()
+        if not state.readable:
             return PRIMARY
         user_id = requesting_user_id(self.request)
         if user_id is None:
@@ -292,9 +365,10 @@ class Route:
             return PRIMARY
         if position is None:
             return REPLICA
-        state = replica_state()
         if state.replay_lsn is not None and lsn_value(state.replay_lsn) >= lsn_value(position):
             return REPLICA
+        if state.checked_at >= asked:
+            return PRIMARY
         try:
             return REPLICA if has_replayed(connections[REPLICA], position) else PRIMARY
         except DatabaseError as error:
