@@ -195,21 +195,20 @@ _state_lock = threading.Lock()
 _positions = PrimaryPositions()
 
 
-def replica_state(*, fresh: bool = False) -> ReplicaState:
+def replica_state(*, fresh: bool = False, wait: float | None = None) -> ReplicaState:
     """This process's view of the replica, probed again when older than `STATE_MAX_AGE_SECONDS` (or `fresh`).
 
-    One thread probes at a time; the others meanwhile take the last state, or "down" once that is older than
-    `STATE_STALE_SECONDS` (a probe that hangs). Until the first probe ends, the replica counts as down (reads
-    on the primary).
+    One thread probes at a time; the others meanwhile take the last state (`last_state`). `fresh` waits for a
+    probe in flight to end (at most `wait` seconds, when given) and probes again; if it is still running then,
+    it takes the last state too. Until the first probe ends, the replica counts as down (reads on the primary).
     """
     global _state
     state = _state
     if not fresh and state is not None and time.monotonic() - state.checked_at < STATE_MAX_AGE_SECONDS:
         return state
-    if not _state_lock.acquire(blocking=fresh):
-        if state is None or time.monotonic() - state.checked_at > STATE_STALE_SECONDS:
-            return ReplicaState("down", state.checked_at if state else 0.0)
-        return state
+    acquired = _state_lock.acquire(timeout=-1 if wait is None else wait) if fresh else _state_lock.acquire(False)
+    if not acquired:
+        return last_state() or ReplicaState("down", 0.0)
     try:
         state = _state = probe(
             connections[REPLICA], settings.REPLICA_MAX_LAG_SECONDS, primary=connections[PRIMARY], positions=_positions
@@ -221,6 +220,15 @@ def replica_state(*, fresh: bool = False) -> ReplicaState:
         metrics.REPLICA_LAG_SECONDS.set(state.lag_seconds)
     if state.lag_bytes is not None:
         metrics.REPLICA_LAG_BYTES.set(state.lag_bytes)
+    return state
+
+
+def last_state() -> ReplicaState | None:
+    """The last probe's state, or "down" (as of that probe) once it is older than `STATE_STALE_SECONDS` (a
+    probe that hangs); None before the first probe ends."""
+    state = _state
+    if state is not None and state.state != "down" and time.monotonic() - state.checked_at > STATE_STALE_SECONDS:
+        return ReplicaState("down", state.checked_at)
     return state
 
 

@@ -133,8 +133,19 @@ if DATABASE_REPLICA_URL:
         DATABASE_REPLICA_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0), conn_health_checks=True
     )
     # A replica that does not answer costs a probe 2 s (libpq's shortest connect timeout), once a second per
-    # process at most.
-    DATABASES["replica"].setdefault("OPTIONS", {})["connect_timeout"] = 2
+    # process at most. One that vanishes mid-query (no answer, no reset) is dropped within about 10 s: after
+    # 5 s of data sent and not acknowledged (tcp_user_timeout, ms), or 5 s idle plus two unanswered keepalives
+    # 2 s apart; one that answers but is stuck ends a statement after 10 s. (PgBouncer drops the `options`
+    # startup parameter where its ignore_startup_parameters lists it: set statement_timeout there instead.)
+    DATABASES["replica"].setdefault("OPTIONS", {}).update(
+        connect_timeout=2,
+        tcp_user_timeout=5000,
+        keepalives=1,
+        keepalives_idle=5,
+        keepalives_interval=2,
+        keepalives_count=2,
+        options="-c statement_timeout=10s",
+    )
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}  # a test run has the one test database
     DATABASE_ROUTERS = ["config.db_router.ReplicaRouter"]
     # Before the session's: the session a login saves is one of the request's writes.
