@@ -251,12 +251,19 @@ def primary_position(connection: BaseDatabaseWrapper) -> str:
     return position
 
 
-def has_replayed(connection: BaseDatabaseWrapper, position: str) -> bool:
-    """The server behind `connection` has replayed the WAL up to `position`, or is not a replica at all."""
+def has_replayed(connection: BaseDatabaseWrapper, position: str, state: ReplicaState) -> bool:
+    """The server behind `connection` has replayed the WAL up to `position`.
+
+    A server not in recovery (NULL) counts as having replayed it only when `state`, the probe's, says the
+    replica's address leads to a primary: behind a pooler in transaction mode (PgBouncer over HAProxy, whose
+    replica port falls back to the primary) this statement may reach the primary and the reads after it a
+    replica, which may not have replayed the write."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", [position])
-        replayed = cursor.fetchone()[0]
-    return replayed is None or replayed  # NULL: not in recovery, the primary itself
+        replayed: bool | None = cursor.fetchone()[0]
+    if replayed is None:
+        return state.state == "primary"
+    return replayed
 
 
 def lsn_value(position: str) -> int:
@@ -378,7 +385,7 @@ class Route:
         if state.checked_at >= asked:
             return PRIMARY
         try:
-            return REPLICA if has_replayed(connections[REPLICA], position) else PRIMARY
+            return REPLICA if has_replayed(connections[REPLICA], position, state) else PRIMARY
         except DatabaseError as error:
             connections[REPLICA].close()
             replica_lost(error)

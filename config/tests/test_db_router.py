@@ -267,6 +267,9 @@ def pair_connections(pair, django_db_blocker):
         del connections.settings[alias]
 
 
+STREAMING = db_router.ReplicaState("streaming", 0.0)
+
+
 def write_something(primary) -> str:
     with primary.cursor() as cursor:
         cursor.execute("CREATE TABLE IF NOT EXISTS router_test (id serial PRIMARY KEY)")
@@ -300,14 +303,26 @@ def test_a_write_is_replayed_after_the_delay_and_not_before(pair, pair_connectio
     positions = db_router.PrimaryPositions()
     assert probe(replica, primary, 0.5, positions).state == "streaming"
     position = write_something(primary)
-    assert not db_router.has_replayed(replica, position)
+    assert not db_router.has_replayed(replica, position, STREAMING)
     time.sleep(0.7)
     lagging = probe(replica, primary, 0.5, positions)
     assert lagging.state == "lagging" and lagging.lag_seconds >= 0.7 and lagging.lag_bytes > 0
     assert db_router.lsn_value(lagging.replay_lsn) < db_router.lsn_value(position)
     pair.wait_for_replay()
-    assert db_router.has_replayed(replica, position)
+    assert db_router.has_replayed(replica, position, STREAMING)
     assert db_router.lsn_value(probe(replica, primary, 0.5).replay_lsn) >= db_router.lsn_value(position)
+
+
+def test_a_server_not_in_recovery_has_replayed_a_write_only_when_the_probe_found_the_primary_there(
+    pair, pair_connections
+):
+    """Behind a pooler in transaction mode the replica's address may lead to the primary for the check and to a
+    replica for the reads: a check answered by a server not in recovery proves nothing, unless the probe found
+    that the address leads to a primary (then the reads go there anyway)."""
+    primary, _ = pair_connections
+    position = write_something(primary)
+    assert not db_router.has_replayed(primary, position, STREAMING)
+    assert db_router.has_replayed(primary, position, db_router.ReplicaState("primary", 0.0))
 
 
 def test_wal_positions_compare_as_numbers():
