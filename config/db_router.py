@@ -10,7 +10,10 @@ Who reads where:
 - The choice is made once per request, at its first routed read (`Route.read_database`): the replica when it
   is up, no further behind than `REPLICA_MAX_LAG_SECONDS`, and has replayed the requesting user's last write
   (below); else the primary.
-- Sessions are always read from the primary: a session made by the login a moment ago must be found.
+- Who is asking is always read from the primary: the session (a session made by the login a moment ago must
+  be found), its user (`AuthenticationMiddleware`: a user deactivated or whose password changed a moment ago
+  is signed out at once) and a Bearer token's user (`users.selectors.user_by_id`, on the primary's
+  connection).
 - Once a request has written to the primary, locked rows there or opened a transaction there (a router's
   write, `select_for_update`, `transaction.atomic()`, literal SQL on `connections["default"]` that is not a
   plain SELECT), each later read of that request is on the primary: a page that marks messages read and
@@ -42,7 +45,8 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -50,11 +54,13 @@ from typing import Any
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
+from django.contrib.auth import middleware as auth_middleware
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.http import HttpRequest, HttpResponseBase
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 from rest_framework.exceptions import APIException
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
@@ -400,6 +406,17 @@ class Route:
 
 
 current_route: ContextVar[Route | None] = ContextVar("relay_read_route", default=None)
+_on_primary: ContextVar[bool] = ContextVar("relay_reads_on_primary", default=False)
+
+
+@contextmanager
+def reads_on_primary() -> Iterator[None]:
+    """Every routed read inside is on the primary, and the request's route stays as it was."""
+    token = _on_primary.set(True)
+    try:
+        yield
+    finally:
+        _on_primary.reset(token)
 
 
 class ReplicaRouter:
@@ -408,7 +425,7 @@ class ReplicaRouter:
 
     def db_for_read(self, model: type[Any], **hints: Any) -> str:
         route = current_route.get()
-        if route is None or model._meta.app_label in PRIMARY_APPS:
+        if route is None or model._meta.app_label in PRIMARY_APPS or _on_primary.get():
             return PRIMARY
         if connections[PRIMARY].in_atomic_block:  # a read inside a transaction on the primary is part of it
             route.use_primary()
@@ -476,3 +493,19 @@ class ReadRoutingMiddleware:
             logger.warning("replica: no WAL position from the primary: %s", error)
             return
         record_write(user.pk, position)
+
+
+class AuthenticationMiddleware(auth_middleware.AuthenticationMiddleware):
+    """Django's, reading the session's user from the primary (in place of Django's with a replica): a user
+    deactivated a moment ago, or whose password changed (which ends their other sessions), is signed out on
+    their next request on any node, whatever the replica has replayed."""
+
+    def process_request(self, request: HttpRequest) -> None:
+        super().process_request(request)
+        request.user = SimpleLazyObject(lambda: session_user(request))  # type: ignore[assignment]
+
+
+def session_user(request: HttpRequest) -> Any:
+    """The user signed in to `request`'s session (or AnonymousUser), read from the primary."""
+    with reads_on_primary():
+        return auth_middleware.get_user(request)

@@ -151,6 +151,9 @@ if DATABASE_REPLICA_URL:
     # Before the session's: the session a login saves is one of the request's writes.
     _sessions = MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware")
     MIDDLEWARE.insert(_sessions, "config.db_router.ReadRoutingMiddleware")
+    # Django's, reading the session's user from the primary.
+    _authentication = MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware")
+    MIDDLEWARE[_authentication] = "config.db_router.AuthenticationMiddleware"
 for _alias, _database in DATABASES.items():
     if _database["ENGINE"] != "django.db.backends.postgresql":
         _name = "DATABASE_URL" if _alias == "default" else "DATABASE_REPLICA_URL"

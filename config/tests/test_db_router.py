@@ -249,6 +249,64 @@ def test_a_page_that_marks_messages_read_is_a_write_its_readers_next_read_sees(p
         assert replica.execute(unread, [bob_id]).fetchone()[0] == 1
 
 
+# Run in a process of its own on the pair: alice's session, and the request it signs in routed to the replica;
+# the queries that loading its user sends to each server.
+LOAD_SESSION_USER = """
+import json
+import django
+django.setup()
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+from django.db import connections
+from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
+from django.utils.module_loading import import_string
+from config import db_router
+from users.models import User
+
+alice = User.objects.get(username="alice")
+session = SessionStore()
+session[SESSION_KEY] = str(alice.pk)
+session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+session[HASH_SESSION_KEY] = alice.get_session_auth_hash()
+session.save()
+request = RequestFactory().get("/inbox/")
+request.session = SessionStore(session.session_key)
+request.session.load()
+route = db_router.Route(request)
+route.database = db_router.REPLICA  # as decided for a GET
+db_router.current_route.set(route)
+[authentication] = [path for path in settings.MIDDLEWARE if path.endswith(".AuthenticationMiddleware")]
+import_string(authentication)(lambda request: None).process_request(request)
+with CaptureQueriesContext(connections["replica"]) as replica, CaptureQueriesContext(connections["default"]) as primary:
+    username = request.user.username
+print(json.dumps({"user": username, "replica": len(replica), "primary": len(primary)}))
+"""
+
+
+def test_the_session_user_of_a_request_routed_to_the_replica_is_read_from_the_primary(pair, people):
+    """A user deactivated, or whose password changed (which ends their other sessions), a moment ago is
+    signed out at once: their session's user is never read from a replica that has not replayed that."""
+    environment = server_env(
+        DATABASE_URL=pair.url("primary"),
+        DATABASE_REPLICA_URL=pair.url("replica"),
+        REDIS_URL=ROUTER_REDIS,
+        REPLICA_MAX_LAG_SECONDS="60",
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", LOAD_SESSION_USER],
+        env=environment,
+        cwd=django_settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+    )
+    assert output.returncode == 0, output.stderr
+    loaded = json.loads(output.stdout.splitlines()[-1])
+    assert (loaded["user"], loaded["replica"]) == ("alice", 0), loaded
+    assert loaded["primary"] >= 1  # the session, and its user
+
+
 # --- The router's parts on the real pair -----------------------------------------------------------------
 
 
@@ -484,6 +542,8 @@ def test_a_replica_url_adds_the_replica_the_router_and_the_middleware_before_the
     middleware = configured["middleware"]
     routing = middleware.index("config.db_router.ReadRoutingMiddleware")
     assert middleware[routing + 1] == "django.contrib.sessions.middleware.SessionMiddleware"
+    assert "config.db_router.AuthenticationMiddleware" in middleware  # in place of Django's
+    assert "django.contrib.auth.middleware.AuthenticationMiddleware" not in middleware
     prepared = settings_with(DATABASE_REPLICA_URL="postgres://postgres@127.0.0.1:5999/relay")["replica"]
     assert prepared["ENGINE"] == "config.postgresql"
     assert prepared["OPTIONS"] == {**REPLICA_OPTIONS, "server_side_binding": True, "prepare_threshold": 5}
