@@ -20,13 +20,16 @@ Who reads where:
   then counts the unread sees its own marks. A plain SELECT on the primary (the session, the token's user)
   changes nothing.
 
-Read-your-writes: after a request by a signed-in user that wrote and succeeded, the primary's WAL position
-(`pg_current_wal_lsn()`) is kept in the cache under that user's id for a while longer than the replica is
-read behind (`written_ttl`). The cache is
-Redis (`REDIS_URL`), shared by every app node, so a write through one node and a read through another meet.
-A later request of that user reads the replica only once the replica's `pg_last_wal_replay_lsn()` has passed
+Read-your-writes: after a request by a signed-in user that wrote (whatever its answer: a request may fail
+after a write of it committed), the primary's WAL position (`pg_current_wal_lsn()`) is kept in the cache
+under that user's id for a while longer than the replica is read behind (`written_ttl`). The cache is Redis
+(`REDIS_URL`), shared by every app node, so a write through one node and a read through another meet. A
+later request of that user reads the replica only once the replica's `pg_last_wal_replay_lsn()` has passed
 that position. The user is found from the request's credential without the database: the Bearer token's
-user id claim (checked as the API checks it), else the session's.
+user id claim (checked as the API checks it), else the session's. While Redis does not answer, reads of
+signed-in users go to the primary; a position not recorded then (a write while Redis was down), or lost
+with Redis (restarted empty), is not waited for: that user reads the replica as soon as it is within
+`REPLICA_MAX_LAG_SECONDS`.
 
 The replica's state (`replica_state`) is refreshed at most every `STATE_MAX_AGE_SECONDS` per process by a
 probe: the primary's `pg_current_wal_lsn()` (kept with the time it was read, `PrimaryPositions`), then on a
@@ -446,7 +449,7 @@ class ReplicaRouter:
 
 class ReadRoutingMiddleware:
     """Marks GET and HEAD requests (under WSGI, not the event stream) as replica-eligible, and after a request
-    that wrote and succeeded records the primary's WAL position for its user (read-your-writes).
+    that wrote, whatever its answer, records the primary's WAL position for its user (read-your-writes).
 
     Before SessionMiddleware: the session a login saves is a write of the request too. Under ASGI (uvicorn
     serves the event stream) it passes the request through: everything reads the primary.
@@ -477,7 +480,7 @@ class ReadRoutingMiddleware:
         try:
             with connections[PRIMARY].execute_wrapper(route.watch_primary):
                 response: HttpResponseBase = self.get_response(request)
-                if route.wrote and response.status_code < 400:
+                if route.wrote:  # whatever the answer: a write that failed after another one succeeded
                     self._record(request)
         finally:
             current_route.reset(token)

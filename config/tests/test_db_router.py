@@ -476,6 +476,30 @@ def test_only_get_and_head_requests_other_than_the_event_stream_may_read_the_rep
     assert route_seen("get", "/api/messages/events/") == "default"
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_request_that_wrote_is_recorded_whatever_its_answer():
+    """A request that wrote and then failed (a 4xx or 5xx after a first write committed) still wrote: its
+    user's next reads wait for the replica to replay it."""
+    from django.core.cache import cache
+
+    from users.tests.factories import UserFactory
+
+    user = UserFactory()
+    cache.delete(db_router.WRITTEN_KEY.format(user_id=user.pk))
+
+    def view(request):
+        request.user = user
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE users_user SET last_login = now() WHERE id = %s", [user.pk])
+        return HttpResponse(status=409)
+
+    response = db_router.ReadRoutingMiddleware(view)(RequestFactory().post("/api/messages/send"))
+    assert response.status_code == 409
+    position = db_router.last_write(user.pk)
+    assert position is not None
+    assert db_router.lsn_value(position) <= db_router.lsn_value(db_router.primary_position(connection))
+
+
 def test_under_asgi_the_middleware_routes_nothing():
     seen = []
 
