@@ -249,9 +249,15 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 
 # Throttle counters (send, login, register) live in the cache. The default is per process; with several
 # server processes set REDIS_URL so that every process counts against the same limits.
+# A Redis that hangs costs a request at most half a second per cache call (else redis-py's 5 s, measured):
+# the throttles and, with a replica, every signed-in read ask the cache.
 CACHES = {
     "default": (
-        {"BACKEND": "config.cache.SharedClientRedisCache", "LOCATION": os.environ["REDIS_URL"]}
+        {
+            "BACKEND": "config.cache.SharedClientRedisCache",
+            "LOCATION": os.environ["REDIS_URL"],
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
         if os.environ.get("REDIS_URL")
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )

@@ -9,6 +9,7 @@ import asyncio
 import http.cookiejar
 import json
 import re
+import socket
 import subprocess
 import sys
 import tempfile
@@ -571,6 +572,42 @@ def test_a_replica_url_adds_the_replica_the_router_and_the_middleware_before_the
     prepared = settings_with(DATABASE_REPLICA_URL="postgres://postgres@127.0.0.1:5999/relay")["replica"]
     assert prepared["ENGINE"] == "config.postgresql"
     assert prepared["OPTIONS"] == {**REPLICA_OPTIONS, "server_side_binding": True, "prepare_threshold": 5}
+
+
+# Run in a process of its own: how long a signed-in read's question to the cache waits on a Redis that hangs.
+ASK_THE_CACHE = """
+import time
+import django
+django.setup()
+from config import db_router
+started = time.monotonic()
+try:
+    db_router.last_write(1)
+except Exception as error:
+    print(type(error).__name__, round(time.monotonic() - started, 2))
+"""
+
+
+def test_a_redis_that_hangs_costs_a_read_half_a_second_and_not_for_ever():
+    """A Redis that accepts connections and never answers: the cache gives up after its socket timeout, half a
+    second (the router then reads the primary); without it, redis-py's default waits 5 s."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        environment = server_env(REDIS_URL=f"redis://127.0.0.1:{silent.getsockname()[1]}/9")
+        try:
+            output = subprocess.run(
+                [sys.executable, "-c", ASK_THE_CACHE],
+                env=environment,
+                cwd=django_settings.BASE_DIR,
+                capture_output=True,
+                text=True,
+                timeout=20,
+            )
+        except subprocess.TimeoutExpired:
+            pytest.fail("the cache waited on the silent Redis for 20 s")
+    name, seconds = output.stdout.split()
+    assert name == "TimeoutError" and float(seconds) < 2, output
 
 
 # --- What routing costs -----------------------------------------------------------------------------------
