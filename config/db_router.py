@@ -95,8 +95,8 @@ def replica_configured() -> bool:
 
 _PRIMARY_POSITION_SQL = "SELECT pg_current_wal_lsn()::text"
 
-# On the replica: whether it is one, what it has replayed, whether a WAL receiver runs (its pid is visible to
-# every role; its other columns only to pg_read_all_stats), and the WAL it received and has not replayed.
+# On the replica: whether it is one, what it has replayed, and whether a WAL receiver runs (its pid is visible
+# to every role; its other columns only to pg_read_all_stats).
 _STATE_SQL = """
 SELECT pg_is_in_recovery(),
        pg_last_wal_replay_lsn()::text,
@@ -480,7 +480,7 @@ class ReadRoutingMiddleware:
         try:
             with connections[PRIMARY].execute_wrapper(route.watch_primary):
                 response: HttpResponseBase = self.get_response(request)
-                if route.wrote:  # whatever the answer: a write that failed after another one succeeded
+                if route.wrote:  # whatever the answer: a request may fail after one of its writes committed
                     self._record(request)
         finally:
             current_route.reset(token)
