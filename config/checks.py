@@ -76,3 +76,19 @@ def check_time_zone_database(app_configs: Sequence[AppConfig] | None, **kwargs: 
             )
         ]
     return []
+
+
+@register(Tags.caches, deploy=True)
+def check_replica_cache(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
+    """Read-your-writes (config.db_router) keeps each user's last write in the cache: across processes only
+    a shared one (Redis) lets a read on one find the write made through another."""
+    if getattr(settings, "DATABASE_REPLICA_URL", "") and not settings.REDIS_URL:
+        return [
+            Warning(
+                "DATABASE_REPLICA_URL is set without REDIS_URL: a user's write through one process is not "
+                "known to the others, which may read the replica before it has replayed it.",
+                hint="Set REDIS_URL to the Redis every app process shares (or run one process only).",
+                id="relay.W006",
+            )
+        ]
+    return []

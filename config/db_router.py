@@ -10,25 +10,35 @@ Who reads where:
 - The choice is made once per request, at its first routed read (`Route.read_database`): the replica when it
   is up, no further behind than `REPLICA_MAX_LAG_SECONDS`, and has replayed the requesting user's last write
   (below); else the primary.
-- Sessions are always read from the primary: a session made by the login a moment ago must be found.
+- Who is asking is always read from the primary: the session (a session made by the login a moment ago must
+  be found), its user (`AuthenticationMiddleware`: a user deactivated or whose password changed a moment ago
+  is signed out at once) and a Bearer token's user (`users.selectors.user_by_id`, on the primary's
+  connection).
 - Once a request has written to the primary, locked rows there or opened a transaction there (a router's
   write, `select_for_update`, `transaction.atomic()`, literal SQL on `connections["default"]` that is not a
   plain SELECT), each later read of that request is on the primary: a page that marks messages read and
   then counts the unread sees its own marks. A plain SELECT on the primary (the session, the token's user)
   changes nothing.
 
-Read-your-writes: after a request by a signed-in user that wrote and succeeded, the primary's WAL position
-(`pg_current_wal_lsn()`) is kept in the cache under that user's id for a while longer than the replica is
-read behind (`written_ttl`). The cache is
-Redis (`REDIS_URL`), shared by every app node, so a write through one node and a read through another meet.
-A later request of that user reads the replica only once the replica's `pg_last_wal_replay_lsn()` has passed
+Read-your-writes: after a request by a signed-in user that wrote (whatever its answer: a request may fail
+after a write of it committed), the primary's WAL position (`pg_current_wal_lsn()`) is kept in the cache
+under that user's id for a while longer than the replica is read behind (`written_ttl`). The cache is Redis
+(`REDIS_URL`), shared by every app node, so a write through one node and a read through another meet. A
+later request of that user reads the replica only once the replica's `pg_last_wal_replay_lsn()` has passed
 that position. The user is found from the request's credential without the database: the Bearer token's
-user id claim (checked as the API checks it), else the session's.
+user id claim (checked as the API checks it), else the session's. While Redis does not answer, reads of
+signed-in users go to the primary; a position not recorded then (a write while Redis was down), or lost
+with Redis (restarted empty), is not waited for: that user reads the replica as soon as it is within
+`REPLICA_MAX_LAG_SECONDS`.
 
-The replica's state (`replica_state`) is refreshed at most every `STATE_MAX_AGE_SECONDS` per process, on a
-connection with a short connect timeout: reachable, and how far behind (seconds and bytes of received WAL
-not yet replayed). A replica address that leads to a server not in recovery (a proxy's fallback to the
-primary) counts as "primary": reads go to "default".
+The replica's state (`replica_state`) is refreshed at most every `STATE_MAX_AGE_SECONDS` per process by a
+probe: the primary's `pg_current_wal_lsn()` (kept with the time it was read, `PrimaryPositions`), then on a
+connection to the replica with a short connect timeout, its `pg_last_wal_replay_lsn()` and whether a WAL
+receiver runs. The replica is read only while a WAL receiver runs and it has replayed a position the primary
+was at no more than `REPLICA_MAX_LAG_SECONDS` ago: measured against the primary, so a replica that stopped
+receiving WAL (a partition, a wrong `primary_conninfo`) stops being read once the primary has moved on for
+that long, though it sees no lag of its own. A replica address that leads to a server not in recovery (a
+proxy's fallback to the primary) counts as "primary": reads go to "default".
 """
 
 from __future__ import annotations
@@ -37,7 +47,9 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -45,11 +57,13 @@ from typing import Any
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
+from django.contrib.auth import middleware as auth_middleware
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.http import HttpRequest, HttpResponseBase
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 from rest_framework.exceptions import APIException
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
@@ -62,6 +76,11 @@ PRIMARY = DEFAULT_DB_ALIAS
 REPLICA = "replica"
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 STATE_MAX_AGE_SECONDS = 1.0
+# While a probe hangs the others take the last state, and not one older than this: then the replica is down.
+STATE_STALE_SECONDS = 5.0
+# The primary's positions are kept this much longer than REPLICA_MAX_LAG_SECONDS, to tell how far behind a
+# replica past the limit is.
+POSITIONS_KEPT_SECONDS = 60.0
 WRITTEN_TTL_SECONDS = 120
 WRITTEN_KEY = "relay:written-lsn:{user_id}"
 # Apps whose rows are read from the primary whatever the request: the session table.
@@ -74,25 +93,51 @@ def replica_configured() -> bool:
 
 # --- The replica's state ---------------------------------------------------------------------------------
 
+_PRIMARY_POSITION_SQL = "SELECT pg_current_wal_lsn()::text"
+
+# On the replica: whether it is one, what it has replayed, and whether a WAL receiver runs (its pid is visible
+# to every role; its other columns only to pg_read_all_stats).
 _STATE_SQL = """
 SELECT pg_is_in_recovery(),
        pg_last_wal_replay_lsn()::text,
-       CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
-            ELSE EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp())::float8
-       END,
-       pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::bigint
+       EXISTS (SELECT FROM pg_stat_wal_receiver WHERE pid IS NOT NULL)
 """
+
+
+class PrimaryPositions:
+    """The primary's WAL positions as this process's probes read them (monotonic time, position), oldest first,
+    kept for `keep_seconds`: how far behind the replica is, measured against the primary and not against
+    what the replica itself has received."""
+
+    def __init__(self) -> None:
+        self.samples: deque[tuple[float, int]] = deque()
+
+    def add(self, at: float, position: int, keep_seconds: float) -> None:
+        self.samples.append((at, position))
+        while len(self.samples) > 1 and at - self.samples[0][0] > keep_seconds:
+            self.samples.popleft()
+
+    def lag(self, replayed: int, now: float) -> float | None:
+        """How long ago the primary was at the newest of the positions kept that the replica has `replayed`:
+        at most that far behind (0 when it has replayed the newest). None when it has replayed none of them."""
+        for at, position in reversed(self.samples):
+            if position <= replayed:
+                return 0.0 if at == self.samples[-1][0] else max(now - at, 0.0)
+        return None
 
 
 @dataclass(frozen=True)
 class ReplicaState:
     """What a probe of the replica found.
 
-    `state`: "streaming" (in recovery, within `REPLICA_MAX_LAG_SECONDS`), "lagging" (further behind, or
-    behind by an unknown time: WAL waits and it has replayed no transaction since it started),
-    "primary" (the replica's address leads to a server that is not in recovery), "down" (no answer).
-    `lag_seconds`: 0 when the replica has replayed all the WAL it received, else the age of the last
-    transaction it replayed. `lag_bytes`: WAL received and not yet replayed.
+    `state`: "streaming" (in recovery, a WAL receiver running, within `REPLICA_MAX_LAG_SECONDS`), "lagging"
+    (further behind, or behind by an unknown time), "disconnected" (in recovery with no WAL receiver: it has
+    lost the primary, whatever it has replayed), "primary" (the replica's address leads to a server that is
+    not in recovery), "down" (no answer). Only "streaming" is read.
+    `lag_seconds`: how long ago the primary was at the newest position this process read from it (at most
+    once a second, `PrimaryPositions`) that the replica has replayed: 0 when it has replayed the primary's
+    position of this probe; None when it has replayed none of them (or the primary did not answer).
+    `lag_bytes`: the primary's WAL, as of this probe, that the replica has not replayed.
     """
 
     state: str
@@ -111,43 +156,72 @@ class ReplicaState:
         return {"state": self.state, "lag_seconds": self.lag_seconds, "lag_bytes": self.lag_bytes}
 
 
-def probe(connection: BaseDatabaseWrapper, max_lag_seconds: float) -> ReplicaState:
-    """The state of the server behind `connection`; "down" when it does not answer (the connection is closed)."""
-    now = time.monotonic()
+def probe(
+    connection: BaseDatabaseWrapper,
+    max_lag_seconds: float,
+    *,
+    primary: BaseDatabaseWrapper,
+    positions: PrimaryPositions,
+) -> ReplicaState:
+    """The state of the server behind `connection`, measured against the primary behind `primary` (whose
+    position this adds to `positions`): one statement on each. "down" when the replica does not answer (its
+    connection is closed); behind by an unknown time when the primary does not."""
+    primary_lsn: int | None = None
+    try:
+        with primary.cursor() as cursor:
+            cursor.execute(_PRIMARY_POSITION_SQL)
+            primary_lsn = lsn_value(cursor.fetchone()[0])
+        positions.add(time.monotonic(), primary_lsn, max_lag_seconds + POSITIONS_KEPT_SECONDS)
+    except DatabaseError as error:
+        logger.warning("replica: no WAL position from the primary: %s: %s", type(error).__name__, str(error).strip())
     try:
         with connection.cursor() as cursor:
             cursor.execute(_STATE_SQL)
-            in_recovery, replay_lsn, lag_seconds, lag_bytes = cursor.fetchone()
+            in_recovery, replay_lsn, receiving = cursor.fetchone()
     except DatabaseError as error:
         logger.warning("replica: %s: %s", type(error).__name__, str(error).strip())
         connection.close()
-        return ReplicaState("down", now)
+        return ReplicaState("down", time.monotonic())
+    now = time.monotonic()
     if not in_recovery:
         return ReplicaState("primary", now)
-    if lag_seconds is None:  # nothing replayed since it started, and WAL waiting (or none received yet)
-        return ReplicaState("lagging", now, None, lag_bytes, replay_lsn)
-    state = "streaming" if lag_seconds <= max_lag_seconds else "lagging"
-    return ReplicaState(state, now, round(lag_seconds, 3), lag_bytes, replay_lsn)
+    if primary_lsn is None or replay_lsn is None:
+        return ReplicaState("lagging", now, replay_lsn=replay_lsn)
+    replayed = lsn_value(replay_lsn)
+    lag_seconds = positions.lag(replayed, now)
+    if not receiving:
+        state = "disconnected"
+    elif lag_seconds is None or lag_seconds > max_lag_seconds:
+        state = "lagging"
+    else:
+        state = "streaming"
+    lag = None if lag_seconds is None else round(lag_seconds, 3)
+    return ReplicaState(state, now, lag, max(primary_lsn - replayed, 0), replay_lsn)
 
 
 _state: ReplicaState | None = None
 _state_lock = threading.Lock()
+_positions = PrimaryPositions()
 
 
-def replica_state(*, fresh: bool = False) -> ReplicaState:
+def replica_state(*, fresh: bool = False, wait: float | None = None) -> ReplicaState:
     """This process's view of the replica, probed again when older than `STATE_MAX_AGE_SECONDS` (or `fresh`).
 
-    One thread probes at a time; the others meanwhile take the last state. Until the first probe ends, the
-    replica counts as down (reads on the primary).
+    One thread probes at a time; the others meanwhile take the last state (`last_state`). `fresh` waits for a
+    probe in flight to end (at most `wait` seconds, when given) and probes again; if it is still running then,
+    it takes the last state too. Until the first probe ends, the replica counts as down (reads on the primary).
     """
     global _state
     state = _state
     if not fresh and state is not None and time.monotonic() - state.checked_at < STATE_MAX_AGE_SECONDS:
         return state
-    if not _state_lock.acquire(blocking=fresh):
-        return state or ReplicaState("down", 0.0)
+    acquired = _state_lock.acquire(timeout=-1 if wait is None else wait) if fresh else _state_lock.acquire(False)
+    if not acquired:
+        return last_state() or ReplicaState("down", 0.0)
     try:
-        state = _state = probe(connections[REPLICA], settings.REPLICA_MAX_LAG_SECONDS)
+        state = _state = probe(
+            connections[REPLICA], settings.REPLICA_MAX_LAG_SECONDS, primary=connections[PRIMARY], positions=_positions
+        )
     finally:
         _state_lock.release()
     metrics.REPLICA_READABLE.set(1 if state.readable else 0)
@@ -155,6 +229,15 @@ def replica_state(*, fresh: bool = False) -> ReplicaState:
         metrics.REPLICA_LAG_SECONDS.set(state.lag_seconds)
     if state.lag_bytes is not None:
         metrics.REPLICA_LAG_BYTES.set(state.lag_bytes)
+    return state
+
+
+def last_state() -> ReplicaState | None:
+    """The last probe's state, or "down" (as of that probe) once it is older than `STATE_STALE_SECONDS` (a
+    probe that hangs); None before the first probe ends."""
+    state = _state
+    if state is not None and state.state != "down" and time.monotonic() - state.checked_at > STATE_STALE_SECONDS:
+        return ReplicaState("down", state.checked_at)
     return state
 
 
@@ -177,12 +260,19 @@ def primary_position(connection: BaseDatabaseWrapper) -> str:
     return position
 
 
-def has_replayed(connection: BaseDatabaseWrapper, position: str) -> bool:
-    """The server behind `connection` has replayed the WAL up to `position`, or is not a replica at all."""
+def has_replayed(connection: BaseDatabaseWrapper, position: str, state: ReplicaState) -> bool:
+    """The server behind `connection` has replayed the WAL up to `position`.
+
+    A server not in recovery (NULL) counts as having replayed it only when `state`, the probe's, says the
+    replica's address leads to a primary: behind a pooler in transaction mode (PgBouncer over HAProxy, whose
+    replica port falls back to the primary) this statement may reach the primary and the reads after it a
+    replica, which may not have replayed the write."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", [position])
-        replayed = cursor.fetchone()[0]
-    return replayed is None or replayed  # NULL: not in recovery, the primary itself
+        replayed: bool | None = cursor.fetchone()[0]
+    if replayed is None:
+        return state.state == "primary"
+    return replayed
 
 
 def lsn_value(position: str) -> int:
@@ -193,7 +283,9 @@ def lsn_value(position: str) -> int:
 
 def written_ttl() -> int:
     """How long a user's last write is remembered: two minutes, and a minute longer than the largest lag at
-    which the replica is read, so no replica that is read can still be missing a write forgotten here."""
+    which the replica is read. A replica is read only while its last probe (at most `STATE_STALE_SECONDS`
+    old) found it had replayed what the primary had written `REPLICA_MAX_LAG_SECONDS` before: so a write
+    forgotten here is on the replica that is read (the one behind its address, `DATABASE_REPLICA_URL`)."""
     return max(WRITTEN_TTL_SECONDS, int(settings.REPLICA_MAX_LAG_SECONDS) + 60)
 
 
@@ -279,8 +371,13 @@ class Route:
         return database
 
     def _fresh_enough(self) -> str:
-        """The replica if it is readable and has replayed the requesting user's last write, else the primary."""
-        if not replica_state().readable:
+        """The replica if it is readable and has replayed the requesting user's last write, else the primary.
+
+        Asks the replica whether it has replayed the write only when the state is from an earlier request's
+        probe: a probe of this request has just read its replay position."""
+        asked = time.monotonic()
+        state = replica_state()
+        if not state.readable:
             return PRIMARY
         user_id = requesting_user_id(self.request)
         if user_id is None:
@@ -292,11 +389,12 @@ class Route:
             return PRIMARY
         if position is None:
             return REPLICA
-        state = replica_state()
         if state.replay_lsn is not None and lsn_value(state.replay_lsn) >= lsn_value(position):
             return REPLICA
+        if state.checked_at >= asked:
+            return PRIMARY
         try:
-            return REPLICA if has_replayed(connections[REPLICA], position) else PRIMARY
+            return REPLICA if has_replayed(connections[REPLICA], position, state) else PRIMARY
         except DatabaseError as error:
             connections[REPLICA].close()
             replica_lost(error)
@@ -311,6 +409,17 @@ class Route:
 
 
 current_route: ContextVar[Route | None] = ContextVar("relay_read_route", default=None)
+_on_primary: ContextVar[bool] = ContextVar("relay_reads_on_primary", default=False)
+
+
+@contextmanager
+def reads_on_primary() -> Iterator[None]:
+    """Every routed read inside is on the primary, and the request's route stays as it was."""
+    token = _on_primary.set(True)
+    try:
+        yield
+    finally:
+        _on_primary.reset(token)
 
 
 class ReplicaRouter:
@@ -319,7 +428,7 @@ class ReplicaRouter:
 
     def db_for_read(self, model: type[Any], **hints: Any) -> str:
         route = current_route.get()
-        if route is None or model._meta.app_label in PRIMARY_APPS:
+        if route is None or model._meta.app_label in PRIMARY_APPS or _on_primary.get():
             return PRIMARY
         if connections[PRIMARY].in_atomic_block:  # a read inside a transaction on the primary is part of it
             route.use_primary()
@@ -340,7 +449,7 @@ class ReplicaRouter:
 
 class ReadRoutingMiddleware:
     """Marks GET and HEAD requests (under WSGI, not the event stream) as replica-eligible, and after a request
-    that wrote and succeeded records the primary's WAL position for its user (read-your-writes).
+    that wrote, whatever its answer, records the primary's WAL position for its user (read-your-writes).
 
     Before SessionMiddleware: the session a login saves is a write of the request too. Under ASGI (uvicorn
     serves the event stream) it passes the request through: everything reads the primary.
@@ -371,7 +480,7 @@ class ReadRoutingMiddleware:
         try:
             with connections[PRIMARY].execute_wrapper(route.watch_primary):
                 response: HttpResponseBase = self.get_response(request)
-                if route.wrote and response.status_code < 400:
+                if route.wrote:  # whatever the answer: a request may fail after one of its writes committed
                     self._record(request)
         finally:
             current_route.reset(token)
@@ -387,3 +496,19 @@ class ReadRoutingMiddleware:
             logger.warning("replica: no WAL position from the primary: %s", error)
             return
         record_write(user.pk, position)
+
+
+class AuthenticationMiddleware(auth_middleware.AuthenticationMiddleware):
+    """Django's, reading the session's user from the primary (in place of Django's with a replica): a user
+    deactivated a moment ago, or whose password changed (which ends their other sessions), is signed out on
+    their next request on any node, whatever the replica has replayed."""
+
+    def process_request(self, request: HttpRequest) -> None:
+        super().process_request(request)
+        request.user = SimpleLazyObject(lambda: session_user(request))  # type: ignore[assignment]
+
+
+def session_user(request: HttpRequest) -> Any:
+    """The user signed in to `request`'s session (or AnonymousUser), read from the primary."""
+    with reads_on_primary():
+        return auth_middleware.get_user(request)

@@ -6,6 +6,7 @@ API schema. docs/operations.md ("Health") says how to probe them.
 """
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -80,25 +81,48 @@ def run_checks(checks: dict[str, Callable[[float], None]], timeout: float) -> di
     return results
 
 
-def probe_replica() -> dict[str, object]:
-    """The replica's state and lag, probed now on a connection of this probe's own (closed after)."""
+# The replica's probe runs on a thread of its own, one probe at a time: /readyz calls that come while it hangs
+# share the one in flight, and the checks above never wait behind it.
+_replica_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="readyz-replica")
+# How long /readyz waits for the replica's probe: until the checks are done, and at least this long from its
+# start (a probe that answers takes milliseconds), never past READYZ_TIMEOUT_SECONDS.
+REPLICA_WAIT_SECONDS = 0.25
+_replica_probe: Future[db_router.ReplicaState] | None = None
+_replica_probe_lock = threading.Lock()
+
+
+def probe_replica(timeout: float) -> db_router.ReplicaState:
+    """The replica's state, probed now on connections of this thread's own (closed after); when another probe
+    of this process holds the replica for longer than `timeout`, the last state."""
     try:
-        return db_router.replica_state(fresh=True).report()
+        return db_router.replica_state(fresh=True, wait=timeout)
     finally:
         connections[db_router.REPLICA].close()
+        connections[db_router.PRIMARY].close()
 
 
-def replica_report(probe: Future[dict[str, object]], timeout: float) -> dict[str, object]:
-    """What /readyz shows of the replica, from `probe_replica` run in `probe`: `state` ("streaming",
-    "lagging", "primary", "down", or "timeout" when it took longer than `timeout`), `lag_seconds`, `lag_bytes`
-    (`config.db_router.ReplicaState`)."""
+def replica_probe(timeout: float) -> Future[db_router.ReplicaState]:
+    """The replica's probe in flight, or a new one."""
+    global _replica_probe
+    with _replica_probe_lock:
+        if _replica_probe is None or _replica_probe.done():
+            _replica_probe = _replica_executor.submit(probe_replica, timeout)
+        return _replica_probe
+
+
+def replica_report(probe: Future[db_router.ReplicaState], timeout: float) -> dict[str, object]:
+    """What /readyz shows of the replica: `state` ("streaming", "lagging", "disconnected", "primary", "down",
+    or "unknown" before this process's first probe has ended), `lag_seconds`, `lag_bytes`
+    (`config.db_router.ReplicaState`) and `age_seconds`, how long ago the probe that found them ended: the
+    probe `probe` if it ends within `timeout`, else the last one (a replica that hangs, a probe in flight:
+    /readyz does not wait for it)."""
     wait([probe], timeout=max(timeout, 0.0))
+    state = probe.result() if probe.done() and probe.exception() is None else db_router.last_state()
     if not probe.done():
-        probe.cancel()
         logger.warning("readyz: the replica did not answer in time")
-        return {"state": "timeout", "lag_seconds": None, "lag_bytes": None}
-    report: dict[str, object] = probe.result()
-    return report
+    if state is None or state.checked_at == 0.0:
+        return {"state": "unknown", "lag_seconds": None, "lag_bytes": None, "age_seconds": None}
+    return {**state.report(), "age_seconds": round(max(time.monotonic() - state.checked_at, 0.0), 1)}
 
 
 @never_cache
@@ -113,17 +137,22 @@ def healthz(request):
 def readyz(request):
     """200 when every readiness check answers within `READYZ_TIMEOUT_SECONDS`; else 503 naming what did not.
 
-    With a replica, its state and lag too, under "replica": informative, never a reason for a 503.
+    With a replica, its state and lag too, under "replica" (`replica_report`): informative, never a reason for
+    a 503, and never a delay to the checks: its probe runs on a thread of its own, one at a time, and is
+    waited for until the checks are done (at least `REPLICA_WAIT_SECONDS`); a replica that has not answered
+    by then is shown as last known, with the age of that knowledge.
     """
     started = time.monotonic()
     timeout = settings.READYZ_TIMEOUT_SECONDS
-    replica = _executor.submit(probe_replica) if db_router.replica_configured() else None
+    replica = replica_probe(timeout) if db_router.replica_configured() else None
     results = run_checks(readiness_checks(), timeout)
+    checked = time.monotonic() - started
     ready = all(result == "ok" for result in results.values())
     body: dict[str, object] = {"status": "ready" if ready else "not ready", "checks": results}
     if not ready:
         body["failed"] = sorted(name for name, result in results.items() if result != "ok")
     if replica is not None:
-        body["replica"] = replica_report(replica, timeout - (time.monotonic() - started))
+        waited = time.monotonic() - started
+        body["replica"] = replica_report(replica, min(max(checked, REPLICA_WAIT_SECONDS), timeout) - waited)
     logger.debug("readyz took %.3f s", time.monotonic() - started)
     return JsonResponse(body, status=200 if ready else 503)

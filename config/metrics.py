@@ -9,8 +9,8 @@
 | `relay_event_streams_open` | gauge | | streams open now (multiprocess: the sum over live processes) |
 | `relay_legacy_calls_total` | counter | `endpoint` (`GET /api/direct-messages/{message_id}`) | each legacy API call (`legacy_dm.usage`) |
 | `relay_legacy_sync_on`, `relay_legacy_sync_triggers_enabled`, `relay_legacy_sync_triggers`, `relay_legacy_sync_events_waiting`, `relay_legacy_sync_oldest_event_age_seconds` | gauge | | read from the database at each scrape (`legacy_dm.metrics`) |
-| `relay_replica_lag_seconds` | gauge | | the replica's lag at its last probe (`config.db_router.replica_state`; with `DATABASE_REPLICA_URL`) |
-| `relay_replica_lag_bytes` | gauge | | WAL the replica received and has not yet replayed, at its last probe |
+| `relay_replica_lag_seconds` | gauge | | the replica's lag behind the primary at its last probe (`config.db_router.replica_state`; with `DATABASE_REPLICA_URL`) |
+| `relay_replica_lag_bytes` | gauge | | the primary's WAL the replica has not yet replayed, at its last probe |
 | `relay_replica_readable` | gauge | | 1 when the last probe let reads go to the replica, else 0 |
 | `relay_read_requests_total` | counter | `database`: `replica` or `primary` | each request that read, by where its reads went (with a replica only) |
 | `relay_throttle_uncounted_total` | counter | `scope` (a `DEFAULT_THROTTLE_RATES` name) | each request a rate limit could not count, its cache unreachable: passed, or refused for the fail-closed scopes (`config.throttles`) |
@@ -81,7 +81,7 @@ REPLICA_LAG_SECONDS = Gauge(
     "relay_replica_lag_seconds", "The replica's lag in seconds at its last probe", multiprocess_mode="livemostrecent"
 )
 REPLICA_LAG_BYTES = Gauge(
-    "relay_replica_lag_bytes", "WAL received by the replica and not yet replayed", multiprocess_mode="livemostrecent"
+    "relay_replica_lag_bytes", "The primary's WAL not yet replayed by the replica", multiprocess_mode="livemostrecent"
 )
 REPLICA_READABLE = Gauge(
     "relay_replica_readable", "1 when reads may go to the replica, else 0", multiprocess_mode="livemostrecent"

@@ -133,13 +133,27 @@ if DATABASE_REPLICA_URL:
         DATABASE_REPLICA_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0), conn_health_checks=True
     )
     # A replica that does not answer costs a probe 2 s (libpq's shortest connect timeout), once a second per
-    # process at most.
-    DATABASES["replica"].setdefault("OPTIONS", {})["connect_timeout"] = 2
+    # process at most. One that vanishes mid-query (no answer, no reset) is dropped within about 10 s: after
+    # 5 s of data sent and not acknowledged (tcp_user_timeout, ms), or 5 s idle plus two unanswered keepalives
+    # 2 s apart; one that answers but is stuck ends a statement after 10 s. (PgBouncer drops the `options`
+    # startup parameter where its ignore_startup_parameters lists it: set statement_timeout there instead.)
+    DATABASES["replica"].setdefault("OPTIONS", {}).update(
+        connect_timeout=2,
+        tcp_user_timeout=5000,
+        keepalives=1,
+        keepalives_idle=5,
+        keepalives_interval=2,
+        keepalives_count=2,
+        options="-c statement_timeout=10s",
+    )
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}  # a test run has the one test database
     DATABASE_ROUTERS = ["config.db_router.ReplicaRouter"]
     # Before the session's: the session a login saves is one of the request's writes.
     _sessions = MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware")
     MIDDLEWARE.insert(_sessions, "config.db_router.ReadRoutingMiddleware")
+    # Django's, reading the session's user from the primary.
+    _authentication = MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware")
+    MIDDLEWARE[_authentication] = "config.db_router.AuthenticationMiddleware"
 for _alias, _database in DATABASES.items():
     if _database["ENGINE"] != "django.db.backends.postgresql":
         _name = "DATABASE_URL" if _alias == "default" else "DATABASE_REPLICA_URL"
@@ -235,9 +249,15 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 
 # Throttle counters (send, login, register) live in the cache. The default is per process; with several
 # server processes set REDIS_URL so that every process counts against the same limits.
+# A Redis that hangs costs a request at most half a second per cache call (else redis-py's 5 s, measured):
+# the throttles and, with a replica, every signed-in read ask the cache.
 CACHES = {
     "default": (
-        {"BACKEND": "config.cache.SharedClientRedisCache", "LOCATION": os.environ["REDIS_URL"]}
+        {
+            "BACKEND": "config.cache.SharedClientRedisCache",
+            "LOCATION": os.environ["REDIS_URL"],
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
         if os.environ.get("REDIS_URL")
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )

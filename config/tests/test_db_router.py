@@ -9,6 +9,7 @@ import asyncio
 import http.cookiejar
 import json
 import re
+import socket
 import subprocess
 import sys
 import tempfile
@@ -185,7 +186,8 @@ def test_a_replica_further_behind_than_the_limit_is_not_read(pair, nodes, people
     status, ready = nodes["strict"].get("/readyz")
     if ready["replica"]["state"] != "streaming":  # unless the replay came first on a slow machine
         assert status == 200 and ready["replica"]["state"] == "lagging", ready
-        assert ready["replica"]["lag_seconds"] > 0.5
+        lag = ready["replica"]["lag_seconds"]
+        assert lag is None or lag > 0.5, ready  # None: it has replayed no position the node read of the primary
 
 
 def test_readyz_and_metrics_show_the_replica(pair, nodes, people):
@@ -193,7 +195,9 @@ def test_readyz_and_metrics_show_the_replica(pair, nodes, people):
     status, ready = nodes["b"].get("/readyz")
     assert status == 200, ready
     assert ready["checks"] == {"database": "ok", "redis": "ok"}
-    assert ready["replica"] == {"state": "streaming", "lag_seconds": 0, "lag_bytes": 0}
+    replica = ready["replica"]
+    assert replica == {"state": "streaming", "lag_seconds": 0, "lag_bytes": 0, "age_seconds": replica["age_seconds"]}
+    assert replica["age_seconds"] < 1
     with urllib.request.urlopen(nodes["b"].url + "/metrics", timeout=10) as response:
         text = response.read().decode()
     assert re.search(r"^relay_replica_lag_seconds 0\.0$", text, re.MULTILINE), text
@@ -246,6 +250,64 @@ def test_a_page_that_marks_messages_read_is_a_write_its_readers_next_read_sees(p
         assert replica.execute(unread, [bob_id]).fetchone()[0] == 1
 
 
+# Run in a process of its own on the pair: alice's session, and the request it signs in routed to the replica;
+# the queries that loading its user sends to each server.
+LOAD_SESSION_USER = """
+import json
+import django
+django.setup()
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+from django.db import connections
+from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
+from django.utils.module_loading import import_string
+from config import db_router
+from users.models import User
+
+alice = User.objects.get(username="alice")
+session = SessionStore()
+session[SESSION_KEY] = str(alice.pk)
+session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+session[HASH_SESSION_KEY] = alice.get_session_auth_hash()
+session.save()
+request = RequestFactory().get("/inbox/")
+request.session = SessionStore(session.session_key)
+request.session.load()
+route = db_router.Route(request)
+route.database = db_router.REPLICA  # as decided for a GET
+db_router.current_route.set(route)
+[authentication] = [path for path in settings.MIDDLEWARE if path.endswith(".AuthenticationMiddleware")]
+import_string(authentication)(lambda request: None).process_request(request)
+with CaptureQueriesContext(connections["replica"]) as replica, CaptureQueriesContext(connections["default"]) as primary:
+    username = request.user.username
+print(json.dumps({"user": username, "replica": len(replica), "primary": len(primary)}))
+"""
+
+
+def test_the_session_user_of_a_request_routed_to_the_replica_is_read_from_the_primary(pair, people):
+    """A user deactivated, or whose password changed (which ends their other sessions), a moment ago is
+    signed out at once: their session's user is never read from a replica that has not replayed that."""
+    environment = server_env(
+        DATABASE_URL=pair.url("primary"),
+        DATABASE_REPLICA_URL=pair.url("replica"),
+        REDIS_URL=ROUTER_REDIS,
+        REPLICA_MAX_LAG_SECONDS="60",
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", LOAD_SESSION_USER],
+        env=environment,
+        cwd=django_settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+    )
+    assert output.returncode == 0, output.stderr
+    loaded = json.loads(output.stdout.splitlines()[-1])
+    assert (loaded["user"], loaded["replica"]) == ("alice", 0), loaded
+    assert loaded["primary"] >= 1  # the session, and its user
+
+
 # --- The router's parts on the real pair -----------------------------------------------------------------
 
 
@@ -264,6 +326,9 @@ def pair_connections(pair, django_db_blocker):
         del connections.settings[alias]
 
 
+STREAMING = db_router.ReplicaState("streaming", 0.0)
+
+
 def write_something(primary) -> str:
     with primary.cursor() as cursor:
         cursor.execute("CREATE TABLE IF NOT EXISTS router_test (id serial PRIMARY KEY)")
@@ -271,16 +336,22 @@ def write_something(primary) -> str:
     return db_router.primary_position(primary)
 
 
+def probe(replica, primary, max_lag_seconds: float, positions=None) -> db_router.ReplicaState:
+    return db_router.probe(
+        replica, max_lag_seconds, primary=primary, positions=positions or db_router.PrimaryPositions()
+    )
+
+
 def test_the_probe_tells_a_replica_from_the_primary_and_from_nothing(pair, pair_connections):
     primary, replica = pair_connections
     pair.wait_for_replay()
-    state = db_router.probe(replica, 5.0)
+    state = probe(replica, primary, 5.0)
     assert (state.state, state.lag_seconds, state.lag_bytes) == ("streaming", 0, 0)
     assert state.readable
-    assert db_router.probe(primary, 5.0).state == "primary"
+    assert probe(primary, primary, 5.0).state == "primary"
     connections.settings["nowhere"] = {**connections.settings["pair_replica"], "PORT": free_port()}
     try:
-        assert db_router.probe(connections["nowhere"], 5.0).state == "down"
+        assert probe(connections["nowhere"], primary, 5.0).state == "down"
     finally:
         del connections.settings["nowhere"]
 
@@ -288,16 +359,29 @@ def test_the_probe_tells_a_replica_from_the_primary_and_from_nothing(pair, pair_
 def test_a_write_is_replayed_after_the_delay_and_not_before(pair, pair_connections):
     primary, replica = pair_connections
     pair.wait_for_replay()
+    positions = db_router.PrimaryPositions()
+    assert probe(replica, primary, 0.5, positions).state == "streaming"
     position = write_something(primary)
-    assert not db_router.has_replayed(replica, position)
-    assert db_router.has_replayed(primary, position)  # not in recovery: it is the primary
+    assert not db_router.has_replayed(replica, position, STREAMING)
     time.sleep(0.7)
-    lagging = db_router.probe(replica, 0.5)
+    lagging = probe(replica, primary, 0.5, positions)
     assert lagging.state == "lagging" and lagging.lag_seconds >= 0.7 and lagging.lag_bytes > 0
     assert db_router.lsn_value(lagging.replay_lsn) < db_router.lsn_value(position)
     pair.wait_for_replay()
-    assert db_router.has_replayed(replica, position)
-    assert db_router.lsn_value(db_router.probe(replica, 0.5).replay_lsn) >= db_router.lsn_value(position)
+    assert db_router.has_replayed(replica, position, STREAMING)
+    assert db_router.lsn_value(probe(replica, primary, 0.5).replay_lsn) >= db_router.lsn_value(position)
+
+
+def test_a_server_not_in_recovery_has_replayed_a_write_only_when_the_probe_found_the_primary_there(
+    pair, pair_connections
+):
+    """Behind a pooler in transaction mode the replica's address may lead to the primary for the check and to a
+    replica for the reads: a check answered by a server not in recovery proves nothing, unless the probe found
+    that the address leads to a primary (then the reads go there anyway)."""
+    primary, _ = pair_connections
+    position = write_something(primary)
+    assert not db_router.has_replayed(primary, position, STREAMING)
+    assert db_router.has_replayed(primary, position, db_router.ReplicaState("primary", 0.0))
 
 
 def test_wal_positions_compare_as_numbers():
@@ -393,6 +477,30 @@ def test_only_get_and_head_requests_other_than_the_event_stream_may_read_the_rep
     assert route_seen("get", "/api/messages/events/") == "default"
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_request_that_wrote_is_recorded_whatever_its_answer():
+    """A request that wrote and then failed (a 4xx or 5xx after a first write committed) still wrote: its
+    user's next reads wait for the replica to replay it."""
+    from django.core.cache import cache
+
+    from users.tests.factories import UserFactory
+
+    user = UserFactory()
+    cache.delete(db_router.WRITTEN_KEY.format(user_id=user.pk))
+
+    def view(request):
+        request.user = user
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE users_user SET last_login = now() WHERE id = %s", [user.pk])
+        return HttpResponse(status=409)
+
+    response = db_router.ReadRoutingMiddleware(view)(RequestFactory().post("/api/messages/send"))
+    assert response.status_code == 409
+    position = db_router.last_write(user.pk)
+    assert position is not None
+    assert db_router.lsn_value(position) <= db_router.lsn_value(db_router.primary_position(connection))
+
+
 def test_under_asgi_the_middleware_routes_nothing():
     seen = []
 
@@ -435,21 +543,71 @@ def test_without_a_replica_url_nothing_is_routed():
     assert "config.db_router.ReadRoutingMiddleware" not in configured["middleware"]
 
 
+# Timeouts on every connection to the replica, so that one that hangs or vanishes holds no request for long.
+REPLICA_OPTIONS = {
+    "connect_timeout": 2,
+    "tcp_user_timeout": 5000,
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 2,
+    "options": "-c statement_timeout=10s",
+}
+
+
 def test_a_replica_url_adds_the_replica_the_router_and_the_middleware_before_the_sessions():
     configured = settings_with(
         DATABASE_REPLICA_URL="postgres://postgres@127.0.0.1:5999/relay", DB_PREPARED_STATEMENTS="0"
     )
     replica = configured["replica"]
     assert replica["ENGINE"] == "django.db.backends.postgresql" and replica["PORT"] == 5999
-    assert replica["OPTIONS"] == {"connect_timeout": 2}
+    assert replica["OPTIONS"] == REPLICA_OPTIONS
     assert replica["TEST"]["MIRROR"] == "default"
     assert configured["routers"] == ["config.db_router.ReplicaRouter"]
     middleware = configured["middleware"]
     routing = middleware.index("config.db_router.ReadRoutingMiddleware")
     assert middleware[routing + 1] == "django.contrib.sessions.middleware.SessionMiddleware"
+    assert "config.db_router.AuthenticationMiddleware" in middleware  # in place of Django's
+    assert "django.contrib.auth.middleware.AuthenticationMiddleware" not in middleware
     prepared = settings_with(DATABASE_REPLICA_URL="postgres://postgres@127.0.0.1:5999/relay")["replica"]
     assert prepared["ENGINE"] == "config.postgresql"
-    assert prepared["OPTIONS"] == {"connect_timeout": 2, "server_side_binding": True, "prepare_threshold": 5}
+    assert prepared["OPTIONS"] == {**REPLICA_OPTIONS, "server_side_binding": True, "prepare_threshold": 5}
+
+
+# Run in a process of its own: how long a signed-in read's question to the cache waits on a Redis that hangs.
+ASK_THE_CACHE = """
+import time
+import django
+django.setup()
+from config import db_router
+started = time.monotonic()
+try:
+    db_router.last_write(1)
+except Exception as error:
+    print(type(error).__name__, round(time.monotonic() - started, 2))
+"""
+
+
+def test_a_redis_that_hangs_costs_a_read_half_a_second_and_not_for_ever():
+    """A Redis that accepts connections and never answers: the cache gives up after its socket timeout, half a
+    second (the router then reads the primary); without it, redis-py's default waits 5 s."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        environment = server_env(REDIS_URL=f"redis://127.0.0.1:{silent.getsockname()[1]}/9")
+        try:
+            output = subprocess.run(
+                [sys.executable, "-c", ASK_THE_CACHE],
+                env=environment,
+                cwd=django_settings.BASE_DIR,
+                capture_output=True,
+                text=True,
+                timeout=20,
+            )
+        except subprocess.TimeoutExpired:
+            pytest.fail("the cache waited on the silent Redis for 20 s")
+    name, seconds = output.stdout.split()
+    assert name == "TimeoutError" and float(seconds) < 2, output
 
 
 # --- What routing costs -----------------------------------------------------------------------------------
@@ -473,6 +631,12 @@ clients = {
     name: Client(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
     for name, user in people.items()
 }
+if "replica" in aliases:  # a process reads the replica once it has replayed a position read of the primary
+    import time
+    from config import db_router
+    deadline = time.monotonic() + 30
+    while not db_router.replica_state(fresh=True).readable and time.monotonic() < deadline:
+        time.sleep(0.2)
 connections.close_all()
 costs = []
 for name, method, path, body in json.loads(sys.argv[1]):
@@ -510,7 +674,9 @@ def statements_per_request(pair: PostgresPair, requests: list, **env: str) -> li
 
 def test_routing_costs_a_few_statements_and_none_without_a_replica(pair, nodes, people):
     """The same requests with and without DATABASE_REPLICA_URL: the same statements, less the router's own, plus
-    at most one of the router's per request (a probe, a look at the replica's replay, the WAL position)."""
+    at most three of the router's per request: a probe's two (the primary's position, the replica's state: at
+    most once a second per process) and the WAL position of a write, or a probe's two, or a look at the
+    replica's replay."""
     requests = [
         ["bob", "get", "/api/messages/conversations", None],
         ["alice", "post", "/api/messages/send", {"recipient_id": people["bob"][0], "body": "costs"}],
@@ -523,7 +689,7 @@ def test_routing_costs_a_few_statements_and_none_without_a_replica(pair, nodes, 
     for without, with_replica in zip(alone, routed, strict=True):
         assert without["default"]["router"] == 0
         router = with_replica["default"]["router"] + with_replica["replica"]["router"]
-        assert router <= 1, with_replica
+        assert router <= 3, with_replica
         total = with_replica["default"]["all"] + with_replica["replica"]["all"]
         assert total - router == without["default"]["all"], (without, with_replica)
     send, thread_after_send = routed[1], routed[2]
@@ -547,7 +713,8 @@ def test_with_the_replica_stopped_reads_go_to_the_primary_without_an_error(pair,
             assert status == 200 and body in json.dumps(conversations), conversations
         status, ready = nodes["b"].get("/readyz")
         assert status == 200 and ready["status"] == "ready", ready
-        assert ready["replica"] == {"state": "down", "lag_seconds": None, "lag_bytes": None}
+        assert ready["replica"]["state"] == "down", ready
+        assert (ready["replica"]["lag_seconds"], ready["replica"]["lag_bytes"]) == (None, None)
     finally:
         pair.start_replica()
 
@@ -558,17 +725,65 @@ def test_a_new_replica_that_has_replayed_no_transaction_yet_counts_as_lagging(dj
     if not binaries_present():
         pytest.skip(MISSING)
     fresh = PostgresPair(apply_delay="2s").start()
-    settings_dict = dj_database_url.parse(fresh.url("replica", "postgres"))
-    configured = connections.configure_settings({"default": connections.settings["default"], "fresh": {}})
-    connections.settings["fresh"] = {**configured["fresh"], **settings_dict}
+    aliases = {"fresh": fresh.url("replica", "postgres"), "fresh_primary": fresh.url("primary", "postgres")}
+    add_connections(aliases)
     try:
         fresh.wait_for_receipt()  # and not yet replayed: the 2 s are not over
         with django_db_blocker.unblock():
-            state = db_router.probe(connections["fresh"], 60.0)
+            state = probe(connections["fresh"], connections["fresh_primary"], 60.0)
             assert (state.state, state.lag_seconds, state.readable) == ("lagging", None, False)
             fresh.wait_for_replay()
-            assert db_router.probe(connections["fresh"], 60.0).state == "streaming"
-            connections["fresh"].close()
+            assert probe(connections["fresh"], connections["fresh_primary"], 60.0).state == "streaming"
     finally:
-        del connections.settings["fresh"]
+        remove_connections(aliases)
         fresh.stop()
+
+
+def test_a_replica_that_stops_receiving_wal_is_not_read_once_the_primary_has_moved_on_past_the_limit(
+    django_db_blocker,
+):
+    """The replica's WAL receiver loses the primary (here its primary_conninfo leads nowhere; a partition is the
+    same to it): the replica has replayed all it received and sees no lag of its own, but the primary has
+    written since. Measured against the primary's positions it is behind, and not read."""
+    if not binaries_present():
+        pytest.skip(MISSING)
+    cut = PostgresPair(apply_delay="0s").start()
+    aliases = {"cut": cut.url("replica", "postgres"), "cut_primary": cut.url("primary", "postgres")}
+    add_connections(aliases)
+    try:
+        cut.wait_for_replay()
+        with django_db_blocker.unblock():
+            replica, primary = connections["cut"], connections["cut_primary"]
+            positions = db_router.PrimaryPositions()
+            assert probe(replica, primary, 1.0, positions).state == "streaming"
+            with cut.connect("replica", "postgres") as connection:
+                connection.execute("ALTER SYSTEM SET primary_conninfo = 'host=127.0.0.1 port=1'")
+                connection.execute("SELECT pg_reload_conf()")
+            with cut.connect("primary", "postgres") as connection:
+                connection.execute("CREATE TABLE cut_off (id int)")
+            started = time.monotonic()
+            while time.monotonic() - started < 1.5:  # past the limit of 1 s, probing as a process does
+                state = probe(replica, primary, 1.0, positions)
+                time.sleep(0.25)
+            state = probe(replica, primary, 1.0, positions)
+            assert not state.readable and state.state in ("lagging", "disconnected"), state
+            assert state.lag_seconds is None or state.lag_seconds >= 1.5, state
+            assert state.lag_bytes > 0, state
+    finally:
+        remove_connections(aliases)
+        cut.stop()
+
+
+def add_connections(aliases: dict[str, str]) -> None:
+    """Connections of this process to the databases at these URLs, by alias."""
+    configured = connections.configure_settings(
+        {"default": connections.settings["default"], **dict.fromkeys(aliases, {})}
+    )
+    for alias, url in aliases.items():
+        connections.settings[alias] = {**configured[alias], **dj_database_url.parse(url)}
+
+
+def remove_connections(aliases: dict[str, str]) -> None:
+    for alias in aliases:
+        connections[alias].close()
+        del connections.settings[alias]

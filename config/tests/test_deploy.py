@@ -142,3 +142,22 @@ def test_production_profile_refuses_to_start_without_a_database_url():
     result = run_manage("check", RELAY_PRODUCTION="1", SECRET_KEY=secret(), JWT_SIGNING_KEY=secret(), DATABASE_URL="")
     assert result.returncode != 0
     assert "DATABASE_URL must name the PostgreSQL database in production" in result.stderr
+
+
+def test_a_replica_without_the_shared_redis_is_a_deploy_warning():
+    """Read-your-writes across processes needs the shared cache: without REDIS_URL a deploy says so."""
+    production = {
+        "RELAY_PRODUCTION": "1",
+        "SECRET_KEY": secret(),
+        "JWT_SIGNING_KEY": secret(),
+        "ALLOWED_HOSTS": "relay.example.com",
+        "BEHIND_PROXY": "1",
+        "DATABASE_REPLICA_URL": "postgres://postgres@127.0.0.1:5999/relay",
+    }
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", REDIS_URL="", **production)
+    assert result.returncode != 0
+    assert "relay.W006" in result.stderr and "REDIS_URL" in result.stderr
+    result = run_manage(
+        "check", "--deploy", "--fail-level", "WARNING", REDIS_URL="redis://127.0.0.1:6379/9", **production
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -231,3 +231,34 @@ def test_gunicorn_readyz_is_503_naming_the_database_when_it_is_down(db):
     assert (status, body["failed"], body["checks"]["redis"]) == (503, ["database"], "ok"), body
     assert elapsed < 1.5, elapsed
     assert alive == (200, {"status": "ok"})
+
+
+def test_gunicorn_readyz_stays_ready_and_prompt_while_the_replica_hangs(db):
+    """A replica address that accepts connections and never answers (a hung host): its probes take their
+    2 s connect timeout each, on a thread of their own, one at a time. /readyz asked four times a second (two
+    proxies probing) answers 200 every time within its timeout, the replica shown as last known."""
+    timeout = 1.0
+    with socket.socket() as silent, tempfile.TemporaryFile(mode="w+") as log:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(64)
+        replica_url = f"postgres://postgres@127.0.0.1:{silent.getsockname()[1]}/relay"
+        env = server_env(DATABASE_REPLICA_URL=replica_url, REDIS_URL=REAL_REDIS, READYZ_TIMEOUT_SECONDS=str(timeout))
+        port = free_port()
+        process = gunicorn(env, port, log)
+        answers = []
+        try:
+            assert get(f"http://127.0.0.1:{port}/healthz")[0] == 200  # the URLs and views loaded
+            for _ in range(20):
+                started = time.monotonic()
+                status, body, _ = get(f"http://127.0.0.1:{port}/readyz")
+                answers.append((status, round(time.monotonic() - started, 2), body))
+                time.sleep(max(0.0, 0.25 - (time.monotonic() - started)))
+        finally:
+            stop_server(process)
+            log.seek(0)
+            print(log.read()[-3000:])
+    for status, elapsed, body in answers:
+        assert status == 200 and body["checks"] == {"database": "ok", "redis": "ok"}, answers
+        assert elapsed < timeout, answers  # the replica is not waited for past the checks (and 0.25 s)
+        assert body["replica"]["state"] in ("unknown", "down"), answers
+    assert any(body["replica"]["state"] == "down" for _, _, body in answers), answers  # a probe has ended
