@@ -19,6 +19,9 @@ Who reads where:
   plain SELECT), each later read of that request is on the primary: a page that marks messages read and
   then counts the unread sees its own marks. A plain SELECT on the primary (the session, the token's user)
   changes nothing.
+- A request whose read on the replica fails on a lost connection (the replica stopped, failed over, or its
+  connection cut) and that wrote nothing is answered again from the primary, once, and the replica counts as
+  down until its next probe: a user sees no error for it.
 
 Read-your-writes: after a request by a signed-in user that wrote (whatever its answer: a request may fail
 after a write of it committed), the primary's WAL position (`pg_current_wal_lsn()`) is kept in the cache
@@ -59,7 +62,7 @@ from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.auth import middleware as auth_middleware
 from django.core.cache import cache
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, InterfaceError, OperationalError, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.http import HttpRequest, HttpResponseBase
 from django.urls import reverse
@@ -347,6 +350,7 @@ class Route:
         self.database: str | None = None
         self.wrote = False
         self.counted = False
+        self.replica_failed: Exception | None = None  # the error of a read on the replica, when one failed
 
     def read_database(self) -> str:
         if self.database is None:
@@ -480,11 +484,25 @@ class ReadRoutingMiddleware:
         try:
             with connections[PRIMARY].execute_wrapper(route.watch_primary):
                 response: HttpResponseBase = self.get_response(request)
+                if route.replica_failed is not None and not route.wrote:
+                    # The replica went away under a read (stopped, failed over, its connection cut): the
+                    # request wrote nothing, so it is answered again from the primary.
+                    replica_lost(route.replica_failed)
+                    connections[REPLICA].close()
+                    route.database, route.replica_failed = PRIMARY, None
+                    response = self.get_response(request)
                 if route.wrote:  # whatever the answer: a request may fail after one of its writes committed
                     self._record(request)
         finally:
             current_route.reset(token)
         return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> None:
+        """A view failed on a lost connection while the request read the replica: noted, for `__call__` to
+        answer the request again from the primary."""
+        route = current_route.get()
+        if route is not None and route.database == REPLICA and isinstance(exception, OperationalError | InterfaceError):
+            route.replica_failed = exception
 
     def _record(self, request: HttpRequest) -> None:
         user = getattr(request, "user", None)  # DRF sets the Bearer token's user here too

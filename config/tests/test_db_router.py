@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -696,6 +697,41 @@ def test_routing_costs_a_few_statements_and_none_without_a_replica(pair, nodes, 
     assert send["default"]["router"] == 1  # the WAL position of alice's write
     assert thread_after_send["replica"]["all"] == 1  # has the replica replayed it? No: the primary reads
     assert routed[0]["replica"]["all"] > routed[0]["replica"]["router"]  # bob's list from the replica
+
+
+def test_a_read_cut_off_on_the_replica_is_answered_from_the_primary(pair, nodes, people):
+    """The replica's connection is cut while a list is being read there (as when the replica is stopped or
+    fails over under load): the request, which wrote nothing, is answered from the primary, not with a 500.
+
+    To catch the read in flight, the primary takes an ACCESS EXCLUSIVE lock on the summary (replayed on the
+    replica at once, so the list's read there waits for it), the replica's backend of that read is then
+    terminated, and the primary's lock released so that the read again there can go on."""
+    (_, alice), (bob_id, bob) = people["alice"], people["bob"]
+    body = send(nodes["a"], alice, bob_id)
+    pair.wait_for_replay()
+    time.sleep(2.5)  # bob has written nothing lately: past his recorded position, if any
+    answers: list = []
+    with pair.connect("primary") as primary, pair.connect("replica") as replica:
+        primary.execute("BEGIN")
+        primary.execute("LOCK TABLE messaging_conversation_summary IN ACCESS EXCLUSIVE MODE")
+        primary.execute("SELECT pg_switch_wal()")  # the lock's record goes to the replica now
+        reader = threading.Thread(target=lambda: answers.append(nodes["b"].get("/api/messages/conversations", bob)))
+        reader.start()
+        waiting = None
+        for _ in range(100):
+            waiting = replica.execute(
+                "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND backend_type = 'client backend'"
+            ).fetchone()
+            if waiting:
+                break
+            time.sleep(0.1)
+        assert waiting, "the list's read never waited on the replica"
+        replica.execute("SELECT pg_terminate_backend(%s)", [waiting[0]])
+        primary.execute("COMMIT")
+        reader.join(timeout=30)
+    ((status, conversations),) = answers
+    assert status == 200, conversations
+    assert body in json.dumps(conversations)
 
 
 # --- Last: these stop the replica (and start it again) ----------------------------------------------------

@@ -534,14 +534,14 @@ class Chaos:
             and synchronous is not None
             and not failed_reads
             and not failed_sends
-            and not errors
-        )
+        )  # the probe's own errors are shown, not counted: a bare client of the pooler with no retry, where
+        # the app answers a read cut off on the replica again from the primary (config/db_router.py)
         self.result(
             f"stop the replica {replica}",
             ok,
             f"the app read the replica {on_replica:.0f} times in 3 s before; replica reads on the primary after "
             f"{moved if moved is None else round(moved, 1)} s; in 3 s after, the app read the primary "
-            f"{on_primary:.0f} times (the replica {still_replica:.0f}); {len(errors)} replica-read errors, "
+            f"{on_primary:.0f} times (the replica {still_replica:.0f}); {len(errors)} errors of the bare probe, "
             f"{len(failed_reads)} app reads and {len(failed_sends)} sends failed until it was synchronous again "
             f"({synchronous if synchronous is None else round(synchronous, 1)} s after its start)"
             + (f" (e.g. {errors[0]})" if errors else "")
