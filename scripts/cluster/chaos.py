@@ -140,18 +140,27 @@ class User:
         return {"Authorization": f"Bearer {self.token}"}
 
 
-class Load(threading.Thread):
-    """Sends, lists and thread reads, one at a time, about ten a second per thread."""
+class Reported(threading.Thread):
+    """A thread of the run whose death (any exception) is reported to the ledger by name."""
 
-    def __init__(self, users: list[User], ledger: Ledger, stop: threading.Event, seed: int) -> None:
-        super().__init__(daemon=True, name=f"load-{seed}")
-        self.users, self.ledger, self.stop, self.random = users, ledger, stop, random.Random(seed)
+    ledger: Ledger
 
     def run(self) -> None:
         try:
             self._run()
         except BaseException as error:  # noqa: BLE001 -- any death is reported, by name
             self.ledger.died(self.name, error)
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+
+class Load(Reported):
+    """Sends, lists and thread reads, one at a time, about ten a second per thread."""
+
+    def __init__(self, users: list[User], ledger: Ledger, stop: threading.Event, seed: int) -> None:
+        super().__init__(daemon=True, name=f"load-{seed}")
+        self.users, self.ledger, self.stop, self.random = users, ledger, stop, random.Random(seed)
 
     def _run(self) -> None:
         run = uuid.uuid4().hex[:8]
@@ -186,7 +195,7 @@ class Load(threading.Thread):
                 time.sleep(self.random.uniform(0.05, 0.15))
 
 
-class Stream(threading.Thread):
+class Stream(Reported):
     """A user's event stream through the proxy, reconnecting with `Last-Event-ID` whenever it is cut."""
 
     def __init__(self, user: User, stop: threading.Event, ledger: Ledger) -> None:
@@ -200,12 +209,6 @@ class Stream(threading.Thread):
         self.connections: list[tuple[float, str]] = []  # (when, the node that served it)
         self.last_id: str | None = None
         self.connected = threading.Event()
-
-    def run(self) -> None:
-        try:
-            self._run()
-        except BaseException as error:  # noqa: BLE001 -- any death is reported, by name
-            self.ledger.died(self.name, error)
 
     def _run(self) -> None:
         while not self.stop.is_set():
