@@ -38,9 +38,15 @@ class OldTimeField(serializers.DateTimeField):
 
     # Stub gap: DRF's own DateTimeField.to_representation returns None for no value; the stubs say `str`.
     def to_representation(self, value: datetime | None) -> str | None:  # type: ignore[override]
-        if value is None:
-            return None
-        return value.astimezone(UTC).replace(tzinfo=None).isoformat()
+        return old_time(value)
+
+
+def old_time(value: datetime | None) -> str | None:
+    """`OldTimeField`'s rendering of `value`: its UTC time without the zone (`isoformat` of a time in UTC ends
+    in `+00:00`, and only there; cutting it costs less than making a naive copy to write)."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat().removesuffix("+00:00")
 
 
 class LegacyUserSerializer(serializers.Serializer):
@@ -52,9 +58,6 @@ class LegacyUserSerializer(serializers.Serializer):
 
     def get_full_name(self, user: User) -> str | None:
         return shown_display_name(user.display_name) or None
-
-
-_OLD_TIME = OldTimeField(allow_null=True)
 
 
 class DirectMessageSerializer(serializers.Serializer):
@@ -83,11 +86,11 @@ class DirectMessageSerializer(serializers.Serializer):
 
     @extend_schema_field(OldTimeField(allow_null=True))
     def get_read_at(self, message: Message) -> str | None:
-        return _OLD_TIME.to_representation(message.read_at_for(self.context["viewer"]))
+        return old_time(message.read_at_for(self.context["viewer"]))
 
     @extend_schema_field(OldTimeField(allow_null=True))
     def get_updated_at(self, message: Message) -> str | None:
-        return _OLD_TIME.to_representation(message.updated_at_for(self.context["viewer"]))
+        return old_time(message.updated_at_for(self.context["viewer"]))
 
     def get_reply_to_id(self, message: Message) -> int | None:
         """The replied-to id; for a carried row whose target no longer existed, the old id it named."""
@@ -190,12 +193,12 @@ def direct_message_data(message: Message, *, viewer: User) -> dict[str, Any]:
         "content": message.body,
         "reply_to_id": message.reply_to_id if message.reply_to_id is not None else message.legacy_reply_to_id,
         "is_read": read_at is not None,
-        "read_at": _OLD_TIME.to_representation(read_at),
+        "read_at": old_time(read_at),
         "file_name": message.attachment_name if has_attachment else (message.legacy_file_name or None),
         "file_type": message.attachment_content_type if has_attachment else None,
         "has_attachment": has_attachment,
-        "created_at": _OLD_TIME.to_representation(message.created_at),
-        "updated_at": _OLD_TIME.to_representation(message.updated_at_for(viewer)),
+        "created_at": old_time(message.created_at),
+        "updated_at": old_time(message.updated_at_for(viewer)),
         "sender": _legacy_user(message.sender),
         "receiver": _legacy_user(message.recipient),
     }
@@ -217,7 +220,7 @@ def message_row_data(message: Message, *, conversation_id: int, viewer: User) ->
         "conversation_id": conversation_id,
         "sender_id": message.sender_id,
         "content": message.body,
-        "created_at": _OLD_TIME.to_representation(message.created_at),
+        "created_at": old_time(message.created_at),
         "is_read": message.read_at_for(viewer) is not None,
     }
 
@@ -225,13 +228,19 @@ def message_row_data(message: Message, *, conversation_id: int, viewer: User) ->
 def legacy_conversation_data(row: ConversationView, *, viewer: User) -> dict[str, Any]:
     """`LegacyConversationSerializer`'s rendering of a conversation for `viewer`."""
     last = row.last_message
+    if last is None:
+        last_data, updated_at = None, old_time(row.updated_at)
+    else:
+        last_data = message_row_data(last, conversation_id=row.id, viewer=viewer)
+        # A conversation's activity is its last message's time (the summary's rule), written once for both.
+        updated_at = last_data["created_at"] if row.updated_at == last.created_at else old_time(row.updated_at)
     return {
         "id": row.id,
         "participants": [_legacy_user(person) for person in row.participants],
-        "last_message": None if last is None else message_row_data(last, conversation_id=row.id, viewer=viewer),
+        "last_message": last_data,
         "unread_count": row.unread_count,
-        "created_at": _OLD_TIME.to_representation(row.created_at),
-        "updated_at": _OLD_TIME.to_representation(row.updated_at),
+        "created_at": old_time(row.created_at),
+        "updated_at": updated_at,
     }
 
 

@@ -15,6 +15,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
+from config.renderers import ListJSONRenderer
 from messaging import selectors, services
 from messaging.attachments import attachment_response
 from messaging.models import Message
@@ -88,6 +89,7 @@ class DirectMessagesView(LegacyView):
 
 class DirectMessageConversationsView(LegacyView):
     successors = {"GET": "/api/messages/conversations"}
+    renderer_classes = [ListJSONRenderer]  # the same bytes, written faster (`config.renderers`)
 
     @legacy_schema(
         operation_id="legacy_dm_conversations",
@@ -219,6 +221,7 @@ class ConversationMixin(LegacyView):
 
 class ConversationsView(LegacyView):
     successors = {"GET": "/api/messages/conversations", "POST": "/api/messages/with/{user_id}"}
+    renderer_classes = [ListJSONRenderer]  # the same bytes, written faster (`config.renderers`)
     error_locs = {"recipient_id": ("body", "participant_ids")}
 
     @legacy_schema(

@@ -12,12 +12,14 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import BasePagination
 from rest_framework.parsers import MultiPartParser
+from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from config.parsers import JSONParser
+from config.renderers import ListJSONRenderer
 from config.throttles import SendRateThrottle
 from users.requests import AuthenticatedRequest
 
@@ -122,7 +124,13 @@ class MessageViewSet(viewsets.GenericViewSet[Message]):
         return self._paginated_response(data)
 
     @extend_schema(summary="List conversations", responses=ConversationSerializer(many=True))
-    @action(detail=False, methods=["get"], url_path="conversations")
+    @action(
+        detail=False,
+        methods=["get"],
+        url_path="conversations",
+        # The API's renderers with the lists' JSON renderer (`config.renderers`: the same bytes, written faster).
+        renderer_classes=[ListJSONRenderer, BrowsableAPIRenderer],
+    )
     def conversations(self, request: AuthenticatedRequest) -> Response:
         """One row per person the caller has messages with, newest activity first."""
         conversations = self._paginator_of(PageNumberPagination).paginate_counted(

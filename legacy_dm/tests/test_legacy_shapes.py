@@ -92,3 +92,17 @@ def test_a_conversation_of_the_direct_messages_list_renders_as_its_declarations(
             assert conversation_partner_data(conversation, viewer=viewer) == _declared(
                 ConversationPartnerSerializer, conversation, viewer=viewer
             )
+
+
+def test_old_time_is_the_naive_utc_time_in_isoformat():
+    """What the old service wrote (`datetime.isoformat()` of the naive UTC time), from any zone."""
+    from datetime import UTC, datetime, timedelta, timezone
+    from zoneinfo import ZoneInfo
+
+    from legacy_dm.serializers import old_time
+
+    assert old_time(None) is None
+    for zone in (UTC, ZoneInfo("UTC"), ZoneInfo("Asia/Kolkata"), timezone(timedelta(hours=-3))):
+        for time in (datetime(2026, 12, 6, 21, 5, 3, 120000), datetime(2026, 3, 29, 1, 0), datetime(1, 1, 2, 6)):
+            aware = time.replace(tzinfo=zone)
+            assert old_time(aware) == aware.astimezone(UTC).replace(tzinfo=None).isoformat()

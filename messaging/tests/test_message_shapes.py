@@ -61,3 +61,28 @@ def test_a_conversation_renders_as_its_declarations():
         assert conversations
         for conversation in conversations:
             assert conversation_data(conversation, viewer=user) == _declared(ConversationSerializer, conversation, user)
+
+
+def test_api_time_writes_what_drfs_field_writes_in_utc():
+    """With and without microseconds, from UTC and from other zones, at the ends of the calendar."""
+    from datetime import UTC, datetime, timedelta, timezone
+    from zoneinfo import ZoneInfo
+
+    from messaging.serializers import api_time
+
+    field = serializers.DateTimeField(default_timezone=UTC)
+    zones = [
+        UTC,
+        ZoneInfo("UTC"),
+        ZoneInfo("Asia/Kolkata"),
+        ZoneInfo("America/St_Johns"),
+        timezone(timedelta(hours=-3)),
+    ]
+    times = [
+        datetime(2026, 12, 6, 21, 5, 3, 120000),
+        datetime(2026, 3, 29, 1, 0),
+        datetime(1, 1, 2),
+        datetime(9999, 12, 30, 23, 59, 59, 999999),
+    ]
+    for zone, time in itertools.product(zones, times):
+        assert api_time(time.replace(tzinfo=zone)) == field.to_representation(time.replace(tzinfo=zone))
