@@ -72,9 +72,9 @@ pid_of() { cat "$RUN/$1.pid" 2>/dev/null || true; }
 running() { local pid; pid="$(pid_of "$1")"; [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; }
 
 # The ports each process listens on: one that is taken by something else stops `up` before it starts.
-declare -A LISTENS=([etcd]="52379 52380" [patroni-pg1]="55432 58008" [patroni-pg2]="55433 58009"
-  [haproxy]="58080 55000 55001 58404" [pgbouncer]=56432 [redis]=56379 [app1]=58001 [app2]=58002
-  [stream1]=58101 [stream2]=58102)
+declare -A LISTENS=([etcd]="22379 22380" [patroni-pg1]="25432 28008" [patroni-pg2]="25433 28009"
+  [haproxy]="28080 25000 25001 28404" [pgbouncer]=26432 [redis]=26379 [app1]=28001 [app2]=28002
+  [stream1]=28101 [stream2]=28102)
 port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # start NAME USER COMMAND...: in a session of its own (its pid is its process group: `chaos` kills the group,
@@ -147,16 +147,16 @@ render() (
 # --- the parts ------------------------------------------------------------------------------------------------
 
 PATRONI_NODES=(pg1 pg2)
-declare -A PG_PORTS=([pg1]=55432 [pg2]=55433)
-declare -A REST_PORTS=([pg1]=58008 [pg2]=58009)
+declare -A PG_PORTS=([pg1]=25432 [pg2]=25433)
+declare -A REST_PORTS=([pg1]=28008 [pg2]=28009)
 
 start_etcd() {
   own "$STATE/etcd"
   start etcd "$ACCOUNT" etcd --name relay-etcd --data-dir "$STATE/etcd" \
-    --listen-client-urls http://127.0.0.1:52379 --advertise-client-urls http://127.0.0.1:52379 \
-    --listen-peer-urls http://127.0.0.1:52380 --initial-advertise-peer-urls http://127.0.0.1:52380 \
-    --initial-cluster relay-etcd=http://127.0.0.1:52380 --initial-cluster-state new
-  wait_for etcd 30 http_ok http://127.0.0.1:52379/health
+    --listen-client-urls http://127.0.0.1:22379 --advertise-client-urls http://127.0.0.1:22379 \
+    --listen-peer-urls http://127.0.0.1:22380 --initial-advertise-peer-urls http://127.0.0.1:22380 \
+    --initial-cluster relay-etcd=http://127.0.0.1:22380 --initial-cluster-state new
+  wait_for etcd 30 http_ok http://127.0.0.1:22379/health
 }
 
 start_patroni() {
@@ -189,13 +189,13 @@ start_patroni() {
 patroni_running() { curl -fsS -m 2 "http://127.0.0.1:${REST_PORTS[$1]}/health" >/dev/null; }
 sync_replica_streaming() { "$PY" scripts/cluster/status.py "$STATE" --check synchronous; }
 
-leader_elected() { http_ok http://127.0.0.1:58008/primary || http_ok http://127.0.0.1:58009/primary; }
+leader_elected() { http_ok http://127.0.0.1:28008/primary || http_ok http://127.0.0.1:28009/primary; }
 
 start_haproxy() {
   render "$TEMPLATES/haproxy.cfg.tmpl" "$STATE/haproxy.cfg"
   haproxy -c -q -f "$STATE/haproxy.cfg"
   start haproxy "$ACCOUNT" haproxy -db -f "$STATE/haproxy.cfg"
-  wait_for "HAProxy's primary port" 30 "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p 55000 -U postgres
+  wait_for "HAProxy's primary port" 30 "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p 25000 -U postgres
 }
 
 start_pgbouncer() {
@@ -204,15 +204,15 @@ start_pgbouncer() {
   printf '"relay" ""\n"postgres" ""\n' >"$STATE/pgbouncer/userlist.txt"
   chown postgres:postgres "$STATE/pgbouncer/pgbouncer.ini" "$STATE/pgbouncer/userlist.txt"
   start pgbouncer postgres pgbouncer "$STATE/pgbouncer/pgbouncer.ini"
-  wait_for PgBouncer 30 "$PG_BIN/psql" -qAtX -h 127.0.0.1 -p 56432 -U relay -d relay -c "select 1"
+  wait_for PgBouncer 30 "$PG_BIN/psql" -qAtX -h 127.0.0.1 -p 26432 -U relay -d relay -c "select 1"
 }
 
 start_redis() {
   own "$STATE/redis"
   # Nothing to keep (docs/operations.md, "Backups"): after a restart, resuming streams get `resync`.
-  start redis "$ACCOUNT" redis-server --bind 127.0.0.1 --port 56379 --dir "$STATE/redis" --save "" \
+  start redis "$ACCOUNT" redis-server --bind 127.0.0.1 --port 26379 --dir "$STATE/redis" --save "" \
     --appendonly no --protected-mode yes
-  wait_for Redis 30 redis-cli -h 127.0.0.1 -p 56379 ping
+  wait_for Redis 30 redis-cli -h 127.0.0.1 -p 26379 ping
 }
 
 # The Python the account runs the app and stream nodes with, as a command (NODE_PYTHON): the project's
@@ -270,30 +270,30 @@ app_environment() {
   set +a
   export RELAY_PRODUCTION=1 DEBUG=0 SECURE_SSL_REDIRECT=0 SECURE_COOKIES=0 SECURE_HSTS_SECONDS=0
   export ALLOWED_HOSTS=127.0.0.1,localhost BEHIND_PROXY=1
-  export DATABASE_URL=postgres://relay@127.0.0.1:56432/relay
-  export DATABASE_REPLICA_URL=postgres://relay@127.0.0.1:56432/relay_replica
+  export DATABASE_URL=postgres://relay@127.0.0.1:26432/relay
+  export DATABASE_REPLICA_URL=postgres://relay@127.0.0.1:26432/relay_replica
   export REPLICA_MAX_LAG_SECONDS=5
   export DB_PREPARED_STATEMENTS=0
-  export REDIS_URL=redis://127.0.0.1:56379/0
+  export REDIS_URL=redis://127.0.0.1:26379/0
   export LOG_FORMAT=json LOG_LEVEL=WARNING
 }
 
 create_database() {
-  "$PG_BIN/psql" -qAtX -h 127.0.0.1 -p 55000 -U postgres -d postgres -v ON_ERROR_STOP=1 <<'SQL' >/dev/null
+  "$PG_BIN/psql" -qAtX -h 127.0.0.1 -p 25000 -U postgres -d postgres -v ON_ERROR_STOP=1 <<'SQL' >/dev/null
 SELECT 'CREATE ROLE relay LOGIN' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'relay') \gexec
 SELECT 'CREATE DATABASE relay OWNER relay' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'relay') \gexec
 SQL
 }
 
 prepare_database() {
-  say "Migrating (directly on the primary, port 55000) and writing the demo users ..."
+  say "Migrating (directly on the primary, port 25000) and writing the demo users ..."
   # Migrations take locks and run DDL: on the primary itself, never through the transaction pooler.
-  DATABASE_URL=postgres://relay@127.0.0.1:55000/relay DB_PREPARED_STATEMENTS=1 \
+  DATABASE_URL=postgres://relay@127.0.0.1:25000/relay DB_PREPARED_STATEMENTS=1 \
     "$PY" manage.py migrate --noinput >>"$LOGS/migrate.log" 2>&1
-  DATABASE_URL=postgres://relay@127.0.0.1:55000/relay "$PY" manage.py seed_data >>"$LOGS/migrate.log" 2>&1
+  DATABASE_URL=postgres://relay@127.0.0.1:25000/relay "$PY" manage.py seed_data >>"$LOGS/migrate.log" 2>&1
 }
 
-declare -A APP_PORTS=([app1]=58001 [app2]=58002 [stream1]=58101 [stream2]=58102)
+declare -A APP_PORTS=([app1]=28001 [app2]=28002 [stream1]=28101 [stream2]=28102)
 
 start_app_node() {
   local node="$1"
@@ -326,7 +326,7 @@ start_app_nodes() {
   for node in stream1 stream2 app1 app2; do
     wait_for "$node" 60 http_ok "http://127.0.0.1:${APP_PORTS[$node]}/readyz"
   done
-  wait_for "the proxy" 30 http_ok http://127.0.0.1:58080/readyz
+  wait_for "the proxy" 30 http_ok http://127.0.0.1:28080/readyz
 }
 
 # --- commands -------------------------------------------------------------------------------------------------
@@ -343,20 +343,20 @@ cmd_up() {
   source scripts/_venv.sh
   mkdir -p "$RUN" "$LOGS"
   chmod 0755 "$STATE" "$LOGS"
-  say "etcd (52379) ..."
+  say "etcd (22379) ..."
   start_etcd
-  say "Patroni and PostgreSQL: pg1 (55432, REST 58008) and pg2 (55433, REST 58009) ..."
+  say "Patroni and PostgreSQL: pg1 (25432, REST 28008) and pg2 (25433, REST 28009) ..."
   start_patroni
-  say "HAProxy (HTTP 58080, primary 55000, replica 55001) ..."
+  say "HAProxy (HTTP 28080, primary 25000, replica 25001) ..."
   start_haproxy
   create_database
-  say "PgBouncer (56432) and Redis (56379) ..."
+  say "PgBouncer (26432) and Redis (26379) ..."
   start_pgbouncer
   start_redis
   prepare_database
-  say "App nodes (gunicorn 58001, 58002) and stream nodes (uvicorn 58101, 58102) ..."
+  say "App nodes (gunicorn 28001, 28002) and stream nodes (uvicorn 28101, 28102) ..."
   start_app_nodes
-  echo "proxy: http://127.0.0.1:58080"
+  echo "proxy: http://127.0.0.1:28080"
 }
 
 cmd_status() {
@@ -368,7 +368,7 @@ cmd_down() {
   for node in app1 app2 stream1 stream2 pgbouncer haproxy; do stop "$node"; done
   # The replica first: a leader that stops first hands its role to the replica, which would be promoted on
   # its way down.
-  if http_ok http://127.0.0.1:58008/primary; then stop patroni-pg2 30; fi
+  if http_ok http://127.0.0.1:28008/primary; then stop patroni-pg2 30; fi
   for node in "${PATRONI_NODES[@]}"; do stop "patroni-$node" 30; done
   # A PostgreSQL that Patroni left running (Patroni killed): stopped on its own.
   for node in "${PATRONI_NODES[@]}"; do

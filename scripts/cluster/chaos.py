@@ -49,14 +49,14 @@ import httpx
 import psycopg
 import redis
 
-PROXY = "http://127.0.0.1:58080"
-PRIMARY = "postgresql://relay@127.0.0.1:55000/relay"  # HAProxy's primary port
-REPLICA_POOL = "postgresql://relay@127.0.0.1:56432/relay_replica"  # PgBouncer's replica entry
-REDIS = "redis://127.0.0.1:56379/0"
+PROXY = "http://127.0.0.1:28080"
+PRIMARY = "postgresql://relay@127.0.0.1:25000/relay"  # HAProxy's primary port
+REPLICA_POOL = "postgresql://relay@127.0.0.1:26432/relay_replica"  # PgBouncer's replica entry
+REDIS = "redis://127.0.0.1:26379/0"
 PASSWORD = "relay-demo-pass"  # manage.py seed_data's
 USERS = ["alice", "bob", "carol", "dave"]
-PATRONI = {"pg1": (58008, 55432), "pg2": (58009, 55433)}  # name: (REST port, PostgreSQL port)
-APP_NODES = {"app1": 58001, "app2": 58002}  # their /metrics answer loopback directly
+PATRONI = {"pg1": (28008, 25432), "pg2": (28009, 25433)}  # name: (REST port, PostgreSQL port)
+APP_NODES = {"app1": 28001, "app2": 28002}  # their /metrics answer loopback directly
 REQUEST_TIMEOUT = 10.0  # the load's, per request
 SETTLE = 1.5  # seconds for an event published to reach an open stream
 ROOT = Path(__file__).resolve().parents[2]

@@ -17,19 +17,19 @@ from pathlib import Path
 
 # name: (role, port); the PostgreSQL nodes' roles come from Patroni.
 NODES = {
-    "etcd": ("etcd", 52379),
-    "patroni-pg1": ("patroni", 58008),
-    "patroni-pg2": ("patroni", 58009),
-    "haproxy": ("proxy", 58080),
-    "pgbouncer": ("pgbouncer", 56432),
-    "redis": ("redis", 56379),
-    "app1": ("app", 58001),
-    "app2": ("app", 58002),
-    "stream1": ("stream", 58101),
-    "stream2": ("stream", 58102),
+    "etcd": ("etcd", 22379),
+    "patroni-pg1": ("patroni", 28008),
+    "patroni-pg2": ("patroni", 28009),
+    "haproxy": ("proxy", 28080),
+    "pgbouncer": ("pgbouncer", 26432),
+    "redis": ("redis", 26379),
+    "app1": ("app", 28001),
+    "app2": ("app", 28002),
+    "stream1": ("stream", 28101),
+    "stream2": ("stream", 28102),
 }
-POSTGRES = {"pg1": (55432, 58008), "pg2": (55433, 58009)}  # name: (port, Patroni's REST port)
-PROXY_PORTS = {"http": 58080, "postgres_primary": 55000, "postgres_replica": 55001, "stats": 58404}
+POSTGRES = {"pg1": (25432, 28008), "pg2": (25433, 28009)}  # name: (port, Patroni's REST port)
+PROXY_PORTS = {"http": 28080, "postgres_primary": 25000, "postgres_replica": 25001, "stats": 28404}
 
 
 def pid_alive(pid: int | None) -> bool:
@@ -78,7 +78,7 @@ def status(state: Path) -> dict:
         pid = read_pid(run / f"{name}.pid")
         nodes[name] = {"role": role, "port": port, "pid": pid, "running": pid_alive(pid) and listening(port)}
     nodes["haproxy"]["ports"] = PROXY_PORTS
-    nodes["haproxy"]["url"] = "http://127.0.0.1:58080"
+    nodes["haproxy"]["url"] = "http://127.0.0.1:28080"
 
     cluster = patroni_cluster()
     members = {member["name"]: member for member in (cluster or {}).get("members", [])}
