@@ -48,6 +48,7 @@ from typing import cast
 import httpx
 import psycopg
 import redis
+from status import patroni_cluster  # scripts/cluster/status.py, beside this file
 
 PROXY = "http://127.0.0.1:28080"
 PRIMARY = "postgresql://relay@127.0.0.1:25000/relay"  # HAProxy's primary port
@@ -55,7 +56,6 @@ REPLICA_POOL = "postgresql://relay@127.0.0.1:26432/relay_replica"  # PgBouncer's
 REDIS = "redis://127.0.0.1:26379/0"
 PASSWORD = "relay-demo-pass"  # manage.py seed_data's
 USERS = ["alice", "bob", "carol", "dave"]
-PATRONI = {"pg1": (28008, 25432), "pg2": (28009, 25433)}  # name: (REST port, PostgreSQL port)
 APP_NODES = {"app1": 28001, "app2": 28002}  # their /metrics answer loopback directly
 REQUEST_TIMEOUT = 10.0  # the load's, per request
 SETTLE = 1.5  # seconds for an event published to reach an open stream
@@ -263,13 +263,8 @@ def stream_id(value: str) -> tuple[int, int]:
 
 
 def patroni_members() -> dict[str, dict]:
-    for rest_port, _ in PATRONI.values():
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{rest_port}/cluster", timeout=1) as response:
-                return {m["name"]: m for m in json.load(response)["members"]}
-        except OSError:
-            continue
-    return {}
+    cluster = patroni_cluster()
+    return {member["name"]: member for member in cluster["members"]} if cluster else {}
 
 
 def member_with_role(*roles: str) -> str | None:
