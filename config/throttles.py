@@ -12,6 +12,8 @@ import math
 from typing import cast
 
 import redis
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
+from django.core.cache import cache as default_cache
 from django.core.cache.backends.base import BaseCache
 from django.http import HttpRequest
 from redis.exceptions import AuthorizationError
@@ -139,9 +141,12 @@ class SteadyRateThrottle(SimpleRateThrottle):
         # In whole microseconds: sums of float intervals at today's times can overshoot the period by a
         # rounding error and refuse the last request of a burst.
         period = self.duration * 1_000_000
+        # DRF's default is Django's `cache`, a proxy of the default cache: `_step` is given the cache itself, so
+        # that it can tell Redis (one atomic script) from the others.
+        cache = caches[DEFAULT_CACHE_ALIAS] if self.cache is default_cache else self.cache
         try:
             wait = _step(
-                self.cache,
+                cache,
                 self.key,
                 now=round(self.timer() * 1_000_000),
                 interval=period // self.num_requests,
