@@ -4,12 +4,13 @@ machine's other work does not move.
     python -m bench.instructions [--request conversations ...] [--requests 100] [--warm-up 50]
 
 For each `--request` (the names of `bench.profile_send`: `floor`, `conversations`, `legacy-direct-messages`,
-`legacy-messaging`, ...; by default the floor and the three lists) it runs this module twice under
+`legacy-messaging`, `floor-insert`, `send`; by default the floor and the three lists) it runs this module twice under
 `valgrind --tool=callgrind`, each run a new process that makes the request `--warm-up` times and then 0 or
 `--requests` more times, and prints the difference of the two runs' instruction counts divided by
 `--requests`: what a request costs once the process is warm, without its start. The requests go through the
 whole Django stack in the process, as in `bench.profile_send` (its settings, user and client), against the
-database of `DATABASE_URL`, migrated. Only the Python process is counted: not the kernel, not PostgreSQL.
+database of `DATABASE_URL`, migrated. A write is counted as it is made again and again: a send adds to one
+conversation, which `bench.send_growth` shows does not change what the next send costs. Only the Python process is counted: not the kernel, not PostgreSQL.
 It also prints the SQL statements of one request. Needs `valgrind` (`apt-get install valgrind`); a run of the
 four defaults takes a few minutes.
 """
@@ -70,26 +71,16 @@ def run(name: str, *, warm_up: int, requests: int) -> None:
     import django
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.floor_settings")
+    os.environ.setdefault("THROTTLE_SEND_RATE", "1000000/min")  # as `bench.profile_send`: the send, not its limit
     os.environ.setdefault("DB_CONN_MAX_AGE", "600")  # as `bench.http`'s server: one connection, kept
     django.setup()
 
-    from django.conf import settings
     from django.db import connection
-    from rest_framework.test import APIClient
 
-    from bench.profile_send import REQUESTS, typical_user
-    from users.tokens import RefreshToken
+    from bench.profile_send import REQUESTS, prepared_request
 
     method, path = REQUESTS[name]
-    if method != "GET":
-        sys.exit(f"{name}: only GET requests are counted (a write changes what the next one does)")
-    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(typical_user()).access_token}")
-
-    def request() -> None:
-        response = client.get(path)
-        assert response.status_code == 200, response.content
+    _, request, _ = prepared_request(name)
 
     for _ in range(warm_up):
         request()

@@ -70,35 +70,9 @@ def main() -> None:
 
     from django.conf import settings
     from django.db import connection, transaction
-    from rest_framework.test import APIClient
 
-    from users.models import User
-    from users.tokens import RefreshToken
-
-    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    user, request, payload = prepared_request(args.request, username=args.user)
     method, path = REQUESTS[args.request]
-    payload: dict[str, object] = {}
-    if args.request == "send":
-        user, _ = User.objects.get_or_create(username="profile-a", defaults={"email": "profile-a@example.com"})
-        recipient, _ = User.objects.get_or_create(username="profile-b", defaults={"email": "profile-b@example.com"})
-        payload = {"recipient_id": recipient.pk, "body": "a message to profile the send with"}
-    elif args.request == "floor-insert":
-        from bench.floor import ensure_table
-
-        ensure_table()
-        user = typical_user()
-        payload = {"body": "a row to profile the floor with"}
-    elif args.user:
-        user = User.objects.get(username=args.user)
-    else:
-        user = typical_user()
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
-    expected = 201 if method == "POST" else 200
-
-    def request() -> None:
-        response = client.post(path, payload, format="json") if method == "POST" else client.get(path)
-        assert response.status_code == expected, response.content
 
     for _ in range(50):  # warm-up: imports, prepared statements, caches
         request()
@@ -175,6 +149,44 @@ def main() -> None:
             for (line,) in cursor.fetchall():
                 print(f"  {line}")
             transaction.set_rollback(True)
+
+
+def prepared_request(name: str, *, username: str | None = None):  # -> (User, request, payload), after setup()
+    """The request `name` of `REQUESTS` ready to make: its user, a function that makes it once (asserting its
+    status: 201 for a write, 200 for a read) and its body. A send goes from `profile-a` to `profile-b`; the floor's
+    insert and the lists are made as `username` or `typical_user()`."""
+    from django.conf import settings
+    from rest_framework.test import APIClient
+
+    from users.models import User
+    from users.tokens import RefreshToken
+
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    method, path = REQUESTS[name]
+    payload: dict[str, object] = {}
+    if name == "send":
+        user, _ = User.objects.get_or_create(username="profile-a", defaults={"email": "profile-a@example.com"})
+        recipient, _ = User.objects.get_or_create(username="profile-b", defaults={"email": "profile-b@example.com"})
+        payload = {"recipient_id": recipient.pk, "body": "a message to profile the send with"}
+    elif name == "floor-insert":
+        from bench.floor import ensure_table
+
+        ensure_table()
+        user = typical_user()
+        payload = {"body": "a row to profile the floor with"}
+    elif username:
+        user = User.objects.get(username=username)
+    else:
+        user = typical_user()
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+    expected = 201 if method == "POST" else 200
+
+    def request() -> None:
+        response = client.post(path, payload, format="json") if method == "POST" else client.get(path)
+        assert response.status_code == expected, response.content
+
+    return user, request, payload
 
 
 def typical_user():  # -> User (imported after django.setup())
