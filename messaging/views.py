@@ -51,6 +51,7 @@ from .serializers import (
     ThreadWindowSerializer,
     UnreadCountsSerializer,
     conversation_data,
+    message_data,
 )
 
 PaginatorKind = TypeVar("PaginatorKind", bound=BasePagination)
@@ -94,7 +95,8 @@ class MessageViewSet(viewsets.GenericViewSet[Message]):
         return {**super().get_serializer_context(), "viewer": self.request.user}
 
     def _message_response(self, message: Message, status_code: int = status.HTTP_200_OK) -> Response:
-        return Response(MessageSerializer(message, context=self.get_serializer_context()).data, status=status_code)
+        # `MessageSerializer`'s rendering (its `to_representation` is `message_data`), without building it.
+        return Response(message_data(message, viewer=self.request.user), status=status_code)
 
     def _list_paginator(self) -> BasePagination:
         if self.paginator is None:
