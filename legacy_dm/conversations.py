@@ -152,7 +152,8 @@ def _pair_users(conversation: LegacyConversation) -> list[User]:
 
 
 def _participants(user: User, other: User) -> list[User]:
-    return sorted((user, other), key=lambda person: person.pk)
+    """The pair, lower id first."""
+    return [user, other] if user.id <= other.id else [other, user]
 
 
 def _empty_view(conversation: LegacyConversation, participants: list[User]) -> ConversationView:
