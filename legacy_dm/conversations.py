@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.http import Http404
 
@@ -152,7 +152,8 @@ def _pair_users(conversation: LegacyConversation) -> list[User]:
 
 
 def _participants(user: User, other: User) -> list[User]:
-    return sorted((user, other), key=lambda person: person.pk)
+    """The pair, lower id first."""
+    return [user, other] if user.id <= other.id else [other, user]
 
 
 def _empty_view(conversation: LegacyConversation, participants: list[User]) -> ConversationView:
@@ -269,15 +270,8 @@ def _listed_page(user: User, *, skip: int, limit: int) -> list[tuple[Conversatio
         _LISTED_PAGE_SQL, {"user": user.pk, "skip": skip, "limit": limit, "head": skip + limit}
     )
     cut = len(_LISTED_FIELDS)
-    people: dict[int, User] = {}
-    db = connection.alias
-    return [
-        (
-            dict(zip(_LISTED_FIELDS, row[:cut], strict=True)),
-            list_reads.last_message_from_row(row[cut:], db=db, people=people),
-        )
-        for row in rows
-    ]
+    instances = list_reads.Instances()
+    return [(dict(zip(_LISTED_FIELDS, row[:cut], strict=True)), instances.last_message(row[cut:])) for row in rows]
 
 
 def conversation_list(*, user: User, skip: int, limit: int) -> list[ConversationView]:

@@ -4,6 +4,7 @@ Old names on the outside (`content`, `receiver_id`, `is_read`, `file_data`, `ful
 inside. Times are naive UTC (`2026-11-20T09:14:03.120000`), as the old service wrote them.
 """
 
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ from messaging.selectors import Conversation
 from messaging.serializers import AttachmentField, MarkedReadSerializer
 from users.display_names import shown_display_name
 from users.models import User
+from users.serializers import once_per_person
 
 from .conversations import ConversationView
 
@@ -179,15 +181,19 @@ class LegacyConversationSerializer(serializers.Serializer):
 
 
 def _legacy_user(user: User) -> dict[str, Any]:
-    return {"id": user.pk, "username": user.username, "full_name": shown_display_name(user.display_name) or None}
+    return {"id": user.id, "username": user.username, "full_name": shown_display_name(user.display_name) or None}
 
 
-def direct_message_data(message: Message, *, viewer: User) -> dict[str, Any]:
+# How a renderer below shapes a person: `_legacy_user`, or for a page `once_per_person(_legacy_user)`.
+Person = Callable[[User], dict[str, Any]]
+
+
+def direct_message_data(message: Message, *, viewer: User, person: Person = _legacy_user) -> dict[str, Any]:
     """`DirectMessageSerializer`'s rendering of `message` for `viewer`."""
     read_at = message.read_at_for(viewer)
     has_attachment = message.has_attachment
     return {
-        "id": message.pk,
+        "id": message.id,
         "sender_id": message.sender_id,
         "receiver_id": message.recipient_id,
         "content": message.body,
@@ -199,24 +205,33 @@ def direct_message_data(message: Message, *, viewer: User) -> dict[str, Any]:
         "has_attachment": has_attachment,
         "created_at": old_time(message.created_at),
         "updated_at": old_time(message.updated_at_for(viewer)),
-        "sender": _legacy_user(message.sender),
-        "receiver": _legacy_user(message.recipient),
+        "sender": person(message.sender),
+        "receiver": person(message.recipient),
     }
 
 
-def conversation_partner_data(conversation: Conversation, *, viewer: User) -> dict[str, Any]:
+def conversation_partner_data(
+    conversation: Conversation, *, viewer: User, person: Person = _legacy_user
+) -> dict[str, Any]:
     """`ConversationPartnerSerializer`'s rendering of a conversation for `viewer`."""
     return {
-        "user": _legacy_user(conversation.participant),
-        "last_message": direct_message_data(conversation.last_message, viewer=viewer),
+        "user": person(conversation.participant),
+        "last_message": direct_message_data(conversation.last_message, viewer=viewer, person=person),
         "unread_count": conversation.unread_count,
     }
+
+
+def conversation_partners_data(conversations: Iterable[Conversation], *, viewer: User) -> list[dict[str, Any]]:
+    """`ConversationPartnerSerializer(many=True)`'s rendering of a page for `viewer`, each person of the page
+    rendered once (`once_per_person`)."""
+    person = once_per_person(_legacy_user)
+    return [conversation_partner_data(conversation, viewer=viewer, person=person) for conversation in conversations]
 
 
 def message_row_data(message: Message, *, conversation_id: int, viewer: User) -> dict[str, Any]:
     """`MessageRowSerializer`'s rendering of `message` of the conversation `conversation_id` for `viewer`."""
     return {
-        "id": message.pk,
+        "id": message.id,
         "conversation_id": conversation_id,
         "sender_id": message.sender_id,
         "content": message.body,
@@ -225,7 +240,7 @@ def message_row_data(message: Message, *, conversation_id: int, viewer: User) ->
     }
 
 
-def legacy_conversation_data(row: ConversationView, *, viewer: User) -> dict[str, Any]:
+def legacy_conversation_data(row: ConversationView, *, viewer: User, person: Person = _legacy_user) -> dict[str, Any]:
     """`LegacyConversationSerializer`'s rendering of a conversation for `viewer`."""
     last = row.last_message
     if last is None:
@@ -236,12 +251,19 @@ def legacy_conversation_data(row: ConversationView, *, viewer: User) -> dict[str
         updated_at = last_data["created_at"] if row.updated_at == last.created_at else old_time(row.updated_at)
     return {
         "id": row.id,
-        "participants": [_legacy_user(person) for person in row.participants],
+        "participants": [person(participant) for participant in row.participants],
         "last_message": last_data,
         "unread_count": row.unread_count,
         "created_at": old_time(row.created_at),
         "updated_at": updated_at,
     }
+
+
+def legacy_conversations_data(rows: Iterable[ConversationView], *, viewer: User) -> list[dict[str, Any]]:
+    """`LegacyConversationSerializer(many=True)`'s rendering of a page for `viewer`, each person of the page
+    rendered once (`once_per_person`)."""
+    person = once_per_person(_legacy_user)
+    return [legacy_conversation_data(row, viewer=viewer, person=person) for row in rows]
 
 
 # --- input ---------------------------------------------------------------------------------------------------

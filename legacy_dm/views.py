@@ -39,8 +39,8 @@ from .serializers import (
     MessageRowSerializer,
     OkSerializer,
     OpenConversationInputSerializer,
-    conversation_partner_data,
-    legacy_conversation_data,
+    conversation_partners_data,
+    legacy_conversations_data,
 )
 
 # --- /api/direct-messages/* ----------------------------------------------------------------------------------
@@ -101,9 +101,9 @@ class DirectMessageConversationsView(LegacyView):
         """`[{user, last_message, unread_count}]`, newest first."""
         skip, limit = paging(request.query_params)
         conversations = selectors.conversations_page(user=request.user, offset=skip, limit=limit).conversations
-        # `ConversationPartnerSerializer(many=True)`'s rendering (its `to_representation` is this function), without
-        # building DRF's list serializer and its child on every request: a quarter of the page's rendering.
-        return Response([conversation_partner_data(row, viewer=request.user) for row in conversations])
+        # `ConversationPartnerSerializer(many=True)`'s rendering, without building DRF's list serializer and its
+        # child on every request: a quarter of the page's rendering.
+        return Response(conversation_partners_data(conversations, viewer=request.user))
 
 
 class DirectMessageThreadView(LegacyView):
@@ -235,7 +235,7 @@ class ConversationsView(LegacyView):
         skip, limit = paging(request.query_params)
         rows = conversations.conversation_list(user=request.user, skip=skip, limit=limit)
         # `LegacyConversationSerializer(many=True)`'s rendering, as the direct-messages list's.
-        return Response([legacy_conversation_data(row, viewer=request.user) for row in rows])
+        return Response(legacy_conversations_data(rows, viewer=request.user))
 
     @legacy_schema(
         operation_id="legacy_conversation_open",

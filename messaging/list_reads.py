@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, NamedTuple, TypeVar, cast
 
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import DEFERRED, ForeignKey, Model
 from django.db.models.base import ModelState
 from django.db.models.signals import post_init, pre_init
@@ -282,9 +282,8 @@ def fetch_rows(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
 
 def _messages(sql: str, params: dict[str, Any]) -> list[Message]:
     rows = fetch_rows(sql, params)
-    people: dict[int, User] = {}
-    db = connection.alias
-    return [_message_from_row(row, db=db, people=people) for row in rows]
+    instances = Instances()
+    return [instances.message_from_row(row) for row in rows]
 
 
 # The instances of a read are made as `Model.from_db` makes them, less its cost: `Model.__init__` takes a value
@@ -299,8 +298,15 @@ _MESSAGE_FIELDS = tuple(field.attname for field in Message._meta.concrete_fields
 _ATTACHMENT_DATA = _MESSAGE_FIELDS.index("attachment_data")  # the one field of a message a list does not read
 _PERSON_FIELDS = tuple(field.attname for field in UserModel._meta.concrete_fields)
 _PERSON_POSITIONS = tuple(_PERSON_FIELDS.index(column) for column in PERSON_COLUMNS)
+# A row's parts (`COLUMNS`): the message, its sender from `_SENDER_AT`, its recipient from `_RECIPIENT_AT`, the
+# message it replies to from `_REPLY_AT`.
+_SENDER_AT = len(MESSAGE_COLUMNS)
+_RECIPIENT_AT = _SENDER_AT + len(PERSON_COLUMNS)
+_REPLY_AT = _RECIPIENT_AT + len(PERSON_COLUMNS)
+# Where a QuerySet's `select_related` caches a message's relations (each field's `set_cached_value`).
 _SENDER, _RECIPIENT, _REPLY_TO = (
-    cast("ForeignKey[Any, Any]", Message._meta.get_field(name)) for name in ("sender", "recipient", "reply_to")
+    cast("ForeignKey[Any, Any]", Message._meta.get_field(name)).cache_name
+    for name in ("sender", "recipient", "reply_to")
 )
 
 
@@ -311,7 +317,10 @@ def _loaded(model: type[ModelKind], columns: tuple[str, ...], values: tuple[Any,
     state = ModelState()
     state.adding = False
     state.db = db
-    instance.__dict__.update(zip(columns, values, strict=True), _state=state)
+    # `zip` without a keyword: any (`strict=`) costs it 1,500 instructions (28 instances in a page of 11
+    # conversations); `test_reads_sql.py` holds the columns to the statements' values.
+    instance.__dict__.update(zip(columns, values))  # noqa: B905
+    instance._state = state
     return instance
 
 
@@ -320,40 +329,62 @@ def _init_signals_heard() -> bool:
     return bool(pre_init.receivers or post_init.receivers)
 
 
-def _message(values: tuple[Any, ...], *, db: str) -> Message:
-    """A message from the values of `MESSAGE_COLUMNS`, its attachment bytes deferred."""
-    if _init_signals_heard():
-        return Message.from_db(db, _MESSAGE_FIELDS, (*values[:_ATTACHMENT_DATA], DEFERRED, *values[_ATTACHMENT_DATA:]))
-    return _loaded(Message, MESSAGE_COLUMNS, values, db)
+class Instances:
+    """Makes the instances of one read, from rows of the statements above.
 
+    Each is from the default connection (`connection.alias`, which is `DEFAULT_DB_ALIAS`: named here, as
+    `connection` is a proxy whose every attribute is a lookup in a context-local, 16,000 instructions).
+    Whether anything listens to `Model.__init__`'s signals (then each is made by `from_db`) is read once per
+    read. One instance per person in a read (`people`, by id): the reader is in every message of theirs.
+    """
 
-def _person(values: tuple[Any, ...], *, db: str, people: dict[int, User]) -> User:
-    """A person from the values of `PERSON_COLUMNS`, the other fields deferred; one instance per person in a
-    read (`people`, by id): the reader is in every message of theirs."""
-    person = people.get(values[0])
-    if person is None:
-        if _init_signals_heard():
-            full: list[Any] = [DEFERRED] * len(_PERSON_FIELDS)
-            for position, value in zip(_PERSON_POSITIONS, values, strict=True):
-                full[position] = value
-            person = UserModel.from_db(db, _PERSON_FIELDS, full)
-        else:
-            person = _loaded(UserModel, PERSON_COLUMNS, values, db)
-        people[values[0]] = person
-    return person
+    def __init__(self) -> None:
+        self.db = DEFAULT_DB_ALIAS
+        self.by_from_db = _init_signals_heard()
+        self.people: dict[int, User] = {}
 
+    def message(self, values: tuple[Any, ...]) -> Message:
+        """A message from the values of `MESSAGE_COLUMNS`, its attachment bytes deferred."""
+        if self.by_from_db:
+            return Message.from_db(
+                self.db, _MESSAGE_FIELDS, (*values[:_ATTACHMENT_DATA], DEFERRED, *values[_ATTACHMENT_DATA:])
+            )
+        return _loaded(Message, MESSAGE_COLUMNS, values, self.db)
 
-def _message_from_row(row: tuple[Any, ...], *, db: str, people: dict[int, User]) -> Message:
-    """A message with its people and the message it replies to, from a row of the statements above; its
-    relations cached as a QuerySet's `select_related` caches them (`set_cached_value`), the people shared
-    among the messages of a read (`people`)."""
-    width, cut = len(PERSON_COLUMNS), len(MESSAGE_COLUMNS)
-    message = _message(row[:cut], db=db)
-    _SENDER.set_cached_value(message, _person(row[cut : cut + width], db=db, people=people))
-    _RECIPIENT.set_cached_value(message, _person(row[cut + width : cut + 2 * width], db=db, people=people))
-    reply = row[cut + 2 * width :]
-    _REPLY_TO.set_cached_value(message, None if reply[0] is None else _message(reply, db=db))
-    return message
+    def person(self, values: tuple[Any, ...]) -> User:
+        """A person from the values of `PERSON_COLUMNS`, the other fields deferred; the read's one instance of
+        them."""
+        person = self.people.get(values[0])
+        if person is None:
+            if self.by_from_db:
+                full: list[Any] = [DEFERRED] * len(_PERSON_FIELDS)
+                for position, value in zip(_PERSON_POSITIONS, values, strict=True):
+                    full[position] = value
+                person = UserModel.from_db(self.db, _PERSON_FIELDS, full)
+            else:
+                person = _loaded(UserModel, PERSON_COLUMNS, values, self.db)
+            self.people[values[0]] = person
+        return person
+
+    def message_from_row(self, row: tuple[Any, ...]) -> Message:
+        """A message with its people and the message it replies to, from a row of `COLUMNS`; its relations
+        cached as a QuerySet's `select_related` caches them: each in the message's state's `fields_cache`
+        under the field's `cache_name`, in the fields' order (what `set_cached_value` of each does, put there
+        at once)."""
+        message = self.message(row[:_SENDER_AT])
+        reply = row[_REPLY_AT:]
+        message._state.fields_cache.update(
+            {
+                _SENDER: self.person(row[_SENDER_AT:_RECIPIENT_AT]),
+                _RECIPIENT: self.person(row[_RECIPIENT_AT:_REPLY_AT]),
+                _REPLY_TO: None if reply[0] is None else self.message(reply),
+            }
+        )
+        return message
+
+    def last_message(self, columns: tuple[Any, ...]) -> Message | None:
+        """The message of `COLUMNS` as `LAST_MESSAGE_JOINS` gives them (the end of a row), or None."""
+        return None if columns[0] is None else self.message_from_row(columns)
 
 
 def messages_at(*, user_id: int, partner_ids: list[int], times: list[datetime]) -> list[Message]:
@@ -404,11 +435,10 @@ def thread_window(
         raise ValueError("a thread with oneself has its own rule (`MessageQuerySet.thread_visible_to`)")
     params = {"user": user_id, "other": other_id, "anchor": anchor, "before": before, "after": after}
     rows = fetch_rows(_THREAD_WINDOW_SQL[kind, with_removed], params)
-    people: dict[int, User] = {}
-    db = connection.alias
+    instances = Instances()
     sides: tuple[list[Message], list[Message]] = ([], [])
     for row in rows:
-        sides[row[0]].append(_message_from_row(row[3:], db=db, people=people))
+        sides[row[0]].append(instances.message_from_row(row[3:]))
     sides[0].sort(key=_thread_order, reverse=True)  # each side's order, whatever order UNION ALL gives them in
     sides[1].sort(key=_thread_order)
     found, first_unread_id = (rows[0][1], rows[0][2]) if rows else (False, None)
@@ -423,22 +453,10 @@ def conversations_page(
     rows = fetch_rows(_CONVERSATIONS_PAGE_SQL, {"user": user_id, "offset": offset, "limit": limit})
     count = rows[0][0] if rows else 0
     cut = 1 + len(CONVERSATION_ROW_FIELDS)
-    people: dict[int, User] = {}
-    db = connection.alias
+    instances = Instances()
     page = [
-        (
-            dict(zip(CONVERSATION_ROW_FIELDS, row[1:cut], strict=True)),
-            last_message_from_row(row[cut:], db=db, people=people),
-        )
+        (dict(zip(CONVERSATION_ROW_FIELDS, row[1:cut], strict=True)), instances.last_message(row[cut:]))
         for row in rows
         if row[1] is not None  # the one row of a page past the end
     ]
     return page, count
-
-
-def last_message_from_row(columns: tuple[Any, ...], *, db: str, people: dict[int, User]) -> Message | None:
-    """The message of `COLUMNS` as `LAST_MESSAGE_JOINS` gives them (the end of a row), or None. `db`: the alias
-    of the connection the instances are from (`connection.alias`, read once per read: `connection` is a proxy
-    whose every attribute is a lookup in a context-local, 16,000 instructions); `people`: the people built for
-    the read so far, by id (an empty dict for its first row)."""
-    return None if columns[0] is None else _message_from_row(columns, db=db, people=people)

@@ -256,7 +256,7 @@ class Message(models.Model):
         sender who keeps it or its recipient who keeps it (`test_visibility_rule.py` holds the two equal)."""
         if self.hidden_at is not None:
             return False
-        user_id = user if isinstance(user, int) else user.pk
+        user_id = user if isinstance(user, int) else user.id
         return (self.sender_id == user_id and self.sender_deleted_at is None) or (
             self.recipient_id == user_id and self.recipient_deleted_at is None
         )
@@ -299,7 +299,7 @@ class Message(models.Model):
         """When the message was read, as `viewer` may know it: its recipient always; anyone else (the sender)
         only while the recipient shares read receipts (`User.read_receipts`). No viewer: the admin's view.
         """
-        if self.read_at is None or viewer is None or viewer.pk == self.recipient_id:
+        if self.read_at is None or viewer is None or viewer.id == self.recipient_id:
             return self.read_at
         return self.read_at if self.recipient.read_receipts else None
 
@@ -312,15 +312,15 @@ class Message(models.Model):
         if self.updated_at is None or viewer is None:
             return self.updated_at
         shown_read = self.read_at_for(viewer)
-        others_delete = self.recipient_deleted_at if viewer.pk == self.sender_id else self.sender_deleted_at
+        others_delete = self.recipient_deleted_at if viewer.id == self.sender_id else self.sender_deleted_at
         private = {others_delete, None if shown_read is not None else self.read_at} - {None}
-        if viewer.pk == self.sender_id == self.recipient_id or self.updated_at not in private:
+        if viewer.id == self.sender_id == self.recipient_id or self.updated_at not in private:
             return self.updated_at
         return max((known for known in (shown_read, self.edited_at) if known is not None), default=None)
 
     def partner_of(self, user: "User") -> "User":
         """The other party of this message, seen from `user`."""
-        return self.recipient if self.sender_id == user.pk else self.sender
+        return self.recipient if self.sender_id == user.id else self.sender
 
 
 class MessageEdit(models.Model):

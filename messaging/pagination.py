@@ -6,7 +6,7 @@ function that reads one page: the inbox, a page with the number of all conversat
 (`PageNumberPagination.paginate_counted`), and a thread (`NewestFirstCursorPagination.paginate_thread`).
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC
 from typing import Any, Protocol, cast
 
@@ -70,6 +70,14 @@ class StrictPageSizeMixin(pagination.BasePagination):
         return parameters
 
 
+class _ListPage(Page):
+    """A page of a list: iterated as the list is (`Page` is a `Sequence`, which iterates by indexing it once per
+    row, each index checked; DRF's paginator makes a list of the page)."""
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.object_list)
+
+
 class CountedPaginator(Paginator):
     """Django's paginator over rows that a function reads a page of together with their number,
     `read(offset=, limit=) -> (rows, number of all rows)`, in one literal query: a user's conversations
@@ -103,7 +111,7 @@ class CountedPaginator(Paginator):
         top = bottom + self.per_page
         if top + self.orphans >= self.count:
             top = self.count
-        return Page(rows[: max(top - bottom, 0)], number, self)
+        return _ListPage(rows[: max(top - bottom, 0)], number, self)
 
     def get_page(self, number: int | float | str | None) -> Page:
         """Django's `Paginator.get_page` (not a number: the first page; out of range: the last), trying the page

@@ -2,6 +2,7 @@
 
 import base64
 import binascii
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
@@ -13,7 +14,7 @@ from rest_framework import serializers
 
 from config.serializers import StrictBooleanField
 from users.models import User
-from users.serializers import UserSerializer, user_data
+from users.serializers import UserSerializer, once_per_person, user_data
 
 from .models import Message
 from .selectors import ANCHOR_FIRST_UNREAD, ANCHOR_NEWEST, LARGEST_ID, MAX_WINDOW_SIDE, Conversation
@@ -115,8 +116,11 @@ class ConversationSerializer(serializers.Serializer):
         return conversation_data(instance, viewer=self.context.get("viewer"))
 
 
-def message_data(message: Message, *, viewer: User | None) -> dict[str, Any]:
-    """`MessageSerializer`'s rendering of `message` for `viewer`, written out.
+def message_data(
+    message: Message, *, viewer: User | None, person: Callable[[User], dict[str, Any]] = user_data
+) -> dict[str, Any]:
+    """`MessageSerializer`'s rendering of `message` for `viewer`, written out; its people by `person` (`user_data`,
+    or a page's `once_per_person(user_data)`).
 
     Lists render up to 100 messages, and DRF's loop over the declared fields (an attribute lookup, a
     `to_representation` and a `None` check per field, and the same again in each nested serializer) took
@@ -126,14 +130,14 @@ def message_data(message: Message, *, viewer: User | None) -> dict[str, Any]:
     read_at = message.read_at_for(viewer)
     reply = message.reply_to
     return {
-        "id": message.pk,
-        "sender": user_data(message.sender),
-        "recipient": user_data(message.recipient),
+        "id": message.id,
+        "sender": person(message.sender),
+        "recipient": person(message.recipient),
         "body": message.body,
         "reply_to": None
         if reply is None
         else {
-            "id": reply.pk,
+            "id": reply.id,
             "sender_id": reply.sender_id,
             "body_preview": reply.preview_for(viewer),
             "unsent": reply.is_unsent,
@@ -142,7 +146,7 @@ def message_data(message: Message, *, viewer: User | None) -> dict[str, Any]:
             "name": message.safe_attachment_name,
             "content_type": message.attachment_content_type,
             "size": message.attachment_size,
-            "url": f"/api/messages/{message.pk}/attachment",
+            "url": f"/api/messages/{message.id}/attachment",
         }
         if message.has_attachment
         else None,
@@ -153,13 +157,15 @@ def message_data(message: Message, *, viewer: User | None) -> dict[str, Any]:
     }
 
 
-def conversation_data(conversation: Conversation, *, viewer: User | None) -> dict[str, Any]:
+def conversation_data(
+    conversation: Conversation, *, viewer: User | None, person: Callable[[User], dict[str, Any]] = user_data
+) -> dict[str, Any]:
     """`ConversationSerializer`'s rendering of a conversation for `viewer`, written out (as `message_data`)."""
     last_message = conversation.last_message
-    last_message_data = message_data(last_message, viewer=viewer)
+    last_message_data = message_data(last_message, viewer=viewer, person=person)
     activity = conversation.last_activity_at
     return {
-        "participant": user_data(conversation.participant),
+        "participant": person(conversation.participant),
         "last_message": last_message_data,
         "unread_count": conversation.unread_count,
         # The activity is the last message's time (the summary's rule), written once for both.
@@ -168,6 +174,13 @@ def conversation_data(conversation: Conversation, *, viewer: User | None) -> dic
         else api_time(activity),
         "muted": conversation.muted,
     }
+
+
+def conversations_data(conversations: Iterable[Conversation], *, viewer: User) -> list[dict[str, Any]]:
+    """`ConversationSerializer(many=True)`'s rendering of a page of conversations for `viewer`: each
+    `conversation_data`, each person of the page rendered once (`once_per_person`)."""
+    person = once_per_person(user_data)
+    return [conversation_data(conversation, viewer=viewer, person=person) for conversation in conversations]
 
 
 class ParticipantSerializer(UserSerializer):

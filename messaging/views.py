@@ -50,7 +50,7 @@ from .serializers import (
     ThreadQuerySerializer,
     ThreadWindowSerializer,
     UnreadCountsSerializer,
-    conversation_data,
+    conversations_data,
     message_data,
 )
 
@@ -139,10 +139,9 @@ class MessageViewSet(viewsets.GenericViewSet[Message]):
             partial(selectors.conversations_page, user=request.user), request, view=self
         )
         # None only from a paginator without a page size, which the API's never is (`_page` reads it so too).
-        # `ConversationSerializer(many=True)`'s rendering (its `to_representation` is `conversation_data`),
-        # without building DRF's list serializer and its child on every request: a quarter of the page's rendering.
-        data = [conversation_data(conversation, viewer=request.user) for conversation in conversations or []]
-        return self._paginated_response(data)
+        # `ConversationSerializer(many=True)`'s rendering, without building DRF's list serializer and its child
+        # on every request: a quarter of the page's rendering.
+        return self._paginated_response(conversations_data(conversations or [], viewer=request.user))
 
     @extend_schema(
         summary="Read the thread with a user",

@@ -201,6 +201,15 @@ def test_a_lists_instances_are_what_from_db_makes(people):
             field.attname for field in UserModel._meta.concrete_fields if field.attname not in list_reads.PERSON_COLUMNS
         }
 
+    for user, page in pages.items():
+        orm = selectors.visible_messages(user=user).in_bulk([c.last_message.pk for c in page])
+        for conversation in page:
+            ours, theirs = conversation.last_message, orm[conversation.last_message.pk]
+            assert _cached(ours) == _cached(theirs)
+            assert (ours.reply_to is None) == (theirs.reply_to is None)
+            if ours.reply_to is not None:
+                assert _cached(ours.reply_to) == _cached(theirs.reply_to)
+
     heard: list[object] = []
 
     def listener(sender, instance, **kwargs):
@@ -213,6 +222,15 @@ def test_a_lists_instances_are_what_from_db_makes(people):
         post_init.disconnect(listener, sender=Message)
     assert again and {id(c.last_message) for c in again} <= {id(m) for m in heard}
     assert [_loaded(c.last_message) for c in again] == [_loaded(c.last_message) for c in pages[people[0]]]
+    assert [_cached(c.last_message) for c in again] == [_cached(c.last_message) for c in pages[people[0]]]
+
+
+def _cached(instance) -> list:
+    """What an instance's state caches of its relations (`select_related`'s, `fields_cache`), in order: each
+    one's name, class and primary key."""
+    return [
+        (name, type(value), None if value is None else value.pk) for name, value in instance._state.fields_cache.items()
+    ]
 
 
 def test_the_lists_statements_fit_psycopgs_statement_cache():

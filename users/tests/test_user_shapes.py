@@ -4,7 +4,7 @@ import pytest
 from rest_framework import serializers
 
 from users.models import User
-from users.serializers import MeSerializer, UserSerializer, user_data
+from users.serializers import MeSerializer, UserSerializer, once_per_person, user_data
 from users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -27,3 +27,22 @@ def test_a_user_renders_as_its_declarations():
             assert rendered == declared
             assert list(rendered) == list(declared)
         assert user_data(user) == _declared(UserSerializer, user)
+
+
+def test_once_per_person_renders_each_person_once_by_id():
+    """A person met again, as the same instance or another of the same id, gets the shape made the first time;
+    another person gets their own."""
+    ada, bob = UserFactory(display_name="Ada L."), UserFactory()
+    rendered: list[int] = []
+
+    def render(user: User) -> dict:
+        rendered.append(user.pk)
+        return user_data(user)
+
+    person = once_per_person(render)
+    first = person(ada)
+    assert person(User.objects.get(pk=ada.pk)) is first
+    assert person(ada) is first
+    assert person(bob) == user_data(bob)
+    assert first == user_data(ada)
+    assert rendered == [ada.pk, bob.pk]
