@@ -86,14 +86,16 @@ def _configured_rate(scope: str | None) -> str | None:
 # trip and atomically (a script runs alone), so that concurrent requests of one client cannot all read the same
 # time and all pass. It is `_step` below, for Redis; the throttle tests run every case on both. Times in whole
 # microseconds (exact in Lua's numbers, doubles, until the year 2255); written with '%d', not as Lua prints a
-# number (1.765e+15). Returns -1 when the request may pass, else the microseconds until one may.
+# number (1.765e+15). The key lives until the count is back to zero, at least a second: a rate past a million a
+# second has an interval of 0 microseconds, and Redis refuses `EX 0`. Returns -1 when the request may pass, else
+# the microseconds until one may.
 _STEP_SCRIPT = """
 local now, interval, period = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local empty_at = math.max(tonumber(redis.call('GET', KEYS[1]) or now), now) + interval
 if empty_at - now > period then
   return empty_at - now - period
 end
-redis.call('SET', KEYS[1], string.format('%d', empty_at), 'EX', math.ceil((empty_at - now) / 1000000))
+redis.call('SET', KEYS[1], string.format('%d', empty_at), 'EX', math.max(1, math.ceil((empty_at - now) / 1000000)))
 return -1
 """
 
@@ -107,7 +109,7 @@ def _step(cache: BaseCache, key: str, *, now: int, interval: int, period: int) -
     empty_at = max(cast(int, cache.get(key, now)), now) + interval
     if empty_at - now > period:
         return empty_at - now - period
-    cache.set(key, empty_at, math.ceil((empty_at - now) / 1_000_000))
+    cache.set(key, empty_at, max(1, math.ceil((empty_at - now) / 1_000_000)))  # at least a second (not 0)
     return None
 
 

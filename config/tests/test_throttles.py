@@ -122,6 +122,15 @@ def test_every_rate_passes_its_whole_burst_at_todays_times(alice, settings, cach
     assert [allowed(throttle, alice) for _ in range(burst + 1)] == [True] * burst + [False]
 
 
+def test_a_rate_finer_than_a_microsecond_passes_every_request(alice, settings, cache):
+    """A rate whose interval rounds to 0 microseconds (more than a million a second) limits nothing. Fails on
+    Redis on 4257e10, where the script then stored the key with `EX 0`, which Redis refuses: every request a
+    500."""
+    clock = Clock()
+    throttle = throttle_at(clock, "2000000/s", settings, cache)
+    assert all(allowed(throttle, alice) for _ in range(5))
+
+
 def redis_settings_cache() -> dict[str, object]:
     """`CACHES["default"]` as `REDIS_URL` sets it, with keys of this test's own."""
     return {
