@@ -10,8 +10,8 @@ For each `--request` (the names of `bench.profile_send`: `floor`, `conversations
 `--requests`: what a request costs once the process is warm, without its start. The requests go through the
 whole Django stack in the process, as in `bench.profile_send` (its settings, user and client), against the
 database of `DATABASE_URL`, migrated. A write is counted as it is made again and again: a send adds to one
-conversation, which `bench.send_growth` shows does not change what the next send costs. Only the Python process is counted: not the kernel, not PostgreSQL.
-It also prints the SQL statements of one request. Needs `valgrind` (`apt-get install valgrind`); a run of the
+conversation, which `bench.send_growth` shows does not change what the next send costs. Only the Python
+process is counted: not the kernel, not PostgreSQL. It also prints the SQL statements of one request. Needs `valgrind` (`apt-get install valgrind`); a run of the
 four defaults takes a few minutes.
 """
 

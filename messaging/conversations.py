@@ -8,8 +8,8 @@ of the user's history.
 **Where it is kept: triggers on `messaging_message`, in the writing statement.** Every write reaches that
 table: the services, the live sync's rows from old servers (written by PostgreSQL triggers, where no Relay
 code runs), the carry's catch-ups, fixtures and the shell. The triggers and their functions are literal
-PL/pgSQL in the migrations (messaging 0003, 0006, and 0007, which says how they work); this module only
-lets a connection's writes skip them (`uninstall`) and keep them again (`install`).
+PL/pgSQL in the migrations (messaging 0003, 0006, 0007, which says how they work, and 0013); this module
+only lets a connection's writes skip them (`uninstall`) and keep them again (`install`).
 
 **Rebuild and verify.** `rebuild` recomputes the summary from the messages, a range of users at a time, and
 `verify` lists where it disagrees with such a recomputation (`manage.py rebuild_conversations [--verify]`).

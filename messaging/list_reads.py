@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, NamedTuple, TypeVar, cast
 
 from django.contrib.auth import get_user_model
-from django.db import DEFAULT_DB_ALIAS
+from django.db import router
 from django.db.models import DEFERRED, ForeignKey, Model
 from django.db.models.base import ModelState
 from django.db.models.signals import post_init, pre_init
@@ -38,7 +38,7 @@ MESSAGE_COLUMNS = (
 PERSON_COLUMNS = ("id", "username", "display_name", "read_receipts")
 
 # What each read loads: the message (every column but the attachment bytes), its people's listed fields and
-# the message it replies to, in `_message_from_row`'s order.
+# the message it replies to, in `Instances.message_from_row`'s order.
 COLUMNS = """
        message.id, message.sender_id, message.recipient_id, message.body, message.reply_to_id,
        message.attachment_name, message.attachment_content_type, message.attachment_size,
@@ -332,14 +332,14 @@ def _init_signals_heard() -> bool:
 class Instances:
     """Makes the instances of one read, from rows of the statements above.
 
-    Each is from the default connection (`connection.alias`, which is `DEFAULT_DB_ALIAS`: named here, as
-    `connection` is a proxy whose every attribute is a lookup in a context-local, 16,000 instructions).
-    Whether anything listens to `Model.__init__`'s signals (then each is made by `from_db`) is read once per
-    read. One instance per person in a read (`people`, by id): the reader is in every message of theirs.
+    What the instances of a read share is read once, when it starts: the database they are from (`fetch_rows`
+    reads through `reading`, the router's choice: the replica or the primary), and whether anything listens to
+    `Model.__init__`'s signals (then each is made by `from_db`). One instance per person in a read (`people`,
+    by id): the reader is in every message of theirs.
     """
 
     def __init__(self) -> None:
-        self.db = DEFAULT_DB_ALIAS
+        self.db = router.db_for_read(Message)
         self.by_from_db = _init_signals_heard()
         self.people: dict[int, User] = {}
 

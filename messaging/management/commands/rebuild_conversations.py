@@ -1,6 +1,6 @@
 """`manage.py rebuild_conversations [--verify] [--install]`: the conversation summary from the messages.
 
-The triggers that keep it in step are defined by the migrations (messaging 0003, 0006, 0007); `--install`
+The triggers that keep it in step are defined by the migrations (messaging 0003, 0006, 0007, 0013); `--install`
 makes this connection's writes keep it again after `messaging.conversations.uninstall` (then rebuilds).
 """
 
