@@ -40,6 +40,7 @@ from .serializers import (
     OkSerializer,
     OpenConversationInputSerializer,
     conversation_partners_data,
+    direct_message_data,
     legacy_conversations_data,
 )
 
@@ -54,7 +55,8 @@ DM_ERROR_LOCS = {
 
 
 def _dm(message: Message, viewer: User, status_code: int = status.HTTP_200_OK) -> Response:
-    return Response(DirectMessageSerializer(message, context={"viewer": viewer}).data, status=status_code)
+    # `DirectMessageSerializer`'s rendering (its `to_representation` is `direct_message_data`), without building it.
+    return Response(direct_message_data(message, viewer=viewer), status=status_code)
 
 
 class DirectMessagesView(LegacyView):

@@ -229,7 +229,7 @@ def as_delivered(
     from users.models import User as UserModel
 
     from .selectors import unread_counts, visible_messages
-    from .serializers import MessageSerializer
+    from .serializers import message_data
 
     about = [event.data["id"] for event in events if event.type in _ABOUT_A_MESSAGE]
     messages = visible_messages(user=user).in_bulk(about) if about else {}
@@ -253,7 +253,7 @@ def as_delivered(
             return counts if event.id == counts_on else None
         if event.type in _RENDERED:
             message = messages.get(event.data["id"])
-            return None if message is None else dict(MessageSerializer(message, context={"viewer": user}).data)
+            return None if message is None else message_data(message, viewer=user)  # `MessageSerializer`'s shape
         if event.type == "message.read":
             message = messages.get(event.data["id"])
             read_at = None if message is None else message.read_at_for(user)
