@@ -251,6 +251,18 @@ def test_a_page_that_marks_messages_read_is_a_write_its_readers_next_read_sees(p
         assert replica.execute(unread, [bob_id]).fetchone()[0] == 1
 
 
+def run_python(code: str, environment: dict[str, str], *args: str, **options) -> subprocess.CompletedProcess:
+    """`python -c code args` in this checkout with `environment` (a server's, `server_env`), its output as text."""
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        env=environment,
+        cwd=django_settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        **options,
+    )
+
+
 # Run in a process of its own on the pair: alice's session, and the request it signs in routed to the replica;
 # the queries that loading its user sends to each server.
 LOAD_SESSION_USER = """
@@ -296,13 +308,7 @@ def test_the_session_user_of_a_request_routed_to_the_replica_is_read_from_the_pr
         REDIS_URL=ROUTER_REDIS,
         REPLICA_MAX_LAG_SECONDS="60",
     )
-    output = subprocess.run(
-        [sys.executable, "-c", LOAD_SESSION_USER],
-        env=environment,
-        cwd=django_settings.BASE_DIR,
-        capture_output=True,
-        text=True,
-    )
+    output = run_python(LOAD_SESSION_USER, environment)
     assert output.returncode == 0, output.stderr
     loaded = json.loads(output.stdout.splitlines()[-1])
     assert (loaded["user"], loaded["replica"]) == ("alice", 0), loaded
@@ -527,14 +533,7 @@ def settings_with(**env: str) -> dict:
     environment = server_env(**env)
     if "DATABASE_REPLICA_URL" not in env:
         environment.pop("DATABASE_REPLICA_URL", None)
-    output = subprocess.run(
-        [sys.executable, "-c", PRINT_SETTINGS],
-        env=environment,
-        cwd=django_settings.BASE_DIR,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    output = run_python(PRINT_SETTINGS, environment, check=True).stdout
     return json.loads(output)
 
 
@@ -597,14 +596,7 @@ def test_a_redis_that_hangs_costs_a_read_half_a_second_and_not_for_ever():
         silent.listen(16)
         environment = server_env(REDIS_URL=f"redis://127.0.0.1:{silent.getsockname()[1]}/9")
         try:
-            output = subprocess.run(
-                [sys.executable, "-c", ASK_THE_CACHE],
-                env=environment,
-                cwd=django_settings.BASE_DIR,
-                capture_output=True,
-                text=True,
-                timeout=20,
-            )
+            output = run_python(ASK_THE_CACHE, environment, timeout=20)
         except subprocess.TimeoutExpired:
             pytest.fail("the cache waited on the silent Redis for 20 s")
     name, seconds = output.stdout.split()
@@ -662,13 +654,7 @@ def statements_per_request(pair: PostgresPair, requests: list, **env: str) -> li
     environment = server_env(
         DATABASE_URL=pair.url("primary"), REDIS_URL=ROUTER_REDIS, REPLICA_MAX_LAG_SECONDS="60", **env
     )
-    output = subprocess.run(
-        [sys.executable, "-c", COUNT_STATEMENTS, json.dumps(requests)],
-        env=environment,
-        cwd=django_settings.BASE_DIR,
-        capture_output=True,
-        text=True,
-    )
+    output = run_python(COUNT_STATEMENTS, environment, json.dumps(requests))
     assert output.returncode == 0, output.stderr
     return json.loads(output.stdout.splitlines()[-1])
 

@@ -42,6 +42,17 @@ def secret() -> str:
     return secrets.token_urlsafe(50)
 
 
+def production_env() -> dict[str, str]:
+    """The production profile behind a proxy, with fresh secrets: what a deploy check is run with."""
+    return {
+        "RELAY_PRODUCTION": "1",
+        "SECRET_KEY": secret(),
+        "JWT_SIGNING_KEY": secret(),
+        "ALLOWED_HOSTS": "relay.example.com",
+        "BEHIND_PROXY": "1",
+    }
+
+
 def test_production_profile_passes_check_deploy_without_a_single_warning():
     """RELAY_PRODUCTION=1 with its two secrets and the host name is all production needs."""
     result = run_manage(
@@ -125,13 +136,7 @@ def test_a_short_jwt_signing_key_is_a_deploy_warning():
 
 def test_a_missing_time_zone_database_is_a_deploy_warning(tmp_path):
     """Without one, every reader's times would be UTC: a deploy says so rather than shipping it."""
-    production = {
-        "RELAY_PRODUCTION": "1",
-        "SECRET_KEY": secret(),
-        "JWT_SIGNING_KEY": secret(),
-        "ALLOWED_HOSTS": "relay.example.com",
-        "BEHIND_PROXY": "1",
-    }
+    production = production_env()
     result = run_manage("check", "--deploy", "--fail-level", "WARNING", PYTHONTZPATH=str(tmp_path), **production)
     assert result.returncode != 0
     assert "relay.W005" in result.stderr and "tzdata" in result.stderr
@@ -146,14 +151,7 @@ def test_production_profile_refuses_to_start_without_a_database_url():
 
 def test_a_replica_without_the_shared_redis_is_a_deploy_warning():
     """Read-your-writes across processes needs the shared cache: without REDIS_URL a deploy says so."""
-    production = {
-        "RELAY_PRODUCTION": "1",
-        "SECRET_KEY": secret(),
-        "JWT_SIGNING_KEY": secret(),
-        "ALLOWED_HOSTS": "relay.example.com",
-        "BEHIND_PROXY": "1",
-        "DATABASE_REPLICA_URL": "postgres://postgres@127.0.0.1:5999/relay",
-    }
+    production = {**production_env(), "DATABASE_REPLICA_URL": "postgres://postgres@127.0.0.1:5999/relay"}
     result = run_manage("check", "--deploy", "--fail-level", "WARNING", REDIS_URL="", **production)
     assert result.returncode != 0
     assert "relay.W006" in result.stderr and "REDIS_URL" in result.stderr
