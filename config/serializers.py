@@ -1,4 +1,4 @@
-"""Serializer fields shared by the apps."""
+"""Serializer fields and the input serializers' base, shared by the apps."""
 
 from rest_framework import serializers
 
@@ -16,3 +16,38 @@ class StrictBooleanField(serializers.BooleanField):
         if data is True or data is False:
             return data
         self.fail("invalid")
+
+
+def _copy(field: serializers.Field) -> serializers.Field:
+    """A shallow copy of `field`: a new instance with the same attributes (`copy.copy`'s, without its pickling path)."""
+    clone = object.__new__(type(field))
+    clone.__dict__.update(field.__dict__)
+    return clone
+
+
+class InputSerializer(serializers.Serializer):
+    """A serializer of a request's input (a body or a query) that every request builds afresh.
+
+    DRF gives each serializer deep copies of the declared fields, which builds every field again with its
+    validators and error messages: for a send's four fields, half a million instructions of its five million
+    (`bench.instructions`). Here each serializer gets shallow copies: fields of its own to bind, sharing the
+    declaration's validators, messages and default, which nothing changes after a field is made. So the
+    declared fields must hold no other field or serializer (a list's `child`, a nested serializer), which a
+    shallow copy would share with its binding; such a class is refused when it is defined.
+    """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name, field in cls._declared_fields.items():
+            if (
+                isinstance(field, serializers.BaseSerializer)
+                or hasattr(field, "child")
+                or hasattr(field, "child_relation")
+            ):
+                raise TypeError(
+                    f"{cls.__name__}.{name} holds a field or serializer of its own: an InputSerializer copies its"
+                    " fields shallowly, so declare it on a serializers.Serializer."
+                )
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {name: _copy(field) for name, field in self._declared_fields.items()}

@@ -11,6 +11,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.serializers import InputSerializer
 from messaging.models import Message
 from messaging.selectors import Conversation
 from messaging.serializers import AttachmentField, MarkedReadSerializer
@@ -269,7 +270,7 @@ def legacy_conversations_data(rows: Iterable[ConversationView], *, viewer: User)
 # --- input ---------------------------------------------------------------------------------------------------
 
 
-class DirectMessageInputSerializer(serializers.Serializer):
+class DirectMessageInputSerializer(InputSerializer):
     """`POST /api/direct-messages/`: `{receiver_id, content, reply_to_id?, file_data?, file_name?, file_type?}`.
 
     `file_data` is base64; it is checked and decoded by the new API's attachment field (size limit, base64,
@@ -345,7 +346,7 @@ class OpenConversationInputSerializer(serializers.Serializer):
         return {"participant_id": attrs["participant_ids"]}
 
 
-class ConversationMessageInputSerializer(serializers.Serializer):
+class ConversationMessageInputSerializer(InputSerializer):
     """`POST /api/messaging/conversations/{id}/messages`: `{content}`."""
 
     content = serializers.CharField(allow_blank=True, trim_whitespace=False)

@@ -12,7 +12,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
-from config.serializers import StrictBooleanField
+from config.serializers import InputSerializer, StrictBooleanField
 from users.models import User
 from users.serializers import UserSerializer, once_per_person, user_data
 
@@ -276,7 +276,7 @@ class AttachmentUploadField(AttachmentField):
     """`AttachmentField` as a multipart body documents it: a file part."""
 
 
-class SendMessageSerializer(serializers.Serializer):
+class SendMessageSerializer(InputSerializer):
     """`POST /api/messages/send` in JSON: the attachment, if any, as base64 (`Base64Attachment`)."""
 
     recipient_id = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
@@ -292,7 +292,7 @@ class SendMessageSerializer(serializers.Serializer):
         return value
 
 
-class EditMessageSerializer(serializers.Serializer):
+class EditMessageSerializer(InputSerializer):
     """`PATCH /api/messages/{id}`: the new body (the body rules of a send, `services.clean_body`)."""
 
     whole_on_patch = True  # `body` is required on a PATCH too (config.schema.RelayAutoSchema)
@@ -306,7 +306,7 @@ class SendMessageMultipartSerializer(SendMessageSerializer):
     attachment = AttachmentUploadField(required=False, allow_null=True)
 
 
-class SearchSerializer(serializers.Serializer):
+class SearchSerializer(InputSerializer):
     query = serializers.CharField(max_length=200)
     with_user_id = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=2**31 - 1)
     since = serializers.DateTimeField(required=False, allow_null=True)
@@ -328,7 +328,7 @@ class SearchSerializer(serializers.Serializer):
         }
 
 
-class ParticipantQuerySerializer(serializers.Serializer):
+class ParticipantQuerySerializer(InputSerializer):
     """`?search=`: a username or display name fragment (DRF refuses NUL characters, which PostgreSQL cannot take)."""
 
     search = serializers.CharField(required=False, allow_blank=True, max_length=150, default="")
@@ -369,7 +369,7 @@ def _window_side(which: str) -> serializers.IntegerField:
     )
 
 
-class ThreadQuerySerializer(serializers.Serializer):
+class ThreadQuerySerializer(InputSerializer):
     """A thread is read by cursor (`cursor`, `page_size`: the pagination's own parameters) or, given
     `anchor`, around a message (`num_before`, `num_after`); a query mixing the two is refused."""
 
@@ -483,7 +483,7 @@ class MuteSerializer(serializers.Serializer):
     muted = serializers.BooleanField()
 
 
-class ReportInputSerializer(serializers.Serializer):
+class ReportInputSerializer(InputSerializer):
     reason = serializers.CharField(max_length=1000)
 
 

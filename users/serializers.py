@@ -13,7 +13,7 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 from rest_framework_simplejwt.tokens import UntypedToken
 
-from config.serializers import StrictBooleanField
+from config.serializers import InputSerializer, StrictBooleanField
 
 from . import services
 from .authentication import user_for_token
@@ -79,7 +79,7 @@ class MeSerializer(UserSerializer):
         }
 
 
-class ProfileUpdateSerializer(serializers.Serializer):
+class ProfileUpdateSerializer(InputSerializer):
     """`PATCH /api/auth/me/`: any of the caller's display name and settings."""
 
     display_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
@@ -92,7 +92,7 @@ class ProfileUpdateSerializer(serializers.Serializer):
         return _cleaned_display_name(value)
 
 
-class RegisterSerializer(serializers.Serializer):
+class RegisterSerializer(InputSerializer):
     username = serializers.CharField(max_length=150)  # and the rule of users.usernames
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
@@ -129,7 +129,7 @@ def _cleaned_display_name(value: str) -> str:
         raise serializers.ValidationError(exc.messages) from exc
 
 
-class LogoutSerializer(serializers.Serializer):
+class LogoutSerializer(InputSerializer):
     refresh = serializers.CharField()
 
 
