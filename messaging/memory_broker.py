@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 import time
 from collections import deque
 from typing import Any
+
+import orjson
 
 from .broker import READ_COUNT, Event, _check_resumable, _id_text, _stream_id
 
@@ -37,7 +38,8 @@ class MemoryBroker:
 
     def publish(self, user_id: int, type_: str, data: dict[str, Any]) -> str:
         with self._lock:
-            event = Event(self._next_id(), type_, json.loads(json.dumps(data)))
+            # Through JSON as Redis's log stores it (`RedisBroker.publish_many`): what it cannot hold fails here too.
+            event = Event(self._next_id(), type_, orjson.loads(orjson.dumps(data)))
             log = self._logs.setdefault(user_id, deque())
             log.append(event)
             while len(log) > self.retained:
