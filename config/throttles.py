@@ -9,6 +9,8 @@ import hashlib
 import ipaddress
 import logging
 import math
+import time
+from collections.abc import Callable
 from typing import cast
 
 import redis
@@ -84,13 +86,19 @@ def _configured_rate(scope: str | None) -> str | None:
 
 # `SteadyRateThrottle`'s step on the Redis cache (`REDIS_URL`): read the key, decide, and move it, in one round
 # trip and atomically (a script runs alone), so that concurrent requests of one client cannot all read the same
-# time and all pass. It is `_step` below, for Redis; the throttle tests run every case on both. Times in whole
+# time and all pass. Its time is Redis's own (`TIME`), read as the script runs: requests are timed in the order
+# they are counted, and every server process and node shares one clock; a test passes its clock's time as
+# ARGV[1]. It is `_step` below, for Redis; the throttle tests run every case on both. Times in whole
 # microseconds (exact in Lua's numbers, doubles, until the year 2255); written with '%d', not as Lua prints a
 # number (1.765e+15). The key lives until the count is back to zero, at least a second: a rate past a million a
 # second has an interval of 0 microseconds, and Redis refuses `EX 0`. Returns -1 when the request may pass, else
 # the microseconds until one may.
 _STEP_SCRIPT = """
 local now, interval, period = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+if not now then
+  local time = redis.call('TIME')
+  now = tonumber(time[1]) * 1000000 + tonumber(time[2])
+end
 local empty_at = math.max(tonumber(redis.call('GET', KEYS[1]) or now), now) + interval
 if empty_at - now > period then
   return empty_at - now - period
@@ -100,12 +108,17 @@ return -1
 """
 
 
-def _step(cache: BaseCache, key: str, *, now: int, interval: int, period: int) -> int | None:
-    """One request against the key: None if it may pass (and the key moved one interval later), else the
-    microseconds until one may. The generic cell rate algorithm, on any cache (`_STEP_SCRIPT` on Redis)."""
+def _step(cache: BaseCache, key: str, *, now: int | None, interval: int, period: int) -> int | None:
+    """One request against the key at `now` (microseconds; None: the cache's clock, Redis's own or this
+    process's): None if it may pass (and the key moved one interval later), else the microseconds until one
+    may. The generic cell rate algorithm, on any cache (`_STEP_SCRIPT` on Redis)."""
     if isinstance(cache, SharedClientRedisCache):
-        wait: int = cache.script(_STEP_SCRIPT)(keys=[cache.make_and_validate_key(key)], args=[now, interval, period])
+        wait: int = cache.script(_STEP_SCRIPT)(
+            keys=[cache.make_and_validate_key(key)], args=["" if now is None else now, interval, period]
+        )
         return None if wait < 0 else wait
+    if now is None:
+        now = round(time.time() * 1_000_000)
     empty_at = max(cast(int, cache.get(key, now)), now) + interval
     if empty_at - now > period:
         return empty_at - now - period
@@ -133,6 +146,10 @@ class SteadyRateThrottle(SimpleRateThrottle):
     num_requests: int
     duration: int
     retry_after: float | None = None
+    # The step's clock: None for the cache's own (on Redis, Redis's: one clock for every node, read in the order
+    # the requests are counted; a client's clock read before its round trip can arrive out of order and be
+    # refused early); a test sets one of its own.
+    timer: Callable[[], float] | None = None  # type: ignore[assignment]
 
     def allow_request(self, request: Request, view: APIView) -> bool:
         if self.rate is None:
@@ -150,7 +167,7 @@ class SteadyRateThrottle(SimpleRateThrottle):
             wait = _step(
                 cache,
                 self.key,
-                now=round(self.timer() * 1_000_000),
+                now=None if self.timer is None else round(self.timer() * 1_000_000),
                 interval=period // self.num_requests,
                 period=period,
             )
