@@ -211,7 +211,7 @@ _LISTED_PAGE_SQL = (
     """
 SELECT page.partner_id, page.last_activity_at, page.unread_count, page.muted, page.conversation_id,
        page.conversation_created_at, page.opened,"""
-    + list_reads.COLUMNS
+    + list_reads.LAST_MESSAGE_COLUMNS
     + """FROM (
     SELECT listed.* FROM (
     (
@@ -270,7 +270,7 @@ def _listed_page(user: User, *, skip: int, limit: int) -> list[tuple[Conversatio
         _LISTED_PAGE_SQL, {"user": user.pk, "skip": skip, "limit": limit, "head": skip + limit}
     )
     cut = len(_LISTED_FIELDS)
-    instances = list_reads.Instances()
+    instances = list_reads.Instances(reader=user)
     return [(dict(zip(_LISTED_FIELDS, row[:cut], strict=True)), instances.last_message(row[cut:])) for row in rows]
 
 

@@ -419,7 +419,7 @@ def conversations_page(*, user: User, offset: int, limit: int) -> ConversationPa
     number of `conversation_rows` (their totals row), in one literal query (`list_reads.conversations_page`):
     the lists read them on every request, and three round trips, the rows passed back as arrays, cost more
     than the joins."""
-    rows, count = list_reads.conversations_page(user_id=user.pk, offset=offset, limit=limit)
+    rows, count = list_reads.conversations_page(user=user, offset=offset, limit=limit)
     # No last message only if the summary disagreed with the messages.
     conversations = [_conversation(user, row, last_message) for row, last_message in rows if last_message is not None]
     return ConversationPage(conversations=conversations, total=count)
