@@ -5,7 +5,7 @@ inside. Times are naive UTC (`2026-11-20T09:14:03.120000`), as the old service w
 """
 
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
@@ -14,7 +14,7 @@ from rest_framework import serializers
 from config.serializers import InputSerializer
 from messaging.models import Message
 from messaging.selectors import Conversation
-from messaging.serializers import AttachmentField, MarkedReadSerializer
+from messaging.serializers import AttachmentField, MarkedReadSerializer, api_time
 from users.display_names import shown_display_name
 from users.models import User
 from users.serializers import once_per_person
@@ -45,11 +45,11 @@ class OldTimeField(serializers.DateTimeField):
 
 
 def old_time(value: datetime | None) -> str | None:
-    """`OldTimeField`'s rendering of `value`: its UTC time without the zone (`isoformat` of a time in UTC ends
-    in `+00:00`, and only there; cutting it costs less than making a naive copy to write)."""
+    """`OldTimeField`'s rendering of `value`: its UTC time without the zone: the new API's (`api_time`) without
+    its `Z`."""
     if value is None:
         return None
-    return value.astimezone(UTC).isoformat().removesuffix("+00:00")
+    return api_time(value)[:-1]
 
 
 class LegacyUserSerializer(serializers.Serializer):

@@ -1,6 +1,7 @@
 """`message_data` and `conversation_data` render what DRF renders from the declared serializers."""
 
 import itertools
+import random
 
 import pytest
 from django.utils import timezone
@@ -83,6 +84,13 @@ def test_api_time_writes_what_drfs_field_writes_in_utc():
         datetime(2026, 3, 29, 1, 0),
         datetime(1, 1, 2),
         datetime(9999, 12, 30, 23, 59, 59, 999999),
+    ]
+    randomizer = random.Random(27)
+    times += [  # any second and microsecond of any day, a tenth of them on the second
+        datetime.min
+        + timedelta(days=randomizer.randrange(1, 3_652_058), seconds=randomizer.randrange(86_400))
+        + timedelta(microseconds=randomizer.randrange(1_000_000) if n % 10 else 0)
+        for n in range(2_000)
     ]
     for zone, time in itertools.product(zones, times):
         assert api_time(time.replace(tzinfo=zone)) == field.to_representation(time.replace(tzinfo=zone))
