@@ -86,12 +86,16 @@ def main() -> None:
 
     django.setup()
     from django.conf import settings
+    from psycopg.conninfo import make_conninfo
 
     from bench.profile_send import typical_user
     from users.models import User
 
     database = settings.DATABASES["default"]
-    url = f"host={database['HOST']} port={database['PORT']} user={database['USER']} dbname={database['NAME']}"
+    url = make_conninfo(
+        host=database["HOST"], port=database["PORT"], user=database["USER"], password=database["PASSWORD"],
+        dbname=database["NAME"],
+    )  # fmt: skip
     user = User.objects.get(username=args.user) if args.user else typical_user()
     for name, (sql, params) in statements(user).items():
         counts = [backend_instructions(url, sql, params, n, args.callgrind_dir) for n in (0, args.executions)]

@@ -356,7 +356,9 @@ class Instances:
     reads through `reading`, the router's choice: the replica or the primary), and whether anything listens to
     `Model.__init__`'s signals (then each is made by `from_db`). One instance per person in a read (`people`,
     by id): the reader is in every message of theirs. A read of `LAST_MESSAGE_COLUMNS` names the `reader`,
-    whose listed fields it does not load: their instance is made from the reader's values.
+    whose listed fields it does not load: their instance is made from the reader's values (the request's user,
+    read from the database by this request's authentication), also in a conversation with themselves, where
+    the partner's columns are theirs too.
     """
 
     def __init__(self, *, reader: User | None = None) -> None:
