@@ -2,7 +2,6 @@
 what DRF renders from the declared old shapes."""
 
 import itertools
-import random
 
 import pytest
 from django.utils import timezone
@@ -21,7 +20,7 @@ from legacy_dm.serializers import (
 )
 from messaging import selectors
 from messaging.models import Message
-from messaging.tests.factories import AttachmentMessageFactory, MessageFactory
+from messaging.tests.factories import AttachmentMessageFactory, MessageFactory, random_times
 from users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -103,18 +102,9 @@ def test_old_time_is_the_naive_utc_time_in_isoformat():
     from legacy_dm.serializers import old_time
 
     assert old_time(None) is None
+    times = [datetime(2026, 12, 6, 21, 5, 3, 120000), datetime(2026, 3, 29, 1, 0), datetime(1, 1, 2, 6)]
+    times += random_times(500)
     for zone in (UTC, ZoneInfo("UTC"), ZoneInfo("Asia/Kolkata"), timezone(timedelta(hours=-3))):
-        randomizer = random.Random(27)
-        for time in (
-            datetime(2026, 12, 6, 21, 5, 3, 120000),
-            datetime(2026, 3, 29, 1, 0),
-            datetime(1, 1, 2, 6),
-            *(  # any second and microsecond of any day, a tenth of them on the second
-                datetime(1, 1, 2)
-                + timedelta(days=randomizer.randrange(3_652_055), seconds=randomizer.randrange(86_400))
-                + timedelta(microseconds=randomizer.randrange(1_000_000) if n % 10 else 0)
-                for n in range(500)
-            ),
-        ):
+        for time in times:
             aware = time.replace(tzinfo=zone)
             assert old_time(aware) == aware.astimezone(UTC).replace(tzinfo=None).isoformat()

@@ -1,5 +1,8 @@
 """Factories for messages."""
 
+import random
+from datetime import datetime, timedelta
+
 import factory
 
 from messaging.models import Message
@@ -89,3 +92,19 @@ def inboxes_of_every_kind() -> list:
     UserBlock.objects.create(blocker=reader, blocked=partners[3])
     UserBlock.objects.create(blocker=partners[4], blocked=reader)
     return [reader, *partners]
+
+
+def random_times(count: int) -> list[datetime]:
+    """`count` naive times, the same on every run: any day from 0001-01-02 to 9999-12-30 (a day inside each end
+    of the calendar, so that any zone's offset keeps them in range), any second, any microsecond but a tenth
+    of them on the second (where `isoformat` writes no fraction)."""
+    randomizer = random.Random(27)
+    return [
+        datetime(1, 1, 2)
+        + timedelta(
+            days=randomizer.randrange(3_652_056),
+            seconds=randomizer.randrange(86_400),
+            microseconds=randomizer.randrange(1_000_000) if n % 10 else 0,
+        )
+        for n in range(count)
+    ]

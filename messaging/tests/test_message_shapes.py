@@ -1,7 +1,6 @@
 """`message_data` and `conversation_data` render what DRF renders from the declared serializers."""
 
 import itertools
-import random
 
 import pytest
 from django.utils import timezone
@@ -10,7 +9,7 @@ from rest_framework import serializers
 from messaging import selectors
 from messaging.models import Message
 from messaging.serializers import ConversationSerializer, MessageSerializer, conversation_data, message_data
-from messaging.tests.factories import AttachmentMessageFactory, MessageFactory
+from messaging.tests.factories import AttachmentMessageFactory, MessageFactory, random_times
 from users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -85,12 +84,6 @@ def test_api_time_writes_what_drfs_field_writes_in_utc():
         datetime(1, 1, 2),
         datetime(9999, 12, 30, 23, 59, 59, 999999),
     ]
-    randomizer = random.Random(27)
-    times += [  # any second and microsecond of any day, a tenth of them on the second
-        datetime.min
-        + timedelta(days=randomizer.randrange(1, 3_652_058), seconds=randomizer.randrange(86_400))
-        + timedelta(microseconds=randomizer.randrange(1_000_000) if n % 10 else 0)
-        for n in range(2_000)
-    ]
+    times += random_times(2_000)
     for zone, time in itertools.product(zones, times):
         assert api_time(time.replace(tzinfo=zone)) == field.to_representation(time.replace(tzinfo=zone))
