@@ -17,7 +17,7 @@ list's page joins its last messages as the new API's list does (`messaging.list_
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -31,8 +31,8 @@ from messaging import list_reads, selectors, services
 from .models import LegacyConversation, OpenedConversation
 
 if TYPE_CHECKING:
-    from messaging.models import Message
-    from users.models import User
+    from messaging.list_reads import AnyMessage, MessageRow
+    from users.models import Person, PersonRow, User
 
 # A row of `messaging.selectors.conversation_rows`: a partner's id and counts, by column name.
 ConversationRow = dict[str, Any]
@@ -138,8 +138,8 @@ class ConversationView:
 
     id: int
     created_at: datetime
-    participants: list[User]
-    last_message: Message | None
+    participants: Sequence[Person]
+    last_message: AnyMessage | None
     unread_count: int
     updated_at: datetime | None
 
@@ -151,12 +151,12 @@ def _pair_users(conversation: LegacyConversation) -> list[User]:
     return [conversation.user_low, conversation.user_high]
 
 
-def _participants(user: User, other: User) -> list[User]:
+def _participants(user: User, other: Person) -> list[Person]:
     """The pair, lower id first."""
     return [user, other] if user.id <= other.id else [other, user]
 
 
-def _empty_view(conversation: LegacyConversation, participants: list[User]) -> ConversationView:
+def _empty_view(conversation: LegacyConversation, participants: Sequence[Person]) -> ConversationView:
     """A conversation in which its user sees no message (opened, or every message deleted for them)."""
     return ConversationView(
         id=conversation.pk,
@@ -174,7 +174,7 @@ def _views(*, user: User, rows: Iterable[ConversationRow]) -> list[ConversationV
     conversations = {row["partner_id"]: row for row in rows}
     views = []
     for row in selectors.attach_last_messages(user=user, rows=conversations.values()):
-        participant: User = row.participant
+        participant = row.participant
         views.append(
             ConversationView(
                 id=conversations[participant.pk]["conversation_id"],
@@ -263,9 +263,11 @@ _LISTED_FIELDS = (
 )
 
 
-def _listed_page(user: User, *, skip: int, limit: int) -> list[tuple[ConversationRow, Message | None]]:
-    """`limit` rows from `skip` of `user`'s legacy conversation list (`_LISTED_FIELDS`), each with its last
-    visible message (None for an opened conversation)."""
+def _listed_page(
+    user: User, *, skip: int, limit: int
+) -> list[tuple[ConversationRow, tuple[PersonRow, MessageRow] | None]]:
+    """`limit` rows from `skip` of `user`'s legacy conversation list (`_LISTED_FIELDS`), each with its partner
+    and its last visible message (None for an opened conversation)."""
     rows = list_reads.fetch_rows(
         _LISTED_PAGE_SQL, {"user": user.pk, "skip": skip, "limit": limit, "head": skip + limit}
     )
@@ -295,16 +297,17 @@ def conversation_list(*, user: User, skip: int, limit: int) -> list[Conversation
     )
 
     views = []
-    for row, last_message in page:
+    for row, last in page:
         if row["opened"]:
             if row["conversation_id"] in opened:
                 views.append(_empty_view(opened[row["conversation_id"]], _pair_users(opened[row["conversation_id"]])))
-        elif last_message is not None:  # None only if the summary disagreed with the messages
+        elif last is not None:  # None only if the summary disagreed with the messages
+            partner, last_message = last
             views.append(
                 ConversationView(
                     id=row["conversation_id"],
                     created_at=row["conversation_created_at"],
-                    participants=_participants(user, last_message.partner_of(user)),
+                    participants=_participants(user, partner),
                     last_message=last_message,
                     unread_count=row["unread_count"],
                     updated_at=row["last_activity_at"],

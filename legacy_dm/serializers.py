@@ -12,11 +12,12 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from config.serializers import InputSerializer
+from messaging.list_reads import AnyMessage
 from messaging.models import Message
 from messaging.selectors import Conversation
 from messaging.serializers import AttachmentField, MarkedReadSerializer, api_time
 from users.display_names import shown_display_name
-from users.models import User
+from users.models import Person, User
 from users.serializers import once_per_person
 
 from .conversations import ConversationView
@@ -181,15 +182,15 @@ class LegacyConversationSerializer(serializers.Serializer):
 # `test_legacy_shapes.py` holds each equal to DRF's rendering of its declarations.
 
 
-def _legacy_user(user: User) -> dict[str, Any]:
+def _legacy_user(user: Person) -> dict[str, Any]:
     return {"id": user.id, "username": user.username, "full_name": shown_display_name(user.display_name) or None}
 
 
 # How a renderer below shapes a person: `_legacy_user`, or for a page `once_per_person(_legacy_user)`.
-Person = Callable[[User], dict[str, Any]]
+PersonShape = Callable[[Person], dict[str, Any]]
 
 
-def direct_message_data(message: Message, *, viewer: User, person: Person = _legacy_user) -> dict[str, Any]:
+def direct_message_data(message: AnyMessage, *, viewer: User, person: PersonShape = _legacy_user) -> dict[str, Any]:
     """`DirectMessageSerializer`'s rendering of `message` for `viewer`."""
     read_at = message.read_at_for(viewer)
     has_attachment = message.has_attachment
@@ -212,7 +213,7 @@ def direct_message_data(message: Message, *, viewer: User, person: Person = _leg
 
 
 def conversation_partner_data(
-    conversation: Conversation, *, viewer: User, person: Person = _legacy_user
+    conversation: Conversation, *, viewer: User, person: PersonShape = _legacy_user
 ) -> dict[str, Any]:
     """`ConversationPartnerSerializer`'s rendering of a conversation for `viewer`."""
     return {
@@ -229,7 +230,7 @@ def conversation_partners_data(conversations: Iterable[Conversation], *, viewer:
     return [conversation_partner_data(conversation, viewer=viewer, person=person) for conversation in conversations]
 
 
-def message_row_data(message: Message, *, conversation_id: int, viewer: User) -> dict[str, Any]:
+def message_row_data(message: AnyMessage, *, conversation_id: int, viewer: User) -> dict[str, Any]:
     """`MessageRowSerializer`'s rendering of `message` of the conversation `conversation_id` for `viewer`."""
     return {
         "id": message.id,
@@ -241,7 +242,9 @@ def message_row_data(message: Message, *, conversation_id: int, viewer: User) ->
     }
 
 
-def legacy_conversation_data(row: ConversationView, *, viewer: User, person: Person = _legacy_user) -> dict[str, Any]:
+def legacy_conversation_data(
+    row: ConversationView, *, viewer: User, person: PersonShape = _legacy_user
+) -> dict[str, Any]:
     """`LegacyConversationSerializer`'s rendering of a conversation for `viewer`."""
     last = row.last_message
     if last is None:

@@ -21,20 +21,58 @@ from psycopg import ClientCursor
 from psycopg.pq import Format
 
 from config.db import reading
-from users.models import User
+from users.models import Person, PersonRow, User
 
-from .models import Message
+from .models import Message, MessageRules
 
 UserModel = get_user_model()
 ModelKind = TypeVar("ModelKind", bound=Model)
 
-# In the models' order, which `from_db` needs (`test_reads_sql.py` checks them against the models).
-MESSAGE_COLUMNS = (
-    "id", "sender_id", "recipient_id", "body", "reply_to_id", "attachment_name", "attachment_content_type",
-    "attachment_size", "created_at", "updated_at", "read_at", "sender_deleted_at", "recipient_deleted_at",
-    "unsent_at", "hidden_at", "hidden_by_id", "hidden_reason", "legacy_id", "legacy_reply_to_id", "legacy_file_name",
-    "edited_at",
-)  # fmt: skip
+
+# A conversation's last message as the lists read it (`LAST_MESSAGE_COLUMNS`): its columns, its people and the
+# message it replies to, as a tuple (a tenth of a model instance's cost to make, and each relation a plain
+# attribute where an instance's goes through Django's descriptor), shown by the same rules (`MessageRules`).
+# A list renders it as it renders a `Message`: the renderers read the same attributes of both.
+class _LastMessageValues(NamedTuple):
+    # The columns, in the model's order, which `from_db` needs (`test_reads_sql.py` checks them against it).
+    id: int
+    sender_id: int
+    recipient_id: int
+    body: str
+    reply_to_id: int | None
+    attachment_name: str
+    attachment_content_type: str
+    attachment_size: int | None
+    created_at: datetime
+    updated_at: datetime | None
+    read_at: datetime | None
+    sender_deleted_at: datetime | None
+    recipient_deleted_at: datetime | None
+    unsent_at: datetime | None
+    hidden_at: datetime | None
+    hidden_by_id: int | None
+    hidden_reason: str
+    legacy_id: int | None
+    legacy_reply_to_id: int | None
+    legacy_file_name: str
+    edited_at: datetime | None
+    # Its people (the reader is the request's user) and the message it replies to.
+    sender: Person
+    recipient: Person
+    reply_to: Message | None
+
+
+class MessageRow(_LastMessageValues, MessageRules):
+    __slots__ = ()
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+
+MESSAGE_COLUMNS = MessageRow._fields[:-3]
+# A message as the renderers take it: an instance, or a list's row of one.
+AnyMessage = Message | MessageRow
 PERSON_COLUMNS = ("id", "username", "display_name", "read_receipts")
 
 # What each read loads: the message (every column but the attachment bytes), its people's listed fields and
@@ -355,17 +393,16 @@ class Instances:
     What the instances of a read share is read once, when it starts: the database they are from (`fetch_rows`
     reads through `reading`, the router's choice: the replica or the primary), and whether anything listens to
     `Model.__init__`'s signals (then each is made by `from_db`). One instance per person in a read (`people`,
-    by id): the reader is in every message of theirs. A read of `LAST_MESSAGE_COLUMNS` names the `reader`,
-    whose listed fields it does not load: their instance is made from the reader's values (the request's user,
-    read from the database by this request's authentication), also in a conversation with themselves, where
-    the partner's columns are theirs too.
+    by id). A read of `LAST_MESSAGE_COLUMNS` gives rows (`MessageRow`, `PersonRow`) and names the `reader`,
+    whose listed fields it does not load: they are the request's user (read from the database by this
+    request's authentication), the last messages' other person.
     """
 
     def __init__(self, *, reader: User | None = None) -> None:
         self.db = router.db_for_read(Message)
         self.by_from_db = _init_signals_heard()
         self.people: dict[int, User] = {}
-        self.reader = None if reader is None else self.person(tuple(getattr(reader, c) for c in PERSON_COLUMNS))
+        self.reader = reader
 
     def message(self, values: tuple[Any, ...]) -> Message:
         """A message from the values of `MESSAGE_COLUMNS`, its attachment bytes deferred."""
@@ -409,23 +446,20 @@ class Instances:
             row[_REPLY_AT:],
         )
 
-    def last_message(self, columns: tuple[Any, ...]) -> Message | None:
-        """The message of `LAST_MESSAGE_COLUMNS` as `LAST_MESSAGE_JOINS` gives them (the end of a row), or None;
-        its people the partner and the reader."""
+    def last_message(self, columns: tuple[Any, ...]) -> tuple[PersonRow, MessageRow] | None:
+        """The partner and the message of `LAST_MESSAGE_COLUMNS` as `LAST_MESSAGE_JOINS` gives them (the end of
+        a row), or None where there is no message; its people the partner and the reader."""
         if columns[0] is None:
             return None
-        if self.reader is None:
+        reader = self.reader
+        if reader is None:
             raise ValueError("a read of last messages names its reader (`Instances(reader=...)`)")
-        partner_values = columns[_SENDER_AT:_LAST_REPLY_AT]
-        partner = self.person(partner_values)
+        partner = PersonRow._make(columns[_SENDER_AT:_LAST_REPLY_AT])
+        reply = columns[_LAST_REPLY_AT:]
         # The partner sent it, or the reader did (both, to themselves).
-        sent_by_partner = columns[_SENDER_ID] == partner_values[0]
-        return self._related(
-            self.message(columns[:_SENDER_AT]),
-            partner if sent_by_partner else self.reader,
-            self.reader if sent_by_partner else partner,
-            columns[_LAST_REPLY_AT:],
-        )
+        people = (partner, reader) if columns[_SENDER_ID] == partner.id else (reader, partner)
+        replied = None if reply[0] is None else self.message(reply)
+        return partner, MessageRow._make(columns[:_SENDER_AT] + people + (replied,))
 
 
 def messages_at(*, user_id: int, partner_ids: list[int], times: list[datetime]) -> list[Message]:
@@ -488,9 +522,9 @@ def thread_window(
 
 def conversations_page(
     *, user: User, offset: int, limit: int
-) -> tuple[list[tuple[dict[str, Any], Message | None]], int]:
+) -> tuple[list[tuple[dict[str, Any], tuple[PersonRow, MessageRow] | None]], int]:
     """`limit` rows from `offset` of the conversation list of `user` (`CONVERSATION_ROW_FIELDS`), each with its
-    last visible message (None if there is none), and the number of all their conversations."""
+    partner and its last visible message (None if there is none), and the number of all their conversations."""
     rows = fetch_rows(_CONVERSATIONS_PAGE_SQL, {"user": user.pk, "offset": offset, "limit": limit})
     count = rows[0][0] if rows else 0
     cut = 1 + len(CONVERSATION_ROW_FIELDS)

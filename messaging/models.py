@@ -12,7 +12,7 @@ from django.utils import timezone
 from .attachments import sanitize_filename
 
 if TYPE_CHECKING:
-    from users.models import User
+    from users.models import Person, User
 
 # The visibility rule, in its parts: a message is visible to its sender while the sender keeps it, to its
 # recipient while the recipient keeps it, and to nobody once a moderator hides it. The querysets below and the
@@ -133,7 +133,98 @@ class MessageQuerySet(models.QuerySet["Message"]):
         return self.defer("attachment_data")
 
 
-class Message(models.Model):
+class MessageRules:
+    """What a person may see of a message, stated over its values: the rules of a `Message` and of the lists'
+    rows of one (`messaging.list_reads.MessageRow`), written once. Each reads the message's fields (and its
+    recipient's `read_receipts`) as attributes."""
+
+    if TYPE_CHECKING:
+        id: int
+        sender_id: int
+        recipient_id: int
+        body: str
+        attachment_name: str
+        attachment_size: int | None
+        updated_at: datetime | None
+        read_at: datetime | None
+        sender_deleted_at: datetime | None
+        recipient_deleted_at: datetime | None
+        unsent_at: datetime | None
+        hidden_at: datetime | None
+        edited_at: datetime | None
+
+        @property
+        def recipient(self) -> "Person": ...
+
+    def is_visible_to(self, user: "User | int") -> bool:
+        """`MessageQuerySet.visible_to` for one loaded message, without a query: not hidden, and `user` is its
+        sender who keeps it or its recipient who keeps it (`test_visibility_rule.py` holds the two equal)."""
+        if self.hidden_at is not None:
+            return False
+        user_id = user if isinstance(user, int) else user.id
+        return (self.sender_id == user_id and self.sender_deleted_at is None) or (
+            self.recipient_id == user_id and self.recipient_deleted_at is None
+        )
+
+    def is_unread_for(self, user: "User | int") -> bool:
+        """`MessageQuerySet.unread_for` for one loaded message, without a query: received by `user`, visible to
+        them, not read (`test_visibility_rule.py` holds the two equal)."""
+        user_id = user if isinstance(user, int) else user.pk
+        return self.recipient_id == user_id and self.read_at is None and self.is_visible_to(user_id)
+
+    def preview_for(self, viewer: "User | int | None") -> str | None:
+        """The first characters of the body as quoted in a reply; None where `viewer` may not see the message."""
+        if viewer is None or not self.is_visible_to(viewer):
+            return None
+        return self.body[:PREVIEW_CHARS]
+
+    @property
+    def is_unsent(self) -> bool:
+        """Its sender took it back (`services.unsend_message`): gone for both people."""
+        return self.unsent_at is not None
+
+    @property
+    def has_attachment(self) -> bool:
+        return self.attachment_size is not None
+
+    @property
+    def safe_attachment_name(self) -> str:
+        """The name the attachment is shown and downloaded under, on the API and the pages.
+
+        New attachments are stored under this name already; rows carried from the old system kept the name
+        the old clients claimed (`../../etc/passwd`), which the legacy API still shows as the old service did.
+        """
+        return sanitize_filename(self.attachment_name)
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None
+
+    def read_at_for(self, viewer: "User | None") -> datetime | None:
+        """When the message was read, as `viewer` may know it: its recipient always; anyone else (the sender)
+        only while the recipient shares read receipts (`User.read_receipts`). No viewer: the admin's view.
+        """
+        if self.read_at is None or viewer is None or viewer.id == self.recipient_id:
+            return self.read_at
+        return self.read_at if self.recipient.read_receipts else None
+
+    def updated_at_for(self, viewer: "User | None") -> datetime | None:
+        """When the message last changed, as `viewer` may know it. A change that is the other party's own
+        (their delete for themselves; their read, unless `read_at_for` shows it to `viewer`) does not show:
+        when it is the last change, the last one `viewer` may know of is given instead (the read they may see,
+        or its sender's edit, whichever is later; else None). No viewer: the admin's view.
+        """
+        if self.updated_at is None or viewer is None:
+            return self.updated_at
+        shown_read = self.read_at_for(viewer)
+        others_delete = self.recipient_deleted_at if viewer.id == self.sender_id else self.sender_deleted_at
+        private = {others_delete, None if shown_read is not None else self.read_at} - {None}
+        if viewer.id == self.sender_id == self.recipient_id or self.updated_at not in private:
+            return self.updated_at
+        return max((known for known in (shown_read, self.edited_at) if known is not None), default=None)
+
+
+class Message(MessageRules, models.Model):
     """One direct message from `sender` to `recipient`; carried rows of the old system keep their id."""
 
     # Each is the leading column of a composite index below, which serves plain lookups too.
@@ -250,73 +341,6 @@ class Message(models.Model):
     def __str__(self):
         """`alice → bob, 1 Dec 14:00`: who wrote to whom, when (loads both people unless they are joined)."""
         return f"{self.sender} → {self.recipient}, {short_time(self.created_at)}"
-
-    def is_visible_to(self, user: "User | int") -> bool:
-        """`MessageQuerySet.visible_to` for one loaded message, without a query: not hidden, and `user` is its
-        sender who keeps it or its recipient who keeps it (`test_visibility_rule.py` holds the two equal)."""
-        if self.hidden_at is not None:
-            return False
-        user_id = user if isinstance(user, int) else user.id
-        return (self.sender_id == user_id and self.sender_deleted_at is None) or (
-            self.recipient_id == user_id and self.recipient_deleted_at is None
-        )
-
-    def is_unread_for(self, user: "User | int") -> bool:
-        """`MessageQuerySet.unread_for` for one loaded message, without a query: received by `user`, visible to
-        them, not read (`test_visibility_rule.py` holds the two equal)."""
-        user_id = user if isinstance(user, int) else user.pk
-        return self.recipient_id == user_id and self.read_at is None and self.is_visible_to(user_id)
-
-    def preview_for(self, viewer: "User | int | None") -> str | None:
-        """The first characters of the body as quoted in a reply; None where `viewer` may not see the message."""
-        if viewer is None or not self.is_visible_to(viewer):
-            return None
-        return self.body[:PREVIEW_CHARS]
-
-    @property
-    def is_unsent(self) -> bool:
-        """Its sender took it back (`services.unsend_message`): gone for both people."""
-        return self.unsent_at is not None
-
-    @property
-    def has_attachment(self) -> bool:
-        return self.attachment_size is not None
-
-    @property
-    def safe_attachment_name(self) -> str:
-        """The name the attachment is shown and downloaded under, on the API and the pages.
-
-        New attachments are stored under this name already; rows carried from the old system kept the name
-        the old clients claimed (`../../etc/passwd`), which the legacy API still shows as the old service did.
-        """
-        return sanitize_filename(self.attachment_name)
-
-    @property
-    def is_read(self) -> bool:
-        return self.read_at is not None
-
-    def read_at_for(self, viewer: "User | None") -> datetime | None:
-        """When the message was read, as `viewer` may know it: its recipient always; anyone else (the sender)
-        only while the recipient shares read receipts (`User.read_receipts`). No viewer: the admin's view.
-        """
-        if self.read_at is None or viewer is None or viewer.id == self.recipient_id:
-            return self.read_at
-        return self.read_at if self.recipient.read_receipts else None
-
-    def updated_at_for(self, viewer: "User | None") -> datetime | None:
-        """When the message last changed, as `viewer` may know it. A change that is the other party's own
-        (their delete for themselves; their read, unless `read_at_for` shows it to `viewer`) does not show:
-        when it is the last change, the last one `viewer` may know of is given instead (the read they may see,
-        or its sender's edit, whichever is later; else None). No viewer: the admin's view.
-        """
-        if self.updated_at is None or viewer is None:
-            return self.updated_at
-        shown_read = self.read_at_for(viewer)
-        others_delete = self.recipient_deleted_at if viewer.id == self.sender_id else self.sender_deleted_at
-        private = {others_delete, None if shown_read is not None else self.read_at} - {None}
-        if viewer.id == self.sender_id == self.recipient_id or self.updated_at not in private:
-            return self.updated_at
-        return max((known for known in (shown_read, self.edited_at) if known is not None), default=None)
 
     def partner_of(self, user: "User") -> "User":
         """The other party of this message, seen from `user`."""

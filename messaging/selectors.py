@@ -20,11 +20,12 @@ from django.db.models.functions import Coalesce, Lower, NullIf
 from django.http import Http404
 
 from config.db import planned_per_call, reading
-from users.models import User
+from users.models import Person, User
 from users.selectors import USER_COLUMNS
 
 from . import list_reads
 from .filters import MessageSearchFilterSet, ranked_matches
+from .list_reads import MessageRow
 from .models import ConversationMute, ConversationSummary, Message, UserBlock
 from .sequences import PrefetchedSequence
 
@@ -364,8 +365,8 @@ def has_conversation(*, user_id: Any, partner: Any) -> Exists:
 
 @dataclass
 class Conversation:
-    participant: User
-    last_message: Message
+    participant: Person
+    last_message: Message | MessageRow  # a list's read gives rows, which render as messages do
     unread_count: int
     last_activity_at: datetime
     muted: bool
@@ -391,13 +392,17 @@ def attach_last_messages(*, user: User, rows: Iterable[dict[str, Any]]) -> list[
         if partner_id not in by_partner or message.pk > by_partner[partner_id].pk:
             by_partner[partner_id] = message
     # A row whose last message is gone was deleted between the two queries.
-    return [_conversation(user, row, by_partner[row["partner_id"]]) for row in rows if row["partner_id"] in by_partner]
+    return [
+        _conversation(row, by_partner[row["partner_id"]].partner_of(user), by_partner[row["partner_id"]])
+        for row in rows
+        if row["partner_id"] in by_partner
+    ]
 
 
-def _conversation(user: User, row: dict[str, Any], last_message: Message) -> Conversation:
-    """A row of `conversation_rows` with its last message, as the lists show it to `user`."""
+def _conversation(row: dict[str, Any], participant: Person, last_message: Message | MessageRow) -> Conversation:
+    """A row of `conversation_rows` with its partner and last message, as the lists show them."""
     return Conversation(
-        participant=last_message.partner_of(user),
+        participant=participant,
         last_message=last_message,
         unread_count=row["unread_count"],
         last_activity_at=row["last_activity_at"],
@@ -421,7 +426,7 @@ def conversations_page(*, user: User, offset: int, limit: int) -> ConversationPa
     than the joins."""
     rows, count = list_reads.conversations_page(user=user, offset=offset, limit=limit)
     # No last message only if the summary disagreed with the messages.
-    conversations = [_conversation(user, row, last_message) for row, last_message in rows if last_message is not None]
+    conversations = [_conversation(row, *last) for row, last in rows if last is not None]
     return ConversationPage(conversations=conversations, total=count)
 
 

@@ -14,9 +14,10 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from config.serializers import InputSerializer, StrictBooleanField
-from users.models import User
+from users.models import Person, User
 from users.serializers import UserSerializer, once_per_person, user_data
 
+from .list_reads import AnyMessage
 from .models import Message
 from .selectors import ANCHOR_FIRST_UNREAD, ANCHOR_NEWEST, LARGEST_ID, MAX_WINDOW_SIDE, Conversation
 from .services import CONTENT_TYPE_ERROR, AttachmentInput, check_attachment_size
@@ -122,7 +123,7 @@ class ConversationSerializer(serializers.Serializer):
 
 
 def message_data(
-    message: Message, *, viewer: User | None, person: Callable[[User], dict[str, Any]] = user_data
+    message: AnyMessage, *, viewer: User | None, person: Callable[[Person], dict[str, Any]] = user_data
 ) -> dict[str, Any]:
     """`MessageSerializer`'s rendering of `message` for `viewer`, written out; its people by `person` (`user_data`,
     or a page's `once_per_person(user_data)`).
@@ -163,7 +164,7 @@ def message_data(
 
 
 def conversation_data(
-    conversation: Conversation, *, viewer: User | None, person: Callable[[User], dict[str, Any]] = user_data
+    conversation: Conversation, *, viewer: User | None, person: Callable[[Person], dict[str, Any]] = user_data
 ) -> dict[str, Any]:
     """`ConversationSerializer`'s rendering of a conversation for `viewer`, written out (as `message_data`)."""
     last_message = conversation.last_message

@@ -18,12 +18,12 @@ from config.serializers import InputSerializer, StrictBooleanField
 from . import services
 from .authentication import user_for_token
 from .display_names import clean_display_name
-from .models import User
+from .models import Person, User
 from .tokens import RefreshToken
 from .usernames import clean_new_username
 
 
-def user_data(user: User) -> dict[str, Any]:
+def user_data(user: Person) -> dict[str, Any]:
     """`UserSerializer`'s rendering of `user`, written out.
 
     Every message, conversation, participant and block carries a user, and DRF's loop over a
@@ -34,13 +34,13 @@ def user_data(user: User) -> dict[str, Any]:
     return {"id": user.id, "username": user.username, "display_name": user.public_name}
 
 
-def once_per_person(render: Callable[[User], dict[str, Any]]) -> Callable[[User], dict[str, Any]]:
+def once_per_person(render: Callable[[Person], dict[str, Any]]) -> Callable[[Person], dict[str, Any]]:
     """`render` (a person's shape, such as `user_data`) for one rendering of many rows: each person rendered on
     first sight, by id, and the same dict given each time after. A page of 11 conversations names 33 people,
     12 of them different: the viewer is in every row."""
     made: dict[int, dict[str, Any]] = {}
 
-    def shape(user: User) -> dict[str, Any]:
+    def shape(user: Person) -> dict[str, Any]:
         found = made.get(user.id)
         if found is None:
             found = made[user.id] = render(user)

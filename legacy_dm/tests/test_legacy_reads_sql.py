@@ -15,6 +15,7 @@ from legacy_dm.models import LegacyConversation, OpenedConversation
 from messaging import list_reads, selectors
 from messaging.models import ConversationMute
 from messaging.tests.factories import MessageFactory
+from users.models import User
 from users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -96,15 +97,20 @@ def test_a_listed_page_is_the_orm_definition(people):
     out), openings with and without messages and one without a pair, at every offset."""
     for user in people:
         for skip, limit in ((0, 1), (0, 3), (1, 2), (2, 100), (0, 100), (5, 5), (50, 5)):
-            got = [
-                {**row, "last_message_id": None if message is None else message.pk}
-                for row, message in conversations._listed_page(user, skip=skip, limit=limit)
-            ]
+            page = conversations._listed_page(user, skip=skip, limit=limit)
+            got = [{**row, "last_message_id": None if last is None else last[1].pk} for row, last in page]
             assert got == _expected_page(user, skip=skip, limit=limit), (user, skip, limit)
+            # Each last message's partner: the row's, with the listed fields of their user.
+            listed = [(row["partner_id"], last[0]) for row, last in page if last is not None]
+            partners = User.objects.in_bulk([partner_id for partner_id, _ in listed])
+            assert [tuple(partner) for _, partner in listed] == [
+                tuple(getattr(partners[partner_id], column) for column in list_reads.PERSON_COLUMNS)
+                for partner_id, _ in listed
+            ]
     page = conversations._listed_page(people[0], skip=0, limit=100)
     assert any(row["conversation_id"] and not row["opened"] for row, _ in page)
     assert sum(row["opened"] for row, _ in page) == 2
-    assert all((message is None) == row["opened"] for row, message in page)
+    assert all((last is None) == row["opened"] for row, last in page)
 
 
 def test_the_listed_page_fits_psycopgs_statement_cache():

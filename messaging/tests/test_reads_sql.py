@@ -13,8 +13,12 @@ from django.db.models.signals import post_init
 from django.utils import timezone
 from psycopg._queries import MAX_CACHED_STATEMENT_LENGTH
 
+from legacy_dm import conversations
+from legacy_dm.models import LegacyConversation
+from legacy_dm.serializers import ConversationPartnerSerializer, conversation_partners_data, legacy_conversation_data
 from messaging import list_reads, selectors
 from messaging.models import ConversationMute, ConversationSummary, InboxTotals, Message, UserBlock
+from messaging.serializers import ConversationSerializer, conversations_data
 from messaging.tests.factories import AttachmentMessageFactory, MessageFactory, recipients_of_every_kind
 from users.tests.factories import UserFactory, client_for
 
@@ -25,8 +29,14 @@ UserModel = get_user_model()
 @pytest.fixture
 def people():
     """Five people, 200 messages between them with deletes on both sides, hidden ones, unread ones, replies,
-    attachments, edited ones, equal times, carried messages to oneself, and some muted conversations."""
+    attachments, edited ones, equal times, carried messages to oneself, some muted conversations, display names
+    and read receipts not shared."""
     people = [UserFactory() for _ in range(5)]
+    # A display name and one shown by its rule, and someone who shares no read receipts.
+    people[1].display_name, people[1].read_receipts = "Bea B.", False
+    people[2].display_name = "Cy\u202e C.\n"
+    for person in people[1:3]:
+        person.save()
     randomizer = random.Random(26)
     start = timezone.now() - timedelta(days=3)
     messages: list[Message] = []
@@ -75,23 +85,25 @@ def test_unread_counts_are_the_orm_definitions(people):
         assert selectors.unread_counts(user=user) == selectors.UnreadCounts(unread=unread, badge=unread - muted_unread)
 
 
-def _loaded(message: Message) -> tuple:
-    """What a list loaded of a message: its deferred fields, its columns, its people and its reply."""
-    columns = tuple(
-        getattr(message, field.attname) for field in Message._meta.concrete_fields if field.name != "attachment_data"
-    )
+def _loaded(message) -> tuple:
+    """What a list loaded of a message (an instance, or a list's row of one): its columns, its people's listed
+    fields and the message it replies to (an instance: with its deferred fields)."""
+    columns = tuple(getattr(message, column) for column in list_reads.MESSAGE_COLUMNS)
     people = tuple(
-        (person.get_deferred_fields(), person.pk, person.username, person.display_name, person.read_receipts)
+        (person.pk, person.username, person.display_name, person.read_receipts)
         for person in (message.sender, message.recipient)
     )
     reply = message.reply_to
     replied = None
     if reply is not None:
-        replied = (
-            reply.get_deferred_fields(),
-            tuple(getattr(reply, f.attname) for f in Message._meta.concrete_fields if f.name != "attachment_data"),
-        )
-    return message.get_deferred_fields(), columns, people, replied
+        replied = (reply.get_deferred_fields(), tuple(getattr(reply, column) for column in list_reads.MESSAGE_COLUMNS))
+    return columns, people, replied
+
+
+def _instance_loaded(message: Message) -> tuple:
+    """`_loaded` of an instance, with the fields it and its people left deferred."""
+    people = (message.sender, message.recipient)
+    return message.get_deferred_fields(), tuple(p.get_deferred_fields() for p in people), _loaded(message)
 
 
 def test_messages_at_are_the_orm_definitions(people):
@@ -110,7 +122,7 @@ def test_messages_at_are_the_orm_definitions(people):
                 .order_by("pk")
             )
             got = sorted(selectors._messages_at(user=user, partner_ids=partners, times=at), key=lambda m: m.pk)
-            assert [_loaded(m) for m in got] == [_loaded(m) for m in expected]
+            assert [_instance_loaded(m) for m in got] == [_instance_loaded(m) for m in expected]
             assert got or not expected
 
 
@@ -144,6 +156,32 @@ def test_a_page_of_conversations_is_the_page_of_rows_with_their_last_messages(pe
         for user in people
         for c in selectors.conversations_page(user=user, offset=0, limit=100).conversations
     )
+
+
+def test_the_lists_rows_render_as_the_instances_they_stand_for(people):
+    """A list's rows (`MessageRow`, `PersonRow`) render, in every list's shape, what the instances of the ORM's
+    reads render through the declared serializers: the rules (`MessageRules`, `PersonRules`) and the values."""
+    checked = 0
+    for user in people:
+        rows = selectors.conversations_page(user=user, offset=0, limit=100).conversations
+        instances = selectors.attach_last_messages(user=user, rows=selectors.conversation_rows(user=user))
+        assert rows and all(isinstance(c.last_message, list_reads.MessageRow) for c in rows)
+        assert all(isinstance(c.last_message, Message) for c in instances)
+        context = {"viewer": user}
+        assert (
+            conversations_data(rows, viewer=user) == ConversationSerializer(instances, many=True, context=context).data
+        )
+        assert conversation_partners_data(rows, viewer=user) == [
+            dict(data) for data in ConversationPartnerSerializer(instances, many=True, context=context).data
+        ]
+        for view in conversations.conversation_list(user=user, skip=0, limit=100):
+            assert isinstance(view.last_message, list_reads.MessageRow)
+            pair = LegacyConversation.objects.get(pk=view.id)
+            from_instances = conversations.conversation_view(user=user, conversation=pair)
+            assert isinstance(from_instances.last_message, Message)
+            assert legacy_conversation_data(view, viewer=user) == legacy_conversation_data(from_instances, viewer=user)
+            checked += 1
+    assert checked
 
 
 def test_the_literal_column_lists_are_the_models():
@@ -182,14 +220,32 @@ def _made(instance) -> tuple:
     return type(instance), values, instance._state.adding, instance._state.db
 
 
+def _threads(people) -> dict:
+    """Each person's threads with the others, as the thread pages read them (instances)."""
+    return {
+        (user, other): list_reads.thread_page(
+            user_id=user.pk, other_id=other.pk, newest_first=True, offset=0, limit=100
+        )
+        for user in people
+        for other in people
+        if other != user
+    }
+
+
 def test_a_lists_instances_are_what_from_db_makes(people):
     """The instances of a list's read (made without `Model.__init__`) hold what `from_db` makes of the same
     values: the same fields (the deferred ones absent), their values and the instance's state; and while
-    anything listens to `post_init` (or `pre_init`), they are made by `from_db`, which sends it."""
-    pages = {user: selectors.conversations_page(user=user, offset=0, limit=100).conversations for user in people}
-    messages = [c.last_message for page in pages.values() for c in page]
-    replies = [m.reply_to for m in messages if m.reply_to is not None]
-    assert messages and replies
+    anything listens to `post_init` (or `pre_init`), they are made by `from_db`, which sends it. The
+    conversation lists' rows hold instances of the messages they reply to."""
+    threads = _threads(people)
+    messages = [message for thread in threads.values() for message in thread]
+    last_messages = [
+        c.last_message
+        for user in people
+        for c in selectors.conversations_page(user=user, offset=0, limit=100).conversations
+    ]
+    replies = [m.reply_to for m in [*messages, *last_messages] if m.reply_to is not None]
+    assert messages and replies and any(m.reply_to for m in last_messages)
     for message in [*messages, *replies]:
         values = [vars(message).get(field.attname, DEFERRED) for field in Message._meta.concrete_fields]
         assert _made(message) == _made(Message.from_db("default", list_reads._MESSAGE_FIELDS, values))
@@ -201,10 +257,10 @@ def test_a_lists_instances_are_what_from_db_makes(people):
             field.attname for field in UserModel._meta.concrete_fields if field.attname not in list_reads.PERSON_COLUMNS
         }
 
-    for user, page in pages.items():
-        orm = selectors.visible_messages(user=user).in_bulk([c.last_message.pk for c in page])
-        for conversation in page:
-            ours, theirs = conversation.last_message, orm[conversation.last_message.pk]
+    for (user, _), thread in threads.items():
+        orm = selectors.visible_messages(user=user).in_bulk([message.pk for message in thread])
+        for ours in thread:
+            theirs = orm[ours.pk]
             assert _cached(ours) == _cached(theirs)
             assert (ours.reply_to is None) == (theirs.reply_to is None)
             if ours.reply_to is not None:
@@ -217,12 +273,13 @@ def test_a_lists_instances_are_what_from_db_makes(people):
 
     post_init.connect(listener, sender=Message)
     try:
-        again = selectors.conversations_page(user=people[0], offset=0, limit=100).conversations
+        again = _threads(people)
     finally:
         post_init.disconnect(listener, sender=Message)
-    assert again and {id(c.last_message) for c in again} <= {id(m) for m in heard}
-    assert [_loaded(c.last_message) for c in again] == [_loaded(c.last_message) for c in pages[people[0]]]
-    assert [_cached(c.last_message) for c in again] == [_cached(c.last_message) for c in pages[people[0]]]
+    assert {id(m) for thread in again.values() for m in thread} <= {id(m) for m in heard}
+    for pair, thread in again.items():
+        assert [_instance_loaded(m) for m in thread] == [_instance_loaded(m) for m in threads[pair]]
+        assert [_cached(m) for m in thread] == [_cached(m) for m in threads[pair]]
 
 
 def _cached(instance) -> list:
