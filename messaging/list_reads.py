@@ -2,7 +2,9 @@
 and its pages with their last messages. Each loads what `selectors.visible_messages` loads (every column of the
 message but the attachment bytes, the listed fields of its people, the message it replies to) and builds the
 instances a QuerySet builds (what `Model.from_db` makes, relations cached as `select_related` caches them),
-but for one instance per person in a read. `test_reads_sql.py` compares each with its ORM definition.
+but for one instance per person in a read; the conversation lists' pages give rows of their last messages and
+partners instead (`MessageRow`, `users.models.PersonRow`). `test_reads_sql.py` compares each with its ORM
+definition.
 
 Why literal SQL: these run on every list request, and building and compiling them in the ORM (the visibility
 rule, the pair, three joins) took longer than PostgreSQL takes to run them; measured side by side, the ORM
@@ -23,16 +25,12 @@ from psycopg.pq import Format
 from config.db import reading
 from users.models import Person, PersonRow, User
 
-from .models import Message, MessageRules
+from .models import Message, MessageRules, QuoteRules
 
 UserModel = get_user_model()
 ModelKind = TypeVar("ModelKind", bound=Model)
 
 
-# A conversation's last message as the lists read it (`LAST_MESSAGE_COLUMNS`): its columns, its people and the
-# message it replies to, as a tuple (a tenth of a model instance's cost to make, and each relation a plain
-# attribute where an instance's goes through Django's descriptor), shown by the same rules (`MessageRules`).
-# A list renders it as it renders a `Message`: the renderers read the same attributes of both.
 class _LastMessageValues(NamedTuple):
     # The columns, in the model's order, which `from_db` needs (`test_reads_sql.py` checks them against it).
     id: int
@@ -59,10 +57,38 @@ class _LastMessageValues(NamedTuple):
     # Its people (the reader is the request's user) and the message it replies to.
     sender: Person
     recipient: Person
-    reply_to: Message | None
+    reply_to: "QuotedRow | None"
+
+
+class _QuotedValues(NamedTuple):
+    id: int
+    sender_id: int
+    recipient_id: int
+    body: str
+    sender_deleted_at: datetime | None
+    recipient_deleted_at: datetime | None
+    unsent_at: datetime | None
+    hidden_at: datetime | None
+
+
+class QuotedRow(_QuotedValues, QuoteRules):
+    """The message a list's last message replies to, as the lists read it (`QUOTED_COLUMNS`): the columns its
+    quote is shown by (`QuoteRules`), in a tuple."""
+
+    __slots__ = ()
 
 
 class MessageRow(_LastMessageValues, MessageRules):
+    """A conversation's last message as the conversation lists read it (`LAST_MESSAGE_COLUMNS`): its columns,
+    its people and the message it replies to (`QuotedRow`), in a tuple, shown by the rules of a `Message`
+    (`MessageRules`).
+
+    The lists render it as they render a `Message` (the renderers, and the inbox's template, read the same
+    attributes of both). A tuple costs a tenth of a model instance to make, and each relation is a plain
+    attribute where an instance's goes through Django's descriptor: 0.44 M instructions of a request of 4.1 M
+    (`bench.instructions`). `test_reads_sql.py` renders every list from rows and from the ORM's instances.
+    """
+
     __slots__ = ()
 
     @property
@@ -70,14 +96,15 @@ class MessageRow(_LastMessageValues, MessageRules):
         return self.id
 
 
-MESSAGE_COLUMNS = MessageRow._fields[:-3]
+MESSAGE_COLUMNS: tuple[str, ...] = MessageRow._fields[:-3]
 # A message as the renderers take it: an instance, or a list's row of one.
 AnyMessage = Message | MessageRow
-PERSON_COLUMNS = ("id", "username", "display_name", "read_receipts")
+PERSON_COLUMNS = PersonRow._fields
 
 # What each read loads: the message (every column but the attachment bytes), its people's listed fields and
 # the message it replies to, in `Instances.message_from_row`'s order. The conversation lists' reads load one
-# person, the partner, in place of the two (`LAST_MESSAGE_COLUMNS`): the other is the reader.
+# person, the partner, in place of the two (`LAST_MESSAGE_COLUMNS`): the other is the reader; and of the
+# message it replies to what its quote is shown by (`QUOTED_COLUMNS`).
 _MESSAGE_COLUMNS = """
        message.id, message.sender_id, message.recipient_id, message.body, message.reply_to_id,
        message.attachment_name, message.attachment_content_type, message.attachment_size,
@@ -99,11 +126,14 @@ COLUMNS = (
        recipient.id, recipient.username, recipient.display_name, recipient.read_receipts,"""
     + _REPLY_COLUMNS
 )
+QUOTED_COLUMNS = QuotedRow._fields
 LAST_MESSAGE_COLUMNS = (
     _MESSAGE_COLUMNS
     + """
-       partner.id, partner.username, partner.display_name, partner.read_receipts,"""
-    + _REPLY_COLUMNS
+       partner.id, partner.username, partner.display_name, partner.read_receipts,
+       reply.id, reply.sender_id, reply.recipient_id, reply.body, reply.sender_deleted_at,
+       reply.recipient_deleted_at, reply.unsent_at, reply.hidden_at
+"""
 )
 _FROM = """FROM messaging_message AS message
 JOIN users_user AS sender ON sender.id = message.sender_id
@@ -458,7 +488,7 @@ class Instances:
         reply = columns[_LAST_REPLY_AT:]
         # The partner sent it, or the reader did (both, to themselves).
         people = (partner, reader) if columns[_SENDER_ID] == partner.id else (reader, partner)
-        replied = None if reply[0] is None else self.message(reply)
+        replied = None if reply[0] is None else QuotedRow._make(reply)
         return partner, MessageRow._make(columns[:_SENDER_AT] + people + (replied,))
 
 

@@ -133,28 +133,20 @@ class MessageQuerySet(models.QuerySet["Message"]):
         return self.defer("attachment_data")
 
 
-class MessageRules:
-    """What a person may see of a message, stated over its values: the rules of a `Message` and of the lists'
-    rows of one (`messaging.list_reads.MessageRow`), written once. Each reads the message's fields (and its
-    recipient's `read_receipts`) as attributes."""
+class QuoteRules:
+    """What a person may see of a message quoted in a reply, stated over its values: the rules of a `Message`
+    and of the lists' rows of a quoted one (`messaging.list_reads.QuotedRow`), written once (`MessageRules`
+    adds the rest of a message's)."""
 
     if TYPE_CHECKING:
         id: int
         sender_id: int
         recipient_id: int
         body: str
-        attachment_name: str
-        attachment_size: int | None
-        updated_at: datetime | None
-        read_at: datetime | None
         sender_deleted_at: datetime | None
         recipient_deleted_at: datetime | None
         unsent_at: datetime | None
         hidden_at: datetime | None
-        edited_at: datetime | None
-
-        @property
-        def recipient(self) -> "Person": ...
 
     def is_visible_to(self, user: "User | int") -> bool:
         """`MessageQuerySet.visible_to` for one loaded message, without a query: not hidden, and `user` is its
@@ -166,12 +158,6 @@ class MessageRules:
             self.recipient_id == user_id and self.recipient_deleted_at is None
         )
 
-    def is_unread_for(self, user: "User | int") -> bool:
-        """`MessageQuerySet.unread_for` for one loaded message, without a query: received by `user`, visible to
-        them, not read (`test_visibility_rule.py` holds the two equal)."""
-        user_id = user if isinstance(user, int) else user.pk
-        return self.recipient_id == user_id and self.read_at is None and self.is_visible_to(user_id)
-
     def preview_for(self, viewer: "User | int | None") -> str | None:
         """The first characters of the body as quoted in a reply; None where `viewer` may not see the message."""
         if viewer is None or not self.is_visible_to(viewer):
@@ -182,6 +168,28 @@ class MessageRules:
     def is_unsent(self) -> bool:
         """Its sender took it back (`services.unsend_message`): gone for both people."""
         return self.unsent_at is not None
+
+
+class MessageRules(QuoteRules):
+    """What a person may see of a message, stated over its values: the rules of a `Message` and of the lists'
+    rows of one (`messaging.list_reads.MessageRow`), written once. Each reads the message's fields (and its
+    recipient's `read_receipts`) as attributes."""
+
+    if TYPE_CHECKING:
+        attachment_name: str
+        attachment_size: int | None
+        updated_at: datetime | None
+        read_at: datetime | None
+        edited_at: datetime | None
+
+        @property
+        def recipient(self) -> "Person": ...
+
+    def is_unread_for(self, user: "User | int") -> bool:
+        """`MessageQuerySet.unread_for` for one loaded message, without a query: received by `user`, visible to
+        them, not read (`test_visibility_rule.py` holds the two equal)."""
+        user_id = user if isinstance(user, int) else user.pk
+        return self.recipient_id == user_id and self.read_at is None and self.is_visible_to(user_id)
 
     @property
     def has_attachment(self) -> bool:

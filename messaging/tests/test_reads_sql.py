@@ -87,23 +87,26 @@ def test_unread_counts_are_the_orm_definitions(people):
 
 def _loaded(message) -> tuple:
     """What a list loaded of a message (an instance, or a list's row of one): its columns, its people's listed
-    fields and the message it replies to (an instance: with its deferred fields)."""
+    fields and what a quote shows of the message it replies to."""
     columns = tuple(getattr(message, column) for column in list_reads.MESSAGE_COLUMNS)
     people = tuple(
         (person.pk, person.username, person.display_name, person.read_receipts)
         for person in (message.sender, message.recipient)
     )
     reply = message.reply_to
-    replied = None
-    if reply is not None:
-        replied = (reply.get_deferred_fields(), tuple(getattr(reply, column) for column in list_reads.MESSAGE_COLUMNS))
-    return columns, people, replied
+    quoted = None if reply is None else tuple(getattr(reply, column) for column in list_reads.QUOTED_COLUMNS)
+    return columns, people, quoted
 
 
 def _instance_loaded(message: Message) -> tuple:
-    """`_loaded` of an instance, with the fields it and its people left deferred."""
+    """`_loaded` of an instance, with the fields it, its people and the message it replies to left deferred,
+    and every column of the latter."""
     people = (message.sender, message.recipient)
-    return message.get_deferred_fields(), tuple(p.get_deferred_fields() for p in people), _loaded(message)
+    reply = message.reply_to
+    replied = None
+    if reply is not None:
+        replied = (reply.get_deferred_fields(), tuple(getattr(reply, column) for column in list_reads.MESSAGE_COLUMNS))
+    return message.get_deferred_fields(), tuple(p.get_deferred_fields() for p in people), replied, _loaded(message)
 
 
 def test_messages_at_are_the_orm_definitions(people):
@@ -235,17 +238,11 @@ def _threads(people) -> dict:
 def test_a_lists_instances_are_what_from_db_makes(people):
     """The instances of a list's read (made without `Model.__init__`) hold what `from_db` makes of the same
     values: the same fields (the deferred ones absent), their values and the instance's state; and while
-    anything listens to `post_init` (or `pre_init`), they are made by `from_db`, which sends it. The
-    conversation lists' rows hold instances of the messages they reply to."""
+    anything listens to `post_init` (or `pre_init`), they are made by `from_db`, which sends it."""
     threads = _threads(people)
     messages = [message for thread in threads.values() for message in thread]
-    last_messages = [
-        c.last_message
-        for user in people
-        for c in selectors.conversations_page(user=user, offset=0, limit=100).conversations
-    ]
-    replies = [m.reply_to for m in [*messages, *last_messages] if m.reply_to is not None]
-    assert messages and replies and any(m.reply_to for m in last_messages)
+    replies = [m.reply_to for m in messages if m.reply_to is not None]
+    assert messages and replies
     for message in [*messages, *replies]:
         values = [vars(message).get(field.attname, DEFERRED) for field in Message._meta.concrete_fields]
         assert _made(message) == _made(Message.from_db("default", list_reads._MESSAGE_FIELDS, values))
