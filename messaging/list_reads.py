@@ -192,7 +192,7 @@ LEFT JOIN messaging_message AS reply ON reply.id = message.reply_to_id
 # the wide joined rows (9% of the statement's instructions in its backend, `bench.pg_instructions`).
 _CONVERSATIONS_PAGE_SQL = (
     """
-SELECT page.conversations, page.partner_id, page.last_activity_at, page.unread_count, page.muted, page.blocked,"""
+SELECT page.conversations, page.unread_count, page.last_activity_at, page.muted, page.blocked,"""
     + LAST_MESSAGE_COLUMNS
     + """FROM (
     SELECT totals.conversations, page.* FROM messaging_inbox_totals AS totals
@@ -218,7 +218,8 @@ SELECT page.conversations, page.partner_id, page.last_activity_at, page.unread_c
     + """ORDER BY page.last_activity_at DESC, page.partner_id DESC
 """
 )
-CONVERSATION_ROW_FIELDS = ("partner_id", "last_activity_at", "unread_count", "muted", "blocked")
+# In `selectors.Conversation`'s order, after its partner and last message.
+CONVERSATION_ROW_FIELDS = ("unread_count", "last_activity_at", "muted", "blocked")
 
 # `message` is in the thread of `user` with `other` as `user` sees it (never `user`: `thread_visible_to`'s form
 # of the rule): of the pair, on `msg_pair_time_idx`'s leading columns, not deleted on `user`'s side
@@ -552,15 +553,16 @@ def thread_window(
 
 def conversations_page(
     *, user: User, offset: int, limit: int
-) -> tuple[list[tuple[dict[str, Any], tuple[PersonRow, MessageRow] | None]], int]:
-    """`limit` rows from `offset` of the conversation list of `user` (`CONVERSATION_ROW_FIELDS`), each with its
-    partner and its last visible message (None if there is none), and the number of all their conversations."""
+) -> tuple[list[tuple[tuple[Any, ...], tuple[PersonRow, MessageRow] | None]], int]:
+    """`limit` rows from `offset` of the conversation list of `user` (the values of `CONVERSATION_ROW_FIELDS`),
+    each with its partner and its last visible message (None if there is none), and the number of all their
+    conversations."""
     rows = fetch_rows(_CONVERSATIONS_PAGE_SQL, {"user": user.pk, "offset": offset, "limit": limit})
     count = rows[0][0] if rows else 0
     cut = 1 + len(CONVERSATION_ROW_FIELDS)
     instances = Instances(reader=user)
     page = [
-        (dict(zip(CONVERSATION_ROW_FIELDS, row[1:cut], strict=True)), instances.last_message(row[cut:]))
+        (row[1:cut], instances.last_message(row[cut:]))
         for row in rows
         if row[1] is not None  # the one row of a page past the end
     ]

@@ -138,6 +138,8 @@ class QuoteRules:
     and of the lists' rows of a quoted one (`messaging.list_reads.QuotedRow`), written once (`MessageRules`
     adds the rest of a message's)."""
 
+    __slots__ = ()  # the rows' tuples stay without a `__dict__`
+
     if TYPE_CHECKING:
         id: int
         sender_id: int
@@ -174,6 +176,8 @@ class MessageRules(QuoteRules):
     """What a person may see of a message, stated over its values: the rules of a `Message` and of the lists'
     rows of one (`messaging.list_reads.MessageRow`), written once. Each reads the message's fields (and its
     recipient's `read_receipts`) as attributes."""
+
+    __slots__ = ()
 
     if TYPE_CHECKING:
         attachment_name: str

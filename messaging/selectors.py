@@ -363,8 +363,9 @@ def has_conversation(*, user_id: Any, partner: Any) -> Exists:
     return Exists(ConversationSummary.objects.filter(user=user_id, partner=partner))
 
 
-@dataclass
-class Conversation:
+class Conversation(NamedTuple):
+    """A conversation as the lists show it to a user."""
+
     participant: Person
     last_message: Message | MessageRow  # a list's read gives rows, which render as messages do
     unread_count: int
@@ -426,7 +427,7 @@ def conversations_page(*, user: User, offset: int, limit: int) -> ConversationPa
     than the joins."""
     rows, count = list_reads.conversations_page(user=user, offset=offset, limit=limit)
     # No last message only if the summary disagreed with the messages.
-    conversations = [_conversation(row, *last) for row, last in rows if last is not None]
+    conversations = [Conversation(*last, *values) for values, last in rows if last is not None]
     return ConversationPage(conversations=conversations, total=count)
 
 

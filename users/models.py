@@ -16,6 +16,8 @@ class PersonRules:
     """How a person is shown, over their values: the rule of a `User` and of the lists' rows of one
     (`PersonRow`), written once."""
 
+    __slots__ = ()  # the rows' tuples stay without a `__dict__`
+
     if TYPE_CHECKING:
         username: str
         display_name: str
