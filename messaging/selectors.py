@@ -393,17 +393,13 @@ def attach_last_messages(*, user: User, rows: Iterable[dict[str, Any]]) -> list[
         if partner_id not in by_partner or message.pk > by_partner[partner_id].pk:
             by_partner[partner_id] = message
     # A row whose last message is gone was deleted between the two queries.
-    return [
-        _conversation(row, by_partner[row["partner_id"]].partner_of(user), by_partner[row["partner_id"]])
-        for row in rows
-        if row["partner_id"] in by_partner
-    ]
+    return [_conversation(user, row, by_partner[row["partner_id"]]) for row in rows if row["partner_id"] in by_partner]
 
 
-def _conversation(row: dict[str, Any], participant: Person, last_message: Message | MessageRow) -> Conversation:
-    """A row of `conversation_rows` with its partner and last message, as the lists show them."""
+def _conversation(user: User, row: dict[str, Any], last_message: Message) -> Conversation:
+    """A row of `conversation_rows` with its last message, as the lists show it to `user`."""
     return Conversation(
-        participant=participant,
+        participant=last_message.partner_of(user),
         last_message=last_message,
         unread_count=row["unread_count"],
         last_activity_at=row["last_activity_at"],

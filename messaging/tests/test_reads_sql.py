@@ -190,7 +190,7 @@ def test_the_lists_rows_render_as_the_instances_they_stand_for(people):
 def test_the_literal_column_lists_are_the_models():
     """A field added to a model is added to the literal SQL too (in the models' order, which `from_db` needs);
     a conversation's values are read in the order of `Conversation`'s fields."""
-    assert list_reads.CONVERSATION_ROW_FIELDS == selectors.Conversation._fields[2:]
+    assert selectors.Conversation._fields[2:] == list_reads.CONVERSATION_ROW_FIELDS
     assert (
         tuple(field.attname for field in Message._meta.concrete_fields if field.name != "attachment_data")
         == list_reads.MESSAGE_COLUMNS
