@@ -32,7 +32,7 @@ from .models import LegacyConversation, OpenedConversation
 
 if TYPE_CHECKING:
     from messaging.list_reads import AnyMessage, MessageRow
-    from users.models import Person, PersonRow, User
+    from users.models import Person, User
 
 # A row of `messaging.selectors.conversation_rows`: a partner's id and counts, by column name.
 ConversationRow = dict[str, Any]
@@ -265,7 +265,7 @@ _LISTED_FIELDS = (
 
 def _listed_page(
     user: User, *, skip: int, limit: int
-) -> list[tuple[ConversationRow, tuple[PersonRow, MessageRow] | None]]:
+) -> list[tuple[ConversationRow, tuple[Person, MessageRow] | None]]:
     """`limit` rows from `skip` of `user`'s legacy conversation list (`_LISTED_FIELDS`), each with its partner
     and its last visible message (None for an opened conversation)."""
     rows = list_reads.fetch_rows(

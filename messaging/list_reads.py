@@ -1,10 +1,11 @@
 """The message reads of lists written as literal SQL: a thread's pages, the conversation list's last messages,
-and its pages with their last messages. Each loads what `selectors.visible_messages` loads (every column of the
-message but the attachment bytes, the listed fields of its people, the message it replies to) and builds the
-instances a QuerySet builds (what `Model.from_db` makes, relations cached as `select_related` caches them),
-but for one instance per person in a read; the conversation lists' pages give rows of their last messages and
-partners instead (`MessageRow`, `users.models.PersonRow`). `test_reads_sql.py` compares each with its ORM
-definition.
+and its pages with their last messages. The thread's reads and the last messages' load what
+`selectors.visible_messages` loads (every column of the message but the attachment bytes, the listed fields of
+its people, the message it replies to) and build the instances a QuerySet builds (what `Model.from_db` makes,
+relations cached as `select_related` caches them), but for one instance per person in a read. The conversation
+lists' pages give rows instead (`MessageRow`, `QuotedRow`, `users.models.PersonRow`): of each last message
+every column but the attachment bytes, its partner's listed fields (the other person is the reader) and what a
+quote shows of the message it replies to. `test_reads_sql.py` compares each with its ORM definition.
 
 Why literal SQL: these run on every list request, and building and compiling them in the ORM (the visibility
 rule, the pair, three joins) took longer than PostgreSQL takes to run them; measured side by side, the ORM
@@ -131,9 +132,9 @@ LAST_MESSAGE_COLUMNS = (
     _MESSAGE_COLUMNS
     + """
        partner.id, partner.username, partner.display_name, partner.read_receipts,
-       reply.id, reply.sender_id, reply.recipient_id, reply.body, reply.sender_deleted_at,
-       reply.recipient_deleted_at, reply.unsent_at, reply.hidden_at
-"""
+       """
+    + ", ".join(f"reply.{column}" for column in QUOTED_COLUMNS)
+    + "\n"
 )
 _FROM = """FROM messaging_message AS message
 JOIN users_user AS sender ON sender.id = message.sender_id
@@ -183,6 +184,10 @@ LEFT JOIN users_user AS partner ON partner.id = page.partner_id
 LEFT JOIN messaging_message AS reply ON reply.id = message.reply_to_id
 """
 
+# The values of a row of a page of conversations, in `selectors.Conversation`'s order after its partner and
+# last message.
+CONVERSATION_ROW_FIELDS = ("unread_count", "last_activity_at", "muted", "blocked")
+
 # A page of the conversation list of `user` (`selectors.conversation_rows` sliced: one range of
 # `summary_recent_idx`), each row with its last visible message (`LAST_MESSAGE_JOINS`). The page is cut before
 # the lookups, so an offset skips summary rows only. Each row also carries the number of the user's
@@ -192,7 +197,9 @@ LEFT JOIN messaging_message AS reply ON reply.id = message.reply_to_id
 # the wide joined rows (9% of the statement's instructions in its backend, `bench.pg_instructions`).
 _CONVERSATIONS_PAGE_SQL = (
     """
-SELECT page.conversations, page.unread_count, page.last_activity_at, page.muted, page.blocked,"""
+SELECT page.conversations, """
+    + ", ".join(f"page.{field}" for field in CONVERSATION_ROW_FIELDS)
+    + ","
     + LAST_MESSAGE_COLUMNS
     + """FROM (
     SELECT totals.conversations, page.* FROM messaging_inbox_totals AS totals
@@ -218,8 +225,6 @@ SELECT page.conversations, page.unread_count, page.last_activity_at, page.muted,
     + """ORDER BY page.last_activity_at DESC, page.partner_id DESC
 """
 )
-# In `selectors.Conversation`'s order, after its partner and last message.
-CONVERSATION_ROW_FIELDS = ("unread_count", "last_activity_at", "muted", "blocked")
 
 # `message` is in the thread of `user` with `other` as `user` sees it (never `user`: `thread_visible_to`'s form
 # of the rule): of the pair, on `msg_pair_time_idx`'s leading columns, not deleted on `user`'s side
@@ -477,7 +482,7 @@ class Instances:
             row[_REPLY_AT:],
         )
 
-    def last_message(self, columns: tuple[Any, ...]) -> tuple[PersonRow, MessageRow] | None:
+    def last_message(self, columns: tuple[Any, ...]) -> tuple[Person, MessageRow] | None:
         """The partner and the message of `LAST_MESSAGE_COLUMNS` as `LAST_MESSAGE_JOINS` gives them (the end of
         a row), or None where there is no message; its people the partner and the reader."""
         if columns[0] is None:
@@ -485,7 +490,9 @@ class Instances:
         reader = self.reader
         if reader is None:
             raise ValueError("a read of last messages names its reader (`Instances(reader=...)`)")
-        partner = PersonRow._make(columns[_SENDER_AT:_LAST_REPLY_AT])
+        partner_values = columns[_SENDER_AT:_LAST_REPLY_AT]
+        # In a conversation with themselves, the reader as everywhere else: the request's user.
+        partner = reader if partner_values[0] == reader.id else PersonRow._make(partner_values)
         reply = columns[_LAST_REPLY_AT:]
         # The partner sent it, or the reader did (both, to themselves).
         people = (partner, reader) if columns[_SENDER_ID] == partner.id else (reader, partner)
@@ -553,7 +560,7 @@ def thread_window(
 
 def conversations_page(
     *, user: User, offset: int, limit: int
-) -> tuple[list[tuple[tuple[Any, ...], tuple[PersonRow, MessageRow] | None]], int]:
+) -> tuple[list[tuple[tuple[Any, ...], tuple[Person, MessageRow] | None]], int]:
     """`limit` rows from `offset` of the conversation list of `user` (the values of `CONVERSATION_ROW_FIELDS`),
     each with its partner and its last visible message (None if there is none), and the number of all their
     conversations."""

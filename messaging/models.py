@@ -136,7 +136,8 @@ class MessageQuerySet(models.QuerySet["Message"]):
 class QuoteRules:
     """What a person may see of a message quoted in a reply, stated over its values: the rules of a `Message`
     and of the lists' rows of a quoted one (`messaging.list_reads.QuotedRow`), written once (`MessageRules`
-    adds the rest of a message's)."""
+    adds the rest of a message's). The rows are tuples, whose own names (`count`, `index`, the dunders such as
+    `__eq__` and `__str__`) come before a mixin's: a rule takes none of them."""
 
     __slots__ = ()  # the rows' tuples stay without a `__dict__`
 

@@ -420,7 +420,8 @@ def conversations_page(*, user: User, offset: int, limit: int) -> ConversationPa
     """`attach_last_messages(user=user, rows=conversation_rows(user=user)[offset : offset + limit])` and the
     number of `conversation_rows` (their totals row), in one literal query (`list_reads.conversations_page`):
     the lists read them on every request, and three round trips, the rows passed back as arrays, cost more
-    than the joins."""
+    than the joins. Its partners and last messages are the read's rows (`PersonRow`, `MessageRow`), which
+    render as the instances of `attach_last_messages` do (`test_reads_sql.py`)."""
     rows, count = list_reads.conversations_page(user=user, offset=offset, limit=limit)
     # No last message only if the summary disagreed with the messages.
     conversations = [Conversation(*last, *values) for values, last in rows if last is not None]

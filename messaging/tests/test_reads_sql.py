@@ -10,6 +10,7 @@ from django.db import connection
 from django.db.models import DEFERRED, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.db.models.signals import post_init
+from django.template.loader import render_to_string
 from django.utils import timezone
 from psycopg._queries import MAX_CACHED_STATEMENT_LENGTH
 
@@ -18,6 +19,7 @@ from legacy_dm.models import LegacyConversation
 from legacy_dm.serializers import ConversationPartnerSerializer, conversation_partners_data, legacy_conversation_data
 from messaging import list_reads, selectors
 from messaging.models import ConversationMute, ConversationSummary, InboxTotals, Message, UserBlock
+from messaging.pagination import CountedPaginator
 from messaging.serializers import ConversationSerializer, conversations_data
 from messaging.tests.factories import AttachmentMessageFactory, MessageFactory, recipients_of_every_kind
 from users.tests.factories import UserFactory, client_for
@@ -30,7 +32,7 @@ UserModel = get_user_model()
 def people():
     """Five people, 200 messages between them with deletes on both sides, hidden ones, unread ones, replies,
     attachments, edited ones, equal times, carried messages to oneself, some muted conversations, display names
-    and read receipts not shared."""
+    and read receipts not shared, and last messages quoting a hidden, a deleted and an unsent one."""
     people = [UserFactory() for _ in range(5)]
     # A display name and one shown by its rule, and someone who shares no read receipts.
     people[1].display_name, people[1].read_receipts = "Bea B.", False
@@ -61,6 +63,19 @@ def people():
         )
         if n % 40 == 0:
             MessageFactory(sender=sender, recipient=sender, created_at=created_at, legacy_id=50_000 + n)
+    # Last messages (the newest of their pairs) that quote a hidden message, one deleted by its sender, one
+    # deleted by its recipient and an unsent one.
+    latest = start + timedelta(minutes=400)
+    quoted_kinds = (
+        {"hidden_at": start, "hidden_reason": "spam"},
+        {"sender_deleted_at": start},
+        {"recipient_deleted_at": start},
+        {"unsent_at": start, "sender_deleted_at": start, "recipient_deleted_at": start},
+    )
+    for n, marks in enumerate(quoted_kinds):
+        sender, recipient = people[n], people[n + 1]
+        quoted = MessageFactory(sender=sender, recipient=recipient, created_at=start, **marks)
+        MessageFactory(sender=recipient, recipient=sender, created_at=latest, reply_to=quoted)
     for user, partner in ((people[0], people[1]), (people[0], people[2]), (people[3], people[0])):
         ConversationMute.objects.create(user=user, partner=partner)
     for user, partner in ((people[0], people[2]), (people[0], people[3]), (people[1], people[0])):
@@ -162,8 +177,9 @@ def test_a_page_of_conversations_is_the_page_of_rows_with_their_last_messages(pe
 
 
 def test_the_lists_rows_render_as_the_instances_they_stand_for(people):
-    """A list's rows (`MessageRow`, `PersonRow`) render, in every list's shape, what the instances of the ORM's
-    reads render through the declared serializers: the rules (`MessageRules`, `PersonRules`) and the values."""
+    """A list's rows (`MessageRow`, `QuotedRow`, `PersonRow`) render, in every list's shape and on the inbox's
+    page, what the instances of the ORM's reads render (through the declared serializers for the API's): the
+    rules (`MessageRules`, `QuoteRules`, `PersonRules`) and the values."""
     checked = 0
     for user in people:
         rows = selectors.conversations_page(user=user, offset=0, limit=100).conversations
@@ -184,7 +200,16 @@ def test_the_lists_rows_render_as_the_instances_they_stand_for(people):
             assert isinstance(from_instances.last_message, Message)
             assert legacy_conversation_data(view, viewer=user) == legacy_conversation_data(from_instances, viewer=user)
             checked += 1
+        # The inbox's page, whose template renders an attribute it does not find as nothing.
+        assert _inbox(user, rows) == _inbox(user, instances)
     assert checked
+
+
+def _inbox(user, conversations) -> str:
+    """The inbox page's list of `conversations` for `user`."""
+    page = CountedPaginator(lambda offset, limit: (conversations, len(conversations)), 100).get_page(1)
+    context = {"conversations": conversations, "user": user, "nav": "inbox", "page_obj": page}
+    return render_to_string("messaging/inbox.html", context)
 
 
 def test_the_literal_column_lists_are_the_models():
