@@ -46,6 +46,13 @@
   document.addEventListener("click", function (event) {
     var inside = event.target.closest ? event.target.closest("details.menu") : null;
     closeAll(inside);
+    // A click on a closed menu's button opens it after this listener, and its `toggle` event comes later
+    // still: a fresh copy put in place in between takes the menu out of the document, where that event no
+    // longer reaches this script. The menu is the open one from the click on, so its copy opens.
+    var button = event.target.closest ? event.target.closest("summary") : null;
+    if (inside && !inside.open && button && button.parentElement === inside) {
+      openKey = keyOf(inside);
+    }
   });
 
   document.addEventListener("keydown", function (event) {
