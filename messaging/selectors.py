@@ -25,7 +25,7 @@ from users.selectors import USER_COLUMNS
 
 from . import list_reads
 from .filters import MessageSearchFilterSet, ranked_matches
-from .list_reads import MessageRow
+from .list_reads import AnyMessage
 from .models import ConversationMute, ConversationSummary, Message, UserBlock
 from .sequences import PrefetchedSequence
 
@@ -367,7 +367,7 @@ class Conversation(NamedTuple):
     """A conversation as the lists show it to a user."""
 
     participant: Person
-    last_message: Message | MessageRow  # a list's read gives rows, which render as messages do
+    last_message: AnyMessage  # a list's read gives rows, which render as messages do
     unread_count: int
     last_activity_at: datetime
     muted: bool
