@@ -122,6 +122,17 @@ class PostgresPair:
         """Until the replica has received (not necessarily replayed) everything the primary has written so far."""
         self._wait_for("pg_last_wal_receive_lsn", seconds)
 
+    def wait_for_no_receiver(self, seconds: float = 30) -> None:
+        """Until the replica runs no WAL receiver (after its primary_conninfo was changed and reloaded: the
+        startup process stops the old receiver when it sees the change, a moment after the reload returns)."""
+        deadline = time.monotonic() + seconds
+        with self.connect("replica", "postgres") as replica:
+            while time.monotonic() < deadline:
+                if not replica.execute("SELECT FROM pg_stat_wal_receiver WHERE pid IS NOT NULL").fetchone():
+                    return
+                time.sleep(0.02)
+        raise AssertionError(f"the replica's WAL receiver still ran after {seconds} s")
+
     def _wait_for(self, function: str, seconds: float) -> None:
         with self.connect("primary", "postgres") as primary:
             position = primary.execute("SELECT pg_current_wal_lsn()").fetchone()[0]

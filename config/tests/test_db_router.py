@@ -781,6 +781,7 @@ def test_a_replica_that_stops_receiving_wal_is_not_read_once_the_primary_has_mov
             with cut.connect("replica", "postgres") as connection:
                 connection.execute("ALTER SYSTEM SET primary_conninfo = 'host=127.0.0.1 port=1'")
                 connection.execute("SELECT pg_reload_conf()")
+            cut.wait_for_no_receiver()  # else the write below may still reach it before the receiver stops
             with cut.connect("primary", "postgres") as connection:
                 connection.execute("CREATE TABLE cut_off (id int)")
             started = time.monotonic()
