@@ -18,9 +18,8 @@ list's page joins its last messages as the new API's list does (`messaging.list_
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.db import transaction
 from django.db.models import Q
@@ -132,8 +131,7 @@ def delete_conversation(*, user: User, conversation: LegacyConversation) -> int:
     return deleted
 
 
-@dataclass
-class ConversationView:
+class ConversationView(NamedTuple):
     """A conversation as `user` sees it: its id and creation, the pair, and what they see of it."""
 
     id: int
@@ -197,6 +195,18 @@ def conversation_view(*, user: User, conversation: LegacyConversation) -> Conver
     return views[0] if views else _empty_view(conversation, _participants(user, other))
 
 
+class ListedRow(NamedTuple):
+    """A row of `_LISTED_PAGE_SQL` before its last message: a partner's conversation with its counts, its pair's
+    canonical conversation (None while the pair has none) and whether it is an opening without messages."""
+
+    partner_id: int
+    last_activity_at: datetime
+    unread_count: int
+    conversation_id: int | None
+    conversation_created_at: datetime | None
+    opened: bool
+
+
 # A page of `user`'s legacy conversation list (`%(user)s`, `%(limit)s` rows from `%(skip)s`), newest activity
 # first: the first rows of their `messaging.selectors.conversation_rows` (but the pair with themselves, which
 # has no conversation id), each with its pair's canonical conversation (id and creation; NULL while the pair
@@ -204,22 +214,19 @@ def conversation_view(*, user: User, conversation: LegacyConversation) -> Conver
 # the pair: their opening's time as the activity), each row with its last visible message
 # (`messaging.list_reads.LAST_MESSAGE_JOINS`; none for an opened one). The page is among the first
 # skip + limit (`%(head)s`) rows of each kind; the last messages are looked up for the page's rows only. Literal SQL, as
-# the list's other reads: it runs on every listing, where the ORM's form of its parts (the rows, the mute, the
+# the list's other reads: it runs on every listing, where the ORM's form of its parts (the rows, the
 # pair's lookup, the openings) cost about as much as the rest of the list's Python, and three round trips
 # more than the one. `test_legacy_reads_sql.py` compares it with its ORM definition.
 _LISTED_PAGE_SQL = (
     """
-SELECT page.partner_id, page.last_activity_at, page.unread_count, page.muted, page.conversation_id,
-       page.conversation_created_at, page.opened,"""
+SELECT """
+    + ", ".join(f"page.{field}" for field in ListedRow._fields)
+    + ","
     + list_reads.LAST_MESSAGE_COLUMNS
     + """FROM (
     SELECT listed.* FROM (
     (
         SELECT summary.partner_id, summary.last_activity_at, summary.unread_count,
-               EXISTS (
-                   SELECT 1 FROM messaging_conversation_mute AS mute
-                   WHERE mute.user_id = summary.user_id AND mute.partner_id = summary.partner_id
-               ) AS muted,
                pair.id AS conversation_id, pair.created_at AS conversation_created_at, false AS opened
         FROM messaging_conversation_summary AS summary
         LEFT JOIN legacy_dm_conversation AS pair
@@ -232,7 +239,7 @@ SELECT page.partner_id, page.last_activity_at, page.unread_count, page.muted, pa
     )
     UNION ALL
     (
-        SELECT partner.id, opened.opened_at, 0, false, opened.conversation_id, NULL, true
+        SELECT partner.id, opened.opened_at, 0, opened.conversation_id, NULL, true
         FROM legacy_dm_opened_conversation AS opened
         JOIN legacy_dm_conversation AS pair ON pair.id = opened.conversation_id
         CROSS JOIN LATERAL (
@@ -252,28 +259,17 @@ SELECT page.partner_id, page.last_activity_at, page.unread_count, page.muted, pa
     + """ORDER BY page.last_activity_at DESC, page.partner_id DESC
 """
 )
-_LISTED_FIELDS = (
-    "partner_id",
-    "last_activity_at",
-    "unread_count",
-    "muted",
-    "conversation_id",
-    "conversation_created_at",
-    "opened",
-)
 
 
-def _listed_page(
-    user: User, *, skip: int, limit: int
-) -> list[tuple[ConversationRow, tuple[Person, MessageRow] | None]]:
-    """`limit` rows from `skip` of `user`'s legacy conversation list (`_LISTED_FIELDS`), each with its partner
-    and its last visible message (None for an opened conversation)."""
+def _listed_page(user: User, *, skip: int, limit: int) -> list[tuple[ListedRow, tuple[Person, MessageRow] | None]]:
+    """`limit` rows from `skip` of `user`'s legacy conversation list, each with its partner and its last visible
+    message (None for an opened conversation)."""
     rows = list_reads.fetch_rows(
         _LISTED_PAGE_SQL, {"user": user.pk, "skip": skip, "limit": limit, "head": skip + limit}
     )
-    cut = len(_LISTED_FIELDS)
+    cut = len(ListedRow._fields)
     instances = list_reads.Instances(reader=user)
-    return [(dict(zip(_LISTED_FIELDS, row[:cut], strict=True)), instances.last_message(row[cut:])) for row in rows]
+    return [(ListedRow._make(row[:cut]), instances.last_message(row[cut:])) for row in rows]
 
 
 def conversation_list(*, user: User, skip: int, limit: int) -> list[ConversationView]:
@@ -285,32 +281,32 @@ def conversation_list(*, user: User, skip: int, limit: int) -> list[Conversation
     opened conversations' people.
     """
     page = _listed_page(user, skip=skip, limit=limit)
-    without_id = [row for row, _ in page if not row["opened"] and row["conversation_id"] is None]
-    if without_id:
-        created = give_ids(user=user, partner_ids=[row["partner_id"] for row in without_id])
-        for row in without_id:
-            row["conversation_id"] = created[row["partner_id"]].pk
-            row["conversation_created_at"] = created[row["partner_id"]].created_at
-    opened_ids = [row["conversation_id"] for row, _ in page if row["opened"]]
+    without_id = [row.partner_id for row, _ in page if not row.opened and row.conversation_id is None]
+    created = give_ids(user=user, partner_ids=without_id) if without_id else {}
+    opened_ids = [row.conversation_id for row, _ in page if row.opened]
     opened = (
         LegacyConversation.objects.select_related("user_low", "user_high").in_bulk(opened_ids) if opened_ids else {}
     )
 
     views = []
     for row, last in page:
-        if row["opened"]:
-            if row["conversation_id"] in opened:
-                views.append(_empty_view(opened[row["conversation_id"]], _pair_users(opened[row["conversation_id"]])))
+        if row.opened:
+            if row.conversation_id in opened:
+                views.append(_empty_view(opened[row.conversation_id], _pair_users(opened[row.conversation_id])))
         elif last is not None:  # None only if the summary disagreed with the messages
             partner, last_message = last
+            if row.conversation_id is None or row.conversation_created_at is None:  # its id given just now
+                conversation_id, created_at = created[row.partner_id].pk, created[row.partner_id].created_at
+            else:
+                conversation_id, created_at = row.conversation_id, row.conversation_created_at
             views.append(
                 ConversationView(
-                    id=row["conversation_id"],
-                    created_at=row["conversation_created_at"],
+                    id=conversation_id,
+                    created_at=created_at,
                     participants=_participants(user, partner),
                     last_message=last_message,
-                    unread_count=row["unread_count"],
-                    updated_at=row["last_activity_at"],
+                    unread_count=row.unread_count,
+                    updated_at=row.last_activity_at,
                 )
             )
     return views
