@@ -125,24 +125,27 @@ class PostgresPair:
     def wait_for_no_receiver(self, seconds: float = 30) -> None:
         """Until the replica runs no WAL receiver (after its primary_conninfo was changed and reloaded: the
         startup process stops the old receiver when it sees the change, a moment after the reload returns)."""
-        deadline = time.monotonic() + seconds
-        with self.connect("replica", "postgres") as replica:
-            while time.monotonic() < deadline:
-                if not replica.execute("SELECT FROM pg_stat_wal_receiver WHERE pid IS NOT NULL").fetchone():
-                    return
-                time.sleep(0.02)
-        raise AssertionError(f"the replica's WAL receiver still ran after {seconds} s")
+        self._until(
+            "NOT EXISTS (SELECT FROM pg_stat_wal_receiver WHERE pid IS NOT NULL)",
+            [],
+            seconds,
+            "the replica's WAL receiver did not stop",
+        )
 
     def _wait_for(self, function: str, seconds: float) -> None:
         with self.connect("primary", "postgres") as primary:
             position = primary.execute("SELECT pg_current_wal_lsn()").fetchone()[0]
+        self._until(f"{function}() >= %s", [position], seconds, f"the replica's {function}() did not reach {position}")
+
+    def _until(self, condition: str, params: list[object], seconds: float, failure: str) -> None:
+        """Until `condition` (an SQL expression) holds on the replica, polled; else AssertionError(`failure`)."""
         deadline = time.monotonic() + seconds
         with self.connect("replica", "postgres") as replica:
             while time.monotonic() < deadline:
-                if replica.execute(f"SELECT {function}() >= %s", [position]).fetchone()[0]:
+                if replica.execute(f"SELECT {condition}", params).fetchone()[0]:
                     return
                 time.sleep(0.02)
-        raise AssertionError(f"the replica's {function}() did not reach {position} within {seconds} s")
+        raise AssertionError(f"{failure} within {seconds} s")
 
     def stop(self) -> None:
         for folder in ("replica", "primary"):
