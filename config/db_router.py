@@ -69,6 +69,7 @@ from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 from rest_framework.exceptions import APIException
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.tokens import Token
 
 from config import metrics
 from users.authentication import JWTAuthentication, user_id_from_claim
@@ -311,17 +312,21 @@ def last_write(user_id: int) -> str | None:
 
 def requesting_user_id(request: HttpRequest) -> int | None:
     """Whom `request` speaks for, from its credential and without the database (the session table is read from
-    the primary): a valid Bearer token's user id, else the signed-in session's, else None."""
-    authentication = JWTAuthentication()
-    header = authentication.get_header(request)  # type: ignore[arg-type]
-    if header is not None:
+    the primary): a valid Bearer token's user id, else the signed-in session's, else None.
+
+    An API request's first routed read comes after DRF's authentication, which leaves the token it validated
+    on Django's request (`request.auth`): that one is not validated again (61 µs a request)."""
+    token = getattr(request, "auth", None)
+    if not isinstance(token, Token):
+        authentication = JWTAuthentication()
+        header = authentication.get_header(request)  # type: ignore[arg-type]
         try:
-            raw = authentication.get_raw_token(header)
-            if raw is not None:
-                token = authentication.get_validated_token(raw)
-                return user_id_from_claim(token.payload.get(jwt_settings.USER_ID_CLAIM))
+            raw = None if header is None else authentication.get_raw_token(header)
+            token = None if raw is None else authentication.get_validated_token(raw)
         except APIException:  # not a valid token: DRF refuses the request, wherever its reads would go
             return None
+    if token is not None:
+        return user_id_from_claim(token.payload.get(jwt_settings.USER_ID_CLAIM))
     session = getattr(request, "session", None)
     value = session.get(SESSION_KEY) if session is not None else None
     return user_id_from_claim(value)
