@@ -513,6 +513,8 @@ def test_the_bearer_token_drf_validated_is_not_validated_again_to_route_the_requ
     """DRF's authentication validates a request's Bearer token before its first routed read; the route, decided
     at that read, takes the user from the token DRF validated (`request.auth`) instead of checking its
     signature and claims a second time (61 µs a request, measured)."""
+    from django.contrib.auth import SESSION_KEY
+    from rest_framework.exceptions import AuthenticationFailed
     from rest_framework.request import Request
     from rest_framework_simplejwt.backends import TokenBackend
 
@@ -539,6 +541,21 @@ def test_the_bearer_token_drf_validated_is_not_validated_again_to_route_the_requ
     assert db_router.requesting_user_id(RequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {access}")) == user.pk
     assert len(decoded) == 2
     assert db_router.requesting_user_id(RequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {access}x")) is None
+
+    # DRF refused the token (its account deactivated since): no token is left on the request, and the router
+    # reads the header as before, wherever a refused request's reads would go.
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    refused = RequestFactory().get("/api/messages/conversations", HTTP_AUTHORIZATION=f"Bearer {access}")
+    with pytest.raises(AuthenticationFailed):
+        Request(refused, authenticators=[JWTAuthentication()]).user  # noqa: B018
+    assert refused.auth is None
+    assert db_router.requesting_user_id(refused) == user.pk
+
+    # Without a Bearer token, the signed-in session's user.
+    signed_in = RequestFactory().get("/inbox/")
+    signed_in.session = {SESSION_KEY: str(user.pk)}
+    assert db_router.requesting_user_id(signed_in) == user.pk
 
 
 def test_under_asgi_the_middleware_routes_nothing():
