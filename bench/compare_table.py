@@ -7,24 +7,24 @@ import statistics
 LIMIT = 0.15  # issue 26: no target may regress by more than 15%
 
 
-def _median(values: list[float]) -> float | None:
+def median_of(values: list[float]) -> float | None:
     values = [v for v in values if v is not None and v == v]  # no None, no NaN
     return statistics.median(values) if values else None
 
 
-def _number(value: float | None, digits: int) -> str:
+def number(value: float | None, digits: int) -> str:
     return "–" if value is None else f"{value:,.{digits}f}"
 
 
-def _cell(values: list, digits: int) -> str:
+def spread_cell(values: list, digits: int) -> str:
     """`median (lowest–highest)` of the rounds."""
     values = [v for v in values if v is not None and v == v]
     if not values:
         return "–"
-    middle = _number(statistics.median(values), digits)
+    middle = number(statistics.median(values), digits)
     if len(values) == 1:
         return middle
-    return f"{middle} ({_number(min(values), digits)}–{_number(max(values), digits)})"
+    return f"{middle} ({number(min(values), digits)}–{number(max(values), digits)})"
 
 
 def _paired(runs: dict[str, list[dict]], value) -> list[float]:
@@ -59,10 +59,10 @@ def _change(ratios: list[float], *, higher_is_better: bool) -> tuple[str, str]:
         verdict += " (the rounds disagree)"  # the noise is larger than the change
     elif slower and percent > LIMIT * 100:
         verdict = f"**{verdict}**"
-    return _cell(ratios, 2), verdict
+    return spread_cell(ratios, 2), verdict
 
 
-def _table(header: tuple, rows: list[tuple]) -> list[str]:
+def markdown_table(header: tuple, rows: list[tuple]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     return lines + ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
 
@@ -121,8 +121,8 @@ def render(*, runs: dict[str, list[dict]], meta: dict) -> str:
                 higher_is_better=True,
             )
             cpu = {
-                side: f"{_number(_median([g['worker_cpu_ms_per_request'] for g in got[side]]), 2)} / "
-                f"{_number(_median([g['database_cpu_ms_per_request'] for g in got[side]]), 2)}"
+                side: f"{number(median_of([g['worker_cpu_ms_per_request'] for g in got[side]]), 2)} / "
+                f"{number(median_of([g['database_cpu_ms_per_request'] for g in got[side]]), 2)}"
                 for side in got
             }
             errors = sum(g["non_2xx"] + g["socket_errors"] for side in got for g in got[side])
@@ -134,19 +134,19 @@ def render(*, runs: dict[str, list[dict]], meta: dict) -> str:
             rows.append(
                 (
                     name,
-                    _cell(rate["base"], 0),
-                    _cell(rate["head"], 0),
+                    spread_cell(rate["base"], 0),
+                    spread_cell(rate["head"], 0),
                     ratio,
                     verdict,
-                    "1" if is_floor else _cell(fraction["base"], 2),
-                    "1" if is_floor else _cell(fraction["head"], 2),
+                    "1" if is_floor else spread_cell(fraction["base"], 2),
+                    "1" if is_floor else spread_cell(fraction["head"], 2),
                     cpu["base"],
                     cpu["head"],
                     cpu_ratio,
                     errors,
                 )
             )
-        out += _table(
+        out += markdown_table(
             (
                 "load",
                 "base req/s",
@@ -191,18 +191,18 @@ def render(*, runs: dict[str, list[dict]], meta: dict) -> str:
             rows.append(
                 (
                     name,
-                    _cell(p50["base"], 2),
-                    _cell(p50["head"], 2),
+                    spread_cell(p50["base"], 2),
+                    spread_cell(p50["head"], 2),
                     ratio,
                     verdict,
-                    _cell(cpu["base"], 2),
-                    _cell(cpu["head"], 2),
+                    spread_cell(cpu["base"], 2),
+                    spread_cell(cpu["head"], 2),
                     cpu_ratio,
                     " → ".join("/".join(str(q) for q in queries[side]) or "–" for side in ("base", "head")),
                     errors,
                 )
             )
-        out += _table(
+        out += markdown_table(
             (
                 "case",
                 "base p50 ms",

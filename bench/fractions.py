@@ -12,9 +12,9 @@ Five rounds of 8 s take about 5 minutes. No base: `bench.compare` measures a cha
 """
 
 import argparse
-import statistics
 
 from bench.__main__ import _setup_django
+from bench.compare_table import markdown_table, median_of, number, spread_cell
 
 LISTS = (
     "conversations (typical user)",
@@ -45,18 +45,21 @@ def main(argv=None) -> None:
     finally:
         bench.stop()
 
-    print(f"{args.rounds} rounds of {args.duration} s per load; median (lowest-highest)\n")
-    print("| load | req/s | fraction of its floor | CPU ms gunicorn / PostgreSQL |")
-    print("|---|---|---|---|")
+    rows = []
     for name, results in rounds.items():
-        fractions = [result["fraction_of_floor"] for result in results if result["fraction_of_floor"]]
-        fraction = (
-            f"{statistics.median(fractions):.2f} ({min(fractions):.2f}-{max(fractions):.2f})" if fractions else "1"
+        fractions = [result["fraction_of_floor"] for result in results]
+        worker = median_of([result["worker_cpu_ms_per_request"] for result in results])
+        database = median_of([result["database_cpu_ms_per_request"] for result in results])
+        rows.append(
+            (
+                name,
+                spread_cell([result["requests_per_s"] for result in results], 0),
+                spread_cell(fractions, 2) if any(fractions) else "1",
+                f"{number(worker, 2)} / {number(database, 2)}",
+            )
         )
-        worker = statistics.median(result["worker_cpu_ms_per_request"] or 0 for result in results)
-        database = statistics.median(result["database_cpu_ms_per_request"] or 0 for result in results)
-        requests = statistics.median(result["requests_per_s"] for result in results)
-        print(f"| {name} | {requests:,.0f} | {fraction} | {worker:.2f} / {database:.2f} |")
+    print(f"{args.rounds} rounds of {args.duration} s per load; median (lowest–highest)\n")
+    print("\n".join(markdown_table(("load", "req/s", "fraction of its floor", "CPU ms gunicorn / PostgreSQL"), rows)))
 
 
 if __name__ == "__main__":
