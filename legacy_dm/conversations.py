@@ -296,7 +296,8 @@ def conversation_list(*, user: User, skip: int, limit: int) -> list[Conversation
         elif last is not None:  # None only if the summary disagreed with the messages
             partner, last_message = last
             if row.conversation_id is None or row.conversation_created_at is None:  # its id given just now
-                conversation_id, created_at = created[row.partner_id].pk, created[row.partner_id].created_at
+                given = created[row.partner_id]
+                conversation_id, created_at = given.pk, given.created_at
             else:
                 conversation_id, created_at = row.conversation_id, row.conversation_created_at
             views.append(
